@@ -1,0 +1,21 @@
+"""xcrash: crash-dump analysis for Linux and Xen kdump vmcores.
+
+    import xcrash
+    session = xcrash.open("vmcore", "vmlinux")
+    target = session.current
+    print(target.object("init_task").comm.string())
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+def open(vmcore: str, *symbol_files: str, **options: object) -> "Session":  # noqa: A001
+    """Open a dump with its symbol files and return a session with its targets."""
+    from .session import Session
+    return Session.open(vmcore, *symbol_files, **options)
