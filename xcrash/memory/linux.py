@@ -1,0 +1,75 @@
+"""The kernel virtual address space of an x86_64 Linux kernel.
+
+Two regions translate by arithmetic — the kernel image mapping
+(``__START_KERNEL_map`` + ``phys_base``) and the direct map
+(``page_offset_base``) — everything else (vmalloc, VMAP stacks, vmemmap,
+per-CPU chunks, modules, cpu_entry_area) walks the kernel page tables.
+"""
+from __future__ import annotations
+
+from ..errors import MemoryError_
+from .space import PAGE_MASK, PhysicalReader, Step, Translation
+from .x86_64 import PageTableSpace
+
+START_KERNEL_MAP = 0xFFFFFFFF80000000
+DEFAULT_PAGE_OFFSET = 0xFFFF888000000000
+DEFAULT_PAGE_OFFSET_5LEVEL = 0xFF11000000000000
+DIRECT_MAP_SIZE_4LEVEL = 1 << 46      # 64 TiB
+DIRECT_MAP_SIZE_5LEVEL = 1 << 52      # 4 PiB
+DEFAULT_KERNEL_IMAGE_SIZE = 1 << 30   # with RANDOMIZE_BASE
+
+
+class LinuxKernelSpace(PageTableSpace):
+    """Kernel virtual memory of a bare-metal (or HVM) x86_64 Linux kernel."""
+
+    def __init__(self, phys: PhysicalReader, pgd_paddr: int, *, phys_base: int,
+                 page_offset: int = DEFAULT_PAGE_OFFSET, levels: int = 4,
+                 kernel_image_size: int = DEFAULT_KERNEL_IMAGE_SIZE, sme_mask: int = 0,
+                 name: str = "kernel") -> None:
+        super().__init__(phys, pgd_paddr, levels=levels, entry_mask=sme_mask, name=name)
+        self.phys_base = phys_base
+        self.page_offset = page_offset
+        self.image_end = START_KERNEL_MAP + kernel_image_size
+        self.direct_map_end = page_offset + (DIRECT_MAP_SIZE_5LEVEL if levels == 5
+                                             else DIRECT_MAP_SIZE_4LEVEL)
+
+    def set_page_offset(self, page_offset: int) -> None:
+        """Adopt the direct-map base read from the kernel (``page_offset_base``)."""
+        size = self.direct_map_end - self.page_offset
+        self.page_offset = page_offset
+        self.direct_map_end = page_offset + size
+        self._cache.clear()
+
+    def _fast(self, vaddr: int) -> tuple[str, int] | None:
+        if START_KERNEL_MAP <= vaddr < self.image_end:
+            return "kernel image", (vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
+        if self.page_offset <= vaddr < self.direct_map_end:
+            return "direct map", vaddr - self.page_offset
+        return None
+
+    def _translate_page(self, vaddr: int) -> int:
+        if START_KERNEL_MAP <= vaddr < self.image_end:
+            return (vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
+        if self.page_offset <= vaddr < self.direct_map_end:
+            return vaddr - self.page_offset
+        return super()._translate_page(vaddr)
+
+    def explain(self, vaddr: int) -> Translation:
+        fast = self._fast(vaddr & ~PAGE_MASK)
+        if fast is None:
+            return super().explain(vaddr)
+        method, page = fast
+        base = START_KERNEL_MAP if method == "kernel image" else self.page_offset
+        note = (f"{vaddr:#x} - {base:#x}" +
+                (f" + phys_base {self.phys_base:#x}" if method == "kernel image" else ""))
+        return Translation(vaddr, page | (vaddr & PAGE_MASK), method,
+                           [Step(method, None, None, note)])
+
+    def walk(self, vaddr: int) -> Translation:
+        """The page-table walk even where arithmetic would do (crash's ``vtop``)."""
+        steps: list[Step] = []
+        try:
+            page = self._walk(vaddr & ~PAGE_MASK, steps)
+        except MemoryError_ as err:
+            return Translation(vaddr, None, "page table", steps, error=str(err))
+        return Translation(vaddr, page | (vaddr & PAGE_MASK), "page table", steps)

@@ -1,0 +1,87 @@
+"""x86_64 4- and 5-level page-table walks over a physical (or machine) reader.
+
+The same walk serves a bare-metal kernel (entries hold physical frames) and a
+Xen PV guest (entries hold machine frames, read from machine memory): only
+the reader underneath differs.
+"""
+from __future__ import annotations
+
+import struct
+
+from ..errors import MemoryError_, TranslationError
+from .space import PAGE_MASK, AddressSpace, PhysicalReader, Step, Translation
+
+FRAME_MASK = 0x000FFFFFFFFFF000
+LARGE_2M_MASK = 0x000FFFFFFFE00000
+LARGE_1G_MASK = 0x000FFFFFC0000000
+PRESENT = 0x1
+PSE = 0x80
+
+_LEVELS_4 = (("PGD", 39), ("PUD", 30), ("PMD", 21), ("PTE", 12))
+_LEVELS_5 = (("PML5", 48), ("P4D", 39), ("PUD", 30), ("PMD", 21), ("PTE", 12))
+_U64 = struct.Struct("<Q")
+
+#: translations remembered per space before the cache is emptied
+_CACHE_LIMIT = 1 << 16
+
+
+def canonical(vaddr: int, levels: int = 4) -> bool:
+    top = 47 if levels == 4 else 56
+    high = vaddr >> top
+    return high == 0 or high == (1 << (64 - top)) - 1
+
+
+class PageTableSpace(AddressSpace):
+    """Virtual memory described by an x86_64 page-table root (CR3-like)."""
+
+    def __init__(self, phys: PhysicalReader, root: int, *, levels: int = 4,
+                 entry_mask: int = 0, name: str = "virtual") -> None:
+        self.phys = phys
+        self.root = root & FRAME_MASK
+        self.levels = levels
+        #: bits to clear from every entry (AMD SME C-bit)
+        self.entry_mask = ~entry_mask & 0xFFFFFFFFFFFFFFFF
+        self.name = name
+        self._cache: dict[int, int] = {}
+
+    def _entry(self, table: int, vaddr: int, shift: int) -> tuple[int, int]:
+        addr = table + 8 * ((vaddr >> shift) & 0x1FF)
+        return addr, _U64.unpack(self.phys.read(addr, 8))[0] & self.entry_mask
+
+    def _translate_page(self, vaddr: int) -> int:
+        hit = self._cache.get(vaddr)
+        if hit is not None:
+            return hit
+        paddr = self._walk(vaddr, None)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[vaddr] = paddr
+        return paddr
+
+    def _walk(self, vaddr: int, steps: list[Step] | None) -> int:
+        if not canonical(vaddr, self.levels):
+            raise TranslationError(vaddr, "not a canonical address")
+        table = self.root
+        for name, shift in (_LEVELS_5 if self.levels == 5 else _LEVELS_4):
+            try:
+                addr, entry = self._entry(table, vaddr, shift)
+            except MemoryError_ as err:
+                raise TranslationError(vaddr, f"{name} table at {table:#x} unreadable ({err})") from None
+            if steps is not None:
+                steps.append(Step(name, addr, entry))
+            if not entry & PRESENT:
+                raise TranslationError(vaddr, f"{name} entry not present ({entry:#x})")
+            if shift == 30 and entry & PSE:
+                return (entry & LARGE_1G_MASK) | (vaddr & 0x3FFFF000)
+            if shift == 21 and entry & PSE:
+                return (entry & LARGE_2M_MASK) | (vaddr & 0x1FF000)
+            table = entry & FRAME_MASK
+        return table
+
+    def explain(self, vaddr: int) -> Translation:
+        steps: list[Step] = []
+        try:
+            page = self._walk(vaddr & ~PAGE_MASK, steps)
+        except MemoryError_ as err:
+            return Translation(vaddr, None, "page table", steps, error=str(err))
+        return Translation(vaddr, page | (vaddr & PAGE_MASK), "page table", steps)
