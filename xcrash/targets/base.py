@@ -1,0 +1,130 @@
+"""What a command talks to: one kernel or hypervisor inside the dump.
+
+A :class:`Target` joins an address space, a symbol table (relocated to where
+the image ran) and types.  The Linux and Xen targets add their knowledge on
+top; this base only offers what every target has.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import trace
+from ..errors import NoSuchSymbol, NoSuchType, XcrashError
+from ..objects import Object, pointer_to
+from ..symbols.types import Kind, Type
+
+if TYPE_CHECKING:
+    from ..memory.space import AddressSpace, Translation
+
+
+@dataclass
+class Cpu:
+    """Registers of one CPU (or vCPU) as the dump saved them."""
+    index: int
+    regs: dict[str, int]
+    #: where the registers came from: "NT_PRSTATUS", "Xen crash note", "vcpu context"
+    source: str = ""
+
+
+class NoSymbols(XcrashError):
+    def __init__(self, target: str) -> None:
+        super().__init__(f"{target}: no symbol file serves this target")
+
+
+class Target:
+    """Base of the Linux and Xen targets."""
+
+    kind = "?"            # "linux" | "xen"
+
+    def __init__(self, name: str, space: "AddressSpace", phys_space: "AddressSpace",
+                 symfile: Any = None, symbols: Any = None) -> None:
+        self.name = name
+        self.space = space                 # virtual (kernel/hypervisor) addresses
+        self.phys_space = phys_space       # this target's physical addresses
+        self.symfile = symfile
+        self.symbols = symbols             # SymbolTable, relocated to run-time addresses
+        self._pointer_types: dict[int, Type] = {}
+
+    # -- symbols and types ------------------------------------------------------
+    @property
+    def types(self) -> Any:
+        if self.symfile is None:
+            raise NoSymbols(self.name)
+        return self.symfile.types
+
+    def symbol(self, name: str) -> Any:
+        if self.symbols is None:
+            raise NoSymbols(self.name)
+        sym = self.symbols.get(name)
+        if sym is None and hasattr(self.symbols, "lookup_static"):
+            sym = self.symbols.lookup_static(name)
+        if sym is None:
+            raise NoSuchSymbol(name)
+        if trace._active is not None:
+            trace.record("symbol", f"{name} = {sym.address:#x}", name=name, address=sym.address)
+        return sym
+
+    def address_of(self, name: str) -> int:
+        return self.symbol(name).address
+
+    def describe_address(self, addr: int) -> str | None:
+        """``symbol+offset`` for an address inside a symbol, else None."""
+        if self.symbols is None:
+            return None
+        hit = self.symbols.resolve(addr)
+        if hit is None:
+            return None
+        sym, off = hit
+        return f"{sym.name}+{off}" if off else sym.name
+
+    def type(self, name: str) -> Type:
+        t = self.types.find(name)
+        if trace._active is not None:
+            trace.record("type", f"{name} (size {t.byte_size})", name=name)
+        return t
+
+    def pointer_type(self, target: Type) -> Type:
+        t = self._pointer_types.get(id(target))
+        if t is None:
+            t = self._pointer_types[id(target)] = pointer_to(target)
+        return t
+
+    def variable_type(self, name: str) -> Type:
+        """The declared type of a global variable (DWARF, or BTF per-CPU vars)."""
+        t = self.symfile.variable_type(name) if self.symfile is not None else None
+        if t is None:
+            raise NoSuchType(f"type of variable {name}")
+        return t
+
+    def object(self, name: str, type: Type | str | None = None) -> Object:
+        """The global variable ``name`` as a typed object."""
+        addr = self.address_of(name)
+        if type is None:
+            type = self.variable_type(name)
+        return Object(self, type, addr)
+
+    def object_at(self, type: Type | str, address: int) -> Object:
+        return Object(self, type, address)
+
+    # -- memory -------------------------------------------------------------------
+    def read(self, addr: int, size: int) -> bytes:
+        return self.space.read(addr, size)
+
+    def translate(self, addr: int) -> "Translation":
+        return self.space.explain(addr)
+
+    # -- descriptions for commands -------------------------------------------------
+    @property
+    def cpus(self) -> list[Cpu]:
+        return []
+
+    def summary(self) -> dict[str, Any]:
+        """Key facts for `sys` and `target`: release, machine, cpus, memory, ..."""
+        return {}
+
+
+def is_char_array(t: Type) -> bool:
+    s = t.strip_typedefs()
+    return (s.kind is Kind.ARRAY and s.target.strip_typedefs().kind is Kind.INT
+            and s.target.strip_typedefs().size == 1)

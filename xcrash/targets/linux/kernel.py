@@ -1,0 +1,212 @@
+"""A Linux kernel inside a dump: where its image ran and how to read its memory.
+
+Everything is derived from VMCOREINFO when the dump has it (KERNELOFFSET,
+phys_base, the page-table root, 5-level paging, the SME mask), and from the
+symbol file otherwise.  Struct layouts always come from the symbol file.
+"""
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from typing import Any
+
+from ...errors import MemoryError_, SymbolFileMismatch
+from ...memory.linux import START_KERNEL_MAP, LinuxKernelSpace
+from ...memory.space import AddressSpace, PhysicalSpace
+from ..base import Cpu, Target
+
+_BANNER_RELEASE = re.compile(rb"Linux version (\S+)")
+
+
+class KernelLayout:
+    """Where a kernel image ran: the facts needed to build its address space."""
+
+    def __init__(self, *, kaslr_offset: int, phys_base: int, pgd_vaddr: int, levels: int,
+                 sme_mask: int, kernel_image_size: int, source: str) -> None:
+        self.kaslr_offset = kaslr_offset
+        self.phys_base = phys_base
+        self.pgd_vaddr = pgd_vaddr
+        self.levels = levels
+        self.sme_mask = sme_mask
+        self.kernel_image_size = kernel_image_size
+        self.source = source          # "VMCOREINFO" or "symbol file"
+
+    @property
+    def pgd_paddr(self) -> int:
+        return (self.pgd_vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
+
+
+def layout_from_vmcoreinfo(vmcoreinfo: Any, symfile: Any, dump_phys_base: int | None) -> KernelLayout:
+    """Derive a kernel's layout from its VMCOREINFO (and the symbol file)."""
+    vi = vmcoreinfo
+    if vi is not None and vi.get("KERNELOFFSET") is not None:
+        kaslr = vi.kerneloffset
+    elif vi is not None and vi.get("SYMBOL(_stext)") is not None and symfile is not None:
+        kaslr = vi.symbol("_stext") - symfile.symbols.lookup("_stext").address
+    else:
+        kaslr = 0
+    phys_base = None
+    if vi is not None and vi.get("NUMBER(phys_base)") is not None:
+        phys_base = vi.number("phys_base")
+    if phys_base is None:
+        phys_base = dump_phys_base or 0
+    pgd = None
+    if vi is not None:
+        for key in ("init_top_pgt", "swapper_pg_dir"):
+            if vi.get(f"SYMBOL({key})") is not None:
+                pgd = vi.symbol(key)
+                break
+    if pgd is None and symfile is not None:
+        for key in ("init_top_pgt", "swapper_pg_dir", "init_level4_pgt"):
+            sym = symfile.symbols.get(key)
+            if sym is not None:
+                pgd = sym.address + kaslr
+                break
+    levels = 5 if vi is not None and vi.get("NUMBER(pgtable_l5_enabled)") is not None \
+        and vi.number("pgtable_l5_enabled") else 4
+    sme = vi.number("sme_mask") if vi is not None and vi.get("NUMBER(sme_mask)") is not None else 0
+    image = (vi.number("KERNEL_IMAGE_SIZE")
+             if vi is not None and vi.get("NUMBER(KERNEL_IMAGE_SIZE)") is not None else 1 << 30)
+    return KernelLayout(kaslr_offset=kaslr, phys_base=phys_base & 0xFFFFFFFFFFFFFFFF,
+                        pgd_vaddr=pgd or 0, levels=levels, sme_mask=sme,
+                        kernel_image_size=image,
+                        source="VMCOREINFO" if vi is not None else "symbol file")
+
+
+def banner_release(banner: bytes) -> str | None:
+    m = _BANNER_RELEASE.search(banner)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def check_symbol_file(symfile: Any, vmcoreinfo: Any) -> None:
+    """Raise SymbolFileMismatch when the vmlinux is not the dumped kernel's."""
+    if vmcoreinfo is None:
+        return
+    dump_id = (vmcoreinfo.build_id or "").lower()
+    file_id = (symfile.build_id or "").lower()
+    if dump_id and file_id and not (file_id.startswith(dump_id) or dump_id.startswith(file_id)):
+        raise SymbolFileMismatch(symfile.path, "build-id", dump_id, file_id)
+    release = vmcoreinfo.osrelease
+    if release:
+        file_release = symfile_release(symfile)
+        if file_release and file_release != release:
+            raise SymbolFileMismatch(symfile.path, "kernel release (OSRELEASE)", release, file_release)
+
+
+def symfile_release(symfile: Any) -> str | None:
+    sym = symfile.symbols.get("linux_banner")
+    if sym is None:
+        return None
+    try:
+        return banner_release(symfile.read_static(sym.address, min(sym.size or 256, 512)))
+    except Exception:  # noqa: BLE001 - a banner we cannot read only skips one check
+        return None
+
+
+class LinuxTarget(Target):
+    """A Linux kernel: bare metal, or a Xen guest once its space is built."""
+
+    kind = "linux"
+
+    def __init__(self, name: str, space: AddressSpace, phys_space: AddressSpace,
+                 symfile: Any, layout: KernelLayout, *, dump: Any = None,
+                 cpus: list[Cpu] | None = None) -> None:
+        symbols = symfile.symbols.relocated(layout.kaslr_offset) if symfile is not None else None
+        super().__init__(name, space, phys_space, symfile, symbols)
+        self.layout = layout
+        self.dump = dump
+        self._cpus = cpus or []
+
+    @classmethod
+    def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel") -> "LinuxTarget":
+        """A bare-metal kernel: physical addresses index the dump directly."""
+        vi = dump.vmcoreinfo
+        layout = layout_from_vmcoreinfo(vi, symfile, getattr(dump.header, "phys_base", None))
+        space = LinuxKernelSpace(dump, layout.pgd_paddr, phys_base=layout.phys_base,
+                                 levels=layout.levels, sme_mask=layout.sme_mask,
+                                 kernel_image_size=layout.kernel_image_size)
+        cpus = [Cpu(i, note.regs, "NT_PRSTATUS") for i, note in enumerate(dump.prstatus)]
+        target = cls(name, space, PhysicalSpace(dump), symfile, layout, dump=dump, cpus=cpus)
+        target._adopt_page_offset()
+        return target
+
+    def _adopt_page_offset(self) -> None:
+        """Use the kernel's randomised direct-map base (CONFIG_RANDOMIZE_MEMORY)."""
+        if self.symbols is None or not isinstance(self.space, LinuxKernelSpace):
+            return
+        sym = self.symbols.get("page_offset_base")
+        if sym is None:
+            return
+        try:
+            self.space.set_page_offset(self.space.read_u64(sym.address))
+        except MemoryError_:
+            pass
+
+    # -- per-CPU data -----------------------------------------------------------------
+    @cached_property
+    def per_cpu_offsets(self) -> list[int]:
+        """``__per_cpu_offset[]`` for the possible CPUs (empty on UP kernels)."""
+        sym = self.symbols.get("__per_cpu_offset")
+        if sym is None:
+            return []
+        n = self.nr_cpu_ids
+        raw = self.space.read(sym.address, 8 * n)
+        return [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
+
+    def per_cpu_address(self, address: int, cpu: int) -> int:
+        """Address of CPU ``cpu``'s copy of a per-CPU variable at ``address``."""
+        offsets = self.per_cpu_offsets
+        if not offsets:
+            return address
+        return (address + offsets[cpu]) & 0xFFFFFFFFFFFFFFFF
+
+    def per_cpu(self, name: str, cpu: int) -> Any:
+        var = self.object(name)
+        return self.object_at(var.type_, self.per_cpu_address(var.address_, cpu))
+
+    @cached_property
+    def nr_cpu_ids(self) -> int:
+        sym = self.symbols.get("nr_cpu_ids")
+        if sym is not None:
+            try:
+                return self.space.read_u32(sym.address)
+            except MemoryError_:
+                pass
+        return max(len(self._cpus), 1)
+
+    def cpu_mask(self, name: str) -> list[int]:
+        """CPU numbers set in a ``struct cpumask`` variable (``__cpu_online_mask``)."""
+        sym = self.symbols.get(name)
+        if sym is None:
+            return []
+        nwords = (self.nr_cpu_ids + 63) // 64
+        raw = self.space.read(sym.address, 8 * nwords)
+        bits = int.from_bytes(raw, "little")
+        return [i for i in range(self.nr_cpu_ids) if bits >> i & 1]
+
+    @cached_property
+    def online_cpus(self) -> list[int]:
+        return self.cpu_mask("__cpu_online_mask") or list(range(len(self._cpus)))
+
+    @property
+    def cpus(self) -> list[Cpu]:
+        return self._cpus
+
+    # -- identity -----------------------------------------------------------------------
+    @cached_property
+    def utsname(self) -> dict[str, str]:
+        """``init_uts_ns.name``: sysname, nodename, release, version, machine, domainname."""
+        uts = self.object("init_uts_ns", "struct uts_namespace").name
+        fields = ("sysname", "nodename", "release", "version", "machine", "domainname")
+        return {f: uts.member_(f).string_().decode("utf-8", "replace") for f in fields}
+
+    @cached_property
+    def banner(self) -> str:
+        return self.space.read_cstring(self.address_of("linux_banner"), 1024).decode(
+            "utf-8", "replace")
+
+    def summary(self) -> dict[str, Any]:
+        uts = self.utsname
+        return {"release": uts["release"], "version": uts["version"],
+                "machine": uts["machine"], "nodename": uts["nodename"],
+                "cpus": len(self.online_cpus)}
