@@ -2,9 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from .notes import Note, PrStatus, QemuCpuState, XenNotes
+from .. import trace
+from ..errors import PageNotInDump
+from .notes import (Note, PrStatus, QemuCpuState, XenNotes, find_vmcoreinfo, prstatus_notes,
+                    qemu_notes, xen_notes)
 from .vmcoreinfo import VmcoreInfo
+
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = PAGE_SIZE - 1
 
 
 @dataclass
@@ -14,22 +22,25 @@ class DumpHeader:
     timestamp: float | None = None
     dump_level: int | None = None
     nr_cpus: int | None = None
-    incomplete: bool = False
-    compression: str | None = None   # "zlib", "lzo", "snappy", "zstd", None (raw/ELF)
+    incomplete: bool = False          # the dump says (or its size shows) data is missing
+    compression: str | None = None    # "zlib", "lzo", "snappy", "zstd", None (raw/ELF)
     header_version: int | None = None
     split_parts: int = 1
+    phys_base: int | None = None      # kdump sub-header, signed
+    wrappers: tuple[str, ...] = ()    # what was unwrapped to reach the dump: "xz", "flattened"
 
 
 class Dump:
     """Base class of the readers.  Addresses are physical (machine on Xen hosts).
 
-    Subclasses implement :meth:`_read_page` (one page, whole) and fill
-    :attr:`notes`, :attr:`header`, :attr:`max_pfn`.
+    Subclasses fill :attr:`notes`, :attr:`header`, :attr:`max_pfn` and
+    implement :meth:`_page` (one whole page) or override :meth:`_read`, plus
+    :meth:`is_readable` and :meth:`ranges`.
     """
 
     format_name = "?"
-    page_size = 4096
-    page_shift = 12
+    page_size = PAGE_SIZE
+    page_shift = PAGE_SHIFT
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -38,34 +49,82 @@ class Dump:
         self.max_pfn = 0
         self.zero_excluded = False
 
-    # Subclasses fill self.notes; these views are derived from them.
-    @property
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path!r} {self.format_name}>"
+
+    def __enter__(self) -> "Dump":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # Derived from self.notes, which readers fill once when opening.
+    @cached_property
     def prstatus(self) -> list[PrStatus]:
-        from .notes import prstatus_notes
         return prstatus_notes(self.notes)
 
-    @property
+    @cached_property
     def vmcoreinfo(self) -> VmcoreInfo | None:
-        from .notes import find_vmcoreinfo
         return find_vmcoreinfo(self.notes)
 
-    @property
+    @cached_property
     def xen(self) -> XenNotes | None:
-        from .notes import xen_notes
-        return xen_notes(self.notes)
+        return xen_notes(self.notes, self._cstring)
 
-    @property
+    @cached_property
     def qemu_cpus(self) -> list[QemuCpuState]:
-        from .notes import qemu_notes
         return qemu_notes(self.notes)
 
     def read(self, paddr: int, size: int) -> bytes:
         """Read ``size`` bytes of physical memory.
 
-        Raises PageNotInDump / PageExcluded (naming the first address that
-        failed) if any page of the range cannot be read.
+        Raises PageNotInDump / PageExcluded naming the first address that
+        failed if any page of the range cannot be read.
         """
+        if size < 0:
+            raise ValueError(f"negative read size {size}")
+        if trace._active is not None:
+            trace.record("read", f"phys {paddr:#x} +{size}", dump=self.path)
+        if paddr < 0:
+            raise PageNotInDump(paddr, "negative physical address")
+        if size == 0:
+            return b""
+        return self._read(paddr, size)
+
+    def _read(self, paddr: int, size: int) -> bytes:
+        end = paddr + size
+        off = paddr & PAGE_MASK
+        if off + size <= PAGE_SIZE:
+            return self._page(paddr >> PAGE_SHIFT, paddr)[off:off + size]
+        parts = []
+        addr = paddr
+        while addr < end:
+            off = addr & PAGE_MASK
+            n = min(end - addr, PAGE_SIZE - off)
+            page = self._page(addr >> PAGE_SHIFT, addr)
+            parts.append(page[off:off + n] if n < PAGE_SIZE else page)
+            addr += n
+        return b"".join(parts)
+
+    def _page(self, pfn: int, addr: int) -> bytes:
+        """The whole page ``pfn``; errors name ``addr`` (inside that page)."""
+        raise NotImplementedError
+
+    def is_readable(self, paddr: int) -> bool:
+        """Would a one-byte read at ``paddr`` succeed?  (Never decompresses.)"""
+        raise NotImplementedError
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """Physical RAM as sorted, merged ``[start, end)`` ranges (excluded pages included)."""
         raise NotImplementedError
 
     def close(self) -> None:
         pass
+
+    def _cstring(self, paddr: int, limit: int = 256) -> str | None:
+        """A NUL-terminated string in dump memory, or None if unreadable."""
+        try:
+            raw = self.read(paddr, min(limit, PAGE_SIZE - (paddr & PAGE_MASK)))
+        except PageNotInDump:
+            return None
+        return raw.split(b"\0", 1)[0].decode("latin-1")

@@ -1,0 +1,61 @@
+"""The on-disk cache: files derived once from an input file and kept for next time.
+
+Used for the slow one-off transformations of big inputs (an ``.xz`` dump
+decompressed, a flattened dump rearranged).  The cache lives in
+``$XDG_CACHE_HOME/xcrash`` (default ``~/.cache/xcrash``).  A derived file is
+keyed by the source's real path, size and modification time, so a changed or
+replaced source gets a fresh copy.  Files are produced under a temporary name
+and renamed into place, so a crash or a concurrent xcrash never leaves a
+half-written file where a complete one is expected.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+
+def cache_dir(*sub: str) -> Path:
+    """The cache directory (or a subdirectory of it), created if missing."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = Path(base, "xcrash", *sub)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def source_key(source: str) -> str:
+    """A short key naming one version of ``source`` (real path, size, mtime)."""
+    real = os.path.realpath(source)
+    st = os.stat(real)
+    ident = f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+    return hashlib.sha256(ident).hexdigest()[:20]
+
+
+def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], None]) -> Path:
+    """Return the cached file derived from ``source`` by ``produce``, making it if needed.
+
+    ``kind`` names the transformation (e.g. ``"unxz"``) and becomes part of the
+    file name.  ``produce(out)`` writes the derived content to the binary file
+    ``out``; if it raises, nothing is left in the cache and the error propagates.
+    OSError from the cache directory itself propagates too: callers turn it into
+    their own error type.
+    """
+    directory = cache_dir("derived")
+    stem = Path(source).name
+    target = directory / f"{stem}.{source_key(source)}.{kind}"
+    if target.is_file():
+        return target
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            produce(out)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return target

@@ -1,0 +1,108 @@
+"""Open a dump: recognise its format by magic, unwrap xz and flattened files.
+
+``.xz`` and flattened files are turned once into a plain dump in the cache
+(xcrash/cache.py) and that copy is opened; the copy is reused while the
+original's path, size and mtime stay the same.
+"""
+from __future__ import annotations
+
+import lzma
+from typing import BinaryIO
+
+from .. import cache
+from ..errors import BadDump
+from . import flattened
+from .base import Dump
+from .elf import ElfDump
+from .kdump import LEGACY_SIGNATURE, SIGNATURE, KdumpDump
+from .mapped import read_head
+from .split import SplitDump
+
+XZ_MAGIC = b"\xfd7zXZ\x00"
+_IN_CHUNK = 1 << 20
+_OUT_CHUNK = 8 << 20
+
+
+def open_dump(path: str, *more_split_parts: str) -> Dump:
+    """Open a vmcore (ELF or kdump-compressed, maybe xz-compressed or flattened).
+
+    Several paths are the files of one split dump.  Any problem with a file
+    raises BadDump naming it.
+    """
+    dumps: list[Dump] = []
+    try:
+        for p in (path, *more_split_parts):
+            dumps.append(_open_one(p))
+        if len(dumps) == 1:
+            dump = dumps[0]
+            if isinstance(dump, KdumpDump) and dump.is_split:
+                raise BadDump(path, f"one part of a split dump (PFNs {dump.start_pfn:#x}-"
+                                    f"{dump.end_pfn - 1:#x} of {dump.max_pfn:#x}); "
+                                    "open it together with all its parts")
+            return dump
+        for d in dumps:
+            if not isinstance(d, KdumpDump):
+                raise BadDump(d.path, f"a {d.format_name} dump cannot be part of a split dump")
+        return SplitDump(dumps)  # type: ignore[arg-type]
+    except BaseException:
+        for d in dumps:
+            d.close()
+        raise
+
+
+def _open_one(path: str) -> Dump:
+    current, wrappers = path, []
+    while True:
+        head = read_head(current, path)
+        if head.startswith(XZ_MAGIC) and "xz" not in wrappers:
+            src = current
+            current = _derive(src, path, "unxz", lambda out: _unxz(src, path, out))
+            wrappers.append("xz")
+        elif flattened.is_flattened(head) and "flattened" not in wrappers:
+            src = current
+            current = _derive(src, path, "rearranged", lambda out: flattened.rearrange(src, out, path))
+            wrappers.append("flattened")
+        else:
+            break
+    if head.startswith(b"\x7fELF"):
+        dump: Dump = ElfDump(current, path)
+    elif head.startswith((SIGNATURE, LEGACY_SIGNATURE)):
+        dump = KdumpDump(current, path)
+    else:
+        inside = " (inside its " + " and ".join(wrappers) + " wrapping)" if wrappers else ""
+        raise BadDump(path, f"not a dump file: unknown format{inside}")
+    dump.header.wrappers = tuple(wrappers)
+    return dump
+
+
+def _derive(src: str, shown: str, kind: str, produce) -> str:
+    try:
+        return str(cache.derived_file(src, kind, produce))
+    except OSError as e:
+        raise BadDump(shown, f"cannot write the unpacked copy to the cache: {e}") from None
+
+
+def _unxz(src: str, shown: str, out: BinaryIO) -> None:
+    """Stream-decompress ``src`` (one or more concatenated xz streams) to ``out``."""
+    try:
+        with open(src, "rb") as f:
+            dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+            while True:
+                if dec.eof:
+                    rest = dec.unused_data.lstrip(b"\0")   # stream padding
+                    while not rest:
+                        chunk = f.read(_IN_CHUNK)
+                        if not chunk:
+                            return
+                        rest = chunk.lstrip(b"\0")
+                    dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+                    data = rest
+                elif dec.needs_input:
+                    data = f.read(_IN_CHUNK)
+                    if not data:
+                        raise BadDump(shown, "truncated xz file")
+                else:
+                    data = b""
+                out.write(dec.decompress(data, max_length=_OUT_CHUNK))
+    except lzma.LZMAError as e:
+        raise BadDump(shown, f"corrupt xz data: {e}") from None
