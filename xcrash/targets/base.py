@@ -76,6 +76,8 @@ class Target:
         if hit is None:
             return None
         sym, off = hit
+        if off >= (sym.size or 0x1000):
+            return None
         return f"{sym.name}+{off}" if off else sym.name
 
     def type(self, name: str) -> Type:

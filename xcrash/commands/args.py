@@ -1,0 +1,49 @@
+"""Reading the arguments crash users type: addresses, symbols, counts."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import CommandError, NoSuchSymbol
+
+_HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
+
+
+def parse_number(text: str, default_radix: int = 10) -> int:
+    """A count or value: ``0x`` hex, ``0d`` decimal, otherwise ``default_radix``."""
+    s = text.strip().lower()
+    try:
+        if s.startswith("0x"):
+            return int(s, 16)
+        if s.startswith("0d"):
+            return int(s[2:], 10)
+        return int(s, default_radix)
+    except ValueError:
+        raise CommandError(f"not a number: {text!r}") from None
+
+
+def looks_hex(text: str) -> bool:
+    return _HEX.fullmatch(text.strip()) is not None
+
+
+def parse_address(target: Any, text: str) -> int:
+    """An address as crash reads one: hex digits (``0x`` optional), a symbol
+    name, ``symbol+offset``, or a parenthesised expression."""
+    s = text.strip()
+    if s.startswith("("):
+        from .expr import Evaluator
+        value = Evaluator(target).evaluate(s)
+        return int(value.address_ if hasattr(value, "address_") and not (
+            value.type_.is_pointer() or value.type_.is_integer()) else value)
+    if looks_hex(s):
+        return int(s, 16)
+    m = re.fullmatch(r"([A-Za-z_.$][\w.$]*)\s*([+-]\s*(?:0x[0-9a-fA-F]+|\d+))?", s)
+    if m:
+        try:
+            addr = target.address_of(m.group(1))
+        except NoSuchSymbol:
+            raise CommandError(f"symbol not found: {m.group(1)}") from None
+        if m.group(2):
+            addr += int(m.group(2).replace(" ", ""), 0)
+        return addr
+    raise CommandError(f"invalid address: {text}")

@@ -1,0 +1,85 @@
+"""dis: disassemble kernel or hypervisor text."""
+from __future__ import annotations
+
+from ..errors import CommandError, MemoryError_
+from .args import parse_address, parse_number
+from .base import Command, Context, Option, Result, Text
+from .disasm import disassemble, render
+from .sym import source_line
+
+#: longest x86 instruction; used to read enough bytes for a count
+MAX_INSN = 15
+
+
+class Dis(Command):
+    name = "dis"
+    synopsis = "dis [-lr] [address | symbol | (expression)] [count]"
+    summary = "disassemble memory"
+    group = "symbols"
+    description = """\
+Disassembles in AT&T syntax, spelled as gdb (and so crash) spells it.
+Without a count, a function's start disassembles the whole function and any
+other address one instruction.
+  -l   show the source file and line before each change of line
+  -r   reverse: from the start of the function up to the address
+capstone decodes; xcrash normalises its text to gdb's (suffixes, hex
+immediates, `0x0(%rax,%rax,1)` forms, `<symbol>` on branch targets, `# addr`
+comments on RIP-relative operands): see xcrash/commands/disasm.py.
+"""
+    example = "dis -l sysrq_handle_crash\ndis panic 10"
+    options = (Option("-l", "lines", "source lines"), Option("-r", "reverse", "reverse"),
+               Option("-u", "user", "user address (not supported)"))
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        opts, rest = self.parse(args)
+        if not rest:
+            raise CommandError(f"usage: {self.synopsis}")
+        target = ctx.target
+        addr = parse_address(target, rest[0])
+        hit = target.symbols.resolve(addr) if target.symbols is not None else None
+        count = parse_number(rest[1], 10) if len(rest) > 1 else None
+        if opts["reverse"]:
+            if hit is None:
+                raise CommandError(f"{rest[0]}: not in a known function")
+            start, end, count = hit[0].address, addr + 1, None
+        elif count is None and hit is not None and hit[1] == 0 and hit[0].size:
+            start, end = addr, addr + hit[0].size
+        else:
+            start, end = addr, None
+            count = count or 1
+        try:
+            code = target.read(start, (end - start) if end else count * MAX_INSN) if end else \
+                self._read_some(target, start, count * MAX_INSN)
+        except MemoryError_ as err:
+            raise CommandError(f"cannot read text at {start:#x}: {err}") from None
+        lines: list[str] = []
+        records = []
+        last_line = None
+        for n, insn in enumerate(disassemble(code, start)):
+            if count is not None and n >= count:
+                break
+            if end is not None and insn.address >= end:
+                break
+            ctx.check()
+            if opts["lines"]:
+                src = source_line(target, insn.address)
+                if src and src != last_line:
+                    lines.append(f"{src[0]}: {src[1]}")
+                    last_line = src
+            label = target.describe_address(insn.address) or f"{insn.address:#x}"
+            lines.append(render(insn, target.describe_address, label=label))
+            records.append({"address": insn.address, "mnemonic": insn.mnemonic,
+                            "operands": insn.operands, "bytes": insn.bytes.hex()})
+        return Text("\n".join(lines), records)
+
+    @staticmethod
+    def _read_some(target: object, start: int, size: int) -> bytes:
+        """Read up to ``size`` bytes, fewer if the text ends at an unreadable page."""
+        try:
+            return target.read(start, size)  # type: ignore[attr-defined]
+        except MemoryError_:
+            room = 0x1000 - (start & 0xFFF)
+            return target.read(start, min(size, room))  # type: ignore[attr-defined]
+
+
+COMMANDS = [Dis]

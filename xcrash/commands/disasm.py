@@ -1,0 +1,137 @@
+"""x86_64 disassembly through capstone, spelled the way gdb (and so crash) spells it.
+
+capstone's AT&T text differs from gdb's in small ways; :func:`gdb_style`
+normalises them (the comparison with crash's `dis` relies on these rules):
+
+- operands are separated by ``,`` with no space;
+- immediates are hexadecimal (``$0x6``; negative ones as their unsigned
+  two's-complement value of the operand size, as gdb prints them);
+- the size suffix (``movq``, ``callq``, ``pushq``) is dropped when a register
+  operand gives the size or the instruction is a branch, push or pop, and kept
+  otherwise (``movl $0x0,(%rax)``);
+- an encoded zero displacement is written (``nopl 0x0(%rax,%rax,1)``) and a
+  base+index operand always has its scale;
+- branch targets get `` <symbol+offset>``; RIP-relative operands get gdb's
+  trailing ``        # 0xaddr <symbol>`` comment.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterator
+
+_SUFFIXED = {"mov", "add", "sub", "and", "or", "xor", "cmp", "test", "lea", "inc", "dec",
+             "neg", "not", "shl", "shr", "sar", "sal", "rol", "ror", "adc", "sbb", "imul",
+             "push", "pop", "xchg", "bt", "bts", "btr", "btc", "xadd", "cmpxchg", "call",
+             "jmp", "ret", "mul", "div", "idiv", "lret", "iret", "cmov", "sysret"}
+_ALWAYS_STRIP = {"call", "jmp", "ret", "push", "pop", "lret"}
+_IMM = re.compile(r"\$(-?\d+)\b")
+_BASE_INDEX = re.compile(r"\((%\w+),(%\w+)\)")
+
+_engine: Any = None
+
+
+def _capstone() -> Any:
+    global _engine
+    if _engine is None:
+        import capstone
+        md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+        md.syntax = capstone.CS_OPT_SYNTAX_ATT
+        md.detail = True
+        _engine = md
+    return _engine
+
+
+class Insn:
+    __slots__ = ("address", "size", "mnemonic", "operands", "target", "rip_target", "bytes")
+
+    def __init__(self, address: int, size: int, mnemonic: str, operands: str,
+                 target: int | None, rip_target: int | None, raw: bytes) -> None:
+        self.address = address
+        self.size = size
+        self.mnemonic = mnemonic
+        self.operands = operands
+        self.target = target            # branch/call destination
+        self.rip_target = rip_target    # address a RIP-relative operand refers to
+        self.bytes = raw
+
+
+def _strip_suffix(mnemonic: str, has_register: bool) -> str:
+    prefix = ""
+    if " " in mnemonic:            # "lock cmpxchgq", "rep stosq"
+        prefix, mnemonic = mnemonic.rsplit(" ", 1)
+        prefix += " "
+    if mnemonic[-1:] in "bwlq" and len(mnemonic) > 2:
+        base = mnemonic[:-1]
+        if base in _ALWAYS_STRIP or (base in _SUFFIXED and has_register):
+            return prefix + base
+        if base.startswith("cmov") and has_register:
+            return prefix + base
+    return prefix + mnemonic
+
+
+def gdb_style(insn: Any) -> Insn:
+    """Turn one capstone instruction (with detail) into gdb's spelling."""
+    import capstone.x86 as x86
+    ops = insn.operands if insn.op_str else []
+    has_reg = any(op.type == x86.X86_OP_REG and not insn.reg_name(op.reg).endswith("s")
+                  or op.type == x86.X86_OP_REG and insn.reg_name(op.reg) in ("rsp", "esp", "sp")
+                  for op in ops)
+    mnemonic = _strip_suffix(insn.mnemonic, has_reg)
+    text = insn.op_str.replace(", ", ",")
+    imm_size = insn.imm_size if hasattr(insn, "imm_size") else 8
+    bits = 8 * (imm_size or 8)
+    if mnemonic.startswith("mov") and insn.mnemonic.endswith("q"):
+        bits = 64
+
+    def hex_imm(m: re.Match[str]) -> str:
+        v = int(m.group(1))
+        if v < 0:
+            v &= (1 << 64) - 1 if bits == 64 or insn.mnemonic.endswith("q") else (1 << bits) - 1
+        return f"$0x{v:x}"
+
+    text = _IMM.sub(hex_imm, text)
+    text = _BASE_INDEX.sub(r"(\1,\2,1)", text)
+    if getattr(insn, "disp_size", 0) and any(
+            op.type == x86.X86_OP_MEM and op.mem.disp == 0 for op in ops):
+        text = re.sub(r"(^|[,*:])\(", r"\g<1>0x0(", text, count=1)
+    target = None
+    rip_target = None
+    if insn.group(1) or insn.group(2) or insn.group(7):   # jump, call, relative branch
+        if ops and ops[0].type == x86.X86_OP_IMM:
+            target = ops[0].imm & 0xFFFFFFFFFFFFFFFF
+    for op in ops:
+        if op.type == x86.X86_OP_MEM and op.mem.base == x86.X86_REG_RIP:
+            rip_target = (insn.address + insn.size + op.mem.disp) & 0xFFFFFFFFFFFFFFFF
+            if op.mem.disp == 0 and "(%rip)" in text and not text.startswith("0x"):
+                text = text.replace("(%rip)", "0x0(%rip)")
+    return Insn(insn.address, insn.size, mnemonic, text, target, rip_target, bytes(insn.bytes))
+
+
+def disassemble(code: bytes, address: int) -> Iterator[Insn]:
+    md = _capstone()
+    offset = 0
+    while offset < len(code):
+        produced = False
+        for insn in md.disasm(code[offset:], address + offset):
+            produced = True
+            offset += insn.size
+            yield gdb_style(insn)
+        if not produced or offset < len(code):
+            if offset >= len(code):
+                break
+            # undecodable byte: show it as gdb does and continue after it
+            yield Insn(address + offset, 1, "(bad)", "", None, None, code[offset:offset + 1])
+            offset += 1
+
+
+def render(insn: Insn, describe: Callable[[int], str | None], *, label: str) -> str:
+    """One line: ``0xaddr <sym+off>:\\tmnemonic operands``."""
+    text = insn.mnemonic if not insn.operands else f"{insn.mnemonic:<6} {insn.operands}"
+    if insn.target is not None:
+        where = describe(insn.target)
+        if where:
+            text += f" <{where}>"
+    elif insn.rip_target is not None:
+        where = describe(insn.rip_target)
+        text += f"        # 0x{insn.rip_target:x}" + (f" <{where}>" if where else "")
+    return f"0x{insn.address:x} <{label}>:\t{text}"

@@ -1,0 +1,92 @@
+"""sym: symbols to addresses and back."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..errors import CommandError
+from .args import looks_hex, parse_address
+from .base import Command, Context, Option, Result, Text
+
+
+def line_suffix(target: Any, address: int) -> str:
+    """`` file.c: 155`` for an address, as crash appends it, or ''."""
+    line = source_line(target, address)
+    return f" {line[0]}: {line[1]}" if line else ""
+
+
+def source_line(target: Any, address: int) -> tuple[str, int] | None:
+    """(file name as crash prints it, line) for a run-time address."""
+    symfile = target.symfile
+    if symfile is None or not hasattr(symfile, "line_for_address"):
+        return None
+    link = target.symbols.link_address(address) if hasattr(target.symbols, "link_address") \
+        else address
+    hit = symfile.line_for_address(link)
+    if not hit:
+        return None
+    return os.path.basename(hit[0]), hit[1]
+
+
+def symbol_line(target: Any, sym: Any, offset: int = 0) -> str:
+    name = f"{sym.name}+{offset}" if offset else sym.name
+    return f"{sym.address + offset:x} ({sym.type_char}) {name}"
+
+
+class Sym(Command):
+    name = "sym"
+    synopsis = "sym [-l] | [-q string] | [symbol | address]..."
+    summary = "translate a symbol to its address, or an address to its symbol"
+    group = "symbols"
+    description = """\
+For a symbol: its address, type letter (as nm prints it) and source line.
+For an address: the symbol+offset containing it and the source line.
+  -l          every symbol, in address order
+  -q string   every symbol whose name contains string
+Addresses are run-time (KASLR-relocated) addresses.
+"""
+    example = "sym sysrq_handle_crash\nsym ffffffffae734517"
+    options = (Option("-l", "list", "list all symbols"),
+               Option("-q", "query", "search for symbols containing a string", takes_value=True))
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        opts, rest = self.parse(args)
+        target = ctx.target
+        if target.symbols is None:
+            raise CommandError("no symbol file serves this target")
+        if opts["list"]:
+            return self._listing(ctx, target.symbols.sorted_symbols())
+        if opts["query"]:
+            q = opts["query"]
+            return self._listing(ctx, (s for s in target.symbols.sorted_symbols() if q in s.name))
+        if not rest:
+            raise CommandError(f"usage: {self.synopsis}")
+        lines = []
+        records = []
+        for arg in rest:
+            sym = None if looks_hex(arg) else target.symbols.get(arg) or (
+                target.symbols.lookup_static(arg) if hasattr(target.symbols, "lookup_static") else None)
+            if sym is not None:
+                lines.append(symbol_line(target, sym) + line_suffix(target, sym.address))
+                records.append({"name": sym.name, "address": sym.address, "type": sym.type_char})
+                continue
+            addr = parse_address(target, arg)
+            hit = target.symbols.resolve(addr)
+            if hit is None:
+                raise CommandError(f"{arg}: no symbol at or below this address")
+            sym, off = hit
+            lines.append(symbol_line(target, sym, off) + line_suffix(target, addr))
+            records.append({"name": sym.name, "offset": off, "address": addr,
+                            "type": sym.type_char})
+        return Text("\n".join(lines), records)
+
+    @staticmethod
+    def _listing(ctx: Context, symbols: Any) -> Text:
+        lines = []
+        for sym in symbols:
+            ctx.check()
+            lines.append(f"{sym.address:x} ({sym.type_char}) {sym.name}")
+        return Text("\n".join(lines))
+
+
+COMMANDS = [Sym]

@@ -1,0 +1,104 @@
+"""sys: what the dump is and what the kernel in it was."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import CommandError
+from .base import Command, Context, Result, Text
+
+_ORDER = ("KERNEL", "DUMPFILE", "CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "TASKS", "NODENAME",
+          "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC")
+
+
+def crash_date(seconds: int) -> str:
+    return time.strftime("%a %b %e %H:%M:%S %Z %Y", time.localtime(seconds))
+
+
+def dumpfile_line(session: Any) -> str:
+    dump = session.dump
+    text = dump.path
+    if getattr(dump.header, "dump_level", None):
+        text += "  [PARTIAL DUMP]"
+    return text
+
+
+def linux_fields(session: Any, target: Any) -> dict[str, str]:
+    from ..targets.linux import sysinfo
+    fields: dict[str, str] = {}
+    fields["KERNEL"] = target.symfile.path if target.symfile is not None else "(none)"
+    fields["DUMPFILE"] = dumpfile_line(session)
+    fields["CPUS"] = str(len(target.online_cpus))
+    when = sysinfo.crash_time(target)
+    if when is not None:
+        fields["DATE"] = crash_date(when)
+    up = sysinfo.uptime_seconds(target)
+    if up is not None:
+        fields["UPTIME"] = sysinfo.format_uptime(up)
+    load = sysinfo.load_average(target)
+    if load is not None:
+        fields["LOAD AVERAGE"] = load
+    tasks = sysinfo.task_count(target)
+    if tasks is not None:
+        fields["TASKS"] = str(tasks)
+    uts = target.utsname
+    fields["NODENAME"] = uts["nodename"]
+    fields["RELEASE"] = uts["release"]
+    fields["VERSION"] = uts["version"]
+    mhz = sysinfo.cpu_mhz(target)
+    fields["MACHINE"] = uts["machine"] + (f"  ({mhz} Mhz)" if mhz else "")
+    mem = sysinfo.memory_bytes(target)
+    if mem is not None:
+        fields["MEMORY"] = sysinfo.format_size(mem)
+    message = sysinfo.panic(target)
+    if message is not None:
+        fields["PANIC"] = f'"{message}"'
+    return fields
+
+
+def format_fields(fields: dict[str, str]) -> str:
+    return "\n".join(f"{key:>12}: {value}" for key, value in fields.items())
+
+
+class Sys(Command):
+    name = "sys"
+    synopsis = "sys [config]"
+    summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
+    group = "general"
+    description = """\
+The dump at a glance, in crash's layout: KERNEL (symbol file), DUMPFILE
+([PARTIAL DUMP] when makedumpfile excluded pages), CPUS (online), DATE (crash
+time from VMCOREINFO), UPTIME, LOAD AVERAGE, TASKS (idle tasks included, as
+crash counts), NODENAME, RELEASE, VERSION, MACHINE, MEMORY (present pages of
+all nodes), PANIC (the panic message found in the log, by crash's keywords).
+`sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG).
+"""
+    example = "sys\nsys config | grep CONFIG_HZ"
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        target = ctx.target
+        if args and args[0] == "config":
+            return self._config(target)
+        if args:
+            raise CommandError(f"usage: {self.synopsis}")
+        if target.kind == "linux":
+            fields = linux_fields(ctx.session, target)
+        else:
+            fields = {"DUMPFILE": dumpfile_line(ctx.session),
+                      "FORMAT": ctx.session.dump.format_name}
+        records = {k.lower().replace(" ", "_"): v.strip('"') for k, v in fields.items()}
+        return Text(format_fields(fields), [records])
+
+    @staticmethod
+    def _config(target: Any) -> Text:
+        if target.kind != "linux":
+            raise CommandError("sys config: only for a Linux target")
+        from ..targets.linux.config import kernel_config_text
+        text = kernel_config_text(target)
+        if text is None:
+            raise CommandError("kernel_config_data not found: the kernel was built without "
+                               "CONFIG_IKCONFIG")
+        return Text(text.rstrip("\n"))
+
+
+COMMANDS = [Sys]

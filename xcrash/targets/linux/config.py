@@ -1,0 +1,50 @@
+"""The kernel's own configuration (CONFIG_IKCONFIG): gzip text between
+``IKCFG_ST`` and ``IKCFG_ED`` in ``kernel_config_data``."""
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from ...errors import MemoryError_
+
+_START = b"IKCFG_ST"
+_END = b"IKCFG_ED"
+
+
+def kernel_config(target: Any) -> dict[str, str] | None:
+    """CONFIG_* settings (``{"CONFIG_HZ": "250", ...}``), or None if the kernel
+    was built without an in-kernel config."""
+    text = kernel_config_text(target)
+    if text is None:
+        return None
+    config = {}
+    for line in text.splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            key, _, value = line.partition("=")
+            config[key] = value.strip('"')
+    return config
+
+
+def kernel_config_text(target: Any) -> str | None:
+    sym = target.symbols.get("kernel_config_data")
+    if sym is None:
+        return None
+    end_sym = target.symbols.get("kernel_config_data_end")
+    size = (end_sym.address - sym.address) if end_sym is not None else (sym.size or 0)
+    if not 0 < size < 16 << 20:
+        return None
+    try:
+        raw = target.read(sym.address, size)
+    except MemoryError_:
+        return None
+    start = raw.find(_START)
+    if start < 0:
+        return None
+    body = raw[start + len(_START):]
+    end = body.rfind(_END)
+    if end >= 0:
+        body = body[:end]
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body).decode("utf-8", "replace")
+    except zlib.error:
+        return None

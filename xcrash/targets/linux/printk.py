@@ -1,0 +1,136 @@
+"""The kernel log: the lockless printk ring buffer (Linux 5.10 and later).
+
+Layouts come from the symbol file's types; descriptor states and the data
+block rules are those of kernel/printk/printk_ringbuffer.c.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ...errors import MemoryError_, XcrashError
+
+DESC_SV_BITS = 64
+DESC_FLAGS_SHIFT = DESC_SV_BITS - 2
+DESC_ID_MASK = (1 << DESC_FLAGS_SHIFT) - 1
+DESC_COMMITTED = 1
+DESC_FINALIZED = 2
+LOG_CONT = 8
+
+#: crash's panic message keywords, in its order of preference
+PANIC_KEYWORDS = (
+    "SysRq : Crash", "SysRq : Trigger a crash", "Kernel panic: ", "Kernel panic - ",
+    "Kernel BUG at", "kernel BUG at", "Unable to handle kernel paging request",
+    "Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel ",
+    "general protection fault: ", "double fault: ", "divide error: ", "stack segment: ",
+    "[Hardware Error]: ", "Bad mode in ", "Oops: ",
+)
+
+
+class LogUnavailable(XcrashError):
+    pass
+
+
+@dataclass
+class Record:
+    seq: int
+    ts_nsec: int
+    level: int
+    facility: int
+    flags: int
+    caller_id: int
+    text: str
+
+
+def records(target: Any) -> Iterator[Record]:
+    """Every readable record of the log, oldest first."""
+    if target.symbols.get("prb") is None:
+        raise LogUnavailable("this kernel has no lockless printk ring buffer (prb); "
+                             "logs of kernels before 5.10 are not supported yet")
+    prb = target.object("prb", target.pointer_type(target.type("struct printk_ringbuffer")))
+    rb = prb.deref_()
+    desc_ring = rb.desc_ring
+    count_bits = int(desc_ring.count_bits)
+    descs = int(desc_ring.descs)
+    infos = int(desc_ring.infos)
+    head_id = int(desc_ring.head_id.counter) & DESC_ID_MASK
+    tail_id = int(desc_ring.tail_id.counter) & DESC_ID_MASK
+    data_ring = rb.text_data_ring
+    size_bits = int(data_ring.size_bits)
+    data = int(data_ring.data)
+    desc_t = target.type("struct prb_desc")
+    info_t = target.type("struct printk_info")
+    desc_size = desc_t.byte_size
+    info_size = info_t.byte_size
+    sv_off = desc_t.member("state_var")[0] // 8
+    lpos_off = desc_t.member("text_blk_lpos")[0] // 8
+    lpos_t = target.type("struct prb_data_blk_lpos")
+    begin_off = lpos_t.member("begin")[0] // 8
+    next_off = lpos_t.member("next")[0] // 8
+    seq_off = info_t.member("seq")[0] // 8
+    ts_off = info_t.member("ts_nsec")[0] // 8
+    len_off = info_t.member("text_len")[0] // 8
+    fac_off = info_t.member("facility")[0] // 8
+    caller_off = info_t.member("caller_id")[0] // 8
+    flags_bit, flags_m = info_t.member("flags")
+    level_bit, level_m = info_t.member("level")
+    idx_mask = (1 << count_bits) - 1
+    data_mask = (1 << size_bits) - 1
+    space = target.space
+
+    ring_size = 1 << count_bits
+    id_ = tail_id
+    for _ in range(ring_size + 1):
+        idx = id_ & idx_mask
+        try:
+            raw = space.read(descs + idx * desc_size, desc_size)
+            sv = int.from_bytes(raw[sv_off:sv_off + 8], "little")
+            state = sv >> DESC_FLAGS_SHIFT
+            if (sv & DESC_ID_MASK) == id_ and state in (DESC_COMMITTED, DESC_FINALIZED):
+                begin = int.from_bytes(raw[lpos_off + begin_off:lpos_off + begin_off + 8], "little")
+                nxt = int.from_bytes(raw[lpos_off + next_off:lpos_off + next_off + 8], "little")
+                info = space.read(infos + idx * info_size, info_size)
+                text_len = int.from_bytes(info[len_off:len_off + 2], "little")
+                text = _text(space, data, data_mask, begin, nxt, text_len)
+                bits = int.from_bytes(info[flags_bit // 8:flags_bit // 8 + 1], "little")
+                yield Record(
+                    seq=int.from_bytes(info[seq_off:seq_off + 8], "little"),
+                    ts_nsec=int.from_bytes(info[ts_off:ts_off + 8], "little"),
+                    level=(bits >> (level_bit % 8)) & ((1 << level_m.bit_size) - 1),
+                    facility=info[fac_off],
+                    flags=(bits >> (flags_bit % 8)) & ((1 << flags_m.bit_size) - 1),
+                    caller_id=int.from_bytes(info[caller_off:caller_off + 4], "little"),
+                    text=text.decode("utf-8", "replace"))
+        except MemoryError_:
+            pass
+        if id_ == head_id:
+            break
+        id_ = (id_ + 1) & DESC_ID_MASK
+
+
+def _text(space: Any, data: int, mask: int, begin: int, nxt: int, text_len: int) -> bytes:
+    if begin & 1:                      # data-less record (FAILED_LPOS / NO_LPOS)
+        return b""
+    b, n = begin & mask, nxt & mask
+    if b == n:
+        return b""
+    if b > n:                          # the block wrapped: it was placed at data[0]
+        b = 0
+    b += 8                             # skip the block's id word
+    length = min(text_len, max(n - b, 0))
+    return space.read(data + b, length) if length else b""
+
+
+def panic_message(target: Any) -> str | None:
+    """The panic message as crash finds it: the first keyword, in crash's
+    order, found in the log (searched from the end)."""
+    try:
+        lines = [r.text for r in records(target)]
+    except XcrashError:
+        return None
+    for keyword in PANIC_KEYWORDS:
+        for text in reversed(lines):
+            pos = text.find(keyword)
+            if pos >= 0:
+                return text[pos:].rstrip("\n")
+    return None

@@ -1,0 +1,110 @@
+"""The facts behind `sys`: date, uptime, load, tasks, memory, panic message."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+from .config import kernel_config
+from .printk import panic_message
+from .tasks import for_each_task
+
+FSHIFT = 11
+FIXED_1 = 1 << FSHIFT
+
+
+def hz(target: Any) -> int:
+    """CONFIG_HZ from the in-kernel config; crash's default 1000 otherwise."""
+    config = kernel_config(target)
+    if config and config.get("CONFIG_HZ", "").isdigit():
+        return int(config["CONFIG_HZ"])
+    return 1000
+
+
+def uptime_seconds(target: Any) -> int | None:
+    try:
+        jiffies = target.space.read_u64(target.address_of("jiffies"))
+    except XcrashError:
+        return None
+    h = hz(target)
+    initial = (-300 * h) & 0xFFFFFFFF
+    return ((jiffies - initial) & 0xFFFFFFFFFFFFFFFF) // h
+
+
+def format_uptime(seconds: int) -> str:
+    days, rest = divmod(seconds, 86400)
+    hms = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+    return f"{days} days, {hms}" if days else hms
+
+
+def load_average(target: Any) -> str | None:
+    try:
+        raw = target.read(target.address_of("avenrun"), 24)
+    except XcrashError:
+        return None
+    parts = []
+    for i in range(3):
+        a = int.from_bytes(raw[8 * i:8 * i + 8], "little") + FIXED_1 // 200
+        parts.append(f"{a >> FSHIFT}.{((a & (FIXED_1 - 1)) * 100) >> FSHIFT:02d}")
+    return ", ".join(parts)
+
+
+def memory_bytes(target: Any) -> int | None:
+    """Present pages of every memory node, as crash totals them."""
+    try:
+        nodes = target.object("node_data")
+        total = 0
+        for nid in range(nodes.type_.strip_typedefs().length or 1):
+            pgdat = nodes[nid]
+            if not int(pgdat):
+                continue
+            total += int(pgdat.node_present_pages)
+        return total * 4096 if total else None
+    except XcrashError:
+        pass
+    try:
+        return int(target.object("_totalram_pages").counter) * 4096
+    except XcrashError:
+        return None
+
+
+def format_size(size: int) -> str:
+    """crash's memory size: ``255.5 MB``, ``2 GB``."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            text = f"{value:.1f}"
+            return f"{text[:-2] if text.endswith('.0') else text} {unit}"
+    return f"{size} bytes"
+
+
+def cpu_mhz(target: Any) -> int | None:
+    try:
+        return target.space.read_u32(target.address_of("cpu_khz")) // 1000
+    except XcrashError:
+        return None
+
+
+def crash_time(target: Any) -> int | None:
+    vi = target.dump.vmcoreinfo if target.dump is not None else None
+    if vi is not None and vi.crashtime is not None:
+        return vi.crashtime
+    header = getattr(target.dump, "header", None)
+    ts = getattr(header, "timestamp", None)
+    return int(ts) if ts else None
+
+
+@lru_cache(maxsize=8)
+def _task_count(target: Any) -> int:
+    return sum(1 for _ in for_each_task(target))
+
+
+def task_count(target: Any) -> int | None:
+    try:
+        return _task_count(target)
+    except (XcrashError, MemoryError_):
+        return None
+
+
+def panic(target: Any) -> str | None:
+    return panic_message(target)
