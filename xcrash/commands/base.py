@@ -15,6 +15,7 @@ from ..errors import CommandError
 if TYPE_CHECKING:
     from ..session import Session
     from ..targets.base import Target
+    from .registry import Registry
 
 
 @dataclass
@@ -66,6 +67,11 @@ class Context:
     settings: dict[str, Any]
     #: set by the shell when Ctrl-C was pressed; long loops call check()
     interrupted: Callable[[], bool] = lambda: False
+    #: the commands and aliases (for `help`, `alias`); None outside a shell
+    registry: "Registry | None" = None
+    #: the arguments exactly as typed (quotes kept), for commands that take a
+    #: C expression (`p`, `eval`) where word splitting would lose something
+    line: str = ""
 
     @property
     def target(self) -> "Target":
@@ -74,6 +80,14 @@ class Context:
     def check(self) -> None:
         if self.interrupted():
             raise KeyboardInterrupt
+
+
+class Quit(Exception):
+    """Raised by `q`/`quit`/`exit`: the shell or batch run stops there."""
+
+
+#: a ``Command.targets`` value for commands that work whatever the target is
+ANY_TARGET = ("*",)
 
 
 class Command:
@@ -88,11 +102,16 @@ class Command:
     example: str = ""              # a worked example on a shipped sample dump
     group: str = "general"         # "general", "memory", "symbols", "linux", "xen", "session"
     options: tuple[Option, ...] = ()
-    #: target kinds it works on: "linux", "xen", or both
+    #: target kinds it works on: "linux", "xen", or both (ANY_TARGET: every kind)
     targets: tuple[str, ...] = ("linux", "xen")
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         raise NotImplementedError
+
+    @classmethod
+    def works_on(cls, kind: str) -> bool:
+        """Whether the command applies to a target of this kind."""
+        return "*" in cls.targets or kind in cls.targets
 
     # -- helpers for subclasses ---------------------------------------------
     def parse(self, args: list[str]) -> tuple[dict[str, Any], list[str]]:

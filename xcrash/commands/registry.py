@@ -1,0 +1,157 @@
+"""What a typed word means: a built-in command, a plug-in command, or an alias.
+
+Built-in commands are the ``COMMANDS`` lists of the modules of this package,
+found by listing the package directory (no module has to be registered by
+hand); third-party commands come from the ``xcrash.commands`` entry-point
+group.  Command modules must import cheaply: a command that needs capstone
+or rich imports it inside :meth:`Command.run`.
+
+Lookup is by exact name or alias, as in crash: no unique-prefix matching.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import CommandError
+from .base import Command
+
+ENTRY_POINT_GROUP = "xcrash.commands"
+
+#: modules of this package that hold no commands
+_NOT_COMMAND_MODULES = {"base", "registry"}
+
+#: crash's built-in aliases (``alias`` lists them), minus those of commands
+#: xcrash does not have (gdb, the ``*`` shortcut)
+BUILTIN_ALIASES = {
+    "man": "help",
+    "?": "help",
+    "sf": "set scroll off",
+    "sn": "set scroll on",
+    "hex": "set radix 16",
+    "dec": "set radix 10",
+    "px": "p -x",
+    "pd": "p -d",
+    "for": "foreach",
+    "dmesg": "log",
+    "lsmod": "mod",
+    "last": "ps -l",
+}
+
+
+def _stderr_warning(message: str) -> None:
+    print(f"xcrash: {message}", file=sys.stderr)
+
+
+@dataclass
+class Alias:
+    name: str
+    text: str
+    origin: str          # "builtin" | "runtime"
+
+
+class Registry:
+    """The commands by name and alias, and the crash-style alias table.
+
+    Loading happens on first use, so creating a registry costs nothing.
+    """
+
+    def __init__(self, builtin: bool = True, plugins: bool = True,
+                 warn: Callable[[str], None] = _stderr_warning) -> None:
+        self._want_builtin = builtin
+        self._want_plugins = plugins
+        self._warn = warn
+        self._loaded = False
+        self._by_word: dict[str, Command] = {}
+        self._commands: list[Command] = []
+        self.aliases: dict[str, Alias] = {
+            name: Alias(name, text, "builtin") for name, text in BUILTIN_ALIASES.items()
+        }
+
+    # -- loading ------------------------------------------------------------------
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        if self._want_builtin:
+            for module in builtin_modules():
+                self._load_module(module)
+        if self._want_plugins:
+            self._load_plugins()
+
+    def _load_module(self, module: str) -> None:
+        try:
+            mod = importlib.import_module(f"{__package__}.{module}")
+        except Exception as exc:  # a broken module must not take the shell down
+            self._warn(f"commands module {module}: {type(exc).__name__}: {exc}")
+            return
+        for cls in getattr(mod, "COMMANDS", ()):
+            self.add(cls, origin=f"module {module}")
+
+    def _load_plugins(self) -> None:
+        import importlib.metadata
+        try:
+            points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        except Exception as exc:
+            self._warn(f"plug-ins: {type(exc).__name__}: {exc}")
+            return
+        for ep in points:
+            try:
+                loaded = ep.load()
+                classes = loaded if isinstance(loaded, (list, tuple)) else [loaded]
+                for cls in classes:
+                    self.add(cls, origin=f"plug-in {ep.name}")
+            except Exception as exc:
+                self._warn(f"plug-in {ep.name} ({ep.value}): {type(exc).__name__}: {exc}")
+
+    def add(self, cls: type[Command] | Command, origin: str = "runtime") -> None:
+        """Register a command class (or instance).  A name already taken is
+        refused with a warning: the first comer (built-ins load first) keeps it."""
+        cmd = cls() if isinstance(cls, type) else cls
+        if not isinstance(cmd, Command) or not cmd.name:
+            raise TypeError(f"{cls!r} is not a named xcrash Command")
+        words = (cmd.name, *cmd.aliases)
+        taken = [w for w in words if w in self._by_word]
+        if taken:
+            self._warn(f"{origin}: command {cmd.name!r} ignored: "
+                       f"{', '.join(taken)} already defined")
+            return
+        self._commands.append(cmd)
+        for word in words:
+            self._by_word[word] = cmd
+
+    # -- lookup -----------------------------------------------------------------------
+    def get(self, word: str) -> Command | None:
+        """The command called ``word`` (its name or one of its aliases)."""
+        self._load()
+        return self._by_word.get(word)
+
+    def commands(self) -> list[Command]:
+        """Every command once, sorted by name."""
+        self._load()
+        return sorted(self._commands, key=lambda c: c.name)
+
+    def words(self) -> dict[str, Command]:
+        """Every command name and command alias, with its command."""
+        self._load()
+        return dict(self._by_word)
+
+    # -- crash-style aliases ------------------------------------------------------
+    def define_alias(self, name: str, text: str) -> Alias:
+        """crash's ``alias name text``: ``name`` then stands for ``text``."""
+        if self.get(name) is not None:
+            raise CommandError(f"{name}: is a command name")
+        alias = self.aliases[name] = Alias(name, text, "runtime")
+        return alias
+
+
+def builtin_modules() -> Iterable[str]:
+    """Names of this package's modules that may define commands."""
+    from .. import commands
+    for info in pkgutil.iter_modules(commands.__path__):
+        if not info.name.startswith("_") and info.name not in _NOT_COMMAND_MODULES:
+            yield info.name
+
