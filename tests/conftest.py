@@ -1,0 +1,69 @@
+"""Shared test fixtures: where the real dumps are, and one cache per test run.
+
+The real dumps live in the workplace's shared folder beside the checkout
+(``<checkout>/../shared/dumps``); tests that need them skip when it is absent.
+XDG_CACHE_HOME points at one temporary directory for the whole run, so an
+``.xz`` dump or symbol file is decompressed once per run, not once per test.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DUMPS = REPO.parent / "shared" / "dumps"
+LINUX_DIR = SHARED_DUMPS / "linux-6.1-sysrq"
+XEN_DIR = SHARED_DUMPS / "xen-4.17-hypervisor-panic"
+
+#: the Linux dump files and the crash reference directory of each (None: no reference)
+LINUX_DUMPS = {
+    "zlib": ("vmcore-d31.kdump", "vmcore-d31.kdump"),
+    "lzo": ("vmcore-d31.lzo.kdump", "vmcore-d31.kdump"),
+    "user-pages": ("vmcore-d23.kdump", "vmcore-d23.kdump"),
+    "elf": ("vmcore-d31.elf.xz", "vmcore-d31.kdump"),
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "XCRASH_TEST_CACHE" in os.environ:
+        os.environ["XDG_CACHE_HOME"] = os.environ["XCRASH_TEST_CACHE"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="xcrash-test-cache-")
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is not here (the shared dumps are beside the checkout)")
+    return path
+
+
+def crash_ref(dump_dir: str, name_prefix: str) -> str:
+    """The text of a crash reference output (without its `crash> cmd` line)."""
+    ref_dir = need(LINUX_DIR / "crash-ref" / dump_dir)
+    matches = sorted(ref_dir.glob(f"{name_prefix}*"))
+    if not matches:
+        pytest.skip(f"no crash reference {name_prefix} in {ref_dir}")
+    lines = matches[0].read_text().splitlines()
+    if lines and lines[0].startswith("crash> "):
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
+_sessions: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session", params=list(LINUX_DUMPS))
+def linux_session(request: pytest.FixtureRequest):
+    """An xcrash session on each real Linux dump (opened once per run)."""
+    import xcrash
+    dump_name, ref = LINUX_DUMPS[request.param]
+    if request.param not in _sessions:
+        vmcore = need(LINUX_DIR / dump_name)
+        vmlinux = need(LINUX_DIR / "vmlinux.xz")
+        _sessions[request.param] = xcrash.open(str(vmcore), str(vmlinux))
+    session = _sessions[request.param]
+    session.ref_dir = ref  # type: ignore[attr-defined]
+    return session
