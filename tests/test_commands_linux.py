@@ -1,0 +1,54 @@
+"""First commands on the real Linux dumps, against crash 8.0.6's reference outputs."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from conftest import crash_ref
+
+
+def run(session, line: str) -> str:
+    from xcrash.shell.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    ok = Runner(session, out=out, err=err).execute(line)
+    assert ok, err.getvalue()
+    return out.getvalue().rstrip("\n")
+
+
+def test_sys_release_panic_cpus(linux_session) -> None:
+    ref = crash_ref(linux_session.ref_dir, "01-sys")
+    ours = run(linux_session, "sys")
+    want = dict(re.findall(r"^\s*([A-Z][A-Z ]+): (.*)$", ref, re.M))
+    got = dict(re.findall(r"^\s*([A-Z][A-Z ]+): (.*)$", ours, re.M))
+    for key in ("RELEASE", "VERSION", "PANIC", "CPUS", "NODENAME", "TASKS", "UPTIME",
+                "LOAD AVERAGE", "MEMORY", "DATE", "MACHINE"):
+        assert got.get(key) == want[key], key
+
+
+@pytest.mark.parametrize("command,ref", [
+    ("p jiffies", "15-p_jiffies"),
+    ("rd -64 jiffies", "16-rd_64_jiffies"),
+    ("p linux_banner", "17-p_linux_banner"),
+    ("sym sysrq_handle_crash", "18-sym_sysrq_handle_crash"),
+    ("dis -l sysrq_handle_crash", "19-dis_l_sysrq_handle_crash"),
+    ("dis -l panic 20", "20-dis_l_panic_20"),
+    ("struct task_struct.comm,pid,tgid,__state,flags ffffa1c0010c9480", "21-struct_task_struct"),
+    ("struct task_struct.comm,pid init_task", "22-struct_task_struct_comm_pid_init_task"),
+    ("whatis struct pid", "24-whatis_struct_pid"),
+])
+def test_command_matches_crash(linux_session, command: str, ref: str) -> None:
+    assert run(linux_session, command) == crash_ref(linux_session.ref_dir, ref)
+
+
+def test_non_dump_file_exits_2_with_one_line(tmp_path) -> None:
+    import subprocess
+    import sys
+    bogus = tmp_path / "notadump"
+    bogus.write_bytes(b"hello world\n" * 100)
+    proc = subprocess.run([sys.executable, "-m", "xcrash", "-c", "sys", str(bogus)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(bogus) in proc.stderr
