@@ -39,7 +39,10 @@ def test_sys_release_panic_cpus(linux_session) -> None:
     ("whatis struct pid", "24-whatis_struct_pid"),
 ])
 def test_command_matches_crash(linux_session, command: str, ref: str) -> None:
-    assert run(linux_session, command) == crash_ref(linux_session.ref_dir, ref)
+    # value numbers ($1, $2) depend on what ran before in crash's session
+    number = re.compile(r"\$\d+")
+    assert number.sub("$N", run(linux_session, command)) == \
+        number.sub("$N", crash_ref(linux_session.ref_dir, ref))
 
 
 def test_non_dump_file_exits_2_with_one_line(tmp_path) -> None:
