@@ -1,0 +1,119 @@
+"""The session commands: help, set (hex, dec), alias, q."""
+from __future__ import annotations
+
+import pytest
+
+from fake_session import FakeSession, make_runner
+from xcrash.commands.base import Quit, Text
+from xcrash.commands.help import page
+from xcrash.commands.settings import default_settings
+
+
+def test_help_lists_commands_by_group_with_summaries() -> None:
+    runner, out, err = make_runner()
+    assert runner.execute("help")
+    text = out.getvalue()
+    assert "session:\n" in text
+    assert "  help" in text and "list the commands, or show a command's help page" in text
+    assert err.getvalue() == ""
+
+
+def test_help_page_has_synopsis_options_and_aliases() -> None:
+    runner, out, _ = make_runner()
+    assert runner.execute("help set q")
+    text = out.getvalue()
+    for part in ("NAME\n  set - ", "SYNOPSIS\n", "OPTIONS\n  -v  show every setting",
+                 "NAME\n  q - leave xcrash", "ALIASES\n  quit, exit"):
+        assert part in text
+    assert runner.execute("man hex")
+    assert 'hex: alias for "set radix 16"' in out.getvalue()
+
+
+def test_help_page_layout_of_a_value_option() -> None:
+    from xcrash.commands.base import Command, Option
+
+    class Rd(Command):
+        name, summary, synopsis = "rd", "read memory", "rd [-c cpu] address"
+        options = (Option("-c", "cpu", "on this CPU", takes_value=True), Option("-64", "w", "64"))
+        description = "Reads memory.\n\n  a table line\n  kept as is"
+    text = page(Rd())
+    assert "OPTIONS\n  -c CPU  on this CPU\n  -64     64\n" in text
+    assert "DESCRIPTION\n  Reads memory.\n\n    a table line\n    kept as is\n" in text
+
+
+def test_help_unknown_command_fails_in_one_line() -> None:
+    runner, _, err = make_runner()
+    assert not runner.execute("help nosuch")
+    assert err.getvalue() == "xcrash: help: nosuch: no such command\n"
+
+
+def test_set_radix_and_the_hex_dec_aliases() -> None:
+    runner, out, _ = make_runner()
+    assert runner.execute("hex")
+    assert runner.settings["radix"] == 16 and out.getvalue() == "output radix: 16 (hex)\n"
+    assert runner.execute("dec") and runner.settings["radix"] == 10
+    assert runner.execute("set radix 16") and runner.settings["radix"] == 16
+    assert not runner.execute("set radix 8")
+    assert runner.settings["radix"] == 16
+
+
+def test_set_switches_and_show() -> None:
+    session = FakeSession("vmcore")
+    runner, out, err = make_runner(session)
+    for line in ("set color off", "set output json", "set scroll off", "set zero_excluded on"):
+        assert runner.execute(line), err.getvalue()
+    assert runner.settings["color"] is False and runner.settings["scroll"] is False
+    assert runner.settings["output"] == "json" and session.dump.zero_excluded is True
+    out.truncate(0), out.seek(0)
+    runner.settings["output"] = "text"
+    assert runner.execute("set")
+    assert out.getvalue().splitlines() == [
+        "         radix: 10 (decimal)", "         color: off", "        output: text",
+        "        scroll: off", " zero_excluded: on"]
+    assert not runner.execute("set color maybe")
+    assert not runner.execute("set color on off")
+
+
+def test_set_delegates_other_arguments_to_the_target_context() -> None:
+    session = FakeSession("vmcore")
+    calls = []
+    session.current.set_context = lambda args: calls.append(args) or Text(f"PID: {args}")
+    runner, out, _ = make_runner(session)
+    assert runner.execute("set 68") and runner.execute("set -c 1") and runner.execute("set")
+    assert calls == [["68"], ["-c", "1"], []]
+    assert runner.execute("set -v") and "radix:" in out.getvalue()
+
+
+def test_set_without_a_target_context_says_so() -> None:
+    runner, _, err = make_runner()
+    assert not runner.execute("set 68")
+    assert err.getvalue().startswith("xcrash: set: 68: not a setting")
+
+
+def test_alias_lists_defines_and_runs() -> None:
+    runner, out, err = make_runner()
+    assert runner.execute("alias")
+    assert out.getvalue().startswith("ORIGIN   ALIAS    COMMAND\nbuiltin  man      help\n")
+    out.truncate(0), out.seek(0)
+    assert runner.execute("alias settings set -v")
+    assert out.getvalue() == "ORIGIN   ALIAS     COMMAND\nruntime  settings  set -v\n"
+    out.truncate(0), out.seek(0)
+    assert runner.execute("settings")
+    assert "zero_excluded" in out.getvalue()
+    assert not runner.execute("alias set help")
+    assert not runner.execute("alias nosuch")
+    assert err.getvalue() == ("xcrash: alias: set: is a command name\n"
+                              "xcrash: alias: nosuch: no such alias\n")
+
+
+def test_quit_and_its_aliases_raise_quit() -> None:
+    runner, _, _ = make_runner()
+    for word in ("q", "quit", "exit"):
+        with pytest.raises(Quit):
+            runner.execute(word)
+
+
+def test_no_color_environment_turns_colour_off() -> None:
+    assert default_settings({"NO_COLOR": "1"})["color"] is False
+    assert default_settings({"NO_COLOR": ""})["color"] is True
+    assert default_settings({})["radix"] == 10

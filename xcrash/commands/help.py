@@ -1,0 +1,94 @@
+"""``help``: the command list by group, or a command's help page."""
+from __future__ import annotations
+
+import textwrap
+
+from ..errors import CommandError
+from .base import ANY_TARGET, Command, Context, Result, Text
+
+#: the order groups are listed in; other groups follow alphabetically
+GROUP_ORDER = ("general", "memory", "symbols", "linux", "xen", "session")
+
+
+class HelpCommand(Command):
+    name = "help"
+    synopsis = "help [command ...]"
+    summary = "list the commands, or show a command's help page"
+    group = "session"
+    targets = ANY_TARGET
+    description = (
+        "Alone, lists the commands that work on the current target, by group, each with "
+        "its one-line summary.  With command names (or aliases), shows their help pages: "
+        "synopsis, options, description and an example."
+    )
+    example = "xcrash> help rd"
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        if ctx.registry is None:
+            raise CommandError("no command registry in this context")
+        if not args:
+            return self._listing(ctx)
+        return Text("\n".join(self._page(ctx, word) for word in args))
+
+    def _listing(self, ctx: Context) -> Text:
+        assert ctx.registry is not None
+        kind = ctx.target.kind
+        groups: dict[str, list[Command]] = {}
+        for cmd in ctx.registry.commands():
+            if cmd.works_on(kind):
+                groups.setdefault(cmd.group, []).append(cmd)
+        order = [g for g in GROUP_ORDER if g in groups] + sorted(set(groups) - set(GROUP_ORDER))
+        width = max((len(c.name) for cmds in groups.values() for c in cmds), default=0) + 2
+        lines = []
+        records = []
+        for group in order:
+            lines.append(f"{group}:")
+            for cmd in groups[group]:
+                lines.append(f"  {cmd.name:<{width}}{cmd.summary}".rstrip())
+                records.append({"name": cmd.name, "group": group, "summary": cmd.summary})
+            lines.append("")
+        lines.append("help COMMAND shows a command's page; alias lists the command aliases.")
+        return Text("\n".join(lines) + "\n", records=records)
+
+    def _page(self, ctx: Context, word: str) -> str:
+        assert ctx.registry is not None
+        cmd = ctx.registry.get(word)
+        if cmd is None:
+            alias = ctx.registry.aliases.get(word)
+            if alias is None:
+                raise CommandError(f"{word}: no such command")
+            return f"{word}: alias for \"{alias.text}\"\n"
+        return page(cmd)
+
+
+def page(cmd: Command) -> str:
+    """A command's help page, laid out like crash's (NAME, SYNOPSIS, ...)."""
+    def section(title: str, body: str) -> list[str]:
+        return [title, textwrap.indent(body.rstrip("\n"), "  "), ""] if body else []
+
+    lines = section("NAME", f"{cmd.name} - {cmd.summary}")
+    lines += section("SYNOPSIS", cmd.synopsis or cmd.name)
+    if cmd.aliases:
+        lines += section("ALIASES", ", ".join(cmd.aliases))
+    if cmd.options:
+        flags = [o.flag + (f" {o.dest.upper()}" if o.takes_value else "") for o in cmd.options]
+        width = max(len(f) for f in flags) + 2
+        lines += section("OPTIONS", "\n".join(f"{f:<{width}}{o.help}"
+                                              for f, o in zip(flags, cmd.options)))
+    lines += section("DESCRIPTION", _wrap(cmd.description))
+    lines += section("EXAMPLE", cmd.example)
+    return "\n".join(lines)
+
+
+def _wrap(text: str, width: int = 76) -> str:
+    """Wrap prose paragraphs; keep indented lines (tables, code) as written."""
+    out = []
+    for para in text.split("\n\n"):
+        if any(line.startswith(" ") for line in para.splitlines()):
+            out.append(para)
+        else:
+            out.append(textwrap.fill(" ".join(para.split()), width))
+    return "\n\n".join(out)
+
+
+COMMANDS = [HelpCommand]
