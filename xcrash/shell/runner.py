@@ -1,0 +1,208 @@
+"""Run typed lines: the part the interactive shell and batch runs share.
+
+A line is parsed (``line.py``), its first word looked up as a command, then
+as an alias, then — as crash does — as a symbol (``p word``) or a type name
+(``struct word``, ``union word``, ``whatis word``).  The result is rendered
+(a rich table on the interactive terminal, crash's plain text otherwise, or
+JSON) and written to the terminal, a pipeline or a file.  Every failure
+becomes one line on stderr, ``xcrash: <command>: <message>``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import traceback
+from typing import Any, TextIO
+
+from .. import render
+from ..commands.base import Command, Context, Quit
+from ..commands.registry import Registry
+from ..commands.settings import default_settings
+from ..errors import FileError, XcrashError
+from . import output
+from .interrupt import Interrupt
+from .line import Line, LineError, parse, replace_first_word
+
+_MAYBE_NAME = re.compile(r"[A-Za-z_][\w.$]*")
+
+#: what crash runs for a first word that is no command but a name
+FALLBACKS = {"symbol": "p", "struct": "struct", "union": "union", "typedef": "whatis"}
+
+
+class Runner:
+    """Runs lines against a session.  ``interactive`` allows rich tables and
+    the pager (only when ``out`` is a terminal)."""
+
+    def __init__(self, session: Any, registry: Registry | None = None,
+                 settings: dict[str, Any] | None = None, *, interactive: bool = False,
+                 out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.session = session
+        self.registry = registry if registry is not None else Registry()
+        self.settings = settings if settings is not None else default_settings()
+        self.interactive = interactive
+        self._out = out
+        self._err = err
+        self.interrupt = Interrupt()
+
+    @property
+    def out(self) -> TextIO:
+        return self._out if self._out is not None else sys.stdout
+
+    @property
+    def err(self) -> TextIO:
+        return self._err if self._err is not None else sys.stderr
+
+    def error(self, where: str | None, message: str) -> None:
+        self.out.flush()
+        prefix = f"xcrash: {where}: " if where else "xcrash: "
+        print(prefix + message, file=self.err, flush=True)
+
+    # -- lines ------------------------------------------------------------------------
+    def execute(self, text: str) -> bool:
+        """Run one line; False when it failed (the error is already reported).
+        Raises Quit when the line asked to leave."""
+        try:
+            line = self._resolve(parse(text))
+        except LineError as exc:
+            self.error(None, str(exc))
+            return False
+        if line is None:
+            return False
+        if line.shell is not None:
+            output.run_shell(line.shell, self.out)
+            return True
+        if line.source is not None:
+            try:
+                return self.source(line.source)
+            except FileError as exc:
+                self.error(None, str(exc))
+                return False
+        if line.empty:
+            return True
+        return self._run(line)
+
+    def source(self, path: str) -> bool:
+        """Run the lines of a file (``-i FILE``, ``< FILE``); FileError if it
+        cannot be read.  True when every line succeeded."""
+        path = os.path.expanduser(path)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError as exc:
+            raise FileError(path, exc.strerror or str(exc)) from None
+        ok = True
+        for text in lines:
+            ok = self.execute(text) and ok
+        return ok
+
+    def _resolve(self, line: Line, seen: frozenset[str] = frozenset()) -> Line | None:
+        """Expand aliases (each at most once, so a loop ends) and the crash-style
+        fallbacks into the line to run; None (after reporting) when the first
+        word means nothing."""
+        if not line.words:
+            return line
+        word = line.words[0]
+        if self.registry.get(word) is not None:
+            return line
+        alias = self.registry.aliases.get(word)
+        if alias is not None and word not in seen:
+            return self._resolve(parse(replace_first_word(line.text, alias.text)), seen | {word})
+        kind = classify(self.session.current, word)
+        if kind is None:
+            self.error(word, "command not found")
+            return None
+        command = FALLBACKS[kind]
+        if self.registry.get(command) is None:
+            self.error(word, f"a {kind} name, but there is no {command} command to show it")
+            return None
+        return parse(f"{command} {line.text}")
+
+    # -- commands ---------------------------------------------------------------------
+    def _run(self, line: Line) -> bool:
+        word = line.words[0]
+        cmd = self.registry.get(word)
+        assert cmd is not None
+        target = self.session.current
+        if not cmd.works_on(target.kind):
+            self.error(word, f"not available on the {target.kind} target {target.name!r}")
+            return False
+        ctx = Context(self.session, self.settings, interrupted=self.interrupt.is_set,
+                      registry=self.registry, line=line.args)
+        try:
+            with self.interrupt.armed():
+                result = cmd.run(ctx, line.words[1:])
+                self._emit(result, line)
+            return True
+        except (Quit, BrokenPipeError):
+            raise
+        except KeyboardInterrupt:
+            self.error(word, "interrupted")
+        except FileError as exc:
+            self.error(None, str(exc))
+        except XcrashError as exc:
+            self.error(word, _without_prefix(str(exc), word, cmd))
+        except OSError as exc:
+            self.error(word, f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
+        except Exception as exc:
+            self._internal_error(word, exc)
+        return False
+
+    def _internal_error(self, word: str, exc: Exception) -> None:
+        if os.environ.get("XCRASH_DEBUG"):
+            traceback.print_exc(file=self.err)
+        self.error(word, f"internal error: {type(exc).__name__}: {exc} "
+                         "(run with XCRASH_DEBUG=1 for the traceback)")
+
+    def _emit(self, result: Any, line: Line) -> None:
+        json_mode = self.settings.get("output") == "json"
+        if line.pipe is not None or line.redirect is not None or not self._on_terminal():
+            text = render.render(result, "json" if json_mode else "plain")
+            if line.redirect is not None:
+                output.to_file(text, line.redirect, line.append)
+            elif line.pipe is not None:
+                output.to_pipeline(text, line.pipe, self.out)
+            else:
+                self.out.write(text)
+            return
+        text = render.render(result, "json" if json_mode else "rich",
+                             color=bool(self.settings.get("color")),
+                             width=shutil.get_terminal_size().columns)
+        output.to_terminal(text, self.out, page=bool(self.settings.get("scroll")))
+
+    def _on_terminal(self) -> bool:
+        try:
+            return self.interactive and self.out.isatty()
+        except (AttributeError, ValueError):
+            return False
+
+
+def classify(target: Any, word: str) -> str | None:
+    """What a word that is no command names in the target: "symbol",
+    "struct", "union", "typedef" or None.  Probing must never fail, so any
+    error of the symbol layer just means "not that"."""
+    if not _MAYBE_NAME.fullmatch(word):
+        return None
+    probes = (
+        ("symbol", lambda: target.symbol(word)),
+        ("struct", lambda: target.type(f"struct {word}")),
+        ("union", lambda: target.type(f"union {word}")),
+        ("typedef", lambda: target.type(word)),
+    )
+    for kind, probe in probes:
+        try:
+            found = probe()
+        except Exception:
+            continue
+        if kind != "typedef" or getattr(getattr(found, "kind", None), "value", None) == "typedef":
+            return kind
+    return None
+
+
+def _without_prefix(message: str, word: str, cmd: Command) -> str:
+    """Drop a leading ``name: `` the command put in its own message."""
+    for name in (word, cmd.name):
+        if message.startswith(name + ": "):
+            return message[len(name) + 2:]
+    return message
