@@ -60,3 +60,87 @@ def for_each_task(target: Any, errors: list[str] | None = None) -> Iterator[Obje
     except (CorruptList, MemoryError_) as err:
         if errors is not None:
             errors.append(f"task list: {err}")
+
+
+PF_KTHREAD = 0x00200000
+TASK_IDLE_BITS = 0x2 | 0x400      # TASK_UNINTERRUPTIBLE | TASK_NOLOAD
+
+
+def task_state_name(task: Object) -> str:
+    """crash's two-letter state (RU IN UN ID ZO ST TR DE PA NE WA)."""
+    t = task.type_
+    state = int(task.member_("__state" if t.has_member("__state") else "state"))
+    state |= int(task.exit_state)
+    if state == 0:
+        return "RU"
+    if state & 0x1:
+        return "IN"
+    if state & 0x2:
+        return "ID" if state & TASK_IDLE_BITS == TASK_IDLE_BITS else "UN"
+    for bit, name in ((0x20, "ZO"), (0x4, "ST"), (0x8, "TR"), (0x10, "DE"), (0x40, "PA"),
+                      (0x80, "DE"), (0x800, "NE"), (0x200, "WA"), (0x100, "WA")):
+        if state & bit:
+            return name
+    return "??"
+
+
+def task_cpu(task: Object) -> int:
+    if task.type_.has_member("cpu"):
+        return int(task.cpu)
+    return int(task.thread_info.cpu)
+
+
+def is_kernel_thread(task: Object) -> bool:
+    return bool(int(task.flags) & PF_KTHREAD)
+
+
+def active_tasks(target: Any) -> dict[int, int]:
+    """CPU → address of the task that was current on it."""
+    out = {}
+    for cpu in target.online_cpus:
+        try:
+            if target.symbols.get("pcpu_hot") is not None:
+                out[cpu] = int(target.per_cpu("pcpu_hot", cpu).current_task)
+            else:
+                out[cpu] = int(target.object_at(
+                    target.pointer_type(target.type("struct task_struct")),
+                    target.per_cpu_address(target.address_of("current_task"), cpu)))
+        except XcrashError:
+            out[cpu] = int(target.per_cpu("runqueues", cpu).curr)
+    return out
+
+
+def task_memory(target: Any, task: Object) -> tuple[int, int]:
+    """(VSZ in KiB, RSS in KiB) of a task's mm, with the per-thread RSS
+    deltas that SPLIT_RSS_COUNTING kernels keep in each thread."""
+    mm = task.mm
+    if not int(mm):
+        return 0, 0
+    mm = mm.deref_()
+    counters = _rss_counters(target)
+    stat = mm.rss_stat
+    pages = 0
+    if stat.type_.strip_typedefs().has_member("count"):
+        for idx in counters:
+            pages += int(stat.count[idx].counter)
+        leader = task.group_leader.deref_()
+        if leader.type_.has_member("rss_stat"):
+            try:
+                for thread in _threads(target, leader):
+                    for idx in counters:
+                        pages += int(thread.rss_stat.count[idx])
+            except (CorruptList, MemoryError_):
+                pass
+    else:   # 6.2+: an array of percpu_counter
+        for idx in counters:
+            pages += int(stat[idx].count)
+    return int(mm.total_vm) * 4, max(pages, 0) * 4
+
+
+def _rss_counters(target: Any) -> list[int]:
+    """Indexes of MM_FILEPAGES, MM_ANONPAGES and MM_SHMEMPAGES."""
+    try:   # named from 6.2 on; an anonymous enum with the same values before
+        values = dict(target.type("enum mm_counter_type").strip_typedefs().enumerators or ())
+        return [values[n] for n in ("MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES")]
+    except (XcrashError, KeyError):
+        return [0, 1, 3]

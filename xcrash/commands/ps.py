@@ -1,0 +1,113 @@
+"""ps: the task table, as crash prints it."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .base import Column, Command, Context, Option, Result, Table, Text
+
+HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
+
+
+def _plain(table: Table) -> str:
+    lines = [HEADER]
+    for row in table.rows:
+        lines.append(f"{'>' if row['active'] else ' '}{row['pid']:8d} {row['ppid']:7d} "
+                     f"{row['cpu']:3d}  {row['task']:16x}  {row['state']:<2} "
+                     f"{row['mem_percent']:5.1f} {row['vsz']:8d} {row['rss']:8d}  "
+                     + (f"[{row['comm']}]" if row["kernel_thread"] else row["comm"]))
+    lines.extend(table.title.splitlines() if table.title else [])
+    return "\n".join(lines)
+
+
+def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
+    from ..targets.linux import sysinfo
+    from ..targets.linux.tasks import (active_tasks, for_each_task, is_kernel_thread,
+                                       task_cpu, task_memory, task_state_name)
+    target = ctx.target
+    active = set(active_tasks(target).values())
+    total = (sysinfo.memory_bytes(target) or 0) // 1024
+    rows = []
+    for task in for_each_task(target, errors):
+        ctx.check()
+        try:
+            vsz, rss = task_memory(target, task)
+        except (XcrashError, MemoryError_):
+            vsz, rss = 0, 0
+        try:
+            rows.append({
+                "pid": int(task.pid), "ppid": int(task.real_parent.pid),
+                "cpu": task_cpu(task), "task": task.address_,
+                "state": task_state_name(task),
+                "mem_percent": round(rss * 100 / total, 1) if total else 0.0,
+                "vsz": vsz, "rss": rss,
+                "comm": task.comm.string_().decode("utf-8", "replace"),
+                "kernel_thread": is_kernel_thread(task),
+                "active": task.address_ in active,
+            })
+        except (XcrashError, MemoryError_) as err:
+            errors.append(f"ps: invalid task {task.address_:x}: {err}")
+    rows.sort(key=lambda r: (r["pid"], r["cpu"] if r["pid"] == 0 else 0))
+    return rows
+
+
+class Ps(Command):
+    name = "ps"
+    synopsis = "ps [-k|-u] [-S] [pid | task | command] ..."
+    summary = "process status"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+Every task, idle tasks of all CPUs included, sorted by PID, in crash's columns:
+  PID PPID CPU TASK  ST (crash's states: RU IN UN ID ST TR ZO DE PA NE WA)
+  %MEM VSZ RSS (KiB, RSS with the per-thread counters of SPLIT_RSS_COUNTING)
+  COMM  (kernel threads in brackets)
+`>` marks the task that was running on a CPU.  Arguments select tasks by
+PID, task address or command name.
+  -k  kernel threads only      -u  user tasks only
+  -S  a count of tasks per state
+"""
+    example = "ps\nps lab_crasher\nps -S"
+    options = (Option("-k", "kernel", "kernel threads only"),
+               Option("-u", "user", "user tasks only"),
+               Option("-S", "summary", "state summary"))
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        opts, rest = self.parse(args)
+        errors: list[str] = []
+        rows = task_rows(ctx, errors)
+        if opts["kernel"]:
+            rows = [r for r in rows if r["kernel_thread"]]
+        if opts["user"]:
+            rows = [r for r in rows if not r["kernel_thread"]]
+        if rest:
+            rows = [r for r in rows if any(self._selects(r, a) for a in rest)]
+            if not rows:
+                raise CommandError(f"no task matches {' '.join(rest)}")
+        if opts["summary"]:
+            counts = Counter(r["state"] for r in rows)
+            return Text("\n".join(f"  {state}: {n}" for state, n in sorted(counts.items())),
+                        [{"state": s, "count": n} for s, n in sorted(counts.items())])
+        columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),
+                   Column("CPU", "cpu", "right"), Column("TASK", "task", fmt=lambda v: f"{v:x}"),
+                   Column("ST", "state"), Column("%MEM", "mem_percent", "right"),
+                   Column("VSZ", "vsz", "right"), Column("RSS", "rss", "right"),
+                   Column("COMM", "comm")]
+        marks = {i: "active" for i, r in enumerate(rows) if r["active"]}
+        return Table(columns, rows, plain=_plain, marks=marks,
+                     title="\n".join(errors) if errors else None)
+
+    @staticmethod
+    def _selects(row: dict[str, Any], arg: str) -> bool:
+        if arg.isdigit() and int(arg) == row["pid"]:
+            return True
+        try:
+            if int(arg, 16) == row["task"]:
+                return True
+        except ValueError:
+            pass
+        return arg == row["comm"]
+
+
+COMMANDS = [Ps]
