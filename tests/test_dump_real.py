@@ -2,7 +2,7 @@
 
 The dumps live in ``<clone>/../shared/dumps``; the tests are skipped without them.
 The ``.xz`` ELF dumps are opened directly, so their decompression into the
-cache is exercised, once per session, into a session temporary directory.
+cache is exercised, once per test run, into the run's temporary cache.
 """
 from __future__ import annotations
 
@@ -47,7 +47,10 @@ def cache_home(directory: Path) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def dump_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("xcrash-cache")
+    """The run's cache (conftest points XDG_CACHE_HOME at a temporary one), shared with
+    other tests that open the same .xz dumps; a private one if none is set."""
+    env = os.environ.get("XDG_CACHE_HOME")
+    return Path(env) if env else tmp_path_factory.mktemp("xcrash-cache")
 
 
 def _session_dump(path: str, cache: Path | None = None) -> Iterator[Dump]:
