@@ -1,0 +1,176 @@
+"""The ``xcrash`` command line: open a dump, then run a batch or the shell.
+
+    xcrash [-c CMD]... [-i FILE]... [-s] [--json] [--target NAME] VMCORE [SYMBOL-FILE...]
+
+With ``-c``/``-i`` the commands run in the order given and xcrash exits;
+with a terminal it starts the interactive shell; otherwise it reads commands
+from standard input, as crash does with piped input.
+
+Exit status: 0 when every command succeeded, 1 when one failed, 2 when a file
+could not be opened or the arguments are wrong.  Errors are one line on
+stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from typing import Any, Sequence
+
+from . import __version__
+from .commands.base import Quit
+from .commands.registry import Registry
+from .commands.settings import default_settings
+from .errors import FileError, XcrashError
+
+#: tests only: "module:function" opening a fake session instead of xcrash.open
+TEST_SESSION_ENV = "XCRASH_TEST_SESSION"
+
+OK, FAILED, CANNOT_OPEN = 0, 1, 2
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="xcrash",
+        description="Crash-dump analysis shell for Linux and Xen kdump vmcores.",
+        epilog="Without -c/-i: the interactive shell on a terminal, else commands "
+               "are read from standard input.  Exit status: 0 all commands succeeded, "
+               "1 a command failed, 2 a file could not be opened or bad arguments.")
+    p.add_argument("-c", dest="batch", action="append", default=[], metavar="CMD",
+                   type=lambda s: ("command", s), help="run CMD (repeatable), then exit")
+    p.add_argument("-i", dest="batch", action="append", metavar="FILE",
+                   type=lambda s: ("file", s), help="run the commands in FILE, then exit")
+    p.add_argument("-s", dest="silent", action="store_true", help="silent: no banner")
+    p.add_argument("--json", action="store_true", help="write results as JSON records")
+    p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
+    p.add_argument("--version", action="version", version=f"xcrash {__version__}")
+    p.add_argument("vmcore", metavar="VMCORE", help="the dump file")
+    p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
+                   help="vmlinux / xen-syms (.xz accepted)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, *, fast_exit: bool | None = None) -> int:
+    """Run xcrash; return the exit status.
+
+    The console script (``argv`` None) leaves through ``os._exit`` once done:
+    tearing down a session's object graph costs seconds and buys nothing.
+    """
+    if fast_exit is None:
+        fast_exit = argv is None
+    status = run(sys.argv[1:] if argv is None else list(argv))
+    if fast_exit:
+        _flush()
+        os._exit(status)
+    return status
+
+
+def run(argv: list[str]) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:   # -h, --version, or bad arguments (usage already printed)
+        return OK if exc.code in (0, None) else CANNOT_OPEN
+    for kind, path in args.batch:
+        if kind == "file" and not os.access(path, os.R_OK):
+            _say(f"{path}: {'cannot read' if os.path.exists(path) else 'no such file'}")
+            return CANNOT_OPEN
+    session = _open(args)
+    if session is None:
+        return CANNOT_OPEN
+
+    settings = default_settings()
+    if args.json:
+        settings["output"] = "json"
+    registry = Registry()
+    interactive = not args.batch and sys.stdin.isatty() and sys.stdout.isatty()
+    from .shell.runner import Runner
+    runner = Runner(session, registry, settings, interactive=interactive)
+    for note in getattr(session, "messages", ()):
+        _say(note)
+    if not args.silent:
+        _banner(runner, args)
+    if interactive:
+        from .shell.repl import run_repl
+        return run_repl(runner)
+    if args.batch:
+        return _batch(runner, args.batch)
+    return _batch(runner, [("command", line) for line in sys.stdin])
+
+
+def _batch(runner: Any, steps: list[tuple[str, str]]) -> int:
+    """Run -c commands and -i files in order; stop at `q`."""
+    status = OK
+    try:
+        for kind, text in steps:
+            try:
+                ok = runner.execute(text) if kind == "command" else runner.source(text)
+            except FileError as exc:
+                _say(str(exc))
+                status = CANNOT_OPEN
+                continue
+            if not ok:
+                status = max(status, FAILED)
+    except Quit:
+        pass
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return max(status, FAILED)
+    except BrokenPipeError:
+        # our reader went away (``xcrash -c ps vmcore | head``): stop quietly
+        _silence_stdout()
+    return status
+
+
+def _open(args: argparse.Namespace) -> Any:
+    """The session, or None after saying why it could not be opened."""
+    try:
+        return _opener()(args.vmcore, *args.symbol_files, target=args.target)
+    except XcrashError as exc:
+        _say(str(exc))
+    except OSError as exc:
+        _say(f"{exc.filename or args.vmcore}: {exc.strerror or exc}")
+    except Exception as exc:
+        if os.environ.get("XCRASH_DEBUG"):
+            traceback.print_exc()
+        _say(f"{args.vmcore}: internal error: {type(exc).__name__}: {exc} "
+             "(run with XCRASH_DEBUG=1 for the traceback)")
+    return None
+
+
+def _opener() -> Any:
+    spec = os.environ.get(TEST_SESSION_ENV)
+    if spec:
+        module, _, function = spec.partition(":")
+        return getattr(importlib.import_module(module), function)
+    import xcrash
+    return xcrash.open
+
+
+def _banner(runner: Any, args: argparse.Namespace) -> None:
+    """crash starts with its version and the `sys` summary; so do we."""
+    print(f"xcrash {__version__}", file=runner.out)
+    if runner.registry.get("sys") is not None and not args.json:
+        print(file=runner.out)
+        runner.execute("sys")
+    print(file=runner.out, flush=True)
+
+
+def _say(message: str) -> None:
+    print(f"xcrash: {message}", file=sys.stderr, flush=True)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
