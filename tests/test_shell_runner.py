@@ -101,6 +101,16 @@ def test_classify_never_raises() -> None:
     assert classify(target, "a/b") is None
 
 
+def test_classify_treats_none_as_not_found() -> None:
+    class Lenient:      # a type source answering None rather than raising
+        def symbol(self, name: str) -> None:
+            return None
+
+        def type(self, name: str) -> None:
+            return None
+    assert classify(Lenient(), "task_struct") is None
+
+
 def test_aliases_expand_textually_and_chain_without_looping() -> None:
     runner, _, err = runner_with(echo("p"))
     runner.registry.define_alias("j", "px jiffies")

@@ -195,6 +195,8 @@ def classify(target: Any, word: str) -> str | None:
             found = probe()
         except Exception:
             continue
+        if found is None:
+            continue
         if kind != "typedef" or getattr(getattr(found, "kind", None), "value", None) == "typedef":
             return kind
     return None
