@@ -650,3 +650,30 @@ def test_notes_and_vmcoreinfo_never_fail(blob: bytes) -> None:
     notes = parse_notes(blob) + parse_notes(note("Xen", 0x1000001, blob[:90]) + note("QEMU", 0, blob))
     prstatus_notes(notes), xen_notes(notes, lambda a: None), qemu_notes(notes)
     VmcoreInfo(blob).items()
+
+
+# ---------------------------------------------------------------- the cache
+
+def test_cache_keys_by_source_version(tmp_path: Path) -> None:
+    from xcrash import cache
+    src = tmp_path / "src"
+    src.write_bytes(b"one")
+    first = cache.derived_file(str(src), "copy", lambda out: out.write(src.read_bytes()))
+    assert first.read_bytes() == b"one"
+    assert cache.derived_file(str(src), "copy", lambda out: 1 / 0) == first   # not produced again
+    src.write_bytes(b"two!")
+    os.utime(src, ns=(0, 10**9))
+    second = cache.derived_file(str(src), "copy", lambda out: out.write(src.read_bytes()))
+    assert second != first and second.read_bytes() == b"two!"
+    with pytest.raises(ZeroDivisionError):
+        cache.derived_file(str(src), "other", lambda out: 1 / 0)
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted([first.name, second.name])
+
+
+def test_unwritable_cache_is_a_bad_dump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    path = write(tmp_path, "vmcore.xz", lzma.compress(build_kdump(STANDARD_PAGES)))
+    with pytest.raises(BadDump, match="cannot write the unpacked copy to the cache"):
+        open_dump(path)

@@ -35,10 +35,11 @@ class KdumpDump(Dump):
         super().__init__(shown or path)
         self._mf = MappedFile(path, self.path)
         self._cache = PageCache()
+        self._views: tuple[memoryview, ...] = ()
         try:
             self._parse()
         except BaseException:
-            self._mf.close()
+            self.close()
             raise
 
     def _bad(self, problem: str) -> BadDump:
@@ -101,7 +102,6 @@ class KdumpDump(Dump):
             mf.check(off_note, size_note, "ELF note area")
             self.notes = parse_notes(mf.view[off_note:off_note + size_note])
         if version >= 3 and size_vmcoreinfo and not any(n.name == "VMCOREINFO" for n in self.notes):
-            mf.check(off_vmcoreinfo, size_vmcoreinfo, "VMCOREINFO")
             self.notes.append(Note("VMCOREINFO", 0, mf.bytes_at(off_vmcoreinfo, size_vmcoreinfo, "VMCOREINFO")))
 
         compression = method_name(status)
