@@ -185,6 +185,7 @@ def test_linux_ranges(zlib_dump: Dump, lzo_dump: Dump, d23_dump: Dump, elf_dump:
 
 def test_linux_elf_from_xz(elf_dump: Dump, dump_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert elf_dump.format_name == "ELF" and elf_dump.header.wrappers == ("xz",)
+    assert elf_dump.header.phys_base == -0x20200000          # from the kernel-text PT_LOAD
     assert elf_dump.path.endswith("vmcore-d31.elf.xz")
     monkeypatch.setenv("XDG_CACHE_HOME", str(dump_cache))
     cached = sorted((dump_cache / "xcrash" / "derived").iterdir())
@@ -234,6 +235,7 @@ def test_xen_notes(xen_dump: Dump) -> None:
 
 def test_xen_memory(xen_dump: Dump) -> None:
     assert xen_dump.format_name == "ELF" and xen_dump.header.wrappers == ("xz",)
+    assert xen_dump.header.phys_base is None                  # no kernel-text PT_LOAD on Xen
     assert xen_dump.ranges() == [(0, 0x9fc00), (0x100000, 0x313e4000), (0x3d3e4000, 0x3ffdd000)]
     # a PT_LOAD with nothing in the file (zero pages excluded by -d 1) reads as zeros
     assert xen_dump.read(0x100000, 3 * PAGE) == bytes(3 * PAGE)

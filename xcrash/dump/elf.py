@@ -7,6 +7,10 @@ excluded runs, and crash and drgn read them so.  Segments may overlap (the
 kernel-text segment repeats part of RAM); the file-backed one wins.  Data a
 segment places past the end of the file is lost: reading it raises
 PageNotInDump and the header is marked incomplete.
+
+A Linux kdump vmcore made by kexec-tools has a PT_LOAD for the kernel text,
+whose virtual and physical addresses give ``phys_base`` (the header's, as the
+kdump sub-header gives it for kdump-compressed files).
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ EM_X86_64 = 62
 PT_LOAD = 1
 PT_NOTE = 4
 PN_XNUM = 0xFFFF
+START_KERNEL_MAP = 0xFFFFFFFF80000000     # x86_64 kernel text mapping, 1 GiB at most
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
@@ -78,7 +83,8 @@ class ElfDump(Dump):
 
         loads = []
         for i in range(phnum):
-            p_type, _, offset, _, paddr, filesz, memsz, _ = _PHDR.unpack_from(mf.map, phoff + i * phentsize)
+            p_type, _, offset, vaddr, paddr, filesz, memsz, _ = _PHDR.unpack_from(
+                mf.map, phoff + i * phentsize)
             if p_type == PT_NOTE:
                 mf.check(offset, filesz, "note segment")
                 self.notes.extend(parse_notes(mf.view[offset:offset + filesz]))
@@ -86,6 +92,10 @@ class ElfDump(Dump):
                 if paddr + max(memsz, filesz) > 1 << 64:
                     raise self._bad(f"damaged header: PT_LOAD at {paddr:#x} size {memsz:#x}")
                 loads.append((paddr, offset, filesz, memsz))
+                in_text = START_KERNEL_MAP <= vaddr < START_KERNEL_MAP + (1 << 30)
+                if in_text and self.header.phys_base is None:
+                    phys_base = (paddr - (vaddr - START_KERNEL_MAP)) % (1 << 64)
+                    self.header.phys_base = phys_base - (1 << 64) if phys_base >> 63 else phys_base
         if not loads:
             raise self._bad("ELF core without PT_LOAD segments (no memory)")
         if len(loads) > 1 and not any(p for p, _, _, _ in loads):

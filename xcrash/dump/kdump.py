@@ -58,7 +58,8 @@ class KdumpDump(Dump):
         if block_size != PAGE_SIZE:
             raise self._bad(f"block size {block_size} (only 4096-byte pages are supported)")
         if sub_hdr_size < 1 or bitmap_blocks < 1:
-            raise self._bad(f"damaged header: sub_hdr_size {sub_hdr_size}, bitmap_blocks {bitmap_blocks}")
+            raise self._bad(f"damaged header: sub_hdr_size {sub_hdr_size}, "
+                            f"bitmap_blocks {bitmap_blocks}")
 
         # Fields a version does not have are zero-filled, not read from the file.
         sub_bytes = mf.bytes_at(block_size, 12 if version < 2 else 32 if version < 3 else
@@ -102,7 +103,8 @@ class KdumpDump(Dump):
             mf.check(off_note, size_note, "ELF note area")
             self.notes = parse_notes(mf.view[off_note:off_note + size_note])
         if version >= 3 and size_vmcoreinfo and not any(n.name == "VMCOREINFO" for n in self.notes):
-            self.notes.append(Note("VMCOREINFO", 0, mf.bytes_at(off_vmcoreinfo, size_vmcoreinfo, "VMCOREINFO")))
+            text = mf.bytes_at(off_vmcoreinfo, size_vmcoreinfo, "VMCOREINFO")
+            self.notes.append(Note("VMCOREINFO", 0, text))
 
         compression = method_name(status)
         self.format_name = f"kdump-compressed ({compression or 'uncompressed'})"
