@@ -471,17 +471,18 @@ def test_elf_without_memory(tmp_path: Path) -> None:
 
 def test_xen_notes(tmp_path: Path) -> None:
     strings = b".5\0\0cs\0\0gcc 12\0\0Thu\0"     # at paddr 0x1000 + 0, 4, 8, 16
-    info = struct.pack("<10Q", 4, 17, 0x1000, 0x1004, 0x1008, 0x1010, 0x9000_0000, 0, 0x3f800000, 0x3d700)
+    memory = strings.ljust(PAGE - 2, b"\0") + b"12:34\0"   # the last one crosses a page
+    info = struct.pack("<10Q", 4, 17, 0x1000, 0x1004, 0x1008, 0x1010, 0x1ffe, 0, 0x3f800000, 0x3d700)
     regs = [struct.pack("<4Q", 0x80050033, 0, 0x3f366000, 0x152660), bytes(32)]
     notes = (note("CORE", 1, bytes(336)) + note("Xen", 0x1000002, regs[0]) + note("Xen", 0x1000001, info)
              + note("CORE", 1, bytes(336)) + note("Xen", 0x1000002, regs[1])
              + note("VMCOREINFO_XEN", 0, b"PAGESIZE=4096\nSYMBOL(domain_list)=ffff82d0405ac400\n".ljust(4068, b"\0")))
-    path = write(tmp_path, "vmcore", build_elf([(0x1000, strings.ljust(PAGE, b"\0"), PAGE)], notes))
+    path = write(tmp_path, "vmcore", build_elf([(0x1000, memory.ljust(2 * PAGE, b"\0"), 2 * PAGE)], notes))
     with open_dump(path) as dump:
         xen = dump.xen
         assert xen.version == "4.17.5" and (xen.major_version, xen.minor_version) == (4, 17)
         assert xen.strings == {"extra_version": ".5", "changeset": "cs", "compiler": "gcc 12",
-                               "compile_date": "Thu"}
+                               "compile_date": "Thu", "compile_time": "12:34"}
         assert xen.xen_phys_start == 0x3f800000 and xen.dom0_p2m_frame_list_list == 0x3d700
         assert xen.tainted == 0
         assert [r.cr3 for r in xen.cpu_regs] == [0x3f366000, 0] and not xen.cpu_regs[1].saved

@@ -122,9 +122,16 @@ class Dump:
         pass
 
     def _cstring(self, paddr: int, limit: int = 256) -> str | None:
-        """A NUL-terminated string in dump memory, or None if unreadable."""
-        try:
-            raw = self.read(paddr, min(limit, PAGE_SIZE - (paddr & PAGE_MASK)))
-        except PageNotInDump:
-            return None
-        return raw.split(b"\0", 1)[0].decode("latin-1")
+        """A NUL-terminated string in dump memory (at most ``limit`` bytes), None if unreadable."""
+        raw = b""
+        while len(raw) < limit:
+            addr = paddr + len(raw)
+            try:
+                chunk = self.read(addr, min(limit - len(raw), PAGE_SIZE - (addr & PAGE_MASK)))
+            except PageNotInDump:
+                break
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                return (raw + chunk[:nul]).decode("latin-1")
+            raw += chunk
+        return raw.decode("latin-1") if raw else None
