@@ -7,7 +7,7 @@ original's path, size and mtime stay the same.
 from __future__ import annotations
 
 import lzma
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from .. import cache
 from ..errors import BadDump
@@ -75,7 +75,7 @@ def _open_one(path: str) -> Dump:
     return dump
 
 
-def _derive(src: str, shown: str, kind: str, produce) -> str:
+def _derive(src: str, shown: str, kind: str, produce: Callable[[BinaryIO], None]) -> str:
     try:
         return str(cache.derived_file(src, kind, produce))
     except OSError as e:
