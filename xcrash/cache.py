@@ -11,10 +11,14 @@ half-written file where a complete one is expected.
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
+
+from .errors import FileError
 
 
 def cache_dir(*sub: str) -> Path:
@@ -59,3 +63,20 @@ def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], None]) ->
             pass
         raise
     return target
+
+
+def decompressed_path(path: str) -> str:
+    """The path of the cached decompressed copy of the ``.xz`` file ``path``,
+    made once (streaming) and reused while ``path`` is unchanged.
+
+    A corrupt or truncated file raises FileError naming ``path``; OSError from
+    the cache directory propagates, as from :func:`derived_file`.
+    """
+    def produce(out: BinaryIO) -> None:
+        try:
+            with lzma.open(path, "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+        except (lzma.LZMAError, EOFError) as e:
+            raise FileError(path, f"corrupt or truncated xz file: {e}") from None
+
+    return str(derived_file(path, "unxz", produce))
