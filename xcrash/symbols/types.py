@@ -238,7 +238,8 @@ def declaration(t: Type, declarator: str) -> str:
     """
     kind = t.kind
     if kind is Kind.POINTER:
-        inner = "*" + (" const" if "const" in t.qualifiers else "") + declarator
+        quals = " ".join(q for q in ("const", "volatile") if q in t.qualifiers)
+        inner = "*" + quals + (" " if quals and declarator else "") + declarator
         tgt = t.target
         if tgt.kind in (Kind.ARRAY, Kind.FUNCTION):
             inner = f"({inner})"

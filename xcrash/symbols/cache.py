@@ -1,0 +1,74 @@
+"""On-disk cache of what is derived from a symbol file (symtab, BTF, DWARF index).
+
+One file per part, ``$XDG_CACHE_HOME/xcrash/symbols/<key>.<part>.marshal``,
+where the key is the build-id (else a digest of path, size and mtime).  Each
+file records the build-id, size and mtime of the ELF file it was made from and
+is ignored unless all three match, so a rebuilt kernel with a reused name (or
+a different copy of the same build) is reparsed transparently.  Files are
+written under a temporary name and renamed into place.  The cache is an
+optimisation only: every failure to read or write it is silent.
+"""
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from ..cache import cache_dir, source_key
+from .elffile import ElfImage
+
+FORMAT = 1          # bump when the layout of any part changes
+T = TypeVar("T")
+
+
+class SymbolCache:
+    def __init__(self, elf: ElfImage, build_id: str | None) -> None:
+        self._stamp = (FORMAT, build_id, elf.size, elf.mtime_ns)
+        self._key = build_id or source_key(elf.path)
+        self._dir: Path | None = None
+
+    def _path(self, part: str) -> Path | None:
+        if self._dir is None:
+            try:
+                self._dir = cache_dir("symbols")
+            except OSError:
+                return None
+        return self._dir / f"{self._key}.{part}.marshal"
+
+    def load(self, part: str) -> Any | None:
+        path = self._path(part)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as f:
+                stamp, value = marshal.loads(f.read())
+        except (OSError, EOFError, ValueError, TypeError):
+            return None
+        return value if stamp == self._stamp else None
+
+    def store(self, part: str, value: Any) -> None:
+        path = self._path(part)
+        if path is None:
+            return
+        try:
+            blob = marshal.dumps((self._stamp, value))
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(blob)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except (OSError, ValueError):
+            pass
+
+    def get(self, part: str, build: Callable[[], T]) -> T:
+        """The cached part, or ``build()`` stored for next time."""
+        value = self.load(part)
+        if value is None:
+            value = build()
+            self.store(part, value)
+        return value

@@ -1,0 +1,131 @@
+"""A symbol file: vmlinux, xen-syms or any x86_64 ELF with symbols.
+
+Opening one maps it and reads its symbol table (from the on-disk cache when
+possible).  BTF, the DWARF name index and line tables are read the first time
+something asks for them.  Addresses are link-time addresses throughout; a
+KASLR view of the symbols comes from ``symbols.relocated(delta)``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+from ..errors import BadSymbolFile, FileError
+from .btf import BtfTypes, parse_btf
+from .cache import SymbolCache
+from .dwarf import DwarfFile
+from .dwarfindex import build_dwarf_index
+from .dwarftypes import DwarfTypes
+from .elffile import ElfImage
+from .lines import LineIndex
+from .symtab import SymbolTable, build_symtab
+from .typeindex import TypeIndex
+from .types import Type
+
+_XEN_MARKERS = ("__start_xen", "xen_phys_start")
+_LINUX_MARKERS = ("linux_banner", "init_task")
+
+
+def open_symbol_file(path: str) -> "SymbolFile":
+    """Open an ELF symbol file (``.xz`` accepted: decompressed once into the cache)."""
+    if not os.path.isfile(path):
+        raise BadSymbolFile(path, "no such file")
+    elf_path = path
+    if path.endswith(".xz"):
+        from ..cache import decompressed_path
+        try:
+            elf_path = decompressed_path(path)
+        except FileError as e:
+            raise BadSymbolFile(path, e.problem) from None
+        except OSError as e:
+            raise BadSymbolFile(path, f"cannot decompress into the cache: {e}") from None
+    return SymbolFile(path, elf_path)
+
+
+class SymbolFile:
+    def __init__(self, path: str, elf_path: str | None = None) -> None:
+        self.path = path                          # as the user named it
+        self.elf = ElfImage(elf_path or path)
+        self.real_path = self.elf.path            # the ELF file mapped (maybe a cached copy)
+        self.build_id = self.elf.build_id()
+        self._cache = SymbolCache(self.elf, self.build_id)
+        btf = self.elf.section_by_name(".BTF")
+        self.has_btf = btf is not None and btf.size > 0
+        self.has_dwarf = self.elf.section_by_name(".debug_info") is not None
+        self.symbols = SymbolTable(self._cache.get("symtab", lambda: build_symtab(self.elf)))
+        self.kind = ("xen-syms" if any(m in self.symbols for m in _XEN_MARKERS)
+                     else "vmlinux" if any(m in self.symbols for m in _LINUX_MARKERS)
+                     else "elf")
+        self.types = TypeIndex([("btf", lambda: self._btf), ("dwarf", lambda: self._dwarf_types)])
+
+    def __repr__(self) -> str:
+        return f"<SymbolFile {self.path} {self.kind} build-id {self.build_id}>"
+
+    # -- sections -------------------------------------------------------------
+    def section(self, name: str) -> memoryview | None:
+        s = self.elf.section_by_name(name)
+        return None if s is None else self.elf.contents(s)
+
+    def section_address(self, name: str) -> tuple[int, int] | None:
+        s = self.elf.section_by_name(name)
+        return None if s is None else (s.address, s.size)
+
+    def read_static(self, address: int, size: int) -> bytes:
+        """Initialised data at a link-time address, from the file (zeros for .bss)."""
+        return self.elf.read_static(address, size)
+
+    # -- type sources (loaded on first use) ------------------------------------
+    @functools.cached_property
+    def _btf(self) -> BtfTypes | None:
+        blob = self.section(".BTF") if self.has_btf else None
+        if blob is None:
+            return None
+        parsed = self._cache.get("btf", lambda: parse_btf(blob, self.path))
+        return BtfTypes(parsed, blob, self.path)
+
+    @functools.cached_property
+    def _dwarf(self) -> DwarfFile | None:
+        return DwarfFile(self.elf) if self.has_dwarf else None
+
+    @functools.cached_property
+    def _dwarf_types(self) -> DwarfTypes | None:
+        dw = self._dwarf
+        if dw is None:
+            return None
+        return DwarfTypes(dw, self._cache.get("dwarf-index", lambda: build_dwarf_index(dw)))
+
+    @functools.cached_property
+    def _lines(self) -> LineIndex | None:
+        return LineIndex(self._dwarf) if self._dwarf is not None else None
+
+    # -- variables and functions ----------------------------------------------
+    def variable_type(self, name: str) -> Type | None:
+        """The declared type of a global variable: BTF (per-CPU variables) or DWARF."""
+        for source in (self._btf, self._dwarf_types):
+            t = source.variable_type(name) if source is not None else None
+            if t is not None:
+                return t
+        return None
+
+    def function_type(self, name: str) -> Type | None:
+        """The prototype of a function (BTF, else DWARF)."""
+        for source in (self._btf, self._dwarf_types):
+            t = source.function_type(name) if source is not None else None
+            if t is not None:
+                return t
+        return None
+
+    # -- lines ----------------------------------------------------------------
+    def line_for_address(self, address: int) -> tuple[str, int] | None:
+        """(source path, line) of a link-time code address, from DWARF."""
+        return None if self._lines is None else self._lines.line_for_address(address)
+
+    def addresses_for_line(self, path: str, line: int) -> list[int]:
+        """Link-time addresses where code of ``path:line`` starts (``path`` may be
+        a file name or a path suffix)."""
+        return [] if self._lines is None else self._lines.addresses_for_line(path, line)
+
+    def prepare(self) -> None:
+        """Build now what is otherwise built on first use (BTF records, the
+        DWARF name index), so that it is in the on-disk cache."""
+        _ = self._btf, self._dwarf_types
