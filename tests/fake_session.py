@@ -63,7 +63,8 @@ def open_session(vmcore: str, *symbol_files: str, target: str | None = None) -> 
     for path in (vmcore, *symbol_files):
         if not os.path.exists(path):
             raise FileError(path, "no such file")
-    session = FakeSession(vmcore)
+    targets = ["xen", "dom0"] if "multi" in os.path.basename(vmcore) else None
+    session = FakeSession(vmcore, targets)
     session.messages.append(f"{vmcore}: a fake session for tests")
     return session
 

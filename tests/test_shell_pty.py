@@ -1,0 +1,151 @@
+"""The interactive shell, driven in a pseudo-terminal."""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pexpect
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+PROMPT = "xcrash>"
+
+
+def spawn(tmp_path: Path, *argv: str, rows: int = 50, fake: bool = True) -> pexpect.spawn:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{TESTS}", TERM="xterm",
+               XDG_STATE_HOME=str(tmp_path / "state"), PROMPT_TOOLKIT_NO_CPR="1")
+    env.pop("NO_COLOR", None)
+    if fake:
+        env["XCRASH_TEST_SESSION"] = "fake_session:open_session"
+    else:
+        env.pop("XCRASH_TEST_SESSION", None)
+    return pexpect.spawn(sys.executable, ["-m", "xcrash", "-s", *argv], env=env, cwd=str(tmp_path),
+                         encoding="utf-8", timeout=20, dimensions=(rows, 120))
+
+
+def on_screen(child: pexpect.spawn, text: str) -> None:
+    """Wait until ``text`` is drawn, whatever escape sequences the redraw puts
+    between its characters (a completion is inserted after what was typed)."""
+    escapes = r"(?:\x1b\[[0-9;?]*[A-Za-z]|[\x08\r\n ])*"
+    child.expect(escapes.join(re.escape(ch) for ch in text))
+
+
+def wait_for_file(path: Path, needle: str) -> str:
+    """The file's text once it holds ``needle`` (the shell writes it a moment later)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        text = path.read_text() if path.exists() else ""
+        if needle in text:
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"{path} never got {needle!r}: {text!r}")
+
+
+@pytest.fixture
+def shell(tmp_path: Path) -> Iterator[pexpect.spawn]:
+    (tmp_path / "vmcore").write_bytes(b"")
+    child = spawn(tmp_path, "vmcore")
+    child.expect_exact(PROMPT)
+    yield child
+    child.close(force=True)
+
+
+def leave(child: pexpect.spawn) -> int:
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus
+
+
+def test_pipe_to_a_shell_command(shell: pexpect.spawn) -> None:
+    shell.sendline("help | grep alias")
+    shell.expect("alias +list or define command aliases")
+    shell.expect_exact(PROMPT)
+    assert leave(shell) == 0
+
+
+def test_redirection_to_a_file(shell: pexpect.spawn, tmp_path: Path) -> None:
+    shell.sendline("help > out.txt")
+    wait_for_file(tmp_path / "out.txt", "session:")
+    shell.sendline("alias >> out.txt")
+    text = wait_for_file(tmp_path / "out.txt", "ps -l\n")
+    assert "session:\n" in text and text.endswith("builtin  last     ps -l\n")
+    assert "\x1b" not in text
+    assert leave(shell) == 0
+
+
+def test_tab_completes_a_command_name_and_an_option(shell: pexpect.spawn) -> None:
+    shell.send("hel\t")
+    on_screen(shell, "help")
+    shell.send(" ali\t")          # after help: command names again
+    on_screen(shell, "alias")
+    shell.sendline("")
+    shell.expect_exact("NAME\r\n  alias - list or define command aliases")
+    shell.expect_exact(PROMPT)
+    shell.send("set -\t")
+    on_screen(shell, "set -v")
+    shell.sendline("")
+    shell.expect("zero_excluded: off")
+    shell.expect_exact(PROMPT)
+    assert leave(shell) == 0
+
+
+def test_history_persists_and_ctrl_d_leaves(shell: pexpect.spawn, tmp_path: Path) -> None:
+    shell.sendline("hex")
+    shell.expect_exact("output radix: 16 (hex)")
+    shell.expect_exact(PROMPT)
+    shell.sendcontrol("d")
+    shell.expect(pexpect.EOF)
+    shell.close()
+    assert shell.exitstatus == 0
+    assert "+hex" in (tmp_path / "state" / "xcrash" / "history").read_text()
+
+
+def test_ctrl_c_clears_the_line_and_interrupts_a_shell_command(shell: pexpect.spawn) -> None:
+    shell.send("help nosuch")
+    shell.sendcontrol("c")
+    shell.expect_exact(PROMPT)
+    shell.sendline("!echo sleeping; sleep 30")
+    shell.expect_exact("sleeping\r\n")
+    shell.sendcontrol("c")
+    shell.expect_exact(PROMPT, timeout=10)
+    shell.sendline("hex")
+    shell.expect_exact("output radix: 16 (hex)")
+    assert leave(shell) == 0
+
+
+def test_errors_keep_the_shell_running(shell: pexpect.spawn) -> None:
+    shell.sendline("frobnicate")
+    shell.expect_exact("xcrash: frobnicate: command not found")
+    shell.sendline("p 'unclosed")
+    shell.expect_exact("xcrash: unterminated ' quote")
+    shell.expect_exact(PROMPT)
+    assert leave(shell) == 0
+
+
+def test_long_output_goes_through_the_pager(tmp_path: Path) -> None:
+    (tmp_path / "vmcore").write_bytes(b"")
+    child = spawn(tmp_path, "vmcore", rows=8)
+    child.expect_exact(PROMPT)
+    child.sendline("help")
+    child.expect(r"\(END\)|:")         # less waits on a full screen
+    child.send("q")
+    child.expect_exact(PROMPT)
+    child.sendline("set scroll off")
+    child.expect_exact(PROMPT)
+    child.sendline("help")
+    child.expect_exact("help COMMAND shows")
+    child.expect_exact(PROMPT)
+    assert leave(child) == 0
+
+
+def test_prompt_names_the_target_when_there_are_several(tmp_path: Path) -> None:
+    (tmp_path / "multi-vmcore").write_bytes(b"")
+    child = spawn(tmp_path, "multi-vmcore")
+    child.expect_exact("xcrash:xen>")
+    assert leave(child) == 0
