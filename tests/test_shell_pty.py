@@ -149,3 +149,45 @@ def test_prompt_names_the_target_when_there_are_several(tmp_path: Path) -> None:
     child = spawn(tmp_path, "multi-vmcore")
     child.expect_exact("xcrash:xen>")
     assert leave(child) == 0
+
+
+# -- on the real dump ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def real_dump() -> tuple[str, str]:
+    from conftest import LINUX_DIR, need
+    return (str(need(LINUX_DIR / "vmcore-d31.kdump")), str(need(LINUX_DIR / "vmlinux.xz")))
+
+
+@pytest.fixture
+def real_shell(tmp_path: Path, real_dump: tuple[str, str]) -> Iterator[pexpect.spawn]:
+    child = spawn(tmp_path, *real_dump, rows=60, fake=False)
+    child.expect_exact(PROMPT, timeout=120)
+    yield child
+    child.close(force=True)
+
+
+@pytest.mark.slow
+def test_symbol_and_type_completion_on_a_real_dump(real_shell: pexpect.spawn) -> None:
+    real_shell.send("sym sysrq_handle_cr\t")
+    on_screen(real_shell, "sysrq_handle_crash")
+    real_shell.sendline("")
+    real_shell.expect(r"[0-9a-f]{16} \([tT]\) sysrq_handle_crash")
+    real_shell.expect_exact(PROMPT)
+    real_shell.send("struct task_stru\t")
+    on_screen(real_shell, "task_struct")
+    real_shell.sendline(" | head -1")
+    real_shell.expect_exact("struct task_struct {")
+    real_shell.expect_exact(PROMPT)
+    assert leave(real_shell) == 0
+
+
+@pytest.mark.slow
+def test_rich_table_and_symbol_fallback_on_a_real_dump(real_shell: pexpect.spawn) -> None:
+    real_shell.sendline("ps")
+    real_shell.expect(r"\x1b\[1m.*PID")          # a bold header: the rich table
+    real_shell.expect_exact("lab_crasher")
+    real_shell.expect_exact(PROMPT)
+    real_shell.sendline("jiffies")                # not a command: `p jiffies`
+    real_shell.expect(r"jiffies = \$\d+ = \d+")
+    real_shell.expect_exact(PROMPT)
+    assert leave(real_shell) == 0

@@ -13,9 +13,12 @@ from __future__ import annotations
 import enum
 import io
 import json
+import re
 from typing import Any, Iterator
 
 from .commands.base import Column, Result, Table, Text
+
+_TRAILING_BLANKS = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 #: how ``Table.marks`` names look in a rich table
 MARK_STYLES = {"active": "bold", "crashing": "bold red", "current": "bold cyan"}
@@ -142,7 +145,9 @@ def _rich_table(table: Table, color: bool, width: int) -> str:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=max(width, natural),
                       highlight=False, markup=False, emoji=False)
-    rt = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+    # padding on the right only: with the box's blank divider, columns sit two
+    # spaces apart as in crash's listings
+    rt = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),
                    header_style="bold" if color else "", title=table.title)
     for col in table.columns:
         rt.add_column(col.title, justify="right" if col.align == "right" else "left", no_wrap=True)
@@ -151,4 +156,4 @@ def _rich_table(table: Table, color: bool, width: int) -> str:
         style = MARK_STYLES.get(mark, "bold") if mark and color else None
         rt.add_row(*(RichText(c) for c in row), style=style)
     console.print(rt)
-    return buf.getvalue()
+    return _TRAILING_BLANKS.sub(r"\1", buf.getvalue())
