@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import importlib.metadata
-import sys
-from pathlib import Path
 
 import pytest
 
 from xcrash.commands.registry import ENTRY_POINT_GROUP, Registry, builtin_modules
 from xcrash.errors import CommandError
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 
 def entry_points(*specs: tuple[str, str]) -> object:
