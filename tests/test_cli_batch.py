@@ -169,3 +169,20 @@ def test_reader_closing_the_pipe_early_is_quiet(tmp_path: Path) -> None:
                           shell=True, capture_output=True, text=True, env=env, timeout=60)
     assert done.stdout.count("\n") == 1
     assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr
+
+
+def test_crash_argument_order_vmlinux_first(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from xcrash.errors import BadDump
+    opened = []
+
+    def opener(path: str, *files: str, target: str | None = None) -> object:
+        if not path.endswith("vmcore"):
+            raise BadDump(path, "not a dump")
+        opened.append((path, files))
+        return fake_session.FakeSession(path)
+    monkeypatch.setattr(xcrash, "open", opener)
+    assert run("-s", "-c", "hex", "vmlinux", "vmcore") == 0
+    assert opened == [("vmcore", ("vmlinux",))]
+    assert run("-s", "-c", "hex", "vmlinux", "System.map") == 2
+    assert capsys.readouterr().err == "xcrash: vmlinux: not a dump\n"

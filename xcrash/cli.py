@@ -23,7 +23,7 @@ from . import __version__
 from .commands.base import Quit
 from .commands.registry import Registry
 from .commands.settings import default_settings
-from .errors import FileError, XcrashError
+from .errors import BadDump, FileError, XcrashError
 
 #: tests only: "module:function" opening a fake session instead of xcrash.open
 TEST_SESSION_ENV = "XCRASH_TEST_SESSION"
@@ -126,7 +126,7 @@ def _batch(runner: Any, steps: list[tuple[str, str]]) -> int:
 def _open(args: argparse.Namespace) -> Any:
     """The session, or None after saying why it could not be opened."""
     try:
-        return _opener()(args.vmcore, *args.symbol_files, target=args.target)
+        return _open_any_order(_opener(), [args.vmcore, *args.symbol_files], args.target)
     except XcrashError as exc:
         _say(str(exc))
     except OSError as exc:
@@ -137,6 +137,24 @@ def _open(args: argparse.Namespace) -> Any:
         _say(f"{args.vmcore}: internal error: {type(exc).__name__}: {exc} "
              "(run with XCRASH_DEBUG=1 for the traceback)")
     return None
+
+
+def _open_any_order(opener: Any, paths: list[str], target: str | None) -> Any:
+    """Open with the dump first; if that file is no dump, try the others in
+    its place, since crash users type ``crash vmlinux vmcore``."""
+    try:
+        return opener(*paths, target=target)
+    except BadDump as exc:
+        if exc.path != paths[0]:
+            raise
+        first = exc
+    for i in range(1, len(paths)):
+        try:
+            return opener(paths[i], *paths[:i], *paths[i + 1:], target=target)
+        except BadDump as exc:
+            if exc.path != paths[i]:
+                raise
+    raise first
 
 
 def _opener() -> Any:
