@@ -67,3 +67,17 @@ def linux_session(request: pytest.FixtureRequest):
     session = _sessions[request.param]
     session.ref_dir = ref  # type: ignore[attr-defined]
     return session
+
+
+@pytest.fixture(scope="session")
+def vmlinux_symbols():
+    """The Linux dump's vmlinux as a SymbolFile (its .xz decompressed once per run)."""
+    from xcrash.symbols import open_symbol_file
+    return open_symbol_file(str(need(LINUX_DIR / "vmlinux.xz")))
+
+
+@pytest.fixture(scope="session")
+def xen_symbols():
+    """The Xen dump's xen-syms as a SymbolFile."""
+    from xcrash.symbols import open_symbol_file
+    return open_symbol_file(str(need(XEN_DIR / "xen-syms.xz")))
