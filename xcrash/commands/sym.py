@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import CommandError
+from ..errors import CommandError, NoSuchSymbol
 from .args import looks_hex, parse_address
 from .base import Command, Context, Option, Result, Text
 
@@ -20,8 +20,7 @@ def source_line(target: Any, address: int) -> tuple[str, int] | None:
     symfile = target.symfile
     if symfile is None or not hasattr(symfile, "line_for_address"):
         return None
-    link = target.symbols.link_address(address) if hasattr(target.symbols, "link_address") \
-        else address
+    link = (address - getattr(target.symbols, "delta", 0)) & 0xFFFFFFFFFFFFFFFF
     hit = symfile.line_for_address(link)
     if not hit:
         return None
@@ -55,17 +54,21 @@ Addresses are run-time (KASLR-relocated) addresses.
         if target.symbols is None:
             raise CommandError("no symbol file serves this target")
         if opts["list"]:
-            return self._listing(ctx, target.symbols.sorted_symbols())
+            return self._listing(ctx, sorted(target.symbols, key=lambda s: s.address))
         if opts["query"]:
             q = opts["query"]
-            return self._listing(ctx, (s for s in target.symbols.sorted_symbols() if q in s.name))
+            return self._listing(ctx, (s for s in sorted(target.symbols, key=lambda s: s.address) if q in s.name))
         if not rest:
             raise CommandError(f"usage: {self.synopsis}")
         lines = []
         records = []
         for arg in rest:
-            sym = None if looks_hex(arg) else target.symbols.get(arg) or (
-                target.symbols.lookup_static(arg) if hasattr(target.symbols, "lookup_static") else None)
+            sym = None
+            if not looks_hex(arg):
+                try:
+                    sym = target.symbol(arg)
+                except NoSuchSymbol:
+                    sym = None
             if sym is not None:
                 lines.append(symbol_line(target, sym) + line_suffix(target, sym.address))
                 records.append({"name": sym.name, "address": sym.address, "type": sym.type_char})

@@ -33,9 +33,15 @@ class LinuxKernelSpace(PageTableSpace):
         self.direct_map_end = page_offset + (DIRECT_MAP_SIZE_5LEVEL if levels == 5
                                              else DIRECT_MAP_SIZE_4LEVEL)
 
-    def set_page_offset(self, page_offset: int) -> None:
-        """Adopt the direct-map base read from the kernel (``page_offset_base``)."""
-        size = self.direct_map_end - self.page_offset
+    def set_page_offset(self, page_offset: int, size: int | None = None) -> None:
+        """Adopt the direct-map base read from the kernel (``page_offset_base``).
+
+        With CONFIG_RANDOMIZE_MEMORY the vmalloc area may follow the direct map
+        closely, so callers pass the real ``size`` (RAM actually mapped) when
+        they know it; addresses past it are walked, not computed.
+        """
+        if size is None:
+            size = self.direct_map_end - self.page_offset
         self.page_offset = page_offset
         self.direct_map_end = page_offset + size
         self._cache.clear()

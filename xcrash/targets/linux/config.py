@@ -1,5 +1,6 @@
-"""The kernel's own configuration (CONFIG_IKCONFIG): gzip text between
-``IKCFG_ST`` and ``IKCFG_ED`` in ``kernel_config_data``."""
+"""The kernel's own configuration (CONFIG_IKCONFIG): gzip text between the
+``IKCFG_ST`` and ``IKCFG_ED`` markers; ``kernel_config_data`` points at the
+gzip data itself in recent kernels and at the first marker in older ones."""
 from __future__ import annotations
 
 import zlib
@@ -38,9 +39,12 @@ def kernel_config_text(target: Any) -> str | None:
     except MemoryError_:
         return None
     start = raw.find(_START)
-    if start < 0:
+    if start >= 0:
+        body = raw[start + len(_START):]
+    elif raw[:2] == b"\x1f\x8b":   # 5.x+: the symbol is the gzip data itself, between markers
+        body = raw
+    else:
         return None
-    body = raw[start + len(_START):]
     end = body.rfind(_END)
     if end >= 0:
         body = body[:end]

@@ -138,9 +138,13 @@ class LinuxTarget(Target):
         if sym is None:
             return
         try:
-            self.space.set_page_offset(self.space.read_u64(sym.address))
+            base = self.space.read_u64(sym.address)
         except MemoryError_:
-            pass
+            return
+        # the direct map covers the RAM there is, rounded up to 1 GiB
+        ram_end = (self.dump.max_pfn << 12) if self.dump is not None else 0
+        size = ((ram_end + (1 << 30) - 1) >> 30 << 30) or None
+        self.space.set_page_offset(base, size)
 
     # -- per-CPU data -----------------------------------------------------------------
     @cached_property
