@@ -37,6 +37,8 @@ def test_sys_release_panic_cpus(linux_session) -> None:
     ("struct task_struct.comm,pid,tgid,__state,flags ffffa1c0010c9480", "21-struct_task_struct"),
     ("struct task_struct.comm,pid init_task", "22-struct_task_struct_comm_pid_init_task"),
     ("whatis struct pid", "24-whatis_struct_pid"),
+    ("ps", "05-ps"),
+    ("log", "14-log"),
 ])
 def test_command_matches_crash(linux_session, command: str, ref: str) -> None:
     # value numbers ($1, $2) depend on what ran before in crash's session

@@ -27,7 +27,7 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
                                        task_cpu, task_memory, task_state_name)
     target = ctx.target
     active = set(active_tasks(target).values())
-    total = (sysinfo.memory_bytes(target) or 0) // 1024
+    total = sysinfo.lowmem_kib(target)
     rows = []
     for task in for_each_task(target, errors):
         ctx.check()
@@ -36,8 +36,10 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
         except (XcrashError, MemoryError_):
             vsz, rss = 0, 0
         try:
+            pid = int(task.pid)
             rows.append({
-                "pid": int(task.pid), "ppid": int(task.real_parent.pid),
+                # crash shows PPID 0 for the idle tasks, whose parent is init on CPUs > 0
+                "pid": pid, "ppid": int(task.parent.pid) if pid else 0,
                 "cpu": task_cpu(task), "task": task.address_,
                 "state": task_state_name(task),
                 "mem_percent": round(rss * 100 / total, 1) if total else 0.0,

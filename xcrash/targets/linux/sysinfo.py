@@ -70,6 +70,15 @@ def memory_bytes(target: Any) -> int | None:
         return None
 
 
+def lowmem_kib(target: Any) -> int:
+    """RAM below ``high_memory`` in KiB: what crash divides RSS by for %MEM."""
+    try:
+        high = target.space.read_u64(target.address_of("high_memory"))
+        return (high - target.space.page_offset) // 1024
+    except (XcrashError, AttributeError):
+        return (memory_bytes(target) or 0) // 1024
+
+
 def format_size(size: int) -> str:
     """crash's memory size: ``255.5 MB``, ``2 GB``."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
