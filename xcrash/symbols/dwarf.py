@@ -15,6 +15,7 @@ import struct
 from typing import Any, Iterator
 
 from ..errors import BadSymbolFile
+from .cache import SymbolCache
 from .elffile import ElfImage
 
 # Tags and attributes used by this package
@@ -232,10 +233,15 @@ class Die:
 
 
 class DwarfFile:
-    """The DWARF sections of one ELF file."""
+    """The DWARF sections of one ELF file.
 
-    def __init__(self, elf: ElfImage) -> None:
+    With a cache, the unit headers are kept there: reading them from the file
+    touches one page per unit.
+    """
+
+    def __init__(self, elf: ElfImage, cache: SymbolCache | None = None) -> None:
         self.elf = elf
+        self._cache = cache
         self.path = elf.path
         self.data = elf.data
         self._sec: dict[str, tuple[int, int]] = {}
@@ -248,7 +254,7 @@ class DwarfFile:
             raise BadSymbolFile(self.path, "no DWARF (.debug_info/.debug_abbrev)")
         self.info_base, self.info_size = self._sec[".debug_info"]
         self.abbrev_base, abbrev_size = self._sec[".debug_abbrev"]
-        self._abbrev_data = bytes(self.data[self.abbrev_base:self.abbrev_base + abbrev_size])
+        self._abbrev_end = self.abbrev_base + abbrev_size
         self._units: list[Unit] | None = None
         self._unit_starts: list[int] = []
         self._bodies: dict[tuple[bytes, int, int, int], tuple] = {}
@@ -264,11 +270,14 @@ class DwarfFile:
     @property
     def units(self) -> list[Unit]:
         if self._units is None:
-            self._units = self._read_units()
+            headers = self._cache.get("dwarf-units", self._read_units) if self._cache \
+                else self._read_units()
+            self._units = [Unit(*h) for h in headers]
             self._unit_starts = [u.offset for u in self._units]
         return self._units
 
-    def _read_units(self) -> list[Unit]:
+    def _read_units(self) -> list[tuple[int, ...]]:
+        """The header of every unit, as Unit's arguments."""
         data, base, size = self.data, self.info_base, self.info_size
         units = []
         off = 0
@@ -298,8 +307,8 @@ class DwarfFile:
                 first = hdr + 3 + offset_size
             else:
                 raise self.bad(f"unit at {off:#x} has unknown version {version}")
-            units.append(Unit(off, end, version, unit_type, addr_size, offset_size,
-                              abbrev_offset, first))
+            units.append((off, end, version, unit_type, addr_size, offset_size, abbrev_offset,
+                          first))
             off = end
         return units
 
@@ -320,13 +329,13 @@ class DwarfFile:
 
     def _read_abbrevs(self, offset: int, addr_size: int, offset_size: int,
                       version: int) -> dict[int, Abbrev]:
-        data, bodies = self._abbrev_data, self._bodies
+        data, bodies, end = self.data, self._bodies, self._abbrev_end
         table: dict[int, Abbrev] = {}
-        pos = offset
+        pos = self.abbrev_base + offset
         while True:
-            m = _DECL.match(data, pos)
+            m = _DECL.match(data, pos, end)
             if m is None:
-                raise self.bad(f"bad abbreviation declaration at {pos:#x}")
+                raise self.bad(f"bad abbreviation declaration at {pos - self.abbrev_base:#x}")
             pos = m.end()
             if m.group(1) is None:
                 return table

@@ -6,10 +6,12 @@ cost more than the whole answer here).  Every malformation is reported as
 """
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import struct
 from dataclasses import dataclass
+from typing import Iterator
 
 from ..errors import BadSymbolFile, XcrashError
 
@@ -72,6 +74,10 @@ class ElfImage:
                 self.data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         except OSError as e:
             raise BadSymbolFile(path, e.strerror or str(e)) from None
+        # Most reads are small and scattered (a DIE, a line program): without
+        # this, read-ahead maps most of a 100 MB file into the process.
+        if hasattr(mmap, "MADV_RANDOM"):
+            self.data.madvise(mmap.MADV_RANDOM)
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.sections = self._read_sections()
@@ -119,9 +125,20 @@ class ElfImage:
             return memoryview(b"")
         return memoryview(self.data)[section.offset:section.offset + section.size]
 
-    def section_bytes(self, name: str) -> bytes | None:
-        s = self._by_name.get(name)
-        return None if s is None else bytes(self.contents(s))
+    @contextlib.contextmanager
+    def reading(self, section: Section) -> Iterator[None]:
+        """Around a sequential read of a whole section: read it ahead, and
+        afterwards unmap its pages from the process (they stay in the page cache)."""
+        start = section.offset - section.offset % mmap.PAGESIZE
+        length = section.offset + section.size - start
+        usable = hasattr(mmap, "MADV_WILLNEED") and section.type != SHT_NOBITS and length > 0
+        if usable:
+            self.data.madvise(mmap.MADV_WILLNEED, start, length)
+        try:
+            yield
+        finally:
+            if usable:
+                self.data.madvise(mmap.MADV_DONTNEED, start, length)
 
     # -- notes ------------------------------------------------------------
     def build_id(self) -> str | None:

@@ -85,7 +85,7 @@ class SymbolFile:
 
     @functools.cached_property
     def _dwarf(self) -> DwarfFile | None:
-        return DwarfFile(self.elf) if self.has_dwarf else None
+        return DwarfFile(self.elf, self._cache) if self.has_dwarf else None
 
     @functools.cached_property
     def _dwarf_types(self) -> DwarfTypes | None:
