@@ -97,6 +97,10 @@ def test_relocated_view_moves_image_symbols_only(vmlinux_symbols):
     sym, off = view.resolve(RUNTIME_SYSRQ + 7)
     assert (sym.name, off) == ("sysrq_handle_crash", 7)
     assert view.resolve(0x23380 + 8)[0].name == "runqueues"
+    # the nearest symbol, not the sized one around it: crash's bt shows this frame
+    # (13-foreach_bt) as entry_SYSCALL_64_after_hwframe, inside entry_SYSCALL_64
+    sym, off = view.resolve(0xFFFFFFFFAEA00126)
+    assert (sym.name, off) == ("entry_SYSCALL_64_after_hwframe", 110)
     assert view.resolve(base.lookup("panic").address) is None         # a link-time address
     assert base.lookup("sysrq_handle_crash").address == RUNTIME_SYSRQ - delta   # base unchanged
     assert view._core is base._core                                          # nothing copied

@@ -18,11 +18,11 @@ from ..errors import BadSymbolFile, NoSuchSymbol
 from .elffile import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOBITS, SHT_SYMTAB, ElfImage
 
 STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_GNU_IFUNC = 1, 2, 3, 4, 10
-STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
+STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 1, 2, 10
 SHN_UNDEF, SHN_ABS, SHN_COMMON = 0, 0xFFF1, 0xFFF2
 
 # per-symbol flag bits
-RELOCATABLE, PERCPU, ABSOLUTE, TYPED, GLOBAL = 1, 2, 4, 8, 16
+RELOCATABLE, PERCPU, ABSOLUTE = 1, 2, 4
 
 NO_SECTION = 0xFFFF
 _SYM = struct.Struct("<IBBHQQ")
@@ -115,16 +115,12 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
             f |= RELOCATABLE
         if shndx == SHN_ABS:
             f |= ABSOLUTE
-        if stype in (STT_FUNC, STT_OBJECT, STT_GNU_IFUNC):
-            f |= TYPED
-        if bind != STB_LOCAL:
-            f |= GLOBAL
         sec = NO_SECTION
         if shndx < nsec and sections[shndx].address <= value <= sections[shndx].end:
             sec = shndx
             if shndx == percpu_index:
                 f = (f | PERCPU) & ~RELOCATABLE
-        elif f & RELOCATABLE and shndx != SHN_ABS:
+        elif f & RELOCATABLE:
             i = bisect.bisect_right(alloc_starts, value) - 1
             if i >= 0 and value <= alloc_sorted[i].end:
                 sec = alloc_sorted[i].index
@@ -135,7 +131,7 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
         flags.append(f)
         home.append(sec)
         ranks.append((bind == STB_GLOBAL) * 8 + (bind == STB_WEAK) * 4
-                     + bool(f & TYPED) * 2 + bool(size))
+                     + (stype in (STT_FUNC, STT_OBJECT, STT_GNU_IFUNC)) * 2 + bool(size))
 
     best: dict[str, int] = {}
     dups: dict[str, list[int]] = {}
@@ -297,9 +293,10 @@ class SymbolTable:
 
     # -- by address -----------------------------------------------------------
     def resolve(self, address: int) -> tuple[Symbol, int] | None:
-        """The symbol containing ``address``, else the nearest one before it
-        in the same section; with the offset of ``address`` from it."""
-        c = self._core
+        """The nearest symbol at or before ``address`` in the same section (as
+        crash and its ``bt`` show ``entry_SYSCALL_64_after_hwframe+110``), with
+        the offset of ``address`` from it.  Of several symbols at one address,
+        a global, typed, sized one is preferred."""
         best: tuple[int, int] | None = None       # (offset, index)
         for which, link_address in ((0, (address - self.delta) & 0xFFFFFFFFFFFFFFFF),
                                     (1, address)):
@@ -314,22 +311,14 @@ class SymbolTable:
 
     def _resolve_in(self, which: int, address: int) -> tuple[int, int] | None:
         c = self._core
-        order, values = c.orders[which], c.order_values[which]
-        k = bisect.bisect_right(values, address) - 1
+        k = bisect.bisect_right(c.order_values[which], address) - 1
         if k < 0:
             return None
-        nearest = order[k]
-        # Prefer a sized function/object that contains the address, even if an
-        # unsized label sits between it and the address.
-        for j in range(k, max(k - 32, -1), -1):
-            i = order[j]
-            size = c.sizes[i]
-            if size and c.flags[i] & TYPED and values[j] <= address < values[j] + size:
-                return address - values[j], i
-        start = c.values[nearest]
-        if c.sizes[nearest] and address < start + c.sizes[nearest]:
-            return address - start, nearest
-        sec = c.home[nearest]
+        i = c.orders[which][k]
+        start = c.values[i]
+        if c.sizes[i] and address < start + c.sizes[i]:
+            return address - start, i
+        sec = c.home[i]
         if sec == NO_SECTION or address >= c.section_ends[sec]:
             return None
-        return address - start, nearest
+        return address - start, i
