@@ -395,7 +395,11 @@ class DwarfFile:
     def unit_attrs(self, unit: Unit) -> dict[int, Any]:
         """Attributes of the unit's own DIE (the compile unit)."""
         if unit._attrs is None:
-            unit._attrs = {}            # str_offsets_base itself is never strx
+            # its strx/addrx values need its own bases: take those raw first
+            raw = self._raw(unit.first_die, unit)
+            unit._attrs = {} if raw is None else {
+                a: r for a, r in zip(raw[0].attrs, raw[1])
+                if a in (AT_str_offsets_base, AT_addr_base)}
             unit._attrs = self.die(unit.first_die, unit).attrs
         return unit._attrs
 
@@ -431,7 +435,9 @@ class DwarfFile:
             raise self.bad(f"no DIE at {offset:#x} (a null entry)")
         return die
 
-    def _read(self, offset: int, unit: Unit) -> Die | None:
+    def _raw(self, offset: int, unit: Unit) -> tuple[Abbrev, list[Any], int] | None:
+        """(abbreviation, raw values, end offset) of the DIE at ``offset``;
+        None for a null entry."""
         data, base = self.data, self.info_base
         try:
             code, pos = uleb(data, base + offset)
@@ -443,9 +449,16 @@ class DwarfFile:
             raw, end = read_values(data, pos, abbrev)
         except IndexError:
             raise self.bad(f"DIE at {offset:#x} runs past the end of the section") from None
+        return abbrev, raw, end - base
+
+    def _read(self, offset: int, unit: Unit) -> Die | None:
+        found = self._raw(offset, unit)
+        if found is None:
+            return None
+        abbrev, raw, end = found
         attrs = {a: self._value(unit, m, r)
                  for a, m, r in zip(abbrev.attrs, abbrev.meanings, raw)}
-        return Die(offset, unit, abbrev.tag, abbrev.children, attrs, end - base)
+        return Die(offset, unit, abbrev.tag, abbrev.children, attrs, end)
 
     def children(self, die: Die) -> Iterator[Die]:
         """The direct children of a DIE."""
