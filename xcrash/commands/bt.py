@@ -1,0 +1,189 @@
+"""bt: a task's kernel back trace, as crash prints it."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .base import Command, Context, Option, Result, Text
+
+
+def header(task: Any, cpu: int) -> str:
+    comm = task.comm.string_().decode("utf-8", "replace")
+    return f"PID: {int(task.pid):<7}  TASK: {task.address_:x}  CPU: {cpu:<3}  COMMAND: \"{comm}\""
+
+
+def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
+    r = regs
+    out = []
+    if not r["cs"] & 3:
+        hit = target.symbols.resolve(r["rip"])
+        where = f"{hit[0].name}+{hit[1]}" if hit and hit[1] else (hit[0].name if hit else
+                                                                  f"{r['rip']:x}")
+        out.append(f"    [exception RIP: {where}]")
+    out += [
+        f"    RIP: {r['rip']:016x}  RSP: {r['rsp']:016x}  RFLAGS: {r['rflags']:08x}",
+        f"    RAX: {r['rax']:016x}  RBX: {r['rbx']:016x}  RCX: {r['rcx']:016x}",
+        f"    RDX: {r['rdx']:016x}  RSI: {r['rsi']:016x}  RDI: {r['rdi']:016x}",
+        f"    RBP: {r['rbp']:016x}   R8: {r['r8']:016x}   R9: {r['r9']:016x}",
+        f"    R10: {r['r10']:016x}  R11: {r['r11']:016x}  R12: {r['r12']:016x}",
+        f"    R13: {r['r13']:016x}  R14: {r['r14']:016x}  R15: {r['r15']:016x}",
+        f"    ORIG_RAX: {r['orig_rax']:016x}  CS: {r['cs']:04x}  SS: {r['ss']:04x}",
+    ]
+    return out
+
+
+def _data_lines(mem: Any, lo: int, hi: int) -> list[str]:
+    out = []
+    addr = lo
+    while addr < hi and len(out) < 4096:
+        words = []
+        line_start = addr
+        for _ in range(2):
+            if addr >= hi:
+                break
+            try:
+                words.append(f"{mem.u64(addr):016x}")
+            except Exception:   # noqa: BLE001 - an unreadable word ends the dump
+                return out
+            addr += 8
+        out.append(f"    {line_start:x}: " + " ".join(words) + " ")
+    return out
+
+
+def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
+                 lines: bool = False, records: list[dict[str, Any]] | None = None) -> str:
+    from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
+    from .sym import source_line
+    out = [header(task, trace.cpu)]
+    mem = memory(target) if frames_data else None
+    items = trace.items
+    if trace.no_stack:
+        out.append("(no stack)")
+    n = 0
+    for i, item in enumerate(items):
+        if isinstance(item, Frame):
+            hit = target.symbols.resolve(item.pc)
+            name = hit[0].name if hit else "(unknown)"
+            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {name} at {item.pc:x}")
+            if records is not None:
+                records.append({"task": trace.task, "level": n, "sp": item.slot, "pc": item.pc,
+                                "function": name, "offset": hit[1] if hit else None,
+                                "stack": item.stack})
+            n += 1
+            if lines:
+                src = source_line(target, item.pc)
+                if src:
+                    out.append(f"    {src[0]}: {src[1]}")
+            if mem is not None:
+                end = None
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if isinstance(nxt, Frame) and nxt.slot > item.slot:
+                    end = nxt.slot + 8
+                elif isinstance(nxt, ExceptionFrame) and nxt.address > item.slot:
+                    end = nxt.address
+                if end is not None and end - item.slot <= 16384:
+                    out += _data_lines(mem, item.slot + 8, end)
+        elif isinstance(item, ExceptionFrame):
+            out += eframe_lines(target, item.regs)
+            if records is not None:
+                records.append({"task": trace.task, "exception_frame": item.address,
+                                "regs": item.regs})
+        elif isinstance(item, StackSwitch):
+            out.append(f"--- <{item.left} stack> ---" if item.left == "IRQ"
+                       else f"--- <{item.left} exception stack> ---")
+    if trace.error:
+        out.append(f"bt: {trace.error}")
+    return "\n".join(out)
+
+
+class Bt(Command):
+    name = "bt"
+    synopsis = "bt [-a|-c cpu] [-f] [-l] [pid | task] ..."
+    summary = "back trace of a task"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+The kernel back trace of a task, unwound with the kernel's ORC tables (frame
+pointers where no ORC entry covers an address), in crash's format:
+  #n [stack slot of the return address] function at return address
+followed by the registers of each exception frame (pt_regs) on the way.
+Without arguments: the task that was running on the panicking CPU.  Running
+tasks start where crash starts them: machine_kexec on the panicking CPU,
+crash_nmi_callback on CPUs stopped by the crash NMI.
+  -a        the task active on every CPU
+  -c cpu    the task active on these CPUs (1,3 or 0-2)
+  -f        the stack words of every frame
+  -l        the source file and line of every frame
+"""
+    example = "bt\nbt -a\nbt 1\nbt -f"
+    options = (Option("-a", "all", "active task of every CPU"),
+               Option("-c", "cpus", "active task of CPUs", takes_value=True),
+               Option("-f", "data", "frame data"),
+               Option("-l", "lines", "source lines"))
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        from ..targets.linux.tasks import active_tasks
+        from ..targets.linux.unwind import backtrace, panic_task
+        opts, rest = self.parse(args)
+        target = ctx.target
+        tasks: list[int] = []
+        if opts["all"] or opts["cpus"] is not None:
+            active = active_tasks(target)
+            cpus = sorted(active) if opts["all"] else _cpu_list(opts["cpus"])
+            for cpu in cpus:
+                if cpu not in active:
+                    raise CommandError(f"bt: invalid cpu: {cpu}")
+                tasks.append(active[cpu])
+        for arg in rest:
+            tasks.append(_task_arg(target, arg))
+        if not tasks:
+            hit = panic_task(target)
+            if hit is None:
+                raise CommandError("bt: no panic task")
+            tasks.append(hit[1])
+        ttype = target.type("struct task_struct")
+        parts, records = [], []
+        for addr in tasks:
+            ctx.check()
+            task = target.object_at(ttype, addr)
+            trace = backtrace(target, task)
+            parts.append(format_trace(target, task, trace, frames_data=opts["data"],
+                                      lines=opts["lines"], records=records))
+        return Text("\n\n".join(parts), records)
+
+
+def _cpu_list(spec: str) -> list[int]:
+    out: list[int] = []
+    try:
+        for part in spec.split(","):
+            if "-" in part:
+                a, b = part.split("-", 1)
+                out.extend(range(int(a), int(b) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise CommandError(f"bt: invalid cpu list: {spec}") from None
+    return out
+
+
+def _task_arg(target: Any, arg: str) -> int:
+    from ..targets.linux.tasks import for_each_task
+    tasks = list(for_each_task(target))
+    if arg.isdigit():
+        pid = int(arg)
+        for t in tasks:
+            try:
+                if int(t.pid) == pid:
+                    return t.address_
+            except (XcrashError, MemoryError_):
+                continue
+    try:
+        addr = int(arg, 16)
+    except ValueError:
+        raise CommandError(f"bt: invalid task or pid value: {arg}") from None
+    if any(t.address_ == addr for t in tasks):
+        return addr
+    raise CommandError(f"bt: invalid task or pid value: {arg}")
+
+
+COMMANDS = [Bt]

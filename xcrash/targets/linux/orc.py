@@ -1,0 +1,136 @@
+"""The x86_64 kernel's ORC unwind tables (``.orc_unwind_ip`` / ``.orc_unwind``).
+
+Loaded once from the vmlinux file at link-time addresses; :meth:`OrcTable.find`
+takes a run-time address and subtracts the KASLR delta.  The bit layout of
+the entries' flag word comes from the type model's ``struct orc_entry``
+(6.1: ``sp_reg:4 bp_reg:4 type:2 end:1``; 6.3 adds ``signal``; 6.4 drops
+``end`` and widens ``type``), so no version table is needed.
+"""
+from __future__ import annotations
+
+import bisect
+import struct
+from array import array
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import XcrashError
+
+# register numbers (Linux <= 7.0)
+REG_UNDEFINED, REG_PREV_SP, REG_DX, REG_DI, REG_BP, REG_SP, REG_R10, REG_R13, \
+    REG_BP_INDIRECT, REG_SP_INDIRECT = range(10)
+
+TYPE_CALL, TYPE_REGS, TYPE_REGS_PARTIAL = "call", "regs", "regs_partial"
+
+
+class OrcError(XcrashError):
+    pass
+
+
+@dataclass(frozen=True)
+class OrcEntry:
+    sp_offset: int
+    bp_offset: int
+    sp_reg: int
+    bp_reg: int
+    type: str            # TYPE_CALL, TYPE_REGS, TYPE_REGS_PARTIAL, "undefined", "end"
+    end: bool = False
+
+
+#: the kernel's fallback when no entry covers an ip: a frame-pointer frame
+FP_ENTRY = OrcEntry(16, -16, REG_BP, REG_PREV_SP, TYPE_CALL)
+#: a call through a NULL pointer: the return address is at [sp]
+NULL_ENTRY = OrcEntry(8, 0, REG_SP, REG_UNDEFINED, TYPE_CALL)
+
+
+class _Layout:
+    """Where the flag word's fields are, from ``struct orc_entry``."""
+
+    def __init__(self, target: Any) -> None:
+        fields = {}
+        try:
+            t = target.type("struct orc_entry")
+            for m in t.members or []:
+                if m.bit_size:
+                    fields[m.name] = (m.bit_offset - 32, m.bit_size)
+        except XcrashError:
+            pass
+        if "sp_reg" not in fields:     # 6.1 layout
+            fields = {"sp_reg": (0, 4), "bp_reg": (4, 4), "type": (8, 2), "end": (10, 1)}
+        self.fields = fields
+        self.has_end = "end" in fields
+        # 6.4+ (no `end`): UNDEFINED 0, END_OF_STACK 1, CALL 2, REGS 3, REGS_PARTIAL 4
+        if self.has_end:
+            self.types = {0: TYPE_CALL, 1: TYPE_REGS, 2: TYPE_REGS_PARTIAL}
+        else:
+            self.types = {0: "undefined", 1: "end", 2: TYPE_CALL, 3: TYPE_REGS,
+                          4: TYPE_REGS_PARTIAL}
+
+    def get(self, word: int, name: str) -> int:
+        f = self.fields.get(name)
+        if f is None:
+            return 0
+        return word >> f[0] & ((1 << f[1]) - 1)
+
+
+class OrcTable:
+    def __init__(self, target: Any) -> None:
+        symfile = target.symfile
+        ip_sec = symfile.section_address(".orc_unwind_ip") if symfile is not None else None
+        ent = symfile.section(".orc_unwind") if symfile is not None else None
+        raw_ip = symfile.section(".orc_unwind_ip") if symfile is not None else None
+        if ip_sec is None or ent is None or raw_ip is None:
+            raise OrcError("the kernel has no ORC tables (.orc_unwind_ip/.orc_unwind)")
+        rel = array("i")
+        rel.frombytes(bytes(raw_ip))
+        n = len(rel)
+        if len(ent) // 6 != n:
+            raise OrcError(f"ORC tables disagree: {n} IPs, {len(ent) // 6} entries")
+        base = ip_sec[0]
+        ips = array("Q", (base + 4 * i + r & 0xFFFFFFFFFFFFFFFF for i, r in enumerate(rel)))
+        self._entries = bytes(ent)
+        self._order: list[int] | None = None
+        if any(ips[i] > ips[i + 1] for i in range(n - 1)):
+            order = sorted(range(n), key=ips.__getitem__)
+            ips = array("Q", (ips[i] for i in order))
+            self._order = order
+        self.ips = ips
+        self.delta = target.symbols.delta
+        self.layout = _Layout(target)
+        text = target.symbols.get("_stext"), target.symbols.get("_etext")
+        self.text = (text[0].address, text[1].address) if all(text) else None
+        self._cache: dict[int, OrcEntry | None] = {}
+
+    def __len__(self) -> int:
+        return len(self.ips)
+
+    def find(self, address: int) -> OrcEntry | None:
+        """The entry covering a run-time address (None: no table covers it)."""
+        link = (address - self.delta) & 0xFFFFFFFFFFFFFFFF
+        i = bisect.bisect_right(self.ips, link) - 1      # rightmost duplicate
+        if i < 0 or i == len(self.ips) - 1 and link != self.ips[-1]:
+            return None
+        hit = self._cache.get(i)
+        if hit is None:
+            hit = self._decode(self._order[i] if self._order else i)
+            self._cache[i] = hit
+        return hit
+
+    def _decode(self, k: int) -> OrcEntry:
+        sp_off, bp_off, word = struct.unpack_from("<hhH", self._entries, 6 * k)
+        lay = self.layout
+        sp_reg, bp_reg = lay.get(word, "sp_reg"), lay.get(word, "bp_reg")
+        typ = lay.types.get(lay.get(word, "type"), "undefined")
+        end = bool(lay.get(word, "end"))
+        if lay.has_end and sp_reg == REG_UNDEFINED:
+            typ = "end" if end else "undefined"
+        return OrcEntry(sp_off, bp_off, sp_reg, bp_reg, typ, end)
+
+
+def orc_table(target: Any) -> OrcTable:
+    """The target's ORC table, built on first use."""
+    table = getattr(target, "_orc_table", None)
+    if table is None:
+        table = OrcTable(target)
+        target._orc_table = table
+    return table

@@ -1,0 +1,421 @@
+"""Back traces of Linux x86_64 tasks: ORC unwinding, frame-pointer fallback.
+
+A trace is a list of items, each one of
+
+* :class:`Frame` — a return address and the stack slot it was read from
+  (crash's ``#n [slot] function at pc``);
+* :class:`ExceptionFrame` — a ``struct pt_regs`` met on the way (entry code,
+  interrupts, NMIs, the user-mode registers at the top of a task's stack);
+* :class:`StackSwitch` — the walk left an IRQ or exception stack.
+
+Where a trace starts follows crash (see unwinding.md, "corrections"): a
+sleeping task at its ``inactive_task_frame``; the panicking CPU at the
+``machine_kexec`` frame found on its stack; a CPU stopped by the crash NMI at
+its ``crash_nmi_callback`` frame; otherwise at the NT_PRSTATUS registers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+from . import orc as O
+from .tasks import active_tasks
+
+MAX_FRAMES = 256
+PT_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
+           "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss")
+PT_REGS_SIZE = 8 * len(PT_REGS)
+MASK = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass
+class Frame:
+    slot: int            # where the return address (pc) was read
+    pc: int
+    stack: str           # "task", "IRQ", "NMI", ...
+
+
+@dataclass
+class ExceptionFrame:
+    address: int         # of the pt_regs
+    regs: dict[str, int]
+    stack: str
+
+    @property
+    def user_mode(self) -> bool:
+        return bool(self.regs["cs"] & 3)
+
+
+@dataclass
+class StackSwitch:
+    left: str            # the stack the walk leaves ("IRQ", "NMI", ...)
+
+
+@dataclass
+class Trace:
+    task: int
+    cpu: int
+    items: list[Any] = field(default_factory=list)
+    #: why the walk stopped, when it was not a normal end
+    error: str | None = None
+    #: the task has no kernel stack (exited: ``task.stack`` is NULL)
+    no_stack: bool = False
+    stacks: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+class Stacks:
+    """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
+
+    def __init__(self, target: Any, task: Any, cpu: int | None) -> None:
+        self.target = target
+        self.ranges: list[tuple[int, int, str]] = []
+        size = thread_size(target)
+        base = int(task.stack)
+        self.ranges.append((base, base + size, "task"))
+        if cpu is not None:
+            self.ranges.extend(cpu_stacks(target, cpu))
+
+    def kind(self, addr: int) -> str | None:
+        for lo, hi, kind in self.ranges:
+            if lo <= addr < hi:
+                return kind
+        return None
+
+    def range_of(self, addr: int) -> tuple[int, int, str] | None:
+        for r in self.ranges:
+            if r[0] <= addr < r[1]:
+                return r
+        return None
+
+
+def thread_size(target: Any) -> int:
+    size = getattr(target, "_thread_size", None)
+    if size is None:
+        size = 16384
+        a, b = target.symbols.get("__start_init_task"), target.symbols.get("__end_init_task")
+        if a is not None and b is not None and 0 < b.address - a.address <= 1 << 20:
+            size = b.address - a.address
+        target._thread_size = size
+    return size
+
+
+_ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEBUG",
+                 "MCE_stack": "MCE", "VC_stack": "VC", "VC2_stack": "VC2"}
+
+
+def cpu_stacks(target: Any, cpu: int) -> list[tuple[int, int, str]]:
+    cache = target.__dict__.setdefault("_cpu_stacks", {})
+    if cpu in cache:
+        return cache[cpu]
+    out: list[tuple[int, int, str]] = []
+    size = thread_size(target)
+    try:
+        ptr = int(target.per_cpu("hardirq_stack_ptr", cpu))
+        if ptr:
+            top = ptr + 8 if ptr & 0xFFF else ptr        # 5.12+: the pointer is top - 8
+            out.append((top - size, top, "IRQ"))
+    except XcrashError:
+        pass
+    try:
+        base = int(target.per_cpu("cea_exception_stacks", cpu))
+        t = target.type("struct cea_exception_stacks")
+        for m in t.members or []:
+            name = _ESTACK_NAMES.get(m.name or "")
+            if name and base:
+                lo = base + m.bit_offset // 8
+                out.append((lo, lo + m.type.byte_size, name))
+    except XcrashError:
+        pass
+    cache[cpu] = out
+    return out
+
+
+class _Memory:
+    """Word reads through the target's space, a page at a time."""
+
+    def __init__(self, space: Any) -> None:
+        self.space = space
+        self.pages: dict[int, bytes | None] = {}
+
+    def page(self, addr: int) -> bytes | None:
+        base = addr & ~0xFFF
+        if base not in self.pages:
+            try:
+                self.pages[base] = bytes(self.space.read(base, 4096))
+            except (XcrashError, MemoryError_):
+                self.pages[base] = None
+        return self.pages[base]
+
+    def u64(self, addr: int) -> int:
+        p = self.page(addr)
+        off = addr & 0xFFF
+        if p is None or off > 4088:
+            try:
+                return self.space.read_u64(addr)
+            except (XcrashError, MemoryError_) as err:
+                raise _Stop(f"cannot read {addr:x}: {err}") from None
+        return int.from_bytes(p[off:off + 8], "little")
+
+    def regs(self, addr: int) -> dict[str, int]:
+        return {name: self.u64(addr + 8 * i) for i, name in enumerate(PT_REGS)}
+
+
+class _Stop(Exception):
+    pass
+
+
+def memory(target: Any) -> _Memory:
+    return _Memory(target.space)
+
+
+# -- starting points -----------------------------------------------------------------------
+def _func_range(target: Any, name: str) -> tuple[int, int] | None:
+    sym = target.symbols.get(name)
+    if sym is None or not sym.size:
+        return None
+    return sym.address, sym.address + sym.size
+
+
+def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
+    """The highest slot in [lo, hi) holding a return address inside ``fn``."""
+    addr = (hi - 8) & ~7
+    while addr >= lo:
+        try:
+            v = mem.u64(addr)
+        except _Stop:
+            return None
+        if fn[0] < v < fn[1]:
+            return addr
+        addr -= 8
+    return None
+
+
+def _active_start(target: Any, mem: _Memory, stacks: Stacks, regs: dict[str, int]
+                  ) -> tuple[int, int] | None:
+    """(slot, pc) where crash starts a running task: machine_kexec or crash_nmi_callback."""
+    rsp = regs.get("rsp", 0)
+    kexec = _func_range(target, "machine_kexec")
+    if kexec is not None:
+        order = sorted(stacks.ranges, key=lambda r: not (r[0] <= rsp < r[1]))
+        for lo, hi, _kind in order:
+            top = rsp if lo <= rsp < hi else hi
+            slot = _scan(mem, lo, top, kexec)
+            if slot is not None:
+                return slot, mem.u64(slot)
+    nmi = _func_range(target, "crash_nmi_callback")
+    if nmi is not None:
+        order = sorted(stacks.ranges, key=lambda r: r[2] != "NMI")
+        for lo, hi, kind in order:
+            if kind not in ("NMI", "task"):
+                continue
+            slot = _scan(mem, lo, hi, nmi)
+            if slot is not None:
+                return slot, mem.u64(slot)
+    return None
+
+
+def cpu_regs(target: Any, cpu: int) -> dict[str, int] | None:
+    for c in target.cpus:
+        if c.index == cpu and any(c.regs.values()):
+            return c.regs
+    return None
+
+
+def task_on_cpu(target: Any, task_addr: int) -> int | None:
+    for cpu, addr in active_tasks(target).items():
+        if addr == task_addr:
+            return cpu
+    return None
+
+
+def backtrace(target: Any, task: Any) -> Trace:
+    """The back trace of a task (an Object of ``struct task_struct``)."""
+    from .tasks import task_cpu
+    cpu = task_on_cpu(target, task.address_)
+    trace = Trace(task.address_, cpu if cpu is not None else task_cpu(task))
+    if not int(task.stack):
+        trace.no_stack = True
+        return trace
+    stacks = Stacks(target, task, cpu if cpu is not None else None)
+    trace.stacks = stacks.ranges
+    mem = memory(target)
+    regs = cpu_regs(target, cpu) if cpu is not None else None
+    try:
+        if cpu is not None and regs is not None:
+            start = _active_start(target, mem, stacks, regs)
+            if start is not None:
+                slot, pc = start
+                _walk(target, mem, stacks, trace, pc, slot + 8, _guess_bp(mem, slot),
+                      signal=False, slot=slot)
+            elif regs["cs"] & 3:
+                trace.items.append(ExceptionFrame(0, dict(regs), "user"))
+            else:
+                _walk(target, mem, stacks, trace, regs["rip"], regs["rsp"], regs["rbp"],
+                      signal=True, slot=regs["rsp"], known=dict(regs))
+        else:
+            frame_t = target.type("struct inactive_task_frame")
+            sp = int(task.thread.sp)
+            ret_off = frame_t.member("ret_addr")[0] // 8
+            bp_off = frame_t.member("bp")[0] // 8
+            pc = mem.u64(sp + ret_off)
+            rff = target.symbols.get("ret_from_fork")
+            _walk(target, mem, stacks, trace, pc, sp + frame_t.byte_size, mem.u64(sp + bp_off),
+                  signal=rff is not None and pc == rff.address, slot=sp + ret_off)
+    except _Stop as why:
+        trace.error = str(why)
+    except XcrashError as err:
+        trace.error = str(err)
+    return trace
+
+
+def _guess_bp(mem: _Memory, slot: int) -> int:
+    """rbp at a scanned return slot: a frame-pointer callee saved it just below."""
+    try:
+        return mem.u64(slot - 8)
+    except _Stop:
+        return 0
+
+
+# -- the walk ---------------------------------------------------------------------------------
+def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int, bp: int,
+          *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
+    table = O.orc_table(target)
+    items = trace.items
+    kind = stacks.kind(slot) or "task"
+    items.append(Frame(slot, ip, kind))
+    regs_full: dict[str, int] | None = known
+    prev_kind = kind
+    for _ in range(MAX_FRAMES):
+        if ip == 0:
+            entry = O.NULL_ENTRY
+        else:
+            entry = table.find(ip if signal else ip - 1)
+        if entry is None or entry.type == "undefined":
+            # code objtool did not annotate (6.1: kexec_core.o) or generated code:
+            # the nearest word above sp that returns after a call to this function
+            ret_slot = _scan_return(target, mem, stacks, sp, ip if signal else ip - 1)
+            if ret_slot is None:
+                raise _Stop(f"no unwind information for {ip:x}")
+            entry = O.OrcEntry(ret_slot + 8 - sp, 0, O.REG_SP, O.REG_UNDEFINED, O.TYPE_CALL)
+        if entry.type == "end":
+            return
+        r = entry.sp_reg
+        if r == O.REG_SP:
+            cfa = sp + entry.sp_offset
+        elif r == O.REG_BP:
+            cfa = bp + entry.sp_offset
+        elif r == O.REG_SP_INDIRECT:
+            cfa = mem.u64(sp) + entry.sp_offset
+        elif r == O.REG_BP_INDIRECT:
+            cfa = mem.u64(bp + entry.sp_offset)
+        else:
+            name = {O.REG_R10: "r10", O.REG_R13: "r13", O.REG_DI: "rdi", O.REG_DX: "rdx"}.get(r)
+            if regs_full is None or name is None:
+                raise _Stop(f"unwind at {ip:x} needs a register that is not known")
+            cfa = regs_full[name] + entry.sp_offset
+        cfa &= MASK
+        old_sp, old_bp = sp, bp
+        if entry.type == O.TYPE_CALL:
+            ret_slot = cfa - 8
+            ip = mem.u64(ret_slot)
+            sp = cfa
+            signal = False
+            if entry.bp_reg == O.REG_PREV_SP:
+                bp = mem.u64(cfa + entry.bp_offset)
+            elif entry.bp_reg == O.REG_BP:
+                bp = mem.u64(old_bp + entry.bp_offset)
+            regs_full = None
+            new_kind = stacks.kind(ret_slot)
+            if new_kind is None:
+                raise _Stop(f"return address slot {ret_slot:x} is not on a known stack")
+            if new_kind == stacks.kind(old_sp) and sp <= old_sp:
+                raise _Stop(f"stack going the wrong way at {ret_slot:x}")
+            if new_kind != prev_kind and prev_kind != "task":
+                items.append(StackSwitch(prev_kind))
+            prev_kind = new_kind
+            if not target.symbols.resolve(ip) or ip < 0xFFFF800000000000:
+                raise _Stop(f"return address {ip:x} at {ret_slot:x} is not kernel text")
+            items.append(Frame(ret_slot, ip, new_kind))
+        else:
+            full = entry.type == O.TYPE_REGS
+            regs_addr = cfa if full else cfa - 128
+            regs = mem.regs(regs_addr)
+            items.append(ExceptionFrame(regs_addr, regs, stacks.kind(cfa) or "?"))
+            if regs["cs"] & 3:
+                return                                    # user mode: end of the kernel stack
+            ip, sp = regs["rip"], regs["rsp"]
+            signal = True
+            if full:
+                bp = regs["rbp"]
+                regs_full = regs
+            elif entry.bp_reg == O.REG_PREV_SP:
+                bp = mem.u64(cfa + entry.bp_offset)
+            new_kind = stacks.kind(sp)
+            if new_kind is None:
+                raise _Stop(f"exception frame at {regs_addr:x}: rsp {sp:x} is not on a known stack")
+            if new_kind == stacks.kind(old_sp) and sp <= old_sp:
+                raise _Stop(f"stack going the wrong way at exception frame {regs_addr:x}")
+    raise _Stop(f"more than {MAX_FRAMES} frames")
+
+
+_THUNKS = ("__x86_indirect_thunk", "__x86_indirect_call_thunk", "__x86_return_thunk")
+
+
+def _after_call(target: Any, mem: _Memory, value: int, callee: int | None) -> bool:
+    """Whether ``value`` is a return address after a call (to ``callee`` if direct)."""
+    try:
+        code = bytes(target.space.read(value - 7, 7))
+    except (XcrashError, MemoryError_):
+        return False
+    if code[2] == 0xE8:                                   # call rel32
+        dest = (value + int.from_bytes(code[3:7], "little", signed=True)) & MASK
+        if callee is None or dest == callee:
+            return True
+        hit = target.symbols.resolve(dest)
+        return bool(hit) and hit[0].name.startswith(_THUNKS)
+    if code[1:3] == b"\xff\x15":                          # call *disp32(%rip)
+        return True
+    if code[5] == 0xFF and 0xD0 <= code[6] <= 0xD7:       # call *%reg
+        return True
+    if code[4] == 0xFF and 0x50 <= code[5] <= 0x57:       # call *disp8(%reg)
+        return True
+    return False
+
+
+def _scan_return(target: Any, mem: _Memory, stacks: Stacks, sp: int, ip: int) -> int | None:
+    rng = stacks.range_of(sp)
+    if rng is None:
+        return None
+    hit = target.symbols.resolve(ip)
+    callee = hit[0].address if hit else None
+    addr = sp
+    end = min(rng[1], sp + 8 * 512)
+    while addr < end:
+        v = mem.u64(addr)
+        if v >= 0xFFFFFFFF80000000 and target.symbols.resolve(v) and \
+                _after_call(target, mem, v, callee):
+            return addr
+        addr += 8
+    return None
+
+
+def panic_task(target: Any) -> tuple[int, int] | None:
+    """(cpu, task address) of the panicking CPU: ``panic_cpu``, else the CPU whose
+    stack holds a ``machine_kexec`` frame."""
+    active = active_tasks(target)
+    sym = target.symbols.get("panic_cpu")
+    if sym is not None:
+        try:
+            cpu = target.space.read_u32(sym.address)
+            if cpu in active:
+                return cpu, active[cpu]
+        except (XcrashError, MemoryError_):
+            pass
+    for c in target.cpus:
+        if c.regs.get("cs", 0) & 3 == 0 and c.regs.get("rip") and c.index in active:
+            return c.index, active[c.index]
+    if active:
+        cpu = min(active)
+        return cpu, active[cpu]
+    return None
