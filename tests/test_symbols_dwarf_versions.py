@@ -15,8 +15,12 @@ import lzma
 import os
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from xcrash.symbols import Kind, declaration, open_symbol_file
+from xcrash.errors import BadSymbolFile
+from xcrash.symbols import Kind, Type, declaration, open_symbol_file
+from xcrash.symbols.elffile import ElfImage
 
 SOURCE = """\
 struct inner { int a; char b; };
@@ -172,3 +176,37 @@ def test_lines(small):
     assert small.line_for_address(small.symbols.lookup("_start").address + 4)[1] == \
         line_of("the_holder.c = GREEN")
     assert add in small.addresses_for_line("t.c", line_of("return x + y"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_fuzz_damaged_dwarf_raises_only_bad_symbol_file(tmp_path_factory, data):
+    """Random bytes written over the DWARF sections: answers or BadSymbolFile."""
+    raw = bytearray(lzma.decompress(base64.b64decode(DWARF5)))
+    sections = {s.name: s for s in ElfImage_of(raw, tmp_path_factory).sections}
+    for name in (".debug_info", ".debug_abbrev", ".debug_line", ".debug_aranges",
+                 ".debug_str"):
+        s = sections[name]
+        for _ in range(data.draw(st.integers(0, 3))):
+            at = s.offset + data.draw(st.integers(0, s.size - 4))
+            raw[at:at + 4] = data.draw(st.binary(min_size=4, max_size=4))
+    path = tmp_path_factory.mktemp("fuzz") / "t"
+    path.write_bytes(bytes(raw))
+    sf = open_symbol_file(str(path))
+    for ask in (lambda: sf.types.get("struct holder"), lambda: sf.variable_type("the_holder"),
+                lambda: sf.function_type("add"),
+                lambda: sf.line_for_address(sf.symbols.lookup("add").address),
+                lambda: sf.addresses_for_line("t.c", 28)):
+        try:
+            t = ask()
+            if isinstance(t, Type):
+                for m in (t.members or []) if t.kind in (Kind.STRUCT, Kind.UNION) else []:
+                    declaration(m.type, m.name or "")
+        except BadSymbolFile:
+            pass
+
+
+def ElfImage_of(raw: bytearray, tmp_path_factory) -> ElfImage:
+    path = tmp_path_factory.mktemp("orig") / "t"
+    path.write_bytes(bytes(raw))
+    return ElfImage(str(path))

@@ -102,7 +102,7 @@ class LineIndex:
                     if start == 0 and size == 0:
                         break
                     if size:
-                        rows.append((start, start + size, unit))
+                        rows.append((start, min(start + size, (1 << 64) - 1), unit))
                 pos = end
         rows.sort()
         return (array("Q", [r[0] for r in rows]), array("Q", [r[1] for r in rows]),
@@ -133,7 +133,7 @@ class LineIndex:
         if unit.offset not in self._tables:
             attrs = self.dw.unit_attrs(unit)
             offset = attrs.get(AT_stmt_list)
-            self._tables[unit.offset] = None if offset is None else _Program(
+            self._tables[unit.offset] = None if not isinstance(offset, int) else _Program(
                 self.dw, unit, offset, attrs.get(AT_comp_dir) or "",
                 attrs.get(AT_name) or "").run()
         return self._tables[unit.offset]
@@ -165,8 +165,8 @@ class _Program:
         try:
             files = self._header()
             return LineTable(files, self._rows())
-        except (IndexError, struct.error, ValueError) as e:
-            raise self.dw.bad(f"damaged line program ({e})") from None
+        except (IndexError, KeyError, struct.error, ValueError, OverflowError) as e:
+            raise self.dw.bad(f"damaged line program ({type(e).__name__}: {e})") from None
 
     # -- header ---------------------------------------------------------------
     def _header(self) -> list[str]:
