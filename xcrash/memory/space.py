@@ -72,6 +72,11 @@ class AddressSpace:
         if trace._active is not None:
             trace.record("read", f"{self.name} {vaddr:#x} +{size}", space=self.name,
                          address=vaddr, size=size)
+            tr = self.explain(vaddr)
+            trace.record("translate", f"{vaddr:#x} -> "
+                         + (f"{tr.paddr:#x}" if tr.paddr is not None else "unmapped")
+                         + f" ({tr.method})", space=self.name, method=tr.method,
+                         steps=[(s.what, s.address, s.value) for s in tr.steps])
         vaddr &= 0xFFFFFFFFFFFFFFFF
         offset = vaddr & PAGE_MASK
         if offset + size <= PAGE_SIZE:
