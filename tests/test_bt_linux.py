@@ -49,4 +49,37 @@ def test_bt_by_pid_and_cpu(linux_session) -> None:
 
 def test_bt_lines(linux_session) -> None:
     out = run(linux_session, "bt -l")
-    assert re.search(r"^    \S+\.[chS]: \d+$", out, re.M)
+    assert re.search(r"^    /\S+/machine_kexec_64\.c: \d+$", out, re.M)
+
+
+def test_orc_layout_from_struct_orc_entry() -> None:
+    """6.4+ has no `end` bit and a 3-bit type: the layout follows the type model."""
+    from types import SimpleNamespace as NS
+    from xcrash.targets.linux import orc
+
+    def target(members):
+        t = NS(members=[NS(name=n, bit_offset=o, bit_size=s) for n, o, s in members])
+        return NS(type=lambda name: t)
+
+    v1 = orc._Layout(target([("sp_reg", 32, 4), ("bp_reg", 36, 4), ("type", 40, 2),
+                             ("end", 42, 1)]))
+    v3 = orc._Layout(target([("sp_reg", 32, 4), ("bp_reg", 36, 4), ("type", 40, 3),
+                             ("signal", 43, 1)]))
+    word = 5 | 4 << 4 | 1 << 8
+    assert (v1.get(word, "sp_reg"), v1.get(word, "bp_reg")) == (5, 4)
+    assert v1.types[v1.get(word, "type")] == orc.TYPE_REGS
+    assert v3.types[v3.get(3 << 8, "type")] == orc.TYPE_REGS
+    assert v3.types[v3.get(1 << 8, "type")] == "end"
+
+
+def test_kernel_mode_exception_frame_format() -> None:
+    from types import SimpleNamespace as NS
+    from xcrash.commands.bt import eframe_lines
+    from xcrash.targets.linux.unwind import PT_REGS
+    regs = {name: 0 for name in PT_REGS}
+    regs.update(rip=0xffffffff81000016, cs=0x10, ss=0x18, rflags=0x246)
+    sym = NS(name="default_idle", address=0xffffffff81000000)
+    target = NS(symbols=NS(resolve=lambda addr: (sym, addr - sym.address)))
+    lines = eframe_lines(target, regs)
+    assert lines[0] == "    [exception RIP: default_idle+22]"
+    assert lines[-1] == "    ORIG_RAX: 0000000000000000  CS: 0010  SS: 0018"

@@ -53,7 +53,6 @@ def _data_lines(mem: Any, lo: int, hi: int) -> list[str]:
 def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
                  lines: bool = False, records: list[dict[str, Any]] | None = None) -> str:
     from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
-    from .sym import source_line
     out = [header(task, trace.cpu)]
     mem = memory(target) if frames_data else None
     items = trace.items
@@ -71,7 +70,7 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                                 "stack": item.stack})
             n += 1
             if lines:
-                src = source_line(target, item.pc)
+                src = _full_line(target, item.pc)
                 if src:
                     out.append(f"    {src[0]}: {src[1]}")
             if mem is not None:
@@ -150,6 +149,20 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
             parts.append(format_trace(target, task, trace, frames_data=opts["data"],
                                       lines=opts["lines"], records=records))
         return Text("\n\n".join(parts), records)
+
+
+def _full_line(target: Any, pc: int) -> tuple[str, int] | None:
+    """(full source path, line) of a pc: crash's `bt -l` prints the whole path."""
+    from .sym import source_line
+    symfile = target.symfile
+    if symfile is not None and hasattr(symfile, "line_for_address"):
+        try:
+            hit = symfile.line_for_address((pc - target.symbols.delta) & 0xFFFFFFFFFFFFFFFF)
+        except XcrashError:
+            hit = None
+        if hit:
+            return hit[0], hit[1]
+    return source_line(target, pc)
 
 
 def _cpu_list(spec: str) -> list[int]:

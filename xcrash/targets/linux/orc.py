@@ -87,14 +87,19 @@ class OrcTable:
         if len(ent) // 6 != n:
             raise OrcError(f"ORC tables disagree: {n} IPs, {len(ent) // 6} entries")
         base = ip_sec[0]
-        ips = array("Q", (base + 4 * i + r & 0xFFFFFFFFFFFFFFFF for i, r in enumerate(rel)))
         self._entries = bytes(ent)
         self._order: list[int] | None = None
-        if any(ips[i] > ips[i + 1] for i in range(n - 1)):
+        # sorted at build time since v5.6: ip[i] <= ip[i+1] iff rel[i+1] - rel[i] >= -4
+        if any(b - a < -4 for a, b in zip(rel, rel[1:])):
+            ips = [base + 4 * i + r & 0xFFFFFFFFFFFFFFFF for i, r in enumerate(rel)]
             order = sorted(range(n), key=ips.__getitem__)
-            ips = array("Q", (ips[i] for i in order))
+            rel = array("q", (ips[i] - base for i in order))    # absolute, base-relative
             self._order = order
-        self.ips = ips
+            self._key = rel.__getitem__
+        else:
+            self._key = lambda i, rel=rel: 4 * i + rel[i]
+        self._base = base
+        self._n = n
         self.delta = target.symbols.delta
         self.layout = _Layout(target)
         text = target.symbols.get("_stext"), target.symbols.get("_etext")
@@ -102,13 +107,18 @@ class OrcTable:
         self._cache: dict[int, OrcEntry | None] = {}
 
     def __len__(self) -> int:
-        return len(self.ips)
+        return self._n
+
+    def ip(self, i: int) -> int:
+        """Link-time address where entry ``i`` (in address order) starts."""
+        return (self._base + self._key(i)) & 0xFFFFFFFFFFFFFFFF
 
     def find(self, address: int) -> OrcEntry | None:
         """The entry covering a run-time address (None: no table covers it)."""
         link = (address - self.delta) & 0xFFFFFFFFFFFFFFFF
-        i = bisect.bisect_right(self.ips, link) - 1      # rightmost duplicate
-        if i < 0 or i == len(self.ips) - 1 and link != self.ips[-1]:
+        # rightmost duplicate, like the kernel's __orc_find()
+        i = bisect.bisect_right(range(self._n), link - self._base, key=self._key) - 1
+        if i < 0 or i == self._n - 1 and link != self.ip(i):
             return None
         hit = self._cache.get(i)
         if hit is None:
