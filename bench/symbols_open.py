@@ -45,11 +45,12 @@ if function:
 t5 = time.perf_counter()
 status = dict(line.split(":", 1) for line in open("/proc/self/status"))
 anon = int(status["RssAnon"].split()[0]) / 1024
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"import": t1 - t0, "open": t2 - t1, "type": t3 - t2, "variable": t4 - t3,
-                  "line": t5 - t4, "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "anon_rss": anon}))
+                  "line": t5 - t4, "peak_rss": peak, "anon_rss": anon}))
 """
-UNXZ = "import sys; from xcrash.cache import decompressed_path; print(decompressed_path(sys.argv[1]))"
+UNXZ = ("import sys; from xcrash.cache import decompressed_path; "
+        "print(decompressed_path(sys.argv[1]))")
 
 
 def child(code: str, cache: str, *args: str) -> str:

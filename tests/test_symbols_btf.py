@@ -94,7 +94,8 @@ def sample() -> tuple[BtfTypes, dict[str, int]]:
     ids["void_ptr"] = b.add(btf.PTR, None, 0)
     ids["holder"] = b.struct(btf.STRUCT, "holder", 64, [
         ("name", ids["arr"], 0), ("cb", ids["fnptr"], 128), ("pid", ids["volatile"], 192),
-        ("p", ids["ptr_const_char"], 256), ("data", ids["flex"], 320), ("any", ids["void_ptr"], 448)])
+        ("p", ids["ptr_const_char"], 256), ("data", ids["flex"], 320),
+        ("any", ids["void_ptr"], 448)])
     return load(b.bytes()), ids
 
 

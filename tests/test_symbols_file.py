@@ -21,7 +21,8 @@ def make_elf(path: Path, *, machine: int = 62, build_id: bytes | None = b"\x12\x
              symbols: bool = True) -> Path:
     """A small x86_64 ELF: .text, .data, .bss, .data..percpu, a build-id note, symbols."""
     shstr = b"\0"
-    sections: list[tuple] = [(0, 0, 0, 0, 0, b"", 0, 0)]     # name, type, flags, addr, size, data, link, entsize
+    # (name, type, flags, address, size, data, link, entsize)
+    sections: list[tuple] = [(0, 0, 0, 0, 0, b"", 0, 0)]
 
     def name(text: str) -> int:
         nonlocal shstr
@@ -49,7 +50,8 @@ def make_elf(path: Path, *, machine: int = 62, build_id: bytes | None = b"\x12\x
             syms.append(struct.pack("<IBBHQQ", len(strtab), info, 0, shndx, value, size))
             strtab += sym_name.encode() + b"\0"
         strtab_index = len(sections) + 1
-        sections.append((name(".symtab"), 2, 0, 0, 24 * len(syms), b"".join(syms), strtab_index, 24))
+        sections.append((name(".symtab"), 2, 0, 0, 24 * len(syms), b"".join(syms),
+                         strtab_index, 24))
         sections.append((name(".strtab"), 3, 0, 0, len(strtab), strtab, 0, 0))
     shstr_off = name(".shstrtab")
     sections.append((shstr_off, 3, 0, 0, len(shstr), shstr, 0, 0))

@@ -19,7 +19,7 @@ def kaslr_delta(vmlinux_symbols) -> int:
 
 
 def test_sym_shows_the_line_of_a_function(vmlinux_symbols):
-    ref = crash_ref("vmcore-d31.kdump", "18-sym")           # "... (t) sysrq_handle_crash sysrq.c: 155"
+    ref = crash_ref("vmcore-d31.kdump", "18-sym")      # "... (t) sysrq_handle_crash sysrq.c: 155"
     file_name, line = ref.split()[-2].rstrip(":"), int(ref.split()[-1])
     path, found = vmlinux_symbols.line_for_address(
         vmlinux_symbols.symbols.lookup("sysrq_handle_crash").address)
@@ -54,7 +54,8 @@ def test_addresses_for_a_line(vmlinux_symbols):
 
 def test_no_line_outside_code(vmlinux_symbols):
     assert vmlinux_symbols.line_for_address(0x1000) is None
-    assert vmlinux_symbols.line_for_address(vmlinux_symbols.symbols.lookup("jiffies").address) is None
+    jiffies = vmlinux_symbols.symbols.lookup("jiffies").address
+    assert vmlinux_symbols.line_for_address(jiffies) is None
 
 
 def test_xen_lines(xen_symbols):

@@ -35,18 +35,21 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
 
     Records are tuples indexed by type id (0 is void, stored as None):
 
-    - INT ``(kind, name, size, bits)``; FLOAT ``(kind, name, size)``; FWD ``(kind, name, kflag)``
+    - INT ``(kind, name, size, bits)``; FLOAT ``(kind, name, size)``
+    - FWD ``(kind, name, kflag)``
     - PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, TYPE_TAG ``(kind, name, type, vlen)``
     - ARRAY ``(kind, name, element type, nelems)``; VAR ``(kind, name, type, linkage)``
     - STRUCT, UNION ``(kind, name, size, kflag, (name, type, offset, ...))``
     - ENUM ``(kind, name, size, kflag, (name, value, ...))``, ENUM64 likewise with 64-bit values
     - FUNC_PROTO ``(kind, name, return type, (name, type, ...))``
-    - DATASEC ``(kind, name, size, (type, offset, size, ...))``; DECL_TAG ``(kind, name, type, idx)``
+    - DATASEC ``(kind, name, size, (type, offset, size, ...))``
+    - DECL_TAG ``(kind, name, type, component index)``
     """
     blob = bytes(blob)
     if len(blob) < _HEADER.size:
         raise BadSymbolFile(path, "BTF: blob shorter than its header")
-    magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = _HEADER.unpack_from(blob)
+    magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = \
+        _HEADER.unpack_from(blob)
     if magic != BTF_MAGIC:
         raise BadSymbolFile(path, f"BTF: bad magic {magic:#06x}")
     if version != 1:

@@ -26,8 +26,9 @@ TAG_unspecified_parameters, TAG_subrange_type, TAG_base_type = 0x18, 0x21, 0x24
 TAG_const_type, TAG_enumerator, TAG_subprogram, TAG_variable = 0x26, 0x28, 0x2E, 0x34
 TAG_volatile_type, TAG_restrict_type, TAG_unspecified_type, TAG_atomic_type = 0x35, 0x37, 0x3B, 0x47
 
-AT_sibling, AT_location, AT_name, AT_byte_size, AT_bit_offset, AT_bit_size = 1, 2, 3, 0x0B, 0x0C, 0x0D
-AT_stmt_list, AT_comp_dir, AT_const_value, AT_upper_bound = 0x10, 0x1B, 0x1C, 0x2F
+AT_sibling, AT_location, AT_name, AT_byte_size = 0x01, 0x02, 0x03, 0x0B
+AT_bit_offset, AT_bit_size, AT_stmt_list, AT_comp_dir = 0x0C, 0x0D, 0x10, 0x1B
+AT_const_value, AT_upper_bound = 0x1C, 0x2F
 AT_count, AT_data_member_location, AT_declaration, AT_encoding = 0x37, 0x38, 0x3C, 0x3E
 AT_specification, AT_type, AT_data_bit_offset = 0x47, 0x49, 0x6B
 AT_str_offsets_base, AT_addr_base = 0x72, 0x73

@@ -107,11 +107,13 @@ class ElfImage:
             raise BadSymbolFile(path, "truncated: section names lie beyond the end of the file")
         names = bytes(data[str_off:str_off + str_size])
         sections = []
-        for i, (name_off, stype, flags, addr, off, size, link, _info, _align, entsize) in enumerate(raw):
+        for i, (name_off, stype, flags, addr, off, size, link, _info, _align,
+                entsize) in enumerate(raw):
             end = names.find(b"\0", name_off)
             name = names[name_off:end if end >= 0 else len(names)].decode("utf-8", "replace")
             if stype != SHT_NOBITS and off + size > self.size and i != 0:
-                raise BadSymbolFile(path, f"truncated: section {name} lies beyond the end of the file")
+                raise BadSymbolFile(path, f"truncated: section {name} lies beyond the end "
+                                          "of the file")
             sections.append(Section(i, name, stype, flags, addr, off, size, link, entsize))
         return sections
 
