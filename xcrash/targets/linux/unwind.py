@@ -334,7 +334,7 @@ def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: 
             if new_kind != prev_kind and prev_kind != "task":
                 items.append(StackSwitch(prev_kind))
             prev_kind = new_kind
-            if not target.symbols.resolve(ip) or ip < 0xFFFF800000000000:
+            if ip < 0xFFFFFFFF80000000:                  # kernel image and modules
                 raise _Stop(f"return address {ip:x} at {ret_slot:x} is not kernel text")
             items.append(Frame(ret_slot, ip, new_kind))
         else:
