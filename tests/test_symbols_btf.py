@@ -248,7 +248,7 @@ def test_fuzz_structured_records_raise_only_bad_symbol_file(records, strings):
 
 
 def test_real_vmlinux_btf(vmlinux_symbols):
-    btf_types = vmlinux_symbols._btf
+    btf_types = vmlinux_symbols.btf
     ts = btf_types.find("struct task_struct")
     assert ts.size == 6592
     assert {n: ts.member(n)[0] // 8 for n in ("__state", "tasks", "pid", "comm")} == {

@@ -24,13 +24,13 @@ def members(t: Type, prefix: str = "") -> list[tuple[str, int, int, str]]:
 
 @pytest.fixture(scope="module")
 def vmlinux_dwarf(vmlinux_symbols):
-    return vmlinux_symbols._dwarf_types
+    return vmlinux_symbols.dwarf
 
 
 @pytest.mark.parametrize("name", ["struct task_struct", "struct pid", "struct printk_info",
                                   "struct list_head", "struct rq", "enum pid_type"])
 def test_btf_and_dwarf_agree(vmlinux_symbols, vmlinux_dwarf, name):
-    from_btf = vmlinux_symbols._btf.find(name)
+    from_btf = vmlinux_symbols.btf.find(name)
     from_dwarf = vmlinux_dwarf.find(name)
     assert (from_btf.kind, from_btf.size) == (from_dwarf.kind, from_dwarf.size)
     assert members(from_btf) == members(from_dwarf)
@@ -40,7 +40,7 @@ def test_btf_and_dwarf_agree(vmlinux_symbols, vmlinux_dwarf, name):
 def test_btf_and_dwarf_agree_on_nearly_every_type(vmlinux_symbols, vmlinux_dwarf):
     """Known differences: BTF flattens multi-dimensional arrays and cannot tell
     ``x[0]`` from ``x[]``; names defined twice differently may pick different ones."""
-    btf_types = vmlinux_symbols._btf
+    btf_types = vmlinux_symbols.btf
     compared = differ = 0
     for name in btf_types.names():
         if not name.startswith(("struct ", "union ")) or name not in vmlinux_dwarf.types:

@@ -49,14 +49,14 @@ class SymbolFile:
         self.real_path = self.elf.path            # the ELF file mapped (maybe a cached copy)
         self.build_id = self.elf.build_id()
         self._cache = SymbolCache(self.elf, self.build_id)
-        btf = self.elf.section_by_name(".BTF")
-        self.has_btf = btf is not None and btf.size > 0
+        btf_section = self.elf.section_by_name(".BTF")
+        self.has_btf = btf_section is not None and btf_section.size > 0
         self.has_dwarf = self.elf.section_by_name(".debug_info") is not None
         self.symbols = SymbolTable(self._cache.get("symtab", lambda: build_symtab(self.elf)))
         self.kind = ("xen-syms" if any(m in self.symbols for m in _XEN_MARKERS)
                      else "vmlinux" if any(m in self.symbols for m in _LINUX_MARKERS)
                      else "elf")
-        self.types = TypeIndex([("btf", lambda: self._btf), ("dwarf", lambda: self._dwarf_types)])
+        self.types = TypeIndex([("btf", lambda: self.btf), ("dwarf", lambda: self.dwarf)])
 
     def __repr__(self) -> str:
         return f"<SymbolFile {self.path} {self.kind} build-id {self.build_id}>"
@@ -76,7 +76,8 @@ class SymbolFile:
 
     # -- type sources (loaded on first use) ------------------------------------
     @functools.cached_property
-    def _btf(self) -> BtfTypes | None:
+    def btf(self) -> BtfTypes | None:
+        """The BTF types, parsed on first use (None without .BTF)."""
         blob = self.section(".BTF") if self.has_btf else None
         if blob is None:
             return None
@@ -84,24 +85,25 @@ class SymbolFile:
         return BtfTypes(parsed, blob, self.path)
 
     @functools.cached_property
-    def _dwarf(self) -> DwarfFile | None:
+    def _dwarf_file(self) -> DwarfFile | None:
         return DwarfFile(self.elf, self._cache) if self.has_dwarf else None
 
     @functools.cached_property
-    def _dwarf_types(self) -> DwarfTypes | None:
-        dw = self._dwarf
+    def dwarf(self) -> DwarfTypes | None:
+        """The DWARF types, with the name index built (or loaded) on first use."""
+        dw = self._dwarf_file
         if dw is None:
             return None
         return DwarfTypes(dw, self._cache.get("dwarf-index", lambda: build_dwarf_index(dw)))
 
     @functools.cached_property
     def _lines(self) -> LineIndex | None:
-        return LineIndex(self._dwarf) if self._dwarf is not None else None
+        return LineIndex(self._dwarf_file) if self._dwarf_file is not None else None
 
     # -- variables and functions ----------------------------------------------
     def variable_type(self, name: str) -> Type | None:
         """The declared type of a global variable: BTF (per-CPU variables) or DWARF."""
-        for source in (self._btf, self._dwarf_types):
+        for source in (self.btf, self.dwarf):
             t = source.variable_type(name) if source is not None else None
             if t is not None:
                 return t
@@ -109,7 +111,7 @@ class SymbolFile:
 
     def function_type(self, name: str) -> Type | None:
         """The prototype of a function (BTF, else DWARF)."""
-        for source in (self._btf, self._dwarf_types):
+        for source in (self.btf, self.dwarf):
             t = source.function_type(name) if source is not None else None
             if t is not None:
                 return t
@@ -124,8 +126,3 @@ class SymbolFile:
         """Link-time addresses where code of ``path:line`` starts (``path`` may be
         a file name or a path suffix)."""
         return [] if self._lines is None else self._lines.addresses_for_line(path, line)
-
-    def prepare(self) -> None:
-        """Build now what is otherwise built on first use (BTF records, the
-        DWARF name index), so that it is in the on-disk cache."""
-        _ = self._btf, self._dwarf_types
