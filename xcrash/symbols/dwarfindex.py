@@ -29,8 +29,7 @@ _WALK, _JUMP, _ENTRY = 0, 1, 2
 
 
 def build_dwarf_index(dw: DwarfFile) -> dict[str, Any]:
-    """``{"types": {"struct x" | "enum x" | "x": offset}, "vars": {...}, "funcs": {...},
-    "unit_names": [name of each unit]}``."""
+    """``{"types": {"struct x" | "enum x" | "x": offset}, "vars": {...}, "funcs": {...}}``."""
     info = dw.elf.section_by_name(".debug_info")
     assert info is not None
     try:
@@ -89,19 +88,20 @@ class _Walk:
         self.counts: dict[Any, int] = {}
 
     def run(self) -> dict[str, Any]:
-        unit_names = [self._unit(unit) for unit in self.dw.units]
+        for unit in self.dw.units:
+            self._unit(unit)
         types = self.defined[_TYPES]
         for name, found in self.variants.items():
             if len(found) > 1:
                 types[name] = max(found, key=lambda kv: self.counts[kv[0]])[1]
-        result: dict[str, Any] = {"unit_names": unit_names}
+        result: dict[str, Any] = {}
         for space, key in ((_TYPES, "types"), (_VARS, "vars"), (_FUNCS, "funcs")):
             merged = dict(self.declared[space])
             merged.update(self.defined[space])
             result[key] = merged
         return result
 
-    def _unit(self, unit: Unit) -> str:
+    def _unit(self, unit: Unit) -> None:
         dw = self.dw
         base = dw.info_base
         data = bytes(dw.data[base + unit.offset:base + unit.end])
@@ -115,13 +115,9 @@ class _Walk:
         p = unit.first_die - unit.offset
         code, p = uleb(data, p)
         top = uplans[code].abbrev
-        values, p = read_values(data, p, top)
-        unit_name = ""
-        if AT_name in top.where:
-            i = top.where[AT_name]
-            unit_name = self._name(top.meanings[i], values[i], data, unit)
+        p = skip_values(data, p, top.layouts)
         if not top.children:
-            return unit_name
+            return
         pending: list[tuple[int, int]] = []         # (specification, definition)
         counts = self.counts
         from_bytes = int.from_bytes
@@ -173,7 +169,6 @@ class _Walk:
             name = dw.die(spec, unit).get(AT_name)
             if name:
                 self.defined[_VARS].setdefault(name, die)
-        return unit_name
 
     def _name(self, meaning: int, raw: Any, data: bytes, unit: Unit) -> str:
         if meaning == V_STRP:
