@@ -7,7 +7,7 @@ from ..errors import CommandError, NoSuchType, XcrashError
 from ..objects import Object
 from ..symbols.types import Kind, declaration
 from .args import parse_address, parse_number
-from .base import Command, Context, Option, Result, Text
+from .base import ANY_TARGET, Command, Context, Option, Result, Text
 from .expr import Evaluator, is_plain_symbol
 from .typeformat import definition
 from .valueformat import ValueFormatter, value_as_python
@@ -177,6 +177,7 @@ crash; a plain variable is shown as `name = $N = value`.
 
 
 class Eval(Command):
+    targets = ANY_TARGET
     name = "eval"
     synopsis = "eval [-b] expression"
     summary = "evaluate an expression in hex, decimal, octal and binary"

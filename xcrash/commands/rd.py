@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_
 from .args import parse_address, parse_number
-from .base import Command, Context, Option, Result, Text
+from .base import ANY_TARGET, Command, Context, Option, Result, Text
 
 ADDR_WIDTH = 16
 #: entries per line and where the ASCII column starts, per unit size (as crash)
@@ -50,6 +50,7 @@ def format_words(addr: int, data: bytes, unit: int, *, mode: str = "hex", ascii:
 
 
 class Rd(Command):
+    targets = ANY_TARGET
     name = "rd"
     synopsis = "rd [-adDsSupxmfNR][-8|-16|-32|-64][-o offs][-e addr] [address|symbol] [count]"
     summary = "read memory"

@@ -5,7 +5,7 @@ import time
 from typing import Any
 
 from ..errors import CommandError
-from .base import Command, Context, Result, Text
+from .base import ANY_TARGET, Command, Context, Result, Text
 
 _ORDER = ("KERNEL", "DUMPFILE", "CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "TASKS", "NODENAME",
           "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC")
@@ -56,11 +56,35 @@ def linux_fields(session: Any, target: Any) -> dict[str, str]:
     return fields
 
 
+def dump_fields(session: Any) -> dict[str, str]:
+    """What the dump itself says, for targets without kernel knowledge."""
+    dump = session.dump
+    fields = {"DUMPFILE": dumpfile_line(session), "FORMAT": dump.format_name,
+              "CPUS": str(len(dump.prstatus))}
+    xen = dump.xen
+    if xen is not None:
+        fields["XEN"] = xen.version
+    vi = dump.vmcoreinfo
+    if vi is not None and vi.osrelease:
+        fields["RELEASE"] = vi.osrelease
+    if vi is not None and vi.crashtime is not None:
+        fields["DATE"] = crash_date(vi.crashtime)
+    ram = sum(end - start for start, end in dump.ranges())
+    fields["MEMORY"] = _size(ram)
+    return fields
+
+
+def _size(size: int) -> str:
+    from ..targets.linux.sysinfo import format_size
+    return format_size(size)
+
+
 def format_fields(fields: dict[str, str]) -> str:
     return "\n".join(f"{key:>12}: {value}" for key, value in fields.items())
 
 
 class Sys(Command):
+    targets = ANY_TARGET
     name = "sys"
     synopsis = "sys [config]"
     summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
@@ -84,8 +108,7 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
         if target.kind == "linux":
             fields = linux_fields(ctx.session, target)
         else:
-            fields = {"DUMPFILE": dumpfile_line(ctx.session),
-                      "FORMAT": ctx.session.dump.format_name}
+            fields = dump_fields(ctx.session)
         records = {k.lower().replace(" ", "_"): v.strip('"') for k, v in fields.items()}
         return Text(format_fields(fields), [records])
 
