@@ -74,7 +74,6 @@ class Object:
         if kind in (Kind.INT, Kind.ENUM, Kind.POINTER):
             if self.address_ is None and not isinstance(self._value, bytes):
                 return self._value
-            size = t.size or 8
             if self._bit_size:
                 nbytes = (self._bit_offset + self._bit_size + 7) // 8
                 raw = int.from_bytes(self.prog_.space.read(self.address_, nbytes), "little")

@@ -7,7 +7,6 @@ per-CPU chunks, modules, cpu_entry_area) walks the kernel page tables.
 """
 from __future__ import annotations
 
-from ..errors import MemoryError_
 from .space import PAGE_MASK, PhysicalReader, Step, Translation
 from .x86_64 import PageTableSpace
 
@@ -73,9 +72,4 @@ class LinuxKernelSpace(PageTableSpace):
 
     def walk(self, vaddr: int) -> Translation:
         """The page-table walk even where arithmetic would do (crash's ``vtop``)."""
-        steps: list[Step] = []
-        try:
-            page = self._walk(vaddr & ~PAGE_MASK, steps)
-        except MemoryError_ as err:
-            return Translation(vaddr, None, "page table", steps, error=str(err))
-        return Translation(vaddr, page | (vaddr & PAGE_MASK), "page table", steps)
+        return PageTableSpace.explain(self, vaddr)
