@@ -1,6 +1,7 @@
 """struct, union, whatis, p, eval: types and values, as crash shows them."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import CommandError, NoSuchType, XcrashError
@@ -172,6 +173,9 @@ crash; a plain variable is shown as `name = $N = value`.
         else:
             shown = hex(value) if fmt.radix == 16 else str(value)
             record = value
+        percpu = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*:\s*(\d+)\s*", text)
+        if percpu and label is None:
+            label = f"per_cpu({percpu.group(1)}, {percpu.group(2)})"
         prefix = f"{label or text} = " if label or is_plain_symbol(text) else ""
         return Text(f"{prefix}${number} = {shown}", [{"expression": text, "value": record}])
 

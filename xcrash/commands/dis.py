@@ -41,15 +41,15 @@ comments on RIP-relative operands): see xcrash/commands/disasm.py.
         if opts["reverse"]:
             if hit is None:
                 raise CommandError(f"{rest[0]}: not in a known function")
-            start, end, count = hit[0].address, addr + 1, None
+            start, end, count = hit[0].address, addr + 1, None   # up to and including addr
         elif count is None and hit is not None and hit[1] == 0 and hit[0].size:
             start, end = addr, addr + hit[0].size
         else:
             start, end = addr, None
             count = count or 1
         try:
-            code = target.read(start, (end - start) if end else count * MAX_INSN) if end else \
-                self._read_some(target, start, count * MAX_INSN)
+            code = self._read_some(target, start, (end - start + MAX_INSN) if end
+                                   else count * MAX_INSN)
         except MemoryError_ as err:
             raise CommandError(f"cannot read text at {start:#x}: {err}") from None
         lines: list[str] = []

@@ -54,7 +54,8 @@ Addresses are run-time (KASLR-relocated) addresses.
         if target.symbols is None:
             raise CommandError("no symbol file serves this target")
         if opts["list"]:
-            return self._listing(ctx, sorted(target.symbols, key=lambda s: s.address))
+            return self._listing(ctx, sorted((s for s in target.symbols if s.type_char != "a"),
+                                             key=lambda s: s.address))
         if opts["query"]:
             q = opts["query"]
             return self._listing(ctx, (s for s in sorted(target.symbols, key=lambda s: s.address) if q in s.name))

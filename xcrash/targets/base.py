@@ -78,6 +78,9 @@ class Target:
         sym, off = hit
         if off >= (sym.size or 0x1000):
             return None
+        # per-CPU symbols are offsets, not addresses: 0 is no "fixed_percpu_data"
+        if hasattr(self.symbols, "in_percpu_section") and self.symbols.in_percpu_section(sym):
+            return None
         return f"{sym.name}+{off}" if off else sym.name
 
     def type(self, name: str) -> Type:
