@@ -135,6 +135,10 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                 tasks.append(active[cpu])
         for arg in rest:
             tasks.append(_task_arg(target, arg))
+        if not tasks and hasattr(target, "context_task"):
+            current = target.context_task()
+            if current is not None:
+                tasks.append(current)
         if not tasks:
             hit = panic_task(target)
             if hit is None:

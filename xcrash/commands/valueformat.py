@@ -81,6 +81,7 @@ class ValueFormatter:
     def __init__(self, describe: Callable[[int], str | None], radix: int = 10) -> None:
         self.describe = describe
         self.radix = radix
+        self.expand_repeats = True
 
     def integer(self, v: int, t: Type) -> str:
         if self.radix == 16:
@@ -141,6 +142,8 @@ class ValueFormatter:
         pad = "  " * (indent + 1)
         lines = ["{"]
         members = t.members or []
+        if not members:
+            return "{<No data fields>}"
         for i, m in enumerate(members):
             comma = "," if i < len(members) - 1 else ""
             if m.name is None:
@@ -168,7 +171,8 @@ class ValueFormatter:
         if n == 0:
             return "{}"
         if elem.kind in (Kind.STRUCT, Kind.UNION, Kind.ARRAY):
-            items = [self.value(obj[i], indent) for i in range(min(n, ELEMENT_LIMIT))]
+            # gdb indents the members of array elements one level deeper
+            items = [self.value(obj[i], indent + 1) for i in range(min(n, ELEMENT_LIMIT))]
             return "{" + ", ".join(items) + "}"
         values = [self.scalar(obj[i]) for i in range(min(n, ELEMENT_LIMIT))]
         out: list[str] = []
@@ -178,7 +182,9 @@ class ValueFormatter:
             while j < len(values) and values[j] == values[i]:
                 j += 1
             run = j - i
-            if run >= REPEAT_THRESHOLD:
+            # crash's embedded gdb does not fold runs in non-char arrays
+            # (`task` shows st_space = {65535, 0, 0, ...} in full)
+            if run >= REPEAT_THRESHOLD and not self.expand_repeats:
                 out.append(f"{values[i]} <repeats {run} times>")
             else:
                 out.extend(values[i:j])

@@ -130,6 +130,16 @@ class LinuxTarget(Target):
         target._adopt_page_offset()
         return target
 
+    def set_context(self, args: list[str]) -> Any:
+        """crash's ``set`` task context (``set PID``, ``set -c CPU``, ``set -p``)."""
+        from .context import set_context
+        return set_context(self, args)
+
+    def context_task(self) -> int | None:
+        """Address of the current context task (the panic task by default)."""
+        from .context import current_task
+        return current_task(self)
+
     def _adopt_page_offset(self) -> None:
         """Use the kernel's randomised direct-map base (CONFIG_RANDOMIZE_MEMORY)."""
         if self.symbols is None or not isinstance(self.space, LinuxKernelSpace):

@@ -1,0 +1,84 @@
+"""crash's task context (`set`), `task` and `foreach` on the real Linux dumps."""
+from __future__ import annotations
+
+import io
+
+from conftest import crash_ref
+
+
+def run(session, line: str) -> str:
+    from xcrash.shell.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    ok = Runner(session, out=out, err=err).execute(line)
+    assert ok, err.getvalue()
+    return out.getvalue().rstrip("\n")
+
+
+def runner_lines(session, *lines: str) -> list[str]:
+    """Several lines through one Runner (the context is the target's state)."""
+    from xcrash.shell.runner import Runner
+    outs = []
+    for line in lines:
+        out, err = io.StringIO(), io.StringIO()
+        ok = Runner(session, out=out, err=err).execute(line)
+        assert ok, err.getvalue()
+        outs.append(out.getvalue().rstrip("\n"))
+    return outs
+
+
+def test_set_shows_panic_context_like_crash(linux_session) -> None:
+    run(linux_session, "set -p")
+    assert run(linux_session, "set") == crash_ref(linux_session.ref_dir, "09-set")
+
+
+def test_set_pid_cpu_and_back(linux_session) -> None:
+    try:
+        one, cpu0, again, bt = runner_lines(linux_session, "set 1", "set -c 0", "set", "bt")
+        assert one.splitlines()[0] == "    PID: 1"
+        assert one.splitlines()[-1] == "  STATE: TASK_INTERRUPTIBLE"
+        assert cpu0.splitlines()[-1] == "  STATE: TASK_RUNNING (ACTIVE)"
+        assert again == cpu0
+        task_line = cpu0.splitlines()[2].split()[1]
+        assert bt.splitlines()[0].split()[3] == task_line      # bt follows the context
+        back = run(linux_session, "set -p")
+        assert back == crash_ref(linux_session.ref_dir, "09-set")
+        assert run(linux_session, "bt") == crash_ref(linux_session.ref_dir, "10-bt")
+    finally:
+        run(linux_session, "set -p")
+
+
+def test_set_settings_still_work(linux_session) -> None:
+    assert run(linux_session, "set radix 10") == "output radix: 10 (decimal)"
+
+
+def test_task_matches_crash(linux_session) -> None:
+    ref = crash_ref(linux_session.ref_dir, "23-task").splitlines()
+    ours = run(linux_session, "task ffffa1c0010c9480").splitlines()
+    assert len(ours) == len(ref) - 1 or len(ours) == len(ref)
+    differ = [(a, b) for a, b in zip(ref, ours) if a != b]
+    # known: gdb prints no <symbol> for a per-CPU offset (0x2), and folds the
+    # fpstate __padding differently
+    assert len(differ) <= 2, differ[:5]
+    assert ours[0] == ref[0]
+
+
+def test_task_members_and_default_context(linux_session) -> None:
+    run(linux_session, "set -p")
+    out = run(linux_session, "task -R pid,comm")
+    assert out.splitlines() == [
+        crash_ref(linux_session.ref_dir, "23-task").splitlines()[0],
+        "  pid = 68,", '  comm = "lab_crasher\\000\\000\\000\\000",']
+
+
+def test_foreach_bt_matches_crash(linux_session) -> None:
+    assert run(linux_session, "foreach bt") == crash_ref(linux_session.ref_dir, "13-foreach_bt")
+
+
+def test_foreach_selectors(linux_session) -> None:
+    ps = run(linux_session, "foreach -u ps").splitlines()
+    assert ps[0].strip().startswith("PID")
+    assert all("[" not in line for line in ps[1:])
+    zombies = run(linux_session, "foreach ZO ps").splitlines()[1:]
+    assert zombies and all(" ZO " in line for line in zombies)
+    tasks = run(linux_session, "foreach 1 lab_crasher task -R pid").split("\n\n")
+    assert [t.splitlines()[1] for t in tasks] == ["  pid = 1,", "  pid = 68,"]

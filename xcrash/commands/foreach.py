@@ -1,0 +1,107 @@
+"""foreach: run bt, ps or task for each selected task, as crash does."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .base import Command, Context, Result, Table, Text
+
+STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
+SUBCOMMANDS = ("bt", "ps", "task")
+
+
+def _tasks(target: Any) -> list[tuple[Any, int]]:
+    """(task object, pid) of every task, in crash's order (by PID, idle tasks by CPU)."""
+    from ..targets.linux.tasks import for_each_task, task_cpu
+    out = []
+    for task in for_each_task(target):
+        try:
+            pid = int(task.pid)
+            out.append((task, pid, task_cpu(task) if pid == 0 else 0))
+        except (XcrashError, MemoryError_):
+            continue
+    out.sort(key=lambda t: (t[1], t[2]))
+    return [(t, pid) for t, pid, _ in out]
+
+
+class Foreach(Command):
+    name = "foreach"
+    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task [options]"
+    summary = "run a command for each selected task"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+Runs bt, ps or task (with their own options) for every task, or for the
+tasks selected by PID, task address, command name, -k (kernel threads),
+-u (user tasks) or state (RU IN UN ID ST TR ZO DE PA NE WA); the outputs are
+separated by blank lines, in PID order as crash's.
+"""
+    example = "foreach bt\nforeach UN bt\nforeach lab_crasher task -R pid,comm"
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        from ..targets.linux.tasks import is_kernel_thread, task_state_name
+        pos = next((i for i, a in enumerate(args) if a in SUBCOMMANDS), None)
+        if pos is None:
+            raise CommandError(f"foreach: no command (one of {', '.join(SUBCOMMANDS)})")
+        selectors, command, cargs = args[:pos], args[pos], args[pos + 1:]
+        target = ctx.target
+        tasks = _tasks(target)
+        kernel = "-k" in selectors
+        user = "-u" in selectors
+        states = {s for s in selectors if s in STATES}
+        names = [s for s in selectors if s not in STATES and s not in ("-k", "-u")]
+        for s in names:
+            if s.startswith("-"):
+                raise CommandError(f"foreach: invalid option {s}")
+        chosen = []
+        for task, pid in tasks:
+            try:
+                if kernel and not is_kernel_thread(task) or user and is_kernel_thread(task):
+                    continue
+                if states and task_state_name(task) not in states:
+                    continue
+                if names and not any(self._matches(task, pid, n) for n in names):
+                    continue
+            except (XcrashError, MemoryError_):
+                continue
+            chosen.append(task.address_)
+        if not chosen:
+            return Text("", [])
+        if command == "ps":
+            from .ps import Ps
+            result = Ps().run(ctx, cargs + [f"{a:x}" for a in chosen])
+            if isinstance(result, Table):
+                order = {a: i for i, a in enumerate(chosen)}
+                result.rows.sort(key=lambda r: order.get(r["task"], 0))
+            return result
+        cls = self._command(command)
+        parts, records = [], []
+        for addr in chosen:
+            ctx.check()
+            result = cls().run(ctx, cargs + [f"{addr:x}"])
+            if isinstance(result, Text):
+                parts.append(result.text.rstrip("\n"))
+                records.extend(result.records or [])
+        return Text("\n\n".join(parts) + "\n", records)
+
+    @staticmethod
+    def _command(name: str) -> Any:
+        if name == "bt":
+            from .bt import Bt
+            return Bt
+        from .task import Task
+        return Task
+
+    @staticmethod
+    def _matches(task: Any, pid: int, sel: str) -> bool:
+        if sel.isdigit() and int(sel) == pid:
+            return True
+        try:
+            if int(sel, 16) == task.address_:
+                return True
+        except ValueError:
+            pass
+        return task.comm.string_().decode("utf-8", "replace") == sel
+
+
+COMMANDS = [Foreach]
