@@ -56,9 +56,9 @@ def test_task_matches_crash(linux_session) -> None:
     ours = run(linux_session, "task ffffa1c0010c9480").splitlines()
     assert len(ours) == len(ref) - 1 or len(ours) == len(ref)
     differ = [(a, b) for a, b in zip(ref, ours) if a != b]
-    # known: gdb prints no <symbol> for a per-CPU offset (0x2), and folds the
-    # fpstate __padding differently
-    assert len(differ) <= 2, differ[:5]
+    # known: crash's gdb prints the fpstate __padding char array without folding
+    # runs of '\000' (and cuts it after 2688 characters)
+    assert all("__padding = " in a for a, _ in differ), differ[:5]
     assert ours[0] == ref[0]
 
 
