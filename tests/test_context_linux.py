@@ -82,3 +82,17 @@ def test_foreach_selectors(linux_session) -> None:
     assert zombies and all(" ZO " in line for line in zombies)
     tasks = run(linux_session, "foreach 1 lab_crasher task -R pid").split("\n\n")
     assert [t.splitlines()[1] for t in tasks] == ["  pid = 1,", "  pid = 68,"]
+
+
+def test_user_memory_of_a_task_matches_crash_ps_a(linux_session) -> None:
+    """init's argv read through its own page tables (user pages kept in -d 23 only)."""
+    from xcrash.errors import MemoryError_
+    kernel = linux_session.current
+    task = kernel.object_at("struct task_struct", 0xFFFFA1C000192900)
+    start, end = int(task.mm.arg_start), int(task.mm.arg_end)
+    try:
+        argv = kernel.user_space(task.address_).read(start, end - start)
+    except MemoryError_:
+        assert linux_session.ref_dir != "vmcore-d23.kdump"   # excluded with -d 31
+        return
+    assert argv.split(b"\0")[:3] == [b"/bin/busybox", b"sh", b"/init"]   # crash: ARG: /bin/busybox sh /init

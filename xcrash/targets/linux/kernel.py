@@ -140,6 +140,21 @@ class LinuxTarget(Target):
         from .context import current_task
         return current_task(self)
 
+    def user_space(self, task: int | None = None) -> AddressSpace:
+        """The user address space of a task (the context task by default),
+        walked from its ``mm->pgd``; kernel threads have none."""
+        from ...errors import CommandError
+        from ...memory.x86_64 import PageTableSpace
+        address = task if task is not None else self.context_task()
+        if address is None:
+            raise CommandError("no task context")
+        mm = self.object_at("struct task_struct", address).mm
+        if not int(mm):
+            raise CommandError(f"task {address:x} is a kernel thread: no user memory")
+        pgd = int(mm.pgd) - self.space.page_offset
+        return PageTableSpace(self.phys_space.phys, pgd, levels=self.layout.levels,
+                              entry_mask=self.layout.sme_mask, name="user")
+
     def _adopt_page_offset(self) -> None:
         """Use the kernel's randomised direct-map base (CONFIG_RANDOMIZE_MEMORY)."""
         if self.symbols is None or not isinstance(self.space, LinuxKernelSpace):
