@@ -49,7 +49,7 @@ def crash_ref(dump_dir: str, name_prefix: str) -> str:
     lines = matches[0].read_text().splitlines()
     if lines and lines[0].startswith("crash> "):
         lines = lines[1:]
-    return "\n".join(lines)
+    return "\n".join(lines).rstrip("\n")
 
 
 _sessions: dict[str, object] = {}
@@ -66,6 +66,7 @@ def linux_session(request: pytest.FixtureRequest):
         _sessions[request.param] = xcrash.open(str(vmcore), str(vmlinux))
     session = _sessions[request.param]
     session.ref_dir = ref  # type: ignore[attr-defined]
+    session.variant = request.param  # type: ignore[attr-defined]
     return session
 
 

@@ -108,6 +108,7 @@ def test_history_persists_and_ctrl_d_leaves(shell: pexpect.spawn, tmp_path: Path
 
 def test_ctrl_c_clears_the_line_and_interrupts_a_shell_command(shell: pexpect.spawn) -> None:
     shell.send("help nosuch")
+    shell.expect_exact("help nosuch")     # the prompt has the text: Ctrl-C now clears it
     shell.sendcontrol("c")
     shell.expect_exact(PROMPT)
     shell.sendline("!echo sleeping; sleep 30")

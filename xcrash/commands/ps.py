@@ -5,7 +5,11 @@ from collections import Counter
 from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
+from . import ps_details
 from .base import Column, Command, Context, Option, Result, Table, Text
+
+#: the order in which crash's `ps -S` lists states
+STATE_ORDER = ["RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "WA", "NE"]
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
 
@@ -73,7 +77,13 @@ PID, task address or command name.
     example = "ps\nps lab_crasher\nps -S"
     options = (Option("-k", "kernel", "kernel threads only"),
                Option("-u", "user", "user tasks only"),
-               Option("-S", "summary", "state summary"))
+               Option("-S", "summary", "state summary"),
+               Option("-a", "args", "command-line arguments and environment from user memory"),
+               Option("-p", "parents", "the chain of parents of each task"),
+               Option("-c", "children", "the children of each task"),
+               Option("-g", "group", "the threads of each thread group"),
+               Option("-t", "times", "run time, start time, user and system time"),
+               Option("-l", "last", "last-run timestamps"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -89,8 +99,14 @@ PID, task address or command name.
                 raise CommandError(f"no task matches {' '.join(rest)}")
         if opts["summary"]:
             counts = Counter(r["state"] for r in rows)
-            return Text("\n".join(f"  {state}: {n}" for state, n in sorted(counts.items())),
-                        [{"state": s, "count": n} for s, n in sorted(counts.items())])
+            order = sorted(counts, key=lambda st: STATE_ORDER.index(st) if st in STATE_ORDER else 99)
+            return Text("\n".join(f"  {state}: {counts[state]}" for state in order),
+                        [{"state": st, "count": counts[st]} for st in order])
+        for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),
+                             ("children", ps_details.children), ("group", ps_details.group),
+                             ("times", ps_details.times), ("last", ps_details.last_run)):
+            if opts[flag]:
+                return detail(ctx, rows)
         columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),
                    Column("CPU", "cpu", "right"), Column("TASK", "task", fmt=lambda v: f"{v:x}"),
                    Column("ST", "state"), Column("%MEM", "mem_percent", "right"),

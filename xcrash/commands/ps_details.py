@@ -1,0 +1,137 @@
+"""The per-task detail views of `ps`: -a, -p, -c, -g, -t, -l."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .base import Context, Text
+from .bt import header
+
+
+def _task(ctx: Context, row: dict[str, Any]) -> Any:
+    return ctx.target.object_at("struct task_struct", row["task"])
+
+
+def _strings(raw: bytes) -> list[str]:
+    return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
+
+
+def arguments(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -a: ARG and ENV read from each task's user memory."""
+    blocks, records = [], []
+    for row in rows:
+        ctx.check()
+        task = _task(ctx, row)
+        lines = [header(task, row["cpu"])]
+        record: dict[str, Any] = {"pid": row["pid"], "task": row["task"]}
+        if not int(task.mm):
+            lines.append("ps: no user stack")
+        else:
+            mm = task.mm.deref_()
+            start = int(mm.arg_start)
+            try:
+                space = ctx.target.user_space(row["task"])
+                argv = _strings(space.read(start, int(mm.arg_end) - start))
+                env = _strings(space.read(int(mm.env_start), int(mm.env_end) - int(mm.env_start)))
+            except (MemoryError_, XcrashError):
+                lines.append(f"ps: cannot access user stack address: {start:x}")
+            else:
+                lines.append("ARG: " + "".join(a + " " for a in argv))
+                lines.extend(("ENV: " if i == 0 else "     ") + e for i, e in enumerate(env))
+                record.update(argv=argv, env=env)
+        blocks.append("\n".join(lines))
+        records.append(record)
+    return Text("\n\n".join(blocks), records)
+
+
+def parents(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -p: each task under its chain of ancestors, oldest first."""
+    blocks = []
+    for row in rows:
+        chain = []
+        task = _task(ctx, row)
+        for _ in range(64):
+            chain.append(task)
+            parent = task.parent.deref_()
+            if parent.address_ == task.address_ or int(task.pid) == 0:
+                break
+            task = parent
+        lines = [" " * depth + _short(t) for depth, t in enumerate(reversed(chain))]
+        blocks.append("\n".join(lines))
+    return Text("\n\n".join(blocks))
+
+
+def children(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -c: each task and its children."""
+    by_parent: dict[int, list[dict[str, Any]]] = {}
+    for row in _all_rows(ctx):
+        if row["pid"]:
+            parent = int(_task(ctx, row).parent)
+            by_parent.setdefault(parent, []).append(row)
+    blocks = []
+    for row in rows:
+        kids = by_parent.get(row["task"], [])
+        lines = [_short(_task(ctx, row))]
+        lines += ["  " + _short(_task(ctx, k)) for k in kids] or ["  (no children)"]
+        blocks.append("\n".join(lines))
+    return Text("\n\n".join(blocks))
+
+
+def group(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -g: thread group leaders with their threads."""
+    from ..targets.linux.tasks import _threads
+    blocks = []
+    seen: set[int] = set()
+    for row in rows:
+        leader = _task(ctx, row).group_leader.deref_()
+        if leader.address_ in seen:
+            continue
+        seen.add(leader.address_)
+        lines = [_short(leader)]
+        try:
+            lines += ["  " + _short(t) for t in _threads(ctx.target, leader)
+                      if t.address_ != leader.address_]
+        except XcrashError as err:
+            lines.append(f"  (thread list unreadable: {err})")
+        blocks.append("\n".join(lines))
+    return Text("\n\n".join(blocks))
+
+
+def times(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -t: run time (since the task started), start time, utime, stime."""
+    from ..targets.linux import sysinfo
+    uptime_ns = (sysinfo.uptime_seconds(ctx.target) or 0) * 10**9
+    blocks = []
+    for row in rows:
+        task = _task(ctx, row)
+        start = int(task.start_time)
+        run = max(uptime_ns - start, 0) // 10**9
+        blocks.append("\n".join([
+            header(task, row["cpu"]),
+            f"    RUN TIME: {sysinfo.format_uptime(run)}",
+            f"  START TIME: {start // 10**9}",
+            f"       UTIME: {int(task.utime)}",
+            f"       STIME: {int(task.stime)}"]))
+    return Text("\n\n".join(blocks))
+
+
+def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -l: sched_info.last_arrival, newest first."""
+    task_t = ctx.target.type("struct task_struct")
+    info_t = task_t.member("sched_info")[1].type
+    if not info_t.has_member("last_arrival"):
+        raise CommandError("last-run timestamps do not exist in this kernel")
+    stamped = sorted(((int(_task(ctx, r).sched_info.last_arrival), r) for r in rows),
+                     key=lambda x: -x[0])
+    return Text("\n".join(f"[{ts}] [{r['state']}]  PID: {r['pid']:<6} TASK: {r['task']:x}  "
+                          f"CPU: {r['cpu']:<2} COMMAND: \"{r['comm']}\"" for ts, r in stamped))
+
+
+def _short(task: Any) -> str:
+    comm = task.comm.string_().decode("utf-8", "replace")
+    return f"PID: {int(task.pid):<6} TASK: {task.address_:x}  COMMAND: \"{comm}\""
+
+
+def _all_rows(ctx: Context) -> list[dict[str, Any]]:
+    from .ps import task_rows
+    return task_rows(ctx, [])
