@@ -40,6 +40,7 @@ def test_sys_release_panic_cpus(linux_session) -> None:
     ("ps", "05-ps"),
     ("ps -a", "06-ps_a"),
     ("ps -S", "08-ps_S"),
+    ("runq", "25-runq"),
     ("log", "14-log"),
 ])
 def test_command_matches_crash(linux_session, command: str, ref: str) -> None:
@@ -72,3 +73,10 @@ def test_ps_l_says_why_like_crash(linux_session) -> None:
     assert "last-run timestamps do not exist in this kernel" in err.getvalue()
     assert "last-run timestamps do not exist in this kernel" in crash_ref(linux_session.ref_dir,
                                                                           "07-ps_l")
+
+
+def test_sys_config_matches_crash_but_for_its_trailing_garbage(linux_session) -> None:
+    """crash prints three bytes past the end of the configuration (``]UU``): a crash bug."""
+    ref = crash_ref(linux_session.ref_dir, "03-sys_config").splitlines()
+    assert ref[-1] == "]UU"
+    assert run(linux_session, "sys config").splitlines() == ref[:-1]

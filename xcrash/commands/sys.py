@@ -121,7 +121,8 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
         if text is None:
             raise CommandError("kernel_config_data not found: the kernel was built without "
                                "CONFIG_IKCONFIG")
-        return Text(text.rstrip("\n"))
+        # crash prints the configuration without its blank lines
+        return Text("\n".join(line for line in text.splitlines() if line))
 
 
 COMMANDS = [Sys]
