@@ -1,0 +1,78 @@
+"""search: find a value or a string in memory."""
+from __future__ import annotations
+
+import struct
+
+from ..errors import CommandError
+from ..memory.search import search_physical
+from .args import parse_address, parse_number
+from .base import Command, Context, Option, Result, Text
+
+MAX_HITS = 10000
+
+
+class Search(Command):
+    name = "search"
+    synopsis = "search [-s start] [-e end] [-k|-p] [-l limit] [-c] value|string ..."
+    summary = "search memory for a value or a string"
+    group = "memory"
+    description = """\
+Searches every page the dump holds for an aligned 64-bit value (default), a
+32-bit value (-w) or a string (-c).  Hits are shown as kernel (direct-map)
+virtual addresses (-k, the default on a Linux target) or physical addresses
+(-p); pages makedumpfile excluded are skipped.
+  -s start / -e end   limit the search (addresses of the chosen kind)
+  -l limit            stop after this many hits (default 10000)
+Unlike crash, the search runs over physical memory once, so it also finds
+data that no kernel virtual mapping covers on a target without one.
+"""
+    example = 'search -c KDUMPLAB\nsearch ffffffffaf214600'
+    options = (Option("-s", "start", "start address", takes_value=True),
+               Option("-e", "end", "end address", takes_value=True),
+               Option("-k", "kernel", "kernel virtual addresses"),
+               Option("-p", "physical", "physical addresses"),
+               Option("-c", "chars", "search for strings"),
+               Option("-w", "word", "32-bit values"),
+               Option("-l", "limit", "maximum hits", takes_value=True))
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        opts, rest = self.parse(args)
+        if not rest:
+            raise CommandError(f"usage: {self.synopsis}")
+        target = ctx.target
+        page_offset = getattr(target.space, "page_offset", None)
+        virtual = not opts["physical"] and page_offset is not None
+        to_phys = (lambda a: a - page_offset) if virtual else (lambda a: a)
+        start = to_phys(parse_address(target, opts["start"])) if opts["start"] else 0
+        end = to_phys(parse_address(target, opts["end"])) if opts["end"] else 1 << 64
+        limit = parse_number(opts["limit"], 10) if opts["limit"] else MAX_HITS
+        dump = ctx.session.dump
+        phys = target.phys_space
+        lines, records = [], []
+        for arg in rest:
+            if opts["chars"]:
+                needle, align = arg.encode(), 1
+            elif opts["word"]:
+                needle, align = struct.pack("<I", parse_number(arg, 16) & 0xFFFFFFFF), 4
+            else:
+                needle, align = struct.pack("<Q", parse_number(arg, 16) & (2**64 - 1)), 8
+            hits = 0
+            for paddr in search_physical(phys, dump.ranges(), needle, align=align,
+                                         start=start, end=end, interrupted=ctx.interrupted):
+                shown = paddr + page_offset if virtual else paddr
+                if opts["chars"]:
+                    tail = phys.read(paddr, min(64, 4096 - (paddr & 0xFFF)))
+                    text = tail.split(b"\0")[0].decode("latin-1")
+                    text = "".join(c if " " <= c < "\x7f" else "." for c in text)
+                    lines.append(f"{shown:x}:  {text}")
+                else:
+                    lines.append(f"{shown:x}: {arg}")
+                records.append({"address": shown, "physical": paddr, "pattern": arg})
+                hits += 1
+                if hits >= limit:
+                    lines.append(f"search: stopped after {limit} hits (-l)")
+                    break
+        return Text("\n".join(lines), records)
+
+
+COMMANDS = [Search]
