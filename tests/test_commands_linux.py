@@ -41,6 +41,7 @@ def test_sys_release_panic_cpus(linux_session) -> None:
     ("ps -a", "06-ps_a"),
     ("ps -S", "08-ps_S"),
     ("runq", "25-runq"),
+    ("kmem -i", "26-kmem_i"),
     ("log", "14-log"),
 ])
 def test_command_matches_crash(linux_session, command: str, ref: str) -> None:

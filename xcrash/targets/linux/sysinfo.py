@@ -50,16 +50,10 @@ def load_average(target: Any) -> str | None:
 
 
 def memory_bytes(target: Any) -> int | None:
-    """Present pages of every memory node, as crash totals them (NUMA kernels
-    have ``node_data[]``, others the single ``contig_page_data``)."""
+    """Present pages of every memory node, as crash totals them."""
+    from .meminfo import pgdats
     try:
-        if target.symbols.get("node_data") is not None:
-            nodes = target.object("node_data")
-            pgdats = [nodes[n].deref_() for n in range(nodes.type_.strip_typedefs().length or 1)
-                      if int(nodes[n])]
-        else:
-            pgdats = [target.object("contig_page_data")]
-        total = sum(int(p.node_present_pages) for p in pgdats)
+        total = sum(int(p.node_present_pages) for p in pgdats(target))
         if total:
             return total * 4096
     except XcrashError:
