@@ -186,6 +186,11 @@ class Eval(Command):
     synopsis = "eval [-b] expression"
     summary = "evaluate an expression in hex, decimal, octal and binary"
     group = "general"
+    description = """\
+Evaluates an expression (numbers are decimal unless 0x-prefixed, symbols stand
+for their addresses, C operators as in `p`) and shows
+the result in every base, as crash does.  -b also lists the bits that are set.
+"""
     example = "eval 1024\neval jiffies_64 - 0x100"
     options = (Option("-b", "bits", "show set bits"),)
 

@@ -12,6 +12,7 @@ class QuitCommand(Command):
     group = "session"
     targets = ANY_TARGET
     description = "Ends the session; in a batch run, the commands after it are not run."
+    example = "q"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         raise Quit

@@ -57,6 +57,11 @@ class Ptov(Command):
     synopsis = "ptov address ..."
     summary = "physical to (direct-map) virtual address"
     group = "memory"
+    description = """\
+Shows the kernel virtual address at which the direct map places each physical
+(hexadecimal) address; on a kernel with memory KASLR the randomised
+page_offset_base is used.
+"""
     example = "ptov 1000000"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
