@@ -69,7 +69,7 @@ def test_set_switches_and_show() -> None:
     assert runner.execute("set")
     assert out.getvalue().splitlines() == [
         "         radix: 10 (decimal)", "         color: off", "        output: text",
-        "        scroll: off", " zero_excluded: on"]
+        "        scroll: off", " zero_excluded: on", "       explain: off"]
     assert not runner.execute("set color maybe")
     assert not runner.execute("set color on off")
 

@@ -20,7 +20,8 @@ RADIX = {"10": 10, "16": 16, "dec": 10, "decimal": 10, "hex": 16}
 
 def default_settings(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The settings a session starts with; ``NO_COLOR`` (set, non-empty) turns colour off."""
-    return {"radix": 10, "color": not environ.get("NO_COLOR"), "output": "text", "scroll": True}
+    return {"radix": 10, "color": not environ.get("NO_COLOR"), "output": "text", "scroll": True,
+            "explain": False}
 
 
 def _on_off(value: bool) -> str:
@@ -58,6 +59,7 @@ SETTINGS = {
     "output": "how results are written: text (crash's layout) or json (records)",
     "scroll": "page long output through less on a terminal: on or off",
     "zero_excluded": "read pages the dump excluded as zero-filled instead of failing: on or off",
+    "explain": "after each command, how the answer was obtained (as --explain): on or off",
 }
 
 

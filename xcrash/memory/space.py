@@ -75,7 +75,7 @@ class AddressSpace:
             tr = self.explain(vaddr)
             trace.record("translate", f"{vaddr:#x} -> "
                          + (f"{tr.paddr:#x}" if tr.paddr is not None else "unmapped")
-                         + f" ({tr.method})", space=self.name, method=tr.method,
+                         + f" ({tr.method})", space=self.name, method=tr.method, address=vaddr,
                          steps=[(s.what, s.address, s.value) for s in tr.steps])
         vaddr &= 0xFFFFFFFFFFFFFFFF
         offset = vaddr & PAGE_MASK

@@ -16,12 +16,13 @@ import sys
 import traceback
 from typing import Any, TextIO
 
-from .. import render
-from ..commands.base import Command, Context, Quit
+from .. import render, trace
+from ..commands.base import Command, Context, Quit, Text
 from ..commands.registry import Registry
 from ..commands.settings import default_settings
 from ..errors import FileError, XcrashError
 from . import output
+from .explain import explain
 from .interrupt import Interrupt
 from .line import Line, LineError, parse, replace_first_word
 
@@ -128,11 +129,22 @@ class Runner:
         if not cmd.works_on(target.kind):
             self.error(word, f"not available on the {target.kind} target {target.name!r}")
             return False
+        args = line.words[1:]
+        asked = "--explain" in args
+        explaining = asked or bool(self.settings.get("explain"))
+        if asked:
+            args = [a for a in args if a != "--explain"]
         ctx = Context(self.session, self.settings, interrupted=self.interrupt.is_set,
                       registry=self.registry, line=line.args)
         try:
             with self.interrupt.armed():
-                result = cmd.run(ctx, line.words[1:])
+                if explaining:
+                    with trace.recording() as events:
+                        result = cmd.run(ctx, args)
+                    if events or asked:     # `set explain on` stays quiet for `set` itself
+                        result = [result, Text(explain(events, target))]
+                else:
+                    result = cmd.run(ctx, args)
                 self._emit(result, line)
             return True
         except (Quit, BrokenPipeError):
