@@ -44,6 +44,8 @@ def parser() -> argparse.ArgumentParser:
                    type=lambda s: ("file", s), help="run the commands in FILE, then exit")
     p.add_argument("-s", dest="silent", action="store_true", help="silent: no banner")
     p.add_argument("--json", action="store_true", help="write results as JSON records")
+    p.add_argument("--norc", action="store_true",
+                   help="do not read ~/.xcrashrc and ./.xcrashrc")
     p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
     p.add_argument("--version", action="version", version=f"xcrash {__version__}")
     p.add_argument("vmcore", metavar="VMCORE", help="the dump file")
@@ -89,6 +91,9 @@ def run(argv: list[str]) -> int:
     runner = Runner(session, registry, settings, interactive=interactive)
     for note in getattr(session, "messages", ()):
         _say(note)
+    if not args.norc:
+        from .shell.rcfile import run_rcfiles
+        run_rcfiles(runner.source, _say)
     if not args.silent:
         _banner(runner, args)
     if interactive:

@@ -24,6 +24,30 @@ class MachineTarget(Target):
         self.dump = dump
 
 
+def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
+              messages: list[str]) -> None:
+    """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``: the
+    hook :meth:`XenTarget.guest_targets`).  Without xen-syms the hypervisor target
+    knows only VMCOREINFO_XEN's facts; the machine target stays the current one."""
+    from .targets.xen.hypervisor import XenTarget, XenUnavailable
+    xen_syms = next((s for s in symfiles if s.kind == "xen-syms"), None)
+    try:
+        xen = XenTarget.from_dump(dump, xen_syms)
+    except (XenUnavailable, XcrashError) as err:
+        messages.append(f"{vmcore}: a Xen hypervisor dump, but no hypervisor target: {err}")
+        return
+    messages.extend(xen.notes)
+    if xen_syms is None:
+        targets["machine"] = MachineTarget(dump)
+        messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: physical memory; "
+                        "the xen target (--target xen) knows only VMCOREINFO_XEN's facts")
+    elif not xen_syms.has_dwarf:
+        messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
+                        "(doms from VMCOREINFO_XEN)")
+    targets["xen"] = xen
+    targets.update(xen.guest_targets(symfiles))
+
+
 class Session:
     """The dump, its targets (by name) and the current target."""
 
@@ -54,8 +78,7 @@ class Session:
                 check_symbol_file(vmlinux, dump.vmcoreinfo)
             targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux)
         elif dump.xen is not None:
-            messages.append(f"{vmcore}: a Xen hypervisor dump; the Xen and guest targets "
-                            "are not available in this version: physical memory only")
+            _open_xen(vmcore, dump, symfiles, targets, messages)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:
@@ -75,6 +98,22 @@ class Session:
         if name not in self.targets:
             raise NoSuchTarget(name, list(self.targets))
         return self.targets[name]
+
+    def run(self, command: str, *, records: bool = False) -> Any:
+        """Run a command line as the shell would and return its plain text, or
+        with ``records=True`` its JSON records (as ``--json`` writes them).
+        A failure raises CommandError with the message the shell would print."""
+        import io
+        import json
+
+        from .errors import CommandError
+        from .shell.runner import Runner
+        out, err = io.StringIO(), io.StringIO()
+        runner = Runner(self, out=out, err=err)
+        runner.settings["output"] = "json" if records else "text"
+        if not runner.execute(command):
+            raise CommandError(err.getvalue().strip() or f"{command}: failed")
+        return json.loads(out.getvalue()) if records else out.getvalue()
 
     def close(self) -> None:
         self.dump.close()

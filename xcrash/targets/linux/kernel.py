@@ -130,6 +130,11 @@ class LinuxTarget(Target):
         target._adopt_page_offset()
         return target
 
+    def tasks(self) -> list[Any]:
+        """Every task (idle tasks of all CPUs first), as typed objects."""
+        from .tasks import for_each_task
+        return list(for_each_task(self))
+
     def set_context(self, args: list[str]) -> Any:
         """crash's ``set`` task context (``set PID``, ``set -c CPU``, ``set -p``)."""
         from .context import set_context
