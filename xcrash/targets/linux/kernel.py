@@ -36,15 +36,18 @@ class KernelLayout:
         return (self.pgd_vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
 
 
-def layout_from_vmcoreinfo(vmcoreinfo: Any, symfile: Any, dump_phys_base: int | None) -> KernelLayout:
-    """Derive a kernel's layout from its VMCOREINFO (and the symbol file)."""
+def layout_from_vmcoreinfo(vmcoreinfo: Any, symfile: Any, dump_phys_base: int | None,
+                           kaslr: int | None = None) -> KernelLayout:
+    """Derive a kernel's layout from its VMCOREINFO (and the symbol file);
+    ``kaslr`` is the offset found otherwise when there is no VMCOREINFO."""
     vi = vmcoreinfo
-    if vi is not None and vi.get("KERNELOFFSET") is not None:
-        kaslr = vi.kerneloffset
-    elif vi is not None and vi.get("SYMBOL(_stext)") is not None and symfile is not None:
-        kaslr = vi.symbol("_stext") - symfile.symbols.lookup("_stext").address
-    else:
-        kaslr = 0
+    if kaslr is None:
+        if vi is not None and vi.get("KERNELOFFSET") is not None:
+            kaslr = vi.kerneloffset
+        elif vi is not None and vi.get("SYMBOL(_stext)") is not None and symfile is not None:
+            kaslr = vi.symbol("_stext") - symfile.symbols.lookup("_stext").address
+        else:
+            kaslr = 0
     phys_base = None
     if vi is not None and vi.get("NUMBER(phys_base)") is not None:
         phys_base = vi.number("phys_base")
@@ -121,7 +124,17 @@ class LinuxTarget(Target):
     def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel") -> "LinuxTarget":
         """A bare-metal kernel: physical addresses index the dump directly."""
         vi = dump.vmcoreinfo
-        layout = layout_from_vmcoreinfo(vi, symfile, getattr(dump.header, "phys_base", None))
+        phys_base = getattr(dump.header, "phys_base", None)
+        kaslr = None
+        knows_kaslr = vi is not None and (vi.get("KERNELOFFSET") is not None
+                                          or vi.get("SYMBOL(_stext)") is not None)
+        if not knows_kaslr and symfile is not None:
+            from .kaslr import kaslr_offset_from_banner
+            kaslr = kaslr_offset_from_banner(dump, symfile, phys_base or 0)
+        layout = layout_from_vmcoreinfo(vi, symfile, phys_base, kaslr)
+        if not knows_kaslr:
+            layout.source = ("linux_banner found in memory" if kaslr is not None
+                             else "symbol file (no VMCOREINFO, banner not found: KASLR unknown)")
         space = LinuxKernelSpace(dump, layout.pgd_paddr, phys_base=layout.phys_base,
                                  levels=layout.levels, sme_mask=layout.sme_mask,
                                  kernel_image_size=layout.kernel_image_size)

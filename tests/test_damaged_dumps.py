@@ -1,0 +1,100 @@
+"""Damaged variants of a real dump, each with its expected outcome.
+
+Truncated files, a damaged signature, header sizes that overflow the file,
+VMCOREINFO wiped out, the wrong vmlinux: xcrash must say what is wrong in
+one line (exit 2 when nothing can be opened), and keep every command working
+that the surviving data allows.
+"""
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import LINUX_DIR, XEN_DIR, need
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    original = need(LINUX_DIR / "vmcore-d31.kdump").read_bytes()
+    out = tmp_path_factory.mktemp("damaged")
+    made: dict[str, bytes] = {
+        "header-cut": original[:100],
+        "cut-10": original[:len(original) // 10],
+        "cut-90": original[:len(original) * 9 // 10],
+    }
+    bad = bytearray(original)
+    bad[0:8] = b"KDUMQ   "
+    made["bad-signature"] = bytes(bad)
+    huge = bytearray(original)
+    struct.pack_into("<I", huge, 436, 0x7FFFFFFF)          # bitmap_blocks
+    made["bitmap-overflow"] = bytes(huge)
+    wiped = bytearray(original)
+    head = bytes(wiped[:1 << 20])
+    name = head.find(b"VMCOREINFO\0")
+    wiped[name:name + 10] = b"XXXXXXXXXX"
+    text = head.find(b"OSRELEASE=")
+    wiped[text:head.find(b"\0", text)] = bytes(head.find(b"\0", text) - text)
+    made["no-vmcoreinfo"] = bytes(wiped)
+    paths = {}
+    for key, data in made.items():
+        paths[key] = out / f"{key}.kdump"
+        paths[key].write_bytes(data)
+    return paths
+
+
+def xcrash(dump: Path, *commands: str, vmlinux: Path | None = None) -> subprocess.CompletedProcess:
+    argv = [sys.executable, "-m", "xcrash", "-s", "--norc"]
+    for command in commands:
+        argv += ["-c", command]
+    argv += [str(dump), str(vmlinux or need(LINUX_DIR / "vmlinux.xz"))]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("variant,message", [
+    ("header-cut", "truncated: kdump header needs bytes up to"),
+    ("bad-signature", "not a dump file"),
+    ("bitmap-overflow", "truncated: page bitmaps needs bytes up to"),
+])
+def test_unreadable_headers_exit_2_with_one_line(variants, variant: str, message: str) -> None:
+    proc = xcrash(variants[variant], "sys")
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and str(variants[variant]) in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_dump_cut_short_keeps_what_it_holds(variants) -> None:
+    proc = xcrash(variants["cut-90"], "sys", "bt", "ps")
+    assert proc.returncode == 0, proc.stderr
+    assert "RELEASE: 6.1.192-kdumplab" in proc.stdout and "TASKS: 45" in proc.stdout
+    assert "#0 [ffffb36c80163c80] machine_kexec" in proc.stdout
+    # the log's pages were in the lost tenth: no panic message rather than a wrong one
+    assert "PANIC:" not in proc.stdout
+
+
+def test_a_dump_cut_early_reports_each_lost_read_and_goes_on(variants) -> None:
+    proc = xcrash(variants["cut-10"], "sys", "rd -p 100000", "ps")
+    assert proc.returncode == 1
+    assert "100000:  0000000000000000" in proc.stdout          # low memory is still there
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 2 and all("incomplete dump" in e for e in errors)
+    assert errors[0].startswith("xcrash: sys:") and errors[1].startswith("xcrash: ps:")
+
+
+def test_without_vmcoreinfo_the_kernel_is_found_by_its_banner(variants) -> None:
+    proc = xcrash(variants["no-vmcoreinfo"], "sys", "bt")
+    assert proc.returncode == 0, proc.stderr
+    assert "RELEASE: 6.1.192-kdumplab" in proc.stdout
+    assert "#2 [ffffb36c80163d90] panic at ffffffffae86ed32" in proc.stdout
+
+
+def test_the_wrong_vmlinux_is_named_with_both_build_ids() -> None:
+    proc = xcrash(need(LINUX_DIR / "vmcore-d31.kdump"), "sys",
+                  vmlinux=need(XEN_DIR / "vmlinux.xz"))
+    assert proc.returncode == 2
+    assert "build-id mismatch: the dump says '3a1fe53b" in proc.stderr
+    assert "the file says '9acc3605" in proc.stderr
