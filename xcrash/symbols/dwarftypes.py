@@ -6,6 +6,7 @@ found through the index of :mod:`.dwarfindex`.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT_count,
@@ -16,7 +17,7 @@ from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT
                     TAG_pointer_type, TAG_reference_type, TAG_restrict_type, TAG_structure_type,
                     TAG_subprogram, TAG_subrange_type, TAG_subroutine_type, TAG_typedef,
                     TAG_union_type, TAG_unspecified_parameters, TAG_unspecified_type,
-                    TAG_volatile_type, Die, DwarfFile, uleb)
+                    TAG_variable, TAG_volatile_type, Die, DwarfFile, uleb)
 from .types import VOID, Kind, Member, Parameter, Type
 
 _QUALIFIER = {TAG_const_type: "const", TAG_volatile_type: "volatile",
@@ -34,27 +35,71 @@ DW_OP_plus_uconst, DW_OP_constu = 0x23, 0x10
 
 
 class DwarfTypes:
-    """Types, variable types and function types of one file's DWARF."""
+    """Types, variable types and function types of one file's DWARF.
 
-    def __init__(self, dw: DwarfFile, index: dict[str, Any]) -> None:
+    ``index`` gives the name index (see :mod:`.dwarfindex`) when first needed;
+    ``complete`` may name another source for the definition of a struct, union
+    or enum that a unit only declares (the BTF of the same file).
+    """
+
+    def __init__(self, dw: DwarfFile, index: Callable[[], dict[str, Any]],
+                 complete: Callable[[str], Type | None] | None = None) -> None:
         self.dw = dw
-        self.types: dict[str, int] = index["types"]
-        self.vars: dict[str, int] = index["vars"]
-        self.funcs: dict[str, int] = index["funcs"]
+        self._index_loader = index
+        self._complete = complete
         self._cache: dict[int, Type] = {}
+        self._variables: dict[str, Type | None] = {}
         self._depth = 0
 
-    # -- by name --------------------------------------------------------------
+    @functools.cached_property
+    def index(self) -> dict[str, dict[str, int]]:
+        return self._index_loader()
+
+    @property
+    def types(self) -> dict[str, int]:
+        return self.index["types"]
+
+    @property
+    def vars(self) -> dict[str, int]:
+        return self.index["vars"]
+
+    @property
+    def funcs(self) -> dict[str, int]:
+        return self.index["funcs"]
+
+    # -- by name or address ---------------------------------------------------
     def find(self, key: str) -> Type | None:
         """A type by ``struct x`` / ``union x`` / ``enum x`` / plain name."""
         off = self.types.get(key)
         return None if off is None else self.type_at(off)
 
-    def variable_type(self, name: str) -> Type | None:
-        off = self.vars.get(name)
-        if off is None:
-            return None
-        die = self.dw.die(off)
+    def variable_type(self, name: str, address: int | None = None) -> Type | None:
+        """A global (or function-static) variable's type: the variable of that
+        name at ``address`` if given, else the first of that name.  Found by
+        searching the DWARF bytes, so that no index has to be built; the index
+        answers only when the search gives up."""
+        if name in self._variables:
+            return self._variables[name]
+        die: Die | None = None
+        if address is not None:
+            found = self.dw.variable_at(address)
+            if found is not None and self._name(found) == name.split(".")[0]:
+                die = found
+        if die is None:
+            named = self.dw.named(name, TAG_variable)
+            if named is False:
+                off = self.vars.get(name)
+                named = None if off is None else self.dw.die(off)
+            die = named or None
+        t = self._variables[name] = None if die is None else self._variable_type(die)
+        return t
+
+    def _name(self, die: Die) -> str | None:
+        if AT_name not in die.attrs and AT_specification in die.attrs:
+            die = self.dw.die(die.attrs[AT_specification])
+        return die.get(AT_name)
+
+    def _variable_type(self, die: Die) -> Type | None:
         for _ in range(8):
             if AT_type in die.attrs or AT_specification not in die.attrs:
                 break
@@ -109,12 +154,8 @@ class DwarfTypes:
             return self._qualified(die)
         if tag in _AGGREGATE or tag == TAG_enumeration_type:
             if attrs.get(AT_declaration) and name:
-                full = self.types.get(_PREFIX[tag] + name)
-                if full is not None and full != die.offset \
-                        and not self.dw.die(full).get(AT_declaration):
-                    return self.type_at(full)
-                kind = _AGGREGATE.get(tag, Kind.ENUM)
-                return Type(kind, name, None, members=None)
+                return self._definition(_PREFIX[tag] + name) or Type(
+                    _AGGREGATE.get(tag, Kind.ENUM), name, None, members=None)
             if tag == TAG_enumeration_type:
                 return self._enum(die, name)
             return Type(_AGGREGATE[tag], name, attrs.get(AT_byte_size, 0),
@@ -126,6 +167,17 @@ class DwarfTypes:
         if tag == TAG_unspecified_type:
             return VOID
         raise self.dw.bad(f"DIE at {die.offset:#x} (tag {tag:#x}) is not a type")
+
+    def _definition(self, key: str) -> Type | None:
+        """The complete type named ``key`` (``struct x``), if there is one."""
+        if self._complete is not None:
+            found = self._complete(key)
+            if found is not None and found.is_complete():
+                return found
+        full = self.types.get(key)
+        if full is None or self.dw.die(full).get(AT_declaration):
+            return None
+        return self.type_at(full)
 
     def _qualified(self, die: Die) -> Type:
         quals: set[str] = set()

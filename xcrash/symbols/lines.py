@@ -47,6 +47,11 @@ class LineTable:
                        and not self.ends[i]})
 
 
+def _text(value: Any) -> str:
+    """A path from a line table header (other forms there mean damage)."""
+    return value if isinstance(value, str) else ""
+
+
 def _same_file(path: str, suffix: str) -> bool:
     return path == suffix or path.endswith("/" + suffix.lstrip("/"))
 
@@ -193,9 +198,9 @@ class _Program:
             raise ValueError("line_range is 0")
         if self.version >= 5:
             dirs, p = self._entries(p)
-            directories = [e.get(DW_LNCT_path, "") for e in dirs]
+            directories = [_text(e.get(DW_LNCT_path)) for e in dirs]
             entries, p = self._entries(p)
-            files = [(e.get(DW_LNCT_path, ""), e.get(DW_LNCT_directory_index, 0))
+            files = [(_text(e.get(DW_LNCT_path)), e.get(DW_LNCT_directory_index, 0))
                      for e in entries]
         else:
             directories = [self.comp_dir]
@@ -216,7 +221,8 @@ class _Program:
             directories[0] = os.path.join(self.comp_dir, directories[0])
         result = []
         for name, directory in files:
-            if not os.path.isabs(name) and directory < len(directories):
+            if not os.path.isabs(name) and isinstance(directory, int) \
+                    and directory < len(directories):
                 d0 = directories[directory]
                 if not os.path.isabs(d0) and self.comp_dir:
                     d0 = os.path.join(self.comp_dir, d0)

@@ -94,7 +94,9 @@ class SymbolFile:
         dw = self._dwarf_file
         if dw is None:
             return None
-        return DwarfTypes(dw, self._cache.get("dwarf-index", lambda: build_dwarf_index(dw)))
+        btf = self.btf
+        return DwarfTypes(dw, lambda: self._cache.get("dwarf-index", lambda: build_dwarf_index(dw)),
+                          complete=btf.find if btf is not None else None)
 
     @functools.cached_property
     def _lines(self) -> LineIndex | None:
@@ -102,12 +104,13 @@ class SymbolFile:
 
     # -- variables and functions ----------------------------------------------
     def variable_type(self, name: str) -> Type | None:
-        """The declared type of a global variable: BTF (per-CPU variables) or DWARF."""
-        for source in (self.btf, self.dwarf):
-            t = source.variable_type(name) if source is not None else None
-            if t is not None:
-                return t
-        return None
+        """The declared type of a global variable: BTF (per-CPU variables), else
+        DWARF's variable at the symbol's address, else DWARF's of that name."""
+        t = self.btf.variable_type(name) if self.btf is not None else None
+        if t is None and self.dwarf is not None:
+            sym = self.symbols.get(name)
+            t = self.dwarf.variable_type(name, sym.address if sym is not None else None)
+        return t
 
     def function_type(self, name: str) -> Type | None:
         """The prototype of a function (BTF, else DWARF)."""
