@@ -16,9 +16,11 @@ class Log(Command):
     synopsis = "log [-tTmc]"
     summary = "kernel message buffer"
     group = "linux"
-    targets = ("linux",)
+    targets = ("linux", "xen")
     description = """\
-The kernel log from the printk ring buffer, oldest first, each record as
+On the Xen target: the hypervisor's console ring (what `xl dmesg` shows), the
+whole ring oldest first, as crash shows it.  On a Linux target:
+the kernel log from the printk ring buffer, oldest first, each record as
 `[seconds.micros] text`; continuation lines of a record are indented under
 its text, as crash does.
   -t   no timestamps
@@ -34,6 +36,8 @@ its text, as crash does.
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"usage: {self.synopsis}")
+        if ctx.target.kind == "xen":
+            return _xen_log(ctx.target)
         from ..targets.linux import sysinfo
         from ..targets.linux.printk import records
         target = ctx.target
@@ -66,6 +70,18 @@ its text, as crash does.
                                 "facility": rec.facility, "caller": caller(rec.caller_id),
                                 "text": rec.text})
         return Text("\n".join(lines), out_records)
+
+
+def _xen_log(target: object) -> Text:
+    from ..errors import XcrashError
+    from ..targets.xen.console import console_text
+    try:
+        text = console_text(target)
+    except XcrashError as err:
+        raise CommandError(f"log: {err}") from None
+    if text.endswith("\n"):
+        text = text[:-1]
+    return Text(text, [{"text": line} for line in text.split("\n")])
 
 
 COMMANDS = [Log]

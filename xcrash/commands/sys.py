@@ -56,6 +56,28 @@ def linux_fields(session: Any, target: Any) -> dict[str, str]:
     return fields
 
 
+def xen_fields(session: Any, target: Any) -> dict[str, str]:
+    """crash's hypervisor-mode `sys` (its 11-column layout), plus RELEASE."""
+    from ..targets.linux.sysinfo import format_size, format_uptime
+    from ..targets.xen import sysinfo
+    fields = {"KERNEL": target.symfile.path, "DUMPFILE": dumpfile_line(session),
+              "CPUS": str(len(target.online_cpus))}
+    count = sysinfo.domain_count(target)
+    if count is not None:
+        fields["DOMAINS"] = str(count)
+    up = sysinfo.uptime_seconds(target)
+    fields["UPTIME"] = format_uptime(up) if up is not None else "--:--:--"
+    mhz = sysinfo.cpu_mhz(target)
+    fields["MACHINE"] = (sysinfo.machine(target) or "unknown") + \
+        (f"  ({mhz} Mhz)" if mhz else "  (unknown Mhz)")
+    mem = sysinfo.memory_bytes(target)
+    if mem is not None:
+        fields["MEMORY"] = format_size(mem)
+    if target.version:
+        fields["RELEASE"] = target.version
+    return fields
+
+
 def dump_fields(session: Any) -> dict[str, str]:
     """What the dump itself says, for targets without kernel knowledge."""
     dump = session.dump
@@ -107,6 +129,11 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
             raise CommandError(f"usage: {self.synopsis}")
         if target.kind == "linux":
             fields = linux_fields(ctx.session, target)
+        elif target.kind == "xen" and target.symbols is not None:
+            fields = xen_fields(ctx.session, target)
+            records = {k.lower().replace(" ", "_"): v for k, v in fields.items()}
+            return Text("\n".join(f"{key + ':':>10} {value}" for key, value in fields.items()),
+                        [records])
         else:
             fields = dump_fields(ctx.session)
         records = {k.lower().replace(" ", "_"): v.strip('"') for k, v in fields.items()}

@@ -1,0 +1,412 @@
+"""The Xen hypervisor inside a Xen host dump: its address space and per-CPU data.
+
+Xen virtual addresses become machine addresses (which index the dump) by
+three rules (xen-dumps.md §5): the image ``[XEN_VIRT_START, _end)`` is
+linear at ``xen_phys_start``; the direct map is ``DIRECTMAP_VIRT_START + ma``,
+compressed by PDX when ``pfn_pdx_hole_shift`` is set; everything else (frame
+table, vmap, per-CPU stubs, M2P) walks Xen's own page table ``idle_pg_table``.
+
+A :class:`XenTarget` works with a full ``xen-syms`` (DWARF types), with a
+symbols-only one, and even with no symbol file at all: then only the facts
+VMCOREINFO_XEN carries are known (``domain_list``, a few sizes and offsets),
+which is enough for ``doms`` to list domain ids and page counts.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from ...errors import MemoryError_, NoSuchSymbol, XcrashError
+from ...memory.space import PAGE_MASK, PhysicalReader, PhysicalSpace, Step, Translation
+from ...memory.x86_64 import PageTableSpace
+from ..base import Cpu, Target
+
+MASK = 0xFFFFFFFFFFFFFFFF
+GIB = 1 << 30
+XEN_IMG_OFFSET = 0x200000
+DIRECTMAP_VIRT_START = 0xFFFF830000000000
+DIRECTMAP_VIRT_START_BIGMEM = 0xFFFF848000000000
+DIRECTMAP_VIRT_END = 0xFFFFFF8000000000
+FRAMETABLE_VIRT_START = 0xFFFF82E000000000
+FRAMETABLE_VIRT_START_BIGMEM = 0xFFFF830000000000
+#: STACK_ORDER 3 (Xen >= 4.5 on x86_64); cpu0_stack's size says it when present
+STACK_SIZE = 8 << 12
+#: never-onlined CPUs have this per-CPU offset plus -__per_cpu_start
+INVALID_PERCPU_BASE = 0x8000000000000000
+
+
+class XenUnavailable(XcrashError):
+    """A hypervisor fact cannot be had from this dump and symbol file."""
+
+
+class XenSpace(PageTableSpace):
+    """Xen's virtual memory over machine memory."""
+
+    def __init__(self, phys: PhysicalReader, root: int, *, virt_start: int, image_end: int,
+                 xen_phys_start: int, directmap_start: int = DIRECTMAP_VIRT_START) -> None:
+        super().__init__(phys, root, name="xen")
+        self.virt_start = virt_start
+        self.image_end = image_end
+        self.xen_phys_start = xen_phys_start
+        self.directmap_start = directmap_start
+        self.directmap_end = DIRECTMAP_VIRT_END
+        # PDX compression (pfn_pdx_hole_shift == 0: none)
+        self.pdx_hole_shift = 0
+        self.ma_va_bottom_mask = MASK
+        self.ma_top_mask = 0
+
+    def set_pdx(self, hole_shift: int, bottom_mask: int, top_mask: int) -> None:
+        self.pdx_hole_shift = hole_shift
+        self.ma_va_bottom_mask = bottom_mask
+        self.ma_top_mask = top_mask
+        self._cache.clear()
+
+    # -- the two arithmetic rules ----------------------------------------------------
+    def directmap_to_machine(self, vaddr: int) -> int:
+        off = vaddr - self.directmap_start
+        if not self.pdx_hole_shift:
+            return off
+        return (off & self.ma_va_bottom_mask) | ((off << self.pdx_hole_shift) & self.ma_top_mask)
+
+    def machine_to_directmap(self, maddr: int) -> int:
+        """``__maddr_to_virt``: the direct-map address of a machine address."""
+        if self.pdx_hole_shift:
+            maddr = (maddr & self.ma_va_bottom_mask) | \
+                ((maddr & self.ma_top_mask) >> self.pdx_hole_shift)
+        return self.directmap_start + maddr
+
+    def _fast(self, vaddr: int) -> tuple[str, int] | None:
+        if self.virt_start <= vaddr < self.image_end:
+            return "xen image", vaddr - self.virt_start + self.xen_phys_start
+        if self.directmap_start <= vaddr < self.directmap_end:
+            return "direct map", self.directmap_to_machine(vaddr)
+        return None
+
+    def _translate_page(self, vaddr: int) -> int:
+        if self.virt_start <= vaddr < self.image_end:
+            return vaddr - self.virt_start + self.xen_phys_start
+        if self.directmap_start <= vaddr < self.directmap_end:
+            return self.directmap_to_machine(vaddr)
+        return super()._translate_page(vaddr)
+
+    def explain(self, vaddr: int) -> Translation:
+        fast = self._fast(vaddr & ~PAGE_MASK)
+        if fast is None:
+            return super().explain(vaddr)
+        method, page = fast
+        if method == "xen image":
+            note = f"{vaddr:#x} - XEN_VIRT_START {self.virt_start:#x} + xen_phys_start " \
+                   f"{self.xen_phys_start:#x}"
+        else:
+            note = f"{vaddr:#x} - DIRECTMAP_VIRT_START {self.directmap_start:#x}" + \
+                (f", PDX hole shift {self.pdx_hole_shift}" if self.pdx_hole_shift else "")
+        return Translation(vaddr, page | (vaddr & PAGE_MASK), method, [Step(method, None, None, note)])
+
+    def walk(self, vaddr: int) -> Translation:
+        """The page-table walk even where arithmetic would do (``vtop``)."""
+        return PageTableSpace.explain(self, vaddr)
+
+
+class XenTarget(Target):
+    """The hypervisor: domains, vCPUs, physical CPUs, the console ring, stacks."""
+
+    kind = "xen"
+
+    def __init__(self, name: str, space: XenSpace, phys_space: Any, symfile: Any, *,
+                 dump: Any) -> None:
+        symbols = symfile.symbols if symfile is not None else None
+        super().__init__(name, space, phys_space, symfile, symbols)
+        self.dump = dump
+        self.xen = dump.xen
+        self.vmcoreinfo = dump.xen.vmcoreinfo if dump.xen is not None else None
+        #: start-up remarks (how xen_phys_start was found, what is missing)
+        self.notes: list[str] = []
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_dump(cls, dump: Any, symfile: Any = None, name: str = "xen") -> "XenTarget":
+        xen = dump.xen
+        if xen is None:
+            raise XenUnavailable("not a Xen host dump (no Xen crash notes)")
+        vi = xen.vmcoreinfo
+        syms = symfile.symbols if symfile is not None else None
+
+        def sym_addr(*names: str) -> int | None:
+            for n in names:
+                if syms is not None:
+                    s = syms.get(n)
+                    if s is not None:
+                        return s.address
+                if vi is not None and vi.get(f"SYMBOL({n})") is not None:
+                    return vi.symbol(n)
+            return None
+
+        anchor = sym_addr("start", "_start", "_stext", "domain_list")
+        if anchor is None:
+            raise XenUnavailable("neither xen-syms nor VMCOREINFO_XEN says where Xen's image is")
+        virt_start = anchor & 0xFFFFFFFFC0000000
+        end = sym_addr("_end")
+        image_end = end if end is not None else virt_start + GIB
+        remarks = []
+        phys_start = xen.xen_phys_start
+        if phys_start is None:
+            phys_start = _phys_start_from_cr3(dump, virt_start)
+            if phys_start is None:
+                raise XenUnavailable("xen_phys_start is not in the crash notes and no CPU's cr3 "
+                                     "maps Xen's image")
+            remarks.append(f"xen_phys_start {phys_start:#x} found through a CPU's page table")
+        root_va = sym_addr("idle_pg_table", "pgd_l4")
+        root = (root_va - virt_start + phys_start) if root_va is not None else 0
+        if root_va is None:
+            live = [r.cr3 for r in xen.cpu_regs if r.saved]
+            root = live[0] if live else 0
+        space = XenSpace(dump, root, virt_start=virt_start, image_end=image_end,
+                         xen_phys_start=phys_start)
+        target = cls(name, space, PhysicalSpace(dump, "machine"), symfile, dump=dump)
+        target.notes.extend(remarks)
+        target._adopt_layout()
+        return target
+
+    def _adopt_layout(self) -> None:
+        """BIGMEM and PDX compression, read from the hypervisor itself."""
+        space: XenSpace = self.space  # type: ignore[assignment]
+        ft = self.frame_table
+        if ft == FRAMETABLE_VIRT_START_BIGMEM:
+            space.directmap_start = DIRECTMAP_VIRT_START_BIGMEM
+        if self.symbols is None:
+            return
+        try:
+            shift = space.read_u32(self.address_of("pfn_pdx_hole_shift"))
+            if shift:
+                space.set_pdx(shift, space.read_u64(self.address_of("ma_va_bottom_mask")),
+                              space.read_u64(self.address_of("ma_top_mask")))
+        except (NoSuchSymbol, MemoryError_):
+            pass
+
+    # -- facts ---------------------------------------------------------------------------
+    @property
+    def has_types(self) -> bool:
+        return self.symfile is not None and self.symfile.has_dwarf
+
+    def need_types(self, what: str) -> None:
+        if not self.has_types:
+            source = "no xen-syms was given" if self.symfile is None else \
+                f"{self.symfile.path} has no DWARF (a symbols-only xen-syms)"
+            raise XenUnavailable(f"{what} needs Xen's types, and {source}")
+
+    def need_symbols(self, what: str) -> None:
+        if self.symbols is None:
+            raise XenUnavailable(f"{what} needs xen-syms: only VMCOREINFO_XEN facts are known")
+
+    def vmcoreinfo_symbol(self, name: str) -> int | None:
+        vi = self.vmcoreinfo
+        if vi is not None and vi.get(f"SYMBOL({name})") is not None:
+            return vi.symbol(name)
+        return None
+
+    def global_address(self, name: str) -> int:
+        """A global's address from xen-syms, else from VMCOREINFO_XEN."""
+        if self.symbols is not None:
+            sym = self.symbols.get(name)
+            if sym is not None:
+                return sym.address
+        addr = self.vmcoreinfo_symbol(name)
+        if addr is None:
+            raise NoSuchSymbol(name)
+        return addr
+
+    @cached_property
+    def frame_table(self) -> int | None:
+        """FRAMETABLE_VIRT_START: VMCOREINFO's SYMBOL(frame_table) is a pointer to it."""
+        try:
+            return self.space.read_u64(self.global_address("frame_table"))
+        except (NoSuchSymbol, MemoryError_):
+            return None
+
+    @property
+    def version(self) -> str | None:
+        return self.xen.version if self.xen is not None else None
+
+    # -- physical CPUs -------------------------------------------------------------------
+    @cached_property
+    def nr_cpu_ids(self) -> int:
+        try:
+            return self.space.read_u32(self.address_of("nr_cpu_ids"))
+        except (XcrashError,):
+            return max(len(self.dump.prstatus), 1)
+
+    def cpu_mask(self, name: str) -> list[int]:
+        nwords = (self.nr_cpu_ids + 63) // 64
+        raw = self.space.read(self.address_of(name), 8 * nwords)
+        bits = int.from_bytes(raw, "little")
+        return [i for i in range(self.nr_cpu_ids) if bits >> i & 1]
+
+    @cached_property
+    def online_cpus(self) -> list[int]:
+        """The pCPUs that were up.  Xen's crash path takes CPUs out of
+        ``cpu_online_map`` as it stops them, so an empty map means: the present
+        CPUs that have a stack."""
+        try:
+            online = self.cpu_mask("cpu_online_map")
+        except XcrashError:
+            online = []
+        if online:
+            return online
+        try:
+            return [c for c in self.present_cpus if self.stack_bases[c]]
+        except XcrashError:
+            return list(range(len(self.dump.prstatus)))
+
+    @cached_property
+    def present_cpus(self) -> list[int]:
+        try:
+            return self.cpu_mask("cpu_present_map")
+        except XcrashError:
+            return list(range(len(self.dump.prstatus)))
+
+    def _pointer_array(self, name: str) -> list[int]:
+        addr = self.address_of(name)
+        raw = self.space.read(addr, 8 * self.nr_cpu_ids)
+        return [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
+
+    @cached_property
+    def per_cpu_offsets(self) -> list[int]:
+        return self._pointer_array("__per_cpu_offset")
+
+    def per_cpu_address(self, address: int, cpu: int) -> int:
+        return (address + self.per_cpu_offsets[cpu]) & MASK
+
+    def per_cpu(self, name: str, cpu: int) -> Any:
+        """CPU ``cpu``'s copy of the per-CPU variable ``name`` (``per_cpu__name``)."""
+        sym_name = name if name.startswith("per_cpu__") else "per_cpu__" + name
+        var = self.object(sym_name)
+        return self.object_at(var.type_, self.per_cpu_address(var.address_, cpu))
+
+    @cached_property
+    def stack_size(self) -> int:
+        sym = self.symbols.get("cpu0_stack") if self.symbols is not None else None
+        return sym.size if sym is not None and sym.size else STACK_SIZE
+
+    @cached_property
+    def stack_bases(self) -> list[int]:
+        """``stack_base[]``: each pCPU's 8-page stack (0 for CPUs never brought up)."""
+        return self._pointer_array("stack_base")
+
+    def cpu_of_stack_address(self, addr: int) -> int | None:
+        for cpu, base in enumerate(self.stack_bases):
+            if base and base <= addr < base + self.stack_size:
+                return cpu
+        return None
+
+    @cached_property
+    def cpu_info_size(self) -> int:
+        if self.has_types:
+            return self.type("struct cpu_info").byte_size
+        raise XenUnavailable("struct cpu_info needs Xen's types")
+
+    def cpu_info_address(self, cpu: int) -> int:
+        """``struct cpu_info`` at the top of the pCPU's primary stack (crash's PCPU)."""
+        base = self.stack_bases[cpu]
+        if not base:
+            raise XenUnavailable(f"pCPU {cpu} has no stack (never brought up)")
+        return base + self.stack_size - self.cpu_info_size
+
+    def cpu_info(self, cpu: int) -> Any:
+        return self.object_at("struct cpu_info", self.cpu_info_address(cpu))
+
+    @cached_property
+    def crashing_cpu(self) -> int | None:
+        """The pCPU that executed the crash: ``crashing_cpu`` (``crashing_cpu.1``, the
+        function-static of ``one_cpu_only()`` in release builds), else the CPU whose
+        saved registers point into ``kexec_crash``'s caller chain is not known: None."""
+        if self.symbols is None:
+            return None
+        for name in ("crashing_cpu",):
+            for sym in _statics(self.symbols, name):
+                try:
+                    value = self.space.read_int(sym.address, 4, signed=True)
+                except MemoryError_:
+                    continue
+                if 0 <= value < self.nr_cpu_ids:
+                    return value
+        return None
+
+    @cached_property
+    def cpu_notes(self) -> dict[int, Any]:
+        """pCPU -> its NT_PRSTATUS note.  The k-th note is not necessarily pCPU k (a CPU
+        without a note buffer has none), so each note is placed by the stack its RSP is
+        on; notes whose RSP is on no known stack take the online CPUs left, in order."""
+        notes = [n for n in self.dump.prstatus]
+        out: dict[int, Any] = {}
+        rest = []
+        for note in notes:
+            cpu = None
+            if self.symbols is not None and not note.empty:
+                try:
+                    cpu = self.cpu_of_stack_address(note.regs.get("rsp", 0))
+                except XcrashError:
+                    cpu = None
+            if cpu is None or cpu in out:
+                rest.append(note)
+            else:
+                out[cpu] = note
+        free = [c for c in (self.online_cpus or range(len(notes))) if c not in out]
+        for note, cpu in zip(rest, free):
+            out[cpu] = note
+        return dict(sorted(out.items()))
+
+    def crash_regs(self, cpu: int) -> Any:
+        """The Xen CRASH_REGS note (cr0..cr4) of a pCPU, placed like its PRSTATUS note."""
+        note = self.cpu_notes.get(cpu)
+        if note is None or note.index >= len(self.xen.cpu_regs):
+            return None
+        return self.xen.cpu_regs[note.index]
+
+    @property
+    def cpus(self) -> list[Cpu]:
+        return [Cpu(c, n.regs, "NT_PRSTATUS") for c, n in self.cpu_notes.items() if not n.empty]
+
+    # -- guest targets (issue 7) --------------------------------------------------------
+    def guest_targets(self, symbol_files: list[Any]) -> dict[str, Target]:
+        """The Linux targets of the domains (dom0, domU): none yet.
+
+        The hook for the guest targets: the session calls this after creating the
+        hypervisor target and adds what it returns (``{"dom0": LinuxTarget, ...}``).
+        """
+        return {}
+
+    # -- identity -----------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        return {"release": self.version, "machine": "x86_64",
+                "cpus": len(self.online_cpus)}
+
+
+def _statics(symbols: Any, name: str) -> list[Any]:
+    """``name`` and its function-static variants ``name.N``."""
+    found = []
+    sym = symbols.get(name)
+    if sym is not None:
+        found.append(sym)
+    if hasattr(symbols, "variants"):
+        found.extend(s for s in symbols.variants(name) if s not in found)
+    return found
+
+
+def _phys_start_from_cr3(dump: Any, virt_start: int) -> int | None:
+    """xen_phys_start without the note: any saved CR3 maps Xen's image (its slots
+    are in every page table)."""
+    for regs in dump.xen.cpu_regs:
+        if not regs.saved:
+            continue
+        try:
+            ma = PageTableSpace(dump, regs.cr3).translate(virt_start + XEN_IMG_OFFSET)
+        except MemoryError_:
+            continue
+        return ma - XEN_IMG_OFFSET
+    return None
+
+
+def member_offset(t: Any, name: str) -> int:
+    """Byte offset of a (possibly nested anonymous) member of a struct type."""
+    bits, _member = t.member(name)
+    return bits // 8
