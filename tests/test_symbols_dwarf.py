@@ -76,16 +76,21 @@ def test_variable_types(vmlinux_symbols):
     assert sf.variable_type("no_such_variable") is None
 
 
-def test_variable_types_need_no_name_index(vmlinux_symbols):
+def test_variable_types_need_no_name_index(vmlinux_symbols, tmp_path, monkeypatch):
     """By address (the symbol's), or by name for linker aliases such as jiffies
     (whose address is jiffies_64's): a byte search, no index built."""
     from xcrash.symbols import open_symbol_file
-    sf = open_symbol_file(vmlinux_symbols.path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))          # no index cached
+    sf = open_symbol_file(vmlinux_symbols.real_path)
     assert sf.variable_type("jiffies").display_name() == "volatile long unsigned int"
     assert sf.variable_type("jiffies_64").display_name() == "u64"
     assert sf.variable_type("init_task").size == 6592
     assert sf.variable_type("no_such_variable") is None
     assert "index" not in sf.dwarf.__dict__
+    sf.dwarf.index                                                   # built and cached now
+    again = open_symbol_file(vmlinux_symbols.real_path)
+    assert again.variable_type("jiffies").display_name() == "volatile long unsigned int"
+    assert "index" in again.dwarf.__dict__                          # answered by the index
 
 
 def test_function_types(vmlinux_symbols, vmlinux_dwarf):

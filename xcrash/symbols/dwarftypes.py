@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT_count,
                     AT_data_bit_offset, AT_data_member_location, AT_declaration, AT_encoding,
-                    AT_name, AT_specification, AT_type, AT_upper_bound, TAG_array_type,
+                    AT_location, AT_name, AT_specification, AT_type, AT_upper_bound, TAG_array_type,
                     TAG_atomic_type, TAG_base_type, TAG_class_type, TAG_const_type,
                     TAG_enumeration_type, TAG_enumerator, TAG_formal_parameter, TAG_member,
                     TAG_pointer_type, TAG_reference_type, TAG_restrict_type, TAG_structure_type,
@@ -37,12 +37,13 @@ DW_OP_plus_uconst, DW_OP_constu = 0x23, 0x10
 class DwarfTypes:
     """Types, variable types and function types of one file's DWARF.
 
-    ``index`` gives the name index (see :mod:`.dwarfindex`) when first needed;
-    ``complete`` may name another source for the definition of a struct, union
-    or enum that a unit only declares (the BTF of the same file).
+    ``index(build)`` gives the name index (see :mod:`.dwarfindex`): with
+    ``build`` false only if it costs nothing to build (it is in the on-disk
+    cache).  ``complete`` may name another source for the definition of a
+    struct, union or enum that a unit only declares (the BTF of the same file).
     """
 
-    def __init__(self, dw: DwarfFile, index: Callable[[], dict[str, Any]],
+    def __init__(self, dw: DwarfFile, index: Callable[[bool], dict[str, Any] | None],
                  complete: Callable[[str], Type | None] | None = None) -> None:
         self.dw = dw
         self._index_loader = index
@@ -53,7 +54,17 @@ class DwarfTypes:
 
     @functools.cached_property
     def index(self) -> dict[str, dict[str, int]]:
-        return self._index_loader()
+        index = self._index_loader(True)
+        assert index is not None
+        return index
+
+    def _index_if_cached(self) -> dict[str, dict[str, int]] | None:
+        if "index" not in self.__dict__:
+            cached = self._index_loader(False)
+            if cached is None:
+                return None
+            self.__dict__["index"] = cached
+        return self.index
 
     @property
     def types(self) -> dict[str, int]:
@@ -75,13 +86,22 @@ class DwarfTypes:
 
     def variable_type(self, name: str, address: int | None = None) -> Type | None:
         """A global (or function-static) variable's type: the variable of that
-        name at ``address`` if given, else the first of that name.  Found by
-        searching the DWARF bytes, so that no index has to be built; the index
-        answers only when the search gives up."""
+        name at ``address`` if given, else the first of that name.
+
+        The name index answers if it is at hand; else the DWARF bytes are
+        searched, so that no index has to be built (it is, when a search gives up).
+        """
         if name in self._variables:
             return self._variables[name]
         die: Die | None = None
-        if address is not None:
+        index = self._index_if_cached()
+        if index is not None and name in index["vars"]:
+            die = self.dw.die(index["vars"][name])
+            location = die.get(AT_location)
+            if address is not None and isinstance(location, bytes) \
+                    and location != b"\x03" + address.to_bytes(8, "little"):
+                die = None                  # another variable of that name
+        if die is None and address is not None:
             found = self.dw.variable_at(address)
             if found is not None and self._name(found) == name.split(".")[0]:
                 die = found

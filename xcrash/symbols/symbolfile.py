@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import Any
 
 from ..errors import BadSymbolFile, FileError
 from .btf import BtfTypes, parse_btf
@@ -94,9 +95,13 @@ class SymbolFile:
         dw = self._dwarf_file
         if dw is None:
             return None
+        def index(build: bool) -> dict[str, Any] | None:
+            if build:
+                return self._cache.get("dwarf-index", lambda: build_dwarf_index(dw))
+            return self._cache.load("dwarf-index")
+
         btf = self.btf
-        return DwarfTypes(dw, lambda: self._cache.get("dwarf-index", lambda: build_dwarf_index(dw)),
-                          complete=btf.find if btf is not None else None)
+        return DwarfTypes(dw, index, complete=btf.find if btf is not None else None)
 
     @functools.cached_property
     def _lines(self) -> LineIndex | None:
