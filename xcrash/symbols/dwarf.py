@@ -12,7 +12,7 @@ import bisect
 import functools
 import re
 import struct
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from ..errors import BadSymbolFile
 from .cache import SymbolCache
@@ -128,10 +128,6 @@ class Abbrev:
         self.fixed_size = at
         self.where = {a: i for i, a in enumerate(self.attrs)}
 
-
-# Byte searches of .debug_info (see DwarfFile._search)
-_SEARCH_WINDOW = 1 << 20
-_MAX_NAME_PATTERNS = 64
 
 # One abbreviation declaration: code, then its body (tag, children flag, attribute specs).
 _ULEB_NZ = rb"(?>[\x80-\xff]*[\x01-\x7f])"
@@ -263,7 +259,6 @@ class DwarfFile:
         self._units: list[Unit] | None = None
         self._unit_starts: list[int] = []
         self._bodies: dict[tuple[bytes, int, int, int], Abbrev] = {}
-        self._name_shapes: dict[tuple[int, int, int], list[tuple[int, bytes]]] = {}
 
     def bad(self, problem: str) -> BadSymbolFile:
         return BadSymbolFile(self.path, f"DWARF: {problem}")
@@ -488,97 +483,6 @@ class DwarfFile:
                 pos = end
                 depth += abbrev.children
         return None
-
-    def _search(self, patterns: list[tuple[bytes, tuple[int, int] | None]],
-                accept: Callable[[Die, int], bool], limit: int) -> Die | None | bool:
-        """The first DIE holding one of ``patterns`` in its attribute values that
-        ``accept(die, depth)`` takes; None if there is none; False if ``limit``
-        candidates were refused (the caller should ask an index instead).
-
-        A pattern may come with the (tag, meaning) of the name attribute it must
-        be (see _could_be); hits that cannot be one are passed over without
-        walking their unit."""
-        info = self.elf.section_by_name(".debug_info")
-        assert info is not None
-        start, end = self.info_base, self.info_base + self.info_size
-        longest = max((len(p) for p, _s in patterns), default=1)
-        with self.elf.reading(info):
-            # window by window, every pattern: the first reference is usually early
-            for window in range(start, end, _SEARCH_WINDOW):
-                stop = min(window + _SEARCH_WINDOW, end)
-                hits = []
-                for pattern, shape in patterns:
-                    hit = self.data.find(pattern, window, min(stop + longest - 1, end))
-                    while 0 <= hit < stop:
-                        hits.append((hit, shape))
-                        hit = self.data.find(pattern, hit + 1, min(stop + longest - 1, end))
-                for hit, shape in sorted(hits, key=lambda h: h[0]):
-                    offset = hit - start
-                    if shape is not None and not self._could_be(offset, *shape):
-                        continue
-                    found = self.die_containing(offset)
-                    if found is not None and accept(*found):
-                        return found[0]
-                    limit -= 1
-                    if limit <= 0:
-                        return False
-        return None
-
-    def _could_be(self, offset: int, tag: int, meaning: int) -> bool:
-        """Could ``offset`` hold the DW_AT_name (of that meaning) of a DIE of
-        ``tag`` whose abbreviation puts the name at a fixed place?  Only the
-        abbreviation code before it is checked: cheap, and false only when it
-        cannot be."""
-        unit = self.unit_of(offset)
-        key = (unit.offset, tag, meaning)
-        shapes = self._name_shapes.get(key)
-        if shapes is None:
-            shapes = self._name_shapes[key] = []
-            for code, ab in self.abbrevs(unit).items():
-                i = ab.where.get(AT_name)
-                if ab.tag == tag and i is not None and ab.meanings[i] == meaning \
-                        and ab.offsets[i] >= 0:
-                    encoded = bytearray()
-                    while True:
-                        byte, code = code & 0x7F, code >> 7
-                        encoded.append(byte | (0x80 if code else 0))
-                        if not code:
-                            break
-                    shapes.append((ab.offsets[i] + len(encoded), bytes(encoded)))
-        base = self.info_base + offset
-        return any(self.data[base - back:base - back + len(code)] == code
-                   for back, code in shapes)
-
-    def variable_at(self, address: int) -> Die | None:
-        """The variable DIE whose location is exactly ``DW_OP_addr address``.
-
-        A byte search of .debug_info for the location expression, then a walk of
-        the one unit it falls in: much cheaper than indexing every name."""
-        expression = b"\x03" + address.to_bytes(8, "little")
-        found = self._search([(b"\x09" + expression, None)],      # its length, then it
-                             lambda d, _depth: d.tag == TAG_variable
-                             and d.get(AT_location) == expression, limit=16)
-        return found or None
-
-    def named(self, name: str, tag: int, limit: int = 32) -> Die | None | bool:
-        """A top-level DIE of ``tag`` called ``name``, found by searching
-        .debug_info for a reference to the name in .debug_str (or for the name
-        inline).  None if there is none; False if the search gave up."""
-        encoded = name.encode()
-        patterns: list[tuple[bytes, tuple[int, int] | None]] = [
-            (encoded + b"\0", (tag, V_STRING))]
-        strings = self._sec.get(".debug_str")
-        if strings is not None:
-            base, size = strings
-            at = self.data.find(encoded + b"\0", base, base + size)
-            while at >= 0:                                  # tail-merged strings: try each
-                patterns.append(((at - base).to_bytes(4, "little"), (tag, V_STRP)))
-                if len(patterns) > _MAX_NAME_PATTERNS:
-                    return False
-                at = self.data.find(encoded + b"\0", at + 1, base + size)
-        return self._search(
-            patterns, lambda d, depth: depth == 1 and d.tag == tag and d.get(AT_name) == name,
-            limit)
 
     def children(self, die: Die) -> Iterator[Die]:
         """The direct children of a DIE."""

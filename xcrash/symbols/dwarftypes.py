@@ -18,6 +18,7 @@ from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT
                     TAG_subprogram, TAG_subrange_type, TAG_subroutine_type, TAG_typedef,
                     TAG_union_type, TAG_unspecified_parameters, TAG_unspecified_type,
                     TAG_variable, TAG_volatile_type, Die, DwarfFile, uleb)
+from .dwarfsearch import DwarfSearch
 from .types import VOID, Kind, Member, Parameter, Type
 
 _QUALIFIER = {TAG_const_type: "const", TAG_volatile_type: "volatile",
@@ -46,6 +47,7 @@ class DwarfTypes:
     def __init__(self, dw: DwarfFile, index: Callable[[bool], dict[str, Any] | None],
                  complete: Callable[[str], Type | None] | None = None) -> None:
         self.dw = dw
+        self._search = DwarfSearch(dw)
         self._index_loader = index
         self._complete = complete
         self._cache: dict[int, Type] = {}
@@ -102,11 +104,11 @@ class DwarfTypes:
                     and location != b"\x03" + address.to_bytes(8, "little"):
                 die = None                  # another variable of that name
         if die is None and address is not None:
-            found = self.dw.variable_at(address)
+            found = self._search.variable_at(address)
             if found is not None and self._name(found) == name.split(".")[0]:
                 die = found
         if die is None:
-            named = self.dw.named(name, TAG_variable)
+            named = self._search.named(name, TAG_variable)
             if named is False:
                 off = self.vars.get(name)
                 named = None if off is None else self.dw.die(off)
