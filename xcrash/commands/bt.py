@@ -63,10 +63,13 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
         if isinstance(item, Frame):
             hit = target.symbols.resolve(item.pc)
             name = hit[0].name if hit else "(unknown)"
-            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {name} at {item.pc:x}")
+            module = getattr(hit[0], "module", None) if hit else None
+            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {name} at {item.pc:x}"
+                       + (f" [{module}]" if module else ""))
             if records is not None:
                 records.append({"task": trace.task, "level": n, "sp": item.slot, "pc": item.pc,
                                 "function": name, "offset": hit[1] if hit else None,
+                                "module": module,
                                 "stack": item.stack})
             n += 1
             if lines:

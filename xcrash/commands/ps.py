@@ -8,9 +8,6 @@ from ..errors import CommandError, MemoryError_, XcrashError
 from . import ps_details
 from .base import Column, Command, Context, Option, Result, Table, Text
 
-#: the order in which crash's `ps -S` lists states
-STATE_ORDER = ["RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "WA", "NE"]
-
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
 
 
@@ -98,8 +95,9 @@ PID, task address or command name.
             if not rows:
                 raise CommandError(f"no task matches {' '.join(rest)}")
         if opts["summary"]:
+            # crash counts over its task table: states in order of first appearance
             counts = Counter(r["state"] for r in rows)
-            order = sorted(counts, key=lambda st: STATE_ORDER.index(st) if st in STATE_ORDER else 99)
+            order = list(counts)
             return Text("\n".join(f"  {state}: {counts[state]}" for state in order),
                         [{"state": st, "count": counts[st]} for st in order])
         for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),

@@ -32,6 +32,16 @@ def symbol_line(target: Any, sym: Any, offset: int = 0) -> str:
     return f"{sym.address + offset:x} ({sym.type_char}) {name}"
 
 
+def _with_source(target: Any, sym: Any, offset: int, address: int) -> str:
+    """A symbol's line and, as crash prints them, its module (``[tun]``) or
+    source line; module text has no line (crash then leaves a trailing space)."""
+    module = getattr(sym, "module", None)
+    if module:
+        return symbol_line(target, sym, offset) + f" [{module}]" + (
+            " " if sym.type_char in "tT" else "")
+    return symbol_line(target, sym, offset) + line_suffix(target, address)
+
+
 class Sym(Command):
     name = "sym"
     synopsis = "sym [-l] | [-q string] | [symbol | address]..."
@@ -71,17 +81,18 @@ Addresses are run-time (KASLR-relocated) addresses.
                 except NoSuchSymbol:
                     sym = None
             if sym is not None:
-                lines.append(symbol_line(target, sym) + line_suffix(target, sym.address))
-                records.append({"name": sym.name, "address": sym.address, "type": sym.type_char})
+                lines.append(_with_source(target, sym, 0, sym.address))
+                records.append({"name": sym.name, "address": sym.address, "type": sym.type_char,
+                                "module": getattr(sym, "module", None)})
                 continue
             addr = parse_address(target, arg)
             hit = target.symbols.resolve(addr)
             if hit is None:
                 raise CommandError(f"{arg}: no symbol at or below this address")
             sym, off = hit
-            lines.append(symbol_line(target, sym, off) + line_suffix(target, addr))
+            lines.append(_with_source(target, sym, off, addr))
             records.append({"name": sym.name, "offset": off, "address": addr,
-                            "type": sym.type_char})
+                            "type": sym.type_char, "module": getattr(sym, "module", None)})
         return Text("\n".join(lines), records)
 
     @staticmethod

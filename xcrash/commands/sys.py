@@ -47,7 +47,7 @@ def linux_fields(session: Any, target: Any) -> dict[str, str]:
     fields["VERSION"] = uts["version"]
     mhz = sysinfo.cpu_mhz(target)
     fields["MACHINE"] = uts["machine"] + (f"  ({mhz} Mhz)" if mhz else "")
-    mem = sysinfo.memory_bytes(target)
+    mem = sysinfo.installed_memory_bytes(target)
     if mem is not None:
         fields["MEMORY"] = sysinfo.format_size(mem)
     message = sysinfo.panic(target)

@@ -19,7 +19,7 @@ from typing import Any, Callable, TypeVar
 from ..cache import cache_dir, source_key
 from .elffile import ElfImage
 
-FORMAT = 1          # bump when the layout of any part changes
+FORMAT = 2          # bump when the layout of any part changes
 T = TypeVar("T")
 
 

@@ -146,9 +146,11 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
 
     # Address order for resolve(): relocatable symbols and the rest (per-CPU
     # offsets) apart, since a KASLR delta moves one set and not the other.
-    # Among equal addresses the preferred symbol sorts last.
+    # Among equal addresses the preferred symbol sorts last; of equally ranked
+    # aliases (__x64_sys_pause, __ia32_sys_pause) the greatest name, as crash,
+    # which sorts equal values by name, names an address inside them.
     def order(selected: list[int]) -> array:
-        selected.sort(key=lambda i: (values[i], ranks[i]))
+        selected.sort(key=lambda i: (values[i], ranks[i], names[i]))
         return array("I", selected)
 
     reloc = order([i for i in range(len(names)) if flags[i] & RELOCATABLE])

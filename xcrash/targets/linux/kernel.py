@@ -115,6 +115,10 @@ class LinuxTarget(Target):
                  symfile: Any, layout: KernelLayout, *, dump: Any = None,
                  cpus: list[Cpu] | None = None) -> None:
         symbols = symfile.symbols.relocated(layout.kaslr_offset) if symfile is not None else None
+        if symbols is not None:
+            # loaded modules' symbols behind the vmlinux's, read on first need
+            from .modules import KernelSymbols, read_modules
+            symbols = KernelSymbols(symbols, lambda base=symbols: read_modules(self, base))
         super().__init__(name, space, phys_space, symfile, symbols)
         self.layout = layout
         self.dump = dump
@@ -147,6 +151,12 @@ class LinuxTarget(Target):
         """Every task (idle tasks of all CPUs first), as typed objects."""
         from .tasks import for_each_task
         return list(for_each_task(self))
+
+    @property
+    def modules(self) -> Any:
+        """The loaded modules (a ``modules.ModuleTable``; empty without symbols)."""
+        from .modules import ModuleTable
+        return self.symbols.modules if self.symbols is not None else ModuleTable([])
 
     def set_context(self, args: list[str]) -> Any:
         """crash's ``set`` task context (``set PID``, ``set -c CPU``, ``set -p``)."""

@@ -74,36 +74,42 @@ class _Layout:
 
 
 class OrcTable:
-    def __init__(self, target: Any) -> None:
-        symfile = target.symfile
-        ip_sec = symfile.section_address(".orc_unwind_ip") if symfile is not None else None
-        ent = symfile.section(".orc_unwind") if symfile is not None else None
-        raw_ip = symfile.section(".orc_unwind_ip") if symfile is not None else None
-        if ip_sec is None or ent is None or raw_ip is None:
-            raise OrcError("the kernel has no ORC tables (.orc_unwind_ip/.orc_unwind)")
+    """An ORC table: the vmlinux's (from the symbol file, link-time addresses
+    shifted by the KASLR delta) or, given ``raw_ip``/``ip_base``/``entries``,
+    a module's as read from the dump (run-time addresses, ``delta`` 0)."""
+
+    def __init__(self, target: Any, raw_ip: bytes | None = None, ip_base: int | None = None,
+                 entries: bytes | None = None, delta: int | None = None) -> None:
+        if raw_ip is None:
+            symfile = target.symfile
+            ip_sec = symfile.section_address(".orc_unwind_ip") if symfile is not None else None
+            ent = symfile.section(".orc_unwind") if symfile is not None else None
+            raw = symfile.section(".orc_unwind_ip") if symfile is not None else None
+            if ip_sec is None or ent is None or raw is None:
+                raise OrcError("the kernel has no ORC tables (.orc_unwind_ip/.orc_unwind)")
+            raw_ip, ip_base, entries = bytes(raw), ip_sec[0], bytes(ent)
         rel = array("i")
-        rel.frombytes(bytes(raw_ip))
+        rel.frombytes(raw_ip[:len(raw_ip) - len(raw_ip) % 4])
         n = len(rel)
-        if len(ent) // 6 != n:
-            raise OrcError(f"ORC tables disagree: {n} IPs, {len(ent) // 6} entries")
-        base = ip_sec[0]
-        self._entries = bytes(ent)
+        if len(entries) // 6 != n:
+            raise OrcError(f"ORC tables disagree: {n} IPs, {len(entries) // 6} entries")
+        base = ip_base
+        self._entries = bytes(entries)
         self._order: list[int] | None = None
         # sorted at build time since v5.6: ip[i] <= ip[i+1] iff rel[i+1] - rel[i] >= -4
         if any(b - a < -4 for a, b in zip(rel, rel[1:])):
-            ips = [base + 4 * i + r & 0xFFFFFFFFFFFFFFFF for i, r in enumerate(rel)]
+            # base-relative positions: |4i + r| < 2**34, so no wrap-around and an int64 holds it
+            ips = [4 * i + r for i, r in enumerate(rel)]
             order = sorted(range(n), key=ips.__getitem__)
-            rel = array("q", (ips[i] - base for i in order))    # absolute, base-relative
+            rel = array("q", (ips[i] for i in order))
             self._order = order
             self._key = rel.__getitem__
         else:
             self._key = lambda i, rel=rel: 4 * i + rel[i]
         self._base = base
         self._n = n
-        self.delta = target.symbols.delta
-        self.layout = _Layout(target)
-        text = target.symbols.get("_stext"), target.symbols.get("_etext")
-        self.text = (text[0].address, text[1].address) if all(text) else None
+        self.delta = target.symbols.delta if delta is None else delta
+        self.layout = _layout(target)
         self._cache: dict[int, OrcEntry | None] = {}
 
     def __len__(self) -> int:
@@ -137,6 +143,13 @@ class OrcTable:
         return OrcEntry(sp_off, bp_off, sp_reg, bp_reg, typ, end)
 
 
+def _layout(target: Any) -> _Layout:
+    lay = getattr(target, "_orc_layout", None)
+    if lay is None:
+        lay = target._orc_layout = _Layout(target)
+    return lay
+
+
 def orc_table(target: Any) -> OrcTable:
     """The target's ORC table, built on first use."""
     table = getattr(target, "_orc_table", None)
@@ -144,3 +157,34 @@ def orc_table(target: Any) -> OrcTable:
         table = OrcTable(target)
         target._orc_table = table
     return table
+
+
+def module_orc_table(target: Any, module: Any) -> OrcTable | None:
+    """A loaded module's ORC table (``mod->arch``), read from the dump once."""
+    tables = target.__dict__.setdefault("_module_orc", {})
+    if module.address in tables:
+        return tables[module.address]
+    table = None
+    if module.orc is not None:
+        ip_addr, ent_addr, n = module.orc
+        try:
+            table = OrcTable(target, bytes(target.space.read(ip_addr, 4 * n)), ip_addr,
+                             bytes(target.space.read(ent_addr, 6 * n)), delta=0)
+        except XcrashError:
+            table = None
+    tables[module.address] = table
+    return table
+
+
+def find_entry(target: Any, address: int) -> OrcEntry | None:
+    """The ORC entry for a run-time address: the vmlinux's table, else the table
+    of the loaded module holding the address."""
+    entry = orc_table(target).find(address)
+    if entry is None:
+        modules = getattr(target, "modules", None)
+        module = modules.module_at(address) if modules is not None else None
+        if module is not None:
+            table = module_orc_table(target, module)
+            if table is not None:
+                entry = table.find(address)
+    return entry

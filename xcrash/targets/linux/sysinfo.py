@@ -14,10 +14,23 @@ FIXED_1 = 1 << FSHIFT
 
 
 def hz(target: Any) -> int:
-    """CONFIG_HZ from the in-kernel config; crash's default 1000 otherwise."""
+    """CONFIG_HZ from the in-kernel config, else from ``tick_nsec`` (NSEC_PER_SEC / HZ
+    unless adjtimex changed the tick), else crash's default 1000.
+
+    crash without an in-kernel config takes HZ from mq-deadline's ``write_expire``
+    (5 * HZ) when the scheduler is built in: the same value.
+    """
     config = kernel_config(target)
     if config and config.get("CONFIG_HZ", "").isdigit():
         return int(config["CONFIG_HZ"])
+    try:
+        tick = target.space.read_u64(target.address_of("tick_nsec"))
+    except XcrashError:
+        tick = 0
+    if tick:
+        guess = round(1_000_000_000 / tick)
+        if 24 <= guess <= 1200 and abs(guess * tick - 1_000_000_000) < tick // 100:
+            return guess
     return 1000
 
 
@@ -62,6 +75,16 @@ def memory_bytes(target: Any) -> int | None:
         return int(target.object("_totalram_pages").counter) * 4096
     except XcrashError:
         return None
+
+
+def installed_memory_bytes(target: Any) -> int | None:
+    """crash's guess at the installed RAM for `sys`: the present pages, rounded up
+    to the next GiB when that is at most 64 MiB away (1023.5 MB -> 1 GB)."""
+    total = memory_bytes(target)
+    if total is None:
+        return None
+    next_gib = -(-total // (1 << 30)) << 30
+    return next_gib if next_gib - total <= 64 << 20 else total
 
 
 def lowmem_kib(target: Any) -> int:

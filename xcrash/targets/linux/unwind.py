@@ -280,7 +280,6 @@ def _guess_bp(mem: _Memory, slot: int) -> int:
 # -- the walk ---------------------------------------------------------------------------------
 def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int, bp: int,
           *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
-    table = O.orc_table(target)
     items = trace.items
     kind = stacks.kind(slot) or "task"
     items.append(Frame(slot, ip, kind))
@@ -290,7 +289,7 @@ def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: 
         if ip == 0:
             entry = O.NULL_ENTRY
         else:
-            entry = table.find(ip if signal else ip - 1)
+            entry = O.find_entry(target, ip if signal else ip - 1)
         if entry is None or entry.type == "undefined":
             # code objtool did not annotate (6.1: kexec_core.o) or generated code:
             # the nearest word above sp that returns after a call to this function

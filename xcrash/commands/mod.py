@@ -1,0 +1,83 @@
+"""mod: the loaded kernel modules, as crash lists them."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError
+from .args import parse_address
+from .base import Command, Context, Option, Result, Text
+
+
+def _center_ljust(text: str, width: int) -> str:
+    """crash's ``mkstring(CENTER|LJUST)``: centred, the odd space on the right."""
+    extra = width - len(text)
+    if extra <= 0:
+        return text
+    return " " * (extra // 2) + text + " " * (extra - extra // 2)
+
+
+def module_lines(modules: list[Any], memory_layout: bool = False) -> list[str]:
+    """crash's table: MODULE NAME BASE (TEXT_BASE on 6.4+) SIZE OBJECT FILE."""
+    name_w = max((len(m.name) for m in modules), default=0)
+    size_w = max((len(str(m.size)) for m in modules), default=0)
+    out = ["  ".join([_center_ljust("MODULE", 16), "NAME".ljust(name_w),
+                      _center_ljust("TEXT_BASE" if memory_layout else "BASE", 16),
+                      "SIZE".rjust(size_w), "OBJECT FILE"])]
+    for m in modules:
+        kallsyms = "  [CONFIG_KALLSYMS]" if m.symbols else ""
+        out.append("  ".join([f"{m.address:16x}", m.name.ljust(name_w), f"{m.base:16x}",
+                              str(m.size).rjust(size_w), "(not loaded)" + kallsyms]))
+    return out
+
+
+class Mod(Command):
+    name = "mod"
+    synopsis = "mod [module-name | module-address]"
+    summary = "loaded kernel modules"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+The modules on the kernel's `modules` list, in address order, as crash shows
+them: the struct module, the name, where its core text starts (BASE;
+TEXT_BASE on kernels with per-type module memory, 6.4+), its core size, and
+the object file (never loaded by xcrash: module symbols come from the dump's
+own kallsyms tables, which bt, sym and dis use for addresses in modules).
+With an argument, only the module of that name or struct module / base address.
+"""
+    example = "mod\nmod tun"
+    options: tuple[Option, ...] = ()
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        _opts, rest = self.parse(args)
+        target = ctx.target
+        table = target.modules
+        modules = list(table)
+        if not modules:
+            return Text("no modules installed", [])
+        shown = modules
+        if rest:
+            shown = []
+            for arg in rest:
+                hit = [m for m in modules if m.name == arg]
+                if not hit:
+                    try:
+                        addr = parse_address(target, arg)
+                    except CommandError:
+                        raise CommandError(f"mod: invalid argument: {arg}") from None
+                    hit = [m for m in modules if addr in (m.address, m.base)]
+                if not hit:
+                    raise CommandError(f"mod: {arg}: not a loaded module")
+                shown += hit
+        try:
+            memory_layout = not target.type("struct module").has_member("core_layout")
+        except Exception:  # noqa: BLE001 - no type: the older header
+            memory_layout = False
+        lines = module_lines(modules, memory_layout)
+        keep = {id(m) for m in shown}
+        body = [line for m, line in zip(modules, lines[1:]) if id(m) in keep]
+        records = [{"module": m.address, "name": m.name, "base": m.base, "size": m.size,
+                    "symbols": len(m.symbols)} for m in shown]
+        return Text("\n".join([lines[0]] + body), records)
+
+
+COMMANDS = [Mod]

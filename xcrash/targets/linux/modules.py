@@ -1,0 +1,314 @@
+"""Loaded kernel modules: the ``modules`` list, their memory and their symbols.
+
+Module symbols come from the dump itself: each ``struct module`` keeps the
+symbol table the kernel's own kallsyms uses (``mod->kallsyms``: an ``Elf64_Sym``
+array, its string table and, since 4.x, a table of nm type letters).  Struct
+layouts come from the symbol file's types; the module's extent is
+``core_layout`` (<= 6.3) or ``mem[]`` (6.4+, text base ``mem[MOD_TEXT]``, size
+the sum of the core regions as crash counts it).
+
+:class:`KernelSymbols` puts the module symbols behind the vmlinux symbol
+table: ``resolve`` of an address no vmlinux symbol covers looks in the
+modules, so every command that names addresses (bt, sym, dis, rd -s) names
+module code too.  The module list is read on first need.
+"""
+from __future__ import annotations
+
+import bisect
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, NamedTuple
+
+from ...errors import MemoryError_, NoSuchSymbol, XcrashError
+
+#: lowest address of module space on x86_64 (MODULES_VADDR with a 1 GiB kernel image;
+#: 0xffffffffa0000000 with a 512 MiB one): below it no address is module code
+MODULE_SPACE_START = 0xFFFFFFFFA0000000
+_ELF64_SYM = struct.Struct("<IBBHQQ")
+SHN_UNDEF = 0
+_MAX_SYMBOLS = 1 << 20
+
+
+class ModuleSymbol(NamedTuple):
+    """A symbol of a loaded module (same first fields as ``symtab.Symbol``)."""
+    name: str
+    address: int
+    size: int
+    type_char: str
+    module: str
+
+
+@dataclass
+class Module:
+    address: int                 # of the struct module
+    name: str
+    base: int                    # start of the core text (crash's BASE / TEXT_BASE)
+    size: int                    # core size
+    regions: list[tuple[int, int]] = field(default_factory=list)   # [start, end) of its memory
+    symbols: list[ModuleSymbol] = field(default_factory=list)
+    #: (address of orc_unwind_ip, address of orc_unwind, count)
+    orc: tuple[int, int, int] | None = None
+
+    def contains(self, address: int) -> bool:
+        return any(lo <= address < hi for lo, hi in self.regions)
+
+
+class ModuleTable:
+    """All loaded modules and their symbols, by name and by address."""
+
+    def __init__(self, modules: list[Module]) -> None:
+        self.modules = sorted(modules, key=lambda m: m.base)
+        syms = [s for m in self.modules for s in m.symbols]
+        # among equal addresses the preferred symbol sorts last: text, global, sized
+        syms.sort(key=lambda s: (s.address, s.type_char in "tT", s.type_char.isupper(),
+                                 bool(s.size)))
+        self._sorted = syms
+        self._addresses = [s.address for s in syms]
+        self._by_name: dict[str, ModuleSymbol] = {}
+        for s in syms:
+            self._by_name.setdefault(s.name, s)
+        regions = sorted((lo, hi, m) for m in self.modules for lo, hi in m.regions)
+        self._regions = regions
+        self._region_starts = [r[0] for r in regions]
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.modules)
+
+    def module_at(self, address: int) -> Module | None:
+        i = bisect.bisect_right(self._region_starts, address) - 1
+        if i >= 0 and address < self._regions[i][1]:
+            return self._regions[i][2]
+        return None
+
+    def get(self, name: str) -> ModuleSymbol | None:
+        return self._by_name.get(name)
+
+    def symbols(self) -> list[ModuleSymbol]:
+        return list(self._sorted)
+
+    def resolve(self, address: int) -> tuple[ModuleSymbol, int] | None:
+        """The nearest module symbol at or below ``address``, in the same module."""
+        mod = self.module_at(address)
+        if mod is None:
+            return None
+        i = bisect.bisect_right(self._addresses, address) - 1
+        while i >= 0:
+            sym = self._sorted[i]
+            if sym.module == mod.name and mod.contains(sym.address):
+                return sym, address - sym.address
+            if sym.address < mod.base and not mod.contains(sym.address):
+                break
+            i -= 1
+        return None
+
+
+# -- reading the module list -------------------------------------------------------------------
+def _list_entries(target: Any, head: int, limit: int = 4096) -> Iterator[int]:
+    """Addresses of the ``list_head`` nodes on a circular list (not the head)."""
+    node = target.space.read_u64(head)
+    seen = 0
+    while node != head:
+        yield node
+        seen += 1
+        if seen > limit:
+            raise XcrashError(f"list at {head:x}: more than {limit} entries")
+        node = target.space.read_u64(node)
+
+
+def _module_extent(target: Any, mod: Any) -> tuple[int, int, list[tuple[int, int]]]:
+    """(base, size, regions) of a module, for either layout."""
+    mtype = mod.type_.strip_typedefs()
+    if mtype.has_member("core_layout"):
+        core = mod.core_layout
+        base, size = int(core.base), int(core.size)
+        regions = [(base, base + size)] if size else []
+        init = mod.init_layout
+        ibase, isize = int(init.base), int(init.size)
+        if ibase and isize:
+            regions.append((ibase, ibase + isize))
+        return base, size, regions
+    # 6.4+: struct module_memory mem[MOD_MEM_NUM_TYPES]; MOD_TEXT = 0, core regions
+    # before MOD_INIT_TEXT
+    mem = mod.mem
+    n = mem.type_.strip_typedefs().length or 0
+    init_text = _enum_value(target, "MOD_INIT_TEXT", 4)
+    regions, size = [], 0
+    for t in range(n):
+        m = mem[t]
+        b, s = int(m.base), int(m.size)
+        if b and s:
+            regions.append((b, b + s))
+        if t < init_text:
+            size += s
+    return int(mem[0].base), size, regions
+
+
+def _enum_value(target: Any, name: str, default: int) -> int:
+    try:
+        t = target.type("enum mod_mem_type")
+        for e_name, e_value in t.strip_typedefs().enumerators or []:
+            if e_name == name:
+                return int(e_value)
+    except XcrashError:
+        pass
+    return default
+
+
+def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, int]]
+                    ) -> list[ModuleSymbol]:
+    """The module's kallsyms: ``mod->kallsyms`` (symtab, strtab, typetab)."""
+    ks = mod.kallsyms
+    if not int(ks):
+        return []
+    ks = ks.deref_()
+    n = int(ks.num_symtab)
+    if n <= 0 or n > _MAX_SYMBOLS:
+        return []
+    symtab, strtab = int(ks.symtab), int(ks.strtab)
+    try:
+        typetab = int(ks.typetab)
+    except XcrashError:
+        typetab = 0
+    raw = bytes(target.space.read(symtab, n * _ELF64_SYM.size))
+    types = bytes(target.space.read(typetab, n)) if typetab else b""
+    entries = list(_ELF64_SYM.iter_unpack(raw))
+    # the string table ends after the last name: read up to the furthest name + 256
+    top = max((e[0] for e in entries), default=0) + 256
+    strings = _read_upto(target, strtab, top)
+
+    def inside(addr: int) -> bool:
+        return any(lo <= addr < hi for lo, hi in regions)
+
+    out = []
+    for i, (name_off, info, _other, shndx, value, size) in enumerate(entries):
+        if shndx == SHN_UNDEF or not name_off or not inside(value):
+            continue
+        end = strings.find(b"\0", name_off)
+        sym_name = strings[name_off:end if end >= 0 else None].decode("utf-8", "replace")
+        if not sym_name:
+            continue
+        letter = chr(types[i]) if i < len(types) and 32 < types[i] < 127 else (
+            chr(info) if 32 < info < 127 else "?")
+        out.append(ModuleSymbol(sym_name, value, size, letter, name))
+    return out
+
+
+def _read_upto(target: Any, address: int, size: int) -> bytes:
+    """As much of [address, address + size) as is readable, page by page."""
+    out = bytearray()
+    addr = address
+    while addr < address + size:
+        chunk = min(4096 - (addr & 0xFFF), address + size - addr)
+        try:
+            out += target.space.read(addr, chunk)
+        except (XcrashError, MemoryError_):
+            break
+        addr += chunk
+    return bytes(out)
+
+
+def read_modules(target: Any, base_symbols: Any) -> ModuleTable:
+    """Walk ``modules`` and read every module's extent, symbols and ORC tables."""
+    head = base_symbols.get("modules")
+    if head is None:
+        return ModuleTable([])
+    mtype = target.type("struct module")
+    list_off = mtype.member("list")[0] // 8
+    out = []
+    for node in _list_entries(target, head.address):
+        mod = target.object_at(mtype, node - list_off)
+        name = mod.name.string_().decode("utf-8", "replace")
+        try:
+            base, size, regions = _module_extent(target, mod)
+        except (XcrashError, MemoryError_):
+            continue
+        m = Module(mod.address_, name, base, size, regions)
+        try:
+            m.symbols = _module_symbols(target, mod, name, regions)
+        except (XcrashError, MemoryError_):
+            m.symbols = []
+        try:
+            arch = mod.arch
+            n = int(arch.num_orcs)
+            if 0 < n < _MAX_SYMBOLS:
+                m.orc = (int(arch.orc_unwind_ip), int(arch.orc_unwind), n)
+        except XcrashError:
+            pass
+        out.append(m)
+    return ModuleTable(out)
+
+
+# -- the vmlinux table with the modules behind it ------------------------------------------------
+class KernelSymbols:
+    """The kernel's symbol table (a relocated ``SymbolTable``) with the loaded
+    modules' symbols consulted where the vmlinux has none.
+
+    Everything else is the vmlinux table's (attributes are passed through).
+    ``load`` reads the module list; it is called on first need and a failure
+    leaves an empty module table.
+    """
+
+    def __init__(self, base: Any, load: Callable[[], ModuleTable]) -> None:
+        self._base = base
+        self._load = load
+        self._modules: ModuleTable | None = None
+        self._loading = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._base, name)
+
+    @property
+    def base(self) -> Any:
+        return self._base
+
+    @property
+    def modules(self) -> ModuleTable:
+        if self._modules is None:
+            if self._loading:                 # a lookup made while reading the list
+                return ModuleTable([])
+            self._loading = True
+            try:
+                self._modules = self._load()
+            except (XcrashError, MemoryError_):
+                self._modules = ModuleTable([])
+            finally:
+                self._loading = False
+        return self._modules
+
+    def resolve(self, address: int) -> tuple[Any, int] | None:
+        hit = self._base.resolve(address)
+        if address >= MODULE_SPACE_START and (hit is None or not self._base_covers(hit, address)):
+            mod_hit = self.modules.resolve(address)
+            if mod_hit is not None:
+                return mod_hit
+        return hit
+
+    @staticmethod
+    def _base_covers(hit: tuple[Any, int], address: int) -> bool:
+        sym, off = hit
+        return bool(sym.size) and off < sym.size
+
+    def module_symbol(self, name: str) -> ModuleSymbol | None:
+        return self.modules.get(name)
+
+    def lookup_static(self, name: str) -> Any:
+        try:
+            return self._base.lookup_static(name)
+        except NoSuchSymbol:
+            sym = self.modules.get(name)
+            if sym is None:
+                raise
+            return sym
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self._base
+        yield from self.modules.symbols()
+
+    def __len__(self) -> int:
+        return len(self._base)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._base
