@@ -30,10 +30,8 @@ _WALK, _JUMP, _ENTRY = 0, 1, 2
 
 def build_dwarf_index(dw: DwarfFile) -> dict[str, Any]:
     """``{"types": {"struct x" | "enum x" | "x": offset}, "vars": {...}, "funcs": {...}}``."""
-    info = dw.elf.section_by_name(".debug_info")
-    assert info is not None
     try:
-        with dw.elf.reading(info):
+        with dw.elf.reading(dw.info_base, dw.info_size):
             return _Walk(dw).run()
     except (IndexError, KeyError) as e:
         raise dw.bad(f"damaged .debug_info ({type(e).__name__}: {e})") from None

@@ -58,31 +58,29 @@ class DwarfSearch:
         candidates were refused.  A hit that cannot be the name attribute a
         pattern names (see _could_be) is passed over without parsing its unit."""
         dw = self.dw
-        info = dw.elf.section_by_name(".debug_info")
-        assert info is not None
         start, end = dw.info_base, dw.info_base + dw.info_size
         longest = max(len(p) for p, _s in patterns)
-        with dw.elf.reading(info):
-            # window by window, every pattern: the first reference is usually early
-            for window in range(start, end, _WINDOW):
-                stop = min(window + _WINDOW, end)
-                limit_end = min(stop + longest - 1, end)
+        # window by window, every pattern: the first reference is usually early
+        for window in range(start, end, _WINDOW):
+            stop = min(window + _WINDOW, end)
+            limit_end = min(stop + longest - 1, end)
+            with dw.elf.reading(window, limit_end - window):
                 hits = []
                 for pattern, shape in patterns:
                     hit = dw.data.find(pattern, window, limit_end)
                     while 0 <= hit < stop:
                         hits.append((hit, shape))
                         hit = dw.data.find(pattern, hit + 1, limit_end)
-                for hit, shape in sorted(hits, key=lambda h: h[0]):
-                    offset = hit - start
-                    if shape is not None and not self._could_be(offset, *shape):
-                        continue
-                    found = dw.die_containing(offset)
-                    if found is not None and accept(*found):
-                        return found[0]
-                    limit -= 1
-                    if limit <= 0:
-                        return False
+            for hit, shape in sorted(hits, key=lambda h: h[0]):
+                offset = hit - start
+                if shape is not None and not self._could_be(offset, *shape):
+                    continue
+                found = dw.die_containing(offset)
+                if found is not None and accept(*found):
+                    return found[0]
+                limit -= 1
+                if limit <= 0:
+                    return False
         return None
 
     def _could_be(self, offset: int, tag: int, meaning: int) -> bool:

@@ -128,12 +128,13 @@ class ElfImage:
         return memoryview(self.data)[section.offset:section.offset + section.size]
 
     @contextlib.contextmanager
-    def reading(self, section: Section) -> Iterator[None]:
-        """Around a sequential read of a whole section: read it ahead, and
-        afterwards unmap its pages from the process (they stay in the page cache)."""
-        start = section.offset - section.offset % mmap.PAGESIZE
-        length = section.offset + section.size - start
-        usable = hasattr(mmap, "MADV_WILLNEED") and section.type != SHT_NOBITS and length > 0
+    def reading(self, offset: int, size: int) -> Iterator[None]:
+        """Around a sequential read of ``size`` bytes of the file at ``offset``:
+        read them ahead, and afterwards unmap their pages from the process
+        (they stay in the page cache)."""
+        start = offset - offset % mmap.PAGESIZE
+        length = min(offset + size, self.size) - start
+        usable = hasattr(mmap, "MADV_WILLNEED") and length > 0
         if usable:
             self.data.madvise(mmap.MADV_WILLNEED, start, length)
         try:
