@@ -51,6 +51,31 @@ def _section_letter(name: str, stype: int, flags: int) -> str:
     return "?"
 
 
+def _classify(info: int, shndx: int, letters_of: list[str]) -> tuple[str, int]:
+    """nm's letter, and the preference among symbols of one name or address
+    (global over weak over local, typed over untyped; +1 later if sized)."""
+    stype, bind = info & 0xF, info >> 4
+    if shndx == SHN_COMMON:
+        letter = "c"
+    elif stype == STT_GNU_IFUNC:
+        letter = "i"
+    elif bind == STB_WEAK:
+        letter = "V" if stype == STT_OBJECT else "W"
+    elif bind == STB_GNU_UNIQUE:
+        letter = "u"
+    elif shndx == SHN_ABS:
+        letter = "a"
+    elif shndx < len(letters_of):
+        letter = letters_of[shndx]
+    else:
+        letter = "?"
+    if bind == STB_GLOBAL:
+        letter = letter.upper()
+    rank = ((bind == STB_GLOBAL) * 8 + (bind == STB_WEAK) * 4
+            + (stype in (STT_FUNC, STT_OBJECT, STT_GNU_IFUNC)) * 2)
+    return letter, rank
+
+
 def build_symtab(elf: ElfImage) -> dict[str, Any]:
     """Parse ``.symtab`` into the marshal-able form :class:`SymbolTable` uses."""
     symtab = next((s for s in elf.sections if s.type == SHT_SYMTAB), None)
@@ -64,12 +89,15 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
     text = strtab.decode("latin-1") if strtab.isascii() else None
 
     sections = elf.sections
+    nsec = len(sections)
     letters_of = [_section_letter(s.name, s.type, s.flags) for s in sections]
-    alloc = [s for s in sections if s.allocated and s.address and s.size]
-    low = min((s.address for s in alloc), default=0)
+    sec_start = [s.address for s in sections]
+    sec_end = [s.end for s in sections]
+    alloc = sorted((s for s in sections if s.allocated and s.address and s.size),
+                   key=lambda s: s.address)
+    low = alloc[0].address if alloc else 0
     high = max((s.end for s in alloc), default=0)
-    alloc_sorted = sorted(alloc, key=lambda s: s.address)
-    alloc_starts = [s.address for s in alloc_sorted]
+    alloc_starts = [s.address for s in alloc]
     percpu = elf.section_by_name(".data..percpu")
     percpu_index = percpu.index if percpu is not None else -1
 
@@ -80,10 +108,12 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
     flags = bytearray()
     home = array("H")
     ranks: list[int] = []
-    nsec = len(sections)
+    # for resolve(): (address, rank, name, index) of relocatable symbols and of
+    # the rest (per-CPU offsets), apart since a KASLR delta moves only the first
+    by_address: tuple[list[tuple], list[tuple]] = ([], [])
+    classes: dict[int, tuple[str, int]] = {}        # info, section -> letter, rank
     for name_off, info, _other, shndx, value, size in _SYM.iter_unpack(raw):
-        stype, bind = info & 0xF, info >> 4
-        if stype in (STT_SECTION, STT_FILE) or shndx == SHN_UNDEF or not name_off:
+        if not name_off or shndx == SHN_UNDEF or info & 0xF in (STT_SECTION, STT_FILE):
             continue
         if text is not None:
             name = text[name_off:text.find("\0", name_off)]
@@ -92,46 +122,34 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
             name = strtab[name_off:end].decode("utf-8", "replace")
         if not name:
             continue
-        # nm's letter
-        if shndx == SHN_COMMON:
-            letter = "c"
-        elif stype == STT_GNU_IFUNC:
-            letter = "i"
-        elif bind == STB_WEAK:
-            letter = "V" if stype == STT_OBJECT else "W"
-        elif bind == STB_GNU_UNIQUE:
-            letter = "u"
-        elif shndx == SHN_ABS:
-            letter = "a"
-        elif shndx < nsec:
-            letter = letters_of[shndx]
-        else:
-            letter = "?"
-        if bind == STB_GLOBAL:
-            letter = letter.upper()
-        # flags and home section
-        f = 0
-        if low <= value <= high:
-            f |= RELOCATABLE
-        if shndx == SHN_ABS:
-            f |= ABSOLUTE
+        cls = classes.get(info << 16 | shndx)
+        if cls is None:
+            cls = classes[info << 16 | shndx] = _classify(info, shndx, letters_of)
+        f = RELOCATABLE if low <= value <= high else 0
         sec = NO_SECTION
-        if shndx < nsec and sections[shndx].address <= value <= sections[shndx].end:
+        if shndx < nsec and sec_start[shndx] <= value <= sec_end[shndx]:
             sec = shndx
             if shndx == percpu_index:
-                f = (f | PERCPU) & ~RELOCATABLE
-        elif f & RELOCATABLE:
+                f = PERCPU
+        elif f:
             i = bisect.bisect_right(alloc_starts, value) - 1
-            if i >= 0 and value <= alloc_sorted[i].end:
-                sec = alloc_sorted[i].index
+            if i >= 0 and value <= alloc[i].end:
+                sec = alloc[i].index
+        if shndx == SHN_ABS:
+            f |= ABSOLUTE
+        rank = cls[1] + bool(size)
+        index = len(names)
         names.append(name)
         values.append(value)
         sizes.append(size)
-        letters.append(letter)
+        letters.append(cls[0])
         flags.append(f)
         home.append(sec)
-        ranks.append((bind == STB_GLOBAL) * 8 + (bind == STB_WEAK) * 4
-                     + (stype in (STT_FUNC, STT_OBJECT, STT_GNU_IFUNC)) * 2 + bool(size))
+        ranks.append(rank)
+        if f & RELOCATABLE:
+            by_address[0].append((value, rank, name, index))
+        elif not f & ABSOLUTE:
+            by_address[1].append((value, rank, name, index))
 
     best: dict[str, int] = {}
     dups: dict[str, list[int]] = {}
@@ -144,18 +162,11 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
         if ranks[i] > ranks[j]:
             best[name] = i
 
-    # Address order for resolve(): relocatable symbols and the rest (per-CPU
-    # offsets) apart, since a KASLR delta moves one set and not the other.
     # Among equal addresses the preferred symbol sorts last; of equally ranked
     # aliases (__x64_sys_pause, __ia32_sys_pause) the greatest name, as crash,
     # which sorts equal values by name, names an address inside them.
-    def order(selected: list[int]) -> array:
-        selected.sort(key=lambda i: (values[i], ranks[i], names[i]))
-        return array("I", selected)
-
-    reloc = order([i for i in range(len(names)) if flags[i] & RELOCATABLE])
-    other = order([i for i in range(len(names))
-                   if not flags[i] & (RELOCATABLE | ABSOLUTE)])
+    reloc, other = (array("I", [entry[3] for entry in sorted(entries)])
+                    for entries in by_address)
     return {
         "names": names, "values": values.tobytes(), "sizes": sizes.tobytes(),
         "letters": "".join(letters), "flags": bytes(flags), "home": home.tobytes(),
