@@ -180,3 +180,53 @@ def test_machine_target_without_xen_syms() -> None:
     # no idle domain there: idle_vcpu is not among VMCOREINFO_XEN's symbols
     assert [r[:2] for r in _facts_rows(run(xen, "doms")) if int(r[0]) < 0x7ff0] == [
         ("0", "ffff83003ffc0000"), ("1", "ffff83003fcfd000"), ("2", "ffff83003fcf7000")]
+
+
+# ---------------------------------------------------------------- bt
+
+CRASH_CHAIN = ["kexec_crash", "do_crashdump_trigger", "handle_keypress", "do_sysctl",
+               "pv_hypercall", "lstar_enter"]
+
+
+def _frames(text: str) -> list[tuple[str, str]]:
+    return re.findall(r"^\s*#\d+ \[([0-9a-f]+)\] (\S+) at", text, re.M)
+
+
+@pytest.mark.parametrize("method", ["cfi", "fp", "scan"])
+def test_bt_crashing_cpu(xen_session, method: str) -> None:
+    text = run(xen_session, f"bt -m {method}")
+    assert text.startswith("PCPU:  1  VCPU: ffff83003fd86000")
+    frames = _frames(text)
+    assert [f for _, f in frames] == CRASH_CHAIN
+    # the slots are crash's, without its stale frames between do_sysctl and pv_hypercall
+    ref = dict((f, s) for s, f in _frames("\n".join(ref_block("PCPU:  1", r"^ *#\d+ "))))
+    assert all(ref[f] == s for s, f in frames)
+    assert "[domain 0 vcpu 1 registers]" in text and "CS: e033" in text
+    others = [m for m in ("DWARF CFI", "frame pointers", "stack scan")
+              if m != {"cfi": "DWARF CFI", "fp": "frame pointers", "scan": "stack scan"}[method]]
+    assert all(f"{m}: same frames" in text for m in others)
+
+
+def test_bt_all_nmi_cpu(xen_session) -> None:
+    text = run(xen_session, "bt -a")
+    cpu0, cpu1 = text.split("\n\n")
+    assert [f for _, f in _frames(cpu1)] == CRASH_CHAIN
+    assert [f for _, f in _frames(cpu0)] == ["do_nmi_crash", "do_nmi", "handle_ist_exception",
+                                              "default_idle", "idle_loop"]
+    assert "[exception RIP: default_idle+207]" in cpu0 and "--- <NMI exception stack> ---" in cpu0
+    assert "domain 0 vcpu 0: its registers are still loaded here" in cpu0
+    assert run(xen_session, "bt -c 0") == cpu0
+    assert "(unwound by DWARF CFI; frame pointers: same frames; stack scan: same frames)" in cpu0
+
+
+def test_bt_without_dwarf(stripped_xen_syms) -> None:
+    """No .debug_frame, no types: frame pointers (the scan agrees), cpu_info found
+    through the TSS's rsp0."""
+    import xcrash
+    session = xcrash.open(str(XEN_DIR / "vmcore-d1.elf.xz"), str(stripped_xen_syms))
+    text = run(session, "bt -a")
+    cpu0, cpu1 = text.split("\n\n")
+    assert [f for _, f in _frames(cpu1)] == CRASH_CHAIN
+    assert [f for _, f in _frames(cpu0)][-1] == "idle_loop"
+    assert "(unwound by frame pointers; stack scan: same frames)" in cpu1
+    assert cpu1.startswith("PCPU:  1  VCPU: ffff83003fd86000")

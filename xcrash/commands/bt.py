@@ -103,10 +103,16 @@ class Bt(Command):
     synopsis = "bt [-a|-c cpu] [-f] [-l] [pid | task] ..."
     summary = "back trace of a task"
     group = "linux"
-    targets = ("linux",)
+    targets = ("linux", "xen")
     description = """\
-The kernel back trace of a task, unwound with the kernel's ORC tables (frame
-pointers where no ORC entry covers an address), in crash's format:
+On the Xen target: the back trace of the crashing physical CPU (-a: every
+pCPU, -c CPU: those), from the registers Xen saved in its crash notes, through
+exception frames (an NMI's interrupted code, a guest's entry); each trace says
+whether DWARF CFI (.debug_frame), frame pointers or a stack scan produced it,
+and whether the other methods agree (-m cfi|fp|scan chooses).
+On a Linux target: the kernel back trace of a task, unwound with the kernel's
+ORC tables (frame pointers where no ORC entry covers an address), in crash's
+format:
   #n [stack slot of the return address] function at return address
 followed by the registers of each exception frame (pt_regs) on the way.
 Without arguments: the task that was running on the panicking CPU.  Running
@@ -121,13 +127,17 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
     options = (Option("-a", "all", "active task of every CPU"),
                Option("-c", "cpus", "active task of CPUs", takes_value=True),
                Option("-f", "data", "frame data"),
-               Option("-l", "lines", "source lines"))
+               Option("-l", "lines", "source lines"),
+               Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.tasks import active_tasks
         from ..targets.linux.unwind import backtrace, panic_task
         opts, rest = self.parse(args)
         target = ctx.target
+        if target.kind == "xen":
+            from .xen_bt import run as xen_bt
+            return xen_bt(ctx, opts, rest, _cpu_list)
         tasks: list[int] = []
         if opts["all"] or opts["cpus"] is not None:
             active = active_tasks(target)

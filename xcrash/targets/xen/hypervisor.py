@@ -31,6 +31,9 @@ FRAMETABLE_VIRT_START = 0xFFFF82E000000000
 FRAMETABLE_VIRT_START_BIGMEM = 0xFFFF830000000000
 #: STACK_ORDER 3 (Xen >= 4.5 on x86_64); cpu0_stack's size says it when present
 STACK_SIZE = 8 << 12
+#: offsetof(struct cpu_user_regs, es): TSS rsp0 points there in cpu_info
+CPU_USER_REGS_ES = 168
+CPU_INFO_CURRENT_VCPU = 208
 #: never-onlined CPUs have this per-CPU offset plus -__per_cpu_start
 INVALID_PERCPU_BASE = 0x8000000000000000
 
@@ -300,9 +303,31 @@ class XenTarget(Target):
 
     @cached_property
     def cpu_info_size(self) -> int:
+        """sizeof(struct cpu_info): from DWARF, else from a TSS's ``rsp0``, which
+        points at ``&cpu_info->guest_cpu_user_regs.es`` (offset 168)."""
         if self.has_types:
             return self.type("struct cpu_info").byte_size
+        for cpu in self.online_cpus:
+            for name, off in (("per_cpu__tss_page", 64 + 4), ("per_cpu__init_tss", 4)):
+                sym = self.symbols.get(name) if self.symbols is not None else None
+                if sym is None:
+                    continue
+                try:
+                    rsp0 = self.space.read_u64(self.per_cpu_address(sym.address, cpu) + off)
+                except MemoryError_:
+                    continue
+                base = self.stack_bases[cpu]
+                size = base + self.stack_size - (rsp0 - CPU_USER_REGS_ES)
+                if 200 <= size <= 1024:
+                    return size
         raise XenUnavailable("struct cpu_info needs Xen's types")
+
+    def current_vcpu(self, cpu: int) -> int:
+        """Xen's ``current`` on a pCPU: ``cpu_info->current_vcpu`` (offset 208 since
+        Xen 4.x when DWARF is missing)."""
+        if self.has_types:
+            return int(self.cpu_info(cpu).current_vcpu)
+        return self.space.read_u64(self.cpu_info_address(cpu) + CPU_INFO_CURRENT_VCPU)
 
     def cpu_info_address(self, cpu: int) -> int:
         """``struct cpu_info`` at the top of the pCPU's primary stack (crash's PCPU)."""
