@@ -30,7 +30,8 @@ def test_options_of_the_command_being_typed() -> None:
 
 
 def test_setting_names_after_set_and_commands_after_help() -> None:
-    assert set(offered("set ")) == {"radix", "color", "output", "scroll", "zero_excluded"}
+    assert set(offered("set ")) == {"radix", "color", "output", "scroll", "zero_excluded",
+                                    "explain"}
     assert "alias" in offered("help al")
 
 
