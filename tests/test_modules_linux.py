@@ -205,3 +205,20 @@ def test_equally_ranked_aliases_resolve_to_the_greatest_name(vmlinux_symbols) ->
     for group in pairs[:50]:
         hit = vmlinux_symbols.symbols.resolve(group[0].address + 1)
         assert hit[0].name == max(s.name for s in group)
+
+
+def test_first_commands_need_no_dwarf(monkeypatch) -> None:
+    """sys, ps, bt -a, log and foreach bt use BTF types only: opening DWARF
+    (CU headers, byte searches, on a distro vmlinux its 13 s name index) is
+    left to the commands that need it."""
+    import xcrash
+    import xcrash.symbols.symbolfile as sf
+    from conftest import LINUX_DIR, need
+
+    def no_dwarf(*args, **kwargs):
+        raise AssertionError("DWARF opened")
+    monkeypatch.setattr(sf, "DwarfFile", no_dwarf)
+    session = xcrash.open(str(need(LINUX_DIR / "vmcore-d31.kdump")),
+                          str(need(LINUX_DIR / "vmlinux.xz")))
+    for command in ("sys", "ps", "bt -a", "log", "foreach bt", "ps -S"):
+        assert run(session, command)

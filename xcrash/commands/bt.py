@@ -196,22 +196,33 @@ def _cpu_list(spec: str) -> list[int]:
     return out
 
 
-def _task_arg(target: Any, arg: str) -> int:
-    from ..targets.linux.tasks import for_each_task
-    tasks = list(for_each_task(target))
-    if arg.isdigit():
-        pid = int(arg)
-        for t in tasks:
+def _task_index(target: Any) -> tuple[dict[int, int], set[int]]:
+    """(pid -> first task address, every task address), walked once per target:
+    `foreach bt` names each task by address, and a dump does not change."""
+    index = getattr(target, "_bt_task_index", None)
+    if index is None:
+        from ..targets.linux.tasks import for_each_task
+        pids: dict[int, int] = {}
+        addresses: set[int] = set()
+        for t in for_each_task(target):
+            addresses.add(t.address_)
             try:
-                if int(t.pid) == pid:
-                    return t.address_
+                pids.setdefault(int(t.pid), t.address_)
             except (XcrashError, MemoryError_):
                 continue
+        index = target._bt_task_index = (pids, addresses)
+    return index
+
+
+def _task_arg(target: Any, arg: str) -> int:
+    pids, addresses = _task_index(target)
+    if arg.isdigit() and int(arg) in pids:
+        return pids[int(arg)]
     try:
         addr = int(arg, 16)
     except ValueError:
         raise CommandError(f"bt: invalid task or pid value: {arg}") from None
-    if any(t.address_ == addr for t in tasks):
+    if addr in addresses:
         return addr
     raise CommandError(f"bt: invalid task or pid value: {arg}")
 

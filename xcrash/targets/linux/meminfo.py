@@ -125,11 +125,14 @@ def shared_pages(target: Any) -> int:
 
 def pgdats(target: Any) -> list[Any]:
     """The memory nodes: ``node_data[]`` on NUMA kernels, else ``contig_page_data``."""
-    if target.symbols.get("node_data") is not None:
-        nodes = target.object("node_data")
-        return [nodes[n].deref_() for n in range(nodes.type_.strip_typedefs().length or 1)
-                if int(nodes[n])]
-    return [target.object("contig_page_data")]
+    # typed from the symbol's size: no DWARF variable lookup (BTF has no variables)
+    sym = target.symbols.get("node_data")
+    if sym is not None:
+        count = max((sym.size or 8) // 8, 1)
+        raw = target.read(sym.address, 8 * count)
+        pointers = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
+        return [target.object_at("struct pglist_data", p) for p in pointers if p]
+    return [target.object("contig_page_data", "struct pglist_data")]
 
 
 def _int(target: Any, name: str) -> int:

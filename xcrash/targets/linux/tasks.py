@@ -46,7 +46,7 @@ def for_each_task(target: Any, errors: list[str] | None = None) -> Iterator[Obje
         if idle.address_ not in seen:
             seen.add(idle.address_)
             yield idle
-    init = target.object("init_task")
+    init = target.object("init_task", "struct task_struct")
     try:
         for leader in list_for_each_entry(target, init.type_, init.tasks.address_, "tasks"):
             try:
@@ -139,8 +139,22 @@ def task_memory(target: Any, task: Object) -> tuple[int, int]:
 
 def _rss_counters(target: Any) -> list[int]:
     """Indexes of MM_FILEPAGES, MM_ANONPAGES and MM_SHMEMPAGES."""
+    cached = getattr(target, "_rss_counter_indexes", None)
+    if cached is not None:
+        return cached
+    out = [0, 1, 3]
     try:   # named from 6.2 on; an anonymous enum with the same values before
-        values = dict(target.type("enum mm_counter_type").strip_typedefs().enumerators or ())
-        return [values[n] for n in ("MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES")]
+        btf = getattr(target.symfile, "btf", None)
+        if btf is not None:
+            # BTF has every type of the kernel: one it lacks is in no DWARF either,
+            # and asking DWARF would build its whole name index (13 s on a distro vmlinux)
+            t = btf.find("enum mm_counter_type")
+        else:
+            t = target.type("enum mm_counter_type")
+        if t is not None:
+            values = dict(t.strip_typedefs().enumerators or ())
+            out = [values[n] for n in ("MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES")]
     except (XcrashError, KeyError):
-        return [0, 1, 3]
+        pass
+    target._rss_counter_indexes = out
+    return out
