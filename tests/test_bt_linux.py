@@ -83,3 +83,18 @@ def test_kernel_mode_exception_frame_format() -> None:
     lines = eframe_lines(target, regs)
     assert lines[0] == "    [exception RIP: default_idle+22]"
     assert lines[-1] == "    ORIG_RAX: 0000000000000000  CS: 0010  SS: 0018"
+
+
+def test_bt_t_lists_the_text_addresses_above_the_start(linux_session) -> None:
+    from test_commands_linux import run
+    lines = run(linux_session, "bt -t").splitlines()
+    assert lines[1] == "              START: machine_kexec at ffffffffae44923c"
+    names = [line.split()[1] for line in lines[2:]]
+    # every function of the unwound trace appears, in stack order
+    trace = ["machine_kexec", "__crash_kexec", "panic", "sysrq_handle_crash",
+             "__handle_sysrq.cold", "write_sysrq_trigger", "proc_reg_write", "vfs_write",
+             "ksys_write", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]
+    positions = [names.index(n) for n in trace]
+    assert positions == sorted(positions)
+    whole = run(linux_session, "bt -T").splitlines()
+    assert len(whole) > len(lines)

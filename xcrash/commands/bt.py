@@ -128,6 +128,8 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                Option("-c", "cpus", "active task of CPUs", takes_value=True),
                Option("-f", "data", "frame data"),
                Option("-l", "lines", "source lines"),
+               Option("-t", "text", "text symbols on the stack from the trace's start"),
+               Option("-T", "alltext", "text symbols on the whole task stack"),
                Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
@@ -163,6 +165,10 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
             ctx.check()
             task = target.object_at(ttype, addr)
             trace = backtrace(target, task)
+            if opts["text"] or opts["alltext"]:
+                from .bt_text import text_on_stack
+                parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
+                continue
             parts.append(format_trace(target, task, trace, frames_data=opts["data"],
                                       lines=opts["lines"], records=records))
         return Text("\n\n".join(parts), records)
