@@ -43,10 +43,70 @@ class Record:
 
 
 def records(target: Any) -> Iterator[Record]:
-    """Every readable record of the log, oldest first."""
-    if target.symbols.get("prb") is None:
-        raise LogUnavailable("this kernel has no lockless printk ring buffer (prb); "
-                             "logs of kernels before 5.10 are not supported yet")
+    """Every readable record of the log, oldest first, in whichever format the
+    kernel has: the lockless ring (5.10+) or the structured ``log_buf`` (3.5–5.9)."""
+    if target.symbols.get("prb") is not None:
+        return _ring_records(target)
+    if target.symbols.get("log_first_idx") is not None:
+        return _log_buf_records(target)
+    raise LogUnavailable("no printk ring buffer (prb) nor structured log_buf: "
+                         "the log of kernels before 3.5 is not supported")
+
+
+def _log_buf_records(target: Any) -> Iterator[Record]:
+    """Records of ``struct printk_log`` (``struct log`` before 3.11) in ``log_buf``:
+    a header, then the text; ``len`` 0 means the rest of the buffer is unused and
+    the next record is at index 0."""
+    header_t = None
+    for name in ("struct printk_log", "struct log"):
+        try:
+            header_t = target.type(name)
+            break
+        except XcrashError:
+            continue
+    if header_t is None:
+        raise LogUnavailable("log_buf found but no struct printk_log type")
+    buf = int(target.object("log_buf", "char *"))
+    size = int(target.object("log_buf_len", "unsigned int"))
+    first = int(target.object("log_first_idx", "unsigned int"))
+    nxt = int(target.object("log_next_idx", "unsigned int"))
+    seq = int(target.object("log_first_seq", "unsigned long long"))
+    if not 0 < size <= 1 << 30:
+        raise LogUnavailable(f"log_buf_len {size} is not a plausible size")
+    data = target.read(buf, size)
+    hsize = header_t.byte_size
+    off = {name: header_t.member(name)[0] for name in ("ts_nsec", "len", "text_len")}
+    fac = header_t.member("facility")[0] // 8 if header_t.has_member("facility") else None
+    flags_bit = header_t.member("flags")[0] if header_t.has_member("flags") else None
+    level_bit = header_t.member("level")[0] if header_t.has_member("level") else None
+    caller = header_t.member("caller_id")[0] // 8 if header_t.has_member("caller_id") else None
+
+    def field(pos: int, bit: int, width: int) -> int:
+        return int.from_bytes(data[pos + bit // 8:pos + bit // 8 + width], "little")
+
+    idx = first
+    for _ in range(size // max(hsize, 1) + 1):
+        if idx == nxt or idx + hsize > size:
+            break
+        length = field(idx, off["len"], 2)
+        if length == 0:                      # wrapped: continue at the start of the buffer
+            idx = 0
+            continue
+        text_len = field(idx, off["text_len"], 2)
+        text = data[idx + hsize:idx + hsize + min(text_len, max(length - hsize, 0))]
+        bits = data[idx + level_bit // 8] if level_bit is not None else 0
+        yield Record(seq=seq, ts_nsec=field(idx, off["ts_nsec"], 8),
+                     level=(bits >> (level_bit % 8)) & 7 if level_bit is not None else 0,
+                     facility=data[idx + fac] if fac is not None else 0,
+                     flags=(data[idx + flags_bit // 8] >> (flags_bit % 8)) & 0x1F
+                     if flags_bit is not None else 0,
+                     caller_id=field(idx, caller * 8, 4) if caller is not None else 0,
+                     text=text.decode("utf-8", "replace"))
+        seq += 1
+        idx += length
+
+
+def _ring_records(target: Any) -> Iterator[Record]:
     prb = target.object("prb", target.pointer_type(target.type("struct printk_ringbuffer")))
     rb = prb.deref_()
     desc_ring = rb.desc_ring
