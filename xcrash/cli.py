@@ -47,6 +47,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--norc", action="store_true",
                    help="do not read ~/.xcrashrc and ./.xcrashrc")
     p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
+    p.add_argument("--sym", dest="sym", action="append", default=[], metavar="domN=FILE",
+                   help="serve Xen guest domN with this vmlinux (repeatable)")
     p.add_argument("--version", action="version", version=f"xcrash {__version__}")
     p.add_argument("vmcore", metavar="VMCORE", help="the dump file")
     p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
@@ -131,7 +133,17 @@ def _batch(runner: Any, steps: list[tuple[str, str]]) -> int:
 def _open(args: argparse.Namespace) -> Any:
     """The session, or None after saying why it could not be opened."""
     try:
-        return _open_any_order(_opener(), [args.vmcore, *args.symbol_files], args.target)
+        opener = _opener()
+        if getattr(args, "sym", None):
+            import functools
+            forced = {}
+            for spec in args.sym:
+                name, sep, path = spec.partition("=")
+                if not sep or not path:
+                    raise XcrashError(f"--sym {spec}: expected domN=FILE")
+                forced[name if not name.isdigit() else f"dom{name}"] = path
+            opener = functools.partial(opener, symbols_for=forced)
+        return _open_any_order(opener, [args.vmcore, *args.symbol_files], args.target)
     except XcrashError as exc:
         _say(str(exc))
     except OSError as exc:

@@ -25,7 +25,7 @@ class MachineTarget(Target):
 
 
 def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
-              messages: list[str]) -> None:
+              messages: list[str], forced: dict[str, Any] | None = None) -> None:
     """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``: the
     hook :meth:`XenTarget.guest_targets`).  Without xen-syms the hypervisor target
     knows only VMCOREINFO_XEN's facts; the machine target stays the current one."""
@@ -45,7 +45,8 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
         messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
                         "(doms from VMCOREINFO_XEN)")
     targets["xen"] = xen
-    targets.update(xen.guest_targets(symfiles))
+    targets.update(xen.guest_targets(symfiles, forced))
+    messages.extend(xen.guest_notes)
 
 
 class Session:
@@ -62,13 +63,17 @@ class Session:
 
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
-             check_symbols: bool = True) -> "Session":
+             check_symbols: bool = True, symbols_for: dict[str, str] | None = None
+             ) -> "Session":
+        """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
+        Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``."""
         from .dump import open_dump
         from .symbols import open_symbol_file
         from .targets.linux.kernel import LinuxTarget, check_symbol_file
 
         dump = open_dump(vmcore)
         symfiles = [open_symbol_file(p) for p in symbol_paths]
+        forced = {name: open_symbol_file(path) for name, path in (symbols_for or {}).items()}
         targets: dict[str, Target] = {}
         messages: list[str] = []
         vmlinuxes = [s for s in symfiles if s.kind == "vmlinux"]
@@ -78,7 +83,7 @@ class Session:
                 check_symbol_file(vmlinux, dump.vmcoreinfo)
             targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux)
         elif dump.xen is not None:
-            _open_xen(vmcore, dump, symfiles, targets, messages)
+            _open_xen(vmcore, dump, symfiles, targets, messages, forced)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:

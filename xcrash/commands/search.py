@@ -48,6 +48,9 @@ data that no kernel virtual mapping covers on a target without one.
         limit = parse_number(opts["limit"], 10) if opts["limit"] else MAX_HITS
         dump = ctx.session.dump
         phys = target.phys_space
+        # a Xen guest searches its own frames (its p2m), not all of machine memory
+        ranges = (target.memory_ranges() if hasattr(target, "memory_ranges")
+                  else dump.ranges())
         lines, records = [], []
         for arg in rest:
             if opts["chars"]:
@@ -57,7 +60,7 @@ data that no kernel virtual mapping covers on a target without one.
             else:
                 needle, align = struct.pack("<Q", parse_number(arg, 16) & (2**64 - 1)), 8
             hits = 0
-            for paddr in search_physical(phys, dump.ranges(), needle, align=align,
+            for paddr in search_physical(phys, ranges, needle, align=align,
                                          start=start, end=end, interrupted=ctx.interrupted):
                 shown = paddr + page_offset if virtual else paddr
                 if opts["chars"]:

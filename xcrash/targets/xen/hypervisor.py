@@ -124,6 +124,8 @@ class XenTarget(Target):
         self.vmcoreinfo = dump.xen.vmcoreinfo if dump.xen is not None else None
         #: start-up remarks (how xen_phys_start was found, what is missing)
         self.notes: list[str] = []
+        #: which symbol file serves which domain (set by guest_targets)
+        self.guest_notes: list[str] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
@@ -392,13 +394,15 @@ class XenTarget(Target):
         return [Cpu(c, n.regs, "NT_PRSTATUS") for c, n in self.cpu_notes.items() if not n.empty]
 
     # -- guest targets (issue 7) --------------------------------------------------------
-    def guest_targets(self, symbol_files: list[Any]) -> dict[str, Target]:
-        """The Linux targets of the domains (dom0, domU): none yet.
-
-        The hook for the guest targets: the session calls this after creating the
-        hypervisor target and adds what it returns (``{"dom0": LinuxTarget, ...}``).
-        """
-        return {}
+    def guest_targets(self, symbol_files: list[Any],
+                      forced: dict[str, Any] | None = None) -> dict[str, Target]:
+        """The Linux targets of the PV domains (``{"dom0": ..., "dom1": ...}``), each
+        served by the vmlinux whose banner and build-id are in its memory
+        (``forced``: ``{"domN": symbol file}`` from ``--sym``); what was matched is
+        left in :attr:`guest_notes` (targets/xen/guests.py)."""
+        from .guests import guest_targets
+        targets, self.guest_notes = guest_targets(self, symbol_files, forced)
+        return targets
 
     # -- identity -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

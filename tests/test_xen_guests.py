@@ -1,0 +1,155 @@
+"""Xen guest targets (issue 7) on the shared Xen 4.17 host dump: dom0 and the two
+PV domUs, each a Linux target, against crash 8.0.6's dom0 session
+(crash-ref/dom0-vmlinux.vmcore-d1.elf.txt) and the guests' own console logs
+(DUMP-DESCRIPTION.txt)."""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from conftest import XEN_DIR, need
+
+REF = XEN_DIR / "crash-ref" / "dom0-vmlinux.vmcore-d1.elf.txt"
+
+
+@pytest.fixture(scope="module")
+def session():
+    import xcrash
+    return xcrash.open(str(need(XEN_DIR / "vmcore-d1.elf.xz")),
+                       str(need(XEN_DIR / "xen-syms.xz")), str(need(XEN_DIR / "vmlinux.xz")))
+
+
+def run(session, line: str, target: str | None = None) -> str:
+    from xcrash.shell.runner import Runner
+    if target is not None:
+        session.select(target)
+    out, err = io.StringIO(), io.StringIO()
+    ok = Runner(session, out=out, err=err).execute(line)
+    assert ok, err.getvalue()
+    return out.getvalue().rstrip("\n")
+
+
+def ref_ps() -> list[str]:
+    lines = need(REF).read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("      PID    PPID  CPU"))
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not re.match(r"[> ] +\d+ +\d+ +\d+  [0-9a-f]{16}", line):
+            break
+        block.append(line)
+    return block
+
+
+def test_every_domain_is_a_target_matched_to_its_vmlinux(session) -> None:
+    assert list(session.targets) == ["xen", "dom0", "dom1", "dom2"]
+    for name in ("dom0", "dom1", "dom2"):
+        t = session.targets[name]
+        assert t.kind == "linux" and t.symfile is not None
+        assert any(m.startswith(f"{name}: ") and "build-id" in m and "match" in m
+                   for m in session.messages), session.messages
+    assert [session.targets[n].domain.domain_id for n in ("dom0", "dom1", "dom2")] == [0, 1, 2]
+
+
+def test_pv_guests_are_not_randomised_and_use_the_guest_direct_map(session) -> None:
+    for name in ("dom0", "dom1", "dom2"):
+        t = session.targets[name]
+        assert t.layout.kaslr_offset == 0
+        assert t.space.page_offset == 0xFFFF888000000000
+        assert t.banner.startswith("Linux version 6.1.192-kdumplab")
+
+
+def test_dom0_ps_equals_crash_row_for_row(session) -> None:
+    assert run(session, "ps", "dom0").splitlines() == ref_ps()
+
+
+def test_dom0_bt_a_unwinds_both_vcpus(session) -> None:
+    out = run(session, "bt -a", "dom0")
+    blocks = out.split("\n\n")
+    assert len(blocks) == 2
+    assert 'CPU: 0    COMMAND: "swapper/0"' in blocks[0]
+    assert "xen_safe_halt" in blocks[0] and "start_kernel" in blocks[0]
+    # the vCPU that ran `xl debug-keys C`: in the kernel through the privcmd hypercall
+    assert 'PID: 114      TASK: ffff888000395b00  CPU: 1    COMMAND: "xl"' in blocks[1]
+    for fn in ("xen_hypercall_pv", "privcmd_ioctl", "__x64_sys_ioctl", "do_syscall_64",
+               "entry_SYSCALL_64_after_hwframe"):
+        assert fn in blocks[1]
+
+
+def test_vcpu_registers_come_from_the_hypervisor(session) -> None:
+    dom0 = session.targets["dom0"]
+    assert [c.source for c in dom0.cpus] == ["Xen pCPU 0 guest frame (cpu_info)",
+                                            "Xen pCPU 1 guest frame (cpu_info)"]
+    assert all(c.kernel_mode and c.guest_cs == 0xE033 for c in dom0.cpus)
+    dom2 = session.targets["dom2"]
+    assert [c.source for c in dom2.cpus] == ["vcpu context (arch.user_regs)"] * 2
+    out = run(session, "bt -a", "dom2")
+    assert out.count("xen_safe_halt") == 2 and "cpu_bringup_and_idle" in out
+
+
+@pytest.mark.parametrize("name,guest,pids", [("dom1", "guest1", (42, 43)),
+                                             ("dom2", "guest2", (48, 49))])
+def test_domu_ps_and_log_are_the_guests_own(session, name: str, guest: str, pids) -> None:
+    rows = run(session, "ps", name).splitlines()
+    for pid, role in zip(pids, ("sleeper", "worker")):
+        assert any(re.match(rf"[> ] +{pid} +1 .* {guest}-{role}$", r) for r in rows), rows
+    other = "guest2" if guest == "guest1" else "guest1"
+    assert not any(other in r for r in rows)
+    log = run(session, "log", name)
+    assert log.startswith("[    0.000000] Linux version 6.1.192-kdumplab")
+    assert f"guestname={guest}" in log and f"guestname={other}" not in log
+    assert re.search(rf"NODENAME: {guest}\b", run(session, "sys", name))
+
+
+def test_search_finds_each_guests_markers_in_its_memory_only(session) -> None:
+    hits = run(session, "search -c -l 20 XENDUMP-MARKER-guest1", "dom1").splitlines()
+    assert len(hits) == 21 and all("XENDUMP-MARKER-guest1-43" in h for h in hits[:-1])
+    assert run(session, "search -c XENDUMP-MARKER-guest2", "dom1") == ""
+    hits = run(session, "search -c -l 3 XENDUMP-MARKER-guest2", "dom2").splitlines()
+    assert all("XENDUMP-MARKER-guest2-" in h for h in hits[:-1])
+    assert any("XENDUMP-MARKER-guest2-49" in h for h in hits[:-1])
+    assert run(session, "search -c XENDUMP-MARKER-guest1", "dom2") == ""
+
+
+def test_target_lists_and_switches(session) -> None:
+    out = run(session, "target", "xen")
+    lines = out.splitlines()
+    assert lines[1].startswith(">  xen")
+    assert re.search(r"dom1 +1  PV linux +1  64 MiB +6\.1\.192-kdumplab +guest1 ", out)
+    assert re.search(r"dom2 +2  PV linux +2  64 MiB +6\.1\.192-kdumplab +guest2 ", out)
+    assert run(session, "dom 2").startswith("target: dom2")
+    assert session.current is session.targets["dom2"]
+    run(session, "target xen")
+
+
+def test_vtop_walks_the_guest_tables_in_machine_memory(session) -> None:
+    out = run(session, "vtop ffff888000070000", "dom2")
+    assert "P2M" in out.upper() and "PTE:" in out
+
+
+def test_batch_switches_target(capsys: pytest.CaptureFixture[str]) -> None:
+    from xcrash import cli
+    vmcore = str(need(XEN_DIR / "vmcore-d1.elf.xz"))
+    status = cli.main(["-s", "-c", "target dom2", "-c", "ps", vmcore,
+                       str(XEN_DIR / "xen-syms.xz"), str(XEN_DIR / "vmlinux.xz")],
+                      fast_exit=False)
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "guest2-worker" in out and "guest1-worker" not in out
+
+
+def test_sym_override_and_a_domain_without_symbols(capsys: pytest.CaptureFixture[str]) -> None:
+    import xcrash
+    vmcore = str(need(XEN_DIR / "vmcore-d1.elf.xz"))
+    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"),
+                    symbols_for={"dom1": str(XEN_DIR / "vmlinux.xz")})
+    assert s.targets["dom1"].symfile is not None
+    assert s.targets["dom0"].symfile is None and s.targets["dom2"].symfile is None
+    assert any(m.startswith("dom1: ") and "--sym" in m for m in s.messages)
+    # no symbols: the memory commands still work on the guest's own memory
+    hits = run(s, "search -c -l 2 XENDUMP-MARKER-guest2", "dom2").splitlines()
+    assert hits and "XENDUMP-MARKER-guest2" in hits[0]
+    assert run(s, "rd ffff888000070000", "dom2").startswith("ffff888000070000:  ")
+    with pytest.raises(Exception, match="no symbol file"):
+        s.run("ps")
