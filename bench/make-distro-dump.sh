@@ -14,11 +14,13 @@
 #   dmesg.txt           makedumpfile --dump-dmesg in the capture kernel
 #   crash-ref/NN-*.txt  crash 8.0.6 outputs, first line "crash> CMD" (tools/compare_crash.py)
 #   drgn-venv/          drgn 0.3.0 (bench/peers.py)
+#   drgn-ref/           drgn 0.3.0 on the dump: bench/drgn_ps_bt_log.py (tasks, stacks, log)
 # Nothing is installed on the host; it needs qemu-system-x86, kexec-tools, makedumpfile,
 # busybox-static, e2fsprogs, cpio, gcc with a static libc.
 set -euo pipefail
 
 W=${XCRASH_DISTRO_DIR:-/work/dev/distro}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
 KVER=6.1.0-56-cloud-amd64
 PKGVER=6.1.192-2
 SHARED_CRASH_ROOT=/work/main/sample-dumps/work/roots/trixie-crash   # reused read-only if there
@@ -319,6 +321,14 @@ if todo drgn; then
     drgn-venv/bin/pip install -q drgn==0.3.0
     drgn-venv/bin/drgn --version
     stamp drgn
+fi
+
+if todo drgnref; then
+    mkdir -p drgn-ref
+    drgn-venv/bin/drgn -q --main-symbols -c vmcore.kdump -s vmlinux "$REPO/bench/drgn_ps_bt_log.py" \
+        > drgn-ref/ps-stacks-log.txt 2> drgn-ref/stderr.txt
+    head -4 drgn-ref/ps-stacks-log.txt
+    stamp drgnref
 fi
 
 # -- 7. ground truth ------------------------------------------------------------------------
