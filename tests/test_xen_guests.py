@@ -153,3 +153,30 @@ def test_sym_override_and_a_domain_without_symbols(capsys: pytest.CaptureFixture
     assert run(s, "rd ffff888000070000", "dom2").startswith("ffff888000070000:  ")
     with pytest.raises(Exception, match="no symbol file"):
         s.run("ps")
+
+
+def _ref_text() -> str:
+    return need(REF).read_text()
+
+
+def test_dom0_sys_log_kmem_equal_crash(session) -> None:
+    ref = _ref_text().splitlines()
+    sys_out = run(session, "sys", "dom0").splitlines()
+    # KERNEL/DUMPFILE are the paths as given; the rest equals crash's
+    start = ref.index("        CPUS: 2")
+    assert sys_out[2:] == ref[start:start + len(sys_out) - 2]
+    for cmd in ("log", "kmem -i"):
+        out = run(session, cmd, "dom0").splitlines()
+        i = ref.index(out[0])
+        assert out == ref[i:i + len(out)], cmd
+
+
+def test_dom0_foreach_bt_equals_crash_and_unwinds_what_crash_could_not(session) -> None:
+    ref = {b.splitlines()[0]: b for b in _ref_text().split("\n\n") if b.startswith("PID:")}
+    blocks = run(session, "foreach bt", "dom0").split("\n\n")
+    assert len(blocks) == 48
+    differ = [b.splitlines()[0] for b in blocks if ref.get(b.splitlines()[0]) != b]
+    # crash: "starting backtrace locations of the active (non-crashing) xen tasks
+    # cannot be determined" for the two tasks running on dom0's vCPUs
+    assert differ == ['PID: 0        TASK: ffffffff81e14600  CPU: 0    COMMAND: "swapper/0"',
+                      'PID: 114      TASK: ffff888000395b00  CPU: 1    COMMAND: "xl"']

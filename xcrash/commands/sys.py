@@ -53,6 +53,8 @@ def linux_fields(session: Any, target: Any) -> dict[str, str]:
     message = sysinfo.panic(target)
     if message is not None:
         fields["PANIC"] = f'"{message}"'
+    elif getattr(target, "domain", None) is not None:
+        fields["PANIC"] = '""'          # a Xen guest: the hypervisor crashed, not it
     return fields
 
 

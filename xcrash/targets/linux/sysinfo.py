@@ -119,7 +119,14 @@ def crash_time(target: Any) -> int | None:
         return vi.crashtime
     header = getattr(target.dump, "header", None)
     ts = getattr(header, "timestamp", None)
-    return int(ts) if ts else None
+    if ts and getattr(target, "domain", None) is None:
+        return int(ts)
+    # a Xen guest (the dump is the host's), or no time in the dump: the kernel's
+    # clock, as crash does without one (tk_core.timekeeper.xtime_sec)
+    try:
+        return int(target.object("tk_core").timekeeper.xtime_sec)
+    except (XcrashError, MemoryError_):
+        return int(ts) if ts else None
 
 
 @lru_cache(maxsize=8)
