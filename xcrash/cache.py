@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import lzma
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
+from . import progress
 from .errors import FileError
 
 
@@ -65,6 +65,43 @@ def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], None]) ->
     return target
 
 
+_IN_CHUNK = 1 << 20
+_OUT_CHUNK = 8 << 20
+
+
+def unxz(src: str, out: BinaryIO, shown: str | None = None) -> None:
+    """Stream-decompress ``src`` (one or more concatenated xz streams, with
+    stream padding) to ``out``, reporting progress.  A corrupt or truncated
+    file raises FileError naming ``shown`` (default ``src``)."""
+    shown = shown or src
+    task = f"unpacking {os.path.basename(shown)}"
+    total = max(os.path.getsize(src), 1)
+    try:
+        with open(src, "rb") as f:
+            dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+            while True:
+                if dec.eof:
+                    rest = dec.unused_data.lstrip(b"\0")   # stream padding
+                    while not rest:
+                        chunk = f.read(_IN_CHUNK)
+                        if not chunk:
+                            progress.report(task, 1.0)
+                            return
+                        rest = chunk.lstrip(b"\0")
+                    dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
+                    data = rest
+                elif dec.needs_input:
+                    data = f.read(_IN_CHUNK)
+                    if not data:
+                        raise FileError(shown, "truncated xz file")
+                    progress.report(task, f.tell() / total)
+                else:
+                    data = b""
+                out.write(dec.decompress(data, max_length=_OUT_CHUNK))
+    except lzma.LZMAError as e:
+        raise FileError(shown, f"corrupt xz data: {e}") from None
+
+
 def decompressed_path(path: str) -> str:
     """The path of the cached decompressed copy of the ``.xz`` file ``path``,
     made once (streaming) and reused while ``path`` is unchanged.
@@ -72,11 +109,4 @@ def decompressed_path(path: str) -> str:
     A corrupt or truncated file raises FileError naming ``path``; OSError from
     the cache directory propagates, as from :func:`derived_file`.
     """
-    def produce(out: BinaryIO) -> None:
-        try:
-            with lzma.open(path, "rb") as f:
-                shutil.copyfileobj(f, out, 1 << 20)
-        except (lzma.LZMAError, EOFError) as e:
-            raise FileError(path, f"corrupt or truncated xz file: {e}") from None
-
-    return str(derived_file(path, "unxz", produce))
+    return str(derived_file(path, "unxz", lambda out: unxz(path, out)))

@@ -131,7 +131,11 @@ def _batch(runner: Any, steps: list[tuple[str, str]]) -> int:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    """The session, or None after saying why it could not be opened."""
+    """The session, or None after saying why it could not be opened.  On a
+    terminal, slow first opens (unpacking, indexing) show a progress bar."""
+    if sys.stderr.isatty():
+        from .progress import TerminalBar, set_reporter
+        set_reporter(TerminalBar())
     try:
         opener = _opener()
         if getattr(args, "sym", None):

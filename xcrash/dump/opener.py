@@ -6,11 +6,10 @@ original's path, size and mtime stay the same.
 """
 from __future__ import annotations
 
-import lzma
 from typing import BinaryIO, Callable
 
 from .. import cache
-from ..errors import BadDump
+from ..errors import BadDump, FileError
 from . import flattened
 from .base import Dump
 from .elf import ElfDump
@@ -19,8 +18,6 @@ from .mapped import read_head
 from .split import SplitDump
 
 XZ_MAGIC = b"\xfd7zXZ\x00"
-_IN_CHUNK = 1 << 20
-_OUT_CHUNK = 8 << 20
 
 
 def open_dump(path: str, *more_split_parts: str) -> Dump:
@@ -83,26 +80,8 @@ def _derive(src: str, shown: str, kind: str, produce: Callable[[BinaryIO], None]
 
 
 def _unxz(src: str, shown: str, out: BinaryIO) -> None:
-    """Stream-decompress ``src`` (one or more concatenated xz streams) to ``out``."""
+    """Stream-decompress ``src`` to ``out``; a bad xz file is a BadDump."""
     try:
-        with open(src, "rb") as f:
-            dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
-            while True:
-                if dec.eof:
-                    rest = dec.unused_data.lstrip(b"\0")   # stream padding
-                    while not rest:
-                        chunk = f.read(_IN_CHUNK)
-                        if not chunk:
-                            return
-                        rest = chunk.lstrip(b"\0")
-                    dec = lzma.LZMADecompressor(lzma.FORMAT_XZ)
-                    data = rest
-                elif dec.needs_input:
-                    data = f.read(_IN_CHUNK)
-                    if not data:
-                        raise BadDump(shown, "truncated xz file")
-                else:
-                    data = b""
-                out.write(dec.decompress(data, max_length=_OUT_CHUNK))
-    except lzma.LZMAError as e:
-        raise BadDump(shown, f"corrupt xz data: {e}") from None
+        cache.unxz(src, out, shown)
+    except FileError as e:
+        raise BadDump(shown, e.problem) from None

@@ -11,8 +11,10 @@ one from a shared header, is chosen.  Definitions win over declarations.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from .. import progress
 from .dwarf import (AT_byte_size, AT_declaration, AT_location, AT_name, AT_sibling,
                     AT_specification, L_FIXED, TAG_base_type, TAG_enumeration_type,
                     TAG_structure_type, TAG_subprogram, TAG_typedef, TAG_union_type,
@@ -86,8 +88,13 @@ class _Walk:
         self.counts: dict[Any, int] = {}
 
     def run(self) -> dict[str, Any]:
-        for unit in self.dw.units:
+        units = list(self.dw.units)
+        task = f"indexing the DWARF of {os.path.basename(self.dw.elf.path)}"
+        for i, unit in enumerate(units):
+            if i % 256 == 0:
+                progress.report(task, i / len(units))
             self._unit(unit)
+        progress.report(task, 1.0)
         types = self.defined[_TYPES]
         for name, found in self.variants.items():
             if len(found) > 1:
