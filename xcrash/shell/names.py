@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 #: most names offered at once; more is noise, and slow to draw
 LIMIT = 500
@@ -38,6 +38,20 @@ class TargetNames:
         self._lock = threading.Lock()
         self._symbols: dict[int, SortedNames] = {}
         self._types: dict[int, SortedNames] = {}
+        self._tasks: dict[int, list[TaskName]] = {}
+
+    def tasks(self, target: Any) -> list["TaskName"]:
+        """(pid, task address, comm) of every task of a Linux target, walked
+        once per target (``for_each_task``); [] for targets without tasks."""
+        with self._lock:
+            found = self._tasks.get(id(target))
+            if found is None:
+                try:
+                    found = list(_task_names(target))
+                except Exception:   # an unreadable task list: no task completions
+                    found = []
+                self._tasks[id(target)] = found
+            return found
 
     def symbols(self, target: Any) -> SortedNames:
         return self._get(self._symbols, target, _symbol_names)
@@ -57,6 +71,39 @@ class TargetNames:
                     names = SortedNames(())
                 cache[id(target)] = names
             return names
+
+
+class TaskName(NamedTuple):
+    pid: int
+    address: int
+    comm: str
+
+
+def _task_names(target: Any) -> Iterator[TaskName]:
+    if getattr(target, "kind", None) != "linux":
+        return
+    tasks = getattr(target, "tasks", None)
+    if tasks is None:
+        return
+    for task in tasks():
+        comm = task.comm.string_().decode("utf-8", "replace")
+        yield TaskName(int(task.pid), int(task.address_), comm)
+
+
+def member_names(t: Any) -> list[str]:
+    """The member names of a struct/union type (through typedefs and
+    anonymous members), in declaration order; [] for other types."""
+    from ..symbols.types import Kind
+    s = t.strip_typedefs()
+    if s.kind not in (Kind.STRUCT, Kind.UNION):
+        return []
+    out: list[str] = []
+    for m in s.members or ():
+        if m.name is None:
+            out.extend(member_names(m.type))
+        else:
+            out.append(m.name)
+    return out
 
 
 def _symbol_names(target: Any) -> Iterator[str]:
