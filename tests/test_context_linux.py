@@ -96,3 +96,13 @@ def test_user_memory_of_a_task_matches_crash_ps_a(linux_session) -> None:
         assert linux_session.ref_dir != "vmcore-d23.kdump"   # excluded with -d 31
         return
     assert argv.split(b"\0")[:3] == [b"/bin/busybox", b"sh", b"/init"]   # crash: ARG: /bin/busybox sh /init
+
+
+def test_foreach_selects_by_regex_and_active(linux_session) -> None:
+    from test_commands_linux import run
+    text = run(linux_session, "foreach 'lab_.*' ps")
+    comms = [line.split()[-1] for line in text.splitlines()[1:]]
+    assert comms == ["lab_busyloop", "lab_pipereader", "lab_memhog", "lab_zombie", "lab_crasher"]
+    active = run(linux_session, "foreach active bt")
+    assert [line.split()[1] for line in active.splitlines() if line.startswith("PID:")] == \
+        ["46", "68"]

@@ -1,11 +1,13 @@
 """foreach: run bt, ps or task for each selected task, as crash does."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Result, Table, Text
 
+REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
 SUBCOMMANDS = ("bt", "ps", "task")
 
@@ -32,9 +34,11 @@ class Foreach(Command):
     targets = ("linux",)
     description = """\
 Runs bt, ps or task (with their own options) for every task, or for the
-tasks selected by PID, task address, command name, -k (kernel threads),
--u (user tasks) or state (RU IN UN ID ST TR ZO DE PA NE WA); the outputs are
-separated by blank lines, in PID order as crash's.
+tasks selected by PID, task address, command name (a name with regular
+expression characters, e.g. 'lab_.*', is a regex searched in the names),
+-k / kernel (kernel threads), -u / user (user tasks), active (the tasks
+running on a CPU) or state (RU IN UN ID ST TR ZO DE PA NE WA); the outputs
+are separated by blank lines, in PID order as crash's.
 """
     example = "foreach bt\nforeach UN bt\nforeach lab_crasher task -R pid,comm"
 
@@ -46,10 +50,15 @@ separated by blank lines, in PID order as crash's.
         selectors, command, cargs = args[:pos], args[pos], args[pos + 1:]
         target = ctx.target
         tasks = _tasks(target)
-        kernel = "-k" in selectors
-        user = "-u" in selectors
+        kernel = "-k" in selectors or "kernel" in selectors
+        user = "-u" in selectors or "user" in selectors
+        active = None
+        if "active" in selectors:
+            from ..targets.linux.tasks import active_tasks
+            active = set(active_tasks(target).values())
         states = {s for s in selectors if s in STATES}
-        names = [s for s in selectors if s not in STATES and s not in ("-k", "-u")]
+        keywords = {"-k", "-u", "kernel", "user", "active"}
+        names = [s for s in selectors if s not in STATES and s not in keywords]
         for s in names:
             if s.startswith("-"):
                 raise CommandError(f"foreach: invalid option {s}")
@@ -59,6 +68,8 @@ separated by blank lines, in PID order as crash's.
                 if kernel and not is_kernel_thread(task) or user and is_kernel_thread(task):
                     continue
                 if states and task_state_name(task) not in states:
+                    continue
+                if active is not None and task.address_ not in active:
                     continue
                 if names and not any(self._matches(task, pid, n) for n in names):
                     continue
@@ -94,6 +105,9 @@ separated by blank lines, in PID order as crash's.
 
     @staticmethod
     def _matches(task: Any, pid: int, sel: str) -> bool:
+        """PID, task address, command name, or — when the selector holds regular
+        expression characters (crash's quoted form) — a regex searched in the name;
+        a leading backslash makes the rest a plain name (`\\bt`)."""
         if sel.isdigit() and int(sel) == pid:
             return True
         try:
@@ -101,7 +115,15 @@ separated by blank lines, in PID order as crash's.
                 return True
         except ValueError:
             pass
-        return task.comm.string_().decode("utf-8", "replace") == sel
+        comm = task.comm.string_().decode("utf-8", "replace")
+        if sel.startswith("\\"):
+            return comm == sel[1:]
+        if REGEX_CHARS.intersection(sel):
+            try:
+                return re.search(sel, comm) is not None
+            except re.error as err:
+                raise CommandError(f"foreach: bad regular expression {sel!r}: {err}") from None
+        return comm == sel
 
 
 COMMANDS = [Foreach]
