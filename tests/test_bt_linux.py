@@ -98,3 +98,12 @@ def test_bt_t_lists_the_text_addresses_above_the_start(linux_session) -> None:
     assert positions == sorted(positions)
     whole = run(linux_session, "bt -T").splitlines()
     assert len(whole) > len(lines)
+
+
+def test_bt_F_names_the_frame_data_that_points_into_symbols(linux_session) -> None:
+    from test_commands_linux import run
+    plain = run(linux_session, "bt -f").splitlines()
+    symbolic = run(linux_session, "bt -F").splitlines()
+    assert len(plain) == len(symbolic)
+    assert "    ffffb36c80163cc8: ffffb36c80163e08 __crash_kexec+114 " in symbolic
+    assert "    ffffb36c80163cc8: ffffb36c80163e08 ffffffffae4d9752 " in plain

@@ -1,7 +1,7 @@
 """bt: a task's kernel back trace, as crash prints it."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
@@ -32,7 +32,10 @@ def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
     return out
 
 
-def _data_lines(mem: Any, lo: int, hi: int) -> list[str]:
+def _data_lines(mem: Any, lo: int, hi: int,
+                symbolic: Callable[[int], str | None] | None = None) -> list[str]:
+    """Frame data as crash's -f prints it; with ``symbolic`` (-F) words that
+    point into symbols are shown as ``symbol+offset``."""
     out = []
     addr = lo
     while addr < hi and len(out) < 4096:
@@ -42,16 +45,19 @@ def _data_lines(mem: Any, lo: int, hi: int) -> list[str]:
             if addr >= hi:
                 break
             try:
-                words.append(f"{mem.u64(addr):016x}")
+                value = mem.u64(addr)
             except Exception:   # noqa: BLE001 - an unreadable word ends the dump
                 return out
+            name = symbolic(value) if symbolic is not None else None
+            words.append(f"{name:<16}" if name else f"{value:016x}")
             addr += 8
         out.append(f"    {line_start:x}: " + " ".join(words) + " ")
     return out
 
 
 def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
-                 lines: bool = False, records: list[dict[str, Any]] | None = None) -> str:
+                 lines: bool = False, records: list[dict[str, Any]] | None = None,
+                 symbolic: bool = False) -> str:
     from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
     out = [header(task, trace.cpu)]
     mem = memory(target) if frames_data else None
@@ -84,7 +90,8 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                 elif isinstance(nxt, ExceptionFrame) and nxt.address > item.slot:
                     end = nxt.address
                 if end is not None and end - item.slot <= 16384:
-                    out += _data_lines(mem, item.slot + 8, end)
+                    out += _data_lines(mem, item.slot + 8, end,
+                                       _symbolic(target) if symbolic else None)
         elif isinstance(item, ExceptionFrame):
             out += eframe_lines(target, item.regs)
             if records is not None:
@@ -96,6 +103,19 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
     if trace.error:
         out.append(f"bt: {trace.error}")
     return "\n".join(out)
+
+
+def _symbolic(target: Any) -> Callable[[int], str | None]:
+    """crash's -F naming: a readable address inside a kernel symbol."""
+    def name(value: int) -> str | None:
+        if value < 0xFFFF800000000000:
+            return None
+        where = target.describe_address(value)
+        # assembler-local labels (.LC18: a string constant) name nothing a reader knows
+        if where is None or where.startswith(".L") or not target.space.is_readable(value):
+            return None
+        return where
+    return name
 
 
 class Bt(Command):
@@ -127,6 +147,7 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
     options = (Option("-a", "all", "active task of every CPU"),
                Option("-c", "cpus", "active task of CPUs", takes_value=True),
                Option("-f", "data", "frame data"),
+               Option("-F", "symdata", "frame data, symbolically"),
                Option("-l", "lines", "source lines"),
                Option("-t", "text", "text symbols on the stack from the trace's start"),
                Option("-T", "alltext", "text symbols on the whole task stack"),
@@ -169,8 +190,10 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                 from .bt_text import text_on_stack
                 parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
                 continue
-            parts.append(format_trace(target, task, trace, frames_data=opts["data"],
-                                      lines=opts["lines"], records=records))
+            parts.append(format_trace(target, task, trace,
+                                      frames_data=opts["data"] or opts["symdata"],
+                                      lines=opts["lines"], records=records,
+                                      symbolic=opts["symdata"]))
         return Text("\n\n".join(parts), records)
 
 
