@@ -150,6 +150,8 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                Option("-F", "symdata", "frame data, symbolically"),
                Option("-l", "lines", "source lines"),
                Option("-t", "text", "text symbols on the stack from the trace's start"),
+               Option("-e", "eframes", "search the task stack for exception frames"),
+               Option("-E", "irqframes", "search the IRQ and exception stacks for exception frames"),
                Option("-T", "alltext", "text symbols on the whole task stack"),
                Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True))
 
@@ -186,6 +188,10 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
             ctx.check()
             task = target.object_at(ttype, addr)
             trace = backtrace(target, task)
+            if opts["eframes"] or opts["irqframes"]:
+                from .bt_text import search_frames
+                parts.append(search_frames(target, task, trace, irq_stacks=opts["irqframes"]))
+                continue
             if opts["text"] or opts["alltext"]:
                 from .bt_text import text_on_stack
                 parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
