@@ -40,3 +40,17 @@ def test_search_sees_lab_memhogs_megabyte_only_where_user_pages_were_kept(linux_
         assert len(hits) > 31000
     else:
         assert len(hits) < 2000
+
+
+def test_search_u_walks_the_context_tasks_page_tables(linux_session) -> None:
+    from xcrash.shell.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(linux_session, out=out, err=err)
+    assert runner.execute("set 1")
+    out.truncate(0), out.seek(0)
+    ok = runner.execute("search -u -c HOME=")
+    runner.execute("set -p")
+    if linux_session.variant != "user-pages":
+        return                      # -d 31 excluded the user stack: nothing to find
+    assert ok, err.getvalue()
+    assert out.getvalue().splitlines() == ["7ffd91266fe0: HOME="]   # init's environment

@@ -7,6 +7,7 @@ the reader underneath differs.
 from __future__ import annotations
 
 import struct
+from typing import Iterator
 
 from ..errors import MemoryError_, TranslationError
 from .space import PAGE_MASK, AddressSpace, PhysicalReader, Step, Translation
@@ -85,3 +86,39 @@ class PageTableSpace(AddressSpace):
         except MemoryError_ as err:
             return Translation(vaddr, None, "page table", steps, error=str(err))
         return Translation(vaddr, page | (vaddr & PAGE_MASK), "page table", steps)
+
+
+def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
+                 limit: int = 1 << 22) -> Iterator[tuple[int, int, int]]:
+    """(virtual address, physical address, size) of every present leaf mapping in
+    [lo, hi) of a 4-level table, in address order; unreadable tables are skipped.
+    At most ``limit`` mappings (a bound against corrupt tables)."""
+    count = 0
+    levels = ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12))
+
+    def walk(table: int, depth: int, base: int) -> Iterator[tuple[int, int, int]]:
+        nonlocal count
+        shift, span = levels[depth]
+        try:
+            raw = space.phys.read(table, 4096)
+        except MemoryError_:
+            return
+        for i, (entry,) in enumerate(struct.iter_unpack("<Q", raw)):
+            va = base + i * span
+            if va + span <= lo or va >= hi or not entry & PRESENT:
+                continue
+            entry &= space.entry_mask
+            if count >= limit:
+                return
+            if depth == 3:
+                count += 1
+                yield va, entry & FRAME_MASK, span
+            elif depth in (1, 2) and entry & PSE:
+                count += 1
+                yield va, entry & (LARGE_1G_MASK if depth == 1 else LARGE_2M_MASK), span
+            else:
+                yield from walk(entry & FRAME_MASK, depth + 1, va)
+
+    if space.levels != 4:
+        raise TranslationError(lo, "page enumeration supports 4-level tables only")
+    yield from walk(space.root, 0, 0)
