@@ -180,3 +180,20 @@ def test_dom0_foreach_bt_equals_crash_and_unwinds_what_crash_could_not(session) 
     # cannot be determined" for the two tasks running on dom0's vCPUs
     assert differ == ['PID: 0        TASK: ffffffff81e14600  CPU: 0    COMMAND: "swapper/0"',
                       'PID: 114      TASK: ffff888000395b00  CPU: 1    COMMAND: "xl"']
+
+
+def test_target_at_start_up_and_the_prompt(capsys: pytest.CaptureFixture[str]) -> None:
+    from xcrash import cli
+    vmcore = str(need(XEN_DIR / "vmcore-d1.elf.xz"))
+    status = cli.main(["-s", "--target", "dom1", "-c", "ps guest1-worker", vmcore,
+                       str(XEN_DIR / "xen-syms.xz"), str(XEN_DIR / "vmlinux.xz")],
+                      fast_exit=False)
+    assert status == 0 and "guest1-worker" in capsys.readouterr().out
+
+
+def test_prompt_names_the_guest(session) -> None:
+    from xcrash.shell.repl import prompt_text
+    from xcrash.shell.runner import Runner
+    session.select("dom2")
+    assert prompt_text(Runner(session)) == "xcrash:dom2> "
+    session.select("xen")
