@@ -110,11 +110,11 @@ def _symbolic(target: Any) -> Callable[[int], str | None]:
     def name(value: int) -> str | None:
         if value < 0xFFFF800000000000:
             return None
-        where = target.describe_address(value)
-        # assembler-local labels (.LC18: a string constant) name nothing a reader knows
-        if where is None or where.startswith(".L") or not target.space.is_readable(value):
+        hit = target.symbols.resolve(value)
+        if hit is None or hit[1] > (hit[0].size or 0x1000) or \
+                target.symbols.in_percpu_section(hit[0]) or not target.space.is_readable(value):
             return None
-        return where
+        return f"{hit[0].name}+{hit[1]}" if hit[1] else hit[0].name
     return name
 
 
@@ -163,6 +163,9 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
         if target.kind == "xen":
             from .xen_bt import run as xen_bt
             return xen_bt(ctx, opts, rest, _cpu_list)
+        if opts["irqframes"]:
+            from .bt_text import search_cpu_stacks
+            return Text(search_cpu_stacks(target))
         tasks: list[int] = []
         if opts["all"] or opts["cpus"] is not None:
             active = active_tasks(target)
@@ -188,9 +191,9 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
             ctx.check()
             task = target.object_at(ttype, addr)
             trace = backtrace(target, task)
-            if opts["eframes"] or opts["irqframes"]:
-                from .bt_text import search_frames
-                parts.append(search_frames(target, task, trace, irq_stacks=opts["irqframes"]))
+            if opts["eframes"]:
+                from .bt_text import search_task_stack
+                parts.append(search_task_stack(target, task, trace))
                 continue
             if opts["text"] or opts["alltext"]:
                 from .bt_text import text_on_stack

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import MemoryError_
-from ..targets.linux.unwind import Frame, Trace, thread_size
+from ..targets.linux.unwind import ExceptionFrame, Frame, Trace, thread_size
 from .bt import header
 
 _TEXT = frozenset("tTwW")
@@ -43,6 +43,11 @@ def text_on_stack(target: Any, task: Any, trace: Trace, *, whole: bool) -> str:
         name = text_symbol(target, value)
         if name is not None:
             lines.append(f"  [{start + off:x}] {name} at {value:x}")
+    # as crash: the user-mode registers saved at the top of the stack end the list
+    last = trace.items[-1] if trace.items else None
+    if isinstance(last, ExceptionFrame) and last.regs.get("cs", 0) & 3:
+        from .bt import eframe_lines
+        lines.extend(eframe_lines(target, last.regs))
     return "\n".join(lines)
 
 
@@ -83,22 +88,33 @@ def exception_frames(target: Any, lo: int, hi: int) -> list[tuple[int, str, dict
     return found
 
 
-def search_frames(target: Any, task: Any, trace: Trace, *, irq_stacks: bool) -> str:
-    """crash's bt -e (the task stack) / -E (every CPU's IRQ and exception stacks)."""
-    from ..targets.linux.unwind import cpu_stacks
+def _frame_block(target: Any, addr: int, kind: str, regs: dict[str, int]) -> list[str]:
     from .bt import eframe_lines
+    return ["", f"  {kind}-MODE EXCEPTION FRAME AT: {addr:x}", *eframe_lines(target, regs)]
+
+
+def search_task_stack(target: Any, task: Any, trace: Trace) -> str:
+    """crash's bt -e: plausible exception frames anywhere on the task's stack."""
+    base = int(task.stack)
     lines = [header(task, trace.cpu)]
-    if irq_stacks:
-        ranges = [(lo, hi, f"CPU {cpu} {name}") for cpu in target.online_cpus
-                  for lo, hi, name in cpu_stacks(target, cpu)]
-    else:
-        base = int(task.stack)
-        ranges = [(base, base + thread_size(target), "task")]
-    for lo, hi, where in ranges:
-        for addr, kind, regs in exception_frames(target, lo, hi):
-            lines.append("")
-            if irq_stacks:
-                lines.append(f" {where} STACK:")
-            lines.append(f" {kind}-MODE EXCEPTION FRAME AT: {addr:x}")
-            lines.extend(eframe_lines(target, regs))
+    for addr, kind, regs in exception_frames(target, base, base + thread_size(target)):
+        lines += _frame_block(target, addr, kind, regs)
+    return "\n".join(lines)
+
+
+def search_cpu_stacks(target: Any) -> str:
+    """crash's bt -E: every CPU's IRQ stack, then each CPU's exception stacks."""
+    from ..targets.linux.unwind import cpu_stacks
+    stacks = {cpu: cpu_stacks(target, cpu) for cpu in target.online_cpus}
+    order = [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] == "IRQ"]
+    order += [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] != "IRQ"]
+    lines: list[str] = []
+    for cpu, (lo, hi, name) in order:
+        title = "IRQ STACK" if name == "IRQ" else f"{name} EXCEPTION STACK"
+        lines += (["", f"CPU {cpu} {title}:"] if lines else [f"CPU {cpu} {title}:"])
+        found = exception_frames(target, lo, hi)
+        for addr, kind, regs in found:
+            lines += _frame_block(target, addr, kind, regs)
+        if not found:
+            lines.append("(none found)")
     return "\n".join(lines)

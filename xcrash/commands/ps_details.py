@@ -5,6 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Context, Text
+from ..targets.linux.tasks import task_cpu
 from .bt import header
 
 
@@ -56,7 +57,7 @@ def parents(ctx: Context, rows: list[dict[str, Any]]) -> Text:
             if parent.address_ == task.address_ or int(task.pid) == 0:
                 break
             task = parent
-        lines = [" " * depth + _short(t) for depth, t in enumerate(reversed(chain))]
+        lines = [" " * depth + header(t, task_cpu(t)) for depth, t in enumerate(reversed(chain))]
         blocks.append("\n".join(lines))
     return Text("\n\n".join(blocks))
 
@@ -71,8 +72,8 @@ def children(ctx: Context, rows: list[dict[str, Any]]) -> Text:
     blocks = []
     for row in rows:
         kids = by_parent.get(row["task"], [])
-        lines = [_short(_task(ctx, row))]
-        lines += ["  " + _short(_task(ctx, k)) for k in kids] or ["  (no children)"]
+        lines = [header(_task(ctx, row), row["cpu"])]
+        lines += ["  " + header(_task(ctx, k), k["cpu"]) for k in kids] or ["  (no children)"]
         blocks.append("\n".join(lines))
     return Text("\n\n".join(blocks))
 
@@ -87,10 +88,10 @@ def group(ctx: Context, rows: list[dict[str, Any]]) -> Text:
         if leader.address_ in seen:
             continue
         seen.add(leader.address_)
-        lines = [_short(leader)]
+        lines = [header(leader, task_cpu(leader))]
         try:
-            lines += ["  " + _short(t) for t in _threads(ctx.target, leader)
-                      if t.address_ != leader.address_]
+            lines += ["  " + header(t, task_cpu(t)) for t in _threads(ctx.target, leader)
+                      if t.address_ != leader.address_] or ["  (no threads)"]
         except XcrashError as err:
             lines.append(f"  (thread list unreadable: {err})")
         blocks.append("\n".join(lines))
@@ -109,7 +110,7 @@ def times(ctx: Context, rows: list[dict[str, Any]]) -> Text:
         blocks.append("\n".join([
             header(task, row["cpu"]),
             f"    RUN TIME: {sysinfo.format_uptime(run)}",
-            f"  START TIME: {start // 10**9}",
+            f"  START TIME: {start}",
             f"       UTIME: {int(task.utime)}",
             f"       STIME: {int(task.stime)}"]))
     return Text("\n\n".join(blocks))
@@ -125,11 +126,6 @@ def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
                      key=lambda x: -x[0])
     return Text("\n".join(f"[{ts}] [{r['state']}]  PID: {r['pid']:<6} TASK: {r['task']:x}  "
                           f"CPU: {r['cpu']:<2} COMMAND: \"{r['comm']}\"" for ts, r in stamped))
-
-
-def _short(task: Any) -> str:
-    comm = task.comm.string_().decode("utf-8", "replace")
-    return f"PID: {int(task.pid):<6} TASK: {task.address_:x}  COMMAND: \"{comm}\""
 
 
 def _all_rows(ctx: Context) -> list[dict[str, Any]]:

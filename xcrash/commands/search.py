@@ -9,6 +9,12 @@ from .args import parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
 
 MAX_HITS = 10000
+#: characters shown from a string match on, as crash shows them
+CHARS_CONTEXT = 56
+
+
+def printable(raw: bytes) -> str:
+    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
 
 
 class Search(Command):
@@ -63,10 +69,8 @@ data that no kernel virtual mapping covers on a target without one.
                                          start=start, end=end, interrupted=ctx.interrupted):
                 shown = paddr + page_offset if virtual else paddr
                 if opts["chars"]:
-                    tail = phys.read(paddr, min(64, 4096 - (paddr & 0xFFF)))
-                    text = tail.split(b"\0")[0].decode("latin-1")
-                    text = "".join(c if " " <= c < "\x7f" else "." for c in text)
-                    lines.append(f"{shown:x}:  {text}")
+                    context = phys.read(paddr, min(CHARS_CONTEXT, 4096 - (paddr & 0xFFF)))
+                    lines.append(f"{shown:x}: {printable(context)}")
                 else:
                     lines.append(f"{shown:x}: {arg}")
                 records.append({"address": shown, "physical": paddr, "pattern": arg})
@@ -96,7 +100,9 @@ data that no kernel virtual mapping covers on a target without one.
                 pos = data.find(needle)
                 while pos >= 0 and hits < limit:
                     if (vaddr + pos) % align == 0 and start <= vaddr + pos < end:
-                        lines.append(f"{vaddr + pos:x}: {arg}")
+                        shown = printable(data[pos:pos + min(CHARS_CONTEXT, size - pos)]) \
+                            if opts["chars"] else arg
+                        lines.append(f"{vaddr + pos:x}: {shown}")
                         records.append({"address": vaddr + pos, "pattern": arg})
                         hits += 1
                     pos = data.find(needle, pos + 1)
