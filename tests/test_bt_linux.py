@@ -113,9 +113,10 @@ def test_bt_e_finds_the_saved_registers_and_the_syscall_entry(linux_session) -> 
     from test_commands_linux import run
     text = run(linux_session, "bt -e")
     # the pt_regs crash_setup_regs filled in __crash_kexec, and the user-mode entry frame
-    assert " KERNEL-MODE EXCEPTION FRAME AT: ffffb36c80163cd8" in text
+    assert "  KERNEL-MODE EXCEPTION FRAME AT: ffffb36c80163cd8" in text
     assert "    [exception RIP: __crash_kexec+277]" in text
-    assert " USER-MODE EXCEPTION FRAME AT: ffffb36c80163f58" in text
+    assert "  USER-MODE EXCEPTION FRAME AT: ffffb36c80163f58" in text
     assert "    RIP: 000000000047b7a0  RSP: 00007ffe70e38658  RFLAGS: 00000202" in text
-    irq = run(linux_session, "bt -E 46")
-    assert " CPU 0 NMI STACK:" in irq and "RIP: 000000000052e60f" in irq
+    irq = run(linux_session, "bt -E")
+    assert "CPU 0 NMI EXCEPTION STACK:\n\n  USER-MODE EXCEPTION FRAME AT: fffffe000000df58" in irq
+    assert "RIP: 000000000052e60f" in irq
