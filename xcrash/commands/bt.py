@@ -120,7 +120,7 @@ def _symbolic(target: Any) -> Callable[[int], str | None]:
 
 class Bt(Command):
     name = "bt"
-    synopsis = "bt [-a|-c cpu] [-f] [-l] [pid | task] ..."
+    synopsis = "bt [-a|-c cpu] [-f|-F] [-l] [-t|-T] [-e|-E] [pid | task] ..."
     summary = "back trace of a task"
     group = "linux"
     targets = ("linux", "xen")
@@ -135,15 +135,24 @@ ORC tables (frame pointers where no ORC entry covers an address), in crash's
 format:
   #n [stack slot of the return address] function at return address
 followed by the registers of each exception frame (pt_regs) on the way.
-Without arguments: the task that was running on the panicking CPU.  Running
+Without arguments: the current context task (`set`), at first the task that
+was running on the panicking CPU.  Running
 tasks start where crash starts them: machine_kexec on the panicking CPU,
 crash_nmi_callback on CPUs stopped by the crash NMI.
   -a        the task active on every CPU
   -c cpu    the task active on these CPUs (1,3 or 0-2)
   -f        the stack words of every frame
+  -F        the same, words that point into kernel symbols shown as symbol+offset
+            (crash also names slab objects, [kmalloc-64]: not yet in xcrash)
   -l        the source file and line of every frame
+  -t / -T   when unwinding fails: every text address on the stack, from the
+            trace's start (-t) or from the stack's bottom (-T)
+  -e        search the task's stack for anything that looks like an exception
+            frame (kernel or user mode)
+  -E        the same over every CPU's IRQ and exception stacks (crash stops at
+            the first stack it cannot place; xcrash searches them all)
 """
-    example = "bt\nbt -a\nbt 1\nbt -f"
+    example = "bt\nbt -a\nbt 1\nbt -f\nbt -e"
     options = (Option("-a", "all", "active task of every CPU"),
                Option("-c", "cpus", "active task of CPUs", takes_value=True),
                Option("-f", "data", "frame data"),
