@@ -189,6 +189,7 @@ def test_rich_table_and_symbol_fallback_on_a_real_dump(real_shell: pexpect.spawn
     real_shell.expect_exact("lab_crasher")
     real_shell.expect_exact(PROMPT)
     real_shell.sendline("jiffies")                # not a command: `p jiffies`
-    real_shell.expect(r"jiffies = \$\d+ = \d+")
+    colour = r"(?:\x1b\[[0-9;]*m)*"            # p values are highlighted on a terminal
+    real_shell.expect(rf"jiffies{colour} = {colour}\$\d+{colour} = {colour}\d+")
     real_shell.expect_exact(PROMPT)
     assert leave(real_shell) == 0

@@ -78,7 +78,8 @@ def test_members_pids_and_cpus_complete_on_a_real_dump(real_shell: pexpect.spawn
     real_shell.send("p init_task.se.vrun\t")
     on_screen(real_shell, "vruntime")
     real_shell.sendline("")
-    real_shell.expect(r"\$\d+ = \d+")
+    colour = r"(?:\x1b\[[0-9;]*m)*"            # p values are highlighted on a terminal
+    real_shell.expect(rf"{colour}\$\d+{colour} = {colour}\d+")
     real_shell.expect_exact(PROMPT)
     real_shell.send("ps lab_cr\t")
     on_screen(real_shell, "lab_crasher")

@@ -24,12 +24,15 @@ _TRAILING_BLANKS = re.compile(r" +((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 MARK_STYLES = {"active": "bold", "crashing": "bold red", "current": "bold cyan"}
 
 
-def render(result: Result, mode: str = "plain", *, color: bool = True, width: int = 80) -> str:
-    """The result as one string, ending with a newline unless empty."""
+def render(result: Result, mode: str = "plain", *, color: bool = True, width: int = 80,
+           highlight: str | None = None) -> str:
+    """The result as one string, ending with a newline unless empty.  In rich
+    mode with colour, ``highlight`` ("asm", "value": ``highlight.KINDS``)
+    colours the first text part with pygments."""
     if mode == "json":
         return to_json(result)
     if mode == "rich":
-        return rich_text(result, color=color, width=width)
+        return rich_text(result, color=color, width=width, highlight=highlight)
     return plain(result)
 
 
@@ -120,13 +123,18 @@ def _json_default(value: Any) -> Any:
 
 
 # -- rich ---------------------------------------------------------------------------------
-def rich_text(result: Result, *, color: bool = True, width: int = 80) -> str:
+def rich_text(result: Result, *, color: bool = True, width: int = 80,
+              highlight: str | None = None) -> str:
     """Tables as rich tables (ANSI styles unless ``color`` is false), texts as
-    they are: a text is already laid out and must not be re-wrapped."""
+    they are: a text is already laid out and must not be re-wrapped (only
+    coloured, the first one, when ``highlight`` names a kind)."""
     out = []
-    for part in parts(result):
+    for i, part in enumerate(parts(result)):
         if isinstance(part, Text):
             text = part.text
+            if color and highlight and i == 0:
+                from .highlight import highlight as colour
+                text = colour(text, highlight)
             out.append(text if not text or text.endswith("\n") else text + "\n")
         else:
             out.append(_rich_table(part, color, width))

@@ -17,6 +17,7 @@ import traceback
 from typing import Any, TextIO
 
 from .. import render, trace
+from ..highlight import kind_of as highlight_kind
 from ..commands.base import Command, Context, Quit, Text
 from ..commands.registry import Registry
 from ..commands.settings import default_settings
@@ -178,9 +179,11 @@ class Runner:
             else:
                 self.out.write(text)
             return
+        cmd = self.registry.get(line.words[0]) if line.words else None
         text = render.render(result, "json" if json_mode else "rich",
                              color=bool(self.settings.get("color")),
-                             width=shutil.get_terminal_size().columns)
+                             width=shutil.get_terminal_size().columns,
+                             highlight=highlight_kind(cmd.name if cmd is not None else None))
         output.to_terminal(text, self.out, page=bool(self.settings.get("scroll")))
 
     def _on_terminal(self) -> bool:
