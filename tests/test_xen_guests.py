@@ -124,8 +124,13 @@ def test_target_lists_and_switches(session) -> None:
 
 
 def test_vtop_walks_the_guest_tables_in_machine_memory(session) -> None:
-    out = run(session, "vtop ffff888000070000", "dom2")
-    assert "P2M" in out.upper() and "PTE:" in out
+    out = run(session, "vtop ffff888000070000 ffffc90000273ed0", "dom2").splitlines()
+    assert out[:2] == ["VIRTUAL           PHYSICAL         MACHINE",
+                       "ffff888000070000  70000            27a70000"]
+    assert "DIRECT MAP + P2M: pseudo-physical 0x70000; pfn 0x70 -> mfn 0x27a70" in out
+    assert "   PTE: 2a626380 => 10000027a70067" in out
+    # a vmalloc'ed stack: walked only, its pseudo-physical address from Xen's m2p
+    assert "ffffc90000273ed0  148ed0           27b48ed0" in out
 
 
 def test_batch_switches_target(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,6 +16,8 @@ Translates kernel (or hypervisor) virtual addresses and shows how: for the
 direct map and the kernel image the arithmetic used, and in every case the
 walk of the page tables (each level's entry address and value), as crash's
 vtop does.  A non-present entry ends the walk and is reported.
+In a Xen PV guest the page tables hold machine frames: PHYSICAL is the
+guest's pseudo-physical address (Xen's m2p) and MACHINE the dump's.
 """
     example = "vtop jiffies"
 
@@ -31,6 +33,15 @@ vtop does.  A non-present entry ends the walk and is reported.
             lines = [f"{'VIRTUAL':<17} {'PHYSICAL':<16}",
                      f"{vaddr:<17x} " + (f"{tr.paddr:x}" if tr.paddr is not None
                                          else "(not mapped)"), ""]
+            pseudo = None
+            if tr.paddr is not None and hasattr(target, "pseudo_physical"):
+                # a Xen PV guest: the walk gives machine addresses; PHYSICAL is the
+                # guest's pseudo-physical one (Xen's m2p), MACHINE the frame in the dump
+                pseudo = target.pseudo_physical(tr.paddr)
+                lines[0] = f"{'VIRTUAL':<17} {'PHYSICAL':<16} MACHINE"
+                lines[1] = (f"{vaddr:<17x} {pseudo if pseudo is not None else '?':<16x} "
+                            if pseudo is not None else f"{vaddr:<17x} {'?':<16} ") \
+                    + f"{tr.paddr:x}"
             if tr.method not in ("page table", "identity"):
                 lines.append(f"{tr.method.upper()}: " + "; ".join(s.note for s in tr.steps))
             walk = target.space.walk(vaddr) if hasattr(target.space, "walk") else tr
@@ -45,7 +56,9 @@ vtop does.  A non-present entry ends the walk and is reported.
             if walk.paddr is not None:
                 lines.append(f"  PAGE: {walk.paddr & ~0xFFF:x}")
             blocks.append("\n".join(lines))
-            records.append({"virtual": vaddr, "physical": tr.paddr, "method": tr.method,
+            records.append({"virtual": vaddr, "physical": tr.paddr if pseudo is None else pseudo,
+                            **({"machine": tr.paddr} if pseudo is not None else {}),
+                            "method": tr.method,
                             "steps": [{"level": s.what, "entry_address": s.address,
                                        "entry": s.value} for s in walk.steps],
                             "error": walk.error})

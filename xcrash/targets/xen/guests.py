@@ -50,6 +50,8 @@ CTXT_SWITCH_STACK_BYTES = 168
 TF_kernel_mode = 1
 #: Linux's __KERNEL_CS / __KERNEL_DS, what a bare-metal kernel-mode frame shows
 KERNEL_CS, KERNEL_DS = 0x10, 0x18
+#: Linux's __USER_CS / __USER_DS (64-bit)
+USER_CS, USER_DS = 0x33, 0x2B
 
 
 def regs_from_bytes(raw: bytes, size: int = 200) -> dict[str, int]:
@@ -103,6 +105,24 @@ class PvLinuxTarget(LinuxTarget):
         self.xen_kind = "PV"
         #: how the symbol file was chosen (for `target`)
         self.symbol_match = ""
+
+    #: Xen's read-write machine-to-phys table (RDWR_MPT_VIRT_START), in Xen's space
+    M2P_VIRT_START = 0xFFFF828000000000
+
+    def pseudo_physical(self, maddr: int) -> int | None:
+        """The guest's pseudo-physical address of a machine address: Xen's m2p
+        (``machine_to_phys_mapping``), checked against this guest's p2m."""
+        xen = getattr(self, "xen", None)
+        if xen is None:
+            return None
+        mfn = maddr >> 12
+        try:
+            pfn = xen.space.read_u64(self.M2P_VIRT_START + 8 * mfn)
+        except MemoryError_:
+            return None
+        if pfn >> 63 or self.p2m.mfn(pfn) != mfn:
+            return None
+        return (pfn << 12) | (maddr & 0xFFF)
 
     @property
     def domain_id(self) -> int:
@@ -170,6 +190,8 @@ def vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
             # a 64-bit PV kernel runs in ring 3 (FLAT_KERNEL_CS64 0xe033): show the
             # frame as Linux sees a kernel-mode one, so unwinders take it as such
             regs["cs"], regs["ss"] = KERNEL_CS, KERNEL_DS
+        elif guest_cs & 3:
+            regs["cs"], regs["ss"] = USER_CS, USER_DS
         for name in ("orig_rax", "fs_base", "gs_base"):
             regs.setdefault(name, 0)
         out.append(GuestCpu(vid, regs, source, vcpu=addr, pcpu=pcpu, kernel_mode=kernel,
@@ -284,6 +306,7 @@ def build_guest(xen: Any, dom: Domain, symfiles: list[Any], forced: Any = None
     target = PvLinuxTarget(name, space, PhysicalSpace(p2m, f"{name} pseudo-physical"), chosen,
                            layout, dump=xen.dump, cpus=cpus, domain=dom, p2m=p2m)
     target.symbol_match = why
+    target.xen = xen
     if chosen is not None:
         _adopt_guest_layout(target, p2m)
     where = chosen.path if chosen is not None else "no symbol file"
