@@ -202,3 +202,40 @@ def test_prompt_names_the_guest(session) -> None:
     session.select("dom2")
     assert prompt_text(Runner(session)) == "xcrash:dom2> "
     session.select("xen")
+
+
+def test_p2m_tree_synthetic() -> None:
+    """The frame-list-list walk on a made-up machine memory (no dump needed)."""
+    import struct as st
+
+    from xcrash.errors import MemoryError_
+    from xcrash.memory.xen_pv import INVALID_P2M_ENTRY, P2m
+
+    pages: dict[int, bytes] = {}
+
+    def page(mfn: int, entries: list[int]) -> None:
+        pages[mfn] = st.pack("<512Q", *(entries + [INVALID_P2M_ENTRY] * (512 - len(entries))))
+
+    page(0x10, [0x11])                      # top: one mid page
+    page(0x11, [0x12, 0x13])                # mid: two leaves
+    page(0x12, [0x100, 0x101, INVALID_P2M_ENTRY, (1 << 62) | 0x55])   # identity frame skipped
+    page(0x13, [0x200])
+    pages[0x100] = b"A" * 4096
+    pages[0x101] = b"B" * 4096
+
+    class Machine:
+        def read(self, paddr: int, size: int) -> bytes:
+            data = pages.get(paddr >> 12)
+            if data is None:
+                raise MemoryError_(f"no page {paddr:#x}")
+            off = paddr & 0xFFF
+            return data[off:off + size]
+
+    p2m = P2m(Machine(), 0x10, max_pfn=1024)
+    assert [p2m.mfn(i) for i in range(4)] == [0x100, 0x101, None, None]
+    assert p2m.mfn(512) == 0x200 and p2m.mfn(5000) is None
+    assert list(p2m.frames()) == [(0, 0x100), (1, 0x101), (512, 0x200)]
+    assert p2m.ranges() == [(0, 0x2000), (0x200000, 0x201000)]
+    assert p2m.read(0xFFE, 4) == b"AABB"
+    with pytest.raises(MemoryError_):
+        p2m.read(0x2000, 1)

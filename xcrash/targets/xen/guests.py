@@ -159,13 +159,23 @@ class PvLinuxTarget(LinuxTarget):
 def vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
     """Registers of each of a domain's vCPUs, indexed by vCPU id."""
     loaded: dict[int, int] = {}
+    switching: set[int] = set()
+    try:
+        idle = xen._pointer_array("idle_vcpu")
+    except (XcrashError, MemoryError_):
+        idle = []
     for cpu in xen.online_cpus:
         try:
             v = int(xen.per_cpu("curr_vcpu", cpu))
-        except XcrashError:
+            cur = xen.current_vcpu(cpu)
+        except (XcrashError, MemoryError_):
             continue
         if v:
             loaded[v] = cpu
+            # current is neither the loaded vCPU nor idle: Xen stopped in the middle
+            # of a context switch, the frame on the stack may be either's
+            if cur != v and (cpu >= len(idle) or cur != idle[cpu]):
+                switching.add(v)
     vcpu_t = xen.type("struct vcpu")
     arch_off = member_offset(vcpu_t, "arch")
     arch_t = vcpu_t.member("arch")[1].type
@@ -180,6 +190,8 @@ def vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
             raw = xen.space.read(xen.cpu_info_address(pcpu), 200)
             regs = regs_from_bytes(raw)
             source = f"Xen pCPU {pcpu} guest frame (cpu_info)"
+            if addr in switching:
+                source += ", mid context switch: may be stale"
         else:
             raw = xen.space.read(addr + regs_off, 200)
             regs = regs_from_bytes(raw, CTXT_SWITCH_STACK_BYTES)
