@@ -50,6 +50,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sym", dest="sym", action="append", default=[], metavar="domN=FILE",
                    help="serve Xen guest domN with this vmlinux (repeatable)")
     p.add_argument("--version", action="version", version=f"xcrash {__version__}")
+    p.add_argument("--tutorial", action="store_true",
+                   help="exercises on the shipped sample dumps (no VMCORE; --answers FILE "
+                        "reads the answers from FILE)")
     p.add_argument("vmcore", metavar="VMCORE", help="the dump file")
     p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
                    help="vmlinux / xen-syms (.xz accepted)")
@@ -72,6 +75,9 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool | None = None) ->
 
 
 def run(argv: list[str]) -> int:
+    if "--tutorial" in argv:
+        from .tutorial import main as tutorial
+        return tutorial(argv)
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:   # -h, --version, or bad arguments (usage already printed)
