@@ -98,3 +98,29 @@ def test_the_wrong_vmlinux_is_named_with_both_build_ids() -> None:
     assert proc.returncode == 2
     assert "build-id mismatch: the dump says '3a1fe53b" in proc.stderr
     assert "the file says '9acc3605" in proc.stderr
+
+
+def test_minimal_mode_opens_despite_the_wrong_vmlinux_and_keeps_crashs_commands() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "xcrash", "-s", "--norc", "--minimal", "-c", "log", "-c", "ps",
+         str(need(LINUX_DIR / "vmcore-d31.kdump")), str(need(XEN_DIR / "vmlinux.xz"))],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1                      # ps is refused, log works
+    assert "Kernel panic - not syncing: sysrq triggered crash" in proc.stdout
+    assert "xcrash: ps: not available in --minimal mode" in proc.stderr
+
+
+def test_a_missing_cpu_note_costs_that_cpus_registers_only(tmp_path) -> None:
+    """CPU 0's NT_PRSTATUS note renamed: the remaining note is still CPU 1's (matched
+    by its pid, not its position), so the panic task's bt is whole; the task that ran
+    on the CPU without a note is still listed."""
+    data = bytearray(need(LINUX_DIR / "vmcore-d31.kdump").read_bytes())
+    first = data.find(b"CORE\0\0\0\0", 4096, 2 * 4096)
+    assert first > 0
+    data[first:first + 4] = b"XORE"
+    path = tmp_path / "one-note.kdump"
+    path.write_bytes(bytes(data))
+    proc = xcrash(path, "bt", "ps lab_busyloop")
+    assert "#0 [ffffb36c80163c80] machine_kexec" in proc.stdout
+    assert "lab_busyloop" in proc.stdout
+    assert "Traceback" not in proc.stderr

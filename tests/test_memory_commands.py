@@ -54,4 +54,4 @@ def test_search_u_walks_the_context_tasks_page_tables(linux_session) -> None:
     if linux_session.variant != "user-pages":
         return                      # -d 31 excluded the user stack: nothing to find
     assert ok, err.getvalue()
-    assert found == ["7ffd91266fe0: HOME="]   # init's environment
+    assert found == ["7ffd91266fe0: HOME=/.TERM=linux./init........."]   # init's env, crash-style

@@ -44,6 +44,9 @@ def parser() -> argparse.ArgumentParser:
                    type=lambda s: ("file", s), help="run the commands in FILE, then exit")
     p.add_argument("-s", dest="silent", action="store_true", help="silent: no banner")
     p.add_argument("--json", action="store_true", help="write results as JSON records")
+    p.add_argument("--minimal", action="store_true",
+                   help="for badly damaged dumps: no symbol-file checks, and only log, dis, "
+                        "rd, sym, eval, set (and help, alias, vtop, ptov, search), as crash's")
     p.add_argument("--norc", action="store_true",
                    help="do not read ~/.xcrashrc and ./.xcrashrc")
     p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
@@ -93,7 +96,11 @@ def run(argv: list[str]) -> int:
     settings = default_settings()
     if args.json:
         settings["output"] = "json"
-    registry = Registry()
+    if args.minimal:
+        from .commands.minimal import MinimalRegistry
+        registry: Registry = MinimalRegistry()
+    else:
+        registry = Registry()
     interactive = not args.batch and sys.stdin.isatty() and sys.stdout.isatty()
     from .shell.runner import Runner
     runner = Runner(session, registry, settings, interactive=interactive)
@@ -144,6 +151,9 @@ def _open(args: argparse.Namespace) -> Any:
         set_reporter(TerminalBar())
     try:
         opener = _opener()
+        if args.minimal:
+            import functools
+            opener = functools.partial(opener, check_symbols=False, minimal=True)
         if getattr(args, "sym", None):
             import functools
             forced = {}

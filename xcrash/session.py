@@ -49,6 +49,21 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
     messages.extend(xen.guest_notes)
 
 
+def _no_vmlinux_message(vmcore: str, dump: Any, symfiles: list[Any]) -> str:
+    """Why a Linux dump got no kernel target, naming the files that were given."""
+    release = dump.vmcoreinfo.osrelease if dump.vmcoreinfo is not None else None
+    kernel = f"a Linux {release} kernel dump" if release else "a Linux kernel dump"
+    xen = [s.path for s in symfiles if s.kind == "xen-syms"]
+    other = [s.path for s in symfiles if s.kind not in ("xen-syms", "vmlinux")]
+    if xen:
+        return (f"{vmcore}: {kernel}, but {', '.join(xen)} is a Xen hypervisor symbol file: "
+                "give the kernel's vmlinux; physical memory only")
+    if other:
+        return (f"{vmcore}: {kernel}, but {', '.join(other)} is no vmlinux (no linux_banner "
+                "or init_task): physical memory only")
+    return f"{vmcore}: no vmlinux given: physical memory only"
+
+
 class Session:
     """The dump, its targets (by name) and the current target."""
 
@@ -63,8 +78,8 @@ class Session:
 
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
-             check_symbols: bool = True, symbols_for: dict[str, str] | None = None
-             ) -> "Session":
+             check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
+             minimal: bool = False) -> "Session":
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``."""
         from .dump import open_dump
@@ -81,13 +96,13 @@ class Session:
             vmlinux = vmlinuxes[0]
             if check_symbols:
                 check_symbol_file(vmlinux, dump.vmcoreinfo)
-            targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux)
+            targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
         elif dump.xen is not None:
             _open_xen(vmcore, dump, symfiles, targets, messages, forced)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:
-                messages.append(f"{vmcore}: no vmlinux given: physical memory only")
+                messages.append(_no_vmlinux_message(vmcore, dump, symfiles))
         current = target or next(iter(targets))
         if current not in targets:
             raise NoSuchTarget(current, list(targets))

@@ -10,7 +10,7 @@ import re
 from functools import cached_property
 from typing import Any
 
-from ...errors import MemoryError_, SymbolFileMismatch
+from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
 from ...memory.linux import START_KERNEL_MAP, LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
 from ..base import Cpu, Target
@@ -125,14 +125,17 @@ class LinuxTarget(Target):
         self._cpus = cpus or []
 
     @classmethod
-    def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel") -> "LinuxTarget":
-        """A bare-metal kernel: physical addresses index the dump directly."""
+    def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel",
+                  probe: bool = True) -> "LinuxTarget":
+        """A bare-metal kernel: physical addresses index the dump directly.
+        ``probe=False`` (--minimal) reads nothing of the kernel at start-up: no
+        banner search, no randomised direct-map base."""
         vi = dump.vmcoreinfo
         phys_base = getattr(dump.header, "phys_base", None)
         kaslr = None
         knows_kaslr = vi is not None and (vi.get("KERNELOFFSET") is not None
                                           or vi.get("SYMBOL(_stext)") is not None)
-        if not knows_kaslr and symfile is not None:
+        if not knows_kaslr and symfile is not None and probe:
             from .kaslr import kaslr_offset_from_banner
             kaslr = kaslr_offset_from_banner(dump, symfile, phys_base or 0)
         layout = layout_from_vmcoreinfo(vi, symfile, phys_base, kaslr)
@@ -144,7 +147,8 @@ class LinuxTarget(Target):
                                  kernel_image_size=layout.kernel_image_size)
         cpus = [Cpu(i, note.regs, "NT_PRSTATUS") for i, note in enumerate(dump.prstatus)]
         target = cls(name, space, PhysicalSpace(dump), symfile, layout, dump=dump, cpus=cpus)
-        target._adopt_page_offset()
+        if probe:
+            target._adopt_page_offset()
         return target
 
     def tasks(self) -> list[Any]:
@@ -245,9 +249,32 @@ class LinuxTarget(Target):
     def online_cpus(self) -> list[int]:
         return self.cpu_mask("__cpu_online_mask") or list(range(len(self._cpus)))
 
-    @property
+    @cached_property
     def cpus(self) -> list[Cpu]:
-        return self._cpus
+        """Registers per CPU.  The i-th NT_PRSTATUS note is CPU i only when every
+        online CPU saved one; otherwise each note goes to the CPU whose current
+        task has the note's pid (idle tasks, all pid 0, fill the CPUs left)."""
+        notes = self._cpus
+        online = self.online_cpus
+        if self.dump is None or len(notes) == len(online) or not notes:
+            return notes
+        try:
+            from .tasks import active_tasks
+            pids = {cpu: int(self.object_at("struct task_struct", addr).pid)
+                    for cpu, addr in active_tasks(self).items()}
+        except XcrashError:
+            return notes
+        pids_of_notes = [getattr(n, "pid", None) for n in self.dump.prstatus]
+        free = [cpu for cpu in online]
+        placed: list[Cpu] = []
+        for note, pid in zip(notes, pids_of_notes):
+            match = [cpu for cpu in free if pid and pids.get(cpu) == pid]
+            cpu = match[0] if match else next((c for c in free if pids.get(c) == 0), None)
+            if cpu is None:
+                continue
+            free.remove(cpu)
+            placed.append(Cpu(cpu, note.regs, note.source))
+        return placed
 
     # -- identity -----------------------------------------------------------------------
     @cached_property
