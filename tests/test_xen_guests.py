@@ -239,3 +239,19 @@ def test_p2m_tree_synthetic() -> None:
     assert p2m.read(0xFFE, 4) == b"AABB"
     with pytest.raises(MemoryError_):
         p2m.read(0x2000, 1)
+
+
+def test_each_domain_takes_the_vmlinux_whose_banner_is_in_its_memory() -> None:
+    """Another kernel's vmlinux given first (the Linux dump's, a different build) is
+    passed over for every domain; alone, it serves none, and says why."""
+    import xcrash
+    from conftest import LINUX_DIR
+    vmcore = str(need(XEN_DIR / "vmcore-d1.elf.xz"))
+    other = str(need(LINUX_DIR / "vmlinux.xz"))
+    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other, str(XEN_DIR / "vmlinux.xz"))
+    assert all(s.targets[n].symfile.path == str(XEN_DIR / "vmlinux.xz")
+               for n in ("dom0", "dom1", "dom2"))
+    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other)
+    assert all(s.targets[n].symfile is None for n in ("dom0", "dom1", "dom2"))
+    assert any(m.startswith("dom2: no symbol file") and "linux_banner differs" in m
+               for m in s.messages)
