@@ -90,7 +90,12 @@ class _NoSymbols:
         return None
 
     def __getattr__(self, attr: str) -> Any:
-        raise NoSymbols(self.name)
+        # an AttributeError too, so that hasattr() probes simply answer False
+        raise _NoSymbolsAttribute(self.name)
+
+
+class _NoSymbolsAttribute(NoSymbols, AttributeError):
+    pass
 
 
 class PvLinuxTarget(LinuxTarget):
