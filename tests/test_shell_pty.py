@@ -111,7 +111,8 @@ def test_ctrl_c_clears_the_line_and_interrupts_a_shell_command(shell: pexpect.sp
     shell.expect_exact("help nosuch")     # the prompt has the text: Ctrl-C now clears it
     shell.sendcontrol("c")
     shell.expect_exact(PROMPT)
-    shell.sendline("!echo sleeping; sleep 30")
+    # exec: no moment where sh has forked a sleep that the Ctrl-C would miss
+    shell.sendline("!echo sleeping; exec sleep 30")
     shell.expect_exact("sleeping\r\n")
     shell.sendcontrol("c")
     shell.expect_exact(PROMPT, timeout=10)
