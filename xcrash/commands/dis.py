@@ -70,6 +70,9 @@ comments on RIP-relative operands): see xcrash/commands/disasm.py.
             lines.append(render(insn, target.describe_address, label=label))
             records.append({"address": insn.address, "mnemonic": insn.mnemonic,
                             "operands": insn.operands, "bytes": insn.bytes.hex()})
+        symfile = target.symfile
+        if opts["lines"] and symfile is not None and not symfile.has_dwarf:
+            lines.append(f"dis: no source lines: {symfile.path} has no DWARF")
         return Text("\n".join(lines), records)
 
     @staticmethod

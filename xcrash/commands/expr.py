@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..errors import CommandError, XcrashError
+from ..errors import CommandError, NoSuchSymbol, XcrashError
 from ..objects import Object
-from ..symbols.types import Kind, Type
+from ..symbols.types import VOID, Kind, Type
+from ..targets.base import NoSymbols
 
 _TOKEN = re.compile(r"""
     \s*(?:
@@ -207,6 +208,8 @@ class Evaluator:
             value = self.eval(node[1])
             return value.type_.byte_size if isinstance(value, Object) else 8
         if op == "unary":
+            if node[1] == "&":
+                return self.address(node[2])
             return self.unary(node[1], self.eval(node[2]))
         if op == "bin":
             return self.binary(node[1], self.eval(node[2]), self.eval(node[3]))
@@ -221,10 +224,33 @@ class Evaluator:
     def name(self, name: str) -> Object | int:
         try:
             return self.target.object(name)
+        except (NoSuchSymbol, NoSymbols):
+            raise
         except XcrashError:
-            # a symbol without a known type: its address as a plain number, as
-            # crash shows text symbols
-            return self.target.address_of(name)
+            sym = self.target.symbol(name)
+            if sym.type_char in "tTwW":
+                # a function: typed by its prototype when DWARF has it, else its address
+                symfile = self.target.symfile
+                ftype = symfile.function_type(name) if symfile is not None else None
+                if ftype is not None:
+                    return Object(self.target, ftype, sym.address)
+                return sym.address
+            raise CommandError(
+                f"'{name}' has unknown type (no DWARF type for it in the symbol file); "
+                f"cast it to its declared type, e.g. p *(unsigned long *)&{name}") from None
+
+    def address(self, node: tuple) -> Object | int:
+        """``&x``: also for a variable whose type is unknown (a ``void *``)."""
+        if node[0] == "name":
+            try:
+                return self.eval(node).address_of_()  # type: ignore[union-attr]
+            except (CommandError, AttributeError):
+                addr = self.target.address_of(node[1])
+                return Object(self.target, self.target.pointer_type(VOID), value=addr)
+        value = self.eval(node)
+        if isinstance(value, Object):
+            return value.address_of_()
+        raise CommandError("& of a plain number")
 
     def unary(self, op: str, value: Object | int) -> Object | int:
         if op == "&":

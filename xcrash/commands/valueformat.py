@@ -205,10 +205,12 @@ def print_name(type: Type) -> str:
 
 
 def value_as_python(obj: Object) -> Any:
-    """JSON-able Python data for an object, for --json output."""
+    """JSON-able Python data for an object, for --json output (a function: its address)."""
+    if obj.type_.strip_typedefs().kind is Kind.FUNCTION:
+        return obj.address_
     try:
         v = obj.value_()
-    except MemoryError_ as err:
+    except XcrashError as err:
         return {"error": str(err)}
     if isinstance(v, bytes):
         return v.decode("latin-1")
