@@ -55,3 +55,25 @@ def test_search_u_walks_the_context_tasks_page_tables(linux_session) -> None:
         return                      # -d 31 excluded the user stack: nothing to find
     assert ok, err.getvalue()
     assert found == ["7ffd91266fe0: HOME=/.TERM=linux./init........."]   # init's env, crash-style
+
+
+def test_excluded_pages_fail_per_read_until_zero_excluded(linux_session) -> None:
+    """-d 31 excluded init's stack page: that read fails alone; `set zero_excluded on`
+    reads it as zeros (crash's --zero_excluded)."""
+    if linux_session.variant not in ("zlib", "lzo"):
+        return
+    from xcrash.shell.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(linux_session, out=out, err=err)
+    try:
+        assert runner.execute("set 1")
+        assert not runner.execute("rd -u 7ffd91266fc8")
+        assert "excluded" in err.getvalue()
+        assert runner.execute("sym jiffies")                  # the session goes on
+        assert runner.execute("set zero_excluded on")
+        out.truncate(0), out.seek(0)
+        assert runner.execute("rd -u 7ffd91266fc8")
+        assert out.getvalue().startswith("    7ffd91266fc8:  0000000000000000")
+    finally:
+        runner.execute("set zero_excluded off")
+        runner.execute("set -p")
