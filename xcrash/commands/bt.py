@@ -12,6 +12,18 @@ def header(task: Any, cpu: int) -> str:
     return f"PID: {int(task.pid):<7}  TASK: {task.address_:x}  CPU: {cpu:<3}  COMMAND: \"{comm}\""
 
 
+def general_registers(r: dict[str, int]) -> list[str]:
+    """The six lines of general registers crash prints in every exception frame."""
+    return [
+        f"    RIP: {r['rip']:016x}  RSP: {r['rsp']:016x}  RFLAGS: {r['rflags']:08x}",
+        f"    RAX: {r['rax']:016x}  RBX: {r['rbx']:016x}  RCX: {r['rcx']:016x}",
+        f"    RDX: {r['rdx']:016x}  RSI: {r['rsi']:016x}  RDI: {r['rdi']:016x}",
+        f"    RBP: {r['rbp']:016x}   R8: {r['r8']:016x}   R9: {r['r9']:016x}",
+        f"    R10: {r['r10']:016x}  R11: {r['r11']:016x}  R12: {r['r12']:016x}",
+        f"    R13: {r['r13']:016x}  R14: {r['r14']:016x}  R15: {r['r15']:016x}",
+    ]
+
+
 def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
     r = regs
     out = []
@@ -20,15 +32,8 @@ def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
         where = f"{hit[0].name}+{hit[1]}" if hit and hit[1] else (hit[0].name if hit else
                                                                   f"{r['rip']:x}")
         out.append(f"    [exception RIP: {where}]")
-    out += [
-        f"    RIP: {r['rip']:016x}  RSP: {r['rsp']:016x}  RFLAGS: {r['rflags']:08x}",
-        f"    RAX: {r['rax']:016x}  RBX: {r['rbx']:016x}  RCX: {r['rcx']:016x}",
-        f"    RDX: {r['rdx']:016x}  RSI: {r['rsi']:016x}  RDI: {r['rdi']:016x}",
-        f"    RBP: {r['rbp']:016x}   R8: {r['r8']:016x}   R9: {r['r9']:016x}",
-        f"    R10: {r['r10']:016x}  R11: {r['r11']:016x}  R12: {r['r12']:016x}",
-        f"    R13: {r['r13']:016x}  R14: {r['r14']:016x}  R15: {r['r15']:016x}",
-        f"    ORIG_RAX: {r['orig_rax']:016x}  CS: {r['cs']:04x}  SS: {r['ss']:04x}",
-    ]
+    out += general_registers(r)
+    out.append(f"    ORIG_RAX: {r['orig_rax']:016x}  CS: {r['cs']:04x}  SS: {r['ss']:04x}")
     return out
 
 

@@ -11,7 +11,7 @@ from .args import parse_address, parse_number
 from .base import ANY_TARGET, Command, Context, Option, Result, Text
 from .expr import Evaluator, is_plain_symbol
 from .typeformat import definition
-from .valueformat import ValueFormatter, value_as_python
+from .valueformat import ValueFormatter, member_line, member_of, value_as_python
 
 
 def formatter(ctx: Context, radix: int | None = None) -> ValueFormatter:
@@ -61,10 +61,8 @@ With an address or symbol, shows the structure's contents there, gdb-style.
             obj = Object(target, t, addr + i * t.byte_size)
             if members:
                 for path in members:
-                    sub = obj
-                    for part in path.split("."):
-                        sub = sub.member_(part)
-                    out.append(f"  {path.split('.')[-1]} = {fmt.value(sub, 1)},")
+                    sub = member_of(obj, path)
+                    out.append(member_line(fmt, path, sub))
                     records.append({"address": obj.address_, "member": path,
                                     "value": value_as_python(sub)})
             else:

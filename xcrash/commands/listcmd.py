@@ -8,6 +8,7 @@ from ..objects import CorruptList, LIST_LIMIT, Object, list_for_each
 from .args import parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
 from .datatypes import formatter
+from .valueformat import member_line, member_of
 
 
 class ListCmd(Command):
@@ -63,11 +64,7 @@ The walk stops at NULL, at the start, or on a loop, and says so; at most
             if show_type is not None:
                 obj = Object(target, show_type, addr)
                 if members:
-                    for m in members:
-                        sub = obj
-                        for part in m.split("."):
-                            sub = sub.member_(part)
-                        lines.append(f"  {m.split('.')[-1]} = {fmt.value(sub, 1)},")
+                    lines.extend(member_line(fmt, m, member_of(obj, m)) for m in members)
                 else:
                     lines.append(f"{show_type.display_name()} {fmt.value(obj, 0)}")
         if problem:

@@ -6,6 +6,7 @@ from typing import Any
 from ..errors import CommandError
 from .base import Command, Context, Option, Result, Text
 from .datatypes import formatter
+from .valueformat import member_line, member_of
 
 
 def task_header(task: Any) -> str:
@@ -21,11 +22,7 @@ def format_task(ctx: Context, addr: int, members: list[str]) -> str:
     fmt = formatter(ctx)
     out = [task_header(task)]
     if members:
-        for path in members:
-            sub = task
-            for part in path.split("."):
-                sub = sub.member_(part)
-            out.append(f"  {path.split('.')[-1]} = {fmt.value(sub, 1)},")
+        out.extend(member_line(fmt, path, member_of(task, path)) for path in members)
     else:
         out.append(f"struct task_struct {fmt.value(task, 0)}")
         if task.type_.has_member("thread_info"):

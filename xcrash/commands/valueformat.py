@@ -192,6 +192,18 @@ class ValueFormatter:
         return "{" + ", ".join(out) + ("..." if n > ELEMENT_LIMIT else "") + "}"
 
 
+def member_of(obj: Object, path: str) -> Object:
+    """The member at a dotted path (``se.on_rq``) of an object."""
+    for part in path.split("."):
+        obj = obj.member_(part)
+    return obj
+
+
+def member_line(fmt: "ValueFormatter", path: str, value: Object) -> str:
+    """``  name = value,`` as crash prints each member of ``struct x.a,b``."""
+    return f"  {path.split('.')[-1]} = {fmt.value(value, 1)},"
+
+
 def format_value_or_error(fn: Callable[[], str]) -> str:
     try:
         return fn()

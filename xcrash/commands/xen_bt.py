@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import CommandError, XcrashError
 from .base import Context, Text
+from .bt import general_registers
 
 METHOD_NAMES = {"fp": "frame pointers", "cfi": "DWARF CFI", "scan": "stack scan"}
 
@@ -18,13 +19,8 @@ def eframe_lines(target: Any, regs: dict[str, int], guest: str | None) -> list[s
         hit = target.symbols.resolve(r["rip"])
         where = (f"{hit[0].name}+{hit[1]}" if hit[1] else hit[0].name) if hit else f"{r['rip']:x}"
         out = [f"    [exception RIP: {where}]"]
+    out += general_registers(r)
     out += [
-        f"    RIP: {r['rip']:016x}  RSP: {r['rsp']:016x}  RFLAGS: {r['rflags']:08x}",
-        f"    RAX: {r['rax']:016x}  RBX: {r['rbx']:016x}  RCX: {r['rcx']:016x}",
-        f"    RDX: {r['rdx']:016x}  RSI: {r['rsi']:016x}  RDI: {r['rdi']:016x}",
-        f"    RBP: {r['rbp']:016x}   R8: {r['r8']:016x}   R9: {r['r9']:016x}",
-        f"    R10: {r['r10']:016x}  R11: {r['r11']:016x}  R12: {r['r12']:016x}",
-        f"    R13: {r['r13']:016x}  R14: {r['r14']:016x}  R15: {r['r15']:016x}",
         f"    ERROR_CODE: {r['error_code']:08x}  ENTRY_VECTOR: {r['entry_vector']:04x}"
         f"  CS: {r['cs']:04x}  SS: {r['ss']:04x}",
     ]

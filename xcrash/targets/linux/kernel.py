@@ -183,9 +183,14 @@ class LinuxTarget(Target):
         mm = self.object_at("struct task_struct", address).mm
         if not int(mm):
             raise CommandError(f"task {address:x} is a kernel thread: no user memory")
-        pgd = int(mm.pgd) - self.space.page_offset
-        return PageTableSpace(self.phys_space.phys, pgd, levels=self.layout.levels,
-                              entry_mask=self.layout.sme_mask, name="user")
+        return PageTableSpace(self.space.phys, self.user_root(int(mm.pgd)),
+                              levels=self.layout.levels, entry_mask=self.layout.sme_mask,
+                              name="user")
+
+    def user_root(self, pgd: int) -> int:
+        """Where the table at ``mm->pgd`` (a direct-map address) lies in the memory
+        under :attr:`space`: physical here, a machine address in a Xen PV guest."""
+        return pgd - self.space.page_offset
 
     def _adopt_page_offset(self) -> None:
         """Use the kernel's randomised direct-map base (CONFIG_RANDOMIZE_MEMORY)."""

@@ -137,21 +137,10 @@ class PvLinuxTarget(LinuxTarget):
         """The guest's own pseudo-physical ranges (what ``search`` scans)."""
         return self.p2m.ranges()
 
-    def user_space(self, task: int | None = None) -> Any:
-        """A task's user space: its ``mm->pgd`` is a direct-map address whose
-        page holds machine frames, like every PV page table."""
-        from ...errors import CommandError
-        from ...memory.x86_64 import PageTableSpace
-        address = task if task is not None else self.context_task()
-        if address is None:
-            raise CommandError("no task context")
-        mm = self.object_at("struct task_struct", address).mm
-        if not int(mm):
-            raise CommandError(f"task {address:x} is a kernel thread: no user memory")
-        # a 64-bit PV process has a user L4 of its own; Linux keeps it beside the
-        # kernel one (the "user pgd" page after it, arch/x86/xen/mmu_pv.c)
-        root = self.space.translate(int(mm.pgd))
-        return PageTableSpace(self.space.phys, root, levels=self.layout.levels, name="user")
+    def user_root(self, pgd: int) -> int:
+        """``mm->pgd`` is a direct-map address whose page holds machine frames, like
+        every PV page table: its machine address roots the walk."""
+        return self.space.translate(pgd)
 
     def summary(self) -> dict[str, Any]:
         if self.symfile is None:
