@@ -292,11 +292,15 @@ def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: 
             entry = O.find_entry(target, ip if signal else ip - 1)
         if entry is None or entry.type == "undefined":
             # code objtool did not annotate (6.1: kexec_core.o) or generated code:
-            # the nearest word above sp that returns after a call to this function
-            ret_slot = _scan_return(target, mem, stacks, sp, ip if signal else ip - 1)
-            if ret_slot is None:
-                raise _Stop(f"no unwind information for {ip:x}")
-            entry = O.OrcEntry(ret_slot + 8 - sp, 0, O.REG_SP, O.REG_UNDEFINED, O.TYPE_CALL)
+            # the frame pointer when its frame returns just after a direct call to this
+            # function, else the nearest word above sp that does
+            entry = _frame_pointer_entry(target, mem, stacks, sp, bp, ip if signal else ip - 1)
+            if entry is None:
+                ret_slot = _scan_return(target, mem, stacks, sp, ip if signal else ip - 1)
+                if ret_slot is None:
+                    raise _Stop(f"no unwind information for {ip:x}")
+                entry = O.OrcEntry(ret_slot + 8 - sp, 0, O.REG_SP, O.REG_UNDEFINED,
+                                   O.TYPE_CALL)
         if entry.type == "end":
             return
         r = entry.sp_reg
@@ -380,6 +384,34 @@ def _after_call(target: Any, mem: _Memory, value: int, callee: int | None) -> bo
     if code[4] == 0xFF and 0x50 <= code[5] <= 0x57:       # call *disp8(%reg)
         return True
     return False
+
+
+def _frame_pointer_entry(target: Any, mem: _Memory, stacks: Stacks, sp: int, bp: int,
+                         ip: int) -> Any:
+    """The kernel's own fallback (a frame-pointer frame) when ``bp`` is a frame on the
+    current stack whose return address follows a direct call to the function at
+    ``ip``; None otherwise (frame pointers are not trusted blindly: 6.1's
+    ``__crash_kexec`` has none, and following rbp there skips ``panic``)."""
+    rng = stacks.range_of(sp)
+    if rng is None or not sp <= bp < rng[1] - 8:
+        return None
+    hit = target.symbols.resolve(ip)
+    if hit is None:
+        return None
+    try:
+        ret = mem.u64(bp + 8)
+    except (XcrashError, MemoryError_):
+        return None
+    code_hit = target.symbols.resolve(ret)
+    if code_hit is None or not _after_call(target, mem, ret, hit[0].address):
+        return None
+    try:
+        code = bytes(target.space.read(ret - 5, 1))
+    except (XcrashError, MemoryError_):
+        return None
+    if code[0] != 0xE8:                # only a direct call proves the frame is ours
+        return None
+    return O.FP_ENTRY
 
 
 def _scan_return(target: Any, mem: _Memory, stacks: Stacks, sp: int, ip: int) -> int | None:
