@@ -73,6 +73,10 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
     for i, item in enumerate(items):
         if isinstance(item, Frame):
             hit = target.symbols.resolve(item.pc)
+            if hit is not None and hit[1] == 0 and n > 0:
+                # a return address at a symbol's first byte: the call was the last
+                # instruction of the code before it (a noreturn call ending a .cold block)
+                hit = target.symbols.resolve(item.pc - 1) or hit
             name = hit[0].name if hit else "(unknown)"
             module = getattr(hit[0], "module", None) if hit else None
             out.append(f"{'#' + str(n):>3} [{item.slot:x}] {name} at {item.pc:x}"
