@@ -81,3 +81,13 @@ def test_sys_config_matches_crash_but_for_its_trailing_garbage(linux_session) ->
     ref = crash_ref(linux_session.ref_dir, "03-sys_config").splitlines()
     assert ref[-1].endswith("UU") and not ref[-1].startswith(("#", "CONFIG_"))
     assert run(linux_session, "sys config").splitlines() == ref[:-1]
+
+
+def test_sys_i_as_crash_says_when_the_kernel_has_no_dmi(linux_session) -> None:
+    import io
+    from xcrash.shell.runner import Runner
+    err = io.StringIO()
+    assert not Runner(linux_session, out=io.StringIO(), err=err).execute("sys -i")
+    assert err.getvalue().strip() == "xcrash: sys: dmi_ident does not exist in this kernel"
+    assert crash_ref(linux_session.ref_dir, "02-sys_i") == \
+        "sys: dmi_ident does not exist in this kernel"

@@ -110,7 +110,7 @@ def format_fields(fields: dict[str, str]) -> str:
 class Sys(Command):
     targets = ANY_TARGET
     name = "sys"
-    synopsis = "sys [config]"
+    synopsis = "sys [config | -i]"
     summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
     group = "general"
     description = """\
@@ -127,6 +127,8 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
         target = ctx.target
         if args and args[0] == "config":
             return self._config(target)
+        if args == ["-i"]:
+            return self._dmi(target)
         if args:
             raise CommandError(f"usage: {self.synopsis}")
         if target.kind == "linux":
@@ -140,6 +142,27 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
             fields = dump_fields(ctx.session)
         records = {k.lower().replace(" ", "_"): v.strip('"') for k, v in fields.items()}
         return Text(format_fields(fields), [records])
+
+    @staticmethod
+    def _dmi(target: Any) -> Text:
+        """crash's `sys -i`: the DMI strings the kernel kept (``dmi_ident[]``), named by
+        the ``enum dmi_field`` enumerators, right-aligned as crash aligns them."""
+        if target.kind != "linux" or target.symbols.get("dmi_ident") is None:
+            raise CommandError("dmi_ident does not exist in this kernel")
+        idents = target.object("dmi_ident")
+        count = idents.type_.strip_typedefs().length or 0
+        fields = [(name, value) for name, value in
+                  target.type("enum dmi_field").strip_typedefs().enumerators or ()
+                  if 0 <= value < count]
+        width = max((len(name) for name, _ in fields), default=0)
+        lines, record = [], {}
+        for name, i in fields:
+            if not int(idents[i]):
+                continue
+            value = idents[i].string_().decode("utf-8", "replace")
+            lines.append(f"  {name:>{width}}: {value}")
+            record[name.lower()] = value
+        return Text("\n".join(lines), [record])
 
     @staticmethod
     def _config(target: Any) -> Text:
