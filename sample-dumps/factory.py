@@ -179,7 +179,7 @@ SRC = WORK / "src"
 BUILD = WORK / "build"
 DEBS = WORK / "debs"
 ROOTS = WORK / "roots"        # unpacked .debs: xen-userland, xen-debian, trixie-crash, trixie-makedumpfile
-KB = {"main": BUILD / "linux", "guest": BUILD / "linux-guest"}
+KB = {"main": BUILD / "linux"}
 
 
 @stage("packages")
@@ -267,35 +267,38 @@ def st_kernel():
     kb.mkdir(parents=True, exist_ok=True)
     frag = HERE / "config" / "kernel-fragment.config"
     make = ["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64"]
-    if not (kb / ".config").exists() or check_fragment(kb / ".config", frag):
+    if (kb / ".config").exists() and check_fragment(kb / ".config", frag):
+        # the tree holds the guest build's LOCALVERSION: merge the fragment back
+        run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
+        run([*make, "olddefconfig"], nice=True)
+    if not (kb / ".config").exists():
         run([*make, "tinyconfig"], nice=True)
         run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
         run([*make, "olddefconfig"], nice=True)
-        bad = check_fragment(kb / ".config", frag)
-        if bad:  # P2: options dropped silently by their dependencies
-            raise SystemExit("kernel config lost: " + ", ".join(bad))
+    bad = check_fragment(kb / ".config", frag)
+    if bad:  # P2: options dropped silently by their dependencies
+        raise SystemExit("kernel config lost: " + ", ".join(bad))
     run([*make, f"-j{JOBS}", "bzImage"], nice=True)
     export_kernel(kb, "main")
 
 
 @stage("kernel-guest", deps=("kernel",))
 def st_kernel_guest():
-    """A second build for one domU: a copy of the first tree with another LOCALVERSION, built incrementally."""
+    """The second build, for one domU: the first build tree reconfigured with another LOCALVERSION, built incrementally."""
+    # The same tree (O= path), so that only what depends on the release string is rebuilt (a copy
+    # of the tree under another path rebuilds everything: the recorded commands name the path).
+    # The first build's products were exported to work/out/ before; `kernel` switches back.
     srcdir = SRC / "linux"
-    kb, kg = KB["main"], KB["guest"]
-    if not (kg / ".config").exists():
-        shutil.rmtree(kg, ignore_errors=True)
-        run(["cp", "-a", kb, kg], nice=True)
+    kb = KB["main"]
     frag = HERE / "config" / "kernel-guest2.config"
-    make = ["make", "-C", srcdir, f"O={kg}", "ARCH=x86_64"]
-    if check_fragment(kg / ".config", frag):
-        run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kg, kg / ".config", frag], cwd=srcdir)
-        run([*make, "olddefconfig"], nice=True)
-        bad = check_fragment(kg / ".config", frag)
-        if bad:
-            raise SystemExit("guest kernel config lost: " + ", ".join(bad))
+    make = ["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64"]
+    run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
+    run([*make, "olddefconfig"], nice=True)
+    bad = check_fragment(kb / ".config", frag)
+    if bad:
+        raise SystemExit("guest kernel config lost: " + ", ".join(bad))
     run([*make, f"-j{JOBS}", "bzImage"], nice=True)
-    export_kernel(kg, "guest")
+    export_kernel(kb, "guest")
 
 
 @stage("xen", deps=("packages",))
@@ -544,6 +547,7 @@ def qemu_run(rd: Path, args: list[str], *, nmi_on: str | None = None, timeout: i
             p.unlink()
     cmd = NICE + ["timeout", str(timeout), "qemu-system-x86_64", *args, "-display", "none", "-no-reboot",
                   "-serial", f"file:{serial}", "-monitor", f"unix:{mon},server,nowait"]
+    cmd = [str(c) for c in cmd]
     (rd / "qemu-cmdline.txt").write_text(" ".join(cmd) + "\n")
     log("$ " + " ".join(cmd))
     t0 = time.time()
@@ -611,7 +615,9 @@ def xen_run(name: str) -> None:
     make_disk(rd / "dump.img", {}, "2G")
     xen_cmd = (f"console=com1 com1=115200,8n1 dom0_mem={sc['dom0_mem']},max:{sc['dom0_mem']} "
                f"crashkernel={sc['crashkernel']} loglvl=all guest_loglvl=all smap=0")
-    dom0 = (f"{OUT / 'bzImage-main'} console=hvc0 earlyprintk=xen loglevel=7 "
+    # init_on_free=1: pages freed in dom0 (xl's decompressed guest kernels, kexec's copies) become
+    # zero pages, which `-d 1` leaves out of the dump
+    dom0 = (f"{OUT / 'bzImage-main'} console=hvc0 earlyprintk=xen loglevel=7 init_on_free=1 "
             f"x.guests={XEN_GUESTS.replace(' ', '~')},{OUT / 'initrd-dom0.gz'}")
     dt = qemu_run(rd, ["-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "pc", "-smp", "2",
                        "-m", sc["mem"], "-kernel", OUT / f"xen-{sc['xen']}", "-append", xen_cmd,
@@ -710,15 +716,25 @@ def refs_xen(name: str) -> None:
     dump = out / "vmcore.kdump"
     ref = WORK / "refs" / name
     guests = [g.split(":") for g in XEN_GUESTS.split()]
-    for v in variants():
+    p2m: dict[int, str] = {}
+    for v in sorted(variants(), key=lambda v: v != "patched"):  # patched first: its doms gives the P2M frames
         hyp = crash_batch(v, [OUT / f"xen-syms-{sc['xen']}", dump], XEN_HYPER_CMDS, ref / v / "xen-syms")
-        crash_batch(v, [OUT / "vmlinux-main", dump], DOM0_CMDS, ref / v / "dom0")
-        p2m = parse_doms(hyp.get("doms", ""))
+        outs = crash_batch(v, [OUT / "vmlinux-main", dump], DOM0_CMDS, ref / v / "dom0")
+        if not outs.get("sys", "").strip():
+            crash_batch(v, ["--minimal", OUT / "vmlinux-main", dump],
+                        ["log", "sym linux_banner", "rd -a linux_banner"], ref / v / "dom0-minimal")
+        p2m = parse_doms(hyp.get("doms", "")) or p2m
         (ref / v / "p2m_mfn.json").write_text(json.dumps(p2m, indent=1) + "\n")
         for domid, (gname, kern, _vc, _mem) in enumerate(guests, 1):
             if domid in p2m:
-                crash_batch(v, ["--p2m_mfn", p2m[domid], OUT / f"vmlinux-{kern}", dump], DOMU_CMDS,
-                            ref / v / gname)
+                outs = crash_batch(v, ["--p2m_mfn", p2m[domid], OUT / f"vmlinux-{kern}", dump], DOMU_CMDS,
+                                   ref / v / gname)
+                if not outs.get("sys", "").strip():
+                    # crash 8.0.6 dies during start-up on a domU of a hypervisor dump (it unwinds
+                    # the pCPUs' registers as the guest's); --minimal skips that and still reads
+                    # the guest's memory
+                    crash_batch(v, ["--minimal", "--p2m_mfn", p2m[domid], OUT / f"vmlinux-{kern}", dump],
+                                ["log", "sym linux_banner", "rd -a linux_banner"], ref / v / f"{gname}-minimal")
 
 
 for _n in LINUX_SCENARIOS:
@@ -738,12 +754,13 @@ COMMIT = {
         ("vmcore.elf", "vmcore.elf.xz", "elf", "none", 31, True),
         ("vmcore.zstd.kdump", "vmcore.zstd.kdump", "kdump-compressed", "zstd", 31, False),
     ],
-    "linux-nmi": [("vmcore.kdump", "vmcore.kdump", "kdump-compressed", "zlib", 31, False)],
+    "linux-nmi": [("vmcore.elf", "vmcore.elf.xz", "elf", "none", 31, True)],
     "xen-own": [("vmcore.kdump", "vmcore.kdump.xz", "kdump-compressed", "none", 1, True)],
     "xen-debian": [("vmcore.kdump", "vmcore.kdump.xz", "kdump-compressed", "none", 1, True)],
 }
 # optional extras, committed when the budget allows (XCRASH_FACTORY_EXTRAS=1)
 EXTRAS = {
+    "linux-nmi": [("vmcore.kdump", "vmcore.kdump", "kdump-compressed", "zlib", 31, False)],
     "linux-sysrq": [
         ("vmcore.lzo.kdump", "vmcore.lzo.kdump", "kdump-compressed", "lzo", 31, False),
         ("vmcore.flat", "vmcore.flat.xz", "flattened", "zlib", 31, True),
@@ -754,8 +771,6 @@ EXTRAS = {
 SYMBOLS = [  # (out name, committed name, xz?)
     ("vmlinux-main", "vmlinux-6.1-xcrash.xz", True),
     ("vmlinux-guest", "vmlinux-6.1-xcrash-guest.xz", True),
-    ("System.map-main", "System.map-6.1-xcrash", False),
-    ("System.map-guest", "System.map-6.1-xcrash-guest", False),
     ("config-main", "config-6.1-xcrash", False),
     ("config-guest", "config-6.1-xcrash-guest", False),
     ("xen-syms-own", "xen-syms-4.17.5-xcrash.xz", True),
@@ -870,8 +885,10 @@ def notes_for(name: str, refdir: Path) -> list[str]:
     notes = []
     for f in sorted(refdir.rglob("*.txt")):
         t = f.read_text(errors="replace")
-        for pat in ("crashing_cpu not found", "(no stack)", "cannot be determined", "cannot read",
-                    "invalid", "not found in PID hash", "crash: ", "WARNING:"):
+        if f.name.endswith("-log.txt"):
+            continue                  # the kernel's own log is no crash problem
+        for pat in ("crashing_cpu not found", "cannot be determined", "cannot read", "invalid size",
+                    "failed", "no debugging data", "not found in PID hash", "rc=-", "rc=1;", "WARNING: crashing"):
             if pat in t:
                 line = next(l for l in t.splitlines() if pat in l)
                 notes.append(f"{f.relative_to(refdir)}: {line.strip()[:160]}")

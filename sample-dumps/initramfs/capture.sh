@@ -1,5 +1,7 @@
 #!/bin/sh
 # Capture kernel: save /proc/vmcore in the formats named by x.formats= onto the dump disk (/dev/vdb).
+# (exec'd by /init after common.sh: the variables are inherited, the functions are not)
+say() { echo "XCRASH: $*"; }
 say "CAPTURE KERNEL $(uname -r) cmdline: $(cat /proc/cmdline)"
 mount -t ext2 /dev/vdb /mnt || { say "no dump disk"; poweroff -f; }
 M=/mnt
@@ -31,7 +33,8 @@ case "$X_FORMATS" in
     $MKD --message-level 23 -F -c -d 31 /proc/vmcore > $M/vmcore.flat 2> $M/flat.log
     echo "rc=$? seconds=$(( $(date +%s) - t0 )) args=-F -c -d 31" >> $M/flat.log ;;
   linux)
-    mkd zlib   -c -d 31 /proc/vmcore $M/vmcore.kdump ;;
+    mkd zlib   -c -d 31 /proc/vmcore $M/vmcore.kdump
+    mkd elf    -E -d 31 /proc/vmcore $M/vmcore.elf ;;
   xen)
     mkd plain  -d 1 /proc/vmcore $M/vmcore.kdump
     mkd zlib   -c -d 1 /proc/vmcore $M/vmcore.zlib.kdump ;;
