@@ -8,16 +8,7 @@ from typing import Iterator
 import pexpect
 import pytest
 
-from test_shell_pty import PROMPT, leave, on_screen, spawn
-
-
-@pytest.fixture
-def shell(tmp_path: Path) -> Iterator[pexpect.spawn]:
-    (tmp_path / "vmcore").write_bytes(b"")
-    child = spawn(tmp_path, "vmcore")
-    child.expect_exact(PROMPT)
-    yield child
-    child.close(force=True)
+from test_shell_pty import PROMPT, leave, on_screen, shell, spawn  # noqa: F401 (shell: fixture)
 
 
 def test_ctrl_r_searches_the_history(shell: pexpect.spawn) -> None:
