@@ -57,7 +57,7 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
 
 class Ps(Command):
     name = "ps"
-    synopsis = "ps [-k|-u] [-S] [pid | task | command] ..."
+    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l] [pid | task | command] ..."
     summary = "process status"
     group = "linux"
     targets = ("linux",)
@@ -69,7 +69,11 @@ Every task, idle tasks of all CPUs included, sorted by PID, in crash's columns:
 `>` marks the task that was running on a CPU.  Arguments select tasks by
 PID, task address or command name.
   -k  kernel threads only      -u  user tasks only
-  -S  a count of tasks per state
+  -S  a count of tasks per state (in the order states first appear, as crash)
+  -a  arguments and environment read from each task's user memory
+  -p  the chain of parents      -c  the children      -g  the thread group
+  -t  run time, start time, user and system time
+  -l  last-run timestamps (sched_info; says so when the kernel has none)
 """
     example = "ps\nps lab_crasher\nps -S"
     options = (Option("-k", "kernel", "kernel threads only"),
