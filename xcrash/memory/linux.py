@@ -45,31 +45,28 @@ class LinuxKernelSpace(PageTableSpace):
         self.direct_map_end = page_offset + size
         self._cache.clear()
 
-    def _fast(self, vaddr: int) -> tuple[str, int] | None:
-        if START_KERNEL_MAP <= vaddr < self.image_end:
-            return "kernel image", (vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
-        if self.page_offset <= vaddr < self.direct_map_end:
-            return "direct map", vaddr - self.page_offset
-        return None
-
-    def _translate_page(self, vaddr: int) -> int:
+    def kernel_physical(self, vaddr: int) -> int | None:
+        """The (pseudo-)physical address of a kernel-image or direct-map address,
+        computed; None for the addresses only the page tables know."""
         if START_KERNEL_MAP <= vaddr < self.image_end:
             return (vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
         if self.page_offset <= vaddr < self.direct_map_end:
             return vaddr - self.page_offset
-        return super()._translate_page(vaddr)
+        return None
 
-    def explain(self, vaddr: int) -> Translation:
-        fast = self._fast(vaddr & ~PAGE_MASK)
-        if fast is None:
-            return super().explain(vaddr)
-        method, page = fast
-        base = START_KERNEL_MAP if method == "kernel image" else self.page_offset
-        note = (f"{vaddr:#x} - {base:#x}" +
-                (f" + phys_base {self.phys_base:#x}" if method == "kernel image" else ""))
+    def _translate_page(self, vaddr: int) -> int:
+        paddr = self.kernel_physical(vaddr)
+        return paddr if paddr is not None else super()._translate_page(vaddr)
+
+    def _arithmetic(self, vaddr: int) -> Translation | None:
+        page = self.kernel_physical(vaddr & ~PAGE_MASK)
+        if page is None:
+            return None
+        if vaddr >= START_KERNEL_MAP:
+            method = "kernel image"
+            note = f"{vaddr:#x} - {START_KERNEL_MAP:#x} + phys_base {self.phys_base:#x}"
+        else:
+            method = "direct map"
+            note = f"{vaddr:#x} - {self.page_offset:#x}"
         return Translation(vaddr, page | (vaddr & PAGE_MASK), method,
                            [Step(method, None, None, note)])
-
-    def walk(self, vaddr: int) -> Translation:
-        """The page-table walk even where arithmetic would do (crash's ``vtop``)."""
-        return PageTableSpace.explain(self, vaddr)

@@ -79,7 +79,16 @@ class PageTableSpace(AddressSpace):
             table = entry & FRAME_MASK
         return table
 
+    def _arithmetic(self, vaddr: int) -> Translation | None:
+        """How ``vaddr`` translates without a walk (a kernel image or direct map that
+        subclasses know), or None: the page tables decide."""
+        return None
+
     def explain(self, vaddr: int) -> Translation:
+        return self._arithmetic(vaddr) or self.walk(vaddr)
+
+    def walk(self, vaddr: int) -> Translation:
+        """The page-table walk, even where arithmetic would do (crash's ``vtop``)."""
         steps: list[Step] = []
         try:
             page = self._walk(vaddr & ~PAGE_MASK, steps)

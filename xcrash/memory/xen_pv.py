@@ -175,16 +175,8 @@ class PvKernelSpace(LinuxKernelSpace):
                          kernel_image_size=kernel_image_size, name=name)
         self.p2m = p2m
 
-    def pseudo_physical(self, vaddr: int) -> int | None:
-        """The pseudo-physical address of a kernel-image or direct-map address."""
-        if START_KERNEL_MAP <= vaddr < self.image_end:
-            return (vaddr - START_KERNEL_MAP + self.phys_base) & 0xFFFFFFFFFFFFFFFF
-        if self.page_offset <= vaddr < self.direct_map_end:
-            return vaddr - self.page_offset
-        return None
-
     def _translate_page(self, vaddr: int) -> int:
-        pa = self.pseudo_physical(vaddr)
+        pa = self.kernel_physical(vaddr)       # pseudo-physical here
         if pa is not None:
             mfn = self.p2m.mfn(pa >> PAGE_SHIFT)
             if mfn is not None:
@@ -192,15 +184,12 @@ class PvKernelSpace(LinuxKernelSpace):
         # not in the p2m (or not arithmetic): the guest's page tables decide
         return super(LinuxKernelSpace, self)._translate_page(vaddr)
 
-    def explain(self, vaddr: int) -> Translation:
-        pa = self.pseudo_physical(vaddr & ~PAGE_MASK)
-        if pa is not None:
-            mfn = self.p2m.mfn(pa >> PAGE_SHIFT)
-            if mfn is not None:
-                method = "kernel image" if vaddr >= START_KERNEL_MAP else "direct map"
-                return Translation(vaddr, (mfn << PAGE_SHIFT) | (vaddr & PAGE_MASK),
-                                   method + " + p2m",
-                                   [Step(method, None, None, f"pseudo-physical {pa:#x}"),
-                                    Step("p2m", None, mfn, f"pfn {pa >> PAGE_SHIFT:#x} -> "
-                                         f"mfn {mfn:#x}")])
-        return self.walk(vaddr)
+    def _arithmetic(self, vaddr: int) -> Translation | None:
+        pa = self.kernel_physical(vaddr & ~PAGE_MASK)
+        mfn = self.p2m.mfn(pa >> PAGE_SHIFT) if pa is not None else None
+        if mfn is None:
+            return None
+        method = "kernel image" if vaddr >= START_KERNEL_MAP else "direct map"
+        return Translation(vaddr, (mfn << PAGE_SHIFT) | (vaddr & PAGE_MASK), method + " + p2m",
+                           [Step(method, None, None, f"pseudo-physical {pa:#x}"),
+                            Step("p2m", None, mfn, f"pfn {pa >> PAGE_SHIFT:#x} -> mfn {mfn:#x}")])

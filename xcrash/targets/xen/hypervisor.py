@@ -78,13 +78,6 @@ class XenSpace(PageTableSpace):
                 ((maddr & self.ma_top_mask) >> self.pdx_hole_shift)
         return self.directmap_start + maddr
 
-    def _fast(self, vaddr: int) -> tuple[str, int] | None:
-        if self.virt_start <= vaddr < self.image_end:
-            return "xen image", vaddr - self.virt_start + self.xen_phys_start
-        if self.directmap_start <= vaddr < self.directmap_end:
-            return "direct map", self.directmap_to_machine(vaddr)
-        return None
-
     def _translate_page(self, vaddr: int) -> int:
         if self.virt_start <= vaddr < self.image_end:
             return vaddr - self.virt_start + self.xen_phys_start
@@ -92,22 +85,22 @@ class XenSpace(PageTableSpace):
             return self.directmap_to_machine(vaddr)
         return super()._translate_page(vaddr)
 
-    def explain(self, vaddr: int) -> Translation:
-        fast = self._fast(vaddr & ~PAGE_MASK)
-        if fast is None:
-            return super().explain(vaddr)
-        method, page = fast
-        if method == "xen image":
+    def _arithmetic(self, vaddr: int) -> Translation | None:
+        page = vaddr & ~PAGE_MASK
+        if self.virt_start <= page < self.image_end:
+            method = "xen image"
+            machine = page - self.virt_start + self.xen_phys_start
             note = f"{vaddr:#x} - XEN_VIRT_START {self.virt_start:#x} + xen_phys_start " \
                    f"{self.xen_phys_start:#x}"
-        else:
+        elif self.directmap_start <= page < self.directmap_end:
+            method = "direct map"
+            machine = self.directmap_to_machine(page)
             note = f"{vaddr:#x} - DIRECTMAP_VIRT_START {self.directmap_start:#x}" + \
                 (f", PDX hole shift {self.pdx_hole_shift}" if self.pdx_hole_shift else "")
-        return Translation(vaddr, page | (vaddr & PAGE_MASK), method, [Step(method, None, None, note)])
-
-    def walk(self, vaddr: int) -> Translation:
-        """The page-table walk even where arithmetic would do (``vtop``)."""
-        return PageTableSpace.explain(self, vaddr)
+        else:
+            return None
+        return Translation(vaddr, machine | (vaddr & PAGE_MASK), method,
+                           [Step(method, None, None, note)])
 
 
 class XenTarget(Target):
