@@ -266,20 +266,29 @@ def st_kernel():
     kb = KB["main"]
     kb.mkdir(parents=True, exist_ok=True)
     frag = HERE / "config" / "kernel-fragment.config"
-    make = ["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64"]
-    if (kb / ".config").exists() and check_fragment(kb / ".config", frag):
-        # the tree holds the guest build's LOCALVERSION: merge the fragment back
-        run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
-        run([*make, "olddefconfig"], nice=True)
     if not (kb / ".config").exists():
-        run([*make, "tinyconfig"], nice=True)
-        run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
-        run([*make, "olddefconfig"], nice=True)
-    bad = check_fragment(kb / ".config", frag)
-    if bad:  # P2: options dropped silently by their dependencies
-        raise SystemExit("kernel config lost: " + ", ".join(bad))
-    run([*make, f"-j{JOBS}", "bzImage"], nice=True)
+        run(["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64", "tinyconfig"], nice=True)
+        merge_and_build(srcdir, kb, frag, "kernel")
+    elif check_fragment(kb / ".config", frag):
+        # the tree holds the guest build's LOCALVERSION: merge the fragment back
+        merge_and_build(srcdir, kb, frag, "kernel")
+    else:
+        merge_and_build(srcdir, kb, None, "kernel")
     export_kernel(kb, "main")
+
+
+def merge_and_build(srcdir: Path, kb: Path, frag: Path | None, what: str) -> None:
+    """Merge a config fragment into the build tree's .config (if given), check that no option
+    was dropped by its dependencies (P2), and build bzImage."""
+    make = ["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64"]
+    if frag is not None:
+        run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag],
+            cwd=srcdir)
+        run([*make, "olddefconfig"], nice=True)
+        bad = check_fragment(kb / ".config", frag)
+        if bad:
+            raise SystemExit(f"{what} config lost: " + ", ".join(bad))
+    run([*make, f"-j{JOBS}", "bzImage"], nice=True)
 
 
 @stage("kernel-guest", deps=("kernel",))
@@ -289,16 +298,8 @@ def st_kernel_guest():
     # of the tree under another path rebuilds everything: the recorded commands name the path).
     # The first build's products were exported to work/out/ before; `kernel` switches back.
     srcdir = SRC / "linux"
-    kb = KB["main"]
-    frag = HERE / "config" / "kernel-guest2.config"
-    make = ["make", "-C", srcdir, f"O={kb}", "ARCH=x86_64"]
-    run([srcdir / "scripts/kconfig/merge_config.sh", "-m", "-O", kb, kb / ".config", frag], cwd=srcdir)
-    run([*make, "olddefconfig"], nice=True)
-    bad = check_fragment(kb / ".config", frag)
-    if bad:
-        raise SystemExit("guest kernel config lost: " + ", ".join(bad))
-    run([*make, f"-j{JOBS}", "bzImage"], nice=True)
-    export_kernel(kb, "guest")
+    merge_and_build(srcdir, KB["main"], HERE / "config" / "kernel-guest2.config", "guest kernel")
+    export_kernel(KB["main"], "guest")
 
 
 @stage("xen", deps=("packages",))
