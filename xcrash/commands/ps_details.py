@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, MemoryError_, XcrashError
+from ..errors import CommandError, XcrashError
+from ..targets.linux.tasks import NoUserMemory, task_arguments, task_cpu
 from .base import Context, Text
-from ..targets.linux.tasks import task_cpu
 from .bt import header
 
 
 def _task(ctx: Context, row: dict[str, Any]) -> Any:
     return ctx.target.object_at("struct task_struct", row["task"])
-
-
-def _strings(raw: bytes) -> list[str]:
-    return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
 
 
 def arguments(ctx: Context, rows: list[dict[str, Any]]) -> Text:
@@ -25,18 +21,15 @@ def arguments(ctx: Context, rows: list[dict[str, Any]]) -> Text:
         task = _task(ctx, row)
         lines = [header(task, row["cpu"])]
         record: dict[str, Any] = {"pid": row["pid"], "task": row["task"]}
-        if not int(task.mm):
-            lines.append("ps: no user stack")
+        try:
+            found = task_arguments(ctx.target, task)
+        except NoUserMemory as err:
+            lines.append(f"ps: cannot access user stack address: {err.address:x}")
         else:
-            mm = task.mm.deref_()
-            start = int(mm.arg_start)
-            try:
-                space = ctx.target.user_space(row["task"])
-                argv = _strings(space.read(start, int(mm.arg_end) - start))
-                env = _strings(space.read(int(mm.env_start), int(mm.env_end) - int(mm.env_start)))
-            except (MemoryError_, XcrashError):
-                lines.append(f"ps: cannot access user stack address: {start:x}")
+            if found is None:
+                lines.append("ps: no user stack")
             else:
+                argv, env = found
                 lines.append("ARG: " + "".join(a + " " for a in argv))
                 lines.extend(("ENV: " if i == 0 else "     ") + e for i, e in enumerate(env))
                 record.update(argv=argv, env=env)

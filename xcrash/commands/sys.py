@@ -145,24 +145,15 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
 
     @staticmethod
     def _dmi(target: Any) -> Text:
-        """crash's `sys -i`: the DMI strings the kernel kept (``dmi_ident[]``), named by
-        the ``enum dmi_field`` enumerators, right-aligned as crash aligns them."""
-        if target.kind != "linux" or target.symbols.get("dmi_ident") is None:
+        """crash's `sys -i`: the DMI strings, right-aligned as crash aligns them."""
+        from ..targets.linux.sysinfo import dmi_strings
+        fields = dmi_strings(target) if target.kind == "linux" else None
+        if fields is None:
             raise CommandError("dmi_ident does not exist in this kernel")
-        idents = target.object("dmi_ident")
-        count = idents.type_.strip_typedefs().length or 0
-        fields = [(name, value) for name, value in
-                  target.type("enum dmi_field").strip_typedefs().enumerators or ()
-                  if 0 <= value < count]
         width = max((len(name) for name, _ in fields), default=0)
-        lines, record = [], {}
-        for name, i in fields:
-            if not int(idents[i]):
-                continue
-            value = idents[i].string_().decode("utf-8", "replace")
-            lines.append(f"  {name:>{width}}: {value}")
-            record[name.lower()] = value
-        return Text("\n".join(lines), [record])
+        lines = [f"  {name:>{width}}: {value}" for name, value in fields if value is not None]
+        return Text("\n".join(lines),
+                    [{name.lower(): value for name, value in fields if value is not None}])
 
     @staticmethod
     def _config(target: Any) -> Text:

@@ -143,3 +143,18 @@ def task_count(target: Any) -> int | None:
 
 def panic(target: Any) -> str | None:
     return panic_message(target)
+
+
+def dmi_strings(target: Any) -> list[tuple[str, str | None]] | None:
+    """``(DMI_field, string or None)`` for every ``enum dmi_field`` slot of ``dmi_ident[]``,
+    or None when the kernel keeps no DMI strings."""
+    if target.symbols.get("dmi_ident") is None:
+        return None
+    idents = target.object("dmi_ident")
+    count = idents.type_.strip_typedefs().length or 0
+    out: list[tuple[str, str | None]] = []
+    for name, i in target.type("enum dmi_field").strip_typedefs().enumerators or ():
+        if 0 <= i < count:
+            out.append((name, idents[i].string_().decode("utf-8", "replace")
+                        if int(idents[i]) else None))
+    return out

@@ -158,3 +158,31 @@ def _rss_counters(target: Any) -> list[int]:
         pass
     target._rss_counter_indexes = out
     return out
+
+
+class NoUserMemory(XcrashError):
+    """The task's argv/env could not be read; ``address`` is where they start."""
+
+    def __init__(self, address: int, why: str) -> None:
+        super().__init__(why)
+        self.address = address
+
+
+def task_arguments(target: Any, task: Object) -> tuple[list[str], list[str]] | None:
+    """(argv, environment) from the task's user memory; None for a kernel thread.
+    Raises NoUserMemory when the pages are not in the dump."""
+    if not int(task.mm):
+        return None
+    mm = task.mm.deref_()
+    start = int(mm.arg_start)
+    try:
+        space = target.user_space(task.address_)
+        argv = space.read(start, int(mm.arg_end) - start)
+        env = space.read(int(mm.env_start), int(mm.env_end) - int(mm.env_start))
+    except (MemoryError_, XcrashError) as err:
+        raise NoUserMemory(start, str(err)) from None
+    return _strings(argv), _strings(env)
+
+
+def _strings(raw: bytes) -> list[str]:
+    return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
