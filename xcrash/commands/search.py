@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import struct
 
-from ..errors import CommandError, MemoryError_
+from ..errors import CommandError
 from ..memory.search import search_physical
 from .args import parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
@@ -80,27 +80,20 @@ data that no kernel virtual mapping covers on a target without one.
                     break
         return Text("\n".join(lines), records)
 
-
     def _user(self, ctx: Context, patterns: list[str], opts: dict, limit: int) -> Text:
         """Search the pages mapped in the context task's user page tables."""
-        from ..memory.x86_64 import mapped_pages
-        space = ctx.target.user_space()
         start = parse_number(opts["start"], 16) if opts["start"] else 0
         end = parse_number(opts["end"], 16) if opts["end"] else 1 << 47
         lines, records = [], []
         for arg in patterns:
             needle, align = self._needle(arg, opts)
             hits = 0
-            for vaddr, paddr, size in mapped_pages(space, start, end):
+            for vaddr, data in ctx.target.user_pages(start, end):
                 ctx.check()
-                try:
-                    data = space.phys.read(paddr, size)
-                except MemoryError_:
-                    continue            # excluded from the dump (makedumpfile -d 8)
                 pos = data.find(needle)
                 while pos >= 0 and hits < limit:
                     if (vaddr + pos) % align == 0 and start <= vaddr + pos < end:
-                        shown = printable(data[pos:pos + min(CHARS_CONTEXT, size - pos)]) \
+                        shown = printable(data[pos:pos + CHARS_CONTEXT]) \
                             if opts["chars"] else arg
                         lines.append(f"{vaddr + pos:x}: {shown}")
                         records.append({"address": vaddr + pos, "pattern": arg})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Any
+from typing import Any, Iterator
 
 from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
 from ...memory.linux import START_KERNEL_MAP, LinuxKernelSpace
@@ -186,6 +186,18 @@ class LinuxTarget(Target):
         return PageTableSpace(self.space.phys, self.user_root(int(mm.pgd)),
                               levels=self.layout.levels, entry_mask=self.layout.sme_mask,
                               name="user")
+
+    def user_pages(self, start: int = 0, end: int = 1 << 47,
+                   task: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(user virtual address, contents) of every page a task's page tables map in
+        [start, end) and the dump holds (excluded pages are skipped)."""
+        from ...memory.x86_64 import mapped_pages
+        space = self.user_space(task)
+        for vaddr, paddr, size in mapped_pages(space, start, end):
+            try:
+                yield vaddr, space.phys.read(paddr, size)
+            except MemoryError_:
+                continue            # excluded from the dump (makedumpfile -d 8)
 
     def user_root(self, pgd: int) -> int:
         """Where the table at ``mm->pgd`` (a direct-map address) lies in the memory
