@@ -1,0 +1,92 @@
+"""kmem -s on the project's sample dumps against crash 8.0.6.
+
+The whole `kmem -s` listing of linux-sysrq is checked with the other crash reference
+outputs (test_sample_dumps_targets); here: the NMI dump's listing, `kmem -s ADDRESS`
+for allocated objects, objects free on a CPU's freelist and on a partial slab, and the
+errors.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import xcrash
+from xcrash.errors import CommandError
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample-dumps"
+MANIFEST = SAMPLES / "MANIFEST.json"
+MAN = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+RECORDED = Path(__file__).parent / "crash-ref" / "linux-sysrq" / "kmem-s-address.txt"
+pytestmark = pytest.mark.skipif(not MAN, reason="sample-dumps/MANIFEST.json is not here")
+
+
+def open_linux(name: str):
+    entry = MAN["dumps"][name]
+    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                       str(SAMPLES / entry["kernel"]["vmlinux"]))
+
+
+@pytest.fixture(scope="module")
+def sysrq():
+    return open_linux("linux-sysrq")
+
+
+def recorded_blocks() -> list[tuple[str, str]]:
+    text = RECORDED.read_text()
+    return [(cmd, body.strip("\n"))
+            for cmd, body in re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", text, re.M)]
+
+
+def test_nmi_dump_slab_caches_equal_crash() -> None:
+    entry = MAN["dumps"]["linux-nmi"]
+    want = (SAMPLES / entry["crash_ref"] / "vmcore.elf" / "04-kmem-s.txt").read_text()
+    assert open_linux("linux-nmi").run("kmem -s").strip("\n") == want.strip("\n")
+
+
+@pytest.mark.parametrize("index", range(len(recorded_blocks())))
+def test_address_lookup_equals_crash(sysrq, index: int) -> None:
+    blocks = recorded_blocks()
+    command, want = blocks[index]
+    if want.startswith("kmem: "):
+        with pytest.raises(CommandError) as err:
+            sysrq.run(command)
+        assert str(err.value).endswith(want)
+    else:
+        assert sysrq.run(command).strip("\n") == want
+
+
+def test_recorded_blocks_cover_each_kind_of_object() -> None:
+    text = RECORDED.read_text()
+    assert "[ffff" in text                  # allocated
+    assert "(cpu 0 cache)" in text and "(cpu 1 cache)" in text
+    assert re.search(r"^   ffff[0-9a-f]+  $", text, re.M)    # free on a partial slab
+
+
+def test_named_caches_in_the_order_asked(sysrq) -> None:
+    lines = sysrq.run("kmem -s pid dentry").splitlines()
+    assert [line.split()[-1] for line in lines[1:]] == ["pid", "dentry"]
+
+
+def test_unknown_cache_is_one_line_error(sysrq) -> None:
+    with pytest.raises(CommandError, match="no slab cache named nosuch"):
+        sysrq.run("kmem -s nosuch")
+
+
+def test_records_allocated_is_total_minus_free(sysrq) -> None:
+    records = sysrq.run("kmem -s task_struct", records=True)
+    assert records == [dict(records[0], allocated=45, total=66, slabs=11)]
+
+
+def test_xen_dom0_slab_caches_equal_crash() -> None:
+    """A PV dom0 read through the hypervisor dump: the same listing as crash's dom0 session."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "05-kmem-s.txt").read_text()
+    assert session.run("kmem -s").strip("\n") == want.strip("\n")

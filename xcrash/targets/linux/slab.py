@@ -1,0 +1,297 @@
+"""SLUB slab caches: the numbers behind `kmem -s`.
+
+For every ``struct kmem_cache`` on ``slab_caches`` the object and slab totals come
+from the per-node counters (``kmem_cache_node.nr_slabs``/``total_objects``, kept with
+CONFIG_SLUB_DEBUG); the free objects are counted as the allocator sees them:
+
+* each CPU's active slab: ``objects - inuse`` plus the objects on the CPU's lockless
+  freelist (``kmem_cache_cpu.freelist``, a chain through each free object at
+  ``kmem_cache.offset``, obfuscated with CONFIG_SLAB_FREELIST_HARDENED as
+  ``ptr ^ s->random ^ swab(address of the pointer)``);
+* each CPU's partial slabs (``kmem_cache_cpu.partial``, linked by ``slab.next``);
+* each node's partial slabs (``kmem_cache_node.partial``): ``objects - inuse``.
+
+Allocated = total - free, which is what crash prints.  Linux 5.17 split ``struct
+slab`` out of ``struct page``; both layouts are read.  SLAB and SLOB kernels are
+refused with a clear error.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ...errors import MemoryError_, XcrashError
+
+PAGE_SIZE = 4096
+
+
+class SlabError(XcrashError):
+    """The kernel's slab allocator cannot be read."""
+
+
+@dataclass
+class SlabCache:
+    address: int
+    name: str
+    object_size: int      # kmem_cache.object_size: what the caller asked for
+    size: int             # kmem_cache.size: object plus metadata and padding
+    objects_per_slab: int
+    slab_size: int        # bytes: PAGE_SIZE << order
+    slabs: int
+    total: int
+    free: int
+    problems: list[str]
+
+    @property
+    def allocated(self) -> int:
+        return self.total - self.free
+
+
+def _swab64(value: int) -> int:
+    return int.from_bytes(value.to_bytes(8, "little"), "big")
+
+
+class SlubReader:
+    """Offsets and raw reads for one kernel's SLUB structures, resolved once."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.space = target.space
+        if target.symbols.get("slab_caches") is None:
+            raise SlabError("no slab_caches symbol: not a slab-allocator kernel")
+        try:
+            cache_t = target.type("struct kmem_cache")
+            node_t = target.type("struct kmem_cache_node")
+            cpu_t = target.type("struct kmem_cache_cpu")
+        except XcrashError:
+            raise SlabError("this kernel does not use SLUB (no struct kmem_cache_cpu); "
+                            "only SLUB caches can be listed") from None
+        try:
+            slab_t = target.type("struct slab")
+            if not slab_t.has_member("slab_cache"):
+                raise XcrashError("struct slab is not SLUB's")
+        except XcrashError:
+            slab_t = target.type("struct page")     # before Linux 5.17
+        self.c_list = cache_t.member("list")[0] // 8
+        self.c_name = cache_t.member("name")[0] // 8
+        self.c_object_size = cache_t.member("object_size")[0] // 8
+        self.c_size = cache_t.member("size")[0] // 8
+        self.c_offset = cache_t.member("offset")[0] // 8
+        self.c_oo = cache_t.member("oo")[0] // 8
+        self.c_cpu_slab = cache_t.member("cpu_slab")[0] // 8
+        self.c_node = cache_t.member("node")[0] // 8
+        # kmem_cache is allocated only up to node[nr_node_ids]: what follows is not ours
+        declared = cache_t.member("node")[1].type.strip_typedefs().length or 1
+        nr_node_ids = target.symbols.get("nr_node_ids")
+        self.nr_nodes = (min(target.space.read_u32(nr_node_ids.address), declared)
+                         if nr_node_ids is not None else declared)
+        self.c_flags = cache_t.member("flags")[0] // 8
+        self.c_red_left_pad = (cache_t.member("red_left_pad")[0] // 8
+                               if cache_t.has_member("red_left_pad") else None)
+        self.c_random = cache_t.member("random")[0] // 8 if cache_t.has_member("random") else None
+        self.n_nr_partial = node_t.member("nr_partial")[0] // 8
+        self.n_partial = node_t.member("partial")[0] // 8
+        if not node_t.has_member("total_objects"):
+            raise SlabError("kmem_cache_node has no total_objects (kernel built without "
+                            "CONFIG_SLUB_DEBUG): slab totals are not kept")
+        self.n_nr_slabs = node_t.member("nr_slabs")[0] // 8
+        self.n_total_objects = node_t.member("total_objects")[0] // 8
+        self.k_freelist = cpu_t.member("freelist")[0] // 8
+        self.k_slab = cpu_t.member("slab" if cpu_t.has_member("slab") else "page")[0] // 8
+        self.k_partial = cpu_t.member("partial")[0] // 8 if cpu_t.has_member("partial") else None
+        self.s_list = slab_t.member("slab_list" if slab_t.has_member("slab_list") else "lru")[0] // 8
+        self.s_next = slab_t.member("next")[0] // 8 if slab_t.has_member("next") else None
+        self.s_counters = slab_t.member("counters")[0] // 8
+        self.s_freelist = slab_t.member("freelist")[0] // 8
+        self.s_cache = slab_t.member("slab_cache")[0] // 8
+        self.cpu_offsets = target.per_cpu_offsets or [0]
+
+    # -- one slab -----------------------------------------------------------------
+    def slab_counts(self, slab: int) -> tuple[int, int]:
+        """(inuse, objects) of one slab: the 16- and 15-bit fields of ``counters``."""
+        counters = self.space.read_u32(slab + self.s_counters)
+        return counters & 0xFFFF, (counters >> 16) & 0x7FFF
+
+    def freelist(self, cache: "RawCache", first: int, limit: int) -> Iterator[int]:
+        """The free objects chained from ``first`` (at most ``limit``, loops stopped)."""
+        seen: set[int] = set()
+        obj = first
+        while obj and obj not in seen and len(seen) < limit:
+            seen.add(obj)
+            yield obj
+            where = obj + cache.offset
+            stored = self.space.read_u64(where)
+            obj = stored if cache.random is None else stored ^ cache.random ^ _swab64(where)
+
+    # -- one cache -----------------------------------------------------------------
+    def cache(self, address: int) -> SlabCache:
+        raw = RawCache(self, address)
+        problems: list[str] = []
+        free = 0
+        for cpu, offset in enumerate(self.cpu_offsets):
+            kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+            try:
+                free += self._cpu_free(raw, kcc)
+            except MemoryError_ as e:
+                problems.append(f"cpu {cpu} slab: {e}")
+        slabs = total = 0
+        for node in raw.nodes:
+            try:
+                slabs += self.space.read_u64(node + self.n_nr_slabs)
+                total += self.space.read_u64(node + self.n_total_objects)
+                free += self._partial_free(node, problems)
+            except MemoryError_ as e:
+                problems.append(f"node {node:#x}: {e}")
+        return SlabCache(address=address, name=raw.name, object_size=raw.object_size,
+                         size=raw.size, objects_per_slab=raw.objects, slab_size=raw.slab_size,
+                         slabs=slabs, total=total, free=free, problems=problems)
+
+    def _cpu_free(self, raw: "RawCache", kcc: int) -> int:
+        free = 0
+        slab = self.space.read_u64(kcc + self.k_slab)
+        if slab:
+            inuse, objects = self.slab_counts(slab)
+            free += max(objects - inuse, 0)
+            first = self.space.read_u64(kcc + self.k_freelist)
+            free += sum(1 for _ in self.freelist(raw, first, objects or raw.objects))
+        if self.k_partial is not None and self.s_next is not None:
+            partial = self.space.read_u64(kcc + self.k_partial)
+            seen: set[int] = set()
+            while partial and partial not in seen and len(seen) < 100_000:
+                seen.add(partial)
+                inuse, objects = self.slab_counts(partial)
+                free += max(objects - inuse, 0)
+                partial = self.space.read_u64(partial + self.s_next)
+        return free
+
+    def _partial_free(self, node: int, problems: list[str]) -> int:
+        head = node + self.n_partial
+        expected = self.space.read_u64(node + self.n_nr_partial)
+        free = 0
+        link = self.space.read_u64(head)
+        seen = 0
+        while link != head:
+            if seen > expected + 1000:
+                problems.append(f"node {node:#x}: partial list longer than nr_partial ({expected})")
+                break
+            inuse, objects = self.slab_counts(link - self.s_list)
+            free += max(objects - inuse, 0)
+            link = self.space.read_u64(link)
+            seen += 1
+        return free
+
+
+class RawCache:
+    """The few fields of one ``struct kmem_cache`` the counts need."""
+
+    def __init__(self, r: SlubReader, address: int) -> None:
+        sp = r.space
+        self.address = address
+        name = sp.read_u64(address + r.c_name)
+        try:
+            self.name = sp.read_cstring(name, 64).decode("utf-8", "replace") if name else "(unnamed)"
+        except MemoryError_:
+            self.name = "(unknown)"
+        self.object_size = sp.read_u32(address + r.c_object_size)
+        self.size = sp.read_u32(address + r.c_size)
+        self.offset = sp.read_u32(address + r.c_offset)
+        oo = sp.read_u32(address + r.c_oo)
+        self.objects = oo & 0xFFFF
+        self.slab_size = PAGE_SIZE << (oo >> 16)
+        self.cpu_slab = sp.read_u64(address + r.c_cpu_slab)
+        self.random = sp.read_u64(address + r.c_random) if r.c_random is not None else None
+        nodes = [sp.read_u64(address + r.c_node + 8 * i) for i in range(r.nr_nodes)]
+        self.nodes = [n for n in nodes if n]
+
+
+def cache_addresses(target: Any) -> list[int]:
+    """Every ``struct kmem_cache`` on ``slab_caches``, in list order (newest first)."""
+    from ...objects import list_for_each
+    r = SlubReader(target)
+    head = target.address_of("slab_caches")
+    return [link - r.c_list for link in list_for_each(target, head)]
+
+
+def slab_caches(target: Any, name: str | None = None) -> list[SlabCache]:
+    """The SLUB caches (only the one called ``name`` when given), with their counts."""
+    r = SlubReader(target)
+    out = []
+    for address in cache_addresses(target):
+        if name is not None and RawCache(r, address).name != name:
+            continue
+        out.append(r.cache(address))
+    return out
+
+
+SLAB_RED_ZONE = 0x400
+
+
+@dataclass
+class SlabPage:
+    """One slab and the objects in it: what `kmem -s ADDRESS` shows."""
+    cache: SlabCache
+    slab: int                 # address of its struct slab (struct page before 5.17)
+    memory: int               # direct-map address of its first byte
+    node: int
+    objects: list[int]        # each object's address (after any left red zone)
+    free: set[int]
+    cpu: int | None           # the CPU whose active slab this is
+    object_size: int          # kmem_cache.size: the stride
+
+    @property
+    def allocated(self) -> int:
+        return len(self.objects) - len(self.free)
+
+    def object_containing(self, address: int) -> int | None:
+        for start in self.objects:
+            if start <= address < start + self.object_size:
+                return start
+        return None
+
+
+def slab_containing(target: Any, address: int) -> SlabPage | None:
+    """The slab holding ``address``, or None when the address is not slab memory."""
+    from . import pages
+    r = SlubReader(target)
+    paddr = target.translate(address).paddr
+    if paddr is None:
+        return None
+    try:
+        page = pages.compound_head(target, pages.pfn_to_page(target, paddr >> pages.PAGE_SHIFT))
+        if not pages.page_flags(target, page) >> pages.page_flag(target, "slab") & 1:
+            return None
+        cache_addr = r.space.read_u64(page + r.s_cache)
+    except MemoryError_:
+        return None
+    if not cache_addr:
+        return None
+    raw = RawCache(r, cache_addr)
+    cache = r.cache(cache_addr)
+    inuse, nobjects = r.slab_counts(page)
+    memory = r.space.page_offset + (pages.page_to_pfn(target, page) << pages.PAGE_SHIFT)
+    flags = r.space.read_u32(cache_addr + r.c_flags)
+    pad = r.space.read_u32(cache_addr + r.c_red_left_pad) if (
+        flags & SLAB_RED_ZONE and r.c_red_left_pad is not None) else 0
+    objects = [memory + i * raw.size + pad for i in range(nobjects)]
+    free = set(r.freelist(raw, r.space.read_u64(page + r.s_freelist), nobjects))
+    cpu = None
+    for n, offset in enumerate(r.cpu_offsets):
+        kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+        if r.space.read_u64(kcc + r.k_slab) == page:
+            cpu = n
+            free |= set(r.freelist(raw, r.space.read_u64(kcc + r.k_freelist), nobjects))
+            break
+    return SlabPage(cache=cache, slab=page, memory=memory, node=_node_of(target, paddr >> 12),
+                    objects=objects, free=free, cpu=cpu, object_size=raw.size)
+
+
+def _node_of(target: Any, pfn: int) -> int:
+    from .meminfo import pgdats
+    try:
+        for pgdat in pgdats(target):
+            start = int(pgdat.node_start_pfn)
+            if start <= pfn < start + int(pgdat.node_spanned_pages):
+                return int(pgdat.node_id)
+    except XcrashError:
+        pass
+    return 0
