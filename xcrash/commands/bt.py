@@ -62,7 +62,7 @@ def _data_lines(mem: Any, lo: int, hi: int,
 
 def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
                  lines: bool = False, records: list[dict[str, Any]] | None = None,
-                 symbolic: bool = False) -> str:
+                 symbolic: bool = False, slab_addresses: bool = False) -> str:
     from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
     out = [header(task, trace.cpu)]
     mem = memory(target) if frames_data else None
@@ -100,7 +100,7 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                     end = nxt.address
                 if end is not None and end - item.slot <= 16384:
                     out += _data_lines(mem, item.slot + 8, end,
-                                       _symbolic(target) if symbolic else None)
+                                       _symbolic(target, slab_addresses) if symbolic else None)
         elif isinstance(item, ExceptionFrame):
             out += eframe_lines(target, item.regs)
             if records is not None:
@@ -114,16 +114,32 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
     return "\n".join(out)
 
 
-def _symbolic(target: Any) -> Callable[[int], str | None]:
-    """crash's -F naming: a readable address inside a kernel symbol."""
+def _symbolic(target: Any, with_address: bool = False) -> Callable[[int], str | None]:
+    """crash's -F naming: a readable address inside a kernel symbol, else the
+    slab cache of the object it points into (``[dentry]``; ``[address:dentry]``
+    with -FF)."""
+    slab_names: list[Any] = []
+
+    def slab_name(value: int) -> str | None:
+        if not slab_names:
+            from ..targets.linux.slab import SlabNames
+            try:
+                slab_names.append(SlabNames(target))
+            except XcrashError:      # not SLUB, or no slab symbols: symbols only
+                slab_names.append(lambda _value: None)
+        return slab_names[0](value)
+
     def name(value: int) -> str | None:
-        if value < 0xFFFF800000000000:
+        if value < 0xFFFF800000000000 or not target.space.is_readable(value):
             return None
         hit = target.symbols.resolve(value)
-        if hit is None or hit[1] > (hit[0].size or 0x1000) or \
-                target.symbols.in_percpu_section(hit[0]) or not target.space.is_readable(value):
+        if hit is not None and hit[1] <= (hit[0].size or 0x1000) and \
+                not target.symbols.in_percpu_section(hit[0]):
+            return f"{hit[0].name}+{hit[1]}" if hit[1] else hit[0].name
+        cache = slab_name(value)
+        if cache is None:
             return None
-        return f"{hit[0].name}+{hit[1]}" if hit[1] else hit[0].name
+        return f"[{value:x}:{cache}]" if with_address else f"[{cache}]"
     return name
 
 
@@ -152,7 +168,8 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
   -c cpu    the task active on these CPUs (1,3 or 0-2)
   -f        the stack words of every frame
   -F        the same, words that point into kernel symbols shown as symbol+offset
-            (crash also names slab objects, [kmalloc-64]: not yet in xcrash)
+            and words that point into slab objects as the cache's name, [dentry]
+  -FF       the same, slab objects as [address:cache]
   -l        the source file and line of every frame
   -t / -T   when unwinding fails: every text address on the stack, from the
             trace's start (-t) or from the stack's bottom (-T)
@@ -166,6 +183,7 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                Option("-c", "cpus", "active task of CPUs", takes_value=True),
                Option("-f", "data", "frame data"),
                Option("-F", "symdata", "frame data, symbolically"),
+               Option("-FF", "symslab", "frame data, symbolically, slab objects with their address"),
                Option("-l", "lines", "source lines"),
                Option("-t", "text", "text symbols on the stack from the trace's start"),
                Option("-e", "eframes", "search the task stack for exception frames"),
@@ -218,9 +236,10 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                 parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
                 continue
             parts.append(format_trace(target, task, trace,
-                                      frames_data=opts["data"] or opts["symdata"],
+                                      frames_data=opts["data"] or opts["symdata"] or opts["symslab"],
                                       lines=opts["lines"], records=records,
-                                      symbolic=opts["symdata"]))
+                                      symbolic=opts["symdata"] or opts["symslab"],
+                                      slab_addresses=opts["symslab"]))
         return Text("\n\n".join(parts), records)
 
 

@@ -249,22 +249,33 @@ class SlabPage:
         return None
 
 
-def slab_containing(target: Any, address: int) -> SlabPage | None:
-    """The slab holding ``address``, or None when the address is not slab memory."""
+def _slab_of(target: Any, r: SlubReader, address: int) -> tuple[int, int, int] | None:
+    """(struct slab, its kmem_cache, physical address) for an address in slab memory."""
     from . import pages
-    r = SlubReader(target)
     paddr = target.translate(address).paddr
     if paddr is None:
         return None
     try:
-        page = pages.compound_head(target, pages.pfn_to_page(target, paddr >> pages.PAGE_SHIFT))
-        if not pages.page_flags(target, page) >> pages.page_flag(target, "slab") & 1:
-            return None
-        cache_addr = r.space.read_u64(page + r.s_cache)
+        page = pages.pfn_to_page(target, paddr >> pages.PAGE_SHIFT)
+        slab_bit = pages.page_flag(target, "slab")
+        if not pages.page_flags(target, page) >> slab_bit & 1:
+            page = pages.compound_head(target, page)
+            if not pages.page_flags(target, page) >> slab_bit & 1:
+                return None
+        cache = r.space.read_u64(page + r.s_cache)
     except MemoryError_:
         return None
-    if not cache_addr:
+    return (page, cache, paddr) if cache else None
+
+
+def slab_containing(target: Any, address: int) -> SlabPage | None:
+    """The slab holding ``address``, or None when the address is not slab memory."""
+    from . import pages
+    r = SlubReader(target)
+    found = _slab_of(target, r, address)
+    if found is None:
         return None
+    page, cache_addr, paddr = found
     raw = RawCache(r, cache_addr)
     cache = r.cache(cache_addr)
     inuse, nobjects = r.slab_counts(page)
@@ -295,3 +306,17 @@ def _node_of(target: Any, pfn: int) -> int:
     except XcrashError:
         pass
     return 0
+
+
+class SlabNames:
+    """The name of the slab cache an address belongs to, or None (crash's
+    vaddr_to_kmem_cache, used by `bt -F`): built once, then a few reads per address."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.reader = SlubReader(target)
+        self.names = {a: RawCache(self.reader, a).name for a in cache_addresses(target)}
+
+    def __call__(self, address: int) -> str | None:
+        found = _slab_of(self.target, self.reader, address)
+        return self.names.get(found[1]) if found else None
