@@ -1,0 +1,72 @@
+"""files: a task's root, cwd and open files, against crash 8.0.6 on the sample dumps.
+
+`foreach files` of linux-sysrq is checked with the other crash references
+(test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
+xenfs mounts), one task, the current task, kernel threads and bad arguments.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import xcrash
+from xcrash.errors import CommandError
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample-dumps"
+MANIFEST = SAMPLES / "MANIFEST.json"
+MAN = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+pytestmark = pytest.mark.skipif(not MAN, reason="sample-dumps/MANIFEST.json is not here")
+
+
+@pytest.fixture(scope="module")
+def sysrq():
+    entry = MAN["dumps"]["linux-sysrq"]
+    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                       str(SAMPLES / entry["kernel"]["vmlinux"]))
+
+
+def sysrq_ref_blocks() -> dict[int, str]:
+    """crash's `foreach files` of linux-sysrq, one block per PID (idle tasks: the first)."""
+    entry = MAN["dumps"]["linux-sysrq"]
+    text = (SAMPLES / entry["crash_ref"] / "vmcore.kdump" / "10-foreach-files.txt").read_text()
+    blocks: dict[int, str] = {}
+    for block in text.strip("\n").split("\n\n"):
+        pid = int(block.split()[1])
+        blocks.setdefault(pid, block)
+    return blocks
+
+
+def test_xen_dom0_foreach_files_equals_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "06-foreach-files.txt").read_text()
+    assert "SOCK" in want and "FIFO" in want
+    assert session.run("foreach files").strip("\n") == want.strip("\n")
+
+
+@pytest.mark.parametrize("pid", [1, 2, 54])
+def test_one_task_equals_crashs_block(sysrq, pid: int) -> None:
+    assert sysrq.run(f"files {pid}").strip("\n") == sysrq_ref_blocks()[pid]
+
+
+def test_without_argument_the_context_task(sysrq) -> None:
+    text = sysrq.run("files")
+    assert text.startswith("PID: ") and "ROOT: /    CWD: /" in text
+
+
+def test_records_name_each_descriptor(sysrq) -> None:
+    [record] = sysrq.run("files 1", records=True)
+    assert [(f["fd"], f["type"], f["path"]) for f in record["files"]] == [
+        (0, "CHR", "/dev/console"), (1, "CHR", "/dev/console"), (2, "CHR", "/dev/console"),
+        (10, "REG", "/init")]
+
+
+def test_unknown_task_is_an_error(sysrq) -> None:
+    with pytest.raises(CommandError, match="invalid task or pid value: 99999"):
+        sysrq.run("files 99999")

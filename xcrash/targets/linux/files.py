@@ -1,0 +1,171 @@
+"""Open files of a task and the path names of dentries (the numbers behind `files`).
+
+Path names are rebuilt as crash rebuilds them: from the dentry up its ``d_parent``
+chain, crossing each mount at its root to the ``mnt_mountpoint`` in the parent
+mount, until a mount that is its own parent.  Pseudo-filesystem dentries with an
+empty name (pipes, anonymous inodes) give an empty path, as in crash.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+
+S_IFMT = 0o170000
+FILE_TYPES = {0o100000: "REG", 0o120000: "LNK", 0o040000: "DIR", 0o020000: "CHR",
+              0o060000: "BLK", 0o010000: "FIFO", 0o140000: "SOCK"}
+PATH_LIMIT = 256          # components: a deeper chain is a loop in a damaged dump
+
+
+@dataclass
+class OpenFile:
+    fd: int
+    file: int
+    dentry: int
+    inode: int
+    type: str                 # REG DIR CHR BLK FIFO LNK SOCK, or "?" without a dentry/inode
+    path: str
+
+
+@dataclass
+class TaskFiles:
+    root: str | None          # None: the task has no fs_struct
+    cwd: str | None
+    files: list[OpenFile]
+
+
+def _offset(target: Any, type_name: str, member: str) -> int:
+    return target.type(type_name).member_path(member)[0] // 8
+
+
+def _component(target: Any, dentry: int) -> str | None:
+    """The dentry's own name, or None when it is empty or unreadable (the walk stops)."""
+    sp = target.space
+    length = sp.read_u32(dentry + _offset(target, "struct dentry", "d_name.len"))
+    name = sp.read_u64(dentry + _offset(target, "struct dentry", "d_name.name"))
+    if not length or not name:
+        return None
+    raw = sp.read_cstring(name, length + 1)
+    return raw.decode("utf-8", "replace") if len(raw) == length else None
+
+
+def dentry_path(target: Any, dentry: int, vfsmount: int) -> str:
+    """The full path of ``dentry`` seen through mount ``vfsmount`` (0: no mount crossing)."""
+    sp = target.space
+    d_parent = _offset(target, "struct dentry", "d_parent")
+    mnt_in_mount = _offset(target, "struct mount", "mnt")
+    mountpoint = _offset(target, "struct mount", "mnt_mountpoint")
+    mount_parent = _offset(target, "struct mount", "mnt_parent")
+    path = ""
+    current = dentry
+    for _ in range(PATH_LIMIT):
+        name = _component(target, current)
+        if name is None:
+            break
+        if current == dentry:
+            path = name
+        elif (len(name) > 1 or name != "/") and not path.startswith("/"):
+            path = f"{name}/{path}"
+        else:
+            path = name + path
+        parent = sp.read_u64(current + d_parent)
+        if parent == current:              # the root of a mounted filesystem
+            if not vfsmount:
+                break
+            if path.startswith("//"):
+                path = path[1:]
+            mount = vfsmount - mnt_in_mount
+            parent = sp.read_u64(mount + mountpoint)
+            up = sp.read_u64(mount + mount_parent)
+            if up == mount:
+                break
+            vfsmount = up + mnt_in_mount
+        elif not parent:
+            break
+        current = parent
+    if path != "/" and path.endswith("/"):
+        path = path[:-1]
+    return path
+
+
+def _devname(target: Any, vfsmount: int) -> str:
+    mount = vfsmount - _offset(target, "struct mount", "mnt")
+    try:
+        name = target.space.read_u64(mount + _offset(target, "struct mount", "mnt_devname"))
+        return target.space.read_cstring(name, 64).decode("utf-8", "replace") if name else ""
+    except MemoryError_:
+        return ""
+
+
+def _file_root_mount(target: Any, vfsmount: int) -> int:
+    """crash's choice for devtmpfs mounted on devtmpfs: name the path from the parent."""
+    dev = _devname(target, vfsmount)
+    if dev in ("udev", "devtmpfs"):
+        mount = vfsmount - _offset(target, "struct mount", "mnt")
+        parent = target.space.read_u64(mount + _offset(target, "struct mount", "mnt_parent"))
+        if _devname(target, parent + _offset(target, "struct mount", "mnt")) == dev:
+            return parent + _offset(target, "struct mount", "mnt")
+    return vfsmount
+
+
+def file_type(target: Any, inode: int) -> str:
+    mode = target.space.read_u16(inode + _offset(target, "struct inode", "i_mode"))
+    return FILE_TYPES.get(mode & S_IFMT, "UNKN")
+
+
+def open_file(target: Any, fd: int, file: int) -> OpenFile:
+    sp = target.space
+    dentry = sp.read_u64(file + _offset(target, "struct file", "f_path.dentry"))
+    if not dentry:
+        return OpenFile(fd, file, 0, 0, "?", "?")
+    inode = sp.read_u64(dentry + _offset(target, "struct dentry", "d_inode"))
+    if not inode:
+        return OpenFile(fd, file, dentry, 0, "?", "?")
+    vfsmount = _file_root_mount(target, sp.read_u64(file + _offset(target, "struct file", "f_path.mnt")))
+    path = dentry_path(target, dentry, vfsmount)
+    if path.startswith("/pts/") and _devname(target, vfsmount) == "devpts":
+        path = "/dev" + path
+    kind = file_type(target, inode)
+    if kind == "SOCK" and path == "/":
+        path = ""
+    return OpenFile(fd, file, dentry, inode, kind, path)
+
+
+def _fs_path(target: Any, fs: int, which: str) -> str:
+    sp = target.space
+    dentry = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.dentry"))
+    mnt = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.mnt"))
+    return dentry_path(target, dentry, mnt) if dentry else ""
+
+
+def task_files(target: Any, task: Any) -> TaskFiles:
+    """ROOT and CWD of ``task`` and its open file descriptors, in fd order."""
+    sp = target.space
+    root = cwd = None
+    fs = int(task.fs)
+    if fs:
+        root, cwd = _fs_path(target, fs, "root"), _fs_path(target, fs, "pwd")
+    files: list[OpenFile] = []
+    files_struct = int(task.files)
+    if not files_struct:
+        return TaskFiles(root, cwd, files)
+    fdt = sp.read_u64(files_struct + _offset(target, "struct files_struct", "fdt"))
+    if not fdt:
+        return TaskFiles(root, cwd, files)
+    max_fds = sp.read_u32(fdt + _offset(target, "struct fdtable", "max_fds"))
+    fd_array = sp.read_u64(fdt + _offset(target, "struct fdtable", "fd"))
+    open_fds = sp.read_u64(fdt + _offset(target, "struct fdtable", "open_fds"))
+    if not (fd_array and open_fds and max_fds):
+        return TaskFiles(root, cwd, files)
+    bitmap = int.from_bytes(sp.read(open_fds, (max_fds + 7) // 8), "little")
+    for fd in range(max_fds):
+        if not bitmap >> fd & 1:
+            continue
+        file = sp.read_u64(fd_array + 8 * fd)
+        if file:
+            try:
+                files.append(open_file(target, fd, file))
+            except (MemoryError_, XcrashError):
+                files.append(OpenFile(fd, file, 0, 0, "?", "?"))
+    return TaskFiles(root, cwd, files)
