@@ -114,7 +114,7 @@ def _ref_commands(directory: Path) -> list[tuple[str, Path]]:
         words = path.stem.split("-")[1:]
         if words[0] in ("session", "sys"):       # paths as given / dmi: checked elsewhere
             continue
-        out.append((" ".join([words[0]] + [w if w in ("bt", "files") else f"-{w}" for w in words[1:]]),
+        out.append((" ".join([words[0]] + [w if w in ("bt", "files", "vm") else f"-{w}" for w in words[1:]]),
                     path))
     return out
 
