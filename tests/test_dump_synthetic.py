@@ -678,3 +678,22 @@ def test_unwritable_cache_is_a_bad_dump(tmp_path: Path, monkeypatch: pytest.Monk
     path = write(tmp_path, "vmcore.xz", lzma.compress(build_kdump(STANDARD_PAGES)))
     with pytest.raises(BadDump, match="cannot write the unpacked copy to the cache"):
         open_dump(path)
+
+
+def test_split_parts_on_the_command_line(tmp_path: Path) -> None:
+    """`xcrash part1 part2 [symbols]`: kdump files after the first are its other
+    parts, as crash takes them; sys names each part (DUMPFILES)."""
+    import subprocess
+    import sys
+    parts = _split_parts(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "xcrash", "-s", "-c", "sys", *parts],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert f"   DUMPFILES: {parts[0]} [PARTIAL DUMP]\n              {parts[1]} [PARTIAL DUMP]" \
+        in proc.stdout
+    crash_order = subprocess.run([sys.executable, "-m", "xcrash", "-s", "-c", "sys", parts[1], parts[0]],
+                                 capture_output=True, text=True, timeout=120)
+    assert crash_order.returncode == 0 and "DUMPFILES" in crash_order.stdout
+    alone = subprocess.run([sys.executable, "-m", "xcrash", "-s", "-c", "sys", parts[0]],
+                           capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 2 and "open it together with all its parts" in alone.stderr

@@ -56,7 +56,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--tutorial", action="store_true",
                    help="exercises on the shipped sample dumps (no VMCORE; --answers FILE "
                         "reads the answers from FILE)")
-    p.add_argument("vmcore", metavar="VMCORE", help="the dump file")
+    p.add_argument("vmcore", metavar="VMCORE", help="the dump file (the parts of a "
+                   "makedumpfile --split set: all of them, in any order)")
     p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
                    help="vmlinux / xen-syms (.xz accepted)")
     return p

@@ -81,12 +81,16 @@ class Session:
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
              minimal: bool = False) -> "Session":
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
-        Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``."""
-        from .dump import open_dump
+        Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
+        kdump files among ``symbol_paths`` are the other parts of a split dump
+        (makedumpfile --split), as crash takes them."""
+        from .dump import is_kdump_file, open_dump
         from .symbols import open_symbol_file
         from .targets.linux.kernel import LinuxTarget, check_symbol_file
 
-        dump = open_dump(vmcore)
+        parts = [p for p in symbol_paths if is_kdump_file(p)]
+        symbol_paths = tuple(p for p in symbol_paths if p not in parts)
+        dump = open_dump(vmcore, *parts)
         symfiles = [open_symbol_file(p) for p in symbol_paths]
         forced = {name: open_symbol_file(path) for name, path in (symbols_for or {}).items()}
         targets: dict[str, Target] = {}

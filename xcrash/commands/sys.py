@@ -7,27 +7,30 @@ from typing import Any
 from ..errors import CommandError
 from .base import ANY_TARGET, Command, Context, Result, Text
 
-_ORDER = ("KERNEL", "DUMPFILE", "CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "TASKS", "NODENAME",
-          "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC")
-
 
 def crash_date(seconds: int) -> str:
     return time.strftime("%a %b %e %H:%M:%S %Z %Y", time.localtime(seconds))
 
 
-def dumpfile_line(session: Any) -> str:
+def dumpfile_field(session: Any) -> dict[str, str]:
+    """crash's DUMPFILE line, or for a split dump DUMPFILES with one part per line."""
     dump = session.dump
+    parts = getattr(dump, "parts", None)
+    if parts:
+        lines = [p.path + (" [PARTIAL DUMP]" if getattr(p.header, "dump_level", None) else "")
+                 for p in parts]
+        return {"DUMPFILES": ("\n" + " " * 14).join(lines)}
     text = dump.path
     if getattr(dump.header, "dump_level", None):
         text += "  [PARTIAL DUMP]"
-    return text
+    return {"DUMPFILE": text}
 
 
 def linux_fields(session: Any, target: Any) -> dict[str, str]:
     from ..targets.linux import sysinfo
     fields: dict[str, str] = {}
     fields["KERNEL"] = target.symfile.path if target.symfile is not None else "(none)"
-    fields["DUMPFILE"] = dumpfile_line(session)
+    fields.update(dumpfile_field(session))
     fields["CPUS"] = str(len(target.online_cpus))
     when = sysinfo.crash_time(target)
     if when is not None:
@@ -62,7 +65,7 @@ def xen_fields(session: Any, target: Any) -> dict[str, str]:
     """crash's hypervisor-mode `sys` (its 11-column layout), plus RELEASE."""
     from ..targets.linux.sysinfo import format_size, format_uptime
     from ..targets.xen import sysinfo
-    fields = {"KERNEL": target.symfile.path, "DUMPFILE": dumpfile_line(session),
+    fields = {"KERNEL": target.symfile.path, **dumpfile_field(session),
               "CPUS": str(len(target.online_cpus))}
     count = sysinfo.domain_count(target)
     if count is not None:
@@ -83,7 +86,7 @@ def xen_fields(session: Any, target: Any) -> dict[str, str]:
 def dump_fields(session: Any) -> dict[str, str]:
     """What the dump itself says, for targets without kernel knowledge."""
     dump = session.dump
-    fields = {"DUMPFILE": dumpfile_line(session), "FORMAT": dump.format_name,
+    fields = {**dumpfile_field(session), "FORMAT": dump.format_name,
               "CPUS": str(len(dump.prstatus))}
     xen = dump.xen
     if xen is not None:

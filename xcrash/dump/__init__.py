@@ -4,10 +4,10 @@ Entry point: :func:`open_dump`.  The readers know no symbols.
 """
 from .base import Dump, DumpHeader
 from .notes import Note, PrStatus, QemuCpuState, QemuSegment, XenCrashRegs, XenNotes
-from .opener import open_dump
+from .opener import is_kdump_file, open_dump
 from .vmcoreinfo import VmcoreInfo
 
 __all__ = [
     "Dump", "DumpHeader", "Note", "PrStatus", "QemuCpuState", "QemuSegment", "VmcoreInfo",
-    "XenCrashRegs", "XenNotes", "open_dump",
+    "XenCrashRegs", "XenNotes", "is_kdump_file", "open_dump",
 ]

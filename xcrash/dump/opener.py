@@ -47,6 +47,15 @@ def open_dump(path: str, *more_split_parts: str) -> Dump:
         raise
 
 
+def is_kdump_file(path: str) -> bool:
+    """Whether ``path`` is a kdump-compressed file (a split part after the first
+    dump file on a command line, rather than a symbol file)."""
+    try:
+        return read_head(path, path).startswith((SIGNATURE, LEGACY_SIGNATURE))
+    except BadDump:
+        return False
+
+
 def _open_one(path: str) -> Dump:
     current, wrappers = path, []
     while True:
