@@ -1,4 +1,4 @@
-"""files: a task's root, cwd and open files, against crash 8.0.6 on the sample dumps.
+"""files and mount: open files, paths and mounts, against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -70,3 +70,22 @@ def test_records_name_each_descriptor(sysrq) -> None:
 def test_unknown_task_is_an_error(sysrq) -> None:
     with pytest.raises(CommandError, match="invalid task or pid value: 99999"):
         sysrq.run("files 99999")
+
+
+def test_xen_dom0_mount_equals_crash() -> None:
+    """dom0's mounts, xenfs on /proc/xen among them."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "08-mount.txt").read_text()
+    assert "/proc/xen" in want
+    assert session.run("mount").strip("\n") == want.strip("\n")
+    assert session.run("mount -n 1").strip("\n") == want.strip("\n")
+
+
+def test_mount_records(sysrq) -> None:
+    records = sysrq.run("mount", records=True)
+    assert [(r["fstype"], r["dirname"]) for r in records][:2] == [("rootfs", "/"), ("proc", "/proc")]
