@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
+from .errors import XcrashError
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "sample-dumps"
 SHARED = REPO.parent / "shared" / "dumps"
@@ -156,7 +158,30 @@ def linux_exercises(session: Any) -> list[Exercise]:
             ["`bt` lists the panic task's frames, innermost first.",
              "Below panic() in `bt` is the function that called it; `dis NAME` disassembles "
              "it."], session, example=function))
+    stdout = _standard_output(session)
+    if stdout:
+        out.append(Exercise(
+            "Where its output went",
+            "Which file did the panicking task have open as its standard output (fd 1)?  "
+            "Type its path.",
+            lambda answer: _norm(answer) in (stdout.lower(), stdout.rsplit("/", 1)[-1].lower()),
+            "files", stdout,
+            ["`files` lists the open files of the current task, the panic task at first.",
+             "In `files`, the row with FD 1 ends with the path; a sysrq crash writes 'c' to "
+             "/proc/sysrq-trigger."], session, example=stdout))
     return out
+
+
+def _standard_output(session: Any) -> str:
+    """The path open on fd 1 of the panic task, or "" (no such descriptor or no path)."""
+    try:
+        records = session.run("files", records=True)
+    except XcrashError:
+        return ""
+    for f in records[0]["files"] if records else []:
+        if f["fd"] == 1 and f["path"].startswith("/"):
+            return f["path"]
+    return ""
 
 
 def _faulting_function(frames: Any) -> str:
