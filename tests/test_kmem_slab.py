@@ -90,3 +90,30 @@ def test_xen_dom0_slab_caches_equal_crash() -> None:
     session.select("dom0")
     want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "05-kmem-s.txt").read_text()
     assert session.run("kmem -s").strip("\n") == want.strip("\n")
+
+
+def recorded_detail() -> list[tuple[str, str]]:
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "kmem-S.txt").read_text()
+    return [(cmd, body.strip("\n"))
+            for cmd, body in re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", text, re.M)]
+
+
+@pytest.mark.parametrize("index", range(2))
+def test_every_slab_of_a_cache_equals_crash(sysrq, index: int) -> None:
+    """kmem -S: CPU slabs with each object, CPU partial slabs, node lists."""
+    command, want = recorded_detail()[index]
+    assert sysrq.run(command).strip("\n") == want
+
+
+def test_detail_objects_add_up(sysrq) -> None:
+    """Each slab listed by kmem -S has TOTAL objects lines, FREE of them free."""
+    text = sysrq.run("kmem -S pid")
+    blocks = text.split("  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE\n")
+    for block in blocks[1:]:
+        lines = block.splitlines()
+        fields = lines[0].split()
+        total, allocated, free = int(fields[3]), int(fields[4]), int(fields[5])
+        if len(lines) > 1 and lines[1] == "  FREE / [ALLOCATED]":
+            objects = [line for line in lines[2:2 + total]]
+            assert sum(1 for o in objects if o.startswith("  [")) == allocated
+            assert total == allocated + free

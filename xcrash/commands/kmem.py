@@ -37,26 +37,62 @@ def cache_record(c: Any) -> dict[str, Any]:
             "slab_size": c.slab_size, "objects_per_slab": c.objects_per_slab}
 
 
-def slab_lines(sp: Any, address: int) -> list[str]:
+def slab_info_line(sp: Any) -> str:
+    return (f"  {sp.slab:<16x}  {sp.memory:<16x}  {sp.node:4d}  {len(sp.objects):5d}  "
+            f"{sp.allocated:9d}  {len(sp.free):4d}")
+
+
+def object_line(sp: Any, start: int) -> str:
+    """``[addr]`` allocated, `` addr `` free (with the CPU whose freelist has it)."""
+    if start in sp.free:
+        return f"   {start:x}  " + (f"(cpu {sp.cpu} cache)" if sp.cpu is not None else "")
+    return f"  [{start:x}]"
+
+
+def slab_lines(sp: Any, address: int | None = None) -> list[str]:
     """crash's block for one slab: its line, then the object holding ``address``
-    (``[addr]`` allocated, `` addr `` free, with the CPU whose freelist has it)."""
-    lines = [SLAB_HEADER,
-             f"  {sp.slab:<16x}  {sp.memory:<16x}  {sp.node:4d}  {len(sp.objects):5d}  "
-             f"{sp.allocated:9d}  {len(sp.free):4d}",
-             "  FREE / [ALLOCATED]"]
-    start = sp.object_containing(address)
-    if start is not None:
-        if start in sp.free:
-            cpu = f"(cpu {sp.cpu} cache)" if sp.cpu is not None else ""
-            lines.append(f"   {start:x}  {cpu}")
-        else:
-            lines.append(f"  [{start:x}]")
+    (every object when ``address`` is None)."""
+    lines = [SLAB_HEADER, slab_info_line(sp), "  FREE / [ALLOCATED]"]
+    if address is None:
+        lines += [object_line(sp, start) for start in sp.objects]
+    else:
+        start = sp.object_containing(address)
+        if start is not None:
+            lines.append(object_line(sp, start))
+    return lines
+
+
+def cache_detail_lines(cs: Any) -> list[str]:
+    """`kmem -S`: each CPU's active and partial slabs with their objects, then each
+    node's counters, partial slabs and full slabs (tracked only with SLAB_STORE_USER)."""
+    lines = []
+    for cpu in cs.cpus:
+        lines += [f"CPU {cpu.cpu} KMEM_CACHE_CPU:", f"  {cpu.kmem_cache_cpu:x}", f"CPU {cpu.cpu} SLAB:"]
+        lines += slab_lines(cpu.active) if cpu.active else ["  (empty)"]
+        lines.append(f"CPU {cpu.cpu} PARTIAL:")
+        if not cpu.partial:
+            lines.append("  (empty)")
+        for sp in cpu.partial:
+            lines += slab_lines(sp)
+    for node in cs.nodes:
+        lines += ["KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU",
+                  f"{node.address:x}  {node.node:4d}  {node.slabs:5d}  {node.partial_count:7d}  "
+                  f"{node.per_cpu:7d}"]
+        for title, slabs in ((f"NODE {node.node} PARTIAL:", node.partial),
+                             (f"NODE {node.node} FULL:", node.full)):
+            lines.append(title)
+            if slabs is None:
+                lines.append("  (not tracked)")
+            elif not slabs:
+                lines.append("  (empty)")
+            else:
+                lines += [SLAB_HEADER] + [slab_info_line(sp) for sp in slabs]
     return lines
 
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -s [cache-name ... | address]"
+    synopsis = "kmem -i | -s|-S [cache-name ... | address]"
     summary = "kernel memory usage and slab caches"
     group = "linux"
     targets = ("linux",)
@@ -75,16 +111,23 @@ each CPU's partial slabs and each node's partial list — crash's arithmetic.
 is an error here, where crash prints nothing).  `kmem -s ADDRESS` finds the
 slab holding the address: its cache, the slab (struct slab, MEMORY is its
 first byte), and the object containing the address, `[allocated]` or free
-(with the CPU whose freelist holds it).  Other kmem options (-f, -p, -S, -v,
--n ...) are not implemented yet.
+(with the CPU whose freelist holds it).
+`kmem -S [NAME ...]`: the same listing with every slab of each cache: per CPU
+its kmem_cache_cpu, active slab (every object, free or [allocated]) and
+partial slabs; per node its counters, partial slabs and full slabs (tracked
+only when the cache has SLAB_STORE_USER, i.e. slub_debug=U).  Other kmem
+options (-f, -p, -v, -n ...) are not implemented yet.
 """
-    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490"
+    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid"
     options = (Option("-i", "info", "memory usage summary"),
-               Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"))
+               Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"),
+               Option("-S", "slab_detail", "slab caches with every slab and object"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if opts["slab_detail"] and not opts["info"]:
+            return self._slab_detail(ctx, rest)
         if opts["slabs"] and not opts["info"]:
             return self._slabs(ctx, rest)
         if not opts["info"] or rest:
@@ -137,6 +180,26 @@ first byte), and the object containing the address, `[allocated]` or free
             for problem in c.problems:
                 lines.append(f"kmem: {c.name}: {problem}")
         return Text("\n".join(lines), [cache_record(c) for c in caches])
+
+    def _slab_detail(self, ctx: Context, rest: list[str]) -> Result:
+        from ..targets.linux.slab import SlabError, cache_slabs
+        try:
+            if rest:
+                found = []
+                for name in rest:
+                    ctx.check()
+                    hit = cache_slabs(ctx.target, name)
+                    if not hit:
+                        raise CommandError(f"kmem: no slab cache named {name} (`kmem -s` lists them)")
+                    found += hit
+            else:
+                found = cache_slabs(ctx.target)
+        except SlabError as e:
+            raise CommandError(f"kmem: {e}") from None
+        lines: list[str] = []
+        for cs in found:
+            lines += [CACHE_HEADER, cache_line(cs.cache), *cache_detail_lines(cs), ""]
+        return Text("\n".join(lines), [cache_record(cs.cache) for cs in found])
 
 
 COMMANDS = [Kmem]

@@ -91,6 +91,7 @@ class SlubReader:
         self.c_random = cache_t.member("random")[0] // 8 if cache_t.has_member("random") else None
         self.n_nr_partial = node_t.member("nr_partial")[0] // 8
         self.n_partial = node_t.member("partial")[0] // 8
+        self.n_full = node_t.member("full")[0] // 8 if node_t.has_member("full") else None
         if not node_t.has_member("total_objects"):
             raise SlabError("kmem_cache_node has no total_objects (kernel built without "
                             "CONFIG_SLUB_DEBUG): slab totals are not kept")
@@ -105,6 +106,19 @@ class SlubReader:
         self.s_freelist = slab_t.member("freelist")[0] // 8
         self.s_cache = slab_t.member("slab_cache")[0] // 8
         self.cpu_offsets = target.per_cpu_offsets or [0]
+        self._node_ranges: list[tuple[int, int, int]] | None = None
+
+    def node_of(self, pfn: int) -> int:
+        """The memory node holding page frame ``pfn`` (0 when the nodes cannot be read)."""
+        if self._node_ranges is None:
+            from .meminfo import pgdats
+            try:
+                self._node_ranges = [(int(p.node_start_pfn),
+                                      int(p.node_start_pfn) + int(p.node_spanned_pages),
+                                      int(p.node_id)) for p in pgdats(self.target)]
+            except XcrashError:
+                self._node_ranges = []
+        return next((node for start, end, node in self._node_ranges if start <= pfn < end), 0)
 
     # -- one slab -----------------------------------------------------------------
     def slab_counts(self, slab: int) -> tuple[int, int]:
@@ -270,18 +284,23 @@ def _slab_of(target: Any, r: SlubReader, address: int) -> tuple[int, int, int] |
 
 def slab_containing(target: Any, address: int) -> SlabPage | None:
     """The slab holding ``address``, or None when the address is not slab memory."""
-    from . import pages
     r = SlubReader(target)
     found = _slab_of(target, r, address)
     if found is None:
         return None
-    page, cache_addr, paddr = found
-    raw = RawCache(r, cache_addr)
-    cache = r.cache(cache_addr)
-    inuse, nobjects = r.slab_counts(page)
+    page, cache_addr, _paddr = found
+    return describe_slab(target, r, RawCache(r, cache_addr), r.cache(cache_addr), page)
+
+
+def describe_slab(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache,
+                  page: int) -> SlabPage:
+    """One slab: its objects and which are free — on its own freelist, and on a
+    CPU's lockless freelist when it is that CPU's active slab."""
+    from . import pages
+    _inuse, nobjects = r.slab_counts(page)
     memory = r.space.page_offset + (pages.page_to_pfn(target, page) << pages.PAGE_SHIFT)
-    flags = r.space.read_u32(cache_addr + r.c_flags)
-    pad = r.space.read_u32(cache_addr + r.c_red_left_pad) if (
+    flags = r.space.read_u32(raw.address + r.c_flags)
+    pad = r.space.read_u32(raw.address + r.c_red_left_pad) if (
         flags & SLAB_RED_ZONE and r.c_red_left_pad is not None) else 0
     objects = [memory + i * raw.size + pad for i in range(nobjects)]
     free = set(r.freelist(raw, r.space.read_u64(page + r.s_freelist), nobjects))
@@ -292,20 +311,9 @@ def slab_containing(target: Any, address: int) -> SlabPage | None:
             cpu = n
             free |= set(r.freelist(raw, r.space.read_u64(kcc + r.k_freelist), nobjects))
             break
-    return SlabPage(cache=cache, slab=page, memory=memory, node=_node_of(target, paddr >> 12),
+    return SlabPage(cache=cache, slab=page, memory=memory,
+                    node=r.node_of(pages.page_to_pfn(target, page)),
                     objects=objects, free=free, cpu=cpu, object_size=raw.size)
-
-
-def _node_of(target: Any, pfn: int) -> int:
-    from .meminfo import pgdats
-    try:
-        for pgdat in pgdats(target):
-            start = int(pgdat.node_start_pfn)
-            if start <= pfn < start + int(pgdat.node_spanned_pages):
-                return int(pgdat.node_id)
-    except XcrashError:
-        pass
-    return 0
 
 
 class SlabNames:
@@ -320,3 +328,85 @@ class SlabNames:
     def __call__(self, address: int) -> str | None:
         found = _slab_of(self.target, self.reader, address)
         return self.names.get(found[1]) if found else None
+
+
+SLAB_STORE_USER = 0x10000
+
+
+@dataclass
+class CpuSlabs:
+    cpu: int
+    kmem_cache_cpu: int
+    active: SlabPage | None
+    partial: list[SlabPage]
+
+
+@dataclass
+class NodeSlabs:
+    node: int
+    address: int                  # struct kmem_cache_node
+    slabs: int
+    partial_count: int
+    per_cpu: int                  # active CPU slabs on this node
+    partial: list[SlabPage]
+    full: list[SlabPage] | None   # None: not tracked (no SLAB_STORE_USER)
+
+
+@dataclass
+class CacheSlabs:
+    """Every slab of a cache as `kmem -S` shows them."""
+    cache: SlabCache
+    cpus: list[CpuSlabs]
+    nodes: list[NodeSlabs]
+
+
+def cache_slabs(target: Any, name: str | None = None) -> list[CacheSlabs]:
+    """The slabs of every cache (or of the one called ``name``): each CPU's active
+    and partial slabs, each node's partial list and, when tracked, its full list."""
+    r = SlubReader(target)
+    out = []
+    for address in cache_addresses(target):
+        raw = RawCache(r, address)
+        if name is not None and raw.name != name:
+            continue
+        out.append(_cache_slabs(target, r, raw, r.cache(address)))
+    return out
+
+
+def _cache_slabs(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache) -> CacheSlabs:
+    cpus = []
+    per_node: dict[int, int] = {}
+    for n, offset in enumerate(r.cpu_offsets):
+        kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+        page = r.space.read_u64(kcc + r.k_slab)
+        active = describe_slab(target, r, raw, cache, page) if page else None
+        if active is not None:
+            per_node[active.node] = per_node.get(active.node, 0) + 1
+        partial = []
+        link = r.space.read_u64(kcc + r.k_partial) if r.k_partial is not None else 0
+        while link and len(partial) < 100_000 and r.s_next is not None:
+            partial.append(describe_slab(target, r, raw, cache, link))
+            link = r.space.read_u64(link + r.s_next)
+        cpus.append(CpuSlabs(n, kcc, active, partial))
+    flags = r.space.read_u32(raw.address + r.c_flags)
+    nodes = []
+    for i, node in enumerate(raw.nodes):
+        partial = [describe_slab(target, r, raw, cache, s)
+                   for s in _list_slabs(r, node + r.n_partial)]
+        full = None
+        if flags & SLAB_STORE_USER and r.n_full is not None:
+            full = [describe_slab(target, r, raw, cache, s)
+                    for s in _list_slabs(r, node + r.n_full)]
+        nodes.append(NodeSlabs(i, node, r.space.read_u64(node + r.n_nr_slabs),
+                               r.space.read_u64(node + r.n_nr_partial), per_node.get(i, 0),
+                               partial, full))
+    return CacheSlabs(cache, cpus, nodes)
+
+
+def _list_slabs(r: SlubReader, head: int) -> list[int]:
+    out = []
+    link = r.space.read_u64(head)
+    while link != head and link and len(out) < 1_000_000:
+        out.append(link - r.s_list)
+        link = r.space.read_u64(link)
+    return out
