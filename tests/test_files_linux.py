@@ -1,4 +1,4 @@
-"""files and mount: open files, paths and mounts, against crash 8.0.6 on the sample dumps.
+"""files, mount and net: open files, paths, mounts and network devices, against crash 8.0.6.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -89,3 +89,15 @@ def test_xen_dom0_mount_equals_crash() -> None:
 def test_mount_records(sysrq) -> None:
     records = sysrq.run("mount", records=True)
     assert [(r["fstype"], r["dirname"]) for r in records][:2] == [("rootfs", "/"), ("proc", "/proc")]
+
+
+def test_xen_dom0_net_equals_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "09-net.txt").read_text()
+    assert session.run("net").strip("\n") == want.strip("\n")
+    assert [d["name"] for d in session.run("net", records=True)] == ["lo"]
