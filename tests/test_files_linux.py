@@ -1,4 +1,4 @@
-"""files, mount and net: open files, paths, mounts and network devices, against crash 8.0.6.
+"""files, mount, net and dev against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -101,3 +101,16 @@ def test_xen_dom0_net_equals_crash() -> None:
     want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "09-net.txt").read_text()
     assert session.run("net").strip("\n") == want.strip("\n")
     assert [d["name"] for d in session.run("net", records=True)] == ["lo"]
+
+
+def test_xen_dom0_dev_equals_crash() -> None:
+    """dom0's device majors: hvc (the Xen console) and xvd (blkfront) among them."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "10-dev.txt").read_text()
+    assert " hvc " in want and " xvd " in want
+    assert session.run("dev").strip("\n") == want.strip("\n")

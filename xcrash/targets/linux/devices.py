@@ -1,0 +1,115 @@
+"""Character and block device majors (the numbers behind `dev`).
+
+Character devices: the ``chrdevs[]`` hash of ``char_device_struct`` chains
+(name, major, first minor, cdev); a region registered without its cdev is
+looked up in ``cdev_map``'s probes, as crash does.  Block devices: the
+``major_names[]`` hash; the gendisk of a major is found among the block
+device inodes (5.11+: ``blockdev_superblock``; a ``bdev_inode`` holds the
+``block_device`` just before its inode) or in ``bdev_map`` before.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+from ...objects import list_for_each
+
+CHAIN_LIMIT = 4096
+
+
+@dataclass
+class Device:
+    major: int
+    name: str
+    object: int           # struct cdev (char) or struct gendisk (block); 0 when unknown
+    operations: int       # its file/block_device operations; 0 when unknown
+
+
+def _name(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _probe_ops(target: Any, map_symbol: str, major: int, minor: int | None) -> tuple[int, int]:
+    """(cdev or gendisk, its ops) from a kobj_map's probes for ``major``."""
+    sym = target.symbols.get(map_symbol)
+    if sym is None:
+        return 0, 0
+    kobj_map = target.space.read_u64(sym.address)
+    probes = target.object_at(target.type("struct kobj_map"), kobj_map).probes
+    probe_t = target.type("struct probe")
+    link = int(probes[major % 255])
+    seen = 0
+    while link and seen < CHAIN_LIMIT:
+        seen += 1
+        probe = target.object_at(probe_t, link)
+        dev = int(probe.dev)
+        data = int(probe.data)
+        if dev >> 20 == major and (minor is None or dev & 0xFFFFF == minor) and data:
+            if map_symbol == "cdev_map":
+                return data, int(target.object_at(target.type("struct cdev"), data).ops)
+            ops = int(target.object_at(target.type("struct gendisk"), data).fops)
+            if ops:
+                return data, ops
+        link = int(probe.next)
+    return 0, 0
+
+
+def char_devices(target: Any) -> list[Device]:
+    chrdevs = target.object("chrdevs")
+    out = []
+    for i in range(chrdevs.type_.strip_typedefs().length or 255):
+        link = int(chrdevs[i])
+        seen = 0
+        while link and seen < CHAIN_LIMIT:
+            seen += 1
+            cd = target.object_at(target.type("struct char_device_struct"), link)
+            major, minor = int(cd.major), int(cd.baseminor)
+            cdev = int(cd.cdev)
+            ops = int(target.object_at(target.type("struct cdev"), cdev).ops) if cdev else 0
+            if not ops:
+                try:
+                    cdev, ops = _probe_ops(target, "cdev_map", major, minor)
+                except (MemoryError_, XcrashError):
+                    cdev, ops = 0, 0
+            out.append(Device(major, _name(cd.name.read_()), cdev if ops else 0, ops))
+            link = int(cd.next)
+    return out
+
+
+def _gendisk_from_inodes(target: Any, major: int) -> tuple[int, int]:
+    sb = target.object("blockdev_superblock").deref_()
+    inode_t = target.type("struct inode")
+    bdev_size = target.type("struct block_device").byte_size
+    link_off = inode_t.member("i_sb_list")[0] // 8
+    for link in list_for_each(target, sb.s_inodes.address_):
+        bdev = target.object_at(target.type("struct block_device"), link - link_off - bdev_size)
+        try:
+            disk = int(bdev.bd_disk)
+            if not disk:
+                continue
+            gendisk = target.object_at(target.type("struct gendisk"), disk)
+            if int(gendisk.major) == major and int(gendisk.fops):
+                return disk, int(gendisk.fops)
+        except (MemoryError_, XcrashError):
+            continue
+    return 0, 0
+
+
+def block_devices(target: Any) -> list[Device]:
+    names = target.object("major_names")
+    by_map = target.symbols.get("bdev_map") is not None
+    out = []
+    for i in range(names.type_.strip_typedefs().length or 255):
+        link = int(names[i])
+        if not link:
+            continue
+        entry = target.object_at(target.type("struct blk_major_name"), link)
+        major = int(entry.major)
+        try:
+            disk, ops = (_probe_ops(target, "bdev_map", major if major == i else i, None) if by_map
+                         else _gendisk_from_inodes(target, major))
+        except (MemoryError_, XcrashError):
+            disk, ops = 0, 0
+        out.append(Device(major, _name(entry.name.read_()) or "(unknown)", disk, ops))
+    return out
