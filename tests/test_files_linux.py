@@ -1,4 +1,4 @@
-"""files, mount, net and dev against crash 8.0.6 on the sample dumps.
+"""files, mount, net, dev and irq against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -114,3 +114,23 @@ def test_xen_dom0_dev_equals_crash() -> None:
     want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "10-dev.txt").read_text()
     assert " hvc " in want and " xvd " in want
     assert session.run("dev").strip("\n") == want.strip("\n")
+
+
+def test_xen_dom0_irq_equals_crash() -> None:
+    """dom0's IRQs: the Xen event channels (xen-pirq, evtchn) from the radix tree."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "11-irq-u.txt").read_text()
+    assert session.run("irq -u").strip("\n") == want.strip("\n")
+
+
+def test_irq_numbers_and_unknown_ones(sysrq) -> None:
+    lines = sysrq.run("irq 4 24").splitlines()
+    assert lines[1].startswith("  4 ") and '"ttyS0"' in lines[1]
+    assert lines[2].startswith(" 24 ") and '"virtio0-config"' in lines[2]
+    with pytest.raises(CommandError, match="invalid IRQ value: 100000"):
+        sysrq.run("irq 100000")

@@ -1,0 +1,72 @@
+"""irq: interrupt descriptors and their handlers, as crash lists them."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .args import parse_number
+from .base import Command, Context, Option, Result, Text
+
+HEADER = " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME"
+UNUSED = "    (unused)    "
+
+
+def _irq_column(n: int) -> str:
+    """crash's mkstring(4, CENTER|RJUST): centred, the odd space on the left."""
+    text = str(n)
+    extra = max(4 - len(text), 0)
+    return " " * (extra - extra // 2) + text + " " * (extra // 2)
+
+
+def irq_lines(irq: Any) -> list[str]:
+    desc = f"{irq.desc:16x}" if irq.desc else UNUSED
+    if not irq.actions:
+        return [f"{_irq_column(irq.irq)}  {desc}  {UNUSED}  "]
+    lines = []
+    for i, (action, name) in enumerate(irq.actions):
+        head = f"{_irq_column(irq.irq)}  {desc}  " if i == 0 else " " * 24
+        lines.append(f"{head}{action:16x}  \"{name}\"")
+    return lines
+
+
+class IrqCmd(Command):
+    name = "irq"
+    synopsis = "irq [-u] [irq ...]"
+    summary = "interrupt descriptors and handlers"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+Each IRQ number below nr_irqs: its struct irq_desc, and each irqaction
+registered on it with the handler's name (shared lines get one row per
+action); (unused) where there is no descriptor or no action.  With numbers,
+only those IRQs; -u only the IRQs in use (that have a descriptor, as crash's
+-u: lines with no action still show).  crash's -d (IDT),
+-b (bottom halves), -a (affinity) and -s (per-CPU counts) are not
+implemented yet.
+"""
+    example = "irq\nirq -u\nirq 4"
+    options = (Option("-u", "in_use", "only IRQs that have a descriptor"),)
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        from ..targets.linux.irqs import irqs
+        opts, rest = self.parse(args)
+        try:
+            found = irqs(ctx.target)
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"irq: {e}") from None
+        if rest:
+            wanted = [parse_number(a) for a in rest]
+            by_number = {i.irq: i for i in found}
+            missing = [n for n in wanted if n not in by_number]
+            if missing:
+                raise CommandError(f"irq: invalid IRQ value: {missing[0]} (nr_irqs is {len(found)})")
+            found = [by_number[n] for n in wanted]
+        if opts["in_use"]:
+            found = [i for i in found if i.desc]
+        lines = [HEADER] + [line for i in found for line in irq_lines(i)]
+        records = [{"irq": i.irq, "desc": i.desc,
+                    "actions": [{"action": a, "name": n} for a, n in i.actions]} for i in found]
+        return Text("\n".join(lines), records)
+
+
+COMMANDS = [IrqCmd]

@@ -1,0 +1,71 @@
+"""Interrupt descriptors and their actions (the numbers behind `irq`).
+
+Descriptors live in ``irq_desc[]`` (without CONFIG_SPARSE_IRQ), the
+``irq_desc_tree`` radix tree (sparse, before 6.5) or the ``sparse_irqs`` maple
+tree (6.5+), indexed by IRQ number; each has a chain of ``irqaction`` (one per
+handler sharing the line).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+
+ACTION_LIMIT = 256
+
+
+@dataclass
+class Irq:
+    irq: int
+    desc: int                       # struct irq_desc; 0 when the IRQ has none
+    actions: list[tuple[int, str]]  # (struct irqaction, its name)
+
+
+def irq_descriptors(target: Any) -> dict[int, int]:
+    """IRQ number -> struct irq_desc address, for every descriptor there is."""
+    sym = target.symbols.get("irq_desc")
+    if sym is not None and target.symbols.get("irq_desc_tree") is None:
+        size = target.type("struct irq_desc").byte_size
+        count = sym.size // size if sym.size else 0
+        return {i: sym.address + i * size for i in range(count)}
+    if target.symbols.get("irq_desc_tree") is not None:
+        from .xarray import entries
+        return dict(entries(target, target.address_of("irq_desc_tree")))
+    if target.symbols.get("sparse_irqs") is not None:
+        from .maple import entries as maple_entries
+        return {first: desc for first, _last, desc in
+                maple_entries(target, target.address_of("sparse_irqs"))}
+    raise XcrashError("no irq_desc, irq_desc_tree or sparse_irqs: cannot find the IRQ descriptors")
+
+
+def _actions(target: Any, desc: int) -> list[tuple[int, str]]:
+    action_t = target.type("struct irqaction")
+    action = int(target.object_at(target.type("struct irq_desc"), desc).action)
+    out = []
+    while action and len(out) < ACTION_LIMIT:
+        a = target.object_at(action_t, action)
+        name_ptr = int(a.name)
+        try:
+            name = target.space.read_cstring(name_ptr, 128).decode("utf-8", "replace") if name_ptr else ""
+        except MemoryError_:
+            name = ""
+        out.append((action, name))
+        action = int(a.next)
+    return out
+
+
+def irqs(target: Any) -> list[Irq]:
+    """Every IRQ number below ``nr_irqs`` with its descriptor and actions."""
+    descs = irq_descriptors(target)
+    sym = target.symbols.get("nr_irqs")
+    count = target.space.read_u32(sym.address) if sym is not None else (max(descs, default=-1) + 1)
+    out = []
+    for n in range(count):
+        desc = descs.get(n, 0)
+        try:
+            actions = _actions(target, desc) if desc else []
+        except (MemoryError_, XcrashError):
+            actions = []
+        out.append(Irq(n, desc, actions))
+    return out

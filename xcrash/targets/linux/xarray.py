@@ -1,0 +1,60 @@
+"""XArrays and radix trees (a radix_tree_root is an xarray since 4.20): every
+index with its entry.
+
+``xa_head`` is the entry for index 0 unless it is a node pointer (low bits
+``10`` and above 4096: ``struct xa_node`` at the pointer minus 2).  A node has
+64 slots; ``shift`` says which bits of the index choose the slot.  Entries with
+low bits ``10`` below 4096 are internal (sibling and retry markers) and skipped.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ...errors import XcrashError
+
+NODE_LIMIT = 1_000_000
+
+
+class CorruptXArray(XcrashError):
+    pass
+
+
+def _is_internal(entry: int) -> bool:
+    return entry & 3 == 2
+
+
+def entries(target: Any, xarray_address: int) -> Iterator[tuple[int, int]]:
+    """(index, entry) of every stored entry of the xarray at ``xarray_address``."""
+    xa_t = target.type("struct xarray")
+    head = target.space.read_u64(xarray_address + xa_t.member("xa_head")[0] // 8)
+    if not head:
+        return
+    if not (_is_internal(head) and head > 4096):
+        yield 0, head
+        return
+    node_t = target.type("struct xa_node")
+    shift_off = node_t.member("shift")[0] // 8
+    slots_off, slots_m = node_t.member("slots")
+    layout = (shift_off, slots_off // 8, slots_m.type.strip_typedefs().length)
+    yield from _node_entries(target, layout, head - 2, 0, [0])
+
+
+def _node_entries(target: Any, layout: tuple[int, int, int], node: int, base: int,
+                  visited: list[int]) -> Iterator[tuple[int, int]]:
+    """The entries under one node, in index order."""
+    visited[0] += 1
+    if visited[0] > NODE_LIMIT:
+        raise CorruptXArray(f"xarray node {node:#x}: more than {NODE_LIMIT} nodes (a loop?)")
+    shift_off, slots_off, nslots = layout
+    shift = target.space.read_u8(node + shift_off)
+    raw = target.space.read(node + slots_off, 8 * nslots)
+    for i in range(nslots):
+        entry = int.from_bytes(raw[8 * i:8 * i + 8], "little")
+        if not entry:
+            continue
+        index = base + (i << shift)
+        if _is_internal(entry):
+            if entry > 4096 and shift:          # a child node
+                yield from _node_entries(target, layout, entry - 2, index, visited)
+            continue                            # sibling / retry markers
+        yield index, entry
