@@ -646,11 +646,11 @@ for _n in XEN_SCENARIOS:
 # --------------------------------------------------------------------------- crash reference outputs
 
 LINUX_CMDS = ["sys", "ps", "bt", "bt -a", "foreach bt", "log", "sys -i", "kmem -i", "kmem -s",
-              "foreach files", "foreach vm", "mount", "net", "dev", "irq -u"]
+              "foreach files", "foreach vm", "mount", "net", "dev", "irq -u", "timer"]
 LINUX_CMDS_SHORT = ["sys", "bt", "bt -a", "kmem -s"]
 XEN_HYPER_CMDS = ["sys", "doms", "vcpus", "pcpus", "dumpinfo", "bt", "bt -a", "log"]
 DOM0_CMDS = ["sys", "ps", "bt -a", "log", "kmem -s", "foreach files", "foreach vm", "mount", "net",
-             "dev", "irq -u"]
+             "dev", "irq -u", "timer"]
 DOMU_CMDS = ["sys", "ps", "log"]
 
 

@@ -1,4 +1,4 @@
-"""files, mount, net, dev and irq against crash 8.0.6 on the sample dumps.
+"""files, mount, net, dev, irq and timer against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -134,3 +134,21 @@ def test_irq_numbers_and_unknown_ones(sysrq) -> None:
     assert lines[2].startswith(" 24 ") and '"virtio0-config"' in lines[2]
     with pytest.raises(CommandError, match="invalid IRQ value: 100000"):
         sysrq.run("irq 100000")
+
+
+def test_xen_dom0_timer_equals_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "12-timer.txt").read_text()
+    assert session.run("timer").strip("\n") == want.strip("\n")
+
+
+def test_timer_records_are_sorted_by_expiry(sysrq) -> None:
+    for base in sysrq.run("timer", records=True):
+        expires = [t["expires"] for t in base["timers"]]
+        assert expires == sorted(expires)
+        assert base["base"] in ("BASE_STD", "BASE_DEF")
