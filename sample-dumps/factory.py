@@ -646,11 +646,12 @@ for _n in XEN_SCENARIOS:
 # --------------------------------------------------------------------------- crash reference outputs
 
 LINUX_CMDS = ["sys", "ps", "bt", "bt -a", "foreach bt", "log", "sys -i", "kmem -i", "kmem -s",
-              "foreach files", "foreach vm", "mount", "net", "dev", "irq -u", "timer"]
+              "foreach files", "foreach vm", "mount", "net", "dev", "irq -u", "timer",
+              "kmem -v"]
 LINUX_CMDS_SHORT = ["sys", "bt", "bt -a", "kmem -s"]
 XEN_HYPER_CMDS = ["sys", "doms", "vcpus", "pcpus", "dumpinfo", "bt", "bt -a", "log"]
 DOM0_CMDS = ["sys", "ps", "bt -a", "log", "kmem -s", "foreach files", "foreach vm", "mount", "net",
-             "dev", "irq -u", "timer"]
+             "dev", "irq -u", "timer", "kmem -v"]
 DOMU_CMDS = ["sys", "ps", "log"]
 
 

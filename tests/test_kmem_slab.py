@@ -1,4 +1,4 @@
-"""kmem -s on the project's sample dumps against crash 8.0.6.
+"""kmem -s, -S and -v on the project's sample dumps against crash 8.0.6.
 
 The whole `kmem -s` listing of linux-sysrq is checked with the other crash reference
 outputs (test_sample_dumps_targets); here: the NMI dump's listing, `kmem -s ADDRESS`
@@ -117,3 +117,23 @@ def test_detail_objects_add_up(sysrq) -> None:
             objects = [line for line in lines[2:2 + total]]
             assert sum(1 for o in objects if o.startswith("  [")) == allocated
             assert total == allocated + free
+
+
+def test_xen_dom0_vmalloc_areas_equal_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "13-kmem-v.txt").read_text()
+    assert session.run("kmem -v").strip("\n") == want.strip("\n")
+
+
+def test_vmalloc_areas_hold_the_task_stacks(sysrq) -> None:
+    """VMAP stacks: every task's stack is one 16 KiB vmalloc area (+ guard page)."""
+    areas = sysrq.run("kmem -v", records=True)
+    starts = {a["start"]: a["size"] for a in areas}
+    stacks = [int(sysrq.current.object_at("struct task_struct", row["task"]).stack)
+              for row in sysrq.run("ps", records=True)[2:12]]     # past the idle tasks
+    assert stacks and all(starts.get(stack) == 16384 + 4096 for stack in stacks)

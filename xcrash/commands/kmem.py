@@ -10,6 +10,8 @@ from .base import Command, Context, Option, Result, Text
 HEADER = "                 PAGES        TOTAL      PERCENTAGE"
 CACHE_HEADER = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
+VMALLOC_HEADER = ("   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                "
+                  "SIZE")
 
 
 def _size(pages: int) -> str:
@@ -92,7 +94,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -s|-S [cache-name ... | address]"
+    synopsis = "kmem -i | -v | -s|-S [cache-name ... | address]"
     summary = "kernel memory usage and slab caches"
     group = "linux"
     targets = ("linux",)
@@ -115,17 +117,22 @@ first byte), and the object containing the address, `[allocated]` or free
 `kmem -S [NAME ...]`: the same listing with every slab of each cache: per CPU
 its kmem_cache_cpu, active slab (every object, free or [allocated]) and
 partial slabs; per node its counters, partial slabs and full slabs (tracked
-only when the cache has SLAB_STORE_USER, i.e. slub_debug=U).  Other kmem
-options (-f, -p, -v, -n ...) are not implemented yet.
+only when the cache has SLAB_STORE_USER, i.e. slub_debug=U).
+`kmem -v`: the vmalloc areas (vmap_area, its vm_struct, address range, size
+including the guard page) in address order.  Other kmem options (-f, -p,
+-n ...) are not implemented yet.
 """
-    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid"
+    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v"
     options = (Option("-i", "info", "memory usage summary"),
                Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"),
-               Option("-S", "slab_detail", "slab caches with every slab and object"))
+               Option("-S", "slab_detail", "slab caches with every slab and object"),
+               Option("-v", "vmalloc", "vmalloc areas"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if opts["vmalloc"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
+            return self._vmalloc(ctx, rest)
         if opts["slab_detail"] and not opts["info"]:
             return self._slab_detail(ctx, rest)
         if opts["slabs"] and not opts["info"]:
@@ -180,6 +187,19 @@ options (-f, -p, -v, -n ...) are not implemented yet.
             for problem in c.problems:
                 lines.append(f"kmem: {c.name}: {problem}")
         return Text("\n".join(lines), [cache_record(c) for c in caches])
+
+    def _vmalloc(self, ctx: Context, rest: list[str]) -> Result:
+        from ..errors import MemoryError_, XcrashError
+        from ..targets.linux.vmalloc import vmap_areas
+        if rest:
+            raise CommandError(f"kmem: -v takes no argument ({rest[0]})")
+        try:
+            areas = vmap_areas(ctx.target)
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"kmem: {e}") from None
+        lines = [VMALLOC_HEADER] + [f"{a.address:16x}  {a.vm_struct:16x}  {a.start:16x} - "
+                                    f"{a.end:<16x}  {a.size:7d}" for a in areas]
+        return Text("\n".join(lines), [dict(vars(a), size=a.size) for a in areas])
 
     def _slab_detail(self, ctx: Context, rest: list[str]) -> Result:
         from ..targets.linux.slab import SlabError, cache_slabs
