@@ -76,6 +76,18 @@ def test_a_dump_cut_short_keeps_what_it_holds(variants) -> None:
     assert "PANIC:" not in proc.stdout
 
 
+def test_slab_listing_of_a_cut_dump_names_each_lost_slab_and_goes_on(variants) -> None:
+    """kmem -S: the struct pages of some slabs are in the lost tenth; those slabs get a
+    line each, every cache is still listed; the other new listings answer whole."""
+    proc = xcrash(variants["cut-90"], "kmem -S", "foreach files", "foreach vm", "mount", "timer")
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    caches = [line for line in proc.stdout.splitlines() if line.startswith("CACHE ")]
+    lost = [line for line in proc.stdout.splitlines() if line.startswith("kmem: ")]
+    assert len(caches) > 50 and lost and all("incomplete dump" in line for line in lost)
+    assert "ROOT: /    CWD: /" in proc.stdout and "TIMER_BASES[1][BASE_DEF]" in proc.stdout
+
+
 def test_a_dump_cut_early_reports_each_lost_read_and_goes_on(variants) -> None:
     proc = xcrash(variants["cut-10"], "sys", "rd -p 100000", "ps")
     assert proc.returncode == 1

@@ -218,7 +218,8 @@ including the guard page) in address order.  Other kmem options (-f, -p,
             raise CommandError(f"kmem: {e}") from None
         lines: list[str] = []
         for cs in found:
-            lines += [CACHE_HEADER, cache_line(cs.cache), *cache_detail_lines(cs), ""]
+            lines += [CACHE_HEADER, cache_line(cs.cache), *cache_detail_lines(cs),
+                      *(f"kmem: {cs.cache.name}: {p}" for p in cs.cache.problems + cs.problems), ""]
         return Text("\n".join(lines), [cache_record(cs.cache) for cs in found])
 
 

@@ -358,6 +358,7 @@ class CacheSlabs:
     cache: SlabCache
     cpus: list[CpuSlabs]
     nodes: list[NodeSlabs]
+    problems: list[str]       # slabs that could not be read (pages missing from the dump)
 
 
 def cache_slabs(target: Any, name: str | None = None) -> list[CacheSlabs]:
@@ -374,33 +375,51 @@ def cache_slabs(target: Any, name: str | None = None) -> list[CacheSlabs]:
 
 
 def _cache_slabs(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache) -> CacheSlabs:
+    problems: list[str] = []
+
+    def describe(page: int) -> SlabPage | None:
+        try:
+            return describe_slab(target, r, raw, cache, page)
+        except MemoryError_ as e:
+            problems.append(f"slab {page:x}: {e}")
+            return None
+
     cpus = []
     per_node: dict[int, int] = {}
     for n, offset in enumerate(r.cpu_offsets):
         kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
-        page = r.space.read_u64(kcc + r.k_slab)
-        active = describe_slab(target, r, raw, cache, page) if page else None
+        active = None
+        partial: list[SlabPage] = []
+        try:
+            page = r.space.read_u64(kcc + r.k_slab)
+            active = describe(page) if page else None
+            link = r.space.read_u64(kcc + r.k_partial) if r.k_partial is not None else 0
+            seen = 0
+            while link and seen < 100_000 and r.s_next is not None:
+                seen += 1
+                sp = describe(link)
+                if sp is not None:
+                    partial.append(sp)
+                link = r.space.read_u64(link + r.s_next)
+        except MemoryError_ as e:
+            problems.append(f"cpu {n}: {e}")
         if active is not None:
             per_node[active.node] = per_node.get(active.node, 0) + 1
-        partial = []
-        link = r.space.read_u64(kcc + r.k_partial) if r.k_partial is not None else 0
-        while link and len(partial) < 100_000 and r.s_next is not None:
-            partial.append(describe_slab(target, r, raw, cache, link))
-            link = r.space.read_u64(link + r.s_next)
         cpus.append(CpuSlabs(n, kcc, active, partial))
     flags = r.space.read_u32(raw.address + r.c_flags)
     nodes = []
     for i, node in enumerate(raw.nodes):
-        partial = [describe_slab(target, r, raw, cache, s)
-                   for s in _list_slabs(r, node + r.n_partial)]
-        full = None
-        if flags & SLAB_STORE_USER and r.n_full is not None:
-            full = [describe_slab(target, r, raw, cache, s)
-                    for s in _list_slabs(r, node + r.n_full)]
-        nodes.append(NodeSlabs(i, node, r.space.read_u64(node + r.n_nr_slabs),
-                               r.space.read_u64(node + r.n_nr_partial), per_node.get(i, 0),
-                               partial, full))
-    return CacheSlabs(cache, cpus, nodes)
+        try:
+            partial = [sp for sp in map(describe, _list_slabs(r, node + r.n_partial)) if sp]
+            full = None
+            if flags & SLAB_STORE_USER and r.n_full is not None:
+                full = [sp for sp in map(describe, _list_slabs(r, node + r.n_full)) if sp]
+            nodes.append(NodeSlabs(i, node, r.space.read_u64(node + r.n_nr_slabs),
+                                   r.space.read_u64(node + r.n_nr_partial), per_node.get(i, 0),
+                                   partial, full))
+        except MemoryError_ as e:
+            problems.append(f"node {i}: {e}")
+    return CacheSlabs(cache, cpus, nodes, problems)
 
 
 def _list_slabs(r: SlubReader, head: int) -> list[int]:
