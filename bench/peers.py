@@ -10,6 +10,8 @@ alternate within each repetition and the table shows medians.
   (b) sys; ps; bt -a; log            (drgn: a script listing the tasks ps-like,
   (c) sys; ps; foreach bt; log        unwinding every task's stack, printing the log:
                                       the same for b and c)
+  (d) kmem -s, kmem -S, kmem -v, foreach files, foreach vm, mount, net, dev, irq, timer
+      (xcrash and crash only)
   peak RSS of each run (wait4's ru_maxrss)
 
 xcrash runs twice per case: "first open" with an empty XDG_CACHE_HOME and
@@ -38,7 +40,11 @@ CASES = {
     "start+exit": [],
     "sys;ps;bt -a;log": ["sys", "ps", "bt -a", "log"],
     "sys;ps;foreach bt;log": ["sys", "ps", "foreach bt", "log"],
+    "system listings": ["kmem -s", "kmem -S", "kmem -v", "foreach files", "foreach vm", "mount",
+                        "net", "dev", "irq", "timer"],
 }
+#: cases the drgn script does not cover (it does ps, bt and log only)
+NOT_DRGN = {"system listings"}
 
 DRGN_SCRIPT = (Path(__file__).resolve().parent / "drgn_ps_bt_log.py").read_text()
 
@@ -139,6 +145,8 @@ def main() -> int:
             for case, commands in CASES.items():
                 order = runners[rep % len(runners):] + runners[:rep % len(runners)]
                 for name, fn in order:
+                    if name.startswith("drgn") and case in NOT_DRGN:
+                        continue
                     r = fn(commands)
                     results.setdefault((name, case), []).append(r)
                     print(f"rep {rep + 1} {case:24s} {name:18s} {r[0]:6.2f} s {r[1]:6.0f} MiB"

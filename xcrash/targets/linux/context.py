@@ -31,23 +31,34 @@ def state_string(task: Any) -> str:
 
 def resolve_task(target: Any, arg: str, command: str = "set") -> int:
     """A PID (decimal) or task address (hex) → task address."""
-    from .tasks import for_each_task
-    tasks = list(for_each_task(target))
-    if arg.isdigit():
-        pid = int(arg)
-        for t in tasks:
-            try:
-                if int(t.pid) == pid:
-                    return t.address_
-            except (XcrashError, MemoryError_):
-                continue
+    by_pid, addresses = _task_index(target)
+    if arg.isdigit() and int(arg) in by_pid:
+        return by_pid[int(arg)]
     try:
         addr = int(arg, 16)
     except ValueError:
         raise CommandError(f"{command}: invalid task or pid value: {arg}") from None
-    if any(t.address_ == addr for t in tasks):
+    if addr in addresses:
         return addr
     raise CommandError(f"{command}: invalid task or pid value: {arg}")
+
+
+def _task_index(target: Any) -> tuple[dict[int, int], set[int]]:
+    """({PID: first task with it}, {every task address}), built once per target: a
+    dump does not change, and `foreach` resolves every task it runs a command for."""
+    index = getattr(target, "_task_index", None)
+    if index is None:
+        from .tasks import for_each_task
+        by_pid: dict[int, int] = {}
+        addresses: set[int] = set()
+        for t in for_each_task(target):
+            addresses.add(t.address_)
+            try:
+                by_pid.setdefault(int(t.pid), t.address_)
+            except (XcrashError, MemoryError_):
+                continue
+        index = target._task_index = (by_pid, addresses)
+    return index
 
 
 def panic_task_address(target: Any) -> int | None:
