@@ -147,8 +147,24 @@ def test_xen_dom0_timer_equals_crash() -> None:
     assert session.run("timer").strip("\n") == want.strip("\n")
 
 
+def test_xen_dom0_hrtimers_equal_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "14-timer-r.txt").read_text()
+    assert "<tick_sched_timer>" in want
+    assert session.run("timer -r").strip("\n") == want.strip("\n")
+
+
 def test_timer_records_are_sorted_by_expiry(sysrq) -> None:
     for base in sysrq.run("timer", records=True):
         expires = [t["expires"] for t in base["timers"]]
         assert expires == sorted(expires)
         assert base["base"] in ("BASE_STD", "BASE_DEF")
+    for cpu in sysrq.run("timer -r", records=True):
+        for clock in cpu["clocks"]:
+            expires = [t["expires"] for t in clock["timers"]]
+            assert expires == sorted(expires)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Text
+from .base import Command, Context, Option, Result, Text
 
 
 def _center(text: str, width: int) -> str:
@@ -40,9 +40,46 @@ def timer_lines(target: Any, jiffies: int, bases: list[Any]) -> list[str]:
     return lines
 
 
+def _center_right(text: str, width: int) -> str:
+    """crash's mkstring(CENTER|RJUST): centred, the odd space on the left."""
+    extra = max(width - len(text), 0)
+    return " " * (extra - extra // 2) + text + " " * (extra // 2)
+
+
+def hrtimer_lines(target: Any, bases: list[Any]) -> list[str]:
+    """crash's `timer -r`: the column widths come from each base's last (latest) timer."""
+    lines: list[str] = []
+    for cpu in bases:
+        if lines:
+            lines.append("")
+        lines.append(f"CPU: {cpu.cpu}  HRTIMER_CPU_BASE: {cpu.address:x}")
+        for clock in cpu.clocks:
+            if clock.index:
+                lines.append("")
+            name = _symbol(target, clock.get_time) if clock.get_time else "?"
+            lines.append(f"  CLOCK: {clock.index}  HRTIMER_CLOCK_BASE: {clock.address:x}  [{name}]")
+            if not clock.timers:
+                lines.append("  (empty)")
+                continue
+            last = clock.timers[-1]
+            soft_len = max(len(str(last.softexpires)), 11)
+            exp_len = max(len(str(last.expires)), 7)
+            tte_len = len(str(last.expires - clock.now))
+            lines += [f"  {_center_right('CURRENT', soft_len)}",
+                      f"  {_center_right(str(clock.now), soft_len)}",
+                      f"  {_center_right('SOFTEXPIRES', soft_len)}  {_center_right('EXPIRES', exp_len)}  "
+                      f"{_center_right('TTE', tte_len)}  {_center('HRTIMER', 16)}  {_center('FUNCTION', 16)}"]
+            for t in clock.timers:
+                lines.append(f"  {_center_right(str(t.softexpires), soft_len)}  "
+                             f"{_center_right(str(t.expires), exp_len)}  "
+                             f"{str(t.expires - clock.now).rjust(tte_len)}  {t.address:x}  "
+                             f"{t.function:x}  <{_symbol(target, t.function)}>")
+    return lines
+
+
 class TimerCmd(Command):
     name = "timer"
-    synopsis = "timer"
+    synopsis = "timer [-r]"
     summary = "timer wheel timers of each CPU"
     group = "linux"
     targets = ("linux",)
@@ -50,17 +87,32 @@ class TimerCmd(Command):
 The dump's jiffies, then for each CPU and timer base (BASE_STD, and BASE_DEF
 for deferrable timers) the pending timer_list timers by expiry: EXPIRES (in
 jiffies), TTE (time to expire, negative when overdue at the crash), the
-timer_list and its function.  crash's -r (hrtimers) and -C (CPU selection)
-are not implemented yet.
+timer_list and its function.
+`timer -r`: the high-resolution timers instead: per CPU and clock base
+(ktime_get, ktime_get_real, ...), the clock's time at the crash as crash
+computes it (uptime in jiffies, in ns, plus the clock's offset), then each
+pending hrtimer by expiry: soft expiry, expiry, TTE in ns, the hrtimer and its
+function.  crash's -C (CPU selection) is not implemented yet.
 """
-    example = "timer"
+    example = "timer\ntimer -r"
+    options = (Option("-r", "hrtimers", "high-resolution timers"),)
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.timers import timer_bases
-        _opts, rest = self.parse(args)
+        from ..targets.linux.timers import hrtimer_bases, timer_bases
+        opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"timer: unexpected argument {rest[0]}")
         target = ctx.target
+        if opts["hrtimers"]:
+            try:
+                bases = hrtimer_bases(target)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"timer: {e}") from None
+            records = [{"cpu": c.cpu, "address": c.address,
+                        "clocks": [{"index": k.index, "address": k.address, "now": k.now,
+                                    "timers": [vars(t) for t in k.timers]} for k in c.clocks]}
+                       for c in bases]
+            return Text("\n".join(hrtimer_lines(target, bases)), records)
         try:
             jiffies, bases = timer_bases(target)
         except (MemoryError_, XcrashError) as e:

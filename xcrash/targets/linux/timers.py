@@ -71,3 +71,78 @@ def timer_bases(target: Any) -> tuple[int, list[TimerBase]]:
             timers.sort(key=lambda t: t.expires)
             out.append(TimerBase(cpu, "BASE_STD" if b == 0 else "BASE_DEF", address, timers))
     return jiffies, out
+
+
+@dataclass
+class HrTimer:
+    address: int          # struct hrtimer
+    softexpires: int      # ns
+    expires: int          # ns
+    function: int
+
+
+@dataclass
+class HrClockBase:
+    index: int
+    address: int          # struct hrtimer_clock_base
+    get_time: int         # the clock's read function (ktime_get, ktime_get_real, ...)
+    now: int              # the dump's time on this clock, as crash computes it (ns)
+    timers: list[HrTimer]
+
+
+@dataclass
+class HrCpuBase:
+    cpu: int
+    address: int          # struct hrtimer_cpu_base
+    clocks: list[HrClockBase]
+
+
+def _s64(raw: bytes) -> int:
+    return int.from_bytes(raw, "little", signed=True)
+
+
+def hrtimer_bases(target: Any) -> list[HrCpuBase]:
+    """Each CPU's hrtimer clock bases with their pending timers in expiry order.
+
+    "now" is the uptime in jiffies (jiffies_64 - INITIAL_JIFFIES) in ns plus the
+    clock's offset: crash's figure, good to a tick, from which TTE is counted."""
+    from .runq import rb_inorder
+    from .sysinfo import hz
+    cpu_t = target.type("struct hrtimer_cpu_base")
+    clock_t = target.type("struct hrtimer_clock_base")
+    cb_off, cb_m = cpu_t.member("clock_base")
+    nclocks = cb_m.type.strip_typedefs().byte_size // clock_t.byte_size
+    timer_t = target.type("struct hrtimer")
+    node_off = timer_t.member("node")[0] // 8 + target.type("struct timerqueue_node").member("node")[0] // 8
+    expires_off = timer_t.member_path("node.expires")[0] // 8
+    soft_off = timer_t.member("_softexpires")[0] // 8
+    func_off = timer_t.member("function")[0] // 8
+    ticks = hz(target)
+    jiffies = target.space.read_u64(target.address_of("jiffies_64") if target.symbols.get("jiffies_64")
+                                    else target.address_of("jiffies"))
+    uptime = (jiffies - ((-300 * ticks) & 0xFFFFFFFF)) & 0xFFFFFFFFFFFFFFFF
+    base_now = uptime * (1_000_000_000 // ticks)
+    per_cpu = target.address_of("hrtimer_bases")
+    out = []
+    for cpu in range(max(len(target.per_cpu_offsets), 1)):
+        cpu_base = target.per_cpu_address(per_cpu, cpu)
+        clocks = []
+        for i in range(nclocks):
+            base = cpu_base + cb_off // 8 + i * clock_t.byte_size
+            clock = target.object_at(clock_t, base)
+            offset = _s64(clock.offset.read_()) if clock_t.has_member("offset") else 0
+            root = int(clock.active.rb_root.rb_root.rb_node)
+            timers = []
+            for node in rb_inorder(target, root) if root else ():
+                timer = node - node_off
+                try:
+                    raw_exp = target.space.read(timer + expires_off, 8)
+                    raw_soft = target.space.read(timer + soft_off, 8)
+                    function = target.space.read_u64(timer + func_off)
+                except MemoryError_:
+                    continue
+                timers.append(HrTimer(timer, _s64(raw_soft), _s64(raw_exp), function))
+            get_time = int(clock.get_time) if clock_t.has_member("get_time") else 0
+            clocks.append(HrClockBase(i, base, get_time, base_now + offset, timers))
+        out.append(HrCpuBase(cpu, cpu_base, clocks))
+    return out
