@@ -1,4 +1,4 @@
-"""files, mount, net, dev, irq and timer against crash 8.0.6 on the sample dumps.
+"""files, mount, net, dev, irq, timer and sig against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -168,3 +168,24 @@ def test_timer_records_are_sorted_by_expiry(sysrq) -> None:
         for clock in cpu["clocks"]:
             expires = [t["expires"] for t in clock["timers"]]
             assert expires == sorted(expires)
+
+
+def test_xen_dom0_sig_equals_crash() -> None:
+    """crash's context task in dom0 is swapper/0 (xcrash starts on the task that ran
+    `xl debug-keys C`): ask for crash's task by address."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "15-sig.txt").read_text()
+    task = want.split("TASK: ")[1].split()[0]
+    assert session.run(f"sig {task}").strip("\n") == want.strip("\n")
+
+
+def test_foreach_sig_records_name_the_handlers(sysrq) -> None:
+    records = sysrq.run("sig 1", records=True)
+    actions = {a["signal"]: a for a in records[0]["actions"]}
+    assert len(actions) == 64 and actions[3]["handler"] == 1          # SIGQUIT ignored
+    assert actions[2]["handler"] > 1 and actions[2]["flags"] & 0x04000000  # SIGINT, SA_RESTORER

@@ -1,4 +1,4 @@
-"""foreach: run bt, ps, task, files or vm for each selected task, as crash does."""
+"""foreach: run bt, ps, task, files, vm or sig for each selected task, as crash does."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from .base import Command, Context, Result, Table, Text
 
 REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
-SUBCOMMANDS = ("bt", "ps", "task", "files", "vm")
+SUBCOMMANDS = ("bt", "ps", "task", "files", "vm", "sig")
 
 
 def _tasks(target: Any) -> list[tuple[Any, int]]:
@@ -28,12 +28,12 @@ def _tasks(target: Any) -> list[tuple[Any, int]]:
 
 class Foreach(Command):
     name = "foreach"
-    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task|files|vm [options]"
+    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task|files|vm|sig [options]"
     summary = "run a command for each selected task"
     group = "linux"
     targets = ("linux",)
     description = """\
-Runs bt, ps, task, files or vm (with their own options) for every task, or for the
+Runs bt, ps, task, files, vm or sig (with their own options) for every task, or for the
 tasks selected by PID, task address, command name (a name with regular
 expression characters, e.g. 'lab_.*', is a regex searched in the names),
 -k / kernel (kernel threads), -u / user (user tasks), active (the tasks
@@ -106,6 +106,9 @@ are separated by blank lines, in PID order as crash's.
         if name == "vm":
             from .vm import Vm
             return Vm
+        if name == "sig":
+            from .sig import Sig
+            return Sig
         from .task import Task
         return Task
 

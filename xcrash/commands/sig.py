@@ -1,0 +1,85 @@
+"""sig: a task's signal handlers, blocked and pending signals, as crash shows them."""
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CommandError, MemoryError_, XcrashError
+from .base import Command, Context, Result, Text
+
+HEADER = " SIG    SIGACTION        HANDLER       MASK       FLAGS           "
+QUEUE_HEADER = "  SIGQUEUE:  SIG      SIGINFO     "
+
+
+def _handler(value: int) -> str:
+    special = {0: "SIG_DFL", 1: "SIG_IGN", (1 << 64) - 1: "SIG_ERR"}
+    return special.get(value, f"{value:x}").rjust(10)
+
+
+def _pending_lines(title: str, pending: Any) -> list[str]:
+    lines = [title, f"    SIGNAL: {pending.signals:016x}"]
+    if not pending.queue:
+        return lines + ["  SIGQUEUE: (empty)"]
+    return lines + [QUEUE_HEADER] + [f"             {sig:3d}  {info:x}" for sig, info in pending.queue]
+
+
+def sig_lines(task: Any, s: Any) -> list[str]:
+    from ..targets.linux.signals import flag_names
+    from .task import task_header
+    lines = [task_header(task), f"SIGNAL_STRUCT: {s.signal_struct:x}  NR_THREADS: {s.nr_threads}",
+             HEADER]
+    for a in s.actions:
+        names = flag_names(a.flags)
+        text = (f"{' ' if a.signal < 10 else ''}[{a.signal}] {a.address:<10x} {_handler(a.handler)} "
+                f"{a.mask:016x} {a.flags:x} ")
+        lines.append(text + (f"({'|'.join(names)})" if names else ""))
+    lines += [f"SIGPENDING: {'yes' if s.sigpending else 'no'}", f"   BLOCKED: {s.blocked:016x}"]
+    lines += _pending_lines("PRIVATE_PENDING", s.private)
+    lines += _pending_lines("SHARED_PENDING", s.shared)
+    return lines
+
+
+class Sig(Command):
+    name = "sig"
+    synopsis = "sig [pid | taskaddr] ..."
+    summary = "signal handling of a task"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+The task's signal_struct and thread count, its 64 signal actions (the
+k_sigaction, the handler: SIG_DFL, SIG_IGN or the user address, the mask and
+the SA_ flags), whether a signal is pending, the blocked set, and the private
+and shared pending sets with their queued siginfo.  Without an argument: the
+current context task (see `set`).  crash's -g (every thread), -l (signal
+names) and -s (translate a set) are not implemented yet.
+"""
+    example = "sig\nsig 1"
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        from ..targets.linux.context import current_task, resolve_task
+        from ..targets.linux.signals import task_signals
+        _opts, rest = self.parse(args)
+        target = ctx.target
+        tasks = [resolve_task(target, a, "sig") for a in rest]
+        if not tasks:
+            addr = current_task(target)
+            if addr is None:
+                raise CommandError("sig: no current task")
+            tasks = [addr]
+        parts, records = [], []
+        for addr in tasks:
+            ctx.check()
+            task = target.object_at(target.type("struct task_struct"), addr)
+            try:
+                s = task_signals(target, task)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"sig: task {addr:x}: {e}") from None
+            parts.append("\n".join(sig_lines(task, s)))
+            records.append({"task": addr, "signal_struct": s.signal_struct,
+                            "nr_threads": s.nr_threads, "sigpending": s.sigpending,
+                            "blocked": s.blocked,
+                            "actions": [vars(a) for a in s.actions],
+                            "private_pending": vars(s.private), "shared_pending": vars(s.shared)})
+        return Text("\n\n".join(parts), records)
+
+
+COMMANDS = [Sig]
