@@ -49,21 +49,12 @@ def _pending(target: Any, pending: Any) -> Pending:
     sq_t = target.type("struct sigqueue")
     list_off = sq_t.member("list")[0] // 8
     info_off = sq_t.member("info")[0] // 8
-    signo_off = target.type("kernel_siginfo_t").member_path("si_signo")[0] // 8 \
-        if _has_type(target, "kernel_siginfo_t") else 0
     queue = []
     for link in list_for_each(target, pending.list.address_, 4096):
         sq = link - list_off
-        queue.append((target.space.read_u32(sq + info_off + signo_off), sq + info_off))
+        # si_signo is the first member of every siginfo layout
+        queue.append((target.space.read_u32(sq + info_off), sq + info_off))
     return Pending(int(pending.signal.sig[0]), queue)
-
-
-def _has_type(target: Any, name: str) -> bool:
-    try:
-        target.type(name)
-        return True
-    except Exception:  # noqa: BLE001 - any lookup failure: the type is not there
-        return False
 
 
 def task_signals(target: Any, task: Any) -> TaskSignals:
