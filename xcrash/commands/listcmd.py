@@ -11,6 +11,29 @@ from .datatypes import formatter
 from .valueformat import member_line, member_of
 
 
+def entry_lines(ctx: Context, entries: list[int], show: str | None) -> list[str]:
+    """Each entry's address, and with ``show`` ("struct[.member,member]") the
+    structure (or those members) at that address, as crash's list/tree -s do."""
+    target = ctx.target
+    lines: list[str] = []
+    fmt = formatter(ctx)
+    show_type, members = None, []
+    if show:
+        name, _, member_list = show.partition(".")
+        show_type = target.type(name if " " in name else f"struct {name}")
+        members = [m for m in member_list.split(",") if m]
+    for addr in entries:
+        ctx.check()
+        lines.append(f"{addr:x}")
+        if show_type is not None:
+            obj = Object(target, show_type, addr)
+            if members:
+                lines.extend(member_line(fmt, m, member_of(obj, m)) for m in members)
+            else:
+                lines.append(f"{show_type.display_name()} {fmt.value(obj, 0)}")
+    return lines
+
+
 class ListCmd(Command):
     name = "list"
     synopsis = "list [-o offset | -o struct.member] [-s struct[.member[,member]]] [-H] start"
@@ -51,22 +74,7 @@ The walk stops at NULL, at the start, or on a loop, and says so; at most
             problem = str(err)
         except MemoryError_ as err:
             problem = f"list: {err}"
-        lines: list[str] = []
-        fmt = formatter(ctx)
-        show_type, members = None, []
-        if opts["show"]:
-            name, _, member_list = opts["show"].partition(".")
-            show_type = target.type(name if " " in name else f"struct {name}")
-            members = [m for m in member_list.split(",") if m]
-        for addr in entries:
-            ctx.check()
-            lines.append(f"{addr:x}")
-            if show_type is not None:
-                obj = Object(target, show_type, addr)
-                if members:
-                    lines.extend(member_line(fmt, m, member_of(obj, m)) for m in members)
-                else:
-                    lines.append(f"{show_type.display_name()} {fmt.value(obj, 0)}")
+        lines = entry_lines(ctx, entries, opts["show"])
         if problem:
             lines.append(problem)
         return Text("\n".join(lines), [{"address": a} for a in entries])

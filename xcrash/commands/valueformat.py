@@ -200,8 +200,9 @@ def member_of(obj: Object, path: str) -> Object:
 
 
 def member_line(fmt: "ValueFormatter", path: str, value: Object) -> str:
-    """``  name = value,`` as crash prints each member of ``struct x.a,b``."""
-    return f"  {path.split('.')[-1]} = {fmt.value(value, 1)},"
+    """``  name = value,`` as crash prints each member of ``struct x.a,b`` (a nested
+    member keeps its path: ``  irq_data.irq = 0,``)."""
+    return f"  {path} = {fmt.value(value, 1)},"
 
 
 def format_value_or_error(fn: Callable[[], str]) -> str:
