@@ -43,7 +43,7 @@ def test_radix_is_walked_as_the_xarray_it_is(sysrq) -> None:
 
 def test_linear_order_is_sorted_by_address_range(sysrq) -> None:
     rows = sysrq.run("tree -t rbtree -l -o vmap_area.rb_node -s vmap_area.va_start vmap_area_root")
-    starts = [int(v, 16) for v in re.findall(r"va_start = (0x[0-9a-f]+)", rows)]
+    starts = [int(v) for v in re.findall(r"va_start = (\d+),", rows)]
     assert len(starts) > 50 and starts == sorted(starts)
 
 
