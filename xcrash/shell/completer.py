@@ -7,7 +7,7 @@
   after ``set``: setting names; after ``>``/``>>``/``<``: file names;
 - after ``struct name.`` / ``p var.`` / ``p var->``: the members of that
   struct or union (pointers followed, nested ``a.b->c`` too);
-- after ``ps``, ``bt``, ``task``, ``set``, ``foreach``: pids (with the command
+- after ``ps``, ``bt``, ``task``, ``set``, ``foreach``, ``files``, ``vm``, ``sig``: pids (with the command
   name beside each) and task addresses, from one walk of the task list per
   target; after ``-c``: CPU numbers; after ``target``/``dom``: target names;
 - anything else: symbol names of the current target.
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 _NAME_TAIL = re.compile(r"[\w.$]*$")
 _TYPE_COMMANDS = {"struct", "union", "whatis"}
 #: commands taking pids and task addresses (ps also command names)
-_TASK_COMMANDS = {"ps", "bt", "task", "set", "foreach"}
+_TASK_COMMANDS = {"ps", "bt", "task", "set", "foreach", "files", "vm", "sig"}
 _TARGET_COMMANDS = {"target", "dom"}
 #: ``name.member.member->partial``, after optional ``*``, ``&``, ``(``
 _MEMBER_PATH = re.compile(r"^[*&(]*([A-Za-z_]\w*)((?:(?:\.|->)[A-Za-z_]\w*)*)(?:\.|->)(\w*)$")
