@@ -137,3 +137,21 @@ def test_vmalloc_areas_hold_the_task_stacks(sysrq) -> None:
     stacks = [int(sysrq.current.object_at("struct task_struct", row["task"]).stack)
               for row in sysrq.run("ps", records=True)[2:12]]     # past the idle tasks
     assert stacks and all(starts.get(stack) == 16384 + 4096 for stack in stacks)
+
+
+def recorded_address_views() -> list[tuple[str, str]]:
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "kmem-address.txt").read_text()
+    return [(cmd, body.strip("\n"))
+            for cmd, body in re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", text, re.M)]
+
+
+@pytest.mark.parametrize("index", range(len(recorded_address_views())))
+def test_kmem_address_and_pages_equal_crash(sysrq, index: int) -> None:
+    """kmem ADDRESS: a slab object in a task_struct, plain direct map, a task's
+    vmalloc'ed stack, a kernel data symbol, a slab's struct page, kernel text;
+    kmem -p; and set's "(1 of 2)" for the idle tasks."""
+    command, want = recorded_address_views()[index]
+    # crash (gdb) prints a source file's full path when the file exists where crash
+    # runs (it did where this was recorded), else its name, as xcrash always does
+    want = re.sub(r"/\S+/([^/\s]+\.[chS]): ", r"\1: ", want)
+    assert sysrq.run(command).strip("\n") == want

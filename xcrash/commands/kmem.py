@@ -10,6 +10,7 @@ from .base import Command, Context, Option, Result, Text
 HEADER = "                 PAGES        TOTAL      PERCENTAGE"
 CACHE_HEADER = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"
 SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
+PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
 VMALLOC_HEADER = ("   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                "
                   "SIZE")
 
@@ -26,6 +27,67 @@ def _line(label: str, pages: int, of: tuple[int, str] | None = None) -> str:
     total, name = of
     pct = pages * 100 // total if total else 0
     return text + f"  {pct:3d}% of {name}"
+
+
+def page_line(target: Any, info: Any) -> str:
+    """crash's mem_map line: flags in hex, then the names of the set flags."""
+    from ..targets.linux.pages import page_flag_names
+    names = [name for mask, name in page_flag_names(target) if info.flags & mask]
+    flags = f"{info.flags:x}" + (" " + ",".join(names) if names else "")
+    return (f"{info.page:<16x} {info.physical:8x} {info.mapping:16x} {info.index:8x} "
+            f"{info.count:2d} {flags}")
+
+
+def vmalloc_line(a: Any) -> str:
+    return f"{a.address:16x}  {a.vm_struct:16x}  {a.start:16x} - {a.end:<16x}  {a.size:7d}"
+
+
+def _task_holding(target: Any, address: int) -> tuple[int, str] | None:
+    """(task, "task_struct" or "stack") when the address is inside a task_struct or
+    a task's kernel stack."""
+    from ..errors import MemoryError_, XcrashError
+    from ..targets.linux.tasks import for_each_task
+    # x86 sizes task_struct for the CPU's FPU state: arch_task_struct_size, not sizeof
+    sym = target.symbols.get("arch_task_struct_size")
+    task_size = (target.space.read_u32(sym.address) if sym is not None
+                 else target.type("struct task_struct").byte_size)
+    try:
+        stack_size = target.type("union thread_union").byte_size
+    except XcrashError:
+        stack_size = 16384
+    stack_hit = None
+    for task in for_each_task(target):
+        base = task.address_
+        if base <= address < base + task_size:
+            return base, "task_struct"
+        try:
+            stack = int(task.stack)
+        except (MemoryError_, XcrashError):
+            continue
+        if stack and stack <= address < stack + stack_size and stack_hit is None:
+            stack_hit = (base, "stack")
+    return stack_hit
+
+
+def _vmalloc_area(target: Any, address: int) -> Any:
+    from ..errors import MemoryError_, XcrashError
+    from ..targets.linux.vmalloc import vmap_areas
+    try:
+        return next((a for a in vmap_areas(target) if a.start <= address < a.end), None)
+    except (MemoryError_, XcrashError):
+        return None
+
+
+def _slab_of_page(target: Any, page: int) -> Any:
+    """The slab described by the struct page at ``page`` (with every object), or None."""
+    from ..targets.linux import pages
+    from ..targets.linux.slab import RawCache, SlubReader, describe_slab
+    head = pages.compound_head(target, page)
+    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
+        return None
+    r = SlubReader(target)
+    cache = r.space.read_u64(head + r.s_cache)
+    return describe_slab(target, r, RawCache(r, cache), r.cache(cache), head) if cache else None
 
 
 def cache_line(c: Any) -> str:
@@ -94,7 +156,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -v | -s|-S [cache-name ... | address]"
+    synopsis = "kmem -i | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory usage and slab caches"
     group = "linux"
     targets = ("linux",)
@@ -119,18 +181,30 @@ its kmem_cache_cpu, active slab (every object, free or [allocated]) and
 partial slabs; per node its counters, partial slabs and full slabs (tracked
 only when the cache has SLAB_STORE_USER, i.e. slub_debug=U).
 `kmem -v`: the vmalloc areas (vmap_area, its vm_struct, address range, size
-including the guard page) in address order.  Other kmem options (-f, -p,
--n ...) are not implemented yet.
+including the guard page) in address order.
+`kmem -p [PHYS ...]`: struct page of every page frame (or of those physical
+addresses): its address, physical address, mapping, index, reference count
+and flags (hex, then the kernel's own names for them, pageflag_names[]).
+`kmem ADDRESS`: everything there is to say about an address, as crash does:
+the kernel symbol, the vmalloc area, the slab and object, the slab of a
+struct page, the task whose task_struct or stack holds it, and its page.
+crash also says when the page is on a free list; xcrash does not yet.
+Other kmem options (-f, -n ...) are not implemented yet.
 """
-    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v"
+    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
                Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"),
                Option("-S", "slab_detail", "slab caches with every slab and object"),
-               Option("-v", "vmalloc", "vmalloc areas"))
+               Option("-v", "vmalloc", "vmalloc areas"),
+               Option("-p", "pages", "struct page of every page frame or of physical addresses"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if not any(opts.values()) and len(rest) == 1:
+            return self._identify(ctx, rest[0])
+        if opts["pages"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
+            return self._page_listing(ctx, rest)
         if opts["vmalloc"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
             return self._vmalloc(ctx, rest)
         if opts["slab_detail"] and not opts["info"]:
@@ -138,7 +212,7 @@ including the guard page) in address order.  Other kmem options (-f, -p,
         if opts["slabs"] and not opts["info"]:
             return self._slabs(ctx, rest)
         if not opts["info"] or rest:
-            raise CommandError("kmem: give -i (memory summary) or -s (slab caches); "
+            raise CommandError("kmem: give -i, -v, -p, -s, -S or an address; "
                                "other kmem options are not implemented yet")
         m = meminfo(ctx.target)
         mem = (m.total, "TOTAL MEM")
@@ -187,6 +261,85 @@ including the guard page) in address order.  Other kmem options (-f, -p,
             for problem in c.problems:
                 lines.append(f"kmem: {c.name}: {problem}")
         return Text("\n".join(lines), [cache_record(c) for c in caches])
+
+    def _page_listing(self, ctx: Context, rest: list[str]) -> Result:
+        from ..errors import MemoryError_
+        from ..targets.linux import pages
+        target = ctx.target
+        if rest:
+            infos = []
+            for arg in rest:
+                phys = parse_address(target, arg)
+                infos.append(pages.page_info(target, pages.pfn_to_page(target, phys >> 12)))
+        else:
+            infos = []
+            for pfn in range(pages.max_pfn(target)):
+                ctx.check()
+                try:
+                    infos.append(pages.page_info(target, pages.pfn_to_page(target, pfn)))
+                except MemoryError_:
+                    continue
+        lines = [PAGE_HEADER] + [page_line(target, i) for i in infos]
+        return Text("\n".join(lines), [vars(i) for i in infos])
+
+    def _identify(self, ctx: Context, arg: str) -> Result:
+        """crash's `kmem ADDRESS`: every view of the address there is, in crash's order."""
+        from ..errors import MemoryError_, XcrashError
+        from ..targets.linux import pages
+        from ..targets.linux.context import context_block
+        from ..targets.linux.slab import SlabError, slab_containing
+        from .sym import _with_source
+        target = ctx.target
+        address = parse_address(target, arg)
+        blocks: list[str] = []
+        image_start = target.symbols.get("_stext")
+        image_end = target.symbols.get("_end")
+        if image_start is not None and image_end is not None and \
+                image_start.address <= address <= image_end.address:
+            hit = target.symbols.resolve(address)
+            if hit is not None:
+                blocks.append(_with_source(target, hit[0], hit[1], address))
+        page = None
+        owner = _task_holding(target, address)
+        vmalloc = _vmalloc_area(target, address)
+        if vmalloc is not None:
+            if owner is not None and owner[1] == "stack":
+                blocks.append(context_block(target, owner[0]))
+            blocks.append("\n".join([VMALLOC_HEADER, vmalloc_line(vmalloc)]))
+            paddr = target.translate(address).paddr
+            if paddr is not None:
+                page = pages.pfn_to_page(target, paddr >> 12)
+        else:
+            try:
+                sp = slab_containing(target, address)
+            except (SlabError, MemoryError_):
+                sp = None
+            if sp is not None:
+                blocks.append("\n".join([CACHE_HEADER, cache_line(sp.cache), *slab_lines(sp, address)]))
+            if pages.is_page_struct(target, address):
+                page = address
+                try:
+                    detail = _slab_of_page(target, address)
+                except (SlabError, MemoryError_):
+                    detail = None
+                if detail is not None:
+                    blocks.append("\n".join([CACHE_HEADER, cache_line(detail.cache),
+                                             *slab_lines(detail)]))
+            if owner is not None:
+                blocks.append(context_block(target, owner[0]))
+            if page is None:
+                paddr = target.translate(address).paddr
+                if paddr is not None:
+                    page = pages.pfn_to_page(target, paddr >> 12)
+        if page is not None:
+            try:
+                blocks.append("\n".join([PAGE_HEADER, page_line(target, pages.page_info(target, page))]))
+            except (MemoryError_, XcrashError):
+                page = None
+        if page is None:
+            blocks.append(f"{address:x}: kernel virtual address not found in mem map")
+        return Text("\n\n".join(blocks), [{"address": address, "page": page,
+                                          "task": owner[0] if owner else None}])
 
     def _vmalloc(self, ctx: Context, rest: list[str]) -> Result:
         from ..errors import MemoryError_, XcrashError

@@ -86,16 +86,36 @@ def context_block(target: Any, addr: int) -> str:
         thread_info = addr                       # CONFIG_THREAD_INFO_IN_TASK
     else:
         thread_info = int(task.stack)
-    state = state_string(task)
+    state = state_string(task) + " "            # crash's "%s " then the marks
     if addr == panic_task_address(target):
-        state += " (PANIC)"
+        state += "(PANIC)"
     elif addr in active_tasks(target).values():
-        state += " (ACTIVE)"
-    return (f"    PID: {int(task.pid)}\n"
+        state += "(ACTIVE)"
+    pid = int(task.pid)
+    same_pid = _same_pid_tasks(target, pid)
+    # crash writes "(1 of N)" for every task of a shared PID (each CPU's idle task)
+    nth = f"  (1 of {len(same_pid)})" if len(same_pid) > 1 else ""
+    return (f"    PID: {pid}\n"
             f"COMMAND: \"{comm}\"\n"
-            f"   TASK: {addr:x}  [THREAD_INFO: {thread_info:x}]\n"
+            f"   TASK: {addr:x}{nth}  [THREAD_INFO: {thread_info:x}]\n"
             f"    CPU: {task_cpu(task)}\n"
             f"  STATE: {state}")
+
+
+def _same_pid_tasks(target: Any, pid: int) -> list[int]:
+    """The tasks sharing ``pid`` (PID 0: each CPU's idle task), in task-list order:
+    crash numbers them "(1 of 2)"."""
+    from .tasks import for_each_task
+    cache = getattr(target, "_tasks_by_pid", None)
+    if cache is None:
+        cache = {}
+        for t in for_each_task(target):
+            try:
+                cache.setdefault(int(t.pid), []).append(t.address_)
+            except (XcrashError, MemoryError_):
+                continue
+        target._tasks_by_pid = cache
+    return cache.get(pid, [])
 
 
 def set_context(target: Any, args: list[str]) -> Any:

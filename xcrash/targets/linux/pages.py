@@ -6,6 +6,7 @@ page frame number.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ...errors import XcrashError
@@ -53,3 +54,69 @@ def page_flags(target: Any, page: int) -> int:
 
 def _member_offset(target: Any, type_name: str, member: str) -> int:
     return target.type(type_name).member(member)[0] // 8
+
+
+@dataclass
+class PageInfo:
+    page: int             # struct page address
+    physical: int
+    mapping: int
+    index: int
+    count: int            # _refcount
+    flags: int
+
+
+def page_flag_names(target: Any) -> list[tuple[int, str]]:
+    """(mask, name) of every page flag, from the kernel's own ``pageflag_names[]``
+    (what /proc/kpageflags tools and crash use), else from ``enum pageflags``."""
+    cached = getattr(target, "_page_flag_names", None)
+    if cached is not None:
+        return cached
+    names: list[tuple[int, str]] = []
+    sym = target.symbols.get("pageflag_names")
+    if sym is not None:
+        try:
+            entry_t = target.type("struct trace_print_flags")
+            size = entry_t.byte_size
+            mask_off = entry_t.member("mask")[0] // 8
+            name_off = entry_t.member("name")[0] // 8
+            for i in range((sym.size or 0) // size):
+                base = sym.address + i * size
+                mask = target.space.read_u64(base + mask_off)
+                name = target.space.read_u64(base + name_off)
+                if not name:
+                    break
+                names.append((mask, target.space.read_cstring(name, 64).decode("utf-8", "replace")))
+        except XcrashError:
+            names = []
+    if not names:
+        values = target.type("enum pageflags").strip_typedefs().enumerators or ()
+        names = [(1 << v, n[3:]) for n, v in values if n.startswith("PG_") and not n.startswith("__")]
+    target._page_flag_names = names
+    return names
+
+
+def page_info(target: Any, page: int) -> PageInfo:
+    t = target.type("struct page")
+    raw = target.space.read(page, t.byte_size)
+
+    def field(name: str, size: int = 8) -> int:
+        off = t.member(name)[0] // 8
+        return int.from_bytes(raw[off:off + size], "little")
+    return PageInfo(page=page, physical=page_to_pfn(target, page) << PAGE_SHIFT,
+                    mapping=field("mapping"), index=field("index"),
+                    count=int.from_bytes(raw[t.member("_refcount")[0] // 8:][:4], "little", signed=True),
+                    flags=field("flags"))
+
+
+def max_pfn(target: Any) -> int:
+    sym = target.symbols.get("max_pfn")
+    return target.space.read_u64(sym.address) if sym is not None else 1 << 40
+
+
+def is_page_struct(target: Any, address: int) -> bool:
+    """Whether ``address`` is the ``struct page`` of a page frame below ``max_pfn``."""
+    base = vmemmap_base(target)
+    size = page_size_of_struct(target)
+    return (base <= address < base + max_pfn(target) * size
+            and (address - base) % size == 0)
