@@ -32,7 +32,7 @@ def _line(label: str, pages: int, of: tuple[int, str] | None = None) -> str:
 def page_line(target: Any, info: Any) -> str:
     """crash's mem_map line: flags in hex, then the names of the set flags."""
     from ..targets.linux.pages import page_flag_names
-    names = [name for mask, name in page_flag_names(target) if info.flags & mask]
+    names = [name for mask, name in page_flag_names(target) if info.flags & mask] if info.flags else []
     flags = f"{info.flags:x}" + (" " + ",".join(names) if names else "")
     return (f"{info.page:<16x} {info.physical:8x} {info.mapping:16x} {info.index:8x} "
             f"{info.count:2d} {flags}")
@@ -263,7 +263,6 @@ Other kmem options (-f, -n ...) are not implemented yet.
         return Text("\n".join(lines), [cache_record(c) for c in caches])
 
     def _page_listing(self, ctx: Context, rest: list[str]) -> Result:
-        from ..errors import MemoryError_
         from ..targets.linux import pages
         target = ctx.target
         if rest:
@@ -272,13 +271,10 @@ Other kmem options (-f, -n ...) are not implemented yet.
                 phys = parse_address(target, arg)
                 infos.append(pages.page_info(target, pages.pfn_to_page(target, phys >> 12)))
         else:
-            infos = []
-            for pfn in range(pages.max_pfn(target)):
-                ctx.check()
-                try:
-                    infos.append(pages.page_info(target, pages.pfn_to_page(target, pfn)))
-                except MemoryError_:
-                    continue
+            # every struct page of the memory sections (128 MiB each), as crash lists
+            # them: past max_pfn to the end of the last section; absent ones skipped
+            per_section = 1 << (27 - 12)
+            infos = pages.page_infos(target, -(-pages.max_pfn(target) // per_section) * per_section)
         lines = [PAGE_HEADER] + [page_line(target, i) for i in infos]
         return Text("\n".join(lines), [vars(i) for i in infos])
 

@@ -120,3 +120,31 @@ def is_page_struct(target: Any, address: int) -> bool:
     size = page_size_of_struct(target)
     return (base <= address < base + max_pfn(target) * size
             and (address - base) % size == 0)
+
+
+def page_infos(target: Any, end_pfn: int) -> list[PageInfo]:
+    """Every readable ``struct page`` below ``end_pfn``, read a vmemmap page at a time
+    (a struct page that the dump lacks is left out)."""
+    from ...errors import MemoryError_
+    t = target.type("struct page")
+    size = t.byte_size
+    offs = {name: t.member(name)[0] // 8 for name in ("mapping", "index", "_refcount", "flags")}
+    base = vmemmap_base(target)
+    per_chunk = 4096 // size if 4096 % size == 0 else 1
+    out = []
+    for first in range(0, end_pfn, per_chunk):
+        try:
+            raw = target.space.read(base + first * size, per_chunk * size)
+        except MemoryError_:
+            continue
+        for i in range(min(per_chunk, end_pfn - first)):
+            o = i * size
+
+            def u64(name: str) -> int:
+                return int.from_bytes(raw[o + offs[name]:o + offs[name] + 8], "little")
+            out.append(PageInfo(page=base + (first + i) * size, physical=(first + i) << PAGE_SHIFT,
+                                mapping=u64("mapping"), index=u64("index"),
+                                count=int.from_bytes(raw[o + offs["_refcount"]:o + offs["_refcount"] + 4],
+                                                     "little", signed=True),
+                                flags=u64("flags")))
+    return out
