@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import MemoryError_, XcrashError
+from ...errors import MemoryError_
 
 CHAIN_LIMIT = 100_000
 
