@@ -1,7 +1,6 @@
 """Commands compared with crash 8.0.6 outputs the project recorded (tests/crash-ref/)."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest

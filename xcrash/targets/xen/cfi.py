@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from typing import Any
 
 #: DWARF register numbers on x86_64
 RBP, RSP, RA = 6, 7, 16
