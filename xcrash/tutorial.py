@@ -169,7 +169,29 @@ def linux_exercises(session: Any) -> list[Exercise]:
             ["`files` lists the open files of the current task, the panic task at first.",
              "In `files`, the row with FD 1 ends with the path; a sysrq crash writes 'c' to "
              "/proc/sysrq-trigger."], session, example=stdout))
+    allocated = _task_structs(session)
+    if allocated is not None:
+        out.append(Exercise(
+            "Counting tasks the allocator's way",
+            "How many task_struct objects were allocated in the slab allocator when the "
+            "kernel died?  (Compare with the number of tasks `sys` counts.)",
+            lambda answer: _norm(answer) == str(allocated),
+            "kmem -s task_struct", str(allocated),
+            ["`kmem -s NAME` shows one slab cache: its ALLOCATED and TOTAL objects.",
+             "`kmem -s task_struct`: the ALLOCATED column.  It is one less than `sys`'s "
+             "TASKS when every task is live: init_task (swapper/0) is static, not from "
+             "the slab; exited tasks not yet freed add to it."], session,
+            example=str(allocated)))
     return out
+
+
+def _task_structs(session: Any) -> int | None:
+    """Allocated task_struct objects per the SLUB counters, or None without SLUB."""
+    try:
+        records = session.run("kmem -s task_struct", records=True)
+    except XcrashError:
+        return None
+    return records[0]["allocated"] if records else None
 
 
 def _standard_output(session: Any) -> str:
