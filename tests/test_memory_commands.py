@@ -77,3 +77,9 @@ def test_excluded_pages_fail_per_read_until_zero_excluded(linux_session) -> None
     finally:
         runner.execute("set zero_excluded off")
         runner.execute("set -p")
+
+
+def test_btop_ptob_as_crash_prints_them(linux_session) -> None:
+    """crash 8.0.6: `btop 1000 1fff 0x3000` and `ptob 1 20` (pfn arguments decimal)."""
+    assert run(linux_session, "btop 1000 1fff 0x3000") == "1000: 1\n1fff: 1\n3000: 3\n"
+    assert run(linux_session, "ptob 1 20") == "1: 1000\n14: 14000\n"
