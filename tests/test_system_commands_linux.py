@@ -1,4 +1,4 @@
-"""files, mount, net, dev, irq, timer and sig against crash 8.0.6 on the sample dumps.
+"""files, mount, net, dev, irq, timer, sig and waitq against crash 8.0.6 on the sample dumps.
 
 `foreach files` of linux-sysrq is checked with the other crash references
 (test_sample_dumps_targets); here: a Xen PV dom0 (sockets, pipes, /dev, /proc and
@@ -189,3 +189,17 @@ def test_foreach_sig_records_name_the_handlers(sysrq) -> None:
     actions = {a["signal"]: a for a in records[0]["actions"]}
     assert len(actions) == 64 and actions[3]["handler"] == 1          # SIGQUIT ignored
     assert actions[2]["handler"] > 1 and actions[2]["flags"] & 0x04000000  # SIGINT, SA_RESTORER
+
+
+def waitq_blocks() -> list[tuple[str, str]]:
+    import re
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "waitq.txt").read_text()
+    return [(cmd, body.strip("\n"))
+            for cmd, body in re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", text, re.M)]
+
+
+@pytest.mark.parametrize("index", range(len(waitq_blocks())))
+def test_waitq_equals_crash(sysrq, index: int) -> None:
+    """The pipe reader sleeps on rd_wait (its entry's private points into its stack)."""
+    command, want = waitq_blocks()[index]
+    assert sysrq.run(command).strip("\n") == want
