@@ -203,3 +203,11 @@ def test_waitq_equals_crash(sysrq, index: int) -> None:
     """The pipe reader sleeps on rd_wait (its entry's private points into its stack)."""
     command, want = waitq_blocks()[index]
     assert sysrq.run(command).strip("\n") == want
+
+
+def test_ps_r_equals_crash(sysrq) -> None:
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "ps-r.txt").read_text()
+    command, want = text.split("crash> ", 1)[1].split("\n", 1)
+    assert sysrq.run(command).strip("\n") == want.strip("\n")
+    [init, _] = sysrq.run(command, records=True)
+    assert init["rlimits"]["NOFILE"] == {"current": 1024, "maximum": 4096}

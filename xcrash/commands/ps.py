@@ -57,7 +57,7 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
 
 class Ps(Command):
     name = "ps"
-    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l] [pid | task | command] ..."
+    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l|-r] [pid | task | command] ..."
     summary = "process status"
     group = "linux"
     targets = ("linux",)
@@ -74,6 +74,7 @@ PID, task address or command name.
   -p  the chain of parents      -c  the children      -g  the thread group
   -t  run time, start time, user and system time
   -l  last-run timestamps (sched_info; says so when the kernel has none)
+  -r  resource limits (current and maximum of each RLIMIT_*)
 """
     example = "ps\nps lab_crasher\nps -S"
     options = (Option("-k", "kernel", "kernel threads only"),
@@ -84,7 +85,8 @@ PID, task address or command name.
                Option("-c", "children", "the children of each task"),
                Option("-g", "group", "the threads of each thread group"),
                Option("-t", "times", "run time, start time, user and system time"),
-               Option("-l", "last", "last-run timestamps"))
+               Option("-l", "last", "last-run timestamps"),
+               Option("-r", "rlimits", "resource limits"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -106,7 +108,8 @@ PID, task address or command name.
                         [{"state": st, "count": counts[st]} for st in order])
         for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),
                              ("children", ps_details.children), ("group", ps_details.group),
-                             ("times", ps_details.times), ("last", ps_details.last_run)):
+                             ("times", ps_details.times), ("last", ps_details.last_run),
+                             ("rlimits", ps_details.rlimits)):
             if opts[flag]:
                 return detail(ctx, rows)
         columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),

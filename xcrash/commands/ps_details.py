@@ -1,4 +1,4 @@
-"""The per-task detail views of `ps`: -a, -p, -c, -g, -t, -l."""
+"""The per-task detail views of `ps`: -a, -p, -c, -g, -t, -l, -r."""
 from __future__ import annotations
 
 from typing import Any
@@ -119,6 +119,43 @@ def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
                      key=lambda x: -x[0])
     return Text("\n".join(f"[{ts}] [{r['state']}]  PID: {r['pid']:<6} TASK: {r['task']:x}  "
                           f"CPU: {r['cpu']:<2} COMMAND: \"{r['comm']}\"" for ts, r in stamped))
+
+
+RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK",
+                "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"]
+RLIM_INFINITY = (1 << 64) - 1
+
+
+def _limit(value: int, last: bool) -> str:
+    """crash's column: "(unlimited)", or the number centred in its width (the odd
+    blank on the right)."""
+    if value == RLIM_INFINITY:
+        return "(unlimited)" + ("" if last else "   ")
+    text = str(value)
+    extra = max(11 - len(text), 0)
+    return " " * (extra // 2) + text + " " * (extra - extra // 2) + ("" if last else "   ")
+
+
+def rlimits(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -r: each task's resource limits (signal_struct.rlim), current and maximum."""
+    blocks, records = [], []
+    width = max(len(n) for n in RLIMIT_NAMES)
+    for row in rows:
+        ctx.check()
+        task = _task(ctx, row)
+        rlim = task.signal.deref_().rlim
+        count = rlim.type_.strip_typedefs().length or len(RLIMIT_NAMES)
+        lines = [header(task, row["cpu"]),
+                 f"  {'RLIMIT'.rjust(width)}     CURRENT       MAXIMUM  "]
+        limits = {}
+        for i in range(count):
+            name = RLIMIT_NAMES[i] if i < len(RLIMIT_NAMES) else "(unknown)"
+            cur, high = int(rlim[i].rlim_cur), int(rlim[i].rlim_max)
+            limits[name] = {"current": cur, "maximum": high}
+            lines.append(f"  {name.rjust(width)}   {_limit(cur, False)}{_limit(high, True)}")
+        blocks.append("\n".join(lines) + "\n")
+        records.append({"pid": row["pid"], "task": row["task"], "rlimits": limits})
+    return Text("\n".join(blocks), records)
 
 
 def _all_rows(ctx: Context) -> list[dict[str, Any]]:
