@@ -1,4 +1,4 @@
-"""kmem -s, -S and -v on the project's sample dumps against crash 8.0.6.
+"""kmem -s, -S, -v, -f, -p and kmem ADDRESS on the sample dumps against crash 8.0.6.
 
 The whole `kmem -s` listing of linux-sysrq is checked with the other crash reference
 outputs (test_sample_dumps_targets); here: the NMI dump's listing, `kmem -s ADDRESS`
@@ -155,3 +155,20 @@ def test_kmem_address_and_pages_equal_crash(sysrq, index: int) -> None:
     # runs (it did where this was recorded), else its name, as xcrash always does
     want = re.sub(r"/\S+/([^/\s]+\.[chS]): ", r"\1: ", want)
     assert sysrq.run(command).strip("\n") == want
+
+
+def test_xen_dom0_free_lists_equal_crash() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "16-kmem-f.txt").read_text()
+    assert want.rstrip().endswith("(verified)")
+    assert session.run("kmem -f").strip("\n") == want.strip("\n")
+
+
+def test_free_lists_add_up_to_the_zone_counters(sysrq) -> None:
+    for zone in sysrq.run("kmem -f", records=True):
+        assert sum(f["blocks"] << f["order"] for f in zone["lists"]) == zone["free"]

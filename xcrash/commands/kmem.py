@@ -29,6 +29,39 @@ def _line(label: str, pages: int, of: tuple[int, str] | None = None) -> str:
     return text + f"  {pct:3d}% of {name}"
 
 
+def _center(text: str, width: int, odd_left: bool = False) -> str:
+    extra = max(width - len(text), 0)
+    left = extra - extra // 2 if odd_left else extra // 2
+    return " " * left + text + " " * (extra - left)
+
+
+def free_area_lines(zones: list[Any]) -> list[str]:
+    """crash's `kmem -f`: each zone's counters, then (for a zone with free pages) every
+    free list by order and migrate type, then the total checked against the lists."""
+    lines: list[str] = []
+    nodes = {z.node for z in zones}
+    for z in zones:
+        if z.index == 0 and len(nodes) > 1:
+            lines += (["", "-" * 74, ""] if lines else []) + ["NODE", f" {z.node:2d}"]
+        if z.index > 0:
+            lines.append("")
+        lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
+        lines.append(f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  "
+                     f"{_center(f'{z.mem_map:x}', 16)}  "
+                     f"{_center(f'{z.start_pfn << 12:x}', 11, True)}  "
+                     f"{_center(str(z.start_mapnr), 11, True)}")
+        if z.free:
+            lines.append("AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
+            for f in z.lists:
+                lines.append(f"{f.order:3d}  {f'{4 << f.order}k':>7}  {f.address:16x}  "
+                             f"{f.blocks:6d} {f.blocks << f.order:6d}")
+            lines += [f"kmem: {p}" for p in z.problems]
+    total = sum(z.free for z in zones)
+    found = sum(z.counted for z in zones)
+    lines += ["", f"nr_free_pages: {total}  " + ("(verified)" if total == found else f"(found {found})")]
+    return lines
+
+
 def page_line(target: Any, info: Any) -> str:
     """crash's mem_map line: flags in hex, then the names of the set flags."""
     from ..targets.linux.pages import page_flag_names
@@ -156,7 +189,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
+    synopsis = "kmem -i | -f | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory usage and slab caches"
     group = "linux"
     targets = ("linux",)
@@ -189,20 +222,33 @@ and flags (hex, then the kernel's own names for them, pageflag_names[]).
 the kernel symbol, the vmalloc area, the slab and object, the slab of a
 struct page, the task whose task_struct or stack holds it, and its page.
 crash also says when the page is on a free list; xcrash does not yet.
-Other kmem options (-f, -n ...) are not implemented yet.
+`kmem -f`: each zone (size, free pages, first struct page and physical
+address), every free list by order and migrate type with its blocks and
+pages, and nr_free_pages checked against what the lists hold ("verified").
+Other kmem options (-F, -n ...) are not implemented yet.
 """
     example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
                Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"),
                Option("-S", "slab_detail", "slab caches with every slab and object"),
                Option("-v", "vmalloc", "vmalloc areas"),
-               Option("-p", "pages", "struct page of every page frame or of physical addresses"))
+               Option("-p", "pages", "struct page of every page frame or of physical addresses"),
+               Option("-f", "free", "free lists of every zone"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
         if not any(opts.values()) and len(rest) == 1:
             return self._identify(ctx, rest[0])
+        if opts["free"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
+            from ..errors import MemoryError_, XcrashError
+            from ..targets.linux.freepages import zones
+            try:
+                found = zones(ctx.target)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"kmem: {e}") from None
+            return Text("\n".join(free_area_lines(found)),
+                        [dict(vars(z), lists=[vars(f) for f in z.lists]) for z in found])
         if opts["pages"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
             return self._page_listing(ctx, rest)
         if opts["vmalloc"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):

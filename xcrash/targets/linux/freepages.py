@@ -1,0 +1,71 @@
+"""The buddy allocator's free lists per node and zone (the numbers behind `kmem -f`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import MemoryError_, XcrashError
+from ...objects import CorruptList, list_for_each
+
+
+@dataclass
+class FreeList:
+    order: int
+    address: int          # the list_head free_area[order].free_list[migratetype]
+    blocks: int
+
+
+@dataclass
+class Zone:
+    node: int
+    index: int
+    name: str
+    spanned: int
+    free: int             # the zone's NR_FREE_PAGES counter
+    start_pfn: int
+    mem_map: int          # struct page of start_pfn (0 for an empty zone)
+    start_mapnr: int      # start_pfn - the node's first pfn
+    lists: list[FreeList] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def counted(self) -> int:
+        return sum(f.blocks << f.order for f in self.lists)
+
+
+def zones(target: Any) -> list[Zone]:
+    """Every zone of every node (empty ones too, as crash lists them); the free lists of
+    a zone with free pages are walked (page.lru / buddy_list entries counted)."""
+    from . import pages
+    from .meminfo import pgdats
+    stat_enum = dict(target.type("enum zone_stat_item").strip_typedefs().enumerators or ())
+    free_item = stat_enum.get("NR_FREE_PAGES", 0)
+    list_head_size = target.type("struct list_head").byte_size
+    out = []
+    for node_index, pgdat in enumerate(pgdats(target)):
+        node_start = int(pgdat.node_start_pfn)
+        zone_array = pgdat.node_zones
+        for i in range(zone_array.type_.strip_typedefs().length or 0):
+            z = zone_array[i]
+            name_ptr = int(z.name)
+            name = target.space.read_cstring(name_ptr, 32).decode() if name_ptr else "(unknown)"
+            spanned = int(z.spanned_pages)
+            start_pfn = int(z.zone_start_pfn)
+            zone = Zone(node=int(pgdat.node_id), index=i, name=name, spanned=spanned,
+                        free=int(z.vm_stat[free_item].counter), start_pfn=start_pfn,
+                        mem_map=pages.pfn_to_page(target, start_pfn) if spanned else 0,
+                        start_mapnr=(start_pfn - node_start) if spanned else 0)
+            if zone.free:
+                areas = z.free_area
+                for order in range(areas.type_.strip_typedefs().length or 0):
+                    lists = areas[order].free_list
+                    for m in range(lists.type_.strip_typedefs().length or 1):
+                        head = lists.address_ + m * list_head_size
+                        try:
+                            blocks = sum(1 for _ in list_for_each(target, head))
+                        except (CorruptList, MemoryError_) as e:
+                            zone.problems.append(f"corrupted free list {head:x}: {e}")
+                            blocks = 0
+                        zone.lists.append(FreeList(order, head, blocks))
+            out.append(zone)
+    return out
