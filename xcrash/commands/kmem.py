@@ -62,6 +62,34 @@ def free_area_lines(zones: list[Any]) -> list[str]:
     return lines
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def free_block_lines(block: Any, address: int) -> list[str]:
+    """crash's answer for an address in a free buddy block: the zone, the free list
+    and the block's first page ("(ADDRESS is Nth of M pages)" for a block of several)."""
+    z, fl = block.zone, block.free_list
+    pages = 1 << fl.order
+    where = f"({address:x} is {_ordinal(block.position + 1)} of {pages} pages)" if pages > 1 else ""
+    return ["ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR",
+            f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  {_center(f'{z.mem_map:x}', 16)}  "
+            f"{_center(f'{z.start_pfn << 12:x}', 11, True)}  {_center(str(z.start_mapnr), 11, True)}",
+            "AREA    SIZE  FREE_AREA_STRUCT",
+            f"{fl.order:3d}  {f'{4 << fl.order}k':>7}  {fl.address:16x}  ",
+            f"{block.head:x}  {where}"]
+
+
+def _free_block(target: Any, page: int) -> Any:
+    from ..errors import MemoryError_, XcrashError
+    from ..targets.linux.freepages import free_block_of
+    try:
+        return free_block_of(target, page)
+    except (MemoryError_, XcrashError):
+        return None
+
+
 def page_line(target: Any, info: Any) -> str:
     """crash's mem_map line: flags in hex, then the names of the set flags."""
     from ..targets.linux.pages import page_flag_names
@@ -221,7 +249,7 @@ and flags (hex, then the kernel's own names for them, pageflag_names[]).
 `kmem ADDRESS`: everything there is to say about an address, as crash does:
 the kernel symbol, the vmalloc area, the slab and object, the slab of a
 struct page, the task whose task_struct or stack holds it, and its page.
-crash also says when the page is on a free list; xcrash does not yet.
+and, for a page in a free buddy block, the zone, the free list and the block.
 `kmem -f`: each zone (size, free pages, first struct page and physical
 address), every free list by order and migrate type with its blocks and
 pages, and nr_free_pages checked against what the lists hold ("verified").
@@ -367,6 +395,15 @@ Other kmem options (-F, -n ...) are not implemented yet.
                 if detail is not None:
                     blocks.append("\n".join([CACHE_HEADER, cache_line(detail.cache),
                                              *slab_lines(detail)]))
+            free_page = page
+            if free_page is None:
+                paddr = target.translate(address).paddr
+                if paddr is not None:
+                    free_page = pages.pfn_to_page(target, paddr >> 12)
+            if free_page is not None:
+                block = _free_block(target, free_page)
+                if block is not None:
+                    blocks.append("\n".join(free_block_lines(block, address)))
             if owner is not None:
                 blocks.append(context_block(target, owner[0]))
             if page is None:

@@ -69,3 +69,33 @@ def zones(target: Any) -> list[Zone]:
                         zone.lists.append(FreeList(order, head, blocks))
             out.append(zone)
     return out
+
+
+@dataclass
+class FreeBlock:
+    zone: Zone
+    free_list: FreeList
+    head: int             # struct page of the block's first page
+    position: int         # which page of the block (0 = the first)
+
+
+def free_block_of(target: Any, page: int) -> FreeBlock | None:
+    """The free buddy block holding the struct page ``page``, or None."""
+    from . import pages
+    pfn = pages.page_to_pfn(target, page)
+    lru_off = target.type("struct page").member("lru")[0] // 8
+    for zone in zones(target):
+        if not zone.start_pfn <= pfn < zone.start_pfn + zone.spanned:
+            continue
+        for fl in zone.lists:
+            first = pfn & ~((1 << fl.order) - 1)
+            head = pages.pfn_to_page(target, first)
+            if not fl.blocks:
+                continue
+            try:
+                links = set(list_for_each(target, fl.address))
+            except (CorruptList, MemoryError_):
+                continue
+            if head + lru_off in links:
+                return FreeBlock(zone, fl, head, pfn - first)
+    return None
