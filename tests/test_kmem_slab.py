@@ -172,3 +172,9 @@ def test_xen_dom0_free_lists_equal_crash() -> None:
 def test_free_lists_add_up_to_the_zone_counters(sysrq) -> None:
     for zone in sysrq.run("kmem -f", records=True):
         assert sum(f["blocks"] << f["order"] for f in zone["lists"]) == zone["free"]
+
+
+def test_free_pages_listing_equals_crash(sysrq) -> None:
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "kmem-F.txt").read_text()
+    want = text.split("crash> kmem -F\n", 1)[1]
+    assert sysrq.run("kmem -F").strip("\n") == want.strip("\n")

@@ -35,9 +35,10 @@ def _center(text: str, width: int, odd_left: bool = False) -> str:
     return " " * left + text + " " * (extra - left)
 
 
-def free_area_lines(zones: list[Any]) -> list[str]:
+def free_area_lines(zones: list[Any], with_pages: bool = False) -> list[str]:
     """crash's `kmem -f`: each zone's counters, then (for a zone with free pages) every
-    free list by order and migrate type, then the total checked against the lists."""
+    free list by order and migrate type, then the total checked against the lists;
+    `kmem -F` lists each block's first struct page under its list instead of counts."""
     lines: list[str] = []
     nodes = {z.node for z in zones}
     for z in zones:
@@ -50,7 +51,12 @@ def free_area_lines(zones: list[Any]) -> list[str]:
                      f"{_center(f'{z.mem_map:x}', 16)}  "
                      f"{_center(f'{z.start_pfn << 12:x}', 11, True)}  "
                      f"{_center(str(z.start_mapnr), 11, True)}")
-        if z.free:
+        if z.free and with_pages:
+            for f in z.lists:
+                lines += ["AREA    SIZE  FREE_AREA_STRUCT",
+                          f"{f.order:3d}  {f'{4 << f.order}k':>7}  {f.address:16x}  "]
+                lines += [f"{head:x}" for head in f.heads]
+        elif z.free:
             lines.append("AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
             for f in z.lists:
                 lines.append(f"{f.order:3d}  {f'{4 << f.order}k':>7}  {f.address:16x}  "
@@ -217,7 +223,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -f | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
+    synopsis = "kmem -i | -f|-F | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory usage and slab caches"
     group = "linux"
     targets = ("linux",)
@@ -252,8 +258,9 @@ struct page, the task whose task_struct or stack holds it, and its page.
 and, for a page in a free buddy block, the zone, the free list and the block.
 `kmem -f`: each zone (size, free pages, first struct page and physical
 address), every free list by order and migrate type with its blocks and
-pages, and nr_free_pages checked against what the lists hold ("verified").
-Other kmem options (-F, -n ...) are not implemented yet.
+pages, and nr_free_pages checked against what the lists hold ("verified");
+`kmem -F`: the same with the first struct page of every free block.
+Other kmem options (-n, -c, -C, -h ...) are not implemented yet.
 """
     example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
@@ -261,21 +268,23 @@ Other kmem options (-F, -n ...) are not implemented yet.
                Option("-S", "slab_detail", "slab caches with every slab and object"),
                Option("-v", "vmalloc", "vmalloc areas"),
                Option("-p", "pages", "struct page of every page frame or of physical addresses"),
-               Option("-f", "free", "free lists of every zone"))
+               Option("-f", "free", "free lists of every zone"),
+               Option("-F", "free_pages", "free lists with the first page of every block"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
         if not any(opts.values()) and len(rest) == 1:
             return self._identify(ctx, rest[0])
-        if opts["free"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
+        if (opts["free"] or opts["free_pages"]) and not (opts["info"] or opts["slabs"]
+                                                          or opts["slab_detail"]):
             from ..errors import MemoryError_, XcrashError
             from ..targets.linux.freepages import zones
             try:
-                found = zones(ctx.target)
+                found = zones(ctx.target, with_pages=opts["free_pages"])
             except (MemoryError_, XcrashError) as e:
                 raise CommandError(f"kmem: {e}") from None
-            return Text("\n".join(free_area_lines(found)),
+            return Text("\n".join(free_area_lines(found, opts["free_pages"])),
                         [dict(vars(z), lists=[vars(f) for f in z.lists]) for z in found])
         if opts["pages"] and not (opts["info"] or opts["slabs"] or opts["slab_detail"]):
             return self._page_listing(ctx, rest)

@@ -13,6 +13,7 @@ class FreeList:
     order: int
     address: int          # the list_head free_area[order].free_list[migratetype]
     blocks: int
+    heads: list[int] = field(default_factory=list)    # first struct page of each block
 
 
 @dataclass
@@ -33,14 +34,16 @@ class Zone:
         return sum(f.blocks << f.order for f in self.lists)
 
 
-def zones(target: Any) -> list[Zone]:
+def zones(target: Any, with_pages: bool = False) -> list[Zone]:
     """Every zone of every node (empty ones too, as crash lists them); the free lists of
-    a zone with free pages are walked (page.lru / buddy_list entries counted)."""
+    a zone with free pages are walked (page.lru / buddy_list entries counted, and with
+    ``with_pages`` each block's first struct page kept)."""
     from . import pages
     from .meminfo import pgdats
     stat_enum = dict(target.type("enum zone_stat_item").strip_typedefs().enumerators or ())
     free_item = stat_enum.get("NR_FREE_PAGES", 0)
     list_head_size = target.type("struct list_head").byte_size
+    lru_off = target.type("struct page").member("lru")[0] // 8
     out = []
     for node_index, pgdat in enumerate(pgdats(target)):
         node_start = int(pgdat.node_start_pfn)
@@ -61,12 +64,14 @@ def zones(target: Any) -> list[Zone]:
                     lists = areas[order].free_list
                     for m in range(lists.type_.strip_typedefs().length or 1):
                         head = lists.address_ + m * list_head_size
+                        links: list[int] = []
                         try:
-                            blocks = sum(1 for _ in list_for_each(target, head))
+                            links.extend(list_for_each(target, head))
                         except (CorruptList, MemoryError_) as e:
                             zone.problems.append(f"corrupted free list {head:x}: {e}")
-                            blocks = 0
-                        zone.lists.append(FreeList(order, head, blocks))
+                        zone.lists.append(FreeList(order, head, len(links),
+                                                   [link - lru_off for link in links]
+                                                   if with_pages else []))
             out.append(zone)
     return out
 
