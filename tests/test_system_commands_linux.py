@@ -211,3 +211,16 @@ def test_ps_r_equals_crash(sysrq) -> None:
     assert sysrq.run(command).strip("\n") == want.strip("\n")
     [init, _] = sysrq.run(command, records=True)
     assert init["rlimits"]["NOFILE"] == {"current": 1024, "maximum": 4096}
+
+
+def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
+    """crash 8.0.6 shows the MCE and VC stacks as "(unknown)" of size 0 at their tops;
+    xcrash names them, with their base and size."""
+    text = (Path(__file__).parent / "crash-ref" / "linux-sysrq" / "mach.txt").read_text()
+    want = text.split("crash> mach\n", 1)[1].splitlines()
+    ours = sysrq.run("mach").splitlines()
+    known = want.index("  (unknown) STACK SIZE: 0")
+    assert ours[:known] == want[:known]
+    mce_top = int(want[known + 2].split(": ")[1], 16)
+    assert ours[known:known + 3] == ["        MCE STACK SIZE: 8192", "            MCE STACKS:",
+                                     f"                 CPU 0: {mce_top - 8192:016x}"]

@@ -158,3 +158,39 @@ def dmi_strings(target: Any) -> list[tuple[str, str | None]] | None:
             out.append((name, idents[i].string_().decode("utf-8", "replace")
                         if int(idents[i]) else None))
     return out
+
+
+START_KERNEL_MAP = 0xFFFFFFFF80000000
+MODULES_VADDR = 0xFFFFFFFFC0000000
+
+
+def _pointer_variable(target: Any, name: str, default: int) -> int:
+    sym = target.symbols.get(name)
+    if sym is None:
+        return default
+    try:
+        return target.space.read_u64(sym.address)
+    except XcrashError:
+        return default
+
+
+def machine_layout(target: Any) -> dict[str, int]:
+    """The x86_64 kernel's address-space bases (randomised with KASLR) and stack sizes."""
+    from .unwind import thread_size
+    return {"page_offset": target.space.page_offset,
+            "vmalloc_base": _pointer_variable(target, "vmalloc_base", 0xFFFFC90000000000),
+            "vmemmap_base": _pointer_variable(target, "vmemmap_base", 0xFFFFEA0000000000),
+            "start_kernel_map": START_KERNEL_MAP, "modules_vaddr": MODULES_VADDR,
+            "thread_size": thread_size(target)}
+
+
+def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int]]]]:
+    """(name, size, [(cpu, base)]) of the IRQ stacks, then each kind of exception
+    stack (DOUBLEFAULT, NMI, DEBUG, MCE, VC...) the CPUs have (zero-sized kinds left out)."""
+    from .unwind import cpu_stacks
+    kinds: dict[str, tuple[int, list[tuple[int, int]]]] = {}
+    for cpu in target.online_cpus:
+        for lo, hi, name in cpu_stacks(target, cpu):
+            if hi > lo:
+                kinds.setdefault(name, (hi - lo, []))[1].append((cpu, lo))
+    return [(name, size, bases) for name, (size, bases) in kinds.items()]
