@@ -14,11 +14,11 @@ class Mach(Command):
     description = """\
 Machine type, memory size, CPUs, processor speed, HZ and page size; the
 kernel's (KASLR-randomised) direct map, vmalloc and vmemmap bases, the kernel
-image and module bases; the kernel stack size; each CPU's IRQ stack and
-exception stacks.  crash 8.0.6 names only the DOUBLEFAULT, NMI and DEBUG
-stacks of current kernels and shows the MCE and VC stacks as "(unknown)" with
-size 0; xcrash names them from struct cea_exception_stacks, with their sizes,
-and leaves out zero-sized ones (VC without SEV).
+image and module bases; the kernel stack size; each CPU's IRQ stack and the
+exception stacks its TSS interrupt stack table points at ([unavailable]: not
+in the dump).  crash 8.0.6 names only the DOUBLEFAULT, NMI and DEBUG stacks
+of current kernels and shows the MCE and VC stacks as "(unknown)" of size 0
+at their tops; xcrash names them, with their base and size.
 """
     example = "mach"
 
@@ -38,6 +38,7 @@ and leaves out zero-sized ones (VC without SEV).
         fields = [("MACHINE TYPE", target.utsname["machine"]),
                   ("MEMORY SIZE", sysinfo.format_size(mem) if mem is not None else "(unknown)"),
                   ("CPUS", str(len(target.online_cpus))),
+                  *((("HYPERVISOR", hv),) if (hv := sysinfo.hypervisor(target)) else ()),
                   ("PROCESSOR SPEED", f"{mhz} Mhz" if mhz else "(unknown)"),
                   ("HZ", str(sysinfo.hz(target))), ("PAGE SIZE", "4096"),
                   ("KERNEL VIRTUAL BASE", f"{layout['page_offset']:x}"),
@@ -48,10 +49,14 @@ and leaves out zero-sized ones (VC without SEV).
                   ("KERNEL STACK SIZE", str(layout["thread_size"]))]
         lines = [f"{key:>22}: {value}" for key, value in fields]
         for name, size, bases in stacks:
-            lines.append(f"{name:>11} STACK SIZE: {size}")
-            lines.append(f"{name + ' STACKS:':>23}")
-            lines += [f"{'CPU ' + str(cpu):>22}: {base:016x}" for cpu, base in bases]
-        record = dict(fields, stacks=[{"name": n, "size": s, "bases": dict(b)} for n, s, b in stacks])
+            if name == "IRQ":
+                lines += [f"{'IRQ STACK SIZE':>22}: {size}", f"{'IRQ STACKS':>22}:"]
+            else:
+                lines += [f"{name:>11} STACK SIZE: {size}", f"{name + ' STACKS:':>23}"]
+            lines += [f"{'CPU ' + str(cpu):>22}: {base:016x}" + ("" if ok else " [unavailable]")
+                      for cpu, base, ok in bases]
+        record = dict(fields, stacks=[{"name": n, "size": s, "bases": {c: b for c, b, _ in bb}}
+                                      for n, s, bb in stacks])
         return Text("\n".join(lines), [record])
 
 

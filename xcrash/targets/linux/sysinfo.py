@@ -184,13 +184,55 @@ def machine_layout(target: Any) -> dict[str, int]:
             "thread_size": thread_size(target)}
 
 
-def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int]]]]:
-    """(name, size, [(cpu, base)]) of the IRQ stacks, then each kind of exception
-    stack (DOUBLEFAULT, NMI, DEBUG, MCE, VC...) the CPUs have (zero-sized kinds left out)."""
+IST_NAMES = ["DOUBLEFAULT", "NMI", "DEBUG", "MCE", "VC", "VC2"]
+IST_MEMBERS = ["DF_stack", "NMI_stack", "DB_stack", "MCE_stack", "VC_stack", "VC2_stack"]
+HYPERVISORS = {"X86_HYPER_VMWARE": "VMware", "X86_HYPER_MS_HYPERV": "Microsoft Hyper-V",
+               "X86_HYPER_XEN_PV": "Xen", "X86_HYPER_XEN_HVM": "Xen", "X86_HYPER_KVM": "KVM",
+               "X86_HYPER_JAILHOUSE": "Jailhouse", "X86_HYPER_ACRN": "ACRN"}
+
+
+def hypervisor(target: Any) -> str | None:
+    """The hypervisor the kernel found itself under (``x86_hyper_type``), None on bare metal."""
+    sym = target.symbols.get("x86_hyper_type")
+    if sym is None:
+        return None
+    try:
+        value = target.space.read_u32(sym.address)
+        names = {v: n for n, v in target.type("enum x86_hypervisor_type").strip_typedefs().enumerators or ()}
+    except XcrashError:
+        return None
+    return HYPERVISORS.get(names.get(value, ""))
+
+
+def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int, bool]]]]:
+    """(name, size, [(cpu, base, readable)]) of the IRQ stacks, then of each exception
+    stack the TSS interrupt stack table points at (DOUBLEFAULT, NMI, DEBUG, MCE, VC),
+    sized from struct cea_exception_stacks; CPUs are listed until one has no such
+    stack, the kinds until CPU 0 has none (crash's walk)."""
     from .unwind import cpu_stacks
-    kinds: dict[str, tuple[int, list[tuple[int, int]]]] = {}
-    for cpu in target.online_cpus:
-        for lo, hi, name in cpu_stacks(target, cpu):
-            if hi > lo:
-                kinds.setdefault(name, (hi - lo, []))[1].append((cpu, lo))
-    return [(name, size, bases) for name, (size, bases) in kinds.items()]
+    cpus = sorted(target.online_cpus)
+    irq = [(cpu, lo, target.space.is_readable(lo)) for cpu in cpus
+           for lo, hi, name in cpu_stacks(target, cpu) if name == "IRQ"]
+    out: list[tuple[str, int, list[tuple[int, int, bool]]]] = []
+    if irq:
+        size = next(hi - lo for lo, hi, name in cpu_stacks(target, cpus[0]) if name == "IRQ")
+        out.append(("IRQ", size, irq))
+    try:
+        tss = target.object("cpu_tss_rw")
+        ist_off = tss.type_.strip_typedefs().member_path("x86_tss.ist")[0] // 8
+        cea = target.type("struct cea_exception_stacks")
+    except XcrashError:
+        return out
+    sizes = {m.name: m.type.byte_size for m in cea.members or []}
+    for i, (name, member) in enumerate(zip(IST_NAMES, IST_MEMBERS)):
+        size = sizes.get(member, 0)
+        bases = []
+        for cpu in cpus:
+            top = target.space.read_u64(target.per_cpu_address(tss.address_, cpu) + ist_off + 8 * i)
+            if not top:
+                break
+            bases.append((cpu, top - size, target.space.is_readable(top - size if size else top - 1)))
+        if not bases:
+            break
+        out.append((name, size, bases))
+    return out
