@@ -224,3 +224,18 @@ def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
     mce_top = int(want[known + 2].split(": ")[1], 16)
     assert ours[known:known + 3] == ["        MCE STACK SIZE: 8192", "            MCE STACKS:",
                                      f"                 CPU 0: {mce_top - 8192:016x}"]
+
+
+def test_xen_dom0_mach_says_xen_and_equals_crash_up_to_the_unnamed_stacks() -> None:
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    text = (Path(__file__).parent / "crash-ref" / "xen-own" / "dom0-mach.txt").read_text()
+    want = text.split("crash> mach\n", 1)[1].splitlines()
+    ours = session.run("mach").splitlines()
+    known = want.index("  (unknown) STACK SIZE: 0")
+    assert "            HYPERVISOR: Xen" in want
+    assert ours[:known] == want[:known]
