@@ -651,7 +651,8 @@ LINUX_CMDS = ["sys", "ps", "bt", "bt -a", "foreach bt", "log", "sys -i", "kmem -
 LINUX_CMDS_SHORT = ["sys", "bt", "bt -a", "kmem -s"]
 XEN_HYPER_CMDS = ["sys", "doms", "vcpus", "pcpus", "dumpinfo", "bt", "bt -a", "log"]
 DOM0_CMDS = ["sys", "ps", "bt -a", "log", "kmem -s", "foreach files", "foreach vm", "mount", "net",
-             "dev", "irq -u", "timer", "kmem -v", "timer -r", "sig", "kmem -f"]
+             "dev", "irq -u", "timer", "kmem -v", "timer -r", "sig", "kmem -f",
+             "foreach net -s"]
 DOMU_CMDS = ["sys", "ps", "log"]
 
 

@@ -239,3 +239,16 @@ def test_xen_dom0_mach_says_xen_and_equals_crash_up_to_the_unnamed_stacks() -> N
     known = want.index("  (unknown) STACK SIZE: 0")
     assert "            HYPERVISOR: Xen" in want
     assert ours[:known] == want[:known]
+
+
+def test_xen_dom0_sockets_equal_crash() -> None:
+    """xenstored, xenconsoled and xl talk over UNIX sockets."""
+    entry = MAN["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
+                 if n.startswith("vmlinux")]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    session.select("dom0")
+    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "17-foreach-net-s.txt").read_text()
+    assert "UNIX:STREAM" in want
+    assert session.run("foreach net -s").strip("\n") == want.strip("\n")

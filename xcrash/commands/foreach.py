@@ -1,4 +1,4 @@
-"""foreach: run bt, ps, task, files, vm or sig for each selected task, as crash does."""
+"""foreach: run bt, ps, task, files, vm, sig or net -s for each selected task, as crash does."""
 from __future__ import annotations
 
 import re
@@ -9,7 +9,7 @@ from .base import Command, Context, Result, Table, Text
 
 REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
-SUBCOMMANDS = ("bt", "ps", "task", "files", "vm", "sig")
+SUBCOMMANDS = ("bt", "ps", "task", "files", "vm", "sig", "net")
 
 
 def _tasks(target: Any) -> list[tuple[Any, int]]:
@@ -28,12 +28,12 @@ def _tasks(target: Any) -> list[tuple[Any, int]]:
 
 class Foreach(Command):
     name = "foreach"
-    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task|files|vm|sig [options]"
+    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task|files|vm|sig|net [options]"
     summary = "run a command for each selected task"
     group = "linux"
     targets = ("linux",)
     description = """\
-Runs bt, ps, task, files, vm or sig (with their own options) for every task, or for the
+Runs bt, ps, task, files, vm, sig or net -s (with their own options) for every task, or for the
 tasks selected by PID, task address, command name (a name with regular
 expression characters, e.g. 'lab_.*', is a regex searched in the names),
 -k / kernel (kernel threads), -u / user (user tasks), active (the tasks
@@ -109,6 +109,9 @@ are separated by blank lines, in PID order as crash's.
         if name == "sig":
             from .sig import Sig
             return Sig
+        if name == "net":
+            from .net import Net
+            return Net
         from .task import Task
         return Task
 

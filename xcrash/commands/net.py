@@ -5,27 +5,34 @@ from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
 
 HEADER = "   NET_DEVICE     NAME       IP ADDRESS(ES)"
+SOCKET_HEADER = "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT"
 
 
 class Net(Command):
     name = "net"
-    synopsis = "net [-n pid|task]"
+    synopsis = "net [-n pid|task] | -s [pid|task ...]"
     summary = "network devices and their addresses"
     group = "linux"
     targets = ("linux",)
     description = """\
 The network devices of the current context task's network namespace (-n:
 another task's), in the namespace's order: the struct net_device, its name and
-its IPv4 then IPv6 addresses.  crash's -a (ARP cache), -s/-S (sockets of a
-task) and -R are not implemented yet.
+its IPv4 then IPv6 addresses.
+`net -s [pid|task ...]`: the open sockets of the tasks (the current context
+task by default): fd, struct socket, struct sock, family and type, and for
+INET/INET6 the local and remote address-port.  crash's -a (ARP cache), -S
+(full structures) and -R are not implemented yet.
 """
-    example = "net\nnet -n 1"
-    options = (Option("-n", "task", "the network namespace of this task", takes_value=True),)
+    example = "net\nnet -n 1\nnet -s 1"
+    options = (Option("-n", "task", "the network namespace of this task", takes_value=True),
+               Option("-s", "sockets", "open sockets of tasks"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.context import current_task, resolve_task
         from ..targets.linux.net import net_devices
         opts, rest = self.parse(args)
+        if opts["sockets"]:
+            return self._sockets(ctx, rest)
         if rest:
             raise CommandError(f"net: unexpected argument {rest[0]} (give -n pid|task)")
         target = ctx.target
@@ -40,6 +47,35 @@ task) and -R are not implemented yet.
         lines = [HEADER] + [f"{d.address:16x}  {d.name:<10} {', '.join(d.addresses)}"
                             for d in devices]
         return Text("\n".join(lines), [vars(d) for d in devices])
+
+    def _sockets(self, ctx: Context, rest: list[str]) -> Result:
+        from ..targets.linux.context import current_task, resolve_task
+        from ..targets.linux.net import socket_description, task_sockets
+        from .task import task_header
+        target = ctx.target
+        tasks = [resolve_task(target, a, "net") for a in rest]
+        if not tasks:
+            addr = current_task(target)
+            if addr is None:
+                raise CommandError("net: no current task")
+            tasks = [addr]
+        parts, records = [], []
+        for addr in tasks:
+            task = target.object_at(target.type("struct task_struct"), addr)
+            try:
+                sockets = task_sockets(target, task)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"net: task {addr:x}: {e}") from None
+            lines = [task_header(task)]
+            if not sockets:
+                lines.append("No open sockets.")
+            else:
+                lines.append(SOCKET_HEADER)
+                lines += [f"{s.fd:2d} {s.socket:16x} {s.sock:16x} {socket_description(s)}"
+                          for s in sockets]
+            parts.append("\n".join(lines))
+            records.append({"task": addr, "sockets": [vars(s) for s in sockets or []]})
+        return Text("\n\n".join(parts), records)
 
 
 COMMANDS = [Net]
