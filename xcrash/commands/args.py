@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import CommandError, NoSuchSymbol
 
@@ -47,3 +47,35 @@ def parse_address(target: Any, text: str) -> int:
             addr += int(m.group(2).replace(" ", ""), 0)
         return addr
     raise CommandError(f"invalid address: {text}")
+
+
+def tasks_or_current(target: Any, args: list[str], command: str) -> list[int]:
+    """The tasks named by PIDs or task addresses, else the current context task."""
+    from ..targets.linux.context import current_task, resolve_task
+    tasks = [resolve_task(target, a, command) for a in args]
+    if not tasks:
+        addr = current_task(target)
+        if addr is None:
+            raise CommandError(f"{command}: no current task")
+        tasks = [addr]
+    return tasks
+
+
+def per_task_blocks(ctx: Any, tasks: list[int], command: str,
+                    block: Callable[[Any, Any], tuple[str, dict[str, Any]]]) -> Any:
+    """``block(target, task)`` of each task, separated by blank lines, with its records;
+    a task that cannot be read is a one-line error naming it."""
+    from ..errors import MemoryError_, XcrashError
+    from .base import Text
+    target = ctx.target
+    ttype = target.type("struct task_struct")
+    parts, records = [], []
+    for addr in tasks:
+        ctx.check()
+        try:
+            text, record = block(target, target.object_at(ttype, addr))
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"{command}: task {addr:x}: {e}") from None
+        parts.append(text)
+        records.append(record)
+    return Text("\n\n".join(parts), records)

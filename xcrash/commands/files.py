@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Text
+from .args import per_task_blocks, tasks_or_current
+from .base import Command, Context, Result
 
 FILES_HEADER = " FD       FILE            DENTRY           INODE       TYPE PATH"
 
@@ -46,26 +46,9 @@ does.  Without an argument: the current context task (see `set`).
     example = "files\nfiles 1\nforeach xc-sleeper files"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
         _opts, rest = self.parse(args)
-        target = ctx.target
-        tasks = [resolve_task(target, a, "files") for a in rest]
-        if not tasks:
-            addr = current_task(target)
-            if addr is None:
-                raise CommandError("files: no current task")
-            tasks = [addr]
-        ttype = target.type("struct task_struct")
-        parts, records = [], []
-        for addr in tasks:
-            ctx.check()
-            try:
-                text, record = files_block(target, target.object_at(ttype, addr))
-            except (MemoryError_, XcrashError) as e:
-                raise CommandError(f"files: task {addr:x}: {e}") from None
-            parts.append(text)
-            records.append(record)
-        return Text("\n\n".join(parts), records)
+        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "files"), "files",
+                               files_block)
 
 
 COMMANDS = [Files]

@@ -1,11 +1,28 @@
-"""net: the network devices of a network namespace, as crash lists them."""
+"""net: the network devices of a namespace, and the open sockets of tasks, as crash lists them."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import CommandError, MemoryError_, XcrashError
+from .args import per_task_blocks, tasks_or_current
 from .base import Command, Context, Option, Result, Text
 
 HEADER = "   NET_DEVICE     NAME       IP ADDRESS(ES)"
 SOCKET_HEADER = "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT"
+
+
+def sockets_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
+    """crash's `net -s` for one task: its header, then its sockets or "No open sockets."."""
+    from ..targets.linux.net import socket_description, task_sockets
+    from .task import task_header
+    sockets = task_sockets(target, task)
+    lines = [task_header(task)]
+    if not sockets:
+        lines.append("No open sockets.")
+    else:
+        lines.append(SOCKET_HEADER)
+        lines += [f"{s.fd:2d} {s.socket:16x} {s.sock:16x} {socket_description(s)}" for s in sockets]
+    return "\n".join(lines), {"task": task.address_, "sockets": [vars(s) for s in sockets or []]}
 
 
 class Net(Command):
@@ -49,33 +66,7 @@ INET/INET6 the local and remote address-port.  crash's -a (ARP cache), -S
         return Text("\n".join(lines), [vars(d) for d in devices])
 
     def _sockets(self, ctx: Context, rest: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
-        from ..targets.linux.net import socket_description, task_sockets
-        from .task import task_header
-        target = ctx.target
-        tasks = [resolve_task(target, a, "net") for a in rest]
-        if not tasks:
-            addr = current_task(target)
-            if addr is None:
-                raise CommandError("net: no current task")
-            tasks = [addr]
-        parts, records = [], []
-        for addr in tasks:
-            task = target.object_at(target.type("struct task_struct"), addr)
-            try:
-                sockets = task_sockets(target, task)
-            except (MemoryError_, XcrashError) as e:
-                raise CommandError(f"net: task {addr:x}: {e}") from None
-            lines = [task_header(task)]
-            if not sockets:
-                lines.append("No open sockets.")
-            else:
-                lines.append(SOCKET_HEADER)
-                lines += [f"{s.fd:2d} {s.socket:16x} {s.sock:16x} {socket_description(s)}"
-                          for s in sockets]
-            parts.append("\n".join(lines))
-            records.append({"task": addr, "sockets": [vars(s) for s in sockets or []]})
-        return Text("\n\n".join(parts), records)
-
+        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "net"), "net",
+                               sockets_block)
 
 COMMANDS = [Net]

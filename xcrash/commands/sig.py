@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Text
+from .args import per_task_blocks, tasks_or_current
+from .base import Command, Context, Result
 
 HEADER = " SIG    SIGACTION        HANDLER       MASK       FLAGS           "
 QUEUE_HEADER = "  SIGQUEUE:  SIG      SIGINFO     "
@@ -20,6 +20,16 @@ def _pending_lines(title: str, pending: Any) -> list[str]:
     if not pending.queue:
         return lines + ["  SIGQUEUE: (empty)"]
     return lines + [QUEUE_HEADER] + [f"             {sig:3d}  {info:x}" for sig, info in pending.queue]
+
+
+def sig_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
+    from ..targets.linux.signals import task_signals
+    s = task_signals(target, task)
+    record = {"task": task.address_, "signal_struct": s.signal_struct,
+              "nr_threads": s.nr_threads, "sigpending": s.sigpending, "blocked": s.blocked,
+              "actions": [vars(a) for a in s.actions],
+              "private_pending": vars(s.private), "shared_pending": vars(s.shared)}
+    return "\n".join(sig_lines(task, s)), record
 
 
 def sig_lines(task: Any, s: Any) -> list[str]:
@@ -55,31 +65,8 @@ names) and -s (translate a set) are not implemented yet.
     example = "sig\nsig 1"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
-        from ..targets.linux.signals import task_signals
         _opts, rest = self.parse(args)
-        target = ctx.target
-        tasks = [resolve_task(target, a, "sig") for a in rest]
-        if not tasks:
-            addr = current_task(target)
-            if addr is None:
-                raise CommandError("sig: no current task")
-            tasks = [addr]
-        parts, records = [], []
-        for addr in tasks:
-            ctx.check()
-            task = target.object_at(target.type("struct task_struct"), addr)
-            try:
-                s = task_signals(target, task)
-            except (MemoryError_, XcrashError) as e:
-                raise CommandError(f"sig: task {addr:x}: {e}") from None
-            parts.append("\n".join(sig_lines(task, s)))
-            records.append({"task": addr, "signal_struct": s.signal_struct,
-                            "nr_threads": s.nr_threads, "sigpending": s.sigpending,
-                            "blocked": s.blocked,
-                            "actions": [vars(a) for a in s.actions],
-                            "private_pending": vars(s.private), "shared_pending": vars(s.shared)})
-        return Text("\n\n".join(parts), records)
+        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "sig"), "sig", sig_block)
 
 
 COMMANDS = [Sig]

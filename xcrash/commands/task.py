@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError
 from .base import Command, Context, Option, Result, Text
 from .datatypes import formatter
 from .valueformat import member_line, member_of
@@ -47,16 +46,10 @@ struct task_struct gdb-style; without a task, the current context's task
     options = (Option("-R", "members", "members to show", takes_value=True, repeat=True),)
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
+        from .args import tasks_or_current
         opts, rest = self.parse(args)
         members = [m for spec in opts["members"] for m in spec.split(",") if m]
-        target = ctx.target
-        tasks = [resolve_task(target, a, "task") for a in rest]
-        if not tasks:
-            addr = current_task(target)
-            if addr is None:
-                raise CommandError("task: no current task")
-            tasks = [addr]
+        tasks = tasks_or_current(ctx.target, rest, "task")
         parts = []
         for addr in tasks:
             ctx.check()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Text
+from .args import per_task_blocks, tasks_or_current
+from .base import Command, Context, Result
 
 VM_HEADER = "       MM               PGD          RSS    TOTAL_VM"
 VMA_HEADER = "      VMA           START       END     FLAGS FILE"
@@ -50,26 +50,8 @@ context task (see `set`).  `foreach vm` maps every task.
     example = "vm\nvm 1\nforeach xc-memhog vm"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
         _opts, rest = self.parse(args)
-        target = ctx.target
-        tasks = [resolve_task(target, a, "vm") for a in rest]
-        if not tasks:
-            addr = current_task(target)
-            if addr is None:
-                raise CommandError("vm: no current task")
-            tasks = [addr]
-        ttype = target.type("struct task_struct")
-        parts, records = [], []
-        for addr in tasks:
-            ctx.check()
-            try:
-                text, record = vm_block(target, target.object_at(ttype, addr))
-            except (MemoryError_, XcrashError) as e:
-                raise CommandError(f"vm: task {addr:x}: {e}") from None
-            parts.append(text)
-            records.append(record)
-        return Text("\n\n".join(parts), records)
+        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "vm"), "vm", vm_block)
 
 
 COMMANDS = [Vm]
