@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import MemoryError_, XcrashError
+from ...errors import MemoryError_
 from ...objects import CorruptList, list_for_each
 
 
