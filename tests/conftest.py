@@ -82,3 +82,69 @@ def xen_symbols():
     """The Xen dump's xen-syms as a SymbolFile."""
     from xcrash.symbols import open_symbol_file
     return open_symbol_file(str(need(XEN_DIR / "xen-syms.xz")))
+
+
+# -- the project's own sample dumps ------------------------------------------------------
+SAMPLES = REPO / "sample-dumps"
+SAMPLE_MANIFEST = SAMPLES / "MANIFEST.json"
+
+
+def sample_manifest() -> dict:
+    import json
+    if not SAMPLE_MANIFEST.exists():
+        pytest.skip("sample-dumps/MANIFEST.json is not here")
+    return json.loads(SAMPLE_MANIFEST.read_text())
+
+
+def recorded_blocks(path: Path) -> list[tuple[str, str]]:
+    """(command, crash's output) of each ``crash> command`` block of a recorded file."""
+    import re
+    return [(cmd, body.strip("\n")) for cmd, body in
+            re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", path.read_text(), re.M)]
+
+
+@pytest.fixture(scope="session")
+def sample_sysrq():
+    """xcrash on sample-dumps/linux-sysrq (its zlib kdump file), opened once per run."""
+    import xcrash
+    man = sample_manifest()
+    entry = man["dumps"]["linux-sysrq"]
+    if "sample_sysrq" not in _sessions:
+        _sessions["sample_sysrq"] = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                                                str(SAMPLES / entry["kernel"]["vmlinux"]))
+    return _sessions["sample_sysrq"]
+
+
+@pytest.fixture(scope="session")
+def _sample_xen_own():
+    import xcrash
+    man = sample_manifest()
+    entry = man["dumps"]["xen-own"]
+    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(man["symbols"].items())
+                 if n.startswith("vmlinux")]
+    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                       str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+
+
+@pytest.fixture
+def sample_dom0(_sample_xen_own):
+    """xcrash on sample-dumps/xen-own (opened once per run) with dom0 selected."""
+    _sample_xen_own.select("dom0")
+    return _sample_xen_own
+
+
+def dom0_ref(name: str, variant: str = "trixie") -> str:
+    """crash's output for dom0 of sample-dumps/xen-own, by file name (05-kmem-s.txt)."""
+    man = sample_manifest()
+    return (SAMPLES / man["dumps"]["xen-own"]["crash_ref"] / variant / "dom0" / name).read_text()
+
+
+def sysrq_blocks_by_pid(ref_name: str) -> dict[int, str]:
+    """crash's `foreach ...` output for linux-sysrq (crash-ref/vmcore.kdump/REF_NAME), one
+    block per PID (for PID 0, CPU 0's idle task)."""
+    entry = sample_manifest()["dumps"]["linux-sysrq"]
+    text = (SAMPLES / entry["crash_ref"] / "vmcore.kdump" / ref_name).read_text()
+    blocks: dict[int, str] = {}
+    for block in text.strip("\n").split("\n\n"):
+        blocks.setdefault(int(block.split()[1]), block)
+    return blocks

@@ -2,37 +2,24 @@
 against crash 8.0.6 on linux-sysrq."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-import xcrash
+from conftest import recorded_blocks
 from xcrash.errors import CommandError
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample-dumps"
-MANIFEST = SAMPLES / "MANIFEST.json"
-MAN = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-RECORDED = Path(__file__).parent / "crash-ref" / "linux-sysrq" / "tree.txt"
-pytestmark = pytest.mark.skipif(not MAN, reason="sample-dumps/MANIFEST.json is not here")
+BLOCKS = recorded_blocks(Path(__file__).parent / "crash-ref" / "linux-sysrq" / "tree.txt")
 
 
 @pytest.fixture(scope="module")
-def sysrq():
-    entry = MAN["dumps"]["linux-sysrq"]
-    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
-                       str(SAMPLES / entry["kernel"]["vmlinux"]))
+def sysrq(sample_sysrq):
+    return sample_sysrq
 
 
-def blocks() -> list[tuple[str, str]]:
-    return [(cmd, body.strip("\n")) for cmd, body in
-            re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", RECORDED.read_text(), re.M)]
-
-
-@pytest.mark.parametrize("index", range(len(blocks())))
-def test_equals_crash(sysrq, index: int) -> None:
-    command, want = blocks()[index]
+@pytest.mark.parametrize("command,want", BLOCKS, ids=[c for c, _ in BLOCKS])
+def test_equals_crash(sysrq, command: str, want: str) -> None:
     assert sysrq.run(command).strip("\n") == want
 
 

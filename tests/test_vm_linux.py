@@ -6,51 +6,26 @@ one task, a kernel thread, the maple tree walk itself and bad arguments.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-import xcrash
+from conftest import dom0_ref, sysrq_blocks_by_pid
 from xcrash.errors import CommandError
-
-SAMPLES = Path(__file__).resolve().parents[1] / "sample-dumps"
-MANIFEST = SAMPLES / "MANIFEST.json"
-MAN = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-pytestmark = pytest.mark.skipif(not MAN, reason="sample-dumps/MANIFEST.json is not here")
 
 
 @pytest.fixture(scope="module")
-def sysrq():
-    entry = MAN["dumps"]["linux-sysrq"]
-    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
-                       str(SAMPLES / entry["kernel"]["vmlinux"]))
+def sysrq(sample_sysrq):
+    return sample_sysrq
 
 
-def sysrq_ref_blocks() -> dict[int, str]:
-    entry = MAN["dumps"]["linux-sysrq"]
-    text = (SAMPLES / entry["crash_ref"] / "vmcore.kdump" / "11-foreach-vm.txt").read_text()
-    blocks: dict[int, str] = {}
-    for block in text.strip("\n").split("\n\n"):
-        blocks.setdefault(int(block.split()[1]), block)
-    return blocks
-
-
-def test_xen_dom0_foreach_vm_equals_crash() -> None:
-    entry = MAN["dumps"]["xen-own"]
-    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(MAN["symbols"].items())
-                 if n.startswith("vmlinux")]
-    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
-                          str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
-    session.select("dom0")
-    want = (SAMPLES / entry["crash_ref"] / "trixie" / "dom0" / "07-foreach-vm.txt").read_text()
+def test_xen_dom0_foreach_vm_equals_crash(sample_dom0) -> None:
+    want = dom0_ref("07-foreach-vm.txt")
     assert "libc.so.6" in want
-    assert session.run("foreach vm").strip("\n") == want.strip("\n")
+    assert sample_dom0.run("foreach vm").strip("\n") == want.strip("\n")
 
 
 @pytest.mark.parametrize("pid", [1, 2, 56])
 def test_one_task_equals_crashs_block(sysrq, pid: int) -> None:
-    assert sysrq.run(f"vm {pid}").strip("\n") == sysrq_ref_blocks()[pid]
+    assert sysrq.run(f"vm {pid}").strip("\n") == sysrq_blocks_by_pid("11-foreach-vm.txt")[pid]
 
 
 def test_maple_tree_ranges_are_the_vmas(sysrq) -> None:

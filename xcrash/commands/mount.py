@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..errors import CommandError, MemoryError_, XcrashError
+from .args import tasks_or_current
 from .base import Command, Context, Option, Result, Text
 
 HEADER = "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME"
@@ -33,15 +34,12 @@ kernels since 3.6 no longer have, and are not offered here.
     options = (Option("-n", "task", "the mount namespace of this task", takes_value=True),)
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
         from ..targets.linux.mounts import describe, namespace_mounts
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"mount: unexpected argument {rest[0]} (give -n pid|task)")
         target = ctx.target
-        addr = resolve_task(target, opts["task"], "mount") if opts["task"] else current_task(target)
-        if addr is None:
-            raise CommandError("mount: no current task")
+        [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "mount")
         task = target.object_at(target.type("struct task_struct"), addr)
         try:
             if not int(task.nsproxy):

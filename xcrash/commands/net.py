@@ -45,7 +45,6 @@ INET/INET6 the local and remote address-port.  crash's -a (ARP cache), -S
                Option("-s", "sockets", "open sockets of tasks"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.context import current_task, resolve_task
         from ..targets.linux.net import net_devices
         opts, rest = self.parse(args)
         if opts["sockets"]:
@@ -53,9 +52,7 @@ INET/INET6 the local and remote address-port.  crash's -a (ARP cache), -S
         if rest:
             raise CommandError(f"net: unexpected argument {rest[0]} (give -n pid|task)")
         target = ctx.target
-        addr = resolve_task(target, opts["task"], "net") if opts["task"] else current_task(target)
-        if addr is None:
-            raise CommandError("net: no current task")
+        [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "net")
         task = target.object_at(target.type("struct task_struct"), addr)
         try:
             devices = net_devices(target, task)
