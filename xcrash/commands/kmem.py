@@ -237,32 +237,38 @@ crash does.
 them) with its object size, allocated and total objects, slabs and slab size.
 Totals come from the per-node counters; the free objects are counted on each
 CPU's active slab and lockless freelist (decoding hardened freelist pointers),
-each CPU's partial slabs and each node's partial list — crash's arithmetic.
+each CPU's partial slabs and each node's partial list: crash's arithmetic.
 `kmem -s NAME ...` shows only those caches (crash takes one; an unknown name
 is an error here, where crash prints nothing).  `kmem -s ADDRESS` finds the
-slab holding the address: its cache, the slab (struct slab, MEMORY is its
-first byte), and the object containing the address, `[allocated]` or free
-(with the CPU whose freelist holds it).
+slab holding the address: its cache, the slab (struct slab; MEMORY is its
+first byte), and the object containing the address, [allocated] or free (with
+the CPU whose freelist holds it).
+
 `kmem -S [NAME ...]`: the same listing with every slab of each cache: per CPU
-its kmem_cache_cpu, active slab (every object, free or [allocated]) and
-partial slabs; per node its counters, partial slabs and full slabs (tracked
-only when the cache has SLAB_STORE_USER, i.e. slub_debug=U).
+its kmem_cache_cpu, active slab (every object) and partial slabs; per node its
+counters, partial slabs and full slabs (tracked only when the cache has
+SLAB_STORE_USER, i.e. slub_debug=U).
+
+`kmem -f`: each zone (size, free pages, first struct page and physical
+address), every free list by order and migrate type with its blocks and pages,
+and nr_free_pages checked against what the lists hold ("verified").  `kmem -F`:
+the same with the first struct page of every free block.
+
 `kmem -v`: the vmalloc areas (vmap_area, its vm_struct, address range, size
 including the guard page) in address order.
-`kmem -p [PHYS ...]`: struct page of every page frame (or of those physical
-addresses): its address, physical address, mapping, index, reference count
-and flags (hex, then the kernel's own names for them, pageflag_names[]).
+
+`kmem -p [PHYS ...]`: the struct page of every page frame (or of those
+physical addresses): address, physical address, mapping, index, reference
+count and flags (hex, then the kernel's own names for them, pageflag_names[]).
+
 `kmem ADDRESS`: everything there is to say about an address, as crash does:
-the kernel symbol, the vmalloc area, the slab and object, the slab of a
-struct page, the task whose task_struct or stack holds it, and its page.
-and, for a page in a free buddy block, the zone, the free list and the block.
-`kmem -f`: each zone (size, free pages, first struct page and physical
-address), every free list by order and migrate type with its blocks and
-pages, and nr_free_pages checked against what the lists hold ("verified");
-`kmem -F`: the same with the first struct page of every free block.
+the kernel symbol, the vmalloc area, the slab and object, the slab of a struct
+page, the free buddy block holding the page, the task whose task_struct or
+stack holds it, and its page.
+
 Other kmem options (-n, -c, -C, -h ...) are not implemented yet.
 """
-    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
+    example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -f\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
                Option("-s", "slabs", "slab caches; with a name, that cache; with an address, its slab"),
                Option("-S", "slab_detail", "slab caches with every slab and object"),
