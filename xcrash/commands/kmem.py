@@ -224,7 +224,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 class Kmem(Command):
     name = "kmem"
     synopsis = "kmem -i | -f|-F | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
-    summary = "kernel memory usage and slab caches"
+    summary = "kernel memory: usage, slab caches, free lists, pages, vmalloc, an address"
     group = "linux"
     targets = ("linux",)
     description = """\

@@ -28,7 +28,7 @@ def sockets_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
 class Net(Command):
     name = "net"
     synopsis = "net [-n pid|task] | -s [pid|task ...]"
-    summary = "network devices and their addresses"
+    summary = "network devices, their addresses, and the sockets of tasks"
     group = "linux"
     targets = ("linux",)
     description = """\

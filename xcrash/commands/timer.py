@@ -80,7 +80,7 @@ def hrtimer_lines(target: Any, bases: list[Any]) -> list[str]:
 class TimerCmd(Command):
     name = "timer"
     synopsis = "timer [-r]"
-    summary = "timer wheel timers of each CPU"
+    summary = "timer wheel timers (and hrtimers, -r) of each CPU"
     group = "linux"
     targets = ("linux",)
     description = """\
