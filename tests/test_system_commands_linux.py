@@ -31,6 +31,7 @@ def sysrq(sample_sysrq):
     ("timer", "12-timer.txt", []),
     ("timer -r", "14-timer-r.txt", ["<tick_sched_timer>"]),
     ("foreach net -s", "17-foreach-net-s.txt", ["UNIX:STREAM"]),     # xenstored, xl
+    ("irq -s", "18-irq-s.txt", ["xen-percpu"]),                      # per-CPU counts
 ])
 def test_xen_dom0_equals_crash(sample_dom0, command: str, ref: str, expect: list[str]) -> None:
     want = dom0_ref(ref)

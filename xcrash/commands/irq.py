@@ -31,7 +31,7 @@ def irq_lines(irq: Any) -> list[str]:
 
 class IrqCmd(Command):
     name = "irq"
-    synopsis = "irq [-u] [irq ...]"
+    synopsis = "irq [-u] [irq ...] | -s"
     summary = "interrupt descriptors and handlers"
     group = "linux"
     targets = ("linux",)
@@ -40,16 +40,29 @@ Each IRQ number below nr_irqs: its struct irq_desc, and each irqaction
 registered on it with the handler's name (shared lines get one row per
 action); (unused) where there is no descriptor or no action.  With numbers,
 only those IRQs; -u only the IRQs in use (that have a descriptor, as crash's
--u: lines with no action still show).  crash's -d (IDT),
--b (bottom halves), -a (affinity) and -s (per-CPU counts) are not
-implemented yet.
+-u: lines with no action still show).
+`irq -s`: each IRQ with a handler, its count on every CPU, its chip and flow
+handler and the handlers' names, as /proc/interrupts shows them.  crash's -d (IDT),
+-b (bottom halves) and -a (affinity) are not implemented yet.
 """
     example = "irq\nirq -u\nirq 4"
-    options = (Option("-u", "in_use", "only IRQs that have a descriptor"),)
+    options = (Option("-u", "in_use", "only IRQs that have a descriptor"),
+               Option("-s", "stats", "per-CPU interrupt counts"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.irqs import irqs
+        from ..targets.linux.irqs import irq_stats, irqs
         opts, rest = self.parse(args)
+        if opts["stats"]:
+            try:
+                stats = irq_stats(ctx.target)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"irq: {e}") from None
+            cpus = sorted(ctx.target.online_cpus)
+            lines = ["     " + "".join(f"{'CPU' + str(c):>10} " for c in cpus)]
+            for st in stats:
+                lines.append(f"{st.irq:3d}: " + "".join(f"{n:10d} " for n in st.counts)
+                             + f"{st.chip:>8}-{st.flow:<8} {','.join(st.names)}")
+            return Text("\n".join(lines), [vars(st) for st in stats])
         try:
             found = irqs(ctx.target)
         except (MemoryError_, XcrashError) as e:

@@ -69,3 +69,46 @@ def irqs(target: Any) -> list[Irq]:
             actions = []
         out.append(Irq(n, desc, actions))
     return out
+
+
+@dataclass
+class IrqStats:
+    irq: int
+    counts: list[int]     # per online CPU (desc->kstat_irqs)
+    chip: str             # irq_chip name ("IO-APIC", "PCI-MSI", "xen-dyn")
+    flow: str             # the flow handler's name (desc->name: "edge", "fasteoi")
+    names: list[str]      # the actions' names
+
+
+def _string(target: Any, address: int) -> str:
+    if not address:
+        return ""
+    try:
+        return target.space.read_cstring(address, 64).decode("utf-8", "replace")
+    except MemoryError_:
+        return ""
+
+
+def irq_stats(target: Any) -> list[IrqStats]:
+    """Per-CPU interrupt counts of every IRQ with an action (/proc/interrupts)."""
+    desc_t = target.type("struct irq_desc")
+    cpus = sorted(target.online_cpus)
+    out = []
+    for irq in irqs(target):
+        if not irq.desc or not irq.actions:
+            continue
+        desc = target.object_at(desc_t, irq.desc)
+        per_cpu = int(desc.kstat_irqs)
+        counts = []
+        for cpu in cpus:
+            try:
+                counts.append(target.space.read_u32(target.per_cpu_address(per_cpu, cpu))
+                              if per_cpu else 0)
+            except MemoryError_:
+                counts.append(0)
+        chip = int(desc.irq_data.chip)
+        chip_name = _string(target, int(target.object_at(target.type("struct irq_chip"), chip).name)) \
+            if chip else ""
+        out.append(IrqStats(irq.irq, counts, chip_name, _string(target, int(desc.name)),
+                            [name for _, name in irq.actions]))
+    return out
