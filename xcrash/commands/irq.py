@@ -31,7 +31,7 @@ def irq_lines(irq: Any) -> list[str]:
 
 class IrqCmd(Command):
     name = "irq"
-    synopsis = "irq [-u] [irq ...] | -s"
+    synopsis = "irq [-u] [irq ...] | -s | -a"
     summary = "interrupt descriptors and handlers"
     group = "linux"
     targets = ("linux",)
@@ -42,16 +42,28 @@ action); (unused) where there is no descriptor or no action.  With numbers,
 only those IRQs; -u only the IRQs in use (that have a descriptor, as crash's
 -u: lines with no action still show).
 `irq -s`: each IRQ with a handler, its count on every CPU, its chip and flow
-handler and the handlers' names, as /proc/interrupts shows them.  crash's -d (IDT),
--b (bottom halves) and -a (affinity) are not implemented yet.
+handler and the handlers' names, as /proc/interrupts shows them.
+`irq -a`: each IRQ with a handler, the handlers' names and its CPU affinity.  crash's -d (IDT)
+and -b (bottom halves) are not implemented yet.
 """
     example = "irq\nirq -u\nirq 4"
     options = (Option("-u", "in_use", "only IRQs that have a descriptor"),
-               Option("-s", "stats", "per-CPU interrupt counts"))
+               Option("-s", "stats", "per-CPU interrupt counts"),
+               Option("-a", "affinity", "CPU affinity of each IRQ"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.irqs import irq_stats, irqs
+        from ..targets.linux.irqs import cpu_ranges, irq_affinity, irq_stats, irqs
         opts, rest = self.parse(args)
+        if opts["affinity"]:
+            ncpus = max(ctx.target.online_cpus, default=0) + 1
+            try:
+                found = irq_affinity(ctx.target, ncpus)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"irq: {e}") from None
+            lines = ["IRQ NAME                 AFFINITY"] + [
+                f"{n:3d} {','.join(names):<20} {cpu_ranges(cpus)}" for n, names, cpus in found]
+            return Text("\n".join(lines), [{"irq": n, "names": names, "cpus": cpus}
+                                            for n, names, cpus in found])
         if opts["stats"]:
             try:
                 stats = irq_stats(ctx.target)

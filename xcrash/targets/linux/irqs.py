@@ -112,3 +112,38 @@ def irq_stats(target: Any) -> list[IrqStats]:
         out.append(IrqStats(irq.irq, counts, chip_name, _string(target, int(desc.name)),
                             [name for _, name in irq.actions]))
     return out
+
+
+def irq_affinity(target: Any, ncpus: int) -> list[tuple[int, list[str], list[int]]]:
+    """(irq, handler names, CPUs in its affinity mask) of every IRQ with an action;
+    the mask is ``irq_common_data.affinity`` (a pointer with CONFIG_CPUMASK_OFFSTACK)."""
+    desc_t = target.type("struct irq_desc")
+    common_off, common_m = desc_t.member("irq_common_data")
+    aff_off, aff_m = common_m.type.strip_typedefs().member("affinity")
+    pointer = aff_m.type.strip_typedefs().is_pointer()
+    nbytes = (ncpus + 63) // 64 * 8
+    out = []
+    for irq in irqs(target):
+        if not irq.desc or not irq.actions:
+            continue
+        where = irq.desc + common_off // 8 + aff_off // 8
+        try:
+            if pointer:
+                where = target.space.read_u64(where)
+            mask = int.from_bytes(target.space.read(where, nbytes), "little")
+        except MemoryError_:
+            continue
+        out.append((irq.irq, [name for _, name in irq.actions],
+                    [cpu for cpu in range(ncpus) if mask >> cpu & 1]))
+    return out
+
+
+def cpu_ranges(cpus: list[int]) -> str:
+    """"0-1,4" as crash and /proc print a CPU list."""
+    parts: list[tuple[int, int]] = []
+    for cpu in cpus:
+        if parts and parts[-1][1] == cpu - 1:
+            parts[-1] = (parts[-1][0], cpu)
+        else:
+            parts.append((cpu, cpu))
+    return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in parts)
