@@ -112,10 +112,10 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
     assert actions[2]["handler"] > 1 and actions[2]["flags"] & 0x04000000  # SIGINT, SA_RESTORER
 
 
-@pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt"])
+@pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
-    stack); ps -r: resource limits; irq -a: affinity masks."""
+    stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 

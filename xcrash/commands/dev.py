@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Text
+from .base import Command, Context, Option, Result, Text
 
 CHR_HEADER = "CHRDEV    NAME                 CDEV        OPERATIONS      "
 BLK_HEADER = "BLKDEV    NAME                GENDISK      OPERATIONS      "
@@ -19,9 +19,36 @@ def _row(target: Any, d: Any) -> str:
     return head + f" {d.object:16x}  {ops}"
 
 
+PCI_DEV_HEADER = "    PCI DEV      DO:BU:SL.FN  CLASS   PCI_ID      TYPE   "
+
+
+def _center(text: str, width: int) -> str:
+    extra = max(width - len(text), 0)
+    return " " * (extra // 2) + text + " " * (extra - extra // 2)
+
+
+def _device_line(d: Any) -> str:
+    return (f"  {d.address:<16x} {_center(d.name, 12)} {_center(f'{d.pci_class:04x}', 6)} "
+            f"{_center(f'{d.vendor:x}:{d.device:x}', 9)} {_center(d.type, 10)}")
+
+
+def pci_lines(bus: Any) -> list[str]:
+    """crash's `dev -p` for one bus (its devices) and, below it, its child buses."""
+    lines = ["  " + PCI_DEV_HEADER]
+    if bus.self_device is not None:
+        lines.append(_device_line(bus.self_device))
+    lines += [_device_line(d) for d in bus.devices]
+    for child in bus.children:
+        lines += [f"  {_center('PCI BUS', 16)} {_center('PARENT BUS', 16)}",
+                  f"  {child.address:<16x} {child.parent:<16x}"]
+        lines += pci_lines(child)
+        lines.append("")
+    return lines
+
+
 class Dev(Command):
     name = "dev"
-    synopsis = "dev"
+    synopsis = "dev [-p]"
     summary = "character and block device majors"
     group = "linux"
     targets = ("linux",)
@@ -30,17 +57,23 @@ Every registered character device region (major, name, its struct cdev and
 file_operations) and block device major (major, name, a struct gendisk of
 that major and its block_device_operations), in the kernel's hash order as
 crash prints them; (none) when no cdev or gendisk is known for the major.
-crash's -i (I/O ports), -p (PCI), -d/-D (disk I/O statistics) are not
-implemented yet.
+`dev -p`: the PCI devices of each root bus and of the buses behind its
+bridges: struct pci_dev, domain:bus:slot.function, class, vendor:device and
+the PCIe port type (crash's TYPE column: legacy PCI devices show ENDPOINT,
+the PCIe flags being 0).  crash's -i (I/O ports) and -d/-D (disk I/O
+statistics) are not implemented yet.
 """
-    example = "dev"
+    example = "dev\ndev -p"
+    options = (Option("-p", "pci", "PCI devices"),)
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.devices import block_devices, char_devices
-        _opts, rest = self.parse(args)
+        opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"dev: unexpected argument {rest[0]}")
         target = ctx.target
+        if opts["pci"]:
+            return self._pci(target)
         try:
             chars, blocks = char_devices(target), block_devices(target)
         except (MemoryError_, XcrashError) as e:
@@ -50,6 +83,28 @@ implemented yet.
         records = ([dict(vars(d), kind="char") for d in chars]
                    + [dict(vars(d), kind="block") for d in blocks])
         return Text("\n".join(lines), records)
+
+
+    @staticmethod
+    def _pci(target: Any) -> Result:
+        from ..targets.linux.devices import pci_root_buses
+        try:
+            roots = pci_root_buses(target)
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"dev: {e}") from None
+        if not roots:
+            raise CommandError("dev: no PCI devices found on this system")
+        lines: list[str] = []
+        for root in roots:
+            lines += ["    ROOT BUS     BUSNAME", f"{root.address:<16x} {_center(root.name, 7)}"]
+            lines += pci_lines(root)
+            lines.append("")
+
+        def record(bus: Any) -> dict[str, Any]:
+            return {"bus": bus.address, "name": bus.name,
+                    "devices": [vars(d) for d in bus.devices],
+                    "children": [record(c) for c in bus.children]}
+        return Text("\n".join(lines), [record(r) for r in roots])
 
 
 COMMANDS = [Dev]

@@ -113,3 +113,64 @@ def block_devices(target: Any) -> list[Device]:
             disk, ops = 0, 0
         out.append(Device(major, _name(entry.name.read_()) or "(unknown)", disk, ops))
     return out
+
+
+PCIE_TYPES = {0: "ENDPOINT", 1: "LEG_END", 4: "ROOT_PORT", 5: "UPSTREAM", 6: "DOWNSTREAM",
+              7: "PCI_BRIDGE", 8: "PCIE_BRIDGE", 9: "RC_END", 10: "RC_EC"}
+
+
+@dataclass
+class PciDevice:
+    address: int          # struct pci_dev
+    name: str             # "0000:00:01.0"
+    pci_class: int        # class code without the programming interface (0x0600)
+    vendor: int
+    device: int
+    type: str             # crash's TYPE column: the PCIe port type, " [BRIDGE]" for bridges
+
+
+@dataclass
+class PciBus:
+    address: int          # struct pci_bus
+    name: str             # "0000:00"
+    parent: int
+    self_device: PciDevice | None     # the bridge leading to this bus
+    devices: list[PciDevice]
+    children: list["PciBus"]
+
+
+def _kobject_name(target: Any, device: Any) -> str:
+    name = int(device.dev.kobj.name)
+    return target.space.read_cstring(name, 32).decode("utf-8", "replace") if name else ""
+
+
+def _pci_device(target: Any, address: int) -> PciDevice:
+    dev = target.object_at(target.type("struct pci_dev"), address)
+    kind = PCIE_TYPES.get((int(dev.pcie_flags_reg) & 0xF0) >> 4, "") \
+        if dev.type_.has_member("pcie_flags_reg") else ""
+    if int(dev.hdr_type) & 0x7F in (1, 2):                  # bridge, CardBus bridge
+        kind += " [BRIDGE]"
+    return PciDevice(address, _kobject_name(target, dev), int(dev.member_("class")) >> 8,
+                     int(dev.vendor), int(dev.device), kind)
+
+
+def _pci_bus(target: Any, address: int, depth: int = 0) -> PciBus:
+    bus = target.object_at(target.type("struct pci_bus"), address)
+    dev_list_off = target.type("struct pci_dev").member("bus_list")[0] // 8
+    bus_node_off = target.type("struct pci_bus").member("node")[0] // 8
+    devices = [_pci_device(target, link - dev_list_off)
+               for link in list_for_each(target, bus.devices.address_, CHAIN_LIMIT)]
+    children = [] if depth > 32 else [
+        _pci_bus(target, link - bus_node_off, depth + 1)
+        for link in list_for_each(target, bus.children.address_, CHAIN_LIMIT)]
+    self_dev = int(bus.self)
+    return PciBus(address, _kobject_name(target, bus), int(bus.parent),
+                  _pci_device(target, self_dev) if self_dev else None, devices, children)
+
+
+def pci_root_buses(target: Any) -> list[PciBus]:
+    """The PCI hierarchy from ``pci_root_buses``: each root bus with its devices and
+    child buses (behind bridges), in the kernel's list order."""
+    node_off = target.type("struct pci_bus").member("node")[0] // 8
+    return [_pci_bus(target, link - node_off)
+            for link in list_for_each(target, target.address_of("pci_root_buses"), CHAIN_LIMIT)]
