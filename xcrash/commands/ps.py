@@ -57,7 +57,7 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
 
 class Ps(Command):
     name = "ps"
-    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l|-r] [pid | task | command] ..."
+    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l|-m|-r] [pid | task | command] ..."
     summary = "process status"
     group = "linux"
     targets = ("linux",)
@@ -74,6 +74,8 @@ PID, task address or command name.
   -p  the chain of parents      -c  the children      -g  the thread group
   -t  run time, start time, user and system time
   -l  last-run timestamps (sched_info; says so when the kernel has none)
+  -m  how long before the crash each task last ran (its CPU's run-queue clock
+      minus the task's last_arrival), newest first
   -r  resource limits (current and maximum of each RLIMIT_*)
 """
     example = "ps\nps lab_crasher\nps -S"
@@ -86,7 +88,8 @@ PID, task address or command name.
                Option("-g", "group", "the threads of each thread group"),
                Option("-t", "times", "run time, start time, user and system time"),
                Option("-l", "last", "last-run timestamps"),
-               Option("-r", "rlimits", "resource limits"))
+               Option("-r", "rlimits", "resource limits"),
+               Option("-m", "since", "time since each task last ran"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -109,7 +112,7 @@ PID, task address or command name.
         for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),
                              ("children", ps_details.children), ("group", ps_details.group),
                              ("times", ps_details.times), ("last", ps_details.last_run),
-                             ("rlimits", ps_details.rlimits)):
+                             ("rlimits", ps_details.rlimits), ("since", ps_details.since_run)):
             if opts[flag]:
                 return detail(ctx, rows)
         columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),

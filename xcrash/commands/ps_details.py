@@ -1,4 +1,4 @@
-"""The per-task detail views of `ps`: -a, -p, -c, -g, -t, -l, -r."""
+"""The per-task detail views of `ps`: -a, -p, -c, -g, -t, -l, -m, -r."""
 from __future__ import annotations
 
 from typing import Any
@@ -109,16 +109,46 @@ def times(ctx: Context, rows: list[dict[str, Any]]) -> Text:
     return Text("\n\n".join(blocks))
 
 
-def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
-    """crash's ps -l: sched_info.last_arrival, newest first."""
+def _last_arrivals(ctx: Context, rows: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """(sched_info.last_arrival, row), newest first; an error when the kernel keeps none."""
     task_t = ctx.target.type("struct task_struct")
     info_t = task_t.member("sched_info")[1].type
     if not info_t.has_member("last_arrival"):
         raise CommandError("last-run timestamps do not exist in this kernel")
-    stamped = sorted(((int(_task(ctx, r).sched_info.last_arrival), r) for r in rows),
-                     key=lambda x: -x[0])
-    return Text("\n".join(f"[{ts}] [{r['state']}]  PID: {r['pid']:<6} TASK: {r['task']:x}  "
-                          f"CPU: {r['cpu']:<2} COMMAND: \"{r['comm']}\"" for ts, r in stamped))
+    return sorted(((int(_task(ctx, r).sched_info.last_arrival), r) for r in rows),
+                  key=lambda x: -x[0])
+
+
+def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -l: sched_info.last_arrival, newest first, right-aligned to the newest."""
+    stamped = _last_arrivals(ctx, rows)
+    width = len(str(stamped[0][0])) if stamped else 0
+    return Text("\n".join(f"[{ts:>{width}}] [{r['state']}]  {header(_task(ctx, r), r['cpu'])}"
+                          for ts, r in stamped))
+
+
+def _duration(ns: int) -> str:
+    """crash's "days hh:mm:ss.mmm"."""
+    ms = ns // 1_000_000
+    secs, ms = divmod(ms, 1000)
+    mins, secs = divmod(secs, 60)
+    hours, mins = divmod(mins, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days} {hours:02d}:{mins:02d}:{secs:02d}.{ms:03d}"
+
+
+def since_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+    """crash's ps -m: how long before the crash each task last ran: its CPU's run-queue
+    clock minus its last_arrival, newest first."""
+    clocks: dict[int, int] = {}
+    lines = []
+    for ts, r in _last_arrivals(ctx, rows):
+        cpu = r["cpu"]
+        if cpu not in clocks:
+            clocks[cpu] = int(ctx.target.per_cpu("runqueues", cpu).clock)
+        lines.append(f"[{_duration(max(clocks[cpu] - ts, 0))}] [{r['state']}]  "
+                     f"{header(_task(ctx, r), cpu)}")
+    return Text("\n".join(lines))
 
 
 RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK",
