@@ -120,3 +120,12 @@ def test_free_lists_add_up_to_the_zone_counters(sysrq) -> None:
     for zone in sysrq.run("kmem -f", records=True):
         assert sum(f["blocks"] << f["order"] for f in zone["lists"]) == zone["free"]
     assert dom0_ref("16-kmem-f.txt").rstrip().endswith("(verified)")
+
+
+def test_huge_pages_need_hugetlbfs(sysrq) -> None:
+    """The sample kernels have no hugetlbfs (crash: "hstates[] array does not exist");
+    kmem -h was compared with crash on the distro dump (1GB and 2MB hstates)."""
+    from xcrash.commands.kmem import _huge_size
+    with pytest.raises(CommandError, match=r"hstates\[\] array does not exist"):
+        sysrq.run("kmem -h")
+    assert (_huge_size(2 << 20), _huge_size(1 << 30), _huge_size(64 << 10)) == ("2MB", "1GB", "64KB")

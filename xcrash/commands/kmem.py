@@ -96,6 +96,14 @@ def _free_block(target: Any, page: int) -> Any:
         return None
 
 
+def _huge_size(size: int) -> str:
+    """crash's pages_to_size without its blank: 2MB, 1GB."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if size >= scale:
+            return f"{size // scale}{unit}"
+    return f"{size}"
+
+
 def page_line(target: Any, info: Any) -> str:
     """crash's mem_map line: flags in hex, then the names of the set flags."""
     from ..targets.linux.pages import page_flag_names
@@ -223,7 +231,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -f|-F | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
+    synopsis = "kmem -i | -f|-F | -h | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory: usage, slab caches, free lists, pages, vmalloc, an address"
     group = "linux"
     targets = ("linux",)
@@ -266,7 +274,10 @@ the kernel symbol, the vmalloc area, the slab and object, the slab of a struct
 page, the free buddy block holding the page, the task whose task_struct or
 stack holds it, and its page.
 
-Other kmem options (-n, -c, -C, -h ...) are not implemented yet.
+`kmem -h`: each huge page size (struct hstate): size, free and total huge
+pages, name.
+
+Other kmem options (-n, -c, -C ...) are not implemented yet.
 """
     example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -f\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
@@ -275,11 +286,23 @@ Other kmem options (-n, -c, -C, -h ...) are not implemented yet.
                Option("-v", "vmalloc", "vmalloc areas"),
                Option("-p", "pages", "struct page of every page frame or of physical addresses"),
                Option("-f", "free", "free lists of every zone"),
-               Option("-F", "free_pages", "free lists with the first page of every block"))
+               Option("-F", "free_pages", "free lists with the first page of every block"),
+               Option("-h", "huge", "huge page sizes (hstates)"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if opts["huge"] and not rest:
+            from ..errors import XcrashError
+            from ..targets.linux.meminfo import hstates
+            try:
+                found = hstates(ctx.target)
+            except XcrashError as e:
+                raise CommandError(f"kmem: {e}") from None
+            lines = ["     HSTATE        SIZE    FREE   TOTAL  NAME"] + [
+                f"{h.address:x}  {_huge_size(h.size):>5}  {h.free:6d}  {h.total:6d}  {h.name}"
+                for h in found]
+            return Text("\n".join(lines), [vars(h) for h in found])
         if not any(opts.values()) and len(rest) == 1:
             return self._identify(ctx, rest[0])
         if (opts["free"] or opts["free_pages"]) and not (opts["info"] or opts["slabs"]

@@ -147,3 +147,29 @@ def _atomic(target: Any, name: str) -> int:
         return int(target.object(name).counter)
     except XcrashError:
         return 0
+
+
+@dataclass
+class HugePageState:
+    address: int          # struct hstate
+    size: int             # bytes per huge page
+    free: int
+    total: int
+    name: str
+
+
+def hstates(target: Any) -> list[HugePageState]:
+    """Every configured huge page size (``hstates[]`` entries with an order)."""
+    sym = target.symbols.get("hstates")
+    if sym is None:
+        raise XcrashError("hstates[] array does not exist (a kernel without hugetlbfs)")
+    hstate_t = target.type("struct hstate")
+    out = []
+    for i in range((sym.size or 0) // hstate_t.byte_size):
+        h = target.object_at(hstate_t, sym.address + i * hstate_t.byte_size)
+        order = int(h.order)
+        if not order:
+            continue
+        out.append(HugePageState(h.address_, 4096 << order, int(h.free_huge_pages),
+                                 int(h.nr_huge_pages), h.name.string_(32).decode()))
+    return out
