@@ -136,3 +136,9 @@ def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
     mce_top = int(want[known + 2].split(": ")[1], 16)
     assert ours[known:known + 3] == ["        MCE STACK SIZE: 8192", "            MCE STACKS:",
                                      f"                 CPU 0: {mce_top - 8192:016x}"]
+
+
+@pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "xen-own" / "dom0-sig-g.txt"))
+def test_xen_dom0_thread_group_signals_equal_crash(sample_dom0, command: str, want: str) -> None:
+    """sig -g of xenconsoled (leader given) and of an xl thread (its group's leader first)."""
+    assert sample_dom0.run(command).strip("\n") == want
