@@ -647,12 +647,12 @@ for _n in XEN_SCENARIOS:
 
 LINUX_CMDS = ["sys", "ps", "bt", "bt -a", "foreach bt", "log", "sys -i", "kmem -i", "kmem -s",
               "foreach files", "foreach vm", "mount", "net", "dev", "irq -u", "timer",
-              "kmem -v", "timer -r", "sig", "kmem -f", "irq -s"]
+              "kmem -v", "timer -r", "sig", "kmem -f", "irq -s", "kmem -n"]
 LINUX_CMDS_SHORT = ["sys", "bt", "bt -a", "kmem -s"]
 XEN_HYPER_CMDS = ["sys", "doms", "vcpus", "pcpus", "dumpinfo", "bt", "bt -a", "log"]
 DOM0_CMDS = ["sys", "ps", "bt -a", "log", "kmem -s", "foreach files", "foreach vm", "mount", "net",
              "dev", "irq -u", "timer", "kmem -v", "timer -r", "sig", "kmem -f",
-             "foreach net -s", "irq -s"]
+             "foreach net -s", "irq -s", "kmem -n"]
 DOMU_CMDS = ["sys", "ps", "log"]
 
 

@@ -1,4 +1,4 @@
-"""kmem -s, -S, -v, -f, -F, -p and kmem ADDRESS on the sample dumps against crash 8.0.6.
+"""kmem -s, -S, -v, -f, -F, -p, -n and kmem ADDRESS on the sample dumps against crash 8.0.6.
 
 The whole `kmem -s` listing of linux-sysrq is checked with the other crash reference
 outputs (test_sample_dumps_targets); here: the NMI dump's listing, Xen dom0, the
@@ -38,6 +38,7 @@ def test_nmi_dump_slab_caches_equal_crash() -> None:
     ("kmem -s", "05-kmem-s.txt"),          # a PV dom0 read through the hypervisor dump
     ("kmem -v", "13-kmem-v.txt"),
     ("kmem -f", "16-kmem-f.txt"),
+    ("kmem -n", "19-kmem-n.txt"),
 ])
 def test_xen_dom0_equals_crash(sample_dom0, command: str, ref: str) -> None:
     assert sample_dom0.run(command).strip("\n") == dom0_ref(ref).strip("\n")

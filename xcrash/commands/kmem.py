@@ -96,6 +96,40 @@ def _free_block(target: Any, page: int) -> Any:
         return None
 
 
+def memory_node_lines(nodes: list[Any], sections: list[Any], blocks: list[Any],
+                      page_size: int) -> list[str]:
+    """crash's `kmem -n`: each node, its zones, the memory sections, the memory blocks."""
+    lines: list[str] = []
+    for n in nodes:
+        zones = n.zones
+        first = zones[0].address if zones else 0
+        lines += ["NODE    SIZE      PGLIST_DATA       BOOTMEM_DATA       NODE_ZONES   ",
+                  f" {n.node:2d}   {_center(str(n.spanned), 8)}  {n.pgdat:<16x}  "
+                  f"{_center('----', 16)}  {first:<16x}"]
+        lines += [" " * 52 + f"{z.address:x}" for z in zones[1:]]
+        lines += ["    MEM_MAP          START_PADDR    START_MAPNR",
+                  f"{_center(f'{n.mem_map:x}', 16)}  {_center(f'{n.start_pfn * 4096:x}', 16, True)}  "
+                  f"{_center(str(n.start_pfn), 11, True)}",
+                  "", "ZONE  NAME         SIZE       MEM_MAP      START_PADDR  START_MAPNR"]
+        for z in zones:
+            lines.append(f" {z.index:2d}   {z.name:<9} {z.spanned:7d}  {z.mem_map:16x}  "
+                         f"{z.start_pfn * 4096:11x}  {z.start_pfn:11d}")
+    lines += ["", "-" * 67, "",
+              "NR      SECTION        CODED_MEM_MAP        MEM_MAP       STATE PFN"]
+    for sec in sections:
+        mem_map = (sec.coded_mem_map + sec.pfn * page_size) & 0xFFFFFFFFFFFFFFFF
+        lines.append(f"{sec.nr:2d}  {sec.address:16x}  {sec.coded_mem_map:16x}  {mem_map:16x}  "
+                     f"{_center(sec.state, 5)} {sec.pfn:<16d}")
+    if blocks:
+        lines += ["", "   MEM_BLOCK        NAME        PHYSICAL RANGE     NODE  STATE   START_SECTION_NO"]
+        for b in blocks:
+            where = (f"{b.start:8x} - {b.end:8x}" if b.end is not None
+                     else _center(f"{b.start:x}", 19))
+            lines.append(f" {b.address:<16x} {_center(b.name, 12)} {where} "
+                         f"{_center(str(b.nid), 4)}  {b.state:<7} {str(b.start_section):<12}")
+    return lines
+
+
 def _huge_size(size: int) -> str:
     """crash's pages_to_size without its blank: 2MB, 1GB."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
@@ -231,7 +265,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -f|-F | -h | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
+    synopsis = "kmem -i | -f|-F | -h | -n | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory: usage, slab caches, free lists, pages, vmalloc, an address"
     group = "linux"
     targets = ("linux",)
@@ -277,7 +311,12 @@ stack holds it, and its page.
 `kmem -h`: each huge page size (struct hstate): size, free and total huge
 pages, name.
 
-Other kmem options (-n, -c, -C ...) are not implemented yet.
+`kmem -n`: each memory node (pglist_data, size, zones, first struct page),
+its zones, the present sparse memory sections (encoded and decoded mem_map,
+state: Present, has a Mem_map, Online, Early, zone-Device) and the memory
+hotplug blocks.
+
+Other kmem options (-c, -C, -g, -l, -L ...) are not implemented yet.
 """
     example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -f\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
@@ -287,11 +326,25 @@ Other kmem options (-n, -c, -C ...) are not implemented yet.
                Option("-p", "pages", "struct page of every page frame or of physical addresses"),
                Option("-f", "free", "free lists of every zone"),
                Option("-F", "free_pages", "free lists with the first page of every block"),
-               Option("-h", "huge", "huge page sizes (hstates)"))
+               Option("-h", "huge", "huge page sizes (hstates)"),
+               Option("-n", "nodes", "memory nodes, zones and sections"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if opts["nodes"] and not rest:
+            from ..errors import MemoryError_, XcrashError
+            from ..targets.linux.memnodes import mem_sections, memory_blocks, memory_nodes
+            try:
+                nodes, sections = memory_nodes(ctx.target), mem_sections(ctx.target)
+                blocks = memory_blocks(ctx.target)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"kmem: {e}") from None
+            size = ctx.target.type("struct page").byte_size
+            return Text("\n".join(memory_node_lines(nodes, sections, blocks, size)),
+                        [{"nodes": [vars(n) | {"zones": [vars(z) for z in n.zones]} for n in nodes],
+                          "sections": [vars(x) for x in sections],
+                          "blocks": [vars(b) for b in blocks]}])
         if opts["huge"] and not rest:
             from ..errors import XcrashError
             from ..targets.linux.meminfo import hstates
