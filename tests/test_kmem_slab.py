@@ -61,10 +61,10 @@ def test_recorded_blocks_cover_each_kind_of_object() -> None:
     assert re.search(r"^   ffff[0-9a-f]+  $", text, re.M)    # free on a partial slab
 
 
-@pytest.mark.parametrize("name", ["kmem-S.txt", "kmem-F.txt"])
+@pytest.mark.parametrize("name", ["kmem-S.txt", "kmem-F.txt", "kmem-g.txt"])
 def test_every_slab_and_free_block_equals_crash(sysrq, name: str) -> None:
     """kmem -S: CPU slabs with each object, CPU partial slabs, node lists;
-    kmem -F: the first page of every free block."""
+    kmem -F: the first page of every free block; kmem -g: page flag bits."""
     for command, want in recorded_blocks(RECORDED / name):
         assert sysrq.run(command).strip("\n") == want, command
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CommandError
-from .args import looks_hex, parse_address
+from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
 
 HEADER = "                 PAGES        TOTAL      PERCENTAGE"
@@ -127,6 +127,27 @@ def memory_node_lines(nodes: list[Any], sections: list[Any], blocks: list[Any],
                      else _center(f"{b.start:x}", 19))
             lines.append(f" {b.address:<16x} {_center(b.name, 12)} {where} "
                          f"{_center(str(b.nid), 4)}  {b.state:<7} {str(b.start_section):<12}")
+    return lines
+
+
+def page_flag_lines(target: Any, flags: int | None) -> list[str]:
+    """crash's `kmem -g [FLAGS]`: enum pageflags (every PG_ name, aliases too) with bit
+    and value; with FLAGS, only the bits set in it."""
+    values = list(target.type("enum pageflags").strip_typedefs().enumerators or ())
+    longest = max((len(n) for n, _ in values), default=9)
+    largest = max((v for n, v in values if "PG_" in n), default=0)
+    digits = (largest + 1) // 4 + 1
+    indent = "  " if flags else ""
+    lines = [f"FLAGS: {flags:x}"] if flags else []
+    lines.append(f"{indent}{'PAGE-FLAG':<{longest}} BIT  VALUE")
+    found = 0
+    for name, bit in values:
+        if "PG_" not in name or (flags and not flags >> bit & 1):
+            continue
+        found += 1
+        lines.append(f"{indent}{name:<{longest}}  {bit:2d}  {1 << bit:0{digits}x}")
+    if flags and not found:
+        lines.append("  (none found)")
     return lines
 
 
@@ -265,7 +286,7 @@ def cache_detail_lines(cs: Any) -> list[str]:
 
 class Kmem(Command):
     name = "kmem"
-    synopsis = "kmem -i | -f|-F | -h | -n | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
+    synopsis = "kmem -i | -f|-F | -g [flags] | -h | -n | -v | -p [address ...] | -s|-S [cache-name ... | address] | address"
     summary = "kernel memory: usage, slab caches, free lists, pages, vmalloc, an address"
     group = "linux"
     targets = ("linux",)
@@ -316,7 +337,10 @@ its zones, the present sparse memory sections (encoded and decoded mem_map,
 state: Present, has a Mem_map, Online, Early, zone-Device) and the memory
 hotplug blocks.
 
-Other kmem options (-c, -C, -g, -l, -L ...) are not implemented yet.
+`kmem -g [FLAGS]`: the page flag bits (enum pageflags, aliases included)
+with their values; with a flags value (hex), the bits set in it.
+
+Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
 """
     example = "kmem -i\nkmem -s\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\nkmem -f\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000"
     options = (Option("-i", "info", "memory usage summary"),
@@ -327,11 +351,15 @@ Other kmem options (-c, -C, -g, -l, -L ...) are not implemented yet.
                Option("-f", "free", "free lists of every zone"),
                Option("-F", "free_pages", "free lists with the first page of every block"),
                Option("-h", "huge", "huge page sizes (hstates)"),
-               Option("-n", "nodes", "memory nodes, zones and sections"))
+               Option("-n", "nodes", "memory nodes, zones and sections"),
+               Option("-g", "page_flags", "page flag bits (of a flags value)"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.meminfo import meminfo
         opts, rest = self.parse(args)
+        if opts["page_flags"] and len(rest) <= 1:
+            flags = parse_number(rest[0], 16) if rest else None
+            return Text("\n".join(page_flag_lines(ctx.target, flags)), [{"flags": flags}])
         if opts["nodes"] and not rest:
             from ..errors import MemoryError_, XcrashError
             from ..targets.linux.memnodes import mem_sections, memory_blocks, memory_nodes
