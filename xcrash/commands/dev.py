@@ -5,6 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
+from .columns import center
 
 CHR_HEADER = "CHRDEV    NAME                 CDEV        OPERATIONS      "
 BLK_HEADER = "BLKDEV    NAME                GENDISK      OPERATIONS      "
@@ -22,14 +23,9 @@ def _row(target: Any, d: Any) -> str:
 PCI_DEV_HEADER = "    PCI DEV      DO:BU:SL.FN  CLASS   PCI_ID      TYPE   "
 
 
-def _center(text: str, width: int) -> str:
-    extra = max(width - len(text), 0)
-    return " " * (extra // 2) + text + " " * (extra - extra // 2)
-
-
 def _device_line(d: Any) -> str:
-    return (f"  {d.address:<16x} {_center(d.name, 12)} {_center(f'{d.pci_class:04x}', 6)} "
-            f"{_center(f'{d.vendor:x}:{d.device:x}', 9)} {_center(d.type, 10)}")
+    return (f"  {d.address:<16x} {center(d.name, 12)} {center(f'{d.pci_class:04x}', 6)} "
+            f"{center(f'{d.vendor:x}:{d.device:x}', 9)} {center(d.type, 10)}")
 
 
 def pci_lines(bus: Any) -> list[str]:
@@ -39,7 +35,7 @@ def pci_lines(bus: Any) -> list[str]:
         lines.append(_device_line(bus.self_device))
     lines += [_device_line(d) for d in bus.devices]
     for child in bus.children:
-        lines += [f"  {_center('PCI BUS', 16)} {_center('PARENT BUS', 16)}",
+        lines += [f"  {center('PCI BUS', 16)} {center('PARENT BUS', 16)}",
                   f"  {child.address:<16x} {child.parent:<16x}"]
         lines += pci_lines(child)
         lines.append("")
@@ -96,7 +92,7 @@ statistics) are not implemented yet.
             raise CommandError("dev: no PCI devices found on this system")
         lines: list[str] = []
         for root in roots:
-            lines += ["    ROOT BUS     BUSNAME", f"{root.address:<16x} {_center(root.name, 7)}"]
+            lines += ["    ROOT BUS     BUSNAME", f"{root.address:<16x} {center(root.name, 7)}"]
             lines += pci_lines(root)
             lines.append("")
 

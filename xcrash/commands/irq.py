@@ -6,25 +6,19 @@ from typing import Any
 from ..errors import CommandError, MemoryError_, XcrashError
 from .args import parse_number
 from .base import Command, Context, Option, Result, Text
+from .columns import center
 
 HEADER = " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME"
 UNUSED = "    (unused)    "
 
 
-def _irq_column(n: int) -> str:
-    """crash's mkstring(4, CENTER|RJUST): centred, the odd space on the left."""
-    text = str(n)
-    extra = max(4 - len(text), 0)
-    return " " * (extra - extra // 2) + text + " " * (extra // 2)
-
-
 def irq_lines(irq: Any) -> list[str]:
     desc = f"{irq.desc:16x}" if irq.desc else UNUSED
     if not irq.actions:
-        return [f"{_irq_column(irq.irq)}  {desc}  {UNUSED}  "]
+        return [f"{center(str(irq.irq), 4, True)}  {desc}  {UNUSED}  "]
     lines = []
     for i, (action, name) in enumerate(irq.actions):
-        head = f"{_irq_column(irq.irq)}  {desc}  " if i == 0 else " " * 24
+        head = f"{center(str(irq.irq), 4, True)}  {desc}  " if i == 0 else " " * 24
         lines.append(f"{head}{action:16x}  \"{name}\"")
     return lines
 

@@ -6,6 +6,7 @@ from typing import Any
 from ..errors import CommandError
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
+from .columns import center
 
 HEADER = "                 PAGES        TOTAL      PERCENTAGE"
 CACHE_HEADER = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"
@@ -29,12 +30,6 @@ def _line(label: str, pages: int, of: tuple[int, str] | None = None) -> str:
     return text + f"  {pct:3d}% of {name}"
 
 
-def _center(text: str, width: int, odd_left: bool = False) -> str:
-    extra = max(width - len(text), 0)
-    left = extra - extra // 2 if odd_left else extra // 2
-    return " " * left + text + " " * (extra - left)
-
-
 def free_area_lines(zones: list[Any], with_pages: bool = False) -> list[str]:
     """crash's `kmem -f`: each zone's counters, then (for a zone with free pages) every
     free list by order and migrate type, then the total checked against the lists;
@@ -48,9 +43,9 @@ def free_area_lines(zones: list[Any], with_pages: bool = False) -> list[str]:
             lines.append("")
         lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
         lines.append(f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  "
-                     f"{_center(f'{z.mem_map:x}', 16)}  "
-                     f"{_center(f'{z.start_pfn << 12:x}', 11, True)}  "
-                     f"{_center(str(z.start_mapnr), 11, True)}")
+                     f"{center(f'{z.mem_map:x}', 16)}  "
+                     f"{center(f'{z.start_pfn << 12:x}', 11, True)}  "
+                     f"{center(str(z.start_mapnr), 11, True)}")
         if z.free and with_pages:
             for f in z.lists:
                 lines += ["AREA    SIZE  FREE_AREA_STRUCT",
@@ -80,8 +75,8 @@ def free_block_lines(block: Any, address: int) -> list[str]:
     pages = 1 << fl.order
     where = f"({address:x} is {_ordinal(block.position + 1)} of {pages} pages)" if pages > 1 else ""
     return ["ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR",
-            f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  {_center(f'{z.mem_map:x}', 16)}  "
-            f"{_center(f'{z.start_pfn << 12:x}', 11, True)}  {_center(str(z.start_mapnr), 11, True)}",
+            f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  {center(f'{z.mem_map:x}', 16)}  "
+            f"{center(f'{z.start_pfn << 12:x}', 11, True)}  {center(str(z.start_mapnr), 11, True)}",
             "AREA    SIZE  FREE_AREA_STRUCT",
             f"{fl.order:3d}  {f'{4 << fl.order}k':>7}  {fl.address:16x}  ",
             f"{block.head:x}  {where}"]
@@ -104,12 +99,12 @@ def memory_node_lines(nodes: list[Any], sections: list[Any], blocks: list[Any],
         zones = n.zones
         first = zones[0].address if zones else 0
         lines += ["NODE    SIZE      PGLIST_DATA       BOOTMEM_DATA       NODE_ZONES   ",
-                  f" {n.node:2d}   {_center(str(n.spanned), 8)}  {n.pgdat:<16x}  "
-                  f"{_center('----', 16)}  {first:<16x}"]
+                  f" {n.node:2d}   {center(str(n.spanned), 8)}  {n.pgdat:<16x}  "
+                  f"{center('----', 16)}  {first:<16x}"]
         lines += [" " * 52 + f"{z.address:x}" for z in zones[1:]]
         lines += ["    MEM_MAP          START_PADDR    START_MAPNR",
-                  f"{_center(f'{n.mem_map:x}', 16)}  {_center(f'{n.start_pfn * 4096:x}', 16, True)}  "
-                  f"{_center(str(n.start_pfn), 11, True)}",
+                  f"{center(f'{n.mem_map:x}', 16)}  {center(f'{n.start_pfn * 4096:x}', 16, True)}  "
+                  f"{center(str(n.start_pfn), 11, True)}",
                   "", "ZONE  NAME         SIZE       MEM_MAP      START_PADDR  START_MAPNR"]
         for z in zones:
             lines.append(f" {z.index:2d}   {z.name:<9} {z.spanned:7d}  {z.mem_map:16x}  "
@@ -119,14 +114,14 @@ def memory_node_lines(nodes: list[Any], sections: list[Any], blocks: list[Any],
     for sec in sections:
         mem_map = (sec.coded_mem_map + sec.pfn * page_size) & 0xFFFFFFFFFFFFFFFF
         lines.append(f"{sec.nr:2d}  {sec.address:16x}  {sec.coded_mem_map:16x}  {mem_map:16x}  "
-                     f"{_center(sec.state, 5)} {sec.pfn:<16d}")
+                     f"{center(sec.state, 5)} {sec.pfn:<16d}")
     if blocks:
         lines += ["", "   MEM_BLOCK        NAME        PHYSICAL RANGE     NODE  STATE   START_SECTION_NO"]
         for b in blocks:
             where = (f"{b.start:8x} - {b.end:8x}" if b.end is not None
-                     else _center(f"{b.start:x}", 19))
-            lines.append(f" {b.address:<16x} {_center(b.name, 12)} {where} "
-                         f"{_center(str(b.nid), 4)}  {b.state:<7} {str(b.start_section):<12}")
+                     else center(f"{b.start:x}", 19))
+            lines.append(f" {b.address:<16x} {center(b.name, 12)} {where} "
+                         f"{center(str(b.nid), 4)}  {b.state:<7} {str(b.start_section):<12}")
     return lines
 
 

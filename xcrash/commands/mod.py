@@ -6,22 +6,15 @@ from typing import Any
 from ..errors import CommandError
 from .args import parse_address
 from .base import Command, Context, Option, Result, Text
-
-
-def _center_ljust(text: str, width: int) -> str:
-    """crash's ``mkstring(CENTER|LJUST)``: centred, the odd space on the right."""
-    extra = width - len(text)
-    if extra <= 0:
-        return text
-    return " " * (extra // 2) + text + " " * (extra - extra // 2)
+from .columns import center
 
 
 def module_lines(modules: list[Any], memory_layout: bool = False) -> list[str]:
     """crash's table: MODULE NAME BASE (TEXT_BASE on 6.4+) SIZE OBJECT FILE."""
     name_w = max((len(m.name) for m in modules), default=0)
     size_w = max((len(str(m.size)) for m in modules), default=0)
-    out = ["  ".join([_center_ljust("MODULE", 16), "NAME".ljust(name_w),
-                      _center_ljust("TEXT_BASE" if memory_layout else "BASE", 16),
+    out = ["  ".join([center("MODULE", 16), "NAME".ljust(name_w),
+                      center("TEXT_BASE" if memory_layout else "BASE", 16),
                       "SIZE".rjust(size_w), "OBJECT FILE"])]
     for m in modules:
         kallsyms = "  [CONFIG_KALLSYMS]" if m.symbols else ""

@@ -5,11 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
-
-
-def _center(text: str, width: int) -> str:
-    extra = max(width - len(text), 0)
-    return " " * (extra // 2) + text + " " * (extra - extra // 2)
+from .columns import center
 
 
 def _symbol(target: Any, address: int) -> str:
@@ -33,17 +29,11 @@ def timer_lines(target: Any, jiffies: int, bases: list[Any]) -> list[str]:
         lines.append(f"  {'EXPIRES'.ljust(flen)}     {'TTE'.ljust(tlen)}     TIMER_LIST     FUNCTION")
         for t in base.timers:
             lines.append(f"  {str(t.expires).rjust(flen)}  {str(t.tte).rjust(tlen)}  "
-                         f"{_center(f'{t.address:16x}', 16)}  {t.function:16x}  "
+                         f"{center(f'{t.address:16x}', 16)}  {t.function:16x}  "
                          f"<{_symbol(target, t.function)}>")
         if not base.timers:
             lines.append("  (none)")
     return lines
-
-
-def _center_right(text: str, width: int) -> str:
-    """crash's mkstring(CENTER|RJUST): centred, the odd space on the left."""
-    extra = max(width - len(text), 0)
-    return " " * (extra - extra // 2) + text + " " * (extra // 2)
 
 
 def hrtimer_lines(target: Any, bases: list[Any]) -> list[str]:
@@ -65,13 +55,13 @@ def hrtimer_lines(target: Any, bases: list[Any]) -> list[str]:
             soft_len = max(len(str(last.softexpires)), 11)
             exp_len = max(len(str(last.expires)), 7)
             tte_len = len(str(last.expires - clock.now))
-            lines += [f"  {_center_right('CURRENT', soft_len)}",
-                      f"  {_center_right(str(clock.now), soft_len)}",
-                      f"  {_center_right('SOFTEXPIRES', soft_len)}  {_center_right('EXPIRES', exp_len)}  "
-                      f"{_center_right('TTE', tte_len)}  {_center('HRTIMER', 16)}  {_center('FUNCTION', 16)}"]
+            lines += [f"  {center('CURRENT', soft_len, True)}",
+                      f"  {center(str(clock.now), soft_len, True)}",
+                      f"  {center('SOFTEXPIRES', soft_len, True)}  {center('EXPIRES', exp_len, True)}  "
+                      f"{center('TTE', tte_len, True)}  {center('HRTIMER', 16)}  {center('FUNCTION', 16)}"]
             for t in clock.timers:
-                lines.append(f"  {_center_right(str(t.softexpires), soft_len)}  "
-                             f"{_center_right(str(t.expires), exp_len)}  "
+                lines.append(f"  {center(str(t.softexpires), soft_len, True)}  "
+                             f"{center(str(t.expires), exp_len, True)}  "
                              f"{str(t.expires - clock.now).rjust(tte_len)}  {t.address:x}  "
                              f"{t.function:x}  <{_symbol(target, t.function)}>")
     return lines

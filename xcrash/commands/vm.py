@@ -5,15 +5,10 @@ from typing import Any
 
 from .args import per_task_blocks, tasks_or_current
 from .base import Command, Context, Result
+from .columns import center
 
 VM_HEADER = "       MM               PGD          RSS    TOTAL_VM"
 VMA_HEADER = "      VMA           START       END     FLAGS FILE"
-
-
-def _center(text: str, width: int) -> str:
-    """crash's mkstring(CENTER|LJUST): centred, the odd space on the right."""
-    extra = max(width - len(text), 0)
-    return " " * (extra // 2) + text + " " * (extra - extra // 2)
 
 
 def vm_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
@@ -21,8 +16,8 @@ def vm_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
     from .task import task_header
     m = memory_map(target, task)
     lines = [task_header(task), VM_HEADER,
-             f"{_center(f'{m.mm:x}', 16)}  {_center(f'{m.pgd:x}', 16)}  "
-             f"{_center(f'{m.rss_kb}k', 6)}  {_center(f'{m.total_vm_kb}k', 8)}"]
+             f"{center(f'{m.mm:x}', 16)}  {center(f'{m.pgd:x}', 16)}  "
+             f"{center(f'{m.rss_kb}k', 6)}  {center(f'{m.total_vm_kb}k', 8)}"]
     if m.mm:
         lines.append(VMA_HEADER)
         for v in m.vmas:

@@ -5,17 +5,15 @@ centred in its column, the odd space of padding going to the left.
 """
 from __future__ import annotations
 
+from . import columns
+
 #: crash's VADDR_PRLEN / LONG_PRLEN and INT_PRLEN on x86_64
 ADDR = 16
 INT = 8
 
 
 def center(text: str, width: int) -> str:
-    extra = width - len(text)
-    if extra <= 0:
-        return text
-    left = extra // 2 + extra % 2
-    return " " * left + text + " " * (extra - left)
+    return columns.center(text, width, odd_left=True)
 
 
 def hexc(value: int | None, width: int = ADDR, missing: str = "--") -> str:
