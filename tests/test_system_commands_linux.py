@@ -112,10 +112,12 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
     assert actions[2]["handler"] > 1 and actions[2]["flags"] & 0x04000000  # SIGINT, SA_RESTORER
 
 
-@pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt"])
+@pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
+                                  "ps-filters.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
-    stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices."""
+    stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
+    ps -G/-A/-y: thread group leaders, active tasks, scheduling policies."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -142,3 +144,12 @@ def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
 def test_xen_dom0_thread_group_signals_equal_crash(sample_dom0, command: str, want: str) -> None:
     """sig -g of xenconsoled (leader given) and of an xl thread (its group's leader first)."""
     assert sample_dom0.run(command).strip("\n") == want
+
+
+def test_ps_without_idle_tasks_and_bad_policies(sysrq) -> None:
+    """-I (newer crash has it; 8.0.6 does not) leaves out each CPU's idle task."""
+    rows = sysrq.run("ps -I", records=True)
+    assert rows and all(r["pid"] != 0 for r in rows)
+    assert len(rows) == len(sysrq.run("ps", records=True)) - 2
+    with pytest.raises(CommandError, match="invalid scheduling policy: SOMETIMES"):
+        sysrq.run("ps -y sometimes")

@@ -48,6 +48,7 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
                 "comm": task.comm.string_().decode("utf-8", "replace"),
                 "kernel_thread": is_kernel_thread(task),
                 "active": task.address_ in active,
+                "tgid": int(task.tgid), "policy": int(task.policy),
             })
         except (XcrashError, MemoryError_) as err:
             errors.append(f"ps: invalid task {task.address_:x}: {err}")
@@ -55,9 +56,27 @@ def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+POLICIES = {"NORMAL": 0, "FIFO": 1, "RR": 2, "BATCH": 3, "ISO": 4, "IDLE": 5, "DEADLINE": 6}
+
+
+def _policies(text: str) -> set[int]:
+    out = set()
+    for word in text.split(","):
+        word = word.strip().upper()
+        if word.isdigit():
+            out.add(int(word))
+        elif word in POLICIES:
+            out.add(POLICIES[word])
+        else:
+            raise CommandError(f"ps: invalid scheduling policy: {word} "
+                               f"({', '.join(POLICIES)} or their numbers)")
+    return out
+
+
 class Ps(Command):
     name = "ps"
-    synopsis = "ps [-k|-u] [-S|-a|-p|-c|-g|-t|-l|-m|-r] [pid | task | command] ..."
+    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-S|-a|-p|-c|-g|-t|-l|-m|-r] "
+                "[pid | task | command] ...")
     summary = "process status"
     group = "linux"
     targets = ("linux",)
@@ -69,6 +88,10 @@ Every task, idle tasks of all CPUs included, sorted by PID, in crash's columns:
 `>` marks the task that was running on a CPU.  Arguments select tasks by
 PID, task address or command name.
   -k  kernel threads only      -u  user tasks only
+  -G  thread group leaders only -A  only the active tasks
+  -I  no idle tasks (later crash versions have it; 8.0.6 does not)
+  -y policy  only tasks of these scheduling policies (comma-separated numbers
+      or names: NORMAL FIFO RR BATCH ISO IDLE DEADLINE)
   -S  a count of tasks per state (in the order states first appear, as crash)
   -a  arguments and environment read from each task's user memory
   -p  the chain of parents      -c  the children      -g  the thread group
@@ -89,7 +112,11 @@ PID, task address or command name.
                Option("-t", "times", "run time, start time, user and system time"),
                Option("-l", "last", "last-run timestamps"),
                Option("-r", "rlimits", "resource limits"),
-               Option("-m", "since", "time since each task last ran"))
+               Option("-m", "since", "time since each task last ran"),
+               Option("-G", "leaders", "thread group leaders only"),
+               Option("-I", "no_idle", "no idle tasks"),
+               Option("-A", "active_only", "only the tasks active on a CPU"),
+               Option("-y", "policy", "only tasks of these scheduling policies", takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -99,6 +126,15 @@ PID, task address or command name.
             rows = [r for r in rows if r["kernel_thread"]]
         if opts["user"]:
             rows = [r for r in rows if not r["kernel_thread"]]
+        if opts["leaders"]:
+            rows = [r for r in rows if r["pid"] == r["tgid"]]
+        if opts["no_idle"]:
+            rows = [r for r in rows if r["pid"] != 0]
+        if opts["active_only"]:
+            rows = [r for r in rows if r["active"]]
+        if opts["policy"]:
+            wanted = _policies(opts["policy"])
+            rows = [r for r in rows if r["policy"] in wanted]
         if rest:
             rows = [r for r in rows if any(self._selects(r, a) for a in rest)]
             if not rows:
