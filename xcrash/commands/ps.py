@@ -12,10 +12,15 @@ HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  C
 
 
 def _plain(table: Table) -> str:
-    lines = [HEADER]
+    kstack = bool(table.rows) and "kstackp" in table.rows[0]
+    lines = [HEADER.replace("      TASK       ", "     KSTACKP     ") if kstack else HEADER]
     for row in table.rows:
+        if kstack:
+            where = f"{row['kstackp']:16x}" if row["kstackp"] is not None else f"{'--':^16}"
+        else:
+            where = f"{row['task']:16x}"
         lines.append(f"{'>' if row['active'] else ' '}{row['pid']:8d} {row['ppid']:7d} "
-                     f"{row['cpu']:3d}  {row['task']:16x}  {row['state']:<2} "
+                     f"{row['cpu']:3d}  {where}  {row['state']:<2} "
                      f"{row['mem_percent']:5.1f} {row['vsz']:8d} {row['rss']:8d}  "
                      + (f"[{row['comm']}]" if row["kernel_thread"] else row["comm"]))
     lines.extend(table.title.splitlines() if table.title else [])
@@ -75,7 +80,7 @@ def _policies(text: str) -> set[int]:
 
 class Ps(Command):
     name = "ps"
-    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-S|-a|-p|-c|-g|-t|-l|-m|-r] "
+    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-s] [-S|-a|-p|-c|-g|-t|-l|-m|-r] "
                 "[pid | task | command] ...")
     summary = "process status"
     group = "linux"
@@ -100,6 +105,8 @@ PID, task address or command name.
   -m  how long before the crash each task last ran (its CPU's run-queue clock
       minus the task's last_arrival), newest first
   -r  resource limits (current and maximum of each RLIMIT_*)
+  -s  KSTACKP (the kernel stack pointer saved at the task's last switch) instead
+      of TASK; "--" for the tasks that were running
 """
     example = "ps\nps lab_crasher\nps -S"
     options = (Option("-k", "kernel", "kernel threads only"),
@@ -116,7 +123,8 @@ PID, task address or command name.
                Option("-G", "leaders", "thread group leaders only"),
                Option("-I", "no_idle", "no idle tasks"),
                Option("-A", "active_only", "only the tasks active on a CPU"),
-               Option("-y", "policy", "only tasks of these scheduling policies", takes_value=True))
+               Option("-y", "policy", "only tasks of these scheduling policies", takes_value=True),
+               Option("-s", "kstack", "the saved kernel stack pointer instead of the task"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -151,8 +159,16 @@ PID, task address or command name.
                              ("rlimits", ps_details.rlimits), ("since", ps_details.since_run)):
             if opts[flag]:
                 return detail(ctx, rows)
+        if opts["kstack"]:
+            target = ctx.target
+            for r in rows:
+                # a task that was running has no saved stack pointer: crash shows "--"
+                r["kstackp"] = None if r["active"] else int(
+                    target.object_at("struct task_struct", r["task"]).thread.sp)
         columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),
-                   Column("CPU", "cpu", "right"), Column("TASK", "task", fmt=lambda v: f"{v:x}"),
+                   Column("CPU", "cpu", "right"),
+                   Column("KSTACKP", "kstackp", fmt=lambda v: "--" if v is None else f"{v:x}")
+                   if opts["kstack"] else Column("TASK", "task", fmt=lambda v: f"{v:x}"),
                    Column("ST", "state"), Column("%MEM", "mem_percent", "right"),
                    Column("VSZ", "vsz", "right"), Column("RSS", "rss", "right"),
                    Column("COMM", "comm")]
