@@ -153,3 +153,17 @@ def test_ps_without_idle_tasks_and_bad_policies(sysrq) -> None:
     assert len(rows) == len(sysrq.run("ps", records=True)) - 2
     with pytest.raises(CommandError, match="invalid scheduling policy: SOMETIMES"):
         sysrq.run("ps -y sometimes")
+
+
+@pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "linux-sysrq" / "sig-l-s.txt"))
+def test_signal_names_and_sets_equal_crash(sysrq, command: str, want: str) -> None:
+    """sig -l (numbers, names, aliases, real-time names) and sig -s (a set filled into 80
+    columns, as crash wraps it)."""
+    assert sysrq.run(command).strip("\n") == want
+
+
+def test_sig_s_rejects_what_is_not_a_64_bit_hex_set(sysrq) -> None:
+    with pytest.raises(CommandError, match="invalid signal set: zz"):
+        sysrq.run("sig -s zz")
+    with pytest.raises(CommandError, match="64 bits at most"):
+        sysrq.run("sig -s 1" + "0" * 16)

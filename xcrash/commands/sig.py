@@ -4,7 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 from .args import per_task_blocks, tasks_or_current
-from .base import Command, Context, Option, Result
+from ..errors import CommandError
+from .base import Command, Context, Option, Result, Text
 
 HEADER = " SIG    SIGACTION        HANDLER       MASK       FLAGS           "
 QUEUE_HEADER = "  SIGQUEUE:  SIG      SIGINFO     "
@@ -20,6 +21,24 @@ def _pending_lines(title: str, pending: Any) -> list[str]:
     if not pending.queue:
         return lines + ["  SIGQUEUE: (empty)"]
     return lines + [QUEUE_HEADER] + [f"             {sig:3d}  {info:x}" for sig, info in pending.queue]
+
+
+def signal_list_lines() -> list[str]:
+    """crash's `sig -l`: every signal number with its names."""
+    from ..targets.linux.signals import NSIG, signal_names
+    return [f"{'[' + str(n) + ']':>4} {'/'.join(signal_names(n))}" for n in range(1, NSIG + 1)]
+
+
+def sigset_lines(sigset: int, width: int = 80) -> list[str]:
+    """crash's `sig -s`: the names in a set, filled into lines of at most `width`."""
+    from ..targets.linux.signals import sigset_names
+    lines: list[str] = []
+    for name in sigset_names(sigset):
+        if lines and len(lines[-1]) + 1 + len(name) <= width:
+            lines[-1] += " " + name
+        else:
+            lines.append(name)
+    return lines or ["(none)"]
 
 
 def sig_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
@@ -73,6 +92,17 @@ def group_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), {"tgid": tgid, "threads": [t.address_ for t in threads]}
 
 
+def _parse_sigset(text: str) -> int:
+    try:
+        value = int(text, 16)
+    except ValueError:
+        raise CommandError(f"sig: invalid signal set: {text} (a hexadecimal number, "
+                           "e.g. sig -s 14002)") from None
+    if not 0 <= value < 1 << 64:
+        raise CommandError(f"sig: invalid signal set: {text} (64 bits at most)")
+    return value
+
+
 class Sig(Command):
     name = "sig"
     synopsis = "sig [-g] [pid | taskaddr] ..."
@@ -85,14 +115,21 @@ k_sigaction, the handler: SIG_DFL, SIG_IGN or the user address, the mask and
 the SA_ flags), whether a signal is pending, the blocked set, and the private
 and shared pending sets with their queued siginfo.  Without an argument: the
 current context task (see `set`).  -g: the whole thread group: its
-dispositions and shared queue once, then each thread's pending state.  crash's
--l (signal names) and -s (translate a set) are not implemented yet.
+dispositions and shared queue once, then each thread's pending state.
+-l lists the signal numbers and names; -s SIGSET names the signals of a
+hexadecimal set such as a BLOCKED or SIGNAL value above (bit n-1 = signal n).
 """
-    example = "sig\nsig 1\nsig -g 1"
-    options = (Option("-g", "group", "the whole thread group"),)
+    example = "sig\nsig 1\nsig -g 1\nsig -l\nsig -s 14002"
+    options = (Option("-g", "group", "the whole thread group"),
+               Option("-l", "list", "the signal numbers and names"),
+               Option("-s", "sigset", "the names of the signals in a hex set", takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
+        if opts["list"]:
+            return Text("\n".join(signal_list_lines()))
+        if opts["sigset"] is not None:
+            return Text("\n".join(sigset_lines(_parse_sigset(opts["sigset"]))))
         return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "sig"), "sig",
                                group_block if opts["group"] else sig_block)
 

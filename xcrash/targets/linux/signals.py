@@ -41,6 +41,40 @@ class TaskSignals:
     shared: Pending
 
 
+#: the classic signals and their other names (1..31, x86 numbering)
+CLASSIC_SIGNALS = (
+    ("SIGHUP",), ("SIGINT",), ("SIGQUIT",), ("SIGILL",), ("SIGTRAP",), ("SIGABRT", "SIGIOT"),
+    ("SIGBUS",), ("SIGFPE",), ("SIGKILL",), ("SIGUSR1",), ("SIGSEGV",), ("SIGUSR2",), ("SIGPIPE",),
+    ("SIGALRM",), ("SIGTERM",), ("SIGSTKFLT",), ("SIGCHLD", "SIGCLD"), ("SIGCONT",), ("SIGSTOP",),
+    ("SIGTSTP",), ("SIGTTIN",), ("SIGTTOU",), ("SIGURG",), ("SIGXCPU",), ("SIGXFSZ",),
+    ("SIGVTALRM",), ("SIGPROF",), ("SIGWINCH",), ("SIGIO", "SIGPOLL"), ("SIGPWR",),
+    ("SIGSYS", "SIGUNUSED"),
+)
+SIGRTMIN = 32
+SIGRTMAX = NSIG
+#: real-time signals up to here count up from SIGRTMIN, above it down from SIGRTMAX
+_RT_SPLIT = SIGRTMIN + (SIGRTMAX - SIGRTMIN) // 2
+
+
+def signal_names(number: int) -> tuple[str, ...]:
+    """The name of signal `number` (1..64) and its aliases; real-time signals are
+    named as glibc's <signal.h> counts them: SIGRTMIN+n up to the middle, SIGRTMAX-n above."""
+    if not 1 <= number <= SIGRTMAX:
+        raise ValueError(f"no signal {number}")
+    if number < SIGRTMIN:
+        return CLASSIC_SIGNALS[number - 1]
+    if number in (SIGRTMIN, SIGRTMAX):
+        return ("SIGRTMIN" if number == SIGRTMIN else "SIGRTMAX",)
+    if number <= _RT_SPLIT:
+        return (f"SIGRTMIN+{number - SIGRTMIN}",)
+    return (f"SIGRTMAX-{SIGRTMAX - number}",)
+
+
+def sigset_names(sigset: int) -> list[str]:
+    """The signals in a 64-bit set (bit n-1 = signal n), lowest first."""
+    return [signal_names(n)[0] for n in range(1, NSIG + 1) if sigset >> (n - 1) & 1]
+
+
 def flag_names(flags: int) -> list[str]:
     return [name for bit, name in SA_FLAG_NAMES if flags & bit]
 
