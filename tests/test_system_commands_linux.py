@@ -113,11 +113,12 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
-                                  "ps-filters.txt"])
+                                  "ps-filters.txt", "irq-b-d.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
-    ps -G/-A/-y: thread group leaders, active tasks, scheduling policies."""
+    ps -G/-A/-y: thread group leaders, active tasks, scheduling policies; irq -b: softirq
+    vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array)."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -138,6 +139,12 @@ def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
     mce_top = int(want[known + 2].split(": ")[1], 16)
     assert ours[known:known + 3] == ["        MCE STACK SIZE: 8192", "            MCE STACKS:",
                                      f"                 CPU 0: {mce_top - 8192:016x}"]
+
+
+@pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "xen-own" / "dom0-irq-b-d.txt"))
+def test_xen_dom0_softirqs_and_idt_equal_crash(sample_dom0, command: str, want: str) -> None:
+    """A PV dom0's idt_table holds only the exception gates: vectors 32-255 are empty."""
+    assert sample_dom0.run(command).strip("\n") == want
 
 
 @pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "xen-own" / "dom0-sig-g.txt"))

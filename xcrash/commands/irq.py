@@ -23,9 +23,26 @@ def irq_lines(irq: Any) -> list[str]:
     return lines
 
 
+def _softirq_text(target: Any) -> Text:
+    from ..targets.linux.irqs import softirq_actions
+    found = softirq_actions(target)
+    lines = ["SOFTIRQ_VEC      ACTION     "] + [
+        f"    [{vec}]{' ' * (4 if vec < 10 else 3)} {action:16x}  "
+        f"<{target.describe_address(action) or f'{action:x}'}>" for vec, action in found]
+    return Text("\n".join(lines), [{"vector": v, "action": a} for v, a in found])
+
+
+def _idt_text(target: Any) -> Text:
+    from ..targets.linux.irqs import idt_handlers
+    handlers = idt_handlers(target)
+    lines = [f"{'[' + str(i) + ']':>5} {target.describe_address(h) or f'{h:016x}'}"
+             for i, h in enumerate(handlers)]
+    return Text("\n".join(lines), [{"vector": i, "handler": h} for i, h in enumerate(handlers)])
+
+
 class IrqCmd(Command):
     name = "irq"
-    synopsis = "irq [-u] [irq ...] | -s | -a"
+    synopsis = "irq [-u] [irq ...] | -s | -a | -b | -d"
     summary = "interrupt descriptors and handlers"
     group = "linux"
     targets = ("linux",)
@@ -37,17 +54,26 @@ only those IRQs; -u only the IRQs in use (that have a descriptor, as crash's
 -u: lines with no action still show).
 `irq -s`: each IRQ with a handler, its count on every CPU, its chip and flow
 handler and the handlers' names, as /proc/interrupts shows them.
-`irq -a`: each IRQ with a handler, the handlers' names and its CPU affinity.  crash's -d (IDT)
-and -b (bottom halves) are not implemented yet.
+`irq -a`: each IRQ with a handler, the handlers' names and its CPU affinity.
+`irq -b`: the softirq vectors (softirq_vec) that have a handler, and the handler.
+`irq -d`: the 256 gates of the interrupt descriptor table (idt_table), each as
+symbol+offset (or its address when no symbol covers it).
 """
-    example = "irq\nirq -u\nirq 4"
+    example = "irq\nirq -u\nirq 4\nirq -b\nirq -d"
     options = (Option("-u", "in_use", "only IRQs that have a descriptor"),
                Option("-s", "stats", "per-CPU interrupt counts"),
-               Option("-a", "affinity", "CPU affinity of each IRQ"))
+               Option("-a", "affinity", "CPU affinity of each IRQ"),
+               Option("-b", "softirqs", "the softirq vectors and their handlers"),
+               Option("-d", "idt", "the interrupt descriptor table"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.irqs import cpu_ranges, irq_affinity, irq_stats, irqs
         opts, rest = self.parse(args)
+        if opts["softirqs"] or opts["idt"]:
+            try:
+                return _softirq_text(ctx.target) if opts["softirqs"] else _idt_text(ctx.target)
+            except (MemoryError_, XcrashError) as e:
+                raise CommandError(f"irq: {e}") from None
         if opts["affinity"]:
             ncpus = max(ctx.target.online_cpus, default=0) + 1
             try:

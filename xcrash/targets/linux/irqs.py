@@ -147,3 +147,33 @@ def cpu_ranges(cpus: list[int]) -> str:
         else:
             parts.append((cpu, cpu))
     return ",".join(f"{a}" if a == b else f"{a}-{b}" for a, b in parts)
+
+
+def softirq_actions(target: Any) -> list[tuple[int, int]]:
+    """(vector, handler) of each softirq vector that has a handler (`softirq_vec`)."""
+    sym = target.symbol("softirq_vec")
+    entry = target.type("struct softirq_action").byte_size
+    count = sym.size // entry if sym.size else 10      # NR_SOFTIRQS since 2.6.28
+    out = []
+    for i in range(count):
+        action = target.space.read_u64(sym.address + i * entry)
+        if action:
+            out.append((i, action))
+    return out
+
+
+IDT_VECTORS = 256
+GATE_SIZE = 16                  # struct gate_struct (x86_64)
+
+
+def idt_handlers(target: Any) -> list[int]:
+    """The handler address of each of the 256 gates of `idt_table` (x86_64 gate layout:
+    offset bits 0-15 in bytes 0-1, 16-31 in bytes 6-7, 32-63 in bytes 8-11)."""
+    raw = target.space.read(target.address_of("idt_table"), IDT_VECTORS * GATE_SIZE)
+    handlers = []
+    for i in range(IDT_VECTORS):
+        gate = raw[i * GATE_SIZE:(i + 1) * GATE_SIZE]
+        handlers.append(int.from_bytes(gate[0:2], "little")
+                        | int.from_bytes(gate[6:8], "little") << 16
+                        | int.from_bytes(gate[8:12], "little") << 32)
+    return handlers
