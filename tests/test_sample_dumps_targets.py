@@ -130,3 +130,50 @@ def test_linux_sysrq_equals_crash(fmt: str) -> None:
         want = "\n".join(line for line in path.read_text().splitlines()
                          if not line.startswith("WARNING: ")).strip("\n")
         assert session.run(command).strip("\n") == want, command
+
+
+# ---------------------------------------------------------------- dom0 without Xen's DWARF
+
+@pytest.fixture(scope="module")
+def dom0_without_xen_syms():
+    """`xcrash vmcore vmlinux` on a Xen dump, as crash opens a dom0 session."""
+    entry = MAN["dumps"]["xen-own"]
+    dom0 = next(d for d in entry["domains"] if d["id"] == 0)
+    return xcrash.open(dump_file("xen-own"), str(SAMPLES / dom0["kernel"]["vmlinux"]))
+
+
+@pytest.mark.parametrize("ref", ["02-ps.txt", "04-log.txt", "05-kmem-s.txt", "08-mount.txt",
+                                 "11-irq-u.txt", "19-kmem-n.txt"])
+def test_dom0_from_the_crash_note_alone_equals_crash(dom0_without_xen_syms, ref: str) -> None:
+    """No xen-syms: dom0's p2m root from Xen's crash note, its page tables from the
+    kernel's init_top_pgt; the session starts there, and matches crash's dom0 session."""
+    session = dom0_without_xen_syms
+    assert list(session.targets) == ["dom0", "machine", "xen"]
+    assert session.current is session.targets["dom0"]
+    command = " ".join([ref[3:-4].split("-")[0]] + [f"-{w}" for w in ref[3:-4].split("-")[1:]])
+    want = (SAMPLES / MAN["dumps"]["xen-own"]["crash_ref"] / "trixie" / "dom0" / ref).read_text()
+    assert session.run(command).strip("\n") == want.strip("\n")
+
+
+def test_dom0_running_tasks_without_vcpu_registers_say_so(dom0_without_xen_syms) -> None:
+    text = dom0_without_xen_syms.run("bt -a")
+    blocks = text.split("\n\n")
+    assert len(blocks) == 2
+    for block in blocks:
+        assert "registers of CPU" in block and "struct vcpu" in block and " #0 " not in block
+
+
+def test_debian_binary_xen_gives_dom0_with_its_processes() -> None:
+    """The production case: Debian's xen-syms has ELF symbols only.  dom0 is still a
+    target (the domUs' p2m roots need struct domain: start-up says so)."""
+    entry = MAN["dumps"]["xen-debian"]
+    dom0 = next(d for d in entry["domains"] if d["id"] == 0)
+    session = xcrash.open(dump_file("xen-debian"), str(SAMPLES / entry["xen"]["xen_syms"]),
+                          str(SAMPLES / dom0["kernel"]["vmlinux"]))
+    assert list(session.targets) == ["xen", "dom0"]
+    assert any(m.startswith("domUs: ") for m in session.messages)
+    session.select("dom0")
+    ps = session.run("ps")
+    for started in dom0["processes_started"]:
+        assert re.search(rf" {re.escape(started.split()[0])}$", ps, re.M), started
+    assert session.run("log").startswith("[    0.000000] Linux version 6.1.192-xcrash")

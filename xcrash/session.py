@@ -28,7 +28,8 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
               messages: list[str], forced: dict[str, Any] | None = None) -> None:
     """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``: the
     hook :meth:`XenTarget.guest_targets`).  Without xen-syms the hypervisor target
-    knows only VMCOREINFO_XEN's facts; the machine target stays the current one."""
+    knows only VMCOREINFO_XEN's facts; the session starts in dom0 when a vmlinux
+    fits it (as crash's dom0 session), else in the machine target."""
     from .targets.xen.hypervisor import XenTarget, XenUnavailable
     xen_syms = next((s for s in symfiles if s.kind == "xen-syms"), None)
     try:
@@ -39,14 +40,22 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
     messages.extend(xen.notes)
     if xen_syms is None:
         targets["machine"] = MachineTarget(dump)
-        messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: physical memory; "
-                        "the xen target (--target xen) knows only VMCOREINFO_XEN's facts")
+        messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: dom0 if a vmlinux "
+                        "fits it, physical memory (machine), and VMCOREINFO_XEN's facts (xen)")
     elif not xen_syms.has_dwarf:
         messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
                         "(doms from VMCOREINFO_XEN)")
     targets["xen"] = xen
-    targets.update(xen.guest_targets(symfiles, forced))
+    guests = xen.guest_targets(symfiles, forced)
     messages.extend(xen.guest_notes)
+    dom0 = guests.get("dom0")
+    if xen_syms is None and dom0 is not None and dom0.symfile is not None:
+        # `xcrash vmcore vmlinux`, crash's dom0 session: start in dom0
+        others = dict(targets)
+        targets.clear()
+        targets["dom0"] = dom0
+        targets.update(others)
+    targets.update(guests)
 
 
 def _no_vmlinux_message(vmcore: str, dump: Any, symfiles: list[Any]) -> str:

@@ -29,6 +29,9 @@ def target_rows(session: Any) -> list[dict[str, Any]]:
             row["vcpus"] = len(t.cpus)
         try:
             if t.kind == "linux" and t.symfile is not None:
+                if dom is not None and not dom.vcpus:
+                    # Xen's vCPU list unknown (no DWARF): the guest's own online CPUs
+                    row["vcpus"] = len(t.online_cpus)
                 uts = t.utsname
                 row["release"], row["nodename"] = uts["release"], uts["nodename"]
             elif t.kind == "xen":
@@ -67,6 +70,9 @@ a name (or a bare domain id) makes that target the current one: the following
 commands run in it, and the prompt shows it (`xcrash:dom2>`).
 crash has no equivalent: it shows dom0 only, and a domU needs a new session
 with its p2m frame given by hand (--p2m_mfn).
+Without a xen-syms that has DWARF (Debian's -dbg one has symbols only) or
+with no xen-syms at all, only dom0 is a target (its p2m root is in Xen's crash
+note; a domU's is in struct domain); with no xen-syms the session starts in it.
 """
     example = "target\ntarget dom1\nps\ndom xen"
 

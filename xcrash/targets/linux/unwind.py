@@ -241,6 +241,12 @@ def backtrace(target: Any, task: Any) -> Trace:
     trace.stacks = stacks.ranges
     mem = memory(target)
     regs = cpu_regs(target, cpu) if cpu is not None else None
+    unknown = getattr(target, "registers_unknown", None)
+    if cpu is not None and regs is None and unknown:
+        # running, and thread.sp is from its last switch: any walk from it would lie
+        trace.error = f"the registers of CPU {cpu} are unknown ({unknown}); bt -t lists the " \
+                      "text addresses on its stack"
+        return trace
     try:
         if cpu is not None and regs is not None:
             start = _active_start(target, mem, stacks, regs)

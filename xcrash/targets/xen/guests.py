@@ -29,6 +29,7 @@ from typing import Any
 
 from ...errors import MemoryError_, XcrashError
 from ...memory.space import PhysicalSpace
+from ...memory.linux import START_KERNEL_MAP
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
@@ -110,6 +111,8 @@ class PvLinuxTarget(LinuxTarget):
         self.xen_kind = "PV"
         #: how the symbol file was chosen (for `target`)
         self.symbol_match = ""
+        #: why the vCPUs' registers are not known, when they are not (bt says it)
+        self.registers_unknown: str | None = None
 
     #: Xen's read-write machine-to-phys table (RDWR_MPT_VIRT_START), in Xen's space
     M2P_VIRT_START = 0xFFFF828000000000
@@ -278,37 +281,49 @@ def _p2m_for(xen: Any, dom: Domain) -> P2m:
     return P2m(xen.dump, fll or 0, max_pfn=max_pfn or None, name=f"dom{dom.domain_id} p2m")
 
 
+def choose_symbol_file(space: Any, symfiles: list[Any], forced: Any = None
+                       ) -> tuple[Any, str]:
+    """The vmlinux that is the kernel in this guest space (or the forced one), and why."""
+    if forced is not None:
+        ok, detail = match_symbol_file(space, forced)
+        return forced, "--sym" if ok else f"--sym (does not match: {detail})"
+    if not symfiles:
+        return None, "no vmlinux given: memory commands only"
+    reasons = []
+    for sf in symfiles:
+        ok, detail = match_symbol_file(space, sf)
+        if ok:
+            return sf, detail
+        reasons.append(f"{sf.path}: {detail}")
+    return None, ("no vmlinux matches its linux_banner: memory commands only ("
+                  + "; ".join(reasons) + ")")
+
+
 def build_guest(xen: Any, dom: Domain, symfiles: list[Any], forced: Any = None
                 ) -> tuple[PvLinuxTarget, str]:
     """The target of one PV domain and a start-up line saying which file serves it."""
-    name = f"dom{dom.domain_id}"
     p2m = _p2m_for(xen, dom)
     cpus = vcpu_registers(xen, dom)
     root = guest_table_root(xen, cpus[0].vcpu if cpus else dom.vcpus[0])
+    return _pv_target(xen, dom, p2m, root, cpus, symfiles, forced)
+
+
+def _pv_target(xen: Any, dom: Domain, p2m: P2m, root: int, cpus: list[GuestCpu],
+               symfiles: list[Any], forced: Any) -> tuple[PvLinuxTarget, str]:
+    """A PV guest's target over its p2m and page-table root (0: found from the
+    chosen vmlinux's ``init_top_pgt``)."""
+    name = f"dom{dom.domain_id}"
     space = PvKernelSpace(xen.dump, root, p2m, name=name)
-    chosen, why = None, "no vmlinux matches its linux_banner: memory commands only"
-    if forced is not None:
-        chosen, why = forced, "--sym"
-        ok, detail = match_symbol_file(space, forced)
-        if not ok:
-            why = f"--sym (does not match: {detail})"
-    elif not symfiles:
-        why = "no vmlinux given: memory commands only"
-    else:
-        reasons = []
-        for sf in symfiles:
-            ok, detail = match_symbol_file(space, sf)
-            if ok:
-                chosen, why = sf, detail
-                break
-            reasons.append(f"{sf.path}: {detail}")
-        if chosen is None and reasons:
-            why += " (" + "; ".join(reasons) + ")"
+    chosen, why = choose_symbol_file(space, symfiles, forced)
     layout = KernelLayout(kaslr_offset=0, phys_base=0, pgd_vaddr=0, levels=4, sme_mask=0,
                           kernel_image_size=1 << 30, source="Xen PV guest (not randomised)")
     if chosen is not None:
         sym = chosen.symbols.get("init_top_pgt") or chosen.symbols.get("swapper_pg_dir")
         layout.pgd_vaddr = sym.address if sym is not None else 0
+        if not root and sym is not None:
+            # the kernel's own top-level table, in its image: its machine frame
+            mfn = p2m.mfn((sym.address - START_KERNEL_MAP) >> 12)
+            space.root = mfn << 12 if mfn is not None else 0
     target = PvLinuxTarget(name, space, PhysicalSpace(p2m, f"{name} pseudo-physical"), chosen,
                            layout, dump=xen.dump, cpus=cpus, domain=dom, p2m=p2m)
     target.symbol_match = why
@@ -317,6 +332,40 @@ def build_guest(xen: Any, dom: Domain, symfiles: list[Any], forced: Any = None
         _adopt_guest_layout(target, p2m)
     where = chosen.path if chosen is not None else "no symbol file"
     return target, f"{name}: {where}: {why}"
+
+
+def dom0_from_crash_note(xen: Any, symfiles: list[Any], forced: Any = None
+                         ) -> tuple[dict[str, Any], list[str]]:
+    """dom0 when the hypervisor's types are unknown (a symbols-only xen-syms, as
+    Debian's -dbg package ships, or none at all): Xen's crash note gives dom0's
+    p2m root and the kernel's ``init_top_pgt`` the page tables, as crash's dom0
+    sessions do.  The vCPUs' registers live in Xen's structures: unknown here."""
+    no_domus = ("domUs: their p2m roots are in struct domain, which only xen-syms with "
+                "DWARF describes: no targets")
+    info = xen.xen
+    fll = info.dom0_p2m_frame_list_list if info is not None else None
+    if not fll:
+        return {}, ["dom0: Xen's crash note has no dom0 p2m (frame-list-list): no target",
+                    no_domus]
+    try:
+        dom = next((d for d in domains(xen) if d.domain_id == 0 and d.type == "0"), None)
+    except (XcrashError, MemoryError_):
+        dom = None
+    dom = dom or Domain(0, 0, "0", source="Xen crash note")
+    p2m = P2m(xen.dump, fll, name="dom0 p2m")
+    try:
+        target, line = _pv_target(xen, dom, p2m, 0, [], symfiles, forced)
+    except (XcrashError, MemoryError_) as err:
+        return {}, [f"dom0: no target: {err}", no_domus]
+    if not target.space.root:
+        # the page-table root comes from the vmlinux (init_top_pgt): none, no target
+        why = target.symbol_match.replace(": memory commands only", "")
+        return {}, [f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
+                    "through its vmlinux (init_top_pgt)", no_domus]
+    target.registers_unknown = "Xen keeps them in struct vcpu, which only a xen-syms with " \
+                               "DWARF describes"
+    return {"dom0": target}, [line + " (p2m from Xen's crash note; vCPU registers unknown "
+                              "without Xen's DWARF)", no_domus]
 
 
 def _adopt_guest_layout(target: PvLinuxTarget, p2m: P2m) -> None:
@@ -350,9 +399,9 @@ def guest_targets(xen: Any, symbol_files: list[Any], forced: dict[str, Any] | No
     forced = forced or {}
     targets: dict[str, Any] = {}
     messages: list[str] = []
-    if not xen.has_types:
-        return targets, ["guests: xen-syms has no DWARF: no domain targets"]
     vmlinuxes = [s for s in symbol_files if s.kind == "vmlinux"]
+    if not xen.has_types:
+        return dom0_from_crash_note(xen, vmlinuxes, forced.get("dom0"))
     for dom in domains(xen):
         if dom.type not in "0U":
             continue
