@@ -71,8 +71,11 @@ commands run in it, and the prompt shows it (`xcrash:dom2>`).
 crash has no equivalent: it shows dom0 only, and a domU needs a new session
 with its p2m frame given by hand (--p2m_mfn).
 Without a xen-syms that has DWARF (Debian's -dbg one has symbols only) or
-with no xen-syms at all, only dom0 is a target (its p2m root is in Xen's crash
-note; a domU's is in struct domain); with no xen-syms the session starts in it.
+with no xen-syms at all, the PV guests whose vmlinux is given are still
+targets: dom0's p2m root comes from Xen's crash note, a domU's from the
+shared_info pointer near the start of its struct domain (proved by its
+vmlinux's banner and build-id); the vCPUs' registers stay unknown.  With no
+xen-syms the session starts in dom0, as crash's dom0 session does.
 """
     example = "target\ntarget dom1\nps\ndom xen"
 

@@ -16,6 +16,12 @@ For each PV domain on ``domain_list`` (address-translation.md §4):
   on a pCPU (``per_cpu(curr_vcpu)``, lazy switch included) has it in that pCPU's
   ``cpu_info->guest_cpu_user_regs``; the others in ``v->arch.user_regs``.
 
+Without Xen's types (a symbols-only xen-syms, or none) the same targets are
+built from what needs no DWARF: the domains from VMCOREINFO_XEN, dom0's p2m
+from the crash note, a domU's from a ``shared_info`` candidate its vmlinux
+proves, the page tables from each kernel's ``init_top_pgt``; the vCPUs'
+registers (in ``struct vcpu``) stay unknown, and such a guest needs its vmlinux.
+
 A domain no vmlinux fits still gets a target (kind ``linux``, no symbols): the
 memory commands (``rd``, ``search``, ``vtop``) work on its virtual and
 pseudo-physical addresses, the others say that no symbol file serves it.
@@ -25,7 +31,7 @@ are listed in the start-up messages only.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, Iterator
 
 from ...errors import MemoryError_, XcrashError
 from ...memory.space import PhysicalSpace
@@ -33,7 +39,7 @@ from ...memory.linux import START_KERNEL_MAP
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
-from .domains import Domain, domains
+from .domains import SHARED_INFO_P2M_FLL, Domain, domains
 from .hypervisor import member_offset
 
 #: offset of arch.max_pfn in the public shared_info (x86_64)
@@ -334,38 +340,100 @@ def _pv_target(xen: Any, dom: Domain, p2m: P2m, root: int, cpus: list[GuestCpu],
     return target, f"{name}: {where}: {why}"
 
 
-def dom0_from_crash_note(xen: Any, symfiles: list[Any], forced: Any = None
-                         ) -> tuple[dict[str, Any], list[str]]:
-    """dom0 when the hypervisor's types are unknown (a symbols-only xen-syms, as
-    Debian's -dbg package ships, or none at all): Xen's crash note gives dom0's
+REGISTERS_IN_STRUCT_VCPU = "Xen keeps them in struct vcpu, which only a xen-syms with DWARF " \
+    "describes"
+#: how far into struct domain to look for the shared_info pointer (4.17: offset 16)
+SHARED_INFO_SCAN_BYTES = 256
+
+
+def _shared_info_p2ms(xen: Any, dom: Domain) -> Iterator[P2m]:
+    """Without struct domain's layout: the p2m of each word near the start of the
+    domain that could be its ``shared_info`` pointer (a page-aligned Xen direct-map
+    address whose page holds a plausible frame-list-list and max_pfn)."""
+    space = xen.space
+    try:
+        raw = space.read(dom.address, SHARED_INFO_SCAN_BYTES)
+    except MemoryError_:
+        return
+    for (word,) in struct.iter_unpack("<Q", raw):
+        if word & 0xFFF or not space.directmap_start <= word < space.directmap_end:
+            continue
+        try:
+            fll = space.read_u64(word + SHARED_INFO_P2M_FLL)
+            max_pfn = space.read_u64(word + SHARED_INFO_MAX_PFN)
+        except MemoryError_:
+            continue
+        if 0 < fll < 1 << 40 and 0 < max_pfn < 1 << 32:
+            yield P2m(xen.dump, fll, max_pfn=max_pfn, name=f"dom{dom.domain_id} p2m")
+
+
+def domu_without_xen_types(xen: Any, dom: Domain, symfiles: list[Any], forced: Any = None
+                           ) -> tuple[PvLinuxTarget | None, str]:
+    """A domU when struct domain's layout is unknown: each candidate shared_info's
+    p2m is tried until a vmlinux's banner (and build-id) reads right through it,
+    which proves the p2m; the page tables then start at its ``init_top_pgt``."""
+    name = f"dom{dom.domain_id}"
+    for p2m in _shared_info_p2ms(xen, dom):
+        space = PvKernelSpace(xen.dump, 0, p2m, name=name)
+        candidates = [forced] if forced is not None else symfiles
+        if any(match_symbol_file(space, sf)[0] for sf in candidates):
+            target, line = _pv_target(xen, dom, p2m, 0, [], candidates, None)
+            if target.space.root:
+                target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
+                return target, line + " (p2m found through its shared_info; vCPU registers " \
+                    "unknown without Xen's DWARF)"
+    return None, f"{name}: no target: no vmlinux reads right through any p2m found near the " \
+        "start of its struct domain (without Xen's DWARF a domU needs its vmlinux)"
+
+
+def dom0_from_crash_note(xen: Any, dom: Domain | None, symfiles: list[Any], forced: Any = None
+                         ) -> tuple[PvLinuxTarget | None, str]:
+    """dom0 when the hypervisor's types are unknown: Xen's crash note gives dom0's
     p2m root and the kernel's ``init_top_pgt`` the page tables, as crash's dom0
-    sessions do.  The vCPUs' registers live in Xen's structures: unknown here."""
-    no_domus = ("domUs: their p2m roots are in struct domain, which only xen-syms with "
-                "DWARF describes: no targets")
+    sessions do."""
     info = xen.xen
     fll = info.dom0_p2m_frame_list_list if info is not None else None
     if not fll:
-        return {}, ["dom0: Xen's crash note has no dom0 p2m (frame-list-list): no target",
-                    no_domus]
-    try:
-        dom = next((d for d in domains(xen) if d.domain_id == 0 and d.type == "0"), None)
-    except (XcrashError, MemoryError_):
-        dom = None
+        return None, "dom0: no target: Xen's crash note has no dom0 p2m (frame-list-list)"
     dom = dom or Domain(0, 0, "0", source="Xen crash note")
-    p2m = P2m(xen.dump, fll, name="dom0 p2m")
-    try:
-        target, line = _pv_target(xen, dom, p2m, 0, [], symfiles, forced)
-    except (XcrashError, MemoryError_) as err:
-        return {}, [f"dom0: no target: {err}", no_domus]
+    target, line = _pv_target(xen, dom, P2m(xen.dump, fll, name="dom0 p2m"), 0, [], symfiles,
+                              forced)
     if not target.space.root:
         # the page-table root comes from the vmlinux (init_top_pgt): none, no target
         why = target.symbol_match.replace(": memory commands only", "")
-        return {}, [f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
-                    "through its vmlinux (init_top_pgt)", no_domus]
-    target.registers_unknown = "Xen keeps them in struct vcpu, which only a xen-syms with " \
-                               "DWARF describes"
-    return {"dom0": target}, [line + " (p2m from Xen's crash note; vCPU registers unknown "
-                              "without Xen's DWARF)", no_domus]
+        return None, (f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
+                      "through its vmlinux (init_top_pgt)")
+    target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
+    return target, line + " (p2m from Xen's crash note; vCPU registers unknown without Xen's " \
+        "DWARF)"
+
+
+def guests_without_xen_types(xen: Any, symfiles: list[Any], forced: dict[str, Any]
+                             ) -> tuple[dict[str, Any], list[str]]:
+    """The PV guests when the hypervisor's types are unknown (a symbols-only xen-syms,
+    as Debian's -dbg package ships, or none at all): dom0 through Xen's crash note,
+    each domU through a p2m its vmlinux proves (VMCOREINFO_XEN lists the domains).
+    The vCPUs' registers live in Xen's structures: unknown here."""
+    try:
+        doms = [d for d in domains(xen) if d.type in "0U"]
+    except (XcrashError, MemoryError_):
+        doms = []
+    targets: dict[str, Any] = {}
+    messages: list[str] = []
+    for dom in [next((d for d in doms if d.type == "0"), None)] + \
+            [d for d in doms if d.type == "U"]:
+        name = f"dom{dom.domain_id}" if dom is not None else "dom0"
+        try:
+            if dom is None or dom.type == "0":
+                target, line = dom0_from_crash_note(xen, dom, symfiles, forced.get(name))
+            else:
+                target, line = domu_without_xen_types(xen, dom, symfiles, forced.get(name))
+        except (XcrashError, MemoryError_) as err:
+            target, line = None, f"{name}: no target: {err}"
+        if target is not None:
+            targets[name] = target
+        messages.append(line)
+    return targets, messages
 
 
 def _adopt_guest_layout(target: PvLinuxTarget, p2m: P2m) -> None:
@@ -401,7 +469,7 @@ def guest_targets(xen: Any, symbol_files: list[Any], forced: dict[str, Any] | No
     messages: list[str] = []
     vmlinuxes = [s for s in symbol_files if s.kind == "vmlinux"]
     if not xen.has_types:
-        return dom0_from_crash_note(xen, vmlinuxes, forced.get("dom0"))
+        return guests_without_xen_types(xen, vmlinuxes, forced)
     for dom in domains(xen):
         if dom.type not in "0U":
             continue
