@@ -19,8 +19,9 @@ For each PV domain on ``domain_list`` (address-translation.md §4):
 Without Xen's types (a symbols-only xen-syms, or none) the same targets are
 built from what needs no DWARF: the domains from VMCOREINFO_XEN, dom0's p2m
 from the crash note, a domU's from a ``shared_info`` candidate its vmlinux
-proves, the page tables from each kernel's ``init_top_pgt``; the vCPUs'
-registers (in ``struct vcpu``) stay unknown, and such a guest needs its vmlinux.
+proves, the page tables from each kernel's ``init_top_pgt``, the registers of
+the vCPUs loaded on a pCPU from its guest frame; the others' (in ``struct
+vcpu``) stay unknown, and such a guest needs its vmlinux.
 
 A domain no vmlinux fits still gets a target (kind ``linux``, no symbols): the
 memory commands (``rd``, ``search``, ``vtop``) work on its virtual and
@@ -40,7 +41,7 @@ from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
 from .domains import SHARED_INFO_P2M_FLL, Domain, domains
-from .hypervisor import member_offset
+from .hypervisor import CPU_INFO_CURRENT_VCPU, STACK_SIZE, member_offset
 
 #: offset of arch.max_pfn in the public shared_info (x86_64)
 SHARED_INFO_MAX_PFN = 3088
@@ -139,6 +140,12 @@ class PvLinuxTarget(LinuxTarget):
         return (pfn << 12) | (maddr & 0xFFF)
 
     @property
+    def cpus(self) -> list[Cpu]:  # type: ignore[override]
+        """The vCPUs' registers, each already under its vCPU id (the dump's notes
+        are the pCPUs', not this guest's)."""
+        return self._cpus
+
+    @property
     def domain_id(self) -> int:
         return self.domain.domain_id
 
@@ -199,18 +206,93 @@ def vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
             raw = xen.space.read(addr + regs_off, 200)
             regs = regs_from_bytes(raw, CTXT_SWITCH_STACK_BYTES)
             source = "vcpu context (arch.user_regs)"
-        guest_cs = regs.get("cs", 0)
-        kernel = bool(flags & TF_kernel_mode)
-        if kernel:
-            # a 64-bit PV kernel runs in ring 3 (FLAT_KERNEL_CS64 0xe033): show the
-            # frame as Linux sees a kernel-mode one, so unwinders take it as such
-            regs["cs"], regs["ss"] = KERNEL_CS, KERNEL_DS
-        elif guest_cs & 3:
-            regs["cs"], regs["ss"] = USER_CS, USER_DS
-        for name in ("orig_rax", "fs_base", "gs_base"):
-            regs.setdefault(name, 0)
-        out.append(GuestCpu(vid, regs, source, vcpu=addr, pcpu=pcpu, kernel_mode=kernel,
-                            guest_cs=guest_cs))
+        out.append(_guest_cpu(vid, regs, source, addr, pcpu, bool(flags & TF_kernel_mode)))
+    return sorted(out, key=lambda c: c.index)
+
+
+def _guest_cpu(vid: int, regs: dict[str, int], source: str, vcpu: int, pcpu: int | None,
+               kernel: bool) -> GuestCpu:
+    guest_cs = regs.get("cs", 0)
+    if kernel:
+        # a 64-bit PV kernel runs in ring 3 (FLAT_KERNEL_CS64 0xe033): show the
+        # frame as Linux sees a kernel-mode one, so unwinders take it as such
+        regs["cs"], regs["ss"] = KERNEL_CS, KERNEL_DS
+    elif guest_cs & 3:
+        regs["cs"], regs["ss"] = USER_CS, USER_DS
+    for name in ("orig_rax", "fs_base", "gs_base"):
+        regs.setdefault(name, 0)
+    return GuestCpu(vid, regs, source, vcpu=vcpu, pcpu=pcpu, kernel_mode=kernel,
+                    guest_cs=guest_cs)
+
+
+#: struct vcpu's first members, unchanged since Xen 3: int vcpu_id, int processor,
+#: vcpu_info_t *vcpu_info, struct domain *domain
+VCPU_ID_OFFSET, VCPU_PROCESSOR_OFFSET, VCPU_DOMAIN_OFFSET = 0, 4, 16
+#: struct cpu_info: the guest frame (struct cpu_user_regs, 200 bytes) first, then
+#: processor_id; its size varies by version (4.17: 264)
+CPU_INFO_PROCESSOR_ID, CPU_INFO_MIN, CPU_INFO_MAX = 200, 216, 1024
+#: a guest kernel's addresses (the upper half); PV kernel and user modes share CS
+GUEST_KERNEL_START = 0xFFFF800000000000
+
+
+def _cpu_info_near_note(xen: Any, cpu: int) -> int | None:
+    """A pCPU's ``cpu_info`` with no xen-syms: at the top of the 8-page stack that
+    holds the rsp of the pCPU's crash note, less the size (unknown without DWARF)
+    at which it reads as this pCPU's (``processor_id``, and a ``current_vcpu``
+    whose ``processor`` is this pCPU)."""
+    notes = xen.dump.prstatus
+    if cpu >= len(notes) or not notes[cpu].regs.get("rsp"):
+        return None
+    top = (notes[cpu].regs["rsp"] | (STACK_SIZE - 1)) + 1
+    space = xen.space
+    try:
+        tail = space.read(top - CPU_INFO_MAX, CPU_INFO_MAX)
+    except MemoryError_:
+        return None
+    for size in range(CPU_INFO_MIN, CPU_INFO_MAX + 1, 8):
+        at = CPU_INFO_MAX - size
+        processor_id = int.from_bytes(tail[at + CPU_INFO_PROCESSOR_ID:at + CPU_INFO_PROCESSOR_ID + 4],
+                                      "little")
+        vcpu = int.from_bytes(tail[at + CPU_INFO_CURRENT_VCPU:at + CPU_INFO_CURRENT_VCPU + 8],
+                              "little")
+        if processor_id != cpu or not space.directmap_start <= vcpu < space.directmap_end:
+            continue
+        try:
+            if space.read_u32(vcpu + VCPU_PROCESSOR_OFFSET) == cpu:
+                return top - size
+        except MemoryError_:
+            continue
+    return None
+
+
+def loaded_vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
+    """Without Xen's types: the registers of the domain's vCPUs whose state was
+    loaded on a pCPU, from that pCPU's guest frame (``cpu_info`` at its stack top,
+    sized from the TSS).  The loaded vCPU is ``per_cpu(curr_vcpu)`` when xen-syms
+    has the symbol, else ``cpu_info->current_vcpu``; the mode is the frame's: a
+    PV kernel runs in ring 3 like user code, so its rip tells."""
+    curr_sym = xen.symbols.get("per_cpu__curr_vcpu") if xen.symbols is not None else None
+    out = []
+    for cpu in xen.online_cpus:
+        try:
+            if xen.symbols is not None:
+                info = xen.cpu_info_address(cpu)
+            else:
+                info = _cpu_info_near_note(xen, cpu)
+                if info is None:
+                    continue
+            if curr_sym is not None:
+                vcpu = xen.space.read_u64(xen.per_cpu_address(curr_sym.address, cpu))
+            else:
+                vcpu = xen.space.read_u64(info + CPU_INFO_CURRENT_VCPU)
+            if not vcpu or xen.space.read_u64(vcpu + VCPU_DOMAIN_OFFSET) != dom.address:
+                continue
+            vid = xen.space.read_u32(vcpu + VCPU_ID_OFFSET)
+            regs = regs_from_bytes(xen.space.read(info, 200))
+        except (XcrashError, MemoryError_):
+            continue
+        out.append(_guest_cpu(vid, regs, f"Xen pCPU {cpu} guest frame (cpu_info)", vcpu, cpu,
+                              regs["rip"] >= GUEST_KERNEL_START))
     return sorted(out, key=lambda c: c.index)
 
 
@@ -367,6 +449,26 @@ def _shared_info_p2ms(xen: Any, dom: Domain) -> Iterator[P2m]:
             yield P2m(xen.dump, fll, max_pfn=max_pfn, name=f"dom{dom.domain_id} p2m")
 
 
+def _registers_note(target: PvLinuxTarget, p2m_source: str) -> str:
+    """The start-up note of a guest found without Xen's types: where its p2m came
+    from and which vCPUs' registers are known (the loaded ones); marks the others
+    unknown for bt."""
+    known = [c.index for c in target.cpus]
+    try:
+        missing = [cpu for cpu in target.online_cpus if cpu not in known]
+    except (XcrashError, MemoryError_):
+        missing = []
+    if missing:
+        target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
+    parts = [p2m_source]
+    if known:
+        parts.append(f"vCPU {','.join(map(str, known))} registers from the pCPUs' guest frames")
+    if missing:
+        parts.append(f"vCPU {','.join(map(str, missing))} registers unknown (kept in struct "
+                     "vcpu: needs Xen's DWARF)")
+    return f" ({'; '.join(parts)})"
+
+
 def domu_without_xen_types(xen: Any, dom: Domain, symfiles: list[Any], forced: Any = None
                            ) -> tuple[PvLinuxTarget | None, str]:
     """A domU when struct domain's layout is unknown: each candidate shared_info's
@@ -377,11 +479,10 @@ def domu_without_xen_types(xen: Any, dom: Domain, symfiles: list[Any], forced: A
         space = PvKernelSpace(xen.dump, 0, p2m, name=name)
         candidates = [forced] if forced is not None else symfiles
         if any(match_symbol_file(space, sf)[0] for sf in candidates):
-            target, line = _pv_target(xen, dom, p2m, 0, [], candidates, None)
+            target, line = _pv_target(xen, dom, p2m, 0, loaded_vcpu_registers(xen, dom),
+                                      candidates, None)
             if target.space.root:
-                target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
-                return target, line + " (p2m found through its shared_info; vCPU registers " \
-                    "unknown without Xen's DWARF)"
+                return target, line + _registers_note(target, "p2m found through its shared_info")
     return None, f"{name}: no target: no vmlinux reads right through any p2m found near the " \
         "start of its struct domain (without Xen's DWARF a domU needs its vmlinux)"
 
@@ -395,17 +496,16 @@ def dom0_from_crash_note(xen: Any, dom: Domain | None, symfiles: list[Any], forc
     fll = info.dom0_p2m_frame_list_list if info is not None else None
     if not fll:
         return None, "dom0: no target: Xen's crash note has no dom0 p2m (frame-list-list)"
+    cpus = loaded_vcpu_registers(xen, dom) if dom is not None else []
     dom = dom or Domain(0, 0, "0", source="Xen crash note")
-    target, line = _pv_target(xen, dom, P2m(xen.dump, fll, name="dom0 p2m"), 0, [], symfiles,
+    target, line = _pv_target(xen, dom, P2m(xen.dump, fll, name="dom0 p2m"), 0, cpus, symfiles,
                               forced)
     if not target.space.root:
         # the page-table root comes from the vmlinux (init_top_pgt): none, no target
         why = target.symbol_match.replace(": memory commands only", "")
         return None, (f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
                       "through its vmlinux (init_top_pgt)")
-    target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
-    return target, line + " (p2m from Xen's crash note; vCPU registers unknown without Xen's " \
-        "DWARF)"
+    return target, line + _registers_note(target, "p2m from Xen's crash note")
 
 
 def guests_without_xen_types(xen: Any, symfiles: list[Any], forced: dict[str, Any]
