@@ -113,12 +113,13 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
-                                  "ps-filters.txt", "irq-b-d.txt"])
+                                  "ps-filters.txt", "irq-b-d.txt", "dev-i.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
     ps -G/-A/-y: thread group leaders, active tasks, scheduling policies; irq -b: softirq
-    vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array)."""
+    vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array);
+    dev -i: the I/O port and memory resource trees."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -141,9 +142,12 @@ def test_mach_equals_crash_up_to_the_stacks_crash_cannot_name(sysrq) -> None:
                                      f"                 CPU 0: {mce_top - 8192:016x}"]
 
 
-@pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "xen-own" / "dom0-irq-b-d.txt"))
-def test_xen_dom0_softirqs_and_idt_equal_crash(sample_dom0, command: str, want: str) -> None:
-    """A PV dom0's idt_table holds only the exception gates: vectors 32-255 are empty."""
+@pytest.mark.parametrize("command,want", recorded_blocks(RECORDED / "xen-own" / "dom0-irq-b-d.txt")
+                         + recorded_blocks(RECORDED / "xen-own" / "dom0-dev-i.txt"))
+def test_xen_dom0_softirqs_idt_and_resources_equal_crash(sample_dom0, command: str,
+                                                         want: str) -> None:
+    """A PV dom0's idt_table holds only the exception gates: vectors 32-255 are empty;
+    its iomem tree is Xen's E820 for dom0."""
     assert sample_dom0.run(command).strip("\n") == want
 
 
@@ -174,3 +178,14 @@ def test_sig_s_rejects_what_is_not_a_64_bit_hex_set(sysrq) -> None:
         sysrq.run("sig -s zz")
     with pytest.raises(CommandError, match="64 bits at most"):
         sysrq.run("sig -s 1" + "0" * 16)
+
+
+def test_dev_i_folds_long_names_as_crash_does() -> None:
+    """crash folds a name at the last blank that brings the line within 80 columns
+    and puts the rest under the NAME column; a name without such a blank stays whole."""
+    from xcrash.commands.dev import _wrap_name
+    name = "PCI Bus 0000:00 with a very long description of its window"
+    first, rest = _wrap_name(name, 37)
+    assert len(first) + 37 <= 80 and rest == " " * 37 + name[len(first) + 1:]
+    assert _wrap_name("x" * 60, 37) == ["x" * 60]
+    assert _wrap_name("System RAM", 37) == ["System RAM"]

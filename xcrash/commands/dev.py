@@ -42,9 +42,32 @@ def pci_lines(bus: Any) -> list[str]:
     return lines
 
 
+def _wrap_name(name: str, indent: int) -> list[str]:
+    """crash's fold of a resource name past column 80: at the last blank that leaves
+    enough room, the rest on a line of its own under the name column."""
+    over = indent + len(name) - 80
+    if over <= 0:
+        return [name]
+    for cut in range(len(name) - 1, 0, -1):
+        if name[cut] == " " and len(name) - 1 - cut >= over:
+            return [name[:cut], " " * indent + name[cut + 1:]]
+    return [name]
+
+
+def resource_lines(found: list[Any], digits: int) -> list[str]:
+    """One resource tree as crash's `dev -i` prints it (``digits``: 4 or 8 per bound)."""
+    lines = [f"{center('RESOURCE', 16)}  {center('RANGE', digits * 2 + 1)}  NAME"]
+    indent = 16 + 2 + digits * 2 + 1 + 2
+    for r in found:
+        name = _wrap_name(r.name, indent)
+        lines.append(f"{r.address:8x}  {r.start:0{digits}x}-{r.end:0{digits}x}  {name[0]}")
+        lines += name[1:]
+    return lines
+
+
 class Dev(Command):
     name = "dev"
-    synopsis = "dev [-p]"
+    synopsis = "dev [-p | -i]"
     summary = "character and block device majors"
     group = "linux"
     targets = ("linux",)
@@ -56,11 +79,15 @@ crash prints them; (none) when no cdev or gendisk is known for the major.
 `dev -p`: the PCI devices of each root bus and of the buses behind its
 bridges: struct pci_dev, domain:bus:slot.function, class, vendor:device and
 the PCIe port type (crash's TYPE column: legacy PCI devices show ENDPOINT,
-the PCIe flags being 0).  crash's -i (I/O ports) and -d/-D (disk I/O
-statistics) are not implemented yet.
+the PCIe flags being 0).
+`dev -i`: the I/O port and I/O memory resource trees (ioport_resource,
+iomem_resource; /proc/ioports and /proc/iomem with each struct resource), a
+child listed after its parent.  crash's -d/-D (disk I/O statistics) are not
+implemented yet.
 """
-    example = "dev\ndev -p"
-    options = (Option("-p", "pci", "PCI devices"),)
+    example = "dev\ndev -p\ndev -i"
+    options = (Option("-p", "pci", "PCI devices"),
+               Option("-i", "io", "I/O port and memory resources"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.devices import block_devices, char_devices
@@ -70,6 +97,8 @@ statistics) are not implemented yet.
         target = ctx.target
         if opts["pci"]:
             return self._pci(target)
+        if opts["io"]:
+            return self._resources(target)
         try:
             chars, blocks = char_devices(target), block_devices(target)
         except (MemoryError_, XcrashError) as e:
@@ -80,6 +109,21 @@ statistics) are not implemented yet.
                    + [dict(vars(d), kind="block") for d in blocks])
         return Text("\n".join(lines), records)
 
+
+    @staticmethod
+    def _resources(target: Any) -> Result:
+        from ..targets.linux.devices import resources
+        lines: list[str] = []
+        records = []
+        try:
+            for kind, symbol in (("ioport", "ioport_resource"), ("iomem", "iomem_resource")):
+                found = resources(target, symbol)
+                digits = 8 if found and found[0].end > 0xFFFF else 4
+                lines += ([""] if lines else []) + resource_lines(found, digits)
+                records += [dict(vars(r), kind=kind) for r in found]
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"dev: {e}") from None
+        return Text("\n".join(lines), records)
 
     @staticmethod
     def _pci(target: Any) -> Result:

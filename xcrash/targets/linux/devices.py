@@ -174,3 +174,40 @@ def pci_root_buses(target: Any) -> list[PciBus]:
     node_off = target.type("struct pci_bus").member("node")[0] // 8
     return [_pci_bus(target, link - node_off)
             for link in list_for_each(target, target.address_of("pci_root_buses"), CHAIN_LIMIT)]
+
+
+@dataclass
+class Resource:
+    address: int            # struct resource
+    start: int
+    end: int
+    name: str
+
+
+RESOURCE_LIMIT = 1 << 16
+
+
+def resources(target: Any, root_symbol: str) -> list[Resource]:
+    """A resource tree (``ioport_resource``, ``iomem_resource``) depth first, the root
+    first and each node before its children, as /proc/iomem nests them."""
+    res_t = target.type("struct resource")
+    out: list[Resource] = []
+    seen: set[int] = set()
+
+    def walk(address: int) -> None:
+        while address and address not in seen and len(out) < RESOURCE_LIMIT:
+            seen.add(address)
+            r = target.object_at(res_t, address)
+            name_ptr = int(r.name)
+            try:
+                name = _name(target.space.read_cstring(name_ptr, 256)) if name_ptr else "(unknown)"
+            except MemoryError_:
+                name = "(unknown)"
+            out.append(Resource(address, int(r.start), int(r.end), name))
+            child = int(r.child)
+            if child and child != address:
+                walk(child)
+            address = int(r.sibling)
+
+    walk(target.address_of(root_symbol))
+    return out
