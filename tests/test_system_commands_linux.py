@@ -113,7 +113,7 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
-                                  "ps-filters.txt", "irq-b-d.txt", "dev-i.txt"])
+                                  "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
@@ -189,3 +189,16 @@ def test_dev_i_folds_long_names_as_crash_does() -> None:
     assert len(first) + 37 <= 80 and rest == " " * 37 + name[len(first) + 1:]
     assert _wrap_name("x" * 60, 37) == ["x" * 60]
     assert _wrap_name("System RAM", 37) == ["System RAM"]
+
+
+def test_ps_C_needs_l_or_m_and_no_tasks(sysrq) -> None:
+    """crash's rules for -C (the per-CPU blocks of -l/-m are compared by hand on the
+    distro dump: these sample kernels keep no sched_info timestamps)."""
+    with pytest.raises(CommandError, match="only applicable with -l and -m"):
+        sysrq.run("ps -C all")
+    with pytest.raises(CommandError, match="not applicable with specified tasks"):
+        sysrq.run("ps -l -C 0 1")
+    with pytest.raises(CommandError, match="invalid cpu list: x"):
+        sysrq.run("ps -m -C x")
+    with pytest.raises(CommandError, match="last-run timestamps do not exist"):
+        sysrq.run("ps -l -C all")

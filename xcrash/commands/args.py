@@ -79,3 +79,20 @@ def per_task_blocks(ctx: Any, tasks: list[int], command: str,
         parts.append(text)
         records.append(record)
     return Text("\n\n".join(parts), records)
+
+
+def parse_cpu_list(spec: str, command: str, every: list[int] | None = None) -> list[int]:
+    """crash's CPU specification: ``1,3,5-7``; ``all`` or ``a`` for ``every`` when given."""
+    if every is not None and spec in ("all", "a"):
+        return list(every)
+    out: list[int] = []
+    try:
+        for part in spec.split(","):
+            if "-" in part:
+                first, last = part.split("-", 1)
+                out.extend(range(int(first), int(last) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise CommandError(f"{command}: invalid cpu list: {spec}") from None
+    return out

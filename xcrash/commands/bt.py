@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import CommandError, MemoryError_, XcrashError
+from .args import parse_cpu_list
 from .base import Command, Context, Option, Result, Text
 
 
@@ -205,7 +206,7 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
         tasks: list[int] = []
         if opts["all"] or opts["cpus"] is not None:
             active = active_tasks(target)
-            cpus = sorted(active) if opts["all"] else _cpu_list(opts["cpus"])
+            cpus = sorted(active) if opts["all"] else parse_cpu_list(opts["cpus"], "bt")
             for cpu in cpus:
                 if cpu not in active:
                     raise CommandError(f"bt: invalid cpu: {cpu}")
@@ -255,20 +256,6 @@ def _full_line(target: Any, pc: int) -> tuple[str, int] | None:
         if hit:
             return hit[0], hit[1]
     return source_line(target, pc)
-
-
-def _cpu_list(spec: str) -> list[int]:
-    out: list[int] = []
-    try:
-        for part in spec.split(","):
-            if "-" in part:
-                a, b = part.split("-", 1)
-                out.extend(range(int(a), int(b) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise CommandError(f"bt: invalid cpu list: {spec}") from None
-    return out
 
 
 def _task_index(target: Any) -> tuple[dict[int, int], set[int]]:

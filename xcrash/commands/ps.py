@@ -6,6 +6,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from . import ps_details
+from .args import parse_cpu_list
 from .base import Column, Command, Context, Option, Result, Table, Text
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
@@ -80,8 +81,8 @@ def _policies(text: str) -> set[int]:
 
 class Ps(Command):
     name = "ps"
-    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-s] [-S|-a|-p|-c|-g|-t|-l|-m|-r] "
-                "[pid | task | command] ...")
+    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-s] [-S|-a|-p|-c|-g|-t|-[l|m][-C cpus]|-r] "
+                "[-H] [pid | task | command] ...")
     summary = "process status"
     group = "linux"
     targets = ("linux",)
@@ -107,6 +108,8 @@ PID, task address or command name.
   -r  resource limits (current and maximum of each RLIMIT_*)
   -s  KSTACKP (the kernel stack pointer saved at the task's last switch) instead
       of TASK; "--" for the tasks that were running
+  -C cpus  with -l or -m: a block per CPU ("1,3,5-7", "all" or "a")
+  -H  no header line
 """
     example = "ps\nps lab_crasher\nps -S"
     options = (Option("-k", "kernel", "kernel threads only"),
@@ -124,10 +127,20 @@ PID, task address or command name.
                Option("-I", "no_idle", "no idle tasks"),
                Option("-A", "active_only", "only the tasks active on a CPU"),
                Option("-y", "policy", "only tasks of these scheduling policies", takes_value=True),
-               Option("-s", "kstack", "the saved kernel stack pointer instead of the task"))
+               Option("-s", "kstack", "the saved kernel stack pointer instead of the task"),
+               Option("-C", "cpus", "with -l or -m: a block per CPU (1,3,5-7 or all)",
+                      takes_value=True),
+               Option("-H", "no_header", "no header line"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
+        cpus = None
+        if opts["cpus"] is not None:
+            if not (opts["last"] or opts["since"]):
+                raise CommandError("ps: -C option is only applicable with -l and -m")
+            if rest:
+                raise CommandError("ps: -C option is not applicable with specified tasks")
+            cpus = parse_cpu_list(opts["cpus"], "ps", list(range(ctx.target.nr_cpu_ids)))
         errors: list[str] = []
         rows = task_rows(ctx, errors)
         if opts["kernel"]:
@@ -153,10 +166,13 @@ PID, task address or command name.
             order = list(counts)
             return Text("\n".join(f"  {state}: {counts[state]}" for state in order),
                         [{"state": st, "count": counts[st]} for st in order])
+        if opts["last"]:
+            return ps_details.last_run(ctx, rows, cpus)
+        if opts["since"]:
+            return ps_details.since_run(ctx, rows, cpus, pad_days=bool(rest))
         for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),
                              ("children", ps_details.children), ("group", ps_details.group),
-                             ("times", ps_details.times), ("last", ps_details.last_run),
-                             ("rlimits", ps_details.rlimits), ("since", ps_details.since_run)):
+                             ("times", ps_details.times), ("rlimits", ps_details.rlimits)):
             if opts[flag]:
                 return detail(ctx, rows)
         if opts["kstack"]:
@@ -173,8 +189,11 @@ PID, task address or command name.
                    Column("VSZ", "vsz", "right"), Column("RSS", "rss", "right"),
                    Column("COMM", "comm")]
         marks = {i: "active" for i, r in enumerate(rows) if r["active"]}
-        return Table(columns, rows, plain=_plain, marks=marks,
-                     title="\n".join(errors) if errors else None)
+        table = Table(columns, rows, plain=_plain, marks=marks,
+                      title="\n".join(errors) if errors else None)
+        if opts["no_header"]:
+            return Text("\n".join(_plain(table).splitlines()[1:]), rows)
+        return table
 
     @staticmethod
     def _selects(row: dict[str, Any], arg: str) -> bool:

@@ -119,12 +119,30 @@ def _last_arrivals(ctx: Context, rows: list[dict[str, Any]]) -> list[tuple[int, 
                   key=lambda x: -x[0])
 
 
-def last_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
-    """crash's ps -l: sched_info.last_arrival, newest first, right-aligned to the newest."""
+def _by_cpu(ctx: Context, lines: list[tuple[dict[str, Any], str]], cpus: list[int] | None
+            ) -> str:
+    """The lines as they are, or (``-C``) in a block per CPU headed ``CPU: n``, each
+    keeping the newest-first order; a CPU that was not online says [OFFLINE]."""
+    if cpus is None:
+        return "\n".join(line for _r, line in lines)
+    online = set(ctx.target.online_cpus)
+    blocks = []
+    for cpu in cpus:
+        if cpu not in online:
+            blocks.append(f"CPU: {cpu} [OFFLINE]")
+            continue
+        blocks.append("\n".join([f"CPU: {cpu}"] + [line for r, line in lines if r["cpu"] == cpu]))
+    return "\n\n".join(blocks)
+
+
+def last_run(ctx: Context, rows: list[dict[str, Any]], cpus: list[int] | None = None) -> Text:
+    """crash's ps -l: sched_info.last_arrival, newest first, right-aligned to the newest;
+    with ``cpus`` (-C) a block per CPU."""
     stamped = _last_arrivals(ctx, rows)
     width = len(str(stamped[0][0])) if stamped else 0
-    return Text("\n".join(f"[{ts:>{width}}] [{r['state']}]  {header(_task(ctx, r), r['cpu'])}"
-                          for ts, r in stamped))
+    return Text(_by_cpu(ctx, [(r, f"[{ts:>{width}}] [{r['state']}]  "
+                                  f"{header(_task(ctx, r), r['cpu'])}") for ts, r in stamped],
+                        cpus))
 
 
 def _duration(ns: int) -> str:
@@ -137,18 +155,23 @@ def _duration(ns: int) -> str:
     return f"{days} {hours:02d}:{mins:02d}:{secs:02d}.{ms:03d}"
 
 
-def since_run(ctx: Context, rows: list[dict[str, Any]]) -> Text:
+def since_run(ctx: Context, rows: list[dict[str, Any]], cpus: list[int] | None = None,
+              pad_days: bool = False) -> Text:
     """crash's ps -m: how long before the crash each task last ran: its CPU's run-queue
-    clock minus its last_arrival, newest first."""
+    clock minus its last_arrival, newest first.  Per CPU (-C) and for named tasks crash
+    right-aligns the days to those of the run-queue clock (``pad_days``)."""
     clocks: dict[int, int] = {}
     lines = []
     for ts, r in _last_arrivals(ctx, rows):
         cpu = r["cpu"]
         if cpu not in clocks:
             clocks[cpu] = int(ctx.target.per_cpu("runqueues", cpu).clock)
-        lines.append(f"[{_duration(max(clocks[cpu] - ts, 0))}] [{r['state']}]  "
-                     f"{header(_task(ctx, r), cpu)}")
-    return Text("\n".join(lines))
+        text = _duration(max(clocks[cpu] - ts, 0))
+        if pad_days or cpus is not None:
+            width = len(_duration(clocks[cpu]).split()[0])
+            text = " " * (width - len(text.split()[0])) + text
+        lines.append((r, f"[{text}] [{r['state']}]  {header(_task(ctx, r), cpu)}"))
+    return Text(_by_cpu(ctx, lines, cpus))
 
 
 RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK",
