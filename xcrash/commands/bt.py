@@ -199,7 +199,7 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
         target = ctx.target
         if target.kind == "xen":
             from .xen_bt import run as xen_bt
-            return xen_bt(ctx, opts, rest, _cpu_list)
+            return xen_bt(ctx, opts, rest)
         if opts["irqframes"]:
             from .bt_text import search_cpu_stacks
             return Text(search_cpu_stacks(target))

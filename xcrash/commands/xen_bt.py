@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import CommandError, XcrashError
+from .args import parse_cpu_list
 from .base import Context, Text
 from .bt import general_registers
 
@@ -109,7 +110,7 @@ def _lazy_note(target: Any, cpu: int) -> str | None:
             f"are still loaded here (lazy context switch), in cpu_info {p.cpu_info:x})")
 
 
-def run(ctx: Context, opts: dict[str, Any], rest: list[str], cpu_list: Any) -> Text:
+def run(ctx: Context, opts: dict[str, Any], rest: list[str]) -> Text:
     from ..targets.xen.unwind import backtrace
     target = ctx.target
     if rest:
@@ -120,7 +121,7 @@ def run(ctx: Context, opts: dict[str, Any], rest: list[str], cpu_list: Any) -> T
     if opts["all"]:
         cpus = list(target.cpu_notes)
     elif opts["cpus"] is not None:
-        cpus = cpu_list(opts["cpus"])
+        cpus = parse_cpu_list(opts["cpus"], "bt")
         for cpu in cpus:
             if cpu not in target.cpu_notes:
                 raise CommandError(f"bt: invalid pcpu: {cpu}")
