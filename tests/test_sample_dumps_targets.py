@@ -89,8 +89,19 @@ def test_debian_binary_xen_without_dwarf() -> None:
     session = xcrash.open(dump_file("xen-debian"), str(SAMPLES / entry["xen"]["xen_syms"]))
     session.select("xen")
     doms = session.run("doms")
+    vcpus = session.run("vcpus", records=True)
     for dom in entry["domains"]:
-        assert re.search(rf"^\s+[>* ]*\s*{dom['id']} ffff", doms, re.M), dom["name"]
+        row = re.search(rf"^[>* ]*\s*{dom['id']} ffff.*$", doms, re.M)
+        assert row, dom["name"]
+        # VCPU from the vCPU arrays read at struct domain's fixed offsets
+        assert row.group(0).split()[-3] == str(dom["vcpus"]), row.group(0)
+        assert len([v for v in vcpus if v["domain_id"] == dom["id"]]) == dom["vcpus"]
+    # the crashing vCPU's domain and vCPU are marked even without DWARF (stack_base, cpu_info)
+    assert re.search(r"^>\*\s+0 ffff", doms, re.M)
+    [crashing] = [line.split() for line in session.run("vcpus").splitlines()
+                  if line.startswith(">*")]
+    assert crashing[2] == str(entry["crashing_cpu"]) and crashing[6] == "0"     # PCID, DOMID
+    assert f" *    {entry['crashing_cpu']} ffff" in session.run("pcpus")
     text = session.run("bt")
     assert functions(text) == CRASH_CHAIN
     assert "(unwound by stack scan)" in text

@@ -45,19 +45,20 @@ def domain_rows(target: Any) -> tuple[list[dict[str, Any]], list[str]]:
     notes = []
     running: set[int] = set()
     crashing = None
-    if target.has_types:
+    if target.symbols is not None:
         from ..targets.xen.pcpus import crashing_vcpu, pcpus, running_vcpus
         pcs = pcpus(target)
         running = running_vcpus(pcs)
         crashing = crashing_vcpu(target, pcs)
-    else:
-        notes.append("(no DWARF: ids from VMCOREINFO_XEN, TOTPAGE counted in the frame table; "
-                     "other columns need xen-syms with DWARF)")
+    if not target.has_types:
+        notes.append("(no DWARF: ids from VMCOREINFO_XEN, TOTPAGE counted in the frame table, "
+                     "VCPU from the vCPU arrays at their fixed offsets; other columns need "
+                     "xen-syms with DWARF)")
     rows = []
     for d in doms:
         rows.append({"domain_id": d.domain_id, "domain": d.address, "state": d.state,
                      "type": d.type, "max_pages": d.max_pages, "tot_pages": d.tot_pages,
-                     "vcpus": len(d.vcpus) if d.source == "DWARF" else None,
+                     "vcpus": len(d.vcpus) if d.source == "DWARF" or d.vcpus else None,
                      "shared_info": d.shared_info, "p2m_mfn": d.p2m_mfn,
                      "active": any(v in running for v in d.vcpus),
                      "crashing": crashing is not None and crashing in d.vcpus,
@@ -89,7 +90,8 @@ domain, then domain_list.
 `>` marks a domain one of whose vCPUs a physical CPU was running, `*` the domain
 of the crashing CPU's vCPU.  HVM/PVH domains (options & XEN_DOMCTL_CDF_hvm; Xen
 4.17 has no guest_type) are named below the table.  Without DWARF, the ids come
-from VMCOREINFO_XEN's list layout and TOTPAGE from the frame table's owners.
+from VMCOREINFO_XEN's list layout, TOTPAGE from the frame table's owners and
+VCPU from the vCPU arrays (struct domain's fixed first members, checked).
 """
     example = "doms\ndoms 0"
 

@@ -39,10 +39,13 @@ def vcpu_rows(target: Any) -> list[dict[str, Any]]:
     crashing = crashing_vcpu(target, pcs)
     rows = []
     for v in vcpus(target):
+        active = current.get(v.processor) == v.address
+        if active and v.runstate < 0:
+            v.runstate = 0          # no DWARF: a pCPU's current vCPU is running, at least
         rows.append({"vcpu_id": v.vcpu_id, "processor": v.processor, "vcpu": v.address,
                      "state": v.state, "type": v.domain_type, "domain_id": v.domain_id,
                      "domain": v.domain, "runstate": v.state_name,
-                     "active": current.get(v.processor) == v.address,
+                     "active": active,
                      "crashing": v.address == crashing,
                      # lazy context switch: the pCPU runs idle, this vCPU's state is loaded
                      "state_loaded": v.address in loaded or current.get(v.processor) == v.address})
@@ -63,6 +66,9 @@ Every vCPU of every domain (doms order), as crash lists them:
 `>` marks the vCPU a physical CPU was running (cpu_info's current_vcpu),
 `*` the crashing CPU's.  With lazy context switching a pCPU that runs its idle
 vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
+With a symbols-only xen-syms (Debian's -dbg) the vCPUs are read at the fixed
+offsets struct domain and struct vcpu have kept since Xen 4.2, each checked
+against its domain; ST is then ?? except for the running ones (RU).
 """
     example = "vcpus\nvcpus -i 0 1"
     options = (Option("-i", "ids", "domain id then vcpu id"),)
@@ -71,7 +77,6 @@ vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
         target = ctx.target
         opts, rest = self.parse(args)
         try:
-            target.need_types("vcpus")
             rows = vcpu_rows(target)
         except XcrashError as err:
             raise CommandError(f"vcpus: {err}") from None

@@ -264,11 +264,44 @@ def domains_from_vmcoreinfo(target: Any) -> list[Domain]:
         domid = target.space.read_u16(addr + id_off)
         dom = Domain(addr, domid, _type_letter(domid, addr, None), state="??",
                      source="VMCOREINFO_XEN")
+        dom.vcpus = vcpus_by_fixed_layout(target, addr)
+        dom.max_vcpus = len(dom.vcpus)
         # the system domains keep no tot_pages: what they own is not comparable
         if counts is not None and dom.type not in "OXCI":
             dom.tot_pages = counts.get(addr, 0)
         out.append(dom)
     return out
+
+
+#: struct domain's first members (domain_id, max_vcpus, vcpu) and struct vcpu's
+#: (vcpu_id, processor, vcpu_info, domain): the same since Xen 4.2
+DOMAIN_MAX_VCPUS, DOMAIN_VCPU_ARRAY = 4, 8
+VCPU_ID, VCPU_DOMAIN = 0, 16
+VCPU_LIMIT = 4096
+
+
+def vcpus_by_fixed_layout(target: Any, addr: int) -> list[int]:
+    """A domain's struct vcpu addresses without DWARF: ``d->vcpu[0..max_vcpus)``
+    read at the offsets struct domain has kept since 4.2, each entry checked
+    (its ``domain`` is this domain, its ``vcpu_id`` its index); [] when they do not
+    check out."""
+    space = target.space
+    try:
+        count = space.read_u32(addr + DOMAIN_MAX_VCPUS)
+        array = space.read_u64(addr + DOMAIN_VCPU_ARRAY)
+        if not 0 < count <= VCPU_LIMIT or not array:
+            return []
+        pointers = [p for (p,) in struct.iter_unpack("<Q", space.read(array, 8 * count))]
+        out = []
+        for index, vcpu in enumerate(pointers):
+            if not vcpu:
+                continue
+            if space.read_u64(vcpu + VCPU_DOMAIN) != addr or space.read_u32(vcpu + VCPU_ID) != index:
+                return []
+            out.append(vcpu)
+        return out
+    except MemoryError_:
+        return []
 
 
 #: count_info bits (x86, 4.17): allocated, Xen heap

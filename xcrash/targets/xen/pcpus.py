@@ -25,27 +25,52 @@ class Pcpu:
         return self.current_vcpu == self.idle_vcpu and self.curr_vcpu not in (0, self.idle_vcpu)
 
 
+#: without DWARF: offsets in struct cpu_info (its cpu_user_regs frame is 200 bytes)
+#: and of the TSS in tss_page (Xen 4.16+), unchanged up to 4.17
+CPU_INFO_PROCESSOR_ID, CPU_INFO_CURRENT_VCPU, TSS_PAGE_TSS = 200, 208, 64
+
+
 def pcpus(target: Any) -> list[Pcpu]:
-    """The present pCPUs that were brought up (crash: cpu_present_map)."""
-    target.need_types("the physical CPU list")
+    """The present pCPUs that were brought up (crash: cpu_present_map).  Without
+    Xen's DWARF the ELF symbols suffice: ``stack_base``, ``idle_vcpu``, the per-CPU
+    ``curr_vcpu`` and ``tss_page``, and cpu_info's few fixed offsets."""
+    if target.symbols is None:
+        target.need_types("the physical CPU list")
     idle = target._pointer_array("idle_vcpu")
     out = []
     for cpu in target.present_cpus:
         if not target.stack_bases[cpu]:
             continue
-        info = target.cpu_info(cpu)
-        try:
-            curr = int(target.per_cpu("curr_vcpu", cpu))
-        except (NoSuchSymbol, MemoryError_):
-            curr = 0
-        out.append(Pcpu(cpu, info.address_, int(info.current_vcpu), curr, idle[cpu],
-                        _tss(target, cpu), target.stack_bases[cpu], int(info.processor_id)))
+        info = target.cpu_info_address(cpu)
+        if target.has_types:
+            obj = target.cpu_info(cpu)
+            current, processor_id = int(obj.current_vcpu), int(obj.processor_id)
+        else:
+            current = target.space.read_u64(info + CPU_INFO_CURRENT_VCPU)
+            processor_id = target.space.read_u32(info + CPU_INFO_PROCESSOR_ID)
+        out.append(Pcpu(cpu, info, current, _per_cpu_word(target, "curr_vcpu", cpu), idle[cpu],
+                        _tss(target, cpu), target.stack_bases[cpu], processor_id))
     return out
+
+
+def _per_cpu_word(target: Any, name: str, cpu: int) -> int:
+    sym = target.symbols.get("per_cpu__" + name)
+    if sym is None:
+        return 0
+    try:
+        return target.space.read_u64(target.per_cpu_address(sym.address, cpu))
+    except MemoryError_:
+        return 0
 
 
 def _tss(target: Any, cpu: int) -> int:
     """The pCPU's TSS: inside ``tss_page`` since Xen 4.16 (``init_tss`` before)."""
     for name, member in (("tss_page", "tss"), ("init_tss", None)):
+        if not target.has_types:
+            sym = target.symbols.get("per_cpu__" + name)
+            if sym is not None:
+                return target.per_cpu_address(sym.address, cpu) + (TSS_PAGE_TSS if member else 0)
+            continue
         try:
             var = target.per_cpu(name, cpu)
         except (NoSuchSymbol, XcrashError):

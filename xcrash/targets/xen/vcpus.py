@@ -41,15 +41,29 @@ class Vcpu:
         return RUNSTATES.get(self.runstate, "unknown")
 
 
+#: struct vcpu's first members, the same since Xen 3: vcpu_id, processor, domain
+VCPU_ID, VCPU_PROCESSOR, VCPU_DOMAIN = 0, 4, 16
+#: the runstate without DWARF: not known (crash's "??")
+RUNSTATE_UNKNOWN = -1
+
+
 def read_vcpu(target: Any, addr: int, dom: Domain) -> Vcpu:
+    if not target.has_types:
+        space = target.space
+        return Vcpu(addr, space.read_u32(addr + VCPU_ID), space.read_u32(addr + VCPU_PROCESSOR),
+                    space.read_u64(addr + VCPU_DOMAIN), dom.domain_id, dom.type,
+                    RUNSTATE_UNKNOWN)
     v = target.object_at("struct vcpu", addr)
     return Vcpu(addr, int(v.vcpu_id), int(v.processor), int(v.domain), dom.domain_id, dom.type,
                 int(v.runstate.state), int(v.pause_flags), bool(int(v.is_running)))
 
 
 def vcpus(target: Any, doms: list[Domain] | None = None) -> list[Vcpu]:
-    """Every vCPU, domain by domain in ``doms`` order, vCPU ids in order."""
-    target.need_types("the vCPU list")
+    """Every vCPU, domain by domain in ``doms`` order, vCPU ids in order.  Without
+    DWARF the domains' vCPU arrays are read at their fixed offsets and the runstate
+    stays unknown."""
+    if target.symbols is None:
+        target.need_types("the vCPU list")
     out = []
     for dom in doms if doms is not None else domains(target):
         for addr in dom.vcpus:
