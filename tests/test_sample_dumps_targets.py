@@ -164,23 +164,34 @@ def test_dom0_from_the_crash_note_alone_equals_crash(dom0_without_xen_syms, ref:
     assert session.run(command).strip("\n") == want.strip("\n")
 
 
-def test_dom0_without_xen_syms_unwinds_the_loaded_vcpu_and_says_what_it_cannot(
-        dom0_without_xen_syms, xen_own) -> None:
-    """No xen-syms: the pCPU's cpu_info is found from its crash note's rsp (stack top
-    less the size at which processor_id and current_vcpu->processor read that pCPU);
-    the vCPU loaded there unwinds exactly as with Xen's DWARF.  The other vCPU's
-    registers are in struct vcpu: bt says so instead of walking a stale stack."""
-    blocks = dom0_without_xen_syms.run("bt -a").split("\n\n")
-    assert len(blocks) == 2
-    known = [b for b in blocks if " #0 " in b]
-    unknown = [b for b in blocks if "registers of CPU" in b]
-    assert len(known) == 1 and len(unknown) == 1 and "struct vcpu" in unknown[0]
-    pid = known[0].split()[1]
-    xen_own.select("dom0")
+@pytest.mark.parametrize("name", ["dom0", "dom1", "dom2"])
+def test_guest_backtraces_without_xen_syms_equal_the_dwarf_view(dom0_without_xen_syms, xen_own,
+                                                                name: str) -> None:
+    """No xen-syms: a loaded vCPU's registers from its pCPU's cpu_info (found from the
+    crash note's rsp), the others' from arch.user_regs (found by its saved PV frame),
+    a lazily loaded one settled by its guest's task stack: every task of every guest
+    unwinds exactly as with Xen's DWARF."""
+    dom0_without_xen_syms.select(name)
+    xen_own.select(name)
     try:
-        assert known[0] == xen_own.run(f"bt {pid}").strip("\n")
+        for command in ("bt -a", "foreach bt"):
+            assert dom0_without_xen_syms.run(command) == xen_own.run(command), command
     finally:
+        dom0_without_xen_syms.select("dom0")
         xen_own.select("xen")
+
+
+def test_bt_says_when_a_running_vcpus_registers_are_unknown() -> None:
+    """Where no frame is found for a running vCPU, bt says why instead of walking
+    from the stale thread.sp of the task's last switch."""
+    entry = MAN["dumps"]["xen-own"]
+    session = xcrash.open(dump_file("xen-own"), *vmlinuxes())
+    dom0 = session.targets["dom0"]
+    dom0._cpus = []
+    dom0.registers_unknown = "test"
+    blocks = session.run("bt -a").split("\n\n")
+    assert len(blocks) == 2 and entry["crashing_cpu"] in (0, 1)
+    assert all("registers of CPU" in b and " #0 " not in b for b in blocks)
 
 
 def test_debian_binary_xen_gives_every_guest_with_its_processes() -> None:

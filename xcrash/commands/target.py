@@ -74,9 +74,9 @@ Without a xen-syms that has DWARF (Debian's -dbg one has symbols only) or
 with no xen-syms at all, the PV guests whose vmlinux is given are still
 targets: dom0's p2m root comes from Xen's crash note, a domU's from the
 shared_info pointer near the start of its struct domain (proved by its
-vmlinux's banner and build-id); a vCPU's registers are known when it was
-loaded on a pCPU (its guest frame), else they stay unknown.  With no xen-syms
-the session starts in dom0, as crash's dom0 session does.
+vmlinux's banner and build-id); the vCPUs' registers come from the pCPUs'
+guest frames and struct vcpu's saved frame (start-up says which).  With no
+xen-syms the session starts in dom0, as crash's dom0 session does.
 """
     example = "target\ntarget dom1\nps\ndom xen"
 

@@ -20,8 +20,9 @@ Without Xen's types (a symbols-only xen-syms, or none) the same targets are
 built from what needs no DWARF: the domains from VMCOREINFO_XEN, dom0's p2m
 from the crash note, a domU's from a ``shared_info`` candidate its vmlinux
 proves, the page tables from each kernel's ``init_top_pgt``, the registers of
-the vCPUs loaded on a pCPU from its guest frame; the others' (in ``struct
-vcpu``) stay unknown, and such a guest needs its vmlinux.
+the vCPUs loaded on a pCPU from its guest frame and the others' from
+``arch.user_regs`` (its offset found by the saved PV frames it holds; a lazily
+loaded vCPU settled by the guest's task stacks); such a guest needs its vmlinux.
 
 A domain no vmlinux fits still gets a target (kind ``linux``, no symbols): the
 memory commands (``rd``, ``search``, ``vtop``) work on its virtual and
@@ -293,7 +294,64 @@ def loaded_vcpu_registers(xen: Any, dom: Domain) -> list[GuestCpu]:
             continue
         out.append(_guest_cpu(vid, regs, f"Xen pCPU {cpu} guest frame (cpu_info)", vcpu, cpu,
                               regs["rip"] >= GUEST_KERNEL_START))
+    offset = user_regs_offset(xen)
+    if offset is not None:
+        loaded = {c.vcpu for c in out}
+        for vcpu in dom.vcpus:
+            if vcpu in loaded:
+                continue
+            try:
+                raw = xen.space.read(vcpu + offset, 200)
+                vid = xen.space.read_u32(vcpu + VCPU_ID_OFFSET)
+            except MemoryError_:
+                continue
+            if not _is_pv_frame(raw, 0):
+                continue
+            regs = regs_from_bytes(raw, CTXT_SWITCH_STACK_BYTES)
+            out.append(_guest_cpu(vid, regs, f"vcpu context (arch.user_regs, found at +{offset})",
+                                  vcpu, None, regs["rip"] >= GUEST_KERNEL_START))
     return sorted(out, key=lambda c: c.index)
+
+
+#: domain ids from here up are Xen's own (DOMID_FIRST_RESERVED)
+DOMID_FIRST_RESERVED = 0x7FF0
+#: a 64-bit PV guest's selectors as Xen saves them: FLAT_RING3_CS64 and FLAT_RING3_SS64
+PV_CS64, PV_SS64 = 0xE033, 0xE02B
+#: where to look for arch.user_regs in struct vcpu (4.17: +648 of 3520 bytes)
+USER_REGS_SCAN = 4096
+
+
+def user_regs_offset(xen: Any) -> int | None:
+    """Without DWARF: the offset of ``arch.user_regs`` in struct vcpu: the only offset
+    at which PV guest vCPUs (two at least) hold a saved 64-bit PV frame (CS 0xe033,
+    SS 0xe02b, a non-zero rip and rsp); None when no offset or several do.  A vCPU
+    never switched out has no frame there: it is read only where one is.  Found
+    once per hypervisor target."""
+    if hasattr(xen, "_pv_user_regs_offset"):
+        return xen._pv_user_regs_offset
+    found = None
+    try:
+        vcpus = [v for d in domains(xen) if d.type in "0U" and not d.hvm for v in d.vcpus]
+        images = [xen.space.read(v, USER_REGS_SCAN) for v in vcpus]
+    except (XcrashError, MemoryError_):
+        images = []
+    fits: dict[int, int] = {}
+    for raw in images:
+        for off in range(0, USER_REGS_SCAN - 200, 8):
+            if _is_pv_frame(raw, off):
+                fits[off] = fits.get(off, 0) + 1
+    if len(fits) == 1 and next(iter(fits.values())) >= 2:
+        found = next(iter(fits))
+    xen._pv_user_regs_offset = found
+    return found
+
+
+def _is_pv_frame(raw: bytes, off: int) -> bool:
+    """A saved 64-bit PV guest frame at ``off``: its selectors, a rip and an rsp."""
+    return (struct.unpack_from("<H", raw, off + CPU_USER_REGS["cs"][0])[0] == PV_CS64
+            and struct.unpack_from("<H", raw, off + CPU_USER_REGS["ss"][0])[0] == PV_SS64
+            and struct.unpack_from("<Q", raw, off + CPU_USER_REGS["rip"][0])[0] != 0
+            and struct.unpack_from("<Q", raw, off + CPU_USER_REGS["rsp"][0])[0] != 0)
 
 
 def guest_table_root(xen: Any, vcpu: int) -> int:
@@ -449,6 +507,71 @@ def _shared_info_p2ms(xen: Any, dom: Domain) -> Iterator[P2m]:
             yield P2m(xen.dump, fll, max_pfn=max_pfn, name=f"dom{dom.domain_id} p2m")
 
 
+def settle_lazy_frames(xen: Any, target: PvLinuxTarget) -> None:
+    """With no ``curr_vcpu`` symbol a pCPU running its idle vCPU may still hold a
+    guest vCPU's state (lazy switch) while that vCPU's arch.user_regs is stale.  The
+    guest decides: a kernel-mode frame must have its rsp on a stack of the task the
+    guest ran on that vCPU; one that does not is replaced by an idle pCPU's frame
+    that does, or dropped (bt then says the registers are unknown)."""
+    if xen.symbols is not None and xen.symbols.get("per_cpu__curr_vcpu") is not None:
+        return
+    from ..linux.tasks import active_tasks
+    from ..linux.unwind import Stacks
+    try:
+        active = active_tasks(target)
+    except (XcrashError, MemoryError_):
+        return
+
+    def fits(cpu: int, regs: dict[str, int]) -> bool:
+        if regs.get("rip", 0) < GUEST_KERNEL_START:
+            return True                 # user mode: nothing in the guest to check it by
+        task = active.get(cpu)
+        if task is None:
+            return False
+        stacks = Stacks(target, target.object_at("struct task_struct", task), cpu)
+        return stacks.kind(regs["rsp"]) is not None
+
+    spare = _idle_pcpu_frames(xen)
+    settled = [c for c in target._cpus if c.pcpu is not None or fits(c.index, c.regs)]
+    have = {c.vcpu for c in settled}
+    for vcpu in target.domain.vcpus:
+        if vcpu in have:
+            continue
+        try:
+            vid = xen.space.read_u32(vcpu + VCPU_ID_OFFSET)
+        except MemoryError_:
+            continue
+        for pcpu, regs in spare:
+            if regs["rip"] >= GUEST_KERNEL_START and fits(vid, regs):
+                spare.remove((pcpu, regs))
+                settled.append(_guest_cpu(vid, dict(regs),
+                                          f"Xen pCPU {pcpu} guest frame (lazy switch: its rsp "
+                                          f"is on vCPU {vid}'s task stack)", vcpu, pcpu, True))
+                break
+    target._cpus = sorted(settled, key=lambda c: c.index)
+
+
+def _idle_pcpu_frames(xen: Any) -> list[tuple[int, dict[str, int]]]:
+    """(pCPU, its guest frame) of the pCPUs whose current vCPU is not a guest's."""
+    out = []
+    for cpu in xen.online_cpus:
+        try:
+            info = xen.cpu_info_address(cpu) if xen.symbols is not None \
+                else _cpu_info_near_note(xen, cpu)
+            if info is None:
+                continue
+            current = xen.space.read_u64(info + CPU_INFO_CURRENT_VCPU)
+            domain = xen.space.read_u64(current + VCPU_DOMAIN_OFFSET) if current else 0
+            if domain and xen.space.read_u16(domain) < DOMID_FIRST_RESERVED:
+                continue                # a guest vCPU runs there: its frame is taken
+            raw = xen.space.read(info, 200)
+        except (XcrashError, MemoryError_):
+            continue
+        if _is_pv_frame(raw, 0):
+            out.append((cpu, regs_from_bytes(raw)))
+    return out
+
+
 def _registers_note(target: PvLinuxTarget, p2m_source: str) -> str:
     """The start-up note of a guest found without Xen's types: where its p2m came
     from and which vCPUs' registers are known (the loaded ones); marks the others
@@ -461,8 +584,13 @@ def _registers_note(target: PvLinuxTarget, p2m_source: str) -> str:
     if missing:
         target.registers_unknown = REGISTERS_IN_STRUCT_VCPU
     parts = [p2m_source]
-    if known:
-        parts.append(f"vCPU {','.join(map(str, known))} registers from the pCPUs' guest frames")
+    on_pcpus = [str(c.index) for c in target.cpus if c.pcpu is not None]
+    saved = [str(c.index) for c in target.cpus if c.pcpu is None]
+    if on_pcpus:
+        parts.append(f"vCPU {','.join(on_pcpus)} registers from the pCPUs' guest frames")
+    if saved:
+        parts.append(f"vCPU {','.join(saved)} registers from struct vcpu (arch.user_regs found "
+                     "by its saved PV frame)")
     if missing:
         parts.append(f"vCPU {','.join(map(str, missing))} registers unknown (kept in struct "
                      "vcpu: needs Xen's DWARF)")
@@ -482,6 +610,7 @@ def domu_without_xen_types(xen: Any, dom: Domain, symfiles: list[Any], forced: A
             target, line = _pv_target(xen, dom, p2m, 0, loaded_vcpu_registers(xen, dom),
                                       candidates, None)
             if target.space.root:
+                settle_lazy_frames(xen, target)
                 return target, line + _registers_note(target, "p2m found through its shared_info")
     return None, f"{name}: no target: no vmlinux reads right through any p2m found near the " \
         "start of its struct domain (without Xen's DWARF a domU needs its vmlinux)"
@@ -505,6 +634,7 @@ def dom0_from_crash_note(xen: Any, dom: Domain | None, symfiles: list[Any], forc
         why = target.symbol_match.replace(": memory commands only", "")
         return None, (f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
                       "through its vmlinux (init_top_pgt)")
+    settle_lazy_frames(xen, target)
     return target, line + _registers_note(target, "p2m from Xen's crash note")
 
 
