@@ -108,3 +108,15 @@ def test_the_manifest_is_preferred(tmp_path: Path) -> None:
                          str(samples / "symbols/xen-syms-4.17.5-xcrash.xz"),
                          str(samples / "symbols/vmlinux-6.1-xcrash.xz")]
     assert find_dumps(tmp_path / "no-samples", tmp_path / "none").linux is None
+
+
+def test_production_exercise_follows_the_crashing_cpu_into_the_guest(dumps: DumpSet) -> None:
+    """Debian's binary hypervisor (xen-syms without DWARF): the crashing pCPU's vCPU is
+    dom0's, and the task on it is the `xl debug-keys C` the manifest says triggered it."""
+    if not dumps.production:
+        pytest.skip("no symbols-only Xen sample dump here")
+    [ex] = tutorial.production_exercises(__import__("xcrash").open(*dumps.production))
+    manifest = json.loads((ROOT / "sample-dumps" / "MANIFEST.json").read_text())
+    trigger = manifest["dumps"]["xen-debian"]["trigger"]
+    assert ex.target == "dom0" and ex.answer == "xl" and "xl" in trigger
+    assert ex.check("XL") and not ex.check("xenstored")

@@ -7,7 +7,9 @@ it, the development dumps in ``<checkout>/../shared/dumps``) and asks:
    the dump and the panic string ``sys`` shows);
 2. what each Xen guest domain was running (``ps`` of each guest target);
 3. which kernel a domU booted, from its own log (``log`` of that target);
-4. which function to disassemble: the one that called ``panic`` (``bt``).
+4. which function to disassemble: the one that called ``panic`` (``bt``);
+5. on Debian's binary hypervisor (xen-syms without DWARF), which guest program
+   ran on the crashing pCPU's vCPU (``vcpus``, then ``ps -A`` in that domain).
 
 Exercises 2 and 3 need a Xen dump whose guests are targets; without one they
 are skipped with a note.  Every expected answer is read from the dump while
@@ -67,6 +69,8 @@ class Exercise:
 class DumpSet:
     linux: list[str] | None = None      # vmcore, symbol files
     xen: list[str] | None = None
+    #: a Xen dump whose xen-syms has ELF symbols only (Debian's), with the guests' kernels
+    production: list[str] | None = None
     source: str = ""
 
 
@@ -82,16 +86,20 @@ def find_dumps(samples: Path = SAMPLES, shared: Path = SHARED) -> DumpSet:
             paths = [str(samples.parent / w) for w in words]
             if not paths or not all(Path(p).exists() for p in paths):
                 continue
+            symbols_only = "symbols only" in dumps[name].get("xen", {}).get("build", "")
             if name.startswith("linux") and found.linux is None:
                 found.linux = paths
+            elif name.startswith("xen") and symbols_only and found.production is None:
+                found.production = paths
             elif name.startswith("xen") and found.xen is None:
                 found.xen = paths
         symbols = json.loads(manifest.read_text()).get("symbols", {})
+        vmlinux = [str(samples / e.get("path", f"symbols/{s}")) for s, e in symbols.items()
+                   if s.startswith("vmlinux") and (samples / e.get("path", f"symbols/{s}")).exists()]
         if found.xen is not None:     # the guests' kernel makes them targets
-            vmlinux = [str(samples / e.get("path", f"symbols/{s}")) for s, e in symbols.items()
-                       if s.startswith("vmlinux")
-                       and (samples / e.get("path", f"symbols/{s}")).exists()]
             found.xen = list(dict.fromkeys(found.xen + vmlinux[:1]))
+        if found.production is not None:
+            found.production = list(dict.fromkeys(found.production + vmlinux))
         if found.linux or found.xen:
             return found
     found = DumpSet(source=str(shared))
@@ -265,6 +273,35 @@ def xen_exercises(session: Any) -> list[Exercise]:
     return out
 
 
+def production_exercises(session: Any) -> list[Exercise]:
+    """Debian's binary hypervisor (no DWARF): from the crashing pCPU to the guest task."""
+    try:
+        session.select("xen")
+        crashing = [line.split() for line in session.run("vcpus").splitlines()
+                    if line.startswith(">*")]
+        if len(crashing) != 1:
+            return []
+        vcpu_id, domain_id = int(crashing[0][1]), crashing[0][6]
+        name = f"dom{domain_id}"
+        session.select(name)
+        active = [r for r in session.run("ps -A", records=True) if r["cpu"] == vcpu_id]
+    except Exception:
+        return []
+    if len(active) != 1:
+        return []
+    comm = active[0]["comm"]
+    return [Exercise(
+        "Production Xen: who pulled the trigger",
+        "This machine ran Debian's binary hypervisor: its xen-syms has ELF symbols only, no "
+        "DWARF (crash refuses it).  Which program was running in the guest on the vCPU of the "
+        "physical CPU that crashed?",
+        lambda a, c=comm.lower(): _norm(a) == c, "ps -A", comm,
+        ["`vcpus` (on target xen) marks the crashing pCPU's vCPU with `*`: its VCID and DOMID.",
+         f"`target {name}` then `ps -A` shows the task active on each of its vCPUs (CPU "
+         "column = VCID); `bt -a` shows what it was doing."],
+        session, name, example=comm)]
+
+
 # -- running ---------------------------------------------------------------------------------
 class Answers:
     """Lines from a file, a pipe or the terminal (None at the end)."""
@@ -344,9 +381,11 @@ def tutorial(dumps: DumpSet, answers: Answers, out: TextIO,
     exercises: list[Exercise] = []
     notes: list[str] = []
     for kind, paths, make in (("Linux", dumps.linux, linux_exercises),
-                              ("Xen", dumps.xen, xen_exercises)):
+                              ("Xen", dumps.xen, xen_exercises),
+                              ("production Xen", dumps.production, production_exercises)):
         if not paths:
-            notes.append(f"no {kind} sample dump here: its exercises are skipped")
+            if make is not production_exercises:
+                notes.append(f"no {kind} sample dump here: its exercises are skipped")
             continue
         try:
             session = opener(*paths)
@@ -407,3 +446,5 @@ def exercises_for(dumps: DumpSet) -> Iterator[Exercise]:
         yield from linux_exercises(xcrash.open(*dumps.linux))
     if dumps.xen:
         yield from xen_exercises(xcrash.open(*dumps.xen))
+    if dumps.production:
+        yield from production_exercises(xcrash.open(*dumps.production))
