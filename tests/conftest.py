@@ -116,6 +116,12 @@ def sample_sysrq():
 
 
 @pytest.fixture(scope="session")
+def sysrq(sample_sysrq):
+    """The linux-sysrq session under its short name."""
+    return sample_sysrq
+
+
+@pytest.fixture(scope="session")
 def _sample_xen_own():
     import xcrash
     man = sample_manifest()

@@ -21,11 +21,6 @@ SLAB_ADDRESSES = recorded_blocks(RECORDED / "kmem-s-address.txt")
 ADDRESS_VIEWS = recorded_blocks(RECORDED / "kmem-address.txt")
 
 
-@pytest.fixture(scope="module")
-def sysrq(sample_sysrq):
-    return sample_sysrq
-
-
 def test_nmi_dump_slab_caches_equal_crash() -> None:
     entry = sample_manifest()["dumps"]["linux-nmi"]
     want = (SAMPLES / entry["crash_ref"] / "vmcore.elf" / "04-kmem-s.txt").read_text()

@@ -16,11 +16,6 @@ from xcrash.errors import CommandError
 RECORDED = Path(__file__).parent / "crash-ref"
 
 
-@pytest.fixture(scope="module")
-def sysrq(sample_sysrq):
-    return sample_sysrq
-
-
 @pytest.mark.parametrize("command,ref,expect", [
     ("foreach files", "06-foreach-files.txt", ["SOCK", "FIFO"]),     # sockets, pipes
     ("mount", "08-mount.txt", ["/proc/xen"]),                        # xenfs

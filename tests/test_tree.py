@@ -13,11 +13,6 @@ from xcrash.errors import CommandError
 BLOCKS = recorded_blocks(Path(__file__).parent / "crash-ref" / "linux-sysrq" / "tree.txt")
 
 
-@pytest.fixture(scope="module")
-def sysrq(sample_sysrq):
-    return sample_sysrq
-
-
 @pytest.mark.parametrize("command,want", BLOCKS, ids=[c for c, _ in BLOCKS])
 def test_equals_crash(sysrq, command: str, want: str) -> None:
     assert sysrq.run(command).strip("\n") == want

@@ -12,11 +12,6 @@ from conftest import dom0_ref, sysrq_blocks_by_pid
 from xcrash.errors import CommandError
 
 
-@pytest.fixture(scope="module")
-def sysrq(sample_sysrq):
-    return sample_sysrq
-
-
 def test_xen_dom0_foreach_vm_equals_crash(sample_dom0) -> None:
     want = dom0_ref("07-foreach-vm.txt")
     assert "libc.so.6" in want
