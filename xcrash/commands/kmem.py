@@ -1,4 +1,6 @@
-"""kmem: the memory usage summary (-i) and the slab caches (-s), in crash's layout."""
+"""kmem: memory usage (-i), free areas (-f/-F), nodes (-n), pages (-p/-g), vmalloc (-v),
+hugepages (-h), slab caches (-s/-S) and what an address is (kmem ADDRESS), as crash shows
+them; the layouts are in kmem_text."""
 from __future__ import annotations
 
 from typing import Any
@@ -6,80 +8,10 @@ from typing import Any
 from ..errors import CommandError
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
-from .columns import center
-
-HEADER = "                 PAGES        TOTAL      PERCENTAGE"
-CACHE_HEADER = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"
-SLAB_HEADER = "  SLAB              MEMORY            NODE  TOTAL  ALLOCATED  FREE"
-PAGE_HEADER = "      PAGE       PHYSICAL      MAPPING       INDEX CNT FLAGS"
-VMALLOC_HEADER = ("   VMAP_AREA         VM_STRUCT                 ADDRESS RANGE                "
-                  "SIZE")
-
-
-def _size(pages: int) -> str:
-    from ..targets.linux.sysinfo import format_size
-    return format_size(pages * 4096) if pages else "0"
-
-
-def _line(label: str, pages: int, of: tuple[int, str] | None = None) -> str:
-    text = f"{label:>13}  {pages:7d}  {_size(pages):>11}"
-    if of is None:
-        return text + "         ----"
-    total, name = of
-    pct = pages * 100 // total if total else 0
-    return text + f"  {pct:3d}% of {name}"
-
-
-def free_area_lines(zones: list[Any], with_pages: bool = False) -> list[str]:
-    """crash's `kmem -f`: each zone's counters, then (for a zone with free pages) every
-    free list by order and migrate type, then the total checked against the lists;
-    `kmem -F` lists each block's first struct page under its list instead of counts."""
-    lines: list[str] = []
-    nodes = {z.node for z in zones}
-    for z in zones:
-        if z.index == 0 and len(nodes) > 1:
-            lines += (["", "-" * 74, ""] if lines else []) + ["NODE", f" {z.node:2d}"]
-        if z.index > 0:
-            lines.append("")
-        lines.append("ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR")
-        lines.append(f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  "
-                     f"{center(f'{z.mem_map:x}', 16)}  "
-                     f"{center(f'{z.start_pfn << 12:x}', 11, True)}  "
-                     f"{center(str(z.start_mapnr), 11, True)}")
-        if z.free and with_pages:
-            for f in z.lists:
-                lines += ["AREA    SIZE  FREE_AREA_STRUCT",
-                          f"{f.order:3d}  {f'{4 << f.order}k':>7}  {f.address:16x}  "]
-                lines += [f"{head:x}" for head in f.heads]
-        elif z.free:
-            lines.append("AREA    SIZE  FREE_AREA_STRUCT  BLOCKS  PAGES")
-            for f in z.lists:
-                lines.append(f"{f.order:3d}  {f'{4 << f.order}k':>7}  {f.address:16x}  "
-                             f"{f.blocks:6d} {f.blocks << f.order:6d}")
-            lines += [f"kmem: {p}" for p in z.problems]
-    total = sum(z.free for z in zones)
-    found = sum(z.counted for z in zones)
-    lines += ["", f"nr_free_pages: {total}  " + ("(verified)" if total == found else f"(found {found})")]
-    return lines
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def free_block_lines(block: Any, address: int) -> list[str]:
-    """crash's answer for an address in a free buddy block: the zone, the free list
-    and the block's first page ("(ADDRESS is Nth of M pages)" for a block of several)."""
-    z, fl = block.zone, block.free_list
-    pages = 1 << fl.order
-    where = f"({address:x} is {_ordinal(block.position + 1)} of {pages} pages)" if pages > 1 else ""
-    return ["ZONE  NAME        SIZE    FREE      MEM_MAP       START_PADDR  START_MAPNR",
-            f"{z.index:3d}   {z.name:<9} {z.spanned:6d}  {z.free:6d}  {center(f'{z.mem_map:x}', 16)}  "
-            f"{center(f'{z.start_pfn << 12:x}', 11, True)}  {center(str(z.start_mapnr), 11, True)}",
-            "AREA    SIZE  FREE_AREA_STRUCT",
-            f"{fl.order:3d}  {f'{4 << fl.order}k':>7}  {fl.address:16x}  ",
-            f"{block.head:x}  {where}"]
+from .kmem_text import (HEADER, CACHE_HEADER, PAGE_HEADER, VMALLOC_HEADER, usage_line,
+                        free_area_lines, free_block_lines, memory_node_lines, page_flag_lines,
+                        huge_size, page_line, vmalloc_line, cache_line, cache_record, slab_lines,
+                        cache_detail_lines)
 
 
 def _free_block(target: Any, page: int) -> Any:
@@ -89,194 +21,6 @@ def _free_block(target: Any, page: int) -> Any:
         return free_block_of(target, page)
     except (MemoryError_, XcrashError):
         return None
-
-
-def memory_node_lines(nodes: list[Any], sections: list[Any], blocks: list[Any],
-                      page_size: int) -> list[str]:
-    """crash's `kmem -n`: each node, its zones, the memory sections, the memory blocks."""
-    lines: list[str] = []
-    for n in nodes:
-        zones = n.zones
-        first = zones[0].address if zones else 0
-        lines += ["NODE    SIZE      PGLIST_DATA       BOOTMEM_DATA       NODE_ZONES   ",
-                  f" {n.node:2d}   {center(str(n.spanned), 8)}  {n.pgdat:<16x}  "
-                  f"{center('----', 16)}  {first:<16x}"]
-        lines += [" " * 52 + f"{z.address:x}" for z in zones[1:]]
-        lines += ["    MEM_MAP          START_PADDR    START_MAPNR",
-                  f"{center(f'{n.mem_map:x}', 16)}  {center(f'{n.start_pfn * 4096:x}', 16, True)}  "
-                  f"{center(str(n.start_pfn), 11, True)}",
-                  "", "ZONE  NAME         SIZE       MEM_MAP      START_PADDR  START_MAPNR"]
-        for z in zones:
-            lines.append(f" {z.index:2d}   {z.name:<9} {z.spanned:7d}  {z.mem_map:16x}  "
-                         f"{z.start_pfn * 4096:11x}  {z.start_pfn:11d}")
-    lines += ["", "-" * 67, "",
-              "NR      SECTION        CODED_MEM_MAP        MEM_MAP       STATE PFN"]
-    for sec in sections:
-        mem_map = (sec.coded_mem_map + sec.pfn * page_size) & 0xFFFFFFFFFFFFFFFF
-        lines.append(f"{sec.nr:2d}  {sec.address:16x}  {sec.coded_mem_map:16x}  {mem_map:16x}  "
-                     f"{center(sec.state, 5)} {sec.pfn:<16d}")
-    if blocks:
-        lines += ["", "   MEM_BLOCK        NAME        PHYSICAL RANGE     NODE  STATE   START_SECTION_NO"]
-        for b in blocks:
-            where = (f"{b.start:8x} - {b.end:8x}" if b.end is not None
-                     else center(f"{b.start:x}", 19))
-            lines.append(f" {b.address:<16x} {center(b.name, 12)} {where} "
-                         f"{center(str(b.nid), 4)}  {b.state:<7} {str(b.start_section):<12}")
-    return lines
-
-
-def page_flag_lines(target: Any, flags: int | None) -> list[str]:
-    """crash's `kmem -g [FLAGS]`: enum pageflags (every PG_ name, aliases too) with bit
-    and value; with FLAGS, only the bits set in it."""
-    values = list(target.type("enum pageflags").strip_typedefs().enumerators or ())
-    longest = max((len(n) for n, _ in values), default=9)
-    largest = max((v for n, v in values if "PG_" in n), default=0)
-    digits = (largest + 1) // 4 + 1
-    indent = "  " if flags else ""
-    lines = [f"FLAGS: {flags:x}"] if flags else []
-    lines.append(f"{indent}{'PAGE-FLAG':<{longest}} BIT  VALUE")
-    found = 0
-    for name, bit in values:
-        if "PG_" not in name or (flags and not flags >> bit & 1):
-            continue
-        found += 1
-        lines.append(f"{indent}{name:<{longest}}  {bit:2d}  {1 << bit:0{digits}x}")
-    if flags and not found:
-        lines.append("  (none found)")
-    return lines
-
-
-def _huge_size(size: int) -> str:
-    """crash's pages_to_size without its blank: 2MB, 1GB."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= scale:
-            return f"{size // scale}{unit}"
-    return f"{size}"
-
-
-def page_line(target: Any, info: Any) -> str:
-    """crash's mem_map line: flags in hex, then the names of the set flags."""
-    from ..targets.linux.pages import page_flag_names
-    names = [name for mask, name in page_flag_names(target) if info.flags & mask] if info.flags else []
-    flags = f"{info.flags:x}" + (" " + ",".join(names) if names else "")
-    return (f"{info.page:<16x} {info.physical:8x} {info.mapping:16x} {info.index:8x} "
-            f"{info.count:2d} {flags}")
-
-
-def vmalloc_line(a: Any) -> str:
-    return f"{a.address:16x}  {a.vm_struct:16x}  {a.start:16x} - {a.end:<16x}  {a.size:7d}"
-
-
-def _task_holding(target: Any, address: int) -> tuple[int, str] | None:
-    """(task, "task_struct" or "stack") when the address is inside a task_struct or
-    a task's kernel stack."""
-    from ..errors import MemoryError_, XcrashError
-    from ..targets.linux.tasks import for_each_task
-    # x86 sizes task_struct for the CPU's FPU state: arch_task_struct_size, not sizeof
-    sym = target.symbols.get("arch_task_struct_size")
-    task_size = (target.space.read_u32(sym.address) if sym is not None
-                 else target.type("struct task_struct").byte_size)
-    try:
-        stack_size = target.type("union thread_union").byte_size
-    except XcrashError:
-        stack_size = 16384
-    stack_hit = None
-    for task in for_each_task(target):
-        base = task.address_
-        if base <= address < base + task_size:
-            return base, "task_struct"
-        try:
-            stack = int(task.stack)
-        except (MemoryError_, XcrashError):
-            continue
-        if stack and stack <= address < stack + stack_size and stack_hit is None:
-            stack_hit = (base, "stack")
-    return stack_hit
-
-
-def _vmalloc_area(target: Any, address: int) -> Any:
-    from ..errors import MemoryError_, XcrashError
-    from ..targets.linux.vmalloc import vmap_areas
-    try:
-        return next((a for a in vmap_areas(target) if a.start <= address < a.end), None)
-    except (MemoryError_, XcrashError):
-        return None
-
-
-def _slab_of_page(target: Any, page: int) -> Any:
-    """The slab described by the struct page at ``page`` (with every object), or None."""
-    from ..targets.linux import pages
-    from ..targets.linux.slab import RawCache, SlubReader, describe_slab
-    head = pages.compound_head(target, page)
-    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
-        return None
-    r = SlubReader(target)
-    cache = r.space.read_u64(head + r.s_cache)
-    return describe_slab(target, r, RawCache(r, cache), r.cache(cache), head) if cache else None
-
-
-def cache_line(c: Any) -> str:
-    return (f"{c.address:<16x} {c.object_size:8d}  {c.allocated:9d}  {c.total:8d}  {c.slabs:5d}  "
-            f"{c.slab_size // 1024:4d}k  {c.name}")
-
-
-def cache_record(c: Any) -> dict[str, Any]:
-    return {"cache": c.address, "name": c.name, "objsize": c.object_size, "size": c.size,
-            "allocated": c.allocated, "total": c.total, "slabs": c.slabs,
-            "slab_size": c.slab_size, "objects_per_slab": c.objects_per_slab}
-
-
-def slab_info_line(sp: Any) -> str:
-    return (f"  {sp.slab:<16x}  {sp.memory:<16x}  {sp.node:4d}  {len(sp.objects):5d}  "
-            f"{sp.allocated:9d}  {len(sp.free):4d}")
-
-
-def object_line(sp: Any, start: int) -> str:
-    """``[addr]`` allocated, `` addr `` free (with the CPU whose freelist has it)."""
-    if start in sp.free:
-        return f"   {start:x}  " + (f"(cpu {sp.cpu} cache)" if sp.cpu is not None else "")
-    return f"  [{start:x}]"
-
-
-def slab_lines(sp: Any, address: int | None = None) -> list[str]:
-    """crash's block for one slab: its line, then the object holding ``address``
-    (every object when ``address`` is None)."""
-    lines = [SLAB_HEADER, slab_info_line(sp), "  FREE / [ALLOCATED]"]
-    if address is None:
-        lines += [object_line(sp, start) for start in sp.objects]
-    else:
-        start = sp.object_containing(address)
-        if start is not None:
-            lines.append(object_line(sp, start))
-    return lines
-
-
-def cache_detail_lines(cs: Any) -> list[str]:
-    """`kmem -S`: each CPU's active and partial slabs with their objects, then each
-    node's counters, partial slabs and full slabs (tracked only with SLAB_STORE_USER)."""
-    lines = []
-    for cpu in cs.cpus:
-        lines += [f"CPU {cpu.cpu} KMEM_CACHE_CPU:", f"  {cpu.kmem_cache_cpu:x}", f"CPU {cpu.cpu} SLAB:"]
-        lines += slab_lines(cpu.active) if cpu.active else ["  (empty)"]
-        lines.append(f"CPU {cpu.cpu} PARTIAL:")
-        if not cpu.partial:
-            lines.append("  (empty)")
-        for sp in cpu.partial:
-            lines += slab_lines(sp)
-    for node in cs.nodes:
-        lines += ["KMEM_CACHE_NODE   NODE  SLABS  PARTIAL  PER-CPU",
-                  f"{node.address:x}  {node.node:4d}  {node.slabs:5d}  {node.partial_count:7d}  "
-                  f"{node.per_cpu:7d}"]
-        for title, slabs in ((f"NODE {node.node} PARTIAL:", node.partial),
-                             (f"NODE {node.node} FULL:", node.full)):
-            lines.append(title)
-            if slabs is None:
-                lines.append("  (not tracked)")
-            elif not slabs:
-                lines.append("  (empty)")
-            else:
-                lines += [SLAB_HEADER] + [slab_info_line(sp) for sp in slabs]
-    return lines
 
 
 class Kmem(Command):
@@ -376,7 +120,7 @@ Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
             except XcrashError as e:
                 raise CommandError(f"kmem: {e}") from None
             lines = ["     HSTATE        SIZE    FREE   TOTAL  NAME"] + [
-                f"{h.address:x}  {_huge_size(h.size):>5}  {h.free:6d}  {h.total:6d}  {h.name}"
+                f"{h.address:x}  {huge_size(h.size):>5}  {h.free:6d}  {h.total:6d}  {h.name}"
                 for h in found]
             return Text("\n".join(lines), [vars(h) for h in found])
         if not any(opts.values()) and len(rest) == 1:
@@ -406,16 +150,16 @@ Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
         mem = (m.total, "TOTAL MEM")
         used = m.total - m.free
         lines = [HEADER,
-                 _line("TOTAL MEM", m.total), _line("FREE", m.free, mem), _line("USED", used, mem),
-                 _line("SHARED", m.shared, mem), _line("BUFFERS", m.buffers, mem),
-                 _line("CACHED", m.cached, mem), _line("SLAB", m.slab, mem), "",
-                 _line("TOTAL HUGE", m.huge_total),
-                 _line("HUGE FREE", m.huge_free, (m.huge_total, "TOTAL HUGE")), "",
-                 _line("TOTAL SWAP", m.swap_total),
-                 _line("SWAP USED", m.swap_total - m.swap_free, (m.swap_total, "TOTAL SWAP")),
-                 _line("SWAP FREE", m.swap_free, (m.swap_total, "TOTAL SWAP")), "",
-                 _line("COMMIT LIMIT", m.commit_limit),
-                 _line("COMMITTED", m.committed, (m.commit_limit, "TOTAL LIMIT"))]
+                 usage_line("TOTAL MEM", m.total), usage_line("FREE", m.free, mem), usage_line("USED", used, mem),
+                 usage_line("SHARED", m.shared, mem), usage_line("BUFFERS", m.buffers, mem),
+                 usage_line("CACHED", m.cached, mem), usage_line("SLAB", m.slab, mem), "",
+                 usage_line("TOTAL HUGE", m.huge_total),
+                 usage_line("HUGE FREE", m.huge_free, (m.huge_total, "TOTAL HUGE")), "",
+                 usage_line("TOTAL SWAP", m.swap_total),
+                 usage_line("SWAP USED", m.swap_total - m.swap_free, (m.swap_total, "TOTAL SWAP")),
+                 usage_line("SWAP FREE", m.swap_free, (m.swap_total, "TOTAL SWAP")), "",
+                 usage_line("COMMIT LIMIT", m.commit_limit),
+                 usage_line("COMMITTED", m.committed, (m.commit_limit, "TOTAL LIMIT"))]
         return Text("\n".join(lines), [vars(m)])
 
 
@@ -471,7 +215,9 @@ Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
         from ..errors import MemoryError_, XcrashError
         from ..targets.linux import pages
         from ..targets.linux.context import context_block
-        from ..targets.linux.slab import SlabError, slab_containing
+        from ..targets.linux.slab import SlabError, slab_containing, slab_of_page
+        from ..targets.linux.tasks import task_holding
+        from ..targets.linux.vmalloc import vmap_area_of
         from .sym import _with_source
         target = ctx.target
         address = parse_address(target, arg)
@@ -484,8 +230,8 @@ Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
             if hit is not None:
                 blocks.append(_with_source(target, hit[0], hit[1], address))
         page = None
-        owner = _task_holding(target, address)
-        vmalloc = _vmalloc_area(target, address)
+        owner = task_holding(target, address)
+        vmalloc = vmap_area_of(target, address)
         if vmalloc is not None:
             if owner is not None and owner[1] == "stack":
                 blocks.append(context_block(target, owner[0]))
@@ -503,7 +249,7 @@ Other kmem options (-c, -C, -l, -L ...) are not implemented yet.
             if pages.is_page_struct(target, address):
                 page = address
                 try:
-                    detail = _slab_of_page(target, address)
+                    detail = slab_of_page(target, address)
                 except (SlabError, MemoryError_):
                     detail = None
                 if detail is not None:

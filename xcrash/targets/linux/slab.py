@@ -429,3 +429,14 @@ def _list_slabs(r: SlubReader, head: int) -> list[int]:
         out.append(link - r.s_list)
         link = r.space.read_u64(link)
     return out
+
+
+def slab_of_page(target: Any, page: int) -> Any:
+    """The slab described by the struct page at ``page`` (with every object), or None."""
+    from . import pages
+    head = pages.compound_head(target, page)
+    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
+        return None
+    r = SlubReader(target)
+    cache = r.space.read_u64(head + r.s_cache)
+    return describe_slab(target, r, RawCache(r, cache), r.cache(cache), head) if cache else None

@@ -186,3 +186,28 @@ def task_arguments(target: Any, task: Object) -> tuple[list[str], list[str]] | N
 
 def _strings(raw: bytes) -> list[str]:
     return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
+
+
+def task_holding(target: Any, address: int) -> tuple[int, str] | None:
+    """(task, "task_struct" or "stack") when the address is inside a task_struct or
+    a task's kernel stack."""
+    # x86 sizes task_struct for the CPU's FPU state: arch_task_struct_size, not sizeof
+    sym = target.symbols.get("arch_task_struct_size")
+    task_size = (target.space.read_u32(sym.address) if sym is not None
+                 else target.type("struct task_struct").byte_size)
+    try:
+        stack_size = target.type("union thread_union").byte_size
+    except XcrashError:
+        stack_size = 16384
+    stack_hit = None
+    for task in for_each_task(target):
+        base = task.address_
+        if base <= address < base + task_size:
+            return base, "task_struct"
+        try:
+            stack = int(task.stack)
+        except (MemoryError_, XcrashError):
+            continue
+        if stack and stack <= address < stack + stack_size and stack_hit is None:
+            stack_hit = (base, "stack")
+    return stack_hit

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import XcrashError
+from ...errors import MemoryError_, XcrashError
 from ...objects import list_for_each
 
 
@@ -42,3 +42,11 @@ def vmap_areas(target: Any) -> list[VmapArea]:
             continue
         out.append(VmapArea(link - list_off, int(va.vm), int(va.va_start), int(va.va_end)))
     return out
+
+
+def vmap_area_of(target: Any, address: int) -> "VmapArea | None":
+    """The vmap area holding an address, None when none does (or they cannot be read)."""
+    try:
+        return next((a for a in vmap_areas(target) if a.start <= address < a.end), None)
+    except (MemoryError_, XcrashError):
+        return None
