@@ -155,3 +155,27 @@ def test_a_vmlinux_without_dwarf_says_what_it_cannot_do(tmp_path) -> None:
     assert "$1 = 4294894171" in proc.stdout
     assert "'jiffies' has unknown type" in proc.stderr and "p *(unsigned long *)&jiffies" in proc.stderr
     assert "dis: no source lines:" in proc.stdout
+
+
+def test_a_cut_xen_dump_without_dwarf_reports_each_lost_read(tmp_path) -> None:
+    """Debian's symbols-only xen-syms on the xen-debian sample cut at 90 %: the
+    hypervisor commands and dom0 (crash note p2m, init_top_pgt) say what each read
+    lost, in one line, and go on; never an internal error."""
+    from conftest import SAMPLES, sample_manifest
+    from xcrash.cache import decompressed_path
+    entry = sample_manifest()["dumps"]["xen-debian"]
+    full = Path(decompressed_path(str(SAMPLES / entry["files"][0]["path"])))
+    cut = tmp_path / "cut-90.kdump"
+    with full.open("rb") as src, cut.open("wb") as dst:
+        dst.write(src.read(full.stat().st_size * 9 // 10))
+    vmlinux = SAMPLES / next(d for d in entry["domains"] if d["id"] == 0)["kernel"]["vmlinux"]
+    argv = [sys.executable, "-m", "xcrash", "-s", "--norc"]
+    for command in ("doms", "vcpus", "pcpus", "bt -a", "target dom0", "ps", "bt -a", "log"):
+        argv += ["-c", command]
+    proc = subprocess.run(argv + [str(cut), str(SAMPLES / entry["xen"]["xen_syms"]), str(vmlinux)],
+                          capture_output=True, text=True, timeout=300)
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "beyond the end of the file (incomplete dump)" in proc.stderr
+    assert "dom0: " in proc.stderr and "banner and build-id" in proc.stderr
+    assert "Linux version 6.1.192" in proc.stdout            # dom0's log survived the cut
+    assert all(line.startswith("xcrash: ") for line in proc.stderr.splitlines())

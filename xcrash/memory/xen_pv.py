@@ -181,6 +181,10 @@ class PvKernelSpace(LinuxKernelSpace):
             mfn = self.p2m.mfn(pa >> PAGE_SHIFT)
             if mfn is not None:
                 return mfn << PAGE_SHIFT
+            if not self.root:
+                raise TranslationError(vaddr, f"{self.p2m.name}: guest frame "
+                                       f"{pa >> PAGE_SHIFT:#x} has no machine frame (or its p2m "
+                                       "page is not in the dump)")
         # not in the p2m (or not arithmetic): the guest's page tables decide
         return super(LinuxKernelSpace, self)._translate_page(vaddr)
 
