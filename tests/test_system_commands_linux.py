@@ -108,13 +108,14 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
-                                  "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt"])
+                                  "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
+                                  "bt-options.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
     ps -G/-A/-y: thread group leaders, active tasks, scheduling policies; irq -b: softirq
     vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array);
-    dev -i: the I/O port and memory resource trees."""
+    dev -i: the I/O port and memory resource trees; bt -s/-sx/-p/-g/-R."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -197,3 +198,14 @@ def test_ps_C_needs_l_or_m_and_no_tasks(sysrq) -> None:
         sysrq.run("ps -m -C x")
     with pytest.raises(CommandError, match="last-run timestamps do not exist"):
         sysrq.run("ps -l -C all")
+
+
+def test_bt_v_and_foreach_bt_R(sysrq) -> None:
+    """bt -v finds every stack end's STACK_END_MAGIC (crash 8.0.6 also prints a read
+    error at address 0 first); foreach bt -R shows only the traces that reference the
+    symbol (crash also prints a bare "(no stack)" for the zombie)."""
+    assert sysrq.run("bt -v").strip() == "No stack overflows detected"
+    text = sysrq.run("foreach bt -R do_wait")
+    blocks = [b for b in text.split("\n\n") if b.strip()]
+    assert blocks and all("] do_wait at " in b for b in blocks)
+    assert "(no stack)" not in text

@@ -63,7 +63,10 @@ def _data_lines(mem: Any, lo: int, hi: int,
 
 def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
                  lines: bool = False, records: list[dict[str, Any]] | None = None,
-                 symbolic: bool = False, slab_addresses: bool = False) -> str:
+                 symbolic: bool = False, slab_addresses: bool = False,
+                 offsets: str | None = None) -> str:
+    """crash's trace text; ``offsets`` ("d" or "x", bt -s / -sx) adds each frame's
+    offset in its function."""
     from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
     out = [header(task, trace.cpu)]
     mem = memory(target) if frames_data else None
@@ -80,7 +83,11 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                 hit = target.symbols.resolve(item.pc - 1) or hit
             name = hit[0].name if hit else "(unknown)"
             module = getattr(hit[0], "module", None) if hit else None
-            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {name} at {item.pc:x}"
+            shown = name
+            if offsets and hit:
+                off = item.pc - hit[0].address
+                shown += f"+{off:#x}" if offsets == "x" else f"+{off}"
+            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {shown} at {item.pc:x}"
                        + (f" [{module}]" if module else ""))
             if records is not None:
                 records.append({"task": trace.task, "level": n, "sp": item.slot, "pc": item.pc,
@@ -146,7 +153,7 @@ def _symbolic(target: Any, with_address: bool = False) -> Callable[[int], str | 
 
 class Bt(Command):
     name = "bt"
-    synopsis = "bt [-a|-c cpu] [-f|-F] [-l] [-t|-T] [-e|-E] [pid | task] ..."
+    synopsis = "bt [-a|-c cpu|-p|-g] [-f|-F] [-l] [-s [-x]] [-t|-T] [-e|-E|-v] [-R ref] [pid | task] ..."
     summary = "back trace of a task"
     group = "linux"
     targets = ("linux", "xen")
@@ -171,6 +178,13 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
   -F        the same, words that point into kernel symbols shown as symbol+offset
             and words that point into slab objects as the cache's name, [dentry]
   -FF       the same, slab objects as [address:cache]
+  -s        each frame's offset in its function (-sx: in hexadecimal)
+  -p        the panic task only        -g  every thread of the task's thread group
+  -R ref    only the traces that reference a symbol (a frame's function) or an
+            address (a return address, a stack slot, an exception frame's
+            register); tasks without a stack are left out (crash prints a bare
+            "(no stack)" for them)
+  -v        check every task's stack end for STACK_END_MAGIC (an overflow wipes it)
   -l        the source file and line of every frame
   -t / -T   when unwinding fails: every text address on the stack, from the
             trace's start (-t) or from the stack's bottom (-T)
@@ -190,7 +204,14 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                Option("-e", "eframes", "search the task stack for exception frames"),
                Option("-E", "irqframes", "search the IRQ and exception stacks for exception frames"),
                Option("-T", "alltext", "text symbols on the whole task stack"),
-               Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True))
+               Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True),
+               Option("-s", "symoff", "each frame's offset in its function"),
+               Option("-x", "hexoff", "with -s: the offsets in hexadecimal"),
+               Option("-p", "panic", "the panic task only"),
+               Option("-g", "group", "every thread of the task's thread group"),
+               Option("-v", "overflow", "check every task's stack for an overflow"),
+               Option("-R", "ref", "only traces that reference this symbol or address",
+                      takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.tasks import active_tasks
@@ -203,6 +224,9 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
         if opts["irqframes"]:
             from .bt_text import search_cpu_stacks
             return Text(search_cpu_stacks(target))
+        if opts["overflow"]:
+            from .bt_text import stack_overflow_text
+            return Text(stack_overflow_text(target))
         tasks: list[int] = []
         if opts["all"] or opts["cpus"] is not None:
             active = active_tasks(target)
@@ -217,11 +241,15 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
             current = target.context_task()
             if current is not None:
                 tasks.append(current)
+        if opts["panic"]:
+            tasks = []
         if not tasks:
             hit = panic_task(target)
             if hit is None:
                 raise CommandError("bt: no panic task")
             tasks.append(hit[1])
+        if opts["group"]:
+            tasks = _thread_groups(target, tasks)
         ttype = target.type("struct task_struct")
         parts, records = [], []
         for addr in tasks:
@@ -236,12 +264,47 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                 from .bt_text import text_on_stack
                 parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
                 continue
+            if opts["ref"] is not None and not _references(target, trace, opts["ref"]):
+                continue
             parts.append(format_trace(target, task, trace,
                                       frames_data=opts["data"] or opts["symdata"] or opts["symslab"],
                                       lines=opts["lines"], records=records,
                                       symbolic=opts["symdata"] or opts["symslab"],
-                                      slab_addresses=opts["symslab"]))
+                                      slab_addresses=opts["symslab"],
+                                      offsets=("x" if opts["hexoff"] else "d") if opts["symoff"]
+                                      else None))
         return Text("\n\n".join(parts), records)
+
+
+def _thread_groups(target: Any, tasks: list[int]) -> list[int]:
+    """bt -g: every thread of each task's thread group, in task-list order."""
+    from ..targets.linux.tasks import for_each_task
+    ttype = target.type("struct task_struct")
+    tgids = [int(target.object_at(ttype, t).tgid) for t in tasks]
+    out: list[int] = []
+    for tgid in dict.fromkeys(tgids):
+        out += [t.address_ for t in for_each_task(target)
+                if int(t.tgid) == tgid and t.address_ not in out]
+    return out
+
+
+def _references(target: Any, trace: Any, ref: str) -> bool:
+    """bt -R: the trace names the symbol in a frame, or holds the value (a frame's
+    return address or stack slot, an exception frame's register)."""
+    from ..targets.linux.unwind import ExceptionFrame, Frame
+    try:
+        value = int(ref, 16)
+    except ValueError:
+        value = None
+    for item in trace.items:
+        if isinstance(item, Frame):
+            hit = target.symbols.resolve(item.pc)
+            if hit is not None and hit[0].name == ref or value in (item.pc, item.slot):
+                return True
+        elif isinstance(item, ExceptionFrame) and value is not None \
+                and value in item.regs.values():
+            return True
+    return False
 
 
 def _full_line(target: Any, pc: int) -> tuple[str, int] | None:

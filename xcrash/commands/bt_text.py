@@ -71,3 +71,12 @@ def search_cpu_stacks(target: Any) -> str:
         if not found:
             lines.append("(none found)")
     return "\n".join(lines)
+
+
+def stack_overflow_text(target: Any) -> str:
+    """bt -v: the tasks whose stack end lost its STACK_END_MAGIC, crash's way."""
+    from ..targets.linux.tasks import stack_overflows
+    from .task import task_header
+    blocks = [f"{task_header(task)}\n  possible stack overflow: {where:x}: {found:x} "
+              "!= STACK_END_MAGIC\n" for task, where, found in stack_overflows(target)]
+    return "\n".join(blocks) if blocks else "No stack overflows detected"

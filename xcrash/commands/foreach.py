@@ -90,7 +90,7 @@ are separated by blank lines, in PID order as crash's.
         for addr in chosen:
             ctx.check()
             result = cls().run(ctx, cargs + [f"{addr:x}"])
-            if isinstance(result, Text):
+            if isinstance(result, Text) and result.text.strip():    # bt -R may show nothing
                 parts.append(result.text.rstrip("\n"))
                 records.extend(result.records or [])
         return Text("\n\n".join(parts) + "\n", records)

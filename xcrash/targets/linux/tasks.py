@@ -211,3 +211,26 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
         if stack and stack <= address < stack + stack_size and stack_hit is None:
             stack_hit = (base, "stack")
     return stack_hit
+
+
+#: written at the far end of every task's kernel stack (set_task_stack_end_magic)
+STACK_END_MAGIC = 0x57AC6E9D
+
+
+def stack_overflows(target: Any) -> list[tuple[Object, int, int]]:
+    """(task, stack end, the word found there) for each task whose stack end lost its
+    magic: the stack grew past it.  init_task is left out, as crash does (its
+    stack is the static init_stack)."""
+    init = target.symbols.get("init_task")
+    out = []
+    for task in for_each_task(target):
+        if init is not None and task.address_ == init.address:
+            continue
+        try:
+            end = int(task.stack)
+            found = target.space.read_u64(end)
+        except (MemoryError_, XcrashError):
+            continue
+        if end and found != STACK_END_MAGIC:
+            out.append((task, end, found))
+    return out
