@@ -109,13 +109,14 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
                                   "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
-                                  "bt-options.txt"])
+                                  "bt-options.txt", "runq-options.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
     ps -G/-A/-y: thread group leaders, active tasks, scheduling policies; irq -b: softirq
     vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array);
-    dev -i: the I/O port and memory resource trees; bt -s/-sx/-p/-g/-R."""
+    dev -i: the I/O port and memory resource trees; bt -s/-sx/-p/-g/-R; runq -t/-T/-d
+    (this kernel keeps no sched_info: -t shows 0 for the tasks, as crash does)."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -209,3 +210,9 @@ def test_bt_v_and_foreach_bt_R(sysrq) -> None:
     blocks = [b for b in text.split("\n\n") if b.strip()]
     assert blocks and all("] do_wait at " in b for b in blocks)
     assert "(no stack)" not in text
+
+
+def test_runq_m_refuses_without_sched_info(sysrq) -> None:
+    """crash would show the run-queue clock as the running time: a wrong answer."""
+    with pytest.raises(CommandError, match="needs sched_info.last_arrival"):
+        sysrq.run("runq -m")
