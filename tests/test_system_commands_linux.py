@@ -109,7 +109,7 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
                                   "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
-                                  "bt-options.txt", "runq-options.txt"])
+                                  "bt-options.txt", "runq-options.txt", "ascii-pte.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
@@ -216,3 +216,26 @@ def test_runq_m_refuses_without_sched_info(sysrq) -> None:
     """crash would show the run-queue clock as the running time: a wrong answer."""
     with pytest.raises(CommandError, match="needs sched_info.last_arrival"):
         sysrq.run("runq -m")
+
+
+def test_ascii_chart_is_the_real_one(sysrq) -> None:
+    """Every cell of the chart is its character (crash's swaps ` with ' and - with _)."""
+    rows = sysrq.run("ascii").strip("\n").splitlines()[2:]
+    assert len(rows) == 16
+    for low, row in enumerate(rows):
+        cells = row.split("|")[1].split()
+        for high, cell in enumerate(cells):
+            code = high << 4 | low
+            if 0x20 < code < 0x7F:
+                assert cell == chr(code), (hex(code), cell)
+
+
+def test_ascii_of_more_than_8_bytes_is_refused_as_crash_does(sysrq) -> None:
+    with pytest.raises(CommandError, match=r'input string too large: "4142434445464748494a" '
+                                           r'\(20 vs 16\)'):
+        sysrq.run("ascii 4142434445464748494a")
+
+
+def test_pte_swap_entries_are_refused(sysrq) -> None:
+    with pytest.raises(CommandError, match="swap entry"):
+        sysrq.run("pte 3ffffffffff000")

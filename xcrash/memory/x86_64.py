@@ -18,6 +18,24 @@ LARGE_1G_MASK = 0x000FFFFFC0000000
 PRESENT = 0x1
 PSE = 0x80
 
+#: a page-table entry's flag bits, in the order crash names them; PSE counts only in a
+#: present entry, PROTNONE (the GLOBAL bit reused) only in a non-present one
+PTE_FLAGS = ((0x1, "PRESENT"), (0x2, "RW"), (0x4, "USER"), (0x8, "PWT"), (0x10, "PCD"),
+             (0x20, "ACCESSED"), (0x40, "DIRTY"), (0x80, "PSE"), (0x100, "PROTNONE"),
+             (0x100, "GLOBAL"), (1 << 63, "NX"))
+
+
+def pte_flag_names(pte: int) -> list[str]:
+    """The flags set in an x86_64 page-table entry, crash's names and order."""
+    present = bool(pte & PRESENT)
+    names = []
+    for bit, name in PTE_FLAGS:
+        if not pte & bit or name == "PSE" and not present or name == "PROTNONE" and present:
+            continue
+        names.append(name)
+    return names
+
+
 _LEVELS_4 = (("PGD", 39), ("PUD", 30), ("PMD", 21), ("PTE", 12))
 _LEVELS_5 = (("PML5", 48), ("P4D", 39), ("PUD", 30), ("PMD", 21), ("PTE", 12))
 _U64 = struct.Struct("<Q")
