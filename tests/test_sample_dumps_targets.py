@@ -236,3 +236,28 @@ def test_domus_without_xen_syms_equal_the_dwarf_view(dom0_without_xen_syms, xen_
     finally:
         dom0_without_xen_syms.select("dom0")
         xen_own.select("xen")
+
+
+@pytest.fixture(scope="module")
+def stripped_own_xen_syms(tmp_path_factory):
+    import shutil
+    import subprocess
+    from xcrash.cache import decompressed_path
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        pytest.skip("objcopy is not installed")
+    out = tmp_path_factory.mktemp("xen") / "xen-syms"
+    full = decompressed_path(str(SAMPLES / MAN["dumps"]["xen-own"]["xen"]["xen_syms"]))
+    subprocess.run([objcopy, "--strip-debug", full, str(out)], check=True)
+    return out
+
+
+def test_hypervisor_lists_without_dwarf_equal_the_dwarf_view(stripped_own_xen_syms,
+                                                              xen_own) -> None:
+    """Our own xen-syms stripped of DWARF (as Debian ships it): pcpus from the ELF
+    symbols; vcpus from struct domain/vcpu's fixed first members and the runstate
+    found as the one offset agreeing with what the pCPUs ran: both as with DWARF."""
+    session = xcrash.open(dump_file("xen-own"), str(stripped_own_xen_syms))
+    assert not session.targets["xen"].has_types
+    for command in ("pcpus", "vcpus"):
+        assert session.run(command) == xen_own.run(command), command

@@ -163,14 +163,9 @@ def test_doms_without_dwarf(xen_session, stripped_xen_syms) -> None:
     # same ids and domains; TOTPAGE (frame-table owners) equals tot_pages for real domains
     assert [r[:2] for r in rows] == [r[:2] for r in full]
     assert [r[2] for r in rows[3:]] == [r[2] for r in full[3:]] == ["fffc", "4000", "4000"]
-    # vcpus and pcpus from the ELF symbols and struct domain/vcpu's fixed first members:
-    # every column as with DWARF but the runstate of the vCPUs that were not running
-    def without_state(text: str) -> list[str]:
-        return [re.sub(r" (RU|BL|OF|\?\?) ", " ST ", line, count=1) for line in text.splitlines()]
-    ours = run(session, "vcpus")
-    assert without_state(ours) == without_state(run(xen_session, "vcpus"))
-    for line in ours.splitlines()[1:]:
-        assert (" RU " in line) == line.startswith(">") and " BL " not in line
+    # vcpus and pcpus from the ELF symbols, struct domain/vcpu's fixed first members and
+    # the runstate found as the one offset that agrees with what the pCPUs were running
+    assert run(session, "vcpus") == run(xen_session, "vcpus")
     assert run(session, "pcpus") == run(xen_session, "pcpus")
 
 

@@ -68,7 +68,8 @@ Every vCPU of every domain (doms order), as crash lists them:
 vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
 With a symbols-only xen-syms (Debian's -dbg) the vCPUs are read at the fixed
 offsets struct domain and struct vcpu have kept since Xen 4.2, each checked
-against its domain; ST is then ?? except for the running ones (RU).
+against its domain, and the runstate where its layout fits every vCPU and says
+RUNNING exactly for those the pCPUs ran (?? when no single offset does).
 """
     example = "vcpus\nvcpus -i 0 1"
     options = (Option("-i", "ids", "domain id then vcpu id"),)
