@@ -13,7 +13,7 @@ def caller(caller_id: int) -> str:
 
 class Log(Command):
     name = "log"
-    synopsis = "log [-tTmc]"
+    synopsis = "log [-tTmcd]"
     summary = "kernel message buffer"
     group = "linux"
     targets = ("linux", "xen")
@@ -27,10 +27,13 @@ its text, as crash does.
   -T   wall-clock timestamps (crash time minus the time since each record)
   -m   the message level as <N>
   -c   the caller: T<pid> for a task, C<cpu> for interrupt context
+  -d   each record's dictionary under it (SUBSYSTEM= and DEVICE= of the
+       dev_printk family), as crash shows it
 """
     example = "log | tail\nlog -m | grep '<0>'"
     options = (Option("-t", "no_time", "no timestamps"), Option("-T", "human", "human timestamps"),
-               Option("-m", "level", "show levels"), Option("-c", "caller", "show caller ids"))
+               Option("-m", "level", "show levels"), Option("-c", "caller", "show caller ids"),
+               Option("-d", "dict", "each record's dictionary (SUBSYSTEM=, DEVICE=)"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
@@ -60,15 +63,17 @@ its text, as crash does.
             else:
                 prefix = f"[{rec.ts_nsec // 10**9:5d}.{rec.ts_nsec % 10**9 // 1000:06d}] "
             if opts["caller"]:
-                prefix += f"[{caller(rec.caller_id):>7}] "
+                prefix += f"[{caller(rec.caller_id):>6}] "
             level = f"<{rec.level}>" if opts["level"] else ""
             text_lines = rec.text.split("\n")
             lines.append(prefix + level + text_lines[0])
-            indent = " " * len(prefix)
+            indent = " " * len(prefix + level)
             lines.extend(indent + extra for extra in text_lines[1:])
+            if opts["dict"]:
+                lines.extend(indent + item for item in rec.dict)
             out_records.append({"seq": rec.seq, "ts_nsec": rec.ts_nsec, "level": rec.level,
                                 "facility": rec.facility, "caller": caller(rec.caller_id),
-                                "text": rec.text})
+                                "text": rec.text, "dict": list(rec.dict)})
         return Text("\n".join(lines), out_records)
 
 

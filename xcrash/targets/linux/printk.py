@@ -40,6 +40,8 @@ class Record:
     flags: int
     caller_id: int
     text: str
+    #: the record's dictionary, KEY=VALUE (SUBSYSTEM=, DEVICE= of dev_printk)
+    dict: tuple[str, ...] = ()
 
 
 def records(target: Any) -> Iterator[Record]:
@@ -76,6 +78,7 @@ def _log_buf_records(target: Any) -> Iterator[Record]:
     data = target.read(buf, size)
     hsize = header_t.byte_size
     off = {name: header_t.member(name)[0] for name in ("ts_nsec", "len", "text_len")}
+    dict_len = header_t.member("dict_len")[0] if header_t.has_member("dict_len") else None
     fac = header_t.member("facility")[0] // 8 if header_t.has_member("facility") else None
     flags_bit = header_t.member("flags")[0] if header_t.has_member("flags") else None
     level_bit = header_t.member("level")[0] if header_t.has_member("level") else None
@@ -94,6 +97,10 @@ def _log_buf_records(target: Any) -> Iterator[Record]:
             continue
         text_len = field(idx, off["text_len"], 2)
         text = data[idx + hsize:idx + hsize + min(text_len, max(length - hsize, 0))]
+        dict_bytes = b""
+        if dict_len is not None:
+            start = idx + hsize + text_len
+            dict_bytes = data[start:min(start + field(idx, dict_len, 2), idx + length)]
         bits = data[idx + level_bit // 8] if level_bit is not None else 0
         yield Record(seq=seq, ts_nsec=field(idx, off["ts_nsec"], 8),
                      level=(bits >> (level_bit % 8)) & 7 if level_bit is not None else 0,
@@ -101,7 +108,9 @@ def _log_buf_records(target: Any) -> Iterator[Record]:
                      flags=(data[idx + flags_bit // 8] >> (flags_bit % 8)) & 0x1F
                      if flags_bit is not None else 0,
                      caller_id=field(idx, caller * 8, 4) if caller is not None else 0,
-                     text=text.decode("utf-8", "replace"))
+                     text=text.decode("utf-8", "replace"),
+                     dict=tuple(item.decode("utf-8", "replace")
+                                for item in dict_bytes.split(b"\0") if item))
         seq += 1
         idx += length
 
@@ -133,6 +142,7 @@ def _ring_records(target: Any) -> Iterator[Record]:
     fac_off = info_t.member("facility")[0] // 8
     caller_off = info_t.member("caller_id")[0] // 8
     flags_bit, flags_m = info_t.member("flags")
+    dev_info = _dev_info_layout(info_t)
     level_bit, level_m = info_t.member("level")
     idx_mask = (1 << count_bits) - 1
     data_mask = (1 << size_bits) - 1
@@ -160,12 +170,36 @@ def _ring_records(target: Any) -> Iterator[Record]:
                     facility=info[fac_off],
                     flags=(bits >> (flags_bit % 8)) & ((1 << flags_m.bit_size) - 1),
                     caller_id=int.from_bytes(info[caller_off:caller_off + 4], "little"),
-                    text=text.decode("utf-8", "replace"))
+                    text=text.decode("utf-8", "replace"),
+                    dict=_dev_info(info, dev_info))
         except MemoryError_:
             pass
         if id_ == head_id:
             break
         id_ = (id_ + 1) & DESC_ID_MASK
+
+
+def _dev_info_layout(info_t: Any) -> list[tuple[str, int, int]]:
+    """(KEY, offset, size) of printk_info.dev_info's strings (5.10+: subsystem, device)."""
+    if not info_t.has_member("dev_info"):
+        return []
+    base, member = info_t.member("dev_info")
+    dev_t = member.type
+    out = []
+    for name in ("subsystem", "device"):
+        if dev_t.has_member(name):
+            off, m = dev_t.member(name)
+            out.append((name.upper(), (base + off) // 8, m.type.byte_size))
+    return out
+
+
+def _dev_info(info: bytes, layout: list[tuple[str, int, int]]) -> tuple[str, ...]:
+    items = []
+    for key, off, size in layout:
+        value = info[off:off + size].split(b"\0", 1)[0]
+        if value:
+            items.append(f"{key}={value.decode('utf-8', 'replace')}")
+    return tuple(items)
 
 
 def _text(space: Any, data: int, mask: int, begin: int, nxt: int, text_len: int) -> bytes:
