@@ -16,10 +16,10 @@ PRINTK_LOG = Type(Kind.STRUCT, "printk_log", 16, members=[
     Member("flags", U8, 120, 5), Member("level", U8, 125, 3)])
 
 
-def record(ts: int, level: int, text: bytes) -> bytes:
-    length = (16 + len(text) + 7) // 8 * 8
-    head = struct.pack("<QHHHBB", ts, length, len(text), 0, 0, level << 5)
-    return (head + text).ljust(length, b"\0")
+def record(ts: int, level: int, text: bytes, dictionary: bytes = b"") -> bytes:
+    length = (16 + len(text) + len(dictionary) + 7) // 8 * 8
+    head = struct.pack("<QHHHBB", ts, length, len(text), len(dictionary), 0, level << 5)
+    return (head + text + dictionary).ljust(length, b"\0")
 
 
 class FakeTarget:
@@ -58,3 +58,13 @@ def test_records_in_order_across_the_wrap() -> None:
     out = list(records(FakeTarget(bytes(buf), start, len(c))))
     assert [(r.seq, r.ts_nsec, r.level, r.text) for r in out] == [
         (7, 1_000_000, 6, "first"), (8, 2_000_000, 4, "second line"), (9, 3_500_000, 0, "panic")]
+
+
+def test_a_records_dictionary_follows_its_text() -> None:
+    """dev_printk's SUBSYSTEM=/DEVICE= pairs, NUL-separated after the text (log -d)."""
+    a = record(1_000, 6, b"virtio_net virtio0: up", b"SUBSYSTEM=virtio\0DEVICE=+virtio:virtio0")
+    b = record(2_000, 6, b"plain")
+    buf = (a + b).ljust(256, b"\0")
+    out = list(records(FakeTarget(buf, 0, len(a) + len(b))))
+    assert [(r.text, r.dict) for r in out] == [
+        ("virtio_net virtio0: up", ("SUBSYSTEM=virtio", "DEVICE=+virtio:virtio0")), ("plain", ())]
