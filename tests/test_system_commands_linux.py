@@ -241,3 +241,10 @@ def test_ascii_of_more_than_8_bytes_is_refused_as_crash_does(sysrq) -> None:
 def test_pte_swap_entries_are_refused(sysrq) -> None:
     with pytest.raises(CommandError, match="swap entry"):
         sysrq.run("pte 3ffffffffff000")
+
+
+def test_taint_mask_and_letters(sysrq) -> None:
+    """sys -t as crash prints it (this kernel is untainted; module taints need modules,
+    which these sample kernels do not have: `mod -t` says so as crash does)."""
+    assert sysrq.run("sys -t").rstrip("\n") == "TAINTED_MASK: 0  "
+    assert sysrq.run("mod -t").strip() == "no modules installed"

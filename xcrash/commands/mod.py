@@ -25,7 +25,7 @@ def module_lines(modules: list[Any], memory_layout: bool = False) -> list[str]:
 
 class Mod(Command):
     name = "mod"
-    synopsis = "mod [module-name | module-address]"
+    synopsis = "mod [-t] [module-name | module-address]"
     summary = "loaded kernel modules"
     group = "linux"
     targets = ("linux",)
@@ -36,17 +36,28 @@ TEXT_BASE on kernels with per-type module memory, 6.4+), its core size, and
 the object file (never loaded by xcrash: module symbols come from the dump's
 own kallsyms tables, which bt, sym and dis use for addresses in modules).
 With an argument, only the module of that name or struct module / base address.
+`mod -t`: the tainted modules and the letters of their module-level taint
+flags (O out-of-tree, E unsigned, P proprietary, ...).
 """
-    example = "mod\nmod tun"
-    options: tuple[Option, ...] = ()
+    example = "mod\nmod tun\nmod -t"
+    options: tuple[Option, ...] = (Option("-t", "taints", "the tainted modules and their taint letters"),)
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        _opts, rest = self.parse(args)
+        opts, rest = self.parse(args)
         target = ctx.target
         table = target.modules
         modules = list(table)
         if not modules:
             return Text("no modules installed", [])
+        if opts["taints"]:
+            from ..targets.linux.sysinfo import module_taints
+            tainted = module_taints(target, modules)
+            if not tainted:
+                return Text("no tainted modules", [])
+            width = max(len(name) for name, _ in tainted)
+            return Text("\n".join([f"{'NAME':<{width}}  TAINTS"] +
+                                  [f"{name:<{width}}  {letters}" for name, letters in tainted]),
+                        [{"name": n, "taints": t} for n, t in tainted])
         shown = modules
         if rest:
             shown = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import CommandError
+from ..errors import CommandError, XcrashError
 from .base import ANY_TARGET, Command, Context, Result, Text
 
 
@@ -113,7 +113,7 @@ def format_fields(fields: dict[str, str]) -> str:
 class Sys(Command):
     targets = ANY_TARGET
     name = "sys"
-    synopsis = "sys [config | -i]"
+    synopsis = "sys [config | -i | -t]"
     summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
     group = "general"
     description = """\
@@ -122,7 +122,9 @@ The dump at a glance, in crash's layout: KERNEL (symbol file), DUMPFILE
 time from VMCOREINFO), UPTIME, LOAD AVERAGE, TASKS (idle tasks included, as
 crash counts), NODENAME, RELEASE, VERSION, MACHINE, MEMORY (present pages of
 all nodes), PANIC (the panic message found in the log, by crash's keywords).
-`sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG).
+`sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG),
+`sys -i` the DMI strings, `sys -t` the taint mask and its letters (as the
+kernel's own "Tainted:" line spells them).
 """
     example = "sys\nsys config | grep CONFIG_HZ"
 
@@ -132,6 +134,14 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
             return self._config(target)
         if args == ["-i"]:
             return self._dmi(target)
+        if args == ["-t"] and target.kind == "linux":
+            from ..targets.linux.sysinfo import kernel_taint
+            try:
+                mask, letters = kernel_taint(target)
+            except XcrashError as err:
+                raise CommandError(f"sys: {err}") from None
+            return Text(f"TAINTED_MASK: {mask:x}  {letters}",
+                        [{"tainted_mask": mask, "flags": letters}])
         if args:
             raise CommandError(f"usage: {self.synopsis}")
         if target.kind == "linux":

@@ -236,3 +236,46 @@ def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int, bo
             break
         out.append((name, size, bases))
     return out
+
+
+def _taint_flags(target: Any) -> list[tuple[str, str, bool]]:
+    """``taint_flags[]``: (letter when set, letter when clear, module-level) per bit."""
+    sym = target.symbols.get("taint_flags")
+    if sym is None:
+        raise XcrashError("taint_flags does not exist in this kernel")
+    flag_t = target.type("struct taint_flag")
+    count = sym.size // flag_t.byte_size if sym.size else 0
+    names = {"c_true": "c_true", "c_false": "c_false"} if flag_t.has_member("c_true") \
+        else {"c_true": "true", "c_false": "false"}
+    out = []
+    for i in range(count):
+        flag = target.object_at(flag_t, sym.address + i * flag_t.byte_size)
+        out.append((chr(int(flag.member_(names["c_true"])) & 0xFF),
+                    chr(int(flag.member_(names["c_false"])) & 0xFF),
+                    bool(int(flag.module)) if flag_t.has_member("module") else False))
+    return out
+
+
+def kernel_taint(target: Any) -> tuple[int, str]:
+    """(``tainted_mask``, its letters as crash spells them: the set flags' letters and
+    the clear flags' other letters, blanks, '-' and 'G' left out)."""
+    mask = target.space.read_u64(target.address_of("tainted_mask"))
+    letters = ""
+    for bit, (on, off, _module) in enumerate(_taint_flags(target)):
+        if mask >> bit & 1:
+            letters += on
+        elif off not in " -G":
+            letters += off
+    return mask, letters
+
+
+def module_taints(target: Any, modules: list[Any]) -> list[tuple[str, str]]:
+    """(module name, letters of its set module-level taint flags) of each tainted module."""
+    flags = _taint_flags(target)
+    out = []
+    for m in modules:
+        taints = int(target.object_at("struct module", m.address).taints)
+        if taints:
+            out.append((m.name, "".join(on for bit, (on, _off, module) in enumerate(flags)
+                                        if module and taints >> bit & 1)))
+    return out
