@@ -248,3 +248,14 @@ def test_taint_mask_and_letters(sysrq) -> None:
     which these sample kernels do not have: `mod -t` says so as crash does)."""
     assert sysrq.run("sys -t").rstrip("\n") == "TAINTED_MASK: 0  "
     assert sysrq.run("mod -t").strip() == "no modules installed"
+
+
+def test_taint_letters_of_a_tainted_kernel(sysrq, monkeypatch) -> None:
+    """With bits 0 and 12 set (proprietary module, out-of-tree module), the kernel's
+    own taint_flags table spells "PO", as the kernel's Tainted: line does."""
+    target = sysrq.current
+    at = target.address_of("tainted_mask")
+    read = target.space.read_u64
+    monkeypatch.setattr(target.space, "read_u64",
+                        lambda addr: (1 | 1 << 12) if addr == at else read(addr))
+    assert sysrq.run("sys -t").rstrip("\n") == "TAINTED_MASK: 1001  PO"
