@@ -110,7 +110,7 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
                                   "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
                                   "bt-options.txt", "runq-options.txt", "ascii-pte.txt",
-                                  "log-m-c-d.txt"])
+                                  "log-m-c-d.txt", "rd-S.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
@@ -118,7 +118,8 @@ def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     vectors; irq -d: the IDT (vectors 18, 20-31 point into early_idt_handler_array);
     dev -i: the I/O port and memory resource trees; bt -s/-sx/-p/-g/-R; runq -t/-T/-d
     (this kernel keeps no sched_info: -t shows 0 for the tasks, as crash does); log -m -c -d
-    (levels, callers in crash's 6 columns, dev_printk dictionaries under the text)."""
+    (levels, callers in crash's 6 columns, dev_printk dictionaries under the text); rd -S/-SS
+    (pointers into slab objects named by cache)."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 

@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .args import parse_cpu_list
+from .wordnames import word_namer
 from .base import Command, Context, Option, Result, Text
 
 
@@ -108,7 +109,7 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                     end = nxt.address
                 if end is not None and end - item.slot <= 16384:
                     out += _data_lines(mem, item.slot + 8, end,
-                                       _symbolic(target, slab_addresses) if symbolic else None)
+                                       word_namer(target, slab_addresses) if symbolic else None)
         elif isinstance(item, ExceptionFrame):
             out += eframe_lines(target, item.regs)
             if records is not None:
@@ -120,35 +121,6 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
     if trace.error:
         out.append(f"bt: {trace.error}")
     return "\n".join(out)
-
-
-def _symbolic(target: Any, with_address: bool = False) -> Callable[[int], str | None]:
-    """crash's -F naming: a readable address inside a kernel symbol, else the
-    slab cache of the object it points into (``[dentry]``; ``[address:dentry]``
-    with -FF)."""
-    slab_names: list[Any] = []
-
-    def slab_name(value: int) -> str | None:
-        if not slab_names:
-            from ..targets.linux.slab import SlabNames
-            try:
-                slab_names.append(SlabNames(target))
-            except XcrashError:      # not SLUB, or no slab symbols: symbols only
-                slab_names.append(lambda _value: None)
-        return slab_names[0](value)
-
-    def name(value: int) -> str | None:
-        if value < 0xFFFF800000000000 or not target.space.is_readable(value):
-            return None
-        hit = target.symbols.resolve(value)
-        if hit is not None and hit[1] <= (hit[0].size or 0x1000) and \
-                not target.symbols.in_percpu_section(hit[0]):
-            return f"{hit[0].name}+{hit[1]}" if hit[1] else hit[0].name
-        cache = slab_name(value)
-        if cache is None:
-            return None
-        return f"[{value:x}:{cache}]" if with_address else f"[{cache}]"
-    return name
 
 
 class Bt(Command):

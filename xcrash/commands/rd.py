@@ -63,6 +63,8 @@ ASCII rendering at the end of the line, exactly as crash lays it out.
   -a               ASCII string(s) at the address
   -d / -D          signed / unsigned decimal
   -s               show values that point into symbols as symbol+offset
+  -S / -SS         the same, and values that point into slab objects as
+                   [cache] / [address:cache] (Linux targets)
   -x               no ASCII column
   -p               physical address (on a Xen hypervisor target: machine address)
   -u               user virtual address of the current task
@@ -79,7 +81,8 @@ at that address with a one-line error; lines read before it are shown.
         Option("-32", "u32", "32-bit units"), Option("-64", "u64", "64-bit units"),
         Option("-a", "ascii", "ASCII string"), Option("-d", "dec", "signed decimal"),
         Option("-D", "udec", "unsigned decimal"), Option("-s", "symbolic", "symbolic values"),
-        Option("-S", "symbolic2", "symbolic values (slab names not supported: same as -s)"),
+        Option("-S", "symbolic2", "symbolic values, slab objects as [cache]"),
+        Option("-SS", "symbolic3", "symbolic values, slab objects as [address:cache]"),
         Option("-x", "noascii", "no ASCII column"), Option("-p", "physical", "physical address"),
         Option("-u", "user", "user virtual address"), Option("-m", "machine", "Xen machine address"),
         Option("-N", "net", "network byte order"),
@@ -110,10 +113,13 @@ at that address with a one-line error; lines read before it are shown.
             return Text(self._ascii(space, addr, count))
         count = count or 1
         symbolic = None
-        if opts["symbolic"] or opts["symbolic2"]:
+        if opts["symbolic"] or opts["symbolic2"] or opts["symbolic3"]:
             if unit != 8:
                 raise CommandError("-s option is only allowed with 64-bit display")
             symbolic = target.describe_address
+            if (opts["symbolic2"] or opts["symbolic3"]) and target.kind == "linux":
+                from .wordnames import word_namer
+                symbolic = word_namer(target, with_address=opts["symbolic3"])
         mode = "dec" if opts["dec"] else "udec" if opts["udec"] else "hex"
         data, error = self._read(space, addr, count * unit)
         if opts["net"]:
