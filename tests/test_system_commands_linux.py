@@ -110,7 +110,7 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
                                   "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
                                   "bt-options.txt", "runq-options.txt", "ascii-pte.txt",
-                                  "log-m-c-d.txt", "rd-S.txt"])
+                                  "log-m-c-d.txt", "rd-S.txt", "timer-C.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;

@@ -69,7 +69,7 @@ def hrtimer_lines(target: Any, bases: list[Any]) -> list[str]:
 
 class TimerCmd(Command):
     name = "timer"
-    synopsis = "timer [-r]"
+    synopsis = "timer [-r] [-C cpus]"
     summary = "timer wheel timers (and hrtimers, -r) of each CPU"
     group = "linux"
     targets = ("linux",)
@@ -82,22 +82,26 @@ timer_list and its function.
 (ktime_get, ktime_get_real, ...), the clock's time at the crash as crash
 computes it (uptime in jiffies, in ns, plus the clock's offset), then each
 pending hrtimer by expiry: soft expiry, expiry, TTE in ns, the hrtimer and its
-function.  crash's -C (CPU selection) is not implemented yet.
+function.  `-C cpus` (1,3 or 0-2): only those CPUs.
 """
-    example = "timer\ntimer -r"
-    options = (Option("-r", "hrtimers", "high-resolution timers"),)
+    example = "timer\ntimer -r\ntimer -C 1"
+    options = (Option("-r", "hrtimers", "high-resolution timers"),
+               Option("-C", "cpus", "only these CPUs", takes_value=True))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         from ..targets.linux.timers import hrtimer_bases, timer_bases
+        from .args import parse_cpu_list
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"timer: unexpected argument {rest[0]}")
         target = ctx.target
+        wanted = set(parse_cpu_list(opts["cpus"], "timer")) if opts["cpus"] else None
         if opts["hrtimers"]:
             try:
                 bases = hrtimer_bases(target)
             except (MemoryError_, XcrashError) as e:
                 raise CommandError(f"timer: {e}") from None
+            bases = [c for c in bases if wanted is None or c.cpu in wanted]
             records = [{"cpu": c.cpu, "address": c.address,
                         "clocks": [{"index": k.index, "address": k.address, "now": k.now,
                                     "timers": [vars(t) for t in k.timers]} for k in c.clocks]}
@@ -107,6 +111,7 @@ function.  crash's -C (CPU selection) is not implemented yet.
             jiffies, bases = timer_bases(target)
         except (MemoryError_, XcrashError) as e:
             raise CommandError(f"timer: {e}") from None
+        bases = [b for b in bases if wanted is None or b.cpu in wanted]
         records = [{"cpu": b.cpu, "base": b.base, "address": b.address,
                     "timers": [vars(t) for t in b.timers]} for b in bases]
         return Text("\n".join(timer_lines(target, jiffies, bases)), records)
