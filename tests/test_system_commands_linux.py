@@ -110,7 +110,7 @@ def test_sig_records_name_the_handlers(sysrq) -> None:
 @pytest.mark.parametrize("name", ["waitq.txt", "ps-r.txt", "irq-a.txt", "dev-p.txt",
                                   "ps-filters.txt", "irq-b-d.txt", "dev-i.txt", "ps-H.txt",
                                   "bt-options.txt", "runq-options.txt", "ascii-pte.txt",
-                                  "log-m-c-d.txt", "rd-S.txt", "timer-C.txt"])
+                                  "log-m-c-d.txt", "rd-S.txt", "timer-C.txt", "dis-functions.txt"])
 def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     """waitq: the pipe reader sleeps on rd_wait (its entry's private points into its
     stack); ps -r: resource limits; irq -a: affinity masks; dev -p: PCI devices;
@@ -119,7 +119,9 @@ def test_recorded_commands_equal_crash(sysrq, name: str) -> None:
     dev -i: the I/O port and memory resource trees; bt -s/-sx/-p/-g/-R; runq -t/-T/-d
     (this kernel keeps no sched_info: -t shows 0 for the tasks, as crash does); log -m -c -d
     (levels, callers in crash's 6 columns, dev_printk dictionaries under the text); rd -S/-SS
-    (pointers into slab objects named by cache)."""
+    (pointers into slab objects named by cache); dis of whole functions in gdb's spelling
+    (rep stos %es:, cltq, bswap, xchg %ax,%ax, unsigned immediates of the operand size) and
+    dis -f/-x/-r."""
     for command, want in recorded_blocks(RECORDED / "linux-sysrq" / name):
         assert sysrq.run(command).strip("\n") == want, command
 
@@ -260,3 +262,13 @@ def test_taint_letters_of_a_tainted_kernel(sysrq, monkeypatch) -> None:
     monkeypatch.setattr(target.space, "read_u64",
                         lambda addr: (1 | 1 << 12) if addr == at else read(addr))
     assert sysrq.run("sys -t").rstrip("\n") == "TAINTED_MASK: 1001  PO"
+
+
+def test_xen_dom0_user_disassembly_equals_crash(sample_dom0) -> None:
+    """dis -u: the xl process's syscall site, read through its own page tables."""
+    [(command, want)] = recorded_blocks(RECORDED / "xen-own" / "dom0-dis-u.txt")
+    sample_dom0.run("set 126")
+    try:
+        assert sample_dom0.run(command).strip("\n") == want
+    finally:
+        sample_dom0.run("set -p")

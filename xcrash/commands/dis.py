@@ -1,6 +1,8 @@
 """dis: disassemble kernel or hypervisor text."""
 from __future__ import annotations
 
+from typing import Callable
+
 from ..errors import CommandError, MemoryError_
 from .args import parse_address, parse_number
 from .base import Command, Context, Option, Result, Text
@@ -13,7 +15,7 @@ MAX_INSN = 15
 
 class Dis(Command):
     name = "dis"
-    synopsis = "dis [-lr] [address | symbol | (expression)] [count]"
+    synopsis = "dis [-lrfuxd] [address | symbol | (expression)] [count]"
     summary = "disassemble memory"
     group = "symbols"
     description = """\
@@ -22,28 +24,48 @@ Without a count, a function's start disassembles the whole function and any
 other address one instruction.
   -l   show the source file and line before each change of line
   -r   reverse: from the start of the function up to the address
+  -f   forward: from the address to the end of its function (from the first
+       instruction at or after it, as crash does)
+  -x / -d  symbol offsets in hexadecimal / decimal (the default)
+  -u   a user-space address of the context task (see `set`)
 capstone decodes; xcrash normalises its text to gdb's (suffixes, hex
 immediates, `0x0(%rax,%rax,1)` forms, `<symbol>` on branch targets, `# addr`
 comments on RIP-relative operands): see xcrash/commands/disasm.py.
 """
     example = "dis -l sysrq_handle_crash\ndis panic 10"
     options = (Option("-l", "lines", "source lines"), Option("-r", "reverse", "reverse"),
-               Option("-u", "user", "user address (not supported)"))
+               Option("-f", "forward", "from the address to the end of the function"),
+               Option("-u", "user", "a user-space address of the context task"),
+               Option("-x", "hex", "symbol offsets in hexadecimal"),
+               Option("-d", "dec", "symbol offsets in decimal"))
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
             raise CommandError(f"usage: {self.synopsis}")
         target = ctx.target
+        if opts["user"]:
+            return self._user(target, rest)
         addr = parse_address(target, rest[0])
         hit = target.symbols.resolve(addr) if target.symbols is not None else None
         count = parse_number(rest[1], 10) if len(rest) > 1 else None
-        if opts["reverse"]:
-            if hit is None:
+        describe = target.describe_address
+        if opts["hex"]:
+            describe = _hex_offsets(target.describe_address)
+        first = None
+        if opts["reverse"] or opts["forward"]:
+            if hit is None or not hit[0].size and opts["forward"]:
                 raise CommandError(f"{rest[0]}: not in a known function")
+        if opts["reverse"]:
             start, end, count = hit[0].address, addr + 1, None   # up to and including addr
+        elif opts["forward"]:
+            start, end, count, first = hit[0].address, hit[0].address + hit[0].size, None, addr
         elif count is None and hit is not None and hit[1] == 0 and hit[0].size:
             start, end = addr, addr + hit[0].size
+        elif count is None and hit is not None and hit[1] == 0 and \
+                hasattr(target.symbols, "next_address") and target.symbols.next_address(addr):
+            # a symbol without a size (assembly entry code): up to the next symbol
+            start, end = addr, target.symbols.next_address(addr)
         else:
             start, end = addr, None
             count = count or 1
@@ -60,19 +82,41 @@ comments on RIP-relative operands): see xcrash/commands/disasm.py.
                 break
             if end is not None and insn.address >= end:
                 break
+            if first is not None and insn.address < first:
+                continue
             ctx.check()
             if opts["lines"]:
                 src = source_line(target, insn.address)
                 if src and src != last_line:
                     lines.append(f"{src[0]}: {src[1]}")
                     last_line = src
-            label = target.describe_address(insn.address) or f"{insn.address:#x}"
-            lines.append(render(insn, target.describe_address, label=label))
+            lines.append(render(insn, describe, label=describe(insn.address)))
             records.append({"address": insn.address, "mnemonic": insn.mnemonic,
                             "operands": insn.operands, "bytes": insn.bytes.hex()})
         symfile = target.symfile
         if opts["lines"] and symfile is not None and not symfile.has_dwarf:
             lines.append(f"dis: no source lines: {symfile.path} has no DWARF")
+        return Text("\n".join(lines), records)
+
+    @staticmethod
+    def _user(target: object, rest: list[str]) -> Text:
+        """dis -u: user text of the context task, labelled by address only (no
+        user symbols), as gdb shows it."""
+        user_space = getattr(target, "user_space", None)
+        if user_space is None:
+            raise CommandError("dis: -u needs a Linux target")
+        space = user_space()
+        addr = parse_number(rest[0], 16)
+        count = parse_number(rest[1], 10) if len(rest) > 1 else 1
+        try:
+            code = Dis._read_some(space, addr, count * MAX_INSN)
+        except MemoryError_ as err:
+            raise CommandError(f"dis: cannot read user text at {addr:#x}: {err}") from None
+        lines, records = [], []
+        for insn in list(disassemble(code, addr))[:count]:
+            lines.append(render(insn, lambda _a: None, label=None))
+            records.append({"address": insn.address, "mnemonic": insn.mnemonic,
+                            "operands": insn.operands, "bytes": insn.bytes.hex()})
         return Text("\n".join(lines), records)
 
     @staticmethod
@@ -83,6 +127,17 @@ comments on RIP-relative operands): see xcrash/commands/disasm.py.
         except MemoryError_:
             room = 0x1000 - (start & 0xFFF)
             return target.read(start, min(size, room))  # type: ignore[attr-defined]
+
+
+def _hex_offsets(describe: Callable[[int], str | None]) -> Callable[[int], str | None]:
+    """``symbol+offset`` with the offset in hexadecimal (dis -x)."""
+    def hex_describe(address: int) -> str | None:
+        text = describe(address)
+        if text is None or "+" not in text:
+            return text
+        name, offset = text.rsplit("+", 1)
+        return f"{name}+{int(offset):#x}"
+    return hex_describe
 
 
 COMMANDS = [Dis]

@@ -22,9 +22,17 @@ from typing import Any, Callable, Iterator
 _SUFFIXED = {"mov", "add", "sub", "and", "or", "xor", "cmp", "test", "lea", "inc", "dec",
              "neg", "not", "shl", "shr", "sar", "sal", "rol", "ror", "adc", "sbb", "imul",
              "push", "pop", "xchg", "bt", "bts", "btr", "btc", "xadd", "cmpxchg", "call",
-             "jmp", "ret", "mul", "div", "idiv", "lret", "iret", "cmov", "sysret"}
-_ALWAYS_STRIP = {"call", "jmp", "ret", "push", "pop", "lret"}
-_IMM = re.compile(r"\$(-?\d+)\b")
+             "jmp", "ret", "mul", "div", "idiv", "lret", "iret", "cmov", "sysret", "bsr",
+             "bsf", "popcnt", "tzcnt", "lzcnt", "bswap", "in", "out", "stos", "lods", "scas"}
+_ALWAYS_STRIP = {"call", "jmp", "ret", "push", "pop", "lret", "movabs", "pushf", "popf",
+                 "lidt", "lgdt", "sidt", "sgdt"}
+_IMM = re.compile(r"\$(-?(?:0x[0-9a-fA-F]+|\d+))\b")
+#: string instructions: gdb names their implicit segments (%es:(%rdi), %ds:(%rsi))
+_STRING_OPS = ("movs", "stos", "lods", "cmps", "scas", "ins", "outs")
+#: opcodes of the shifts and rotates by an implicit 1 (gdb prints no $0x1 operand)
+_SHIFT_BY_ONE = (0xD0, 0xD1)
+_PREFIXES = {0x66, 0x67, 0xF0, 0xF2, 0xF3, 0x2E, 0x36, 0x3E, 0x26, 0x64, 0x65}
+_DEC_DISP = re.compile(r"(^|[,*:\s])(-?)(\d+)\(")
 _BASE_INDEX = re.compile(r"\((%\w+),(%\w+)\)")
 
 _engine: Any = None
@@ -83,13 +91,39 @@ def gdb_style(insn: Any) -> Insn:
     if mnemonic.startswith("mov") and insn.mnemonic.endswith("q"):
         bits = 64
 
+    imm_sizes = [op.size for op in ops if op.type == x86.X86_OP_IMM]
+
     def hex_imm(m: re.Match[str]) -> str:
-        v = int(m.group(1))
+        v = int(m.group(1), 0)
         if v < 0:
-            v &= (1 << 64) - 1 if bits == 64 or insn.mnemonic.endswith("q") else (1 << bits) - 1
+            # gdb shows a negative immediate unsigned, in the operand's size
+            size = imm_sizes.pop(0) if imm_sizes else 0
+            if size:
+                v &= (1 << 8 * size) - 1
+            else:
+                v &= (1 << 64) - 1 if bits == 64 or insn.mnemonic.endswith("q") \
+                    else (1 << bits) - 1
+        elif imm_sizes:
+            imm_sizes.pop(0)
         return f"$0x{v:x}"
 
     text = _IMM.sub(hex_imm, text)
+    raw = bytes(insn.bytes)
+    opcode = next((b for b in raw if b not in _PREFIXES and not 0x40 <= b <= 0x4F), None)
+    if opcode in _SHIFT_BY_ONE and text.startswith("$0x1,"):
+        text = text[len("$0x1,"):]
+    if raw[:2] == b"\x66\x90":              # the 2-byte nop gdb spells out
+        mnemonic, text = "xchg", "%ax,%ax"
+    base = mnemonic.split(" ")[-1]
+    if base in _STRING_OPS or base[:-1] in _STRING_OPS and base[-1:] in "bwlq":
+        text = re.sub(r"(?<!:)\(%rdi\)", "%es:(%rdi)", text)
+        text = re.sub(r"(?<!:)\(%rsi\)", "%ds:(%rsi)", text)
+        if base[:-1] in ("stos", "lods", "scas") and "%" in text.split("(")[0] + text.split(")")[-1]:
+            mnemonic = mnemonic[:-1]            # the register operand gives the size
+    if base.rstrip("bwl") in ("in", "out") and "%dx" in text and "(%dx)" not in text:
+        text = text.replace("%dx", "(%dx)")
+    # capstone writes displacements below 10 in decimal (-1(%rdx)); gdb always in hex
+    text = _DEC_DISP.sub(lambda m: f"{m.group(1)}{m.group(2)}0x{int(m.group(3)):x}(", text)
     text = _BASE_INDEX.sub(r"(\1,\2,1)", text)
     if getattr(insn, "disp_size", 0) and any(
             op.type == x86.X86_OP_MEM and op.mem.disp == 0 for op in ops):
@@ -124,8 +158,11 @@ def disassemble(code: bytes, address: int) -> Iterator[Insn]:
             offset += 1
 
 
-def render(insn: Insn, describe: Callable[[int], str | None], *, label: str) -> str:
-    """One line: ``0xaddr <sym+off>:\\tmnemonic operands``."""
+def render(insn: Insn, describe: Callable[[int], str | None], *, label: str | None) -> str:
+    """One line: ``0xaddr <sym+off>:\\tmnemonic operands``; gdb's ``   0xaddr:`` where
+    no symbol covers the address (``label`` None)."""
+    # gdb (libopcodes) leaves trailing blanks on some lines (`ret    `, `push   %rbp `) and
+    # not on others (`nop`); xcrash ends every line at its last character
     text = insn.mnemonic if not insn.operands else f"{insn.mnemonic:<6} {insn.operands}"
     if insn.target is not None:
         where = describe(insn.target)
@@ -134,4 +171,6 @@ def render(insn: Insn, describe: Callable[[int], str | None], *, label: str) -> 
     elif insn.rip_target is not None:
         where = describe(insn.rip_target)
         text += f"        # 0x{insn.rip_target:x}" + (f" <{where}>" if where else "")
+    if label is None:
+        return f"   0x{insn.address:x}:\t{text}"
     return f"0x{insn.address:x} <{label}>:\t{text}"

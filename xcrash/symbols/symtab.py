@@ -322,6 +322,17 @@ class SymbolTable:
         trace.record("symbol", f"{address:#x}", symbol=sym.name, offset=best[0])
         return sym, best[0]
 
+    def next_address(self, address: int) -> int | None:
+        """The address of the first symbol above ``address`` (the end of a symbol
+        that has no size, as gdb takes it)."""
+        c = self._core
+        link = (address - self.delta) & 0xFFFFFFFFFFFFFFFF
+        values = c.order_values[0]
+        k = bisect.bisect_right(values, link)
+        if k >= len(values):
+            return None
+        return (values[k] + self.delta) & 0xFFFFFFFFFFFFFFFF
+
     def _resolve_in(self, which: int, address: int) -> tuple[int, int] | None:
         c = self._core
         k = bisect.bisect_right(c.order_values[which], address) - 1
