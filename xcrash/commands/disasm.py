@@ -12,7 +12,17 @@ normalises them (the comparison with crash's `dis` relies on these rules):
 - an encoded zero displacement is written (``nopl 0x0(%rax,%rax,1)``) and a
   base+index operand always has its scale;
 - branch targets get `` <symbol+offset>``; RIP-relative operands get gdb's
-  trailing ``        # 0xaddr <symbol>`` comment.
+  trailing ``        # 0xaddr <symbol>`` comment;
+- displacements below 10 are hexadecimal too (``-0x1(%rdx,%rax,1)``);
+- string instructions name their implicit segments (``rep stos %rax,%es:(%rdi)``,
+  ``rep movsq %ds:(%rsi),%es:(%rdi)``), port I/O through %dx is ``(%dx)``;
+- the shifts by an implicit 1 have no ``$0x1`` operand, ``66 90`` is
+  ``xchg %ax,%ax``; movabs, bsr, popcnt, tzcnt, bswap, pushf, lidt, in, out
+  carry no size suffix.
+gdb leaves trailing blanks on some lines (``ret    ``) and not on others; the lines
+here end at their last character.  Measured on 120 functions of the sample kernel:
+every line equal to crash 8.0.6's but where several symbols share an address
+(gdb's choice of alias, and crash's stripping of ``.isra.``/``.part.`` names).
 """
 from __future__ import annotations
 
