@@ -119,3 +119,17 @@ def test_xen_syms_symbols(xen_symbols):
     assert sym.type_char in "tT" and sym.address >= 0xFFFF82D040000000
     assert st.resolve(sym.address + 1) == (sym, 1)
     assert st.relocated(0).lookup("__start_xen") == sym
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("move_folios_to_lru.isra.0", "move_folios_to_lru"),
+    ("intel_pmu_hw_config.part.0", "intel_pmu_hw_config"),
+    ("foo.llvm.1234567", "foo"),
+    ("do_exit.cold", "do_exit.cold"),
+    ("sched_clock_cpu.constprop.0", "sched_clock_cpu.constprop.0"),
+    ("schedule", "schedule"),
+])
+def test_clone_names_shown_as_their_function(name, shown):
+    """crash strips GCC's and LLVM's clone marks from text symbols, keeps .cold/.constprop."""
+    from xcrash.symbols.symtab import display_name
+    assert display_name(name) == shown

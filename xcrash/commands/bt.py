@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..errors import CommandError, MemoryError_, XcrashError
+from ..symbols.symtab import display_name
 from .args import parse_cpu_list
 from .wordnames import word_namer
 from .base import Command, Context, Option, Result, Text
@@ -31,8 +32,8 @@ def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
     out = []
     if not r["cs"] & 3:
         hit = target.symbols.resolve(r["rip"])
-        where = f"{hit[0].name}+{hit[1]}" if hit and hit[1] else (hit[0].name if hit else
-                                                                  f"{r['rip']:x}")
+        name = display_name(hit[0].name) if hit else None
+        where = f"{name}+{hit[1]}" if hit and hit[1] else (name if hit else f"{r['rip']:x}")
         out.append(f"    [exception RIP: {where}]")
     out += general_registers(r)
     out.append(f"    ORIG_RAX: {r['orig_rax']:016x}  CS: {r['cs']:04x}  SS: {r['ss']:04x}")
@@ -82,7 +83,7 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                 # a return address at a symbol's first byte: the call was the last
                 # instruction of the code before it (a noreturn call ending a .cold block)
                 hit = target.symbols.resolve(item.pc - 1) or hit
-            name = hit[0].name if hit else "(unknown)"
+            name = display_name(hit[0].name) if hit else "(unknown)"
             module = getattr(hit[0], "module", None) if hit else None
             shown = name
             if offsets and hit:
@@ -271,7 +272,8 @@ def _references(target: Any, trace: Any, ref: str) -> bool:
     for item in trace.items:
         if isinstance(item, Frame):
             hit = target.symbols.resolve(item.pc)
-            if hit is not None and hit[0].name == ref or value in (item.pc, item.slot):
+            if hit is not None and ref in (hit[0].name, display_name(hit[0].name)) \
+                    or value in (item.pc, item.slot):
                 return True
         elif isinstance(item, ExceptionFrame) and value is not None \
                 and value in item.regs.values():

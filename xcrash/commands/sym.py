@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 from ..errors import CommandError, NoSuchSymbol
+from ..symbols.symtab import display_name
 from .args import looks_hex, parse_address
 from .base import Command, Context, Option, Result, Text
 
@@ -16,7 +17,9 @@ def line_suffix(target: Any, address: int) -> str:
 
 
 def source_line(target: Any, address: int) -> tuple[str, int] | None:
-    """(file name as crash prints it, line) for a run-time address."""
+    """(file name, line) for a run-time address.  Always the file's name: crash (through
+    gdb) prints the whole path when the source file exists on the machine reading the
+    dump, which would make the output depend on that machine."""
     symfile = target.symfile
     if symfile is None or not hasattr(symfile, "line_for_address"):
         return None
@@ -28,7 +31,8 @@ def source_line(target: Any, address: int) -> tuple[str, int] | None:
 
 
 def symbol_line(target: Any, sym: Any, offset: int = 0) -> str:
-    name = f"{sym.name}+{offset}" if offset else sym.name
+    shown = display_name(sym.name)
+    name = f"{shown}+{offset}" if offset else shown
     return f"{sym.address + offset:x} ({sym.type_char}) {name}"
 
 
@@ -100,7 +104,7 @@ Addresses are run-time (KASLR-relocated) addresses.
         lines = []
         for sym in symbols:
             ctx.check()
-            lines.append(f"{sym.address:x} ({sym.type_char}) {sym.name}")
+            lines.append(f"{sym.address:x} ({sym.type_char}) {display_name(sym.name)}")
         return Text("\n".join(lines))
 
 

@@ -209,6 +209,21 @@ class _Core:
         return self._variants
 
 
+#: GCC's names for clones of a function (and LLVM's), which crash shows as the function
+CLONE_MARKS = (".isra.", ".part.", ".llvm.")
+
+
+def display_name(name: str) -> str:
+    """A symbol's name as crash shows it: a clone (``move_folios_to_lru.isra.0``,
+    ``intel_pmu_hw_config.part.0``) under its function's name; ``.cold`` and
+    ``.constprop.N`` parts keep theirs, as in crash."""
+    for mark in CLONE_MARKS:
+        cut = name.find(mark)
+        if cut > 0:
+            return name[:cut]
+    return name
+
+
 class SymbolTable:
     """Symbols of one ELF file, at link-time addresses or shifted by ``delta``."""
 

@@ -81,7 +81,9 @@ class Target:
         # per-CPU symbols are offsets, not addresses: 0 is no "fixed_percpu_data"
         if hasattr(self.symbols, "in_percpu_section") and self.symbols.in_percpu_section(sym):
             return None
-        return f"{sym.name}+{off}" if off else sym.name
+        from ..symbols.symtab import display_name
+        name = display_name(sym.name)
+        return f"{name}+{off}" if off else name
 
     def type(self, name: str) -> Type:
         t = self.types.find(name)
