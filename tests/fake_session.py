@@ -75,7 +75,7 @@ def make_runner(session: FakeSession | None = None, **settings: object):
 
     from xcrash.commands.registry import Registry
     from xcrash.commands.settings import default_settings
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
 
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(session or FakeSession("vmcore"), Registry(plugins=False),

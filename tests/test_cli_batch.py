@@ -105,7 +105,9 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_json_option(vmcore: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("-s", "--json", "-c", "alias", vmcore) == 0
-    records = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["command"] == "alias" and doc["warnings"] == []
+    records = doc["records"]
     assert {"origin": "builtin", "alias": "hex", "command": "set radix 16"} in records
 
 

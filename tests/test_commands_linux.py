@@ -10,7 +10,7 @@ from conftest import crash_ref
 
 
 def run(session, line: str) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     ok = Runner(session, out=out, err=err).execute(line)
     assert ok, err.getvalue()
@@ -68,7 +68,7 @@ def test_non_dump_file_exits_2_with_one_line(tmp_path) -> None:
 
 def test_ps_l_says_why_like_crash(linux_session) -> None:
     import io
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     err = io.StringIO()
     assert not Runner(linux_session, out=io.StringIO(), err=err).execute("ps -l")
     assert "last-run timestamps do not exist in this kernel" in err.getvalue()
@@ -85,7 +85,7 @@ def test_sys_config_matches_crash_but_for_its_trailing_garbage(linux_session) ->
 
 def test_sys_i_as_crash_says_when_the_kernel_has_no_dmi(linux_session) -> None:
     import io
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     err = io.StringIO()
     assert not Runner(linux_session, out=io.StringIO(), err=err).execute("sys -i")
     assert err.getvalue().strip() == "xcrash: sys: dmi_ident does not exist in this kernel"

@@ -7,7 +7,7 @@ from conftest import crash_ref
 
 
 def run(session, line: str) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     ok = Runner(session, out=out, err=err).execute(line)
     assert ok, err.getvalue()
@@ -16,7 +16,7 @@ def run(session, line: str) -> str:
 
 def runner_lines(session, *lines: str) -> list[str]:
     """Several lines through one Runner (the context is the target's state)."""
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     outs = []
     for line in lines:
         out, err = io.StringIO(), io.StringIO()

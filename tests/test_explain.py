@@ -5,7 +5,7 @@ import io
 
 
 def run_lines(session, *lines: str) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(session, out=out, err=err)
     for line in lines:

@@ -13,7 +13,7 @@ import pytest
 
 from fake_session import make_runner
 from xcrash import render
-from xcrash.commands.base import Text
+from xcrash.results import text_lines
 from xcrash.commands.settings import default_settings
 from xcrash.highlight import highlight, kind_of
 
@@ -58,7 +58,7 @@ def test_which_commands_are_highlighted() -> None:
 
 
 def test_render_colours_only_rich_with_colour() -> None:
-    result = Text(DIS)
+    result = text_lines(DIS.rstrip("\n"))
     assert "\x1b[" in render.render(result, "rich", color=True, highlight="asm")
     assert render.render(result, "rich", color=False, highlight="asm") == DIS
     assert render.render(result, "plain", highlight="asm") == DIS
@@ -74,12 +74,12 @@ def _terminal_output(color: bool) -> str:
     runner, _, _ = make_runner(color=color, scroll=False)
     runner.interactive = True
     runner._out = _Tty()
-    runner._emit(Text(VALUE + "\n"), _line("p init_task"))
+    runner._emit(text_lines(VALUE), _line("p init_task"), [])
     return runner._out.getvalue()
 
 
 def _line(text: str):
-    from xcrash.shell.line import parse
+    from xcrash.engine.line import parse
     return parse(text)
 
 
@@ -90,9 +90,9 @@ def test_set_color_and_no_color_turn_highlighting_off() -> None:
 
 
 def test_plain_output_does_not_import_pygments() -> None:
-    code = ("import sys; from xcrash import render; from xcrash.commands.base import Text;"
-            f"render.render(Text({DIS!r}), 'plain', highlight='asm');"
-            "render.render(Text('x'), 'rich', color=False, highlight='asm');"
+    code = ("import sys; from xcrash import render; from xcrash.results import text_lines;"
+            f"render.render(text_lines({DIS!r}), 'plain', highlight='asm');"
+            "render.render(text_lines('x'), 'rich', color=False, highlight='asm');"
             "print('pygments' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=ROOT, check=True)

@@ -16,6 +16,7 @@ from conftest import LINUX_DIR, XEN_DIR, need
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
+ENVELOPE = json.loads((SCHEMAS / "envelope.json").read_text())
 NAMES = ["sys", "ps", "bt", "log", "doms", "vcpus", "pcpus", "sym", "rd"]
 
 LINUX_COMMANDS = ["sys", "ps", "bt", "bt -a", "log", "sym panic", "sym schedule", "rd jiffies",
@@ -68,17 +69,22 @@ def run_json(paths: list[str], commands: list[str]) -> list:
     return docs
 
 
-def _check(commands: list[str], docs: list) -> None:
+def _check(commands: list[str], docs: list) -> list:
+    """Validate each envelope and its records; the records of each command."""
+    out = []
     for command, doc in zip(commands, docs):
         name = command.split()[0]
-        jsonschema.validate(doc, schema(name))
+        jsonschema.validate(doc, ENVELOPE)
+        assert doc["command"] == command and doc["warnings"] == []
+        jsonschema.validate(doc["records"], schema(name))
+        out.append(doc["records"])
+    return out
 
 
 @pytest.mark.slow
 def test_linux_json_outputs_validate() -> None:
     paths = [str(need(LINUX_DIR / "vmcore-d31.kdump")), str(need(LINUX_DIR / "vmlinux.xz"))]
-    docs = run_json(paths, LINUX_COMMANDS)
-    _check(LINUX_COMMANDS, docs)
+    docs = _check(LINUX_COMMANDS, run_json(paths, LINUX_COMMANDS))
     sys_record = docs[0][0]
     assert sys_record["panic"].startswith("Kernel panic")
     assert any(r["comm"] == "lab_crasher" for r in docs[1])
@@ -87,8 +93,7 @@ def test_linux_json_outputs_validate() -> None:
 @pytest.mark.slow
 def test_xen_json_outputs_validate() -> None:
     paths = [str(need(XEN_DIR / "vmcore-d1.elf.xz")), str(need(XEN_DIR / "xen-syms.xz"))]
-    docs = run_json(paths, XEN_COMMANDS)
-    _check(XEN_COMMANDS, docs)
+    docs = _check(XEN_COMMANDS, run_json(paths, XEN_COMMANDS))
     assert {d["domain_id"] for d in docs[1]} >= {0, 1, 2}
 
 

@@ -5,7 +5,7 @@ import io
 
 
 def run(session, line: str) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     assert Runner(session, out=out, err=err).execute(line), err.getvalue()
     return out.getvalue()
@@ -43,7 +43,7 @@ def test_search_sees_lab_memhogs_megabyte_only_where_user_pages_were_kept(linux_
 
 
 def test_search_u_walks_the_context_tasks_page_tables(linux_session) -> None:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(linux_session, out=out, err=err)
     assert runner.execute("set 1")
@@ -62,7 +62,7 @@ def test_excluded_pages_fail_per_read_until_zero_excluded(linux_session) -> None
     reads it as zeros (crash's --zero_excluded)."""
     if linux_session.variant not in ("zlib", "lzo"):
         return
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(linux_session, out=out, err=err)
     try:

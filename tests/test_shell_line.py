@@ -6,7 +6,7 @@ import shlex
 import pytest
 from hypothesis import given, strategies as st
 
-from xcrash.shell.line import LineError, parse, replace_first_word, split_words
+from xcrash.engine.line import LineError, parse, replace_first_word, split_words
 
 
 def test_crash_syntax_arrives_as_typed() -> None:

@@ -13,7 +13,7 @@ from xcrash.commands.help import HelpCommand
 from xcrash.commands.registry import Registry
 from xcrash.commands.settings import default_settings
 from xcrash.errors import CommandError, FileError, NoSuchSymbol
-from xcrash.shell.runner import Runner, classify
+from xcrash.engine.runner import Runner, classify
 
 SEEN: list[tuple[list[str], str]] = []
 
@@ -178,7 +178,8 @@ def test_json_output_follows_the_setting_even_into_a_pipe() -> None:
     runner, out, _ = runner_with(echo("p", Text("x", records=[{"v": 1}])))
     runner.settings["output"] = "json"
     assert runner.execute("p | cat")
-    assert json.loads(out.getvalue()) == [{"v": 1}]
+    assert json.loads(out.getvalue()) == {"command": "p | cat", "target": "kernel",
+                                          "records": [{"v": 1}], "warnings": []}
 
 
 def test_source_file_and_bad_lines(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def session():
 
 
 def run(session, line: str, target: str | None = None) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     if target is not None:
         session.select(target)
     out, err = io.StringIO(), io.StringIO()
@@ -198,7 +198,7 @@ def test_target_at_start_up_and_the_prompt(capsys: pytest.CaptureFixture[str]) -
 
 def test_prompt_names_the_guest(session) -> None:
     from xcrash.shell.repl import prompt_text
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     session.select("dom2")
     assert prompt_text(Runner(session)) == "xcrash:dom2> "
     session.select("xen")

@@ -21,7 +21,7 @@ def xen_session():
 
 
 def run(session, line: str) -> str:
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
     out, err = io.StringIO(), io.StringIO()
     ok = Runner(session, out=out, err=err).execute(line)
     assert ok, err.getvalue()

@@ -29,7 +29,7 @@ def main() -> int:
     args = ap.parse_args()
 
     import xcrash
-    from xcrash.shell.runner import Runner
+    from xcrash.engine.runner import Runner
 
     session = xcrash.open(args.vmcore, *args.symbols)
     out, err = io.StringIO(), io.StringIO()

@@ -3,7 +3,8 @@
     import xcrash
     session = xcrash.open("vmcore", "vmlinux")
     target = session.current
-    print(target.object("init_task").comm.string())
+    print(target.object("init_task").comm.string_())
+    print(session.run("bt"))
 """
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .api import Session
 
 
 def open(vmcore: str, *symbol_files: str, **options: object) -> "Session":  # noqa: A001
     """Open a dump with its symbol files and return a session with its targets."""
-    from .session import Session
+    from .api import Session
     return Session.open(vmcore, *symbol_files, **options)

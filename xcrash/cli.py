@@ -103,7 +103,7 @@ def run(argv: list[str]) -> int:
     else:
         registry = Registry()
     interactive = not args.batch and sys.stdin.isatty() and sys.stdout.isatty()
-    from .shell.runner import Runner
+    from .engine.runner import Runner
     runner = Runner(session, registry, settings, interactive=interactive)
     for note in getattr(session, "messages", ()):
         _say(note)

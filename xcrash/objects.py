@@ -16,7 +16,7 @@ import struct
 from typing import Any, Iterator, Protocol
 
 from . import trace
-from .errors import XcrashError
+from .errors import NoSuchMember, XcrashError
 from .symbols.types import Kind, Type
 
 _FLOAT = {4: struct.Struct("<f"), 8: struct.Struct("<d")}
@@ -138,7 +138,9 @@ class Object:
             raise AttributeError(name)
         try:
             return self.member_(name)
-        except XcrashError as err:
+        except NoSuchMember as err:
+            # only a missing member is a missing attribute (hasattr, getattr with a
+            # default); a failed read stays the read error it is
             raise AttributeError(str(err)) from None
 
     def __getitem__(self, index: int) -> "Object":

@@ -132,21 +132,5 @@ class Session:
             raise NoSuchTarget(name, list(self.targets))
         return self.targets[name]
 
-    def run(self, command: str, *, records: bool = False) -> Any:
-        """Run a command line as the shell would and return its plain text, or
-        with ``records=True`` its JSON records (as ``--json`` writes them).
-        A failure raises CommandError with the message the shell would print."""
-        import io
-        import json
-
-        from .errors import CommandError
-        from .shell.runner import Runner
-        out, err = io.StringIO(), io.StringIO()
-        runner = Runner(self, out=out, err=err)
-        runner.settings["output"] = "json" if records else "text"
-        if not runner.execute(command):
-            raise CommandError(err.getvalue().strip() or f"{command}: failed")
-        return json.loads(out.getvalue()) if records else out.getvalue()
-
     def close(self) -> None:
         self.dump.close()

@@ -27,7 +27,7 @@ from ..commands.settings import SETTINGS
 from .names import TargetNames, member_names
 
 if TYPE_CHECKING:
-    from .runner import Runner
+    from ..engine.runner import Runner
 
 _NAME_TAIL = re.compile(r"[\w.$]*$")
 _TYPE_COMMANDS = {"struct", "union", "whatis"}

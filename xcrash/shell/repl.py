@@ -19,7 +19,7 @@ from ..commands.base import Quit
 from .completer import ShellCompleter
 
 if TYPE_CHECKING:
-    from .runner import Runner
+    from ..engine.runner import Runner
 
 
 def history_path() -> Path:

@@ -78,6 +78,7 @@ def explain(events: list[Event], target: Any) -> str:
     lines += _section("members", members)
     lines += _section("memory", memory)
     lines += _section("python", python)
+    lines += _section("caveats", _distinct([e.what for e in events if e.kind == "caveat"]))
     if len(lines) == 1:
         lines.append("(nothing was read from the dump)")
     return "\n".join(lines)

@@ -14,11 +14,12 @@ import re
 import shutil
 import sys
 import traceback
-from typing import Any, TextIO
+from typing import Any, Iterator, TextIO
 
-from .. import render, trace
+from .. import caveats, render, trace
 from ..highlight import kind_of as highlight_kind
-from ..commands.base import Command, Context, Quit, Text
+from ..commands.base import Command, Context, Quit
+from ..results import Result
 from ..commands.registry import Registry
 from ..commands.settings import default_settings
 from ..errors import FileError, XcrashError
@@ -137,26 +138,34 @@ class Runner:
             args = [a for a in args if a != "--explain"]
         ctx = Context(self.session, self.settings, interrupted=self.interrupt.is_set,
                       registry=self.registry, line=line.args)
+        found: list[str] = []
         try:
-            with self.interrupt.armed():
+            with self.interrupt.armed(), caveats.collecting() as found:
                 if explaining:
                     with trace.recording() as events:
-                        result = cmd.run(ctx, args)
+                        # records may be produced lazily: show them while recording
+                        result = render.legacy(cmd.run(ctx, args))
+                        chunks = list(self._chunks(result, line, found))
                     if events or asked:     # `set explain on` stays quiet for `set` itself
-                        result = [result, Text(explain(events, target))]
+                        chunks += [text + "\n" for text in explain(events, target).split("\n")]
+                    self._write("".join(chunks), line)
                 else:
-                    result = cmd.run(ctx, args)
-                self._emit(result, line)
+                    result = render.legacy(cmd.run(ctx, args))
+                    self._emit(result, line, found)
             return True
         except (Quit, BrokenPipeError):
             raise
         except KeyboardInterrupt:
+            self._warnings(found)
             self.error(word, "interrupted")
         except FileError as exc:
+            self._warnings(found)
             self.error(None, str(exc))
         except XcrashError as exc:
+            self._warnings(found)
             self.error(word, _without_prefix(str(exc), word, cmd))
         except OSError as exc:
+            self._warnings(found)
             self.error(word, f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc))
         except Exception as exc:
             self._internal_error(word, exc)
@@ -168,22 +177,46 @@ class Runner:
         self.error(word, f"internal error: {type(exc).__name__}: {exc} "
                          "(run with XCRASH_DEBUG=1 for the traceback)")
 
-    def _emit(self, result: Any, line: Line) -> None:
+    def _warnings(self, found: list[str]) -> None:
+        """Caveats of a command that failed part-way: shown before its error."""
+        if found and self.settings.get("output") != "json":
+            self.out.write("".join(f"WARNING: {what}\n" for what in found))
+
+    def _chunks(self, result: Result, line: Line, found: list[str]) -> Iterator[str]:
+        """The result as it is shown outside a terminal: crash's text (then one
+        ``WARNING:`` line per caveat), or the JSON envelope."""
+        if self.settings.get("output") == "json":
+            data = render.records(result)
+            yield render.to_json({"command": line.text, "target": self.session.current.name,
+                                  "records": data, "warnings": list(found)})
+            return
+        yield from render.plain_chunks(result)
+        yield from (f"WARNING: {what}\n" for what in found)
+
+    def _write(self, text: str, line: Line) -> None:
+        if line.redirect is not None:
+            output.to_file(text, line.redirect, line.append)
+        elif line.pipe is not None:
+            output.to_pipeline(text, line.pipe, self.out)
+        elif self._on_terminal():
+            output.to_terminal(text, self.out, page=bool(self.settings.get("scroll")))
+        else:
+            self.out.write(text)
+
+    def _emit(self, result: Result, line: Line, found: list[str]) -> None:
         json_mode = self.settings.get("output") == "json"
-        if line.pipe is not None or line.redirect is not None or not self._on_terminal():
-            text = render.render(result, "json" if json_mode else "plain")
-            if line.redirect is not None:
-                output.to_file(text, line.redirect, line.append)
-            elif line.pipe is not None:
-                output.to_pipeline(text, line.pipe, self.out)
-            else:
-                self.out.write(text)
+        if line.pipe is None and line.redirect is None and not self._on_terminal():
+            for chunk in self._chunks(result, line, found):    # streamed as produced
+                self.out.write(chunk)
+            return
+        if line.pipe is not None or line.redirect is not None or json_mode:
+            self._write("".join(self._chunks(result, line, found)), line)
             return
         cmd = self.registry.get(line.words[0]) if line.words else None
-        text = render.render(result, "json" if json_mode else "rich",
-                             color=bool(self.settings.get("color")),
+        text = render.render(result, "rich", color=bool(self.settings.get("color")),
                              width=shutil.get_terminal_size().columns,
                              highlight=highlight_kind(cmd.name if cmd is not None else None))
+        text += "".join(f"WARNING: {what}\n" for what in found)
         output.to_terminal(text, self.out, page=bool(self.settings.get("scroll")))
 
     def _on_terminal(self) -> bool:
