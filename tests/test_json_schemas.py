@@ -99,7 +99,8 @@ def test_xen_json_outputs_validate() -> None:
 
 def test_a_changed_key_fails_validation() -> None:
     record = {"pid": 1, "ppid": 0, "cpu": 0, "task": 1, "state": "IN", "mem_percent": 0.0,
-              "vsz": 0, "rss": 0, "comm": "init"}
+              "vsz": 0, "rss": 0, "comm": "init", "kernel_thread": False, "active": False,
+              "tgid": 1, "policy": 0}
     jsonschema.validate([record], schema("ps"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate([{**record, "command": "init"}], schema("ps"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from xcrash.commands.ps_details import _duration
+from xcrash.commands.ps import duration as _duration
 
 
 @pytest.mark.parametrize("ns,text", [

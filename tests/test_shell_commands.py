@@ -41,6 +41,30 @@ def test_help_page_layout_of_a_value_option() -> None:
     assert "DESCRIPTION\n  Reads memory.\n\n    a table line\n    kept as is\n" in text
 
 
+def test_synopsis_help_and_parsing_come_from_one_declaration() -> None:
+    from xcrash.commands.base import Command, Option
+    from xcrash.errors import CommandError
+
+    class Ls(Command):
+        name, summary, arguments = "ls", "list", "[task] ..."
+        options = (Option("-k", "kernel", "kernel threads"), Option("-u", "user", "user tasks"),
+                   Option("-y", "policy", "these policies", takes_value=True, metavar="policy"),
+                   Option("-H", "no_header", "no header line, and a help text long enough to "
+                          "be wrapped under its option rather than run past the page"))
+        exclusive = (("kernel", "user"),)
+    assert Ls.usage() == "ls [-k|-u] [-y policy] [-H] [task] ..."
+    text = page(Ls())
+    assert "SYNOPSIS\n  ls [-k|-u] [-y policy] [-H] [task] ...\n" in text
+    assert "  -y policy  these policies\n" in text
+    assert "  -H         no header line, and a help text long enough to be wrapped under\n" \
+           "             its option rather than run past the page\n" in text
+    assert "  (one at most of: -k -u)\n" in text
+    assert Ls().parse(["-k", "-y", "FIFO", "1"]) == (
+        {"kernel": True, "user": False, "policy": "FIFO", "no_header": False}, ["1"])
+    with pytest.raises(CommandError, match="ls: -k and -u cannot be used together"):
+        Ls().parse(["-ku"])
+
+
 def test_help_unknown_command_fails_in_one_line() -> None:
     runner, _, err = make_runner()
     assert not runner.execute("help nosuch")

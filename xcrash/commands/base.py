@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Union
 
 from ..errors import CommandError
+from ..results import Column, Records
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -27,15 +28,6 @@ class Text:
 
 
 @dataclass
-class Column:
-    title: str
-    key: str
-    align: str = "left"          # "left" | "right"
-    #: how a value is shown in plain text / a rich table (JSON keeps the raw value)
-    fmt: Callable[[Any], str] = str
-
-
-@dataclass
 class Table:
     """Rows of a listing.  ``plain`` lays the rows out exactly as crash does;
     without it the renderer aligns columns itself.  ``marks`` maps a row index
@@ -47,17 +39,26 @@ class Table:
     title: str | None = None
 
 
-Result = Union[Text, Table, list]   # a list holds Text/Table parts in order
+#: what run() returns: Records (or, while commands move to records, the old Text/Table)
+Result = Union[Records, Text, Table, list]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Option:
-    """One option: ``-x`` flag, or ``-x VALUE`` when ``takes_value``."""
+    """One option, declared once: the parser, the synopsis and ``help CMD`` all
+    read it.  ``-x`` is a flag; with ``takes_value`` it is ``-x METAVAR``;
+    ``repeat`` collects every occurrence in a list."""
     flag: str
     dest: str
     help: str
     takes_value: bool = False
     repeat: bool = False
+    metavar: str = ""
+
+    @property
+    def shown(self) -> str:
+        """``-x`` or ``-x METAVAR``, as the synopsis and the option table show it."""
+        return f"{self.flag} {self.metavar or self.dest.upper()}" if self.takes_value else self.flag
 
 
 @dataclass
@@ -96,7 +97,12 @@ class Command:
 
     name: str = ""
     aliases: tuple[str, ...] = ()
+    #: a hand-written synopsis (older commands); else :meth:`usage` builds it
     synopsis: str = ""
+    #: the positional arguments as the synopsis shows them ("[pid | task] ...")
+    arguments: str = ""
+    #: groups of option dests of which one at most may be given
+    exclusive: tuple[tuple[str, ...], ...] = ()
     summary: str = ""              # one line, for `help` and completion
     description: str = ""          # long help: what it does, columns, differences from crash
     example: str = ""              # a worked example on a shipped sample dump
@@ -107,6 +113,26 @@ class Command:
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         raise NotImplementedError
+
+    @classmethod
+    def usage(cls) -> str:
+        """The synopsis: hand-written, or built from the declared options (an
+        exclusive group as ``[-a|-b]``) and ``arguments``."""
+        if cls.synopsis:
+            return cls.synopsis
+        grouped = {dest: group for group in cls.exclusive for dest in group}
+        by_dest = {o.dest: o for o in cls.options}
+        words = [cls.name]
+        done: set[str] = set()
+        for opt in cls.options:
+            if opt.dest in done:
+                continue
+            group = grouped.get(opt.dest, (opt.dest,))
+            done.update(group)
+            words.append("[" + "|".join(by_dest[d].shown for d in group if d in by_dest) + "]")
+        if cls.arguments:
+            words.append(cls.arguments)
+        return " ".join(words)
 
     @classmethod
     def works_on(cls, kind: str) -> bool:
@@ -158,7 +184,15 @@ class Command:
                     values[opt.dest] = attached
             else:
                 values[opt.dest] = True
+        self._check_exclusive(values)
         return values, rest
+
+    def _check_exclusive(self, values: dict[str, Any]) -> None:
+        flags = {o.dest: o.flag for o in self.options}
+        for group in self.exclusive:
+            given = [flags[d] for d in group if values.get(d) not in (None, False, [])]
+            if len(given) > 1:
+                raise CommandError(f"{self.name}: {' and '.join(given)} cannot be used together")
 
 
 def _is_negative_number(arg: str) -> bool:
@@ -167,3 +201,53 @@ def _is_negative_number(arg: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def as_records(result: Any) -> list[Records]:
+    """A command's result as Records parts: a result of the old Text/Table kind is
+    turned into records (kept while commands move to records)."""
+    if isinstance(result, (list, tuple)):
+        return [r for p in result for r in as_records(p)]
+    if isinstance(result, Records):
+        return [result]
+    if isinstance(result, Text):
+        lines = result.text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        recs = result.records if result.records is not None else [{"text": result.text}]
+        return [Records(recs, lambda _r, lines=lines: iter(lines))]
+    if isinstance(result, Table):
+        table = result
+        plain = table.plain(table) if table.plain is not None else _table_plain(table)
+        lines = plain.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        keys = [c.key for c in table.columns]
+        recs = [{k: row.get(k) for k in keys} for row in table.rows]
+        cols = list(table.columns)
+        marks = dict(table.marks)
+        index = {id(r): i for i, r in enumerate(recs)}
+        return [Records(recs, lambda _r, lines=lines: iter(lines), columns=cols,
+                        mark=lambda r: marks.get(index[id(r)]))]
+    raise TypeError(f"a command returned {type(result).__name__}, not Records")
+
+
+def _table_plain(table: Any) -> str:
+    cells = [[_cell(col, row.get(col.key)) for col in table.columns] for row in table.rows]
+    widths = [max([len(col.title)] + [len(r[i]) for r in cells])
+              for i, col in enumerate(table.columns)]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(v.rjust(w) if col.align == "right" else v.ljust(w)
+                         for v, w, col in zip(values, widths, table.columns)).rstrip()
+
+    lines = [table.title] if table.title else []
+    lines.append(line([col.title for col in table.columns]))
+    lines.extend(line(r) for r in cells)
+    return "\n".join(lines) + "\n"
+
+
+def _cell(col: Column, value: Any) -> str:
+    if value is None and col.fmt is str:
+        return ""
+    return col.fmt(value)

@@ -41,7 +41,7 @@ With an address or symbol, shows the structure's contents there, gdb-style.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         spec = rest[0]
         type_name, _, member_list = spec.partition(".")
         target = ctx.target
@@ -110,7 +110,7 @@ for a variable, its declaration; for a function, its prototype.
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         if not args:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         name = " ".join(args)
         target = ctx.target
         if is_plain_symbol(name) and target.symbols is not None and target.symbols.get(name):
@@ -150,7 +150,7 @@ crash; a plain variable is shown as `name = $N = value`.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         text = " ".join(rest)
         target = ctx.target
         fmt = formatter(ctx, _radix(opts))
@@ -195,7 +195,7 @@ the result in every base, as crash does.  -b also lists the bits that are set.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         text = " ".join(rest)
         try:
             value = int(Evaluator(ctx.target).evaluate(text))

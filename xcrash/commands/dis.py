@@ -42,7 +42,7 @@ comments on RIP-relative operands): see xcrash/commands/disasm.py.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         if opts["user"]:
             return self._user(target, rest)

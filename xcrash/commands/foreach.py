@@ -5,7 +5,8 @@ import re
 from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Result, Table, Text
+from ..results import Records, nothing
+from .base import Command, Context, Result, as_records
 
 REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
@@ -77,23 +78,27 @@ are separated by blank lines, in PID order as crash's.
                 continue
             chosen.append(task.address_)
         if not chosen:
-            return Text("", [])
+            return nothing()
         if command == "ps":
             from .ps import Ps
             result = Ps().run(ctx, cargs + [f"{a:x}" for a in chosen])
-            if isinstance(result, Table):
+            if isinstance(result.items, list):
                 order = {a: i for i, a in enumerate(chosen)}
-                result.rows.sort(key=lambda r: order.get(r["task"], 0))
+                result.items.sort(key=lambda r: order.get(getattr(r, "task", 0), 0))
             return result
         cls = self._command(command)
-        parts, records = [], []
+        parts: list[Records] = []
         for addr in chosen:
             ctx.check()
-            result = cls().run(ctx, cargs + [f"{addr:x}"])
-            if isinstance(result, Text) and result.text.strip():    # bt -R may show nothing
-                parts.append(result.text.rstrip("\n"))
-                records.extend(result.records or [])
-        return Text("\n\n".join(parts) + "\n", records)
+            for part in as_records(cls().run(ctx, cargs + [f"{addr:x}"])):
+                lines = list(part.lines())
+                while lines and not lines[-1].strip():
+                    lines.pop()
+                if any(line.strip() for line in lines):     # bt -R may show nothing
+                    if parts:
+                        parts.append(Records([], lambda _r: iter([""])))
+                    parts.append(Records(part.records(), lambda _r, lines=lines: iter(lines)))
+        return parts
 
     @staticmethod
     def _command(name: str) -> Any:

@@ -55,7 +55,7 @@ a path must match whole: `fuser /console` does not find /dev/console users.
         from ..targets.linux.tasks import for_each_task, task_cpu
         _opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         tasks = []
         for task in for_each_task(target):

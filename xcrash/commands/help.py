@@ -67,17 +67,33 @@ def page(cmd: Command) -> str:
         return [title, textwrap.indent(body.rstrip("\n"), "  "), ""] if body else []
 
     lines = section("NAME", f"{cmd.name} - {cmd.summary}")
-    lines += section("SYNOPSIS", cmd.synopsis or cmd.name)
+    lines += section("SYNOPSIS", cmd.usage())
     if cmd.aliases:
         lines += section("ALIASES", ", ".join(cmd.aliases))
     if cmd.options:
-        flags = [o.flag + (f" {o.dest.upper()}" if o.takes_value else "") for o in cmd.options]
-        width = max(len(f) for f in flags) + 2
-        lines += section("OPTIONS", "\n".join(f"{f:<{width}}{o.help}"
-                                              for f, o in zip(flags, cmd.options)))
+        lines += section("OPTIONS", option_table(cmd))
     lines += section("DESCRIPTION", _wrap(cmd.description))
     lines += section("EXAMPLE", cmd.example)
     return "\n".join(lines)
+
+
+def option_table(cmd: Command, width: int = 76) -> str:
+    """The declared options, one per entry, their help wrapped beside them."""
+    shown = [o.shown for o in cmd.options]
+    column = min(max(len(f) for f in shown) + 2, 16)
+    out = []
+    for flag, opt in zip(shown, cmd.options):
+        body = textwrap.wrap(" ".join(opt.help.split()), width - column) or [""]
+        if len(flag) + 2 > column:
+            out.append(flag)
+            out.extend(" " * column + line for line in body)
+        else:
+            out.append(f"{flag:<{column}}{body[0]}")
+            out.extend(" " * column + line for line in body[1:])
+    exclusive = [" ".join(next(o.flag for o in cmd.options if o.dest == d) for d in group)
+                 for group in cmd.exclusive]
+    out += [f"(one at most of: {group})" for group in exclusive]
+    return "\n".join(out)
 
 
 def _wrap(text: str, width: int = 76) -> str:

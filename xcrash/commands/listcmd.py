@@ -59,7 +59,7 @@ The walk stops at NULL, at the start, or on a loop, and says so; at most
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if len(rest) != 1:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         offset = self._offset(target, opts["offset"])
         start = self._start(target, rest[0])

@@ -38,7 +38,7 @@ its text, as crash does.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         if ctx.target.kind == "xen":
             return _xen_log(ctx.target)
         from ..targets.linux import sysinfo

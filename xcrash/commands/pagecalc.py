@@ -20,7 +20,7 @@ class Btop(Command):
     def run(self, ctx: Context, args: list[str]) -> Result:
         _opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         values = [parse_number(a, 16) for a in rest]
         return Text("\n".join(f"{v:x}: {v >> PAGE_SHIFT:x}" for v in values),
                     [{"address": v, "pfn": v >> PAGE_SHIFT} for v in values])
@@ -40,7 +40,7 @@ numbers are decimal unless written 0x..., as crash reads them."""
     def run(self, ctx: Context, args: list[str]) -> Result:
         _opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         values = [parse_number(a, 10) for a in rest]
         return Text("\n".join(f"{v:x}: {v << PAGE_SHIFT:x}" for v in values),
                     [{"pfn": v, "address": v << PAGE_SHIFT} for v in values])

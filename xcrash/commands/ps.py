@@ -1,68 +1,282 @@
-"""ps: the task table, as crash prints it."""
+"""ps: the task table and its per-task views, as crash prints them.
+
+The records come from ``targets/linux/taskinfo.py``; this module picks them by the
+options and lays them out.
+"""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Iterable, Iterator
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from . import ps_details
+from ..errors import CommandError
+from ..layouts import separated
+from ..layouts.tasks import task_header
+from ..results import Column, Records
+from ..targets.linux import taskinfo
+from ..targets.linux.taskinfo import (RLIM_INFINITY, RLIMIT_NAMES, LastRun, TaskArguments,
+                                      TaskEntry, TaskFamily, TaskLimits, TaskTimes)
 from .args import parse_cpu_list
-from .base import Column, Command, Context, Option, Result, Table, Text
+from .base import Command, Context, Option
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
-
-
-def _plain(table: Table) -> str:
-    kstack = bool(table.rows) and "kstackp" in table.rows[0]
-    lines = [HEADER.replace("      TASK       ", "     KSTACKP     ") if kstack else HEADER]
-    for row in table.rows:
-        if kstack:
-            where = f"{row['kstackp']:16x}" if row["kstackp"] is not None else f"{'--':^16}"
-        else:
-            where = f"{row['task']:16x}"
-        lines.append(f"{'>' if row['active'] else ' '}{row['pid']:8d} {row['ppid']:7d} "
-                     f"{row['cpu']:3d}  {where}  {row['state']:<2} "
-                     f"{row['mem_percent']:5.1f} {row['vsz']:8d} {row['rss']:8d}  "
-                     + (f"[{row['comm']}]" if row["kernel_thread"] else row["comm"]))
-    lines.extend(table.title.splitlines() if table.title else [])
-    return "\n".join(lines)
-
-
-def task_rows(ctx: Context, errors: list[str]) -> list[dict[str, Any]]:
-    from ..targets.linux import sysinfo
-    from ..targets.linux.tasks import (active_tasks, for_each_task, is_kernel_thread,
-                                       task_cpu, task_memory, task_state_name)
-    target = ctx.target
-    active = set(active_tasks(target).values())
-    total = sysinfo.lowmem_kib(target)
-    rows = []
-    for task in for_each_task(target, errors):
-        ctx.check()
-        try:
-            vsz, rss = task_memory(target, task)
-        except (XcrashError, MemoryError_):
-            vsz, rss = 0, 0
-        try:
-            pid = int(task.pid)
-            rows.append({
-                # crash shows PPID 0 for the idle tasks, whose parent is init on CPUs > 0
-                "pid": pid, "ppid": int(task.parent.pid) if pid else 0,
-                "cpu": task_cpu(task), "task": task.address_,
-                "state": task_state_name(task),
-                "mem_percent": round(rss * 100 / total, 1) if total else 0.0,
-                "vsz": vsz, "rss": rss,
-                "comm": task.comm.string_().decode("utf-8", "replace"),
-                "kernel_thread": is_kernel_thread(task),
-                "active": task.address_ in active,
-                "tgid": int(task.tgid), "policy": int(task.policy),
-            })
-        except (XcrashError, MemoryError_) as err:
-            errors.append(f"ps: invalid task {task.address_:x}: {err}")
-    rows.sort(key=lambda r: (r["pid"], r["cpu"] if r["pid"] == 0 else 0))
-    return rows
-
+KSTACK_HEADER = HEADER.replace("      TASK       ", "     KSTACKP     ")
 
 POLICIES = {"NORMAL": 0, "FIFO": 1, "RR": 2, "BATCH": 3, "ISO": 4, "IDLE": 5, "DEADLINE": 6}
+
+
+# -- the task table ------------------------------------------------------------------------
+def table_lines(entries: Iterable[TaskEntry], *, kstack: bool = False,
+                header: bool = True) -> Iterator[str]:
+    if header:
+        yield KSTACK_HEADER if kstack else HEADER
+    for e in entries:
+        if kstack:
+            where = f"{e.kstackp:16x}" if e.kstackp is not None else f"{'--':^16}"
+        else:
+            where = f"{e.task:16x}"
+        yield (f"{'>' if e.active else ' '}{e.pid:8d} {e.ppid:7d} {e.cpu:3d}  {where}  "
+               f"{e.state:<2} {e.mem_percent:5.1f} {e.vsz:8d} {e.rss:8d}  "
+               + (f"[{e.comm}]" if e.kernel_thread else e.comm))
+
+
+COLUMNS = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),
+           Column("CPU", "cpu", "right"), Column("TASK", "task", fmt=lambda v: f"{v:x}"),
+           Column("ST", "state"), Column("%MEM", "mem_percent", "right"),
+           Column("VSZ", "vsz", "right"), Column("RSS", "rss", "right"), Column("COMM", "comm")]
+KSTACK_COLUMNS = [c if c.key != "task" else
+                  Column("KSTACKP", "kstackp", fmt=lambda v: "--" if v is None else f"{v:x}")
+                  for c in COLUMNS]
+
+
+@dataclass
+class StateCount:
+    """ps -S: how many tasks are in a state."""
+    state: str
+    count: int
+
+
+def state_lines(counts: Iterable[StateCount]) -> Iterator[str]:
+    for c in counts:
+        yield f"  {c.state}: {c.count}"
+
+
+# -- the per-task views --------------------------------------------------------------------
+def arguments_lines(records: Iterable[TaskArguments]) -> Iterator[str]:
+    def block(r: TaskArguments) -> Iterator[str]:
+        yield task_header(r)
+        if r.unreadable_at is not None:
+            yield f"ps: cannot access user stack address: {r.unreadable_at:x}"
+        elif r.argv is None:
+            yield "ps: no user stack"
+        else:
+            yield "ARG: " + "".join(a + " " for a in r.argv)
+            yield from (("ENV: " if i == 0 else "     ") + e for i, e in enumerate(r.env or ()))
+    return separated(block(r) for r in records)
+
+
+def ancestry_lines(records: Iterable[TaskFamily]) -> Iterator[str]:
+    return separated([" " * depth + task_header(t) for depth, t in enumerate(r.related)]
+                     for r in records)
+
+
+def family_lines(records: Iterable[TaskFamily], *, empty: str) -> Iterator[str]:
+    """ps -c (``empty``: "(no children)") and ps -g ("(no threads)")."""
+    def block(r: TaskFamily) -> Iterator[str]:
+        yield task_header(r)
+        yield from ("  " + task_header(t) for t in r.related)
+        if r.unreadable is not None:
+            yield f"  (thread list unreadable: {r.unreadable})"
+        elif not r.related:
+            yield f"  {empty}"
+    return separated(block(r) for r in records)
+
+
+def times_lines(records: Iterable[TaskTimes]) -> Iterator[str]:
+    from ..targets.linux.sysinfo import format_uptime
+    return separated([task_header(r), f"    RUN TIME: {format_uptime(r.run_time)}",
+                      f"  START TIME: {r.start_time}", f"       UTIME: {r.utime}",
+                      f"       STIME: {r.stime}"] for r in records)
+
+
+def duration(ns: int) -> str:
+    """crash's "days hh:mm:ss.mmm"."""
+    ms = ns // 1_000_000
+    secs, ms = divmod(ms, 1000)
+    mins, secs = divmod(secs, 60)
+    hours, mins = divmod(mins, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days} {hours:02d}:{mins:02d}:{secs:02d}.{ms:03d}"
+
+
+def last_run_lines(records: Iterable[LastRun], *, since: bool, cpus: list[int] | None,
+                   online: set[int], pad_days: bool) -> Iterator[str]:
+    """ps -l: last_arrival right-aligned to the newest; ps -m (``since``): the run
+    queue's clock minus it, as crash's duration (days right-aligned to those of the
+    clock per CPU and for named tasks: ``pad_days``); with ``cpus`` (-C) a block
+    per CPU, [OFFLINE] for a CPU that was not online."""
+    runs = list(records)
+    width = len(str(runs[0].last_arrival)) if runs else 0
+
+    def line(r: LastRun) -> str:
+        if not since:
+            return f"[{r.last_arrival:>{width}}] [{r.state}]  {task_header(r)}"
+        text = duration(max(r.rq_clock - r.last_arrival, 0))
+        if pad_days or cpus is not None:
+            days = len(duration(r.rq_clock).split()[0])
+            text = " " * (days - len(text.split()[0])) + text
+        return f"[{text}] [{r.state}]  {task_header(r)}"
+    if cpus is None:
+        yield from (line(r) for r in runs)
+        return
+    yield from separated([f"CPU: {cpu} [OFFLINE]"] if cpu not in online else
+                         [f"CPU: {cpu}"] + [line(r) for r in runs if r.cpu == cpu]
+                         for cpu in cpus)
+
+
+def _limit(value: int, last: bool) -> str:
+    """crash's column: "(unlimited)", or the number centred in its width (the odd
+    blank on the right)."""
+    if value == RLIM_INFINITY:
+        return "(unlimited)" + ("" if last else "   ")
+    text = str(value)
+    extra = max(11 - len(text), 0)
+    return " " * (extra // 2) + text + " " * (extra - extra // 2) + ("" if last else "   ")
+
+
+def limits_lines(records: Iterable[TaskLimits]) -> Iterable[str]:
+    width = max(len(n) for n in RLIMIT_NAMES)
+
+    def block(r: TaskLimits) -> list[str]:
+        return ([task_header(r), f"  {'RLIMIT'.rjust(width)}     CURRENT       MAXIMUM  "]
+                + [f"  {name.rjust(width)}   {_limit(lim.current, False)}"
+                   f"{_limit(lim.maximum, True)}" for name, lim in r.rlimits.items()])
+    return separated(block(r) for r in records)
+
+
+# -- the command ---------------------------------------------------------------------------
+class Ps(Command):
+    name = "ps"
+    arguments = "[pid | task | command] ..."
+    summary = "process status"
+    group = "linux"
+    targets = ("linux",)
+    description = """\
+Every task, idle tasks of all CPUs included, sorted by PID, in crash's columns:
+  PID PPID CPU TASK  ST (crash's states: RU IN UN ID ST TR ZO DE PA NE WA)
+  %MEM VSZ RSS (KiB, RSS with the per-thread counters of SPLIT_RSS_COUNTING)
+  COMM  (kernel threads in brackets)
+`>` marks the task that was running on a CPU.  Arguments select tasks by
+PID, task address or command name.  A task whose memory descriptor cannot be
+read shows ? for %MEM, VSZ and RSS, with a WARNING line saying why (crash
+shows 0, as for a kernel thread).  -I is later crash's (8.0.6 lacks it).
+"""
+    example = "ps\nps 1\nps -S"
+    options = (Option("-k", "kernel", "kernel threads only"),
+               Option("-u", "user", "user tasks only"),
+               Option("-G", "leaders", "thread group leaders only"),
+               Option("-I", "no_idle", "no idle tasks"),
+               Option("-A", "active_only", "only the tasks active on a CPU"),
+               Option("-y", "policy", "only tasks of these scheduling policies: comma-separated "
+                      "numbers or names (NORMAL FIFO RR BATCH ISO IDLE DEADLINE)",
+                      takes_value=True, metavar="policy"),
+               Option("-s", "kstack", "KSTACKP (the kernel stack pointer saved at the task's "
+                      "last switch) instead of TASK; -- for the tasks that were running"),
+               Option("-S", "summary", "a count of tasks per state, in the order states first "
+                      "appear (as crash)"),
+               Option("-a", "args", "arguments and environment read from each task's user "
+                      "memory"),
+               Option("-p", "parents", "the chain of parents of each task"),
+               Option("-c", "children", "the children of each task"),
+               Option("-g", "group", "the threads of each thread group"),
+               Option("-t", "times", "run time, start time, user and system time"),
+               Option("-l", "last", "last-run timestamps (sched_info.last_arrival), newest "
+                      "first; says so when the kernel keeps none"),
+               Option("-m", "since", "how long before the crash each task last ran (its run "
+                      "queue's clock minus its last_arrival), newest first"),
+               Option("-C", "cpus", "with -l or -m: a block per CPU (1,3,5-7, all or a)",
+                      takes_value=True, metavar="cpus"),
+               Option("-r", "rlimits", "resource limits (current and maximum of each RLIMIT_*)"),
+               Option("-H", "no_header", "no header line"))
+    # as crash: -k/-u, and the views (with -A) one at a time
+    exclusive = (("kernel", "user"),
+                 ("summary", "args", "parents", "children", "group", "times", "last", "since",
+                  "rlimits", "active_only"))
+
+    def run(self, ctx: Context, args: list[str]) -> Records:
+        opts, rest = self.parse(args)
+        target = ctx.target
+        cpus = None
+        if opts["cpus"] is not None:
+            if not (opts["last"] or opts["since"]):
+                raise CommandError("ps: -C option is only applicable with -l and -m")
+            if rest:
+                raise CommandError("ps: -C option is not applicable with specified tasks")
+            cpus = parse_cpu_list(opts["cpus"], "ps", list(range(target.nr_cpu_ids)))
+        entries = self._selected(opts, rest, taskinfo.task_entries(target))
+        if opts["summary"]:
+            counts = Counter(e.state for e in entries)   # in order of first appearance
+            return Records([StateCount(s, n) for s, n in counts.items()], state_lines)
+        if opts["last"] or opts["since"]:
+            if not taskinfo.has_sched_info(target):
+                raise CommandError("last-run timestamps do not exist in this kernel")
+            return Records(taskinfo.last_runs(target, entries),
+                           partial(last_run_lines, since=opts["since"], cpus=cpus,
+                                   online=set(target.online_cpus), pad_days=bool(rest)))
+        if opts["args"]:
+            return Records((taskinfo.arguments(target, e) for e in entries), arguments_lines)
+        if opts["parents"]:
+            return Records((taskinfo.ancestry(target, e) for e in entries), ancestry_lines)
+        if opts["children"]:
+            kids = taskinfo.children_by_parent(target, taskinfo.task_entries(target))
+            return Records((TaskFamily(**_ref(e), related=list(kids.get(e.task, [])))
+                            for e in entries), partial(family_lines, empty="(no children)"))
+        if opts["group"]:
+            return Records(_groups(target, entries), partial(family_lines, empty="(no threads)"))
+        if opts["times"]:
+            up = taskinfo.uptime_ns(target)
+            return Records((taskinfo.times(target, e, up) for e in entries), times_lines)
+        if opts["rlimits"]:
+            return Records((taskinfo.limits(target, e) for e in entries), limits_lines)
+        if opts["kstack"]:
+            for e in entries:
+                e.kstackp = taskinfo.saved_stack_pointer(target, e)
+        return Records(entries, partial(table_lines, kstack=opts["kstack"],
+                                        header=not opts["no_header"]),
+                       columns=KSTACK_COLUMNS if opts["kstack"] else COLUMNS,
+                       mark=lambda e: "active" if e.active else None)
+
+    def _selected(self, opts: dict[str, Any], rest: list[str],
+                  entries: list[TaskEntry]) -> list[TaskEntry]:
+        keep = {"kernel": lambda e: e.kernel_thread, "user": lambda e: not e.kernel_thread,
+                "leaders": lambda e: e.pid == e.tgid, "no_idle": lambda e: e.pid != 0,
+                "active_only": lambda e: e.active}
+        for dest, test in keep.items():
+            if opts[dest]:
+                entries = [e for e in entries if test(e)]
+        if opts["policy"]:
+            wanted = _policies(opts["policy"])
+            entries = [e for e in entries if e.policy in wanted]
+        if rest:
+            entries = [e for e in entries if any(_selects(e, a) for a in rest)]
+            if not entries:
+                raise CommandError(f"no task matches {' '.join(rest)}")
+        return entries
+
+
+def _groups(target: Any, entries: list[TaskEntry]) -> Iterator[TaskFamily]:
+    """Each thread group once, led by its leader, in the order of its first task."""
+    seen: set[int] = set()
+    for e in entries:
+        family = taskinfo.thread_group(target, e)
+        if family.task not in seen:
+            seen.add(family.task)
+            yield family
+
+
+def _ref(e: TaskEntry) -> dict[str, Any]:
+    return {"pid": e.pid, "task": e.task, "cpu": e.cpu, "comm": e.comm}
 
 
 def _policies(text: str) -> set[int]:
@@ -79,132 +293,15 @@ def _policies(text: str) -> set[int]:
     return out
 
 
-class Ps(Command):
-    name = "ps"
-    synopsis = ("ps [-k|-u|-G|-I|-A|-y policy] [-s] [-S|-a|-p|-c|-g|-t|-[l|m][-C cpus]|-r] "
-                "[-H] [pid | task | command] ...")
-    summary = "process status"
-    group = "linux"
-    targets = ("linux",)
-    description = """\
-Every task, idle tasks of all CPUs included, sorted by PID, in crash's columns:
-  PID PPID CPU TASK  ST (crash's states: RU IN UN ID ST TR ZO DE PA NE WA)
-  %MEM VSZ RSS (KiB, RSS with the per-thread counters of SPLIT_RSS_COUNTING)
-  COMM  (kernel threads in brackets)
-`>` marks the task that was running on a CPU.  Arguments select tasks by
-PID, task address or command name.
-  -k  kernel threads only      -u  user tasks only
-  -G  thread group leaders only -A  only the active tasks
-  -I  no idle tasks (later crash versions have it; 8.0.6 does not)
-  -y policy  only tasks of these scheduling policies (comma-separated numbers
-      or names: NORMAL FIFO RR BATCH ISO IDLE DEADLINE)
-  -S  a count of tasks per state (in the order states first appear, as crash)
-  -a  arguments and environment read from each task's user memory
-  -p  the chain of parents      -c  the children      -g  the thread group
-  -t  run time, start time, user and system time
-  -l  last-run timestamps (sched_info; says so when the kernel has none)
-  -m  how long before the crash each task last ran (its CPU's run-queue clock
-      minus the task's last_arrival), newest first
-  -r  resource limits (current and maximum of each RLIMIT_*)
-  -s  KSTACKP (the kernel stack pointer saved at the task's last switch) instead
-      of TASK; "--" for the tasks that were running
-  -C cpus  with -l or -m: a block per CPU ("1,3,5-7", "all" or "a")
-  -H  no header line
-"""
-    example = "ps\nps lab_crasher\nps -S"
-    options = (Option("-k", "kernel", "kernel threads only"),
-               Option("-u", "user", "user tasks only"),
-               Option("-S", "summary", "state summary"),
-               Option("-a", "args", "command-line arguments and environment from user memory"),
-               Option("-p", "parents", "the chain of parents of each task"),
-               Option("-c", "children", "the children of each task"),
-               Option("-g", "group", "the threads of each thread group"),
-               Option("-t", "times", "run time, start time, user and system time"),
-               Option("-l", "last", "last-run timestamps"),
-               Option("-r", "rlimits", "resource limits"),
-               Option("-m", "since", "time since each task last ran"),
-               Option("-G", "leaders", "thread group leaders only"),
-               Option("-I", "no_idle", "no idle tasks"),
-               Option("-A", "active_only", "only the tasks active on a CPU"),
-               Option("-y", "policy", "only tasks of these scheduling policies", takes_value=True),
-               Option("-s", "kstack", "the saved kernel stack pointer instead of the task"),
-               Option("-C", "cpus", "with -l or -m: a block per CPU (1,3,5-7 or all)",
-                      takes_value=True),
-               Option("-H", "no_header", "no header line"))
-
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        opts, rest = self.parse(args)
-        cpus = None
-        if opts["cpus"] is not None:
-            if not (opts["last"] or opts["since"]):
-                raise CommandError("ps: -C option is only applicable with -l and -m")
-            if rest:
-                raise CommandError("ps: -C option is not applicable with specified tasks")
-            cpus = parse_cpu_list(opts["cpus"], "ps", list(range(ctx.target.nr_cpu_ids)))
-        errors: list[str] = []
-        rows = task_rows(ctx, errors)
-        if opts["kernel"]:
-            rows = [r for r in rows if r["kernel_thread"]]
-        if opts["user"]:
-            rows = [r for r in rows if not r["kernel_thread"]]
-        if opts["leaders"]:
-            rows = [r for r in rows if r["pid"] == r["tgid"]]
-        if opts["no_idle"]:
-            rows = [r for r in rows if r["pid"] != 0]
-        if opts["active_only"]:
-            rows = [r for r in rows if r["active"]]
-        if opts["policy"]:
-            wanted = _policies(opts["policy"])
-            rows = [r for r in rows if r["policy"] in wanted]
-        if rest:
-            rows = [r for r in rows if any(self._selects(r, a) for a in rest)]
-            if not rows:
-                raise CommandError(f"no task matches {' '.join(rest)}")
-        if opts["summary"]:
-            # crash counts over its task table: states in order of first appearance
-            counts = Counter(r["state"] for r in rows)
-            order = list(counts)
-            return Text("\n".join(f"  {state}: {counts[state]}" for state in order),
-                        [{"state": st, "count": counts[st]} for st in order])
-        if opts["last"]:
-            return ps_details.last_run(ctx, rows, cpus)
-        if opts["since"]:
-            return ps_details.since_run(ctx, rows, cpus, pad_days=bool(rest))
-        for flag, detail in (("args", ps_details.arguments), ("parents", ps_details.parents),
-                             ("children", ps_details.children), ("group", ps_details.group),
-                             ("times", ps_details.times), ("rlimits", ps_details.rlimits)):
-            if opts[flag]:
-                return detail(ctx, rows)
-        if opts["kstack"]:
-            target = ctx.target
-            for r in rows:
-                # a task that was running has no saved stack pointer: crash shows "--"
-                r["kstackp"] = None if r["active"] else int(
-                    target.object_at("struct task_struct", r["task"]).thread.sp)
-        columns = [Column("PID", "pid", "right"), Column("PPID", "ppid", "right"),
-                   Column("CPU", "cpu", "right"),
-                   Column("KSTACKP", "kstackp", fmt=lambda v: "--" if v is None else f"{v:x}")
-                   if opts["kstack"] else Column("TASK", "task", fmt=lambda v: f"{v:x}"),
-                   Column("ST", "state"), Column("%MEM", "mem_percent", "right"),
-                   Column("VSZ", "vsz", "right"), Column("RSS", "rss", "right"),
-                   Column("COMM", "comm")]
-        marks = {i: "active" for i, r in enumerate(rows) if r["active"]}
-        table = Table(columns, rows, plain=_plain, marks=marks,
-                      title="\n".join(errors) if errors else None)
-        if opts["no_header"]:
-            return Text("\n".join(_plain(table).splitlines()[1:]), rows)
-        return table
-
-    @staticmethod
-    def _selects(row: dict[str, Any], arg: str) -> bool:
-        if arg.isdigit() and int(arg) == row["pid"]:
+def _selects(e: TaskEntry, arg: str) -> bool:
+    if arg.isdigit() and int(arg) == e.pid:
+        return True
+    try:
+        if int(arg, 16) == e.task:
             return True
-        try:
-            if int(arg, 16) == row["task"]:
-                return True
-        except ValueError:
-            pass
-        return arg == row["comm"]
+    except ValueError:
+        pass
+    return arg == e.comm
 
 
 COMMANDS = [Ps]

@@ -27,7 +27,7 @@ type and offset).
         from ..memory.x86_64 import FRAME_MASK, PRESENT, pte_flag_names
         _opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         blocks, records = [], []
         for arg in rest:
             pte = parse_number(arg, 16)

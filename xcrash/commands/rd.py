@@ -93,7 +93,7 @@ at that address with a one-line error; lines read before it are shown.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         unit = 1 if opts["u8"] else 2 if opts["u16"] else 4 if opts["u32"] else 8
         space = self._space(ctx, opts)

@@ -62,7 +62,7 @@ def lag_lines(target: Any, cpus: list[int]) -> list[str]:
 def since_lines(target: Any, cpus: list[int], ncpus: int) -> list[str]:
     """runq -m: how long each CPU's current task had been running at the crash."""
     from ..targets.linux.tasks import active_tasks
-    from .ps_details import _duration
+    from .ps import duration as _duration
     active = active_tasks(target)
     top = 1 if ncpus < 10 else 2 if ncpus < 100 else 3 if ncpus < 1000 else 4
     lines: list[str] = []
@@ -137,7 +137,7 @@ crash's -g (task groups) is not implemented yet.
         from .args import parse_cpu_list
         opts, rest = self.parse(args)
         if rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         wanted = None
         if opts["cpus"]:
             wanted = set(parse_cpu_list(opts["cpus"], "runq"))

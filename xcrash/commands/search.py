@@ -46,7 +46,7 @@ data that no kernel virtual mapping covers on a target without one.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         page_offset = getattr(target.space, "page_offset", None)
         virtual = not opts["physical"] and page_offset is not None

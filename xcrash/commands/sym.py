@@ -74,7 +74,7 @@ Addresses are run-time (KASLR-relocated) addresses.
             q = opts["query"]
             return self._listing(ctx, (s for s in sorted(target.symbols, key=lambda s: s.address) if q in s.name))
         if not rest:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         lines = []
         records = []
         for arg in rest:

@@ -143,7 +143,7 @@ kernel's own "Tainted:" line spells them).
             return Text(f"TAINTED_MASK: {mask:x}  {letters}",
                         [{"tainted_mask": mask, "flags": letters}])
         if args:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         if target.kind == "linux":
             fields = linux_fields(ctx.session, target)
         elif target.kind == "xen" and target.symbols is not None:

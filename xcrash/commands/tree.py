@@ -86,7 +86,7 @@ in index order.
     def run(self, ctx: Context, args: list[str]) -> Result:
         opts, rest = self.parse(args)
         if len(rest) != 1:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         kind = _tree_type(opts["type"])
         start = ListCmd._start(target, rest[0]) + ListCmd._offset(target, opts["root_offset"])

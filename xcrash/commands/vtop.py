@@ -23,7 +23,7 @@ guest's pseudo-physical address (Xen's m2p) and MACHINE the dump's.
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         if not args:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         blocks = []
         records = []
@@ -79,7 +79,7 @@ page_offset_base is used.
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         if not args:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         space = ctx.target.space
         base = getattr(space, "page_offset", None)
         if base is None:

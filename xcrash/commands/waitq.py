@@ -43,7 +43,7 @@ as a global variable, as a member of a structure at an address
                 raise CommandError(f"waitq: {member} is not a member of {struct}") from None
             head = parse_number(rest[1], 16) + offset
         else:
-            raise CommandError(f"usage: {self.synopsis}")
+            raise CommandError(f"usage: {self.usage()}")
         tasks = {t.address_: t for t in for_each_task(target)}
         stacks = {}
         for addr, t in tasks.items():

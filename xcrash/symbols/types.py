@@ -208,6 +208,10 @@ class Type:
         assert last is not None
         return offset, t, last
 
+    def offsetof(self, path: str) -> int:
+        """C's ``offsetof(type, a.b.c)``: the byte offset of a (nested) member."""
+        return self.member_path(path)[0] // 8
+
     # -- names --------------------------------------------------------------
     def display_name(self) -> str:
         """The type as C spells it when no declarator name is involved."""

@@ -6,8 +6,9 @@ top; this base only offers what every target has.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .. import trace
 from ..errors import NoSuchSymbol, NoSuchType, XcrashError
@@ -45,6 +46,8 @@ class Target:
         self.symfile = symfile
         self.symbols = symbols             # SymbolTable, relocated to run-time addresses
         self._pointer_types: dict[int, Type] = {}
+        #: facts derived once per target by helpers (see :func:`cached_per_target`)
+        self.cache: dict[str, Any] = {}
 
     # -- symbols and types ------------------------------------------------------
     @property
@@ -91,6 +94,10 @@ class Target:
             trace.record("type", f"{name} (size {t.byte_size})", name=name)
         return t
 
+    def offsetof(self, type_name: str, path: str) -> int:
+        """C's ``offsetof(struct x, a.b)`` in this target's types, in bytes."""
+        return self.type(type_name).offsetof(path)
+
     def pointer_type(self, target: Type) -> Type:
         t = self._pointer_types.get(id(target))
         if t is None:
@@ -129,6 +136,25 @@ class Target:
     def summary(self) -> dict[str, Any]:
         """Key facts for `sys` and `target`: release, machine, cpus, memory, ..."""
         return {}
+
+
+T = TypeVar("T", bound="Target")
+R = TypeVar("R")
+
+
+def cached_per_target(fn: Callable[[T], R]) -> Callable[[T], R]:
+    """A helper of one argument, the target, computed once per target and kept in
+    ``target.cache`` (errors are not kept: the next call tries again)."""
+    key = f"{fn.__module__}.{fn.__qualname__}"
+
+    @functools.wraps(fn)
+    def once(target: T) -> R:
+        try:
+            return target.cache[key]         # type: ignore[no-any-return]
+        except KeyError:
+            value = target.cache[key] = fn(target)
+            return value
+    return once
 
 
 def is_char_array(t: Type) -> bool:

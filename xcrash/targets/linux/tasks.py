@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...objects import CorruptList, Object, list_for_each_entry
 
@@ -11,7 +12,7 @@ class TaskWalkError(XcrashError):
     pass
 
 
-def _threads(target: Any, leader: Object) -> Iterator[Object]:
+def threads(target: Any, leader: Object) -> Iterator[Object]:
     """The threads of a process, leader first (6.1: signal->thread_head)."""
     task_t = leader.type_
     if task_t.has_member("thread_node"):
@@ -50,7 +51,7 @@ def for_each_task(target: Any, errors: list[str] | None = None) -> Iterator[Obje
     try:
         for leader in list_for_each_entry(target, init.type_, init.tasks.address_, "tasks"):
             try:
-                for thread in _threads(target, leader):
+                for thread in threads(target, leader):
                     if thread.address_ not in seen:
                         seen.add(thread.address_)
                         yield thread
@@ -110,9 +111,12 @@ def active_tasks(target: Any) -> dict[int, int]:
     return out
 
 
-def task_memory(target: Any, task: Object) -> tuple[int, int]:
+def task_memory(target: Any, task: Object,
+                group_deltas: dict[int, int] | None = None) -> tuple[int, int]:
     """(VSZ in KiB, RSS in KiB) of a task's mm, with the per-thread RSS
-    deltas that SPLIT_RSS_COUNTING kernels keep in each thread."""
+    deltas that SPLIT_RSS_COUNTING kernels (before 6.2) keep in each thread.
+    ``group_deltas`` keeps each thread group's sum of deltas, so that a listing
+    of every thread sums each group once (not once per thread: quadratic)."""
     mm = task.mm
     if not int(mm):
         return 0, 0
@@ -125,16 +129,29 @@ def task_memory(target: Any, task: Object) -> tuple[int, int]:
             pages += int(stat.count[idx].counter)
         leader = task.group_leader.deref_()
         if leader.type_.has_member("rss_stat"):
-            try:
-                for thread in _threads(target, leader):
-                    for idx in counters:
-                        pages += int(thread.rss_stat.count[idx])
-            except (CorruptList, MemoryError_):
-                pass
+            deltas = None if group_deltas is None else group_deltas.get(leader.address_)
+            if deltas is None:
+                deltas = _thread_rss_deltas(target, leader, counters)
+                if group_deltas is not None:
+                    group_deltas[leader.address_] = deltas
+            pages += deltas
     else:   # 6.2+: an array of percpu_counter
         for idx in counters:
             pages += int(stat[idx].count)
     return int(mm.total_vm) * 4, max(pages, 0) * 4
+
+
+def _thread_rss_deltas(target: Any, leader: Object, counters: list[int]) -> int:
+    """The per-thread RSS deltas of a thread group, summed (pages)."""
+    pages = 0
+    try:
+        for thread in threads(target, leader):
+            for idx in counters:
+                pages += int(thread.rss_stat.count[idx])
+    except (CorruptList, MemoryError_) as err:
+        caveat(f"thread list of {leader.address_:x} unreadable ({err}): RSS without the "
+               "per-thread counters of the threads past that point")
+    return pages
 
 
 def _rss_counters(target: Any) -> list[int]:

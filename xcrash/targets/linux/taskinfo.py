@@ -1,0 +1,253 @@
+"""What a process listing shows of each task: typed records for ``ps`` and its views.
+
+Every record starts with the task's identity (:class:`TaskRef`: what crash's task
+header ``PID: ... TASK: ... CPU: ... COMMAND: ...`` shows), so that the JSON of any
+view names its task the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_, XcrashError
+from ...objects import Object
+from . import sysinfo
+from .tasks import (NoUserMemory, active_tasks, for_each_task, is_kernel_thread, task_arguments,
+                    task_cpu, task_memory, task_state_name, threads)
+
+
+@dataclass
+class TaskRef:
+    """A task as crash's task header names it."""
+    pid: int
+    task: int
+    cpu: int
+    comm: str
+
+
+def task_ref(task: Object) -> TaskRef:
+    return TaskRef(int(task.pid), task.address_, task_cpu(task), comm_of(task))
+
+
+def comm_of(task: Object) -> str:
+    return task.comm.string_().decode("utf-8", "replace")
+
+
+@dataclass
+class TaskEntry(TaskRef):
+    """A line of ``ps``."""
+    ppid: int
+    state: str
+    mem_percent: float | Unreadable
+    vsz: int | Unreadable
+    rss: int | Unreadable
+    kernel_thread: bool
+    active: bool
+    tgid: int
+    policy: int
+    #: the stack pointer saved at the task's last switch (None while it ran); ps -s
+    kstackp: int | None = field(default=None, metadata={"json": False})
+
+
+def task_entries(target: Any) -> list[TaskEntry]:
+    """Every task (idle tasks of all CPUs first among PID 0), sorted by PID, as
+    crash's task table lists them."""
+    active = set(active_tasks(target).values())
+    total = sysinfo.lowmem_kib(target)
+    group_deltas: dict[int, int] = {}
+    errors: list[str] = []
+    entries = []
+    for task in for_each_task(target, errors):
+        try:
+            entries.append(_entry(target, task, active, total, group_deltas))
+        except MemoryError_ as err:
+            caveat(f"task {task.address_:x} unreadable ({err}): left out of the list")
+    for error in errors:
+        caveat(f"{error}: the tasks past that point are left out")
+    entries.sort(key=lambda e: (e.pid, e.cpu if e.pid == 0 else 0))
+    return entries
+
+
+def _entry(target: Any, task: Object, active: set[int], total_kib: int | None,
+           group_deltas: dict[int, int]) -> TaskEntry:
+    pid = int(task.pid)
+    vsz: int | Unreadable
+    rss: int | Unreadable
+    try:
+        vsz, rss = task_memory(target, task, group_deltas)
+    except (MemoryError_, XcrashError) as err:
+        caveat(f"mm of task {task.address_:x} (pid {pid}) unreadable: {err}; VSZ and RSS shown "
+               "as ?")
+        vsz = rss = Unreadable(str(err))
+    percent: float | Unreadable
+    if isinstance(rss, Unreadable):
+        percent = rss
+    else:
+        percent = round(rss * 100 / total_kib, 1) if total_kib else 0.0
+    return TaskEntry(
+        pid=pid, task=task.address_, cpu=task_cpu(task), comm=comm_of(task),
+        # crash shows PPID 0 for the idle tasks, whose parent is init on CPUs > 0
+        ppid=int(task.parent.pid) if pid else 0,
+        state=task_state_name(task), mem_percent=percent, vsz=vsz, rss=rss,
+        kernel_thread=is_kernel_thread(task), active=task.address_ in active,
+        tgid=int(task.tgid), policy=int(task.policy))
+
+
+def saved_stack_pointer(target: Any, entry: TaskEntry) -> int | None:
+    """thread.sp saved at the task's last switch; None for a task that was running."""
+    if entry.active:
+        return None
+    return int(target.object_at("struct task_struct", entry.task).thread.sp)
+
+
+# -- the detail views of ps --------------------------------------------------------------
+@dataclass
+class TaskArguments(TaskRef):
+    """ps -a: the command line and environment in the task's user memory."""
+    argv: list[str] | None = None
+    env: list[str] | None = None
+    #: where the arguments start when their pages are not in the dump
+    unreadable_at: int | None = None
+    kernel_thread: bool = False
+
+
+def arguments(target: Any, entry: TaskRef) -> TaskArguments:
+    task = target.object_at("struct task_struct", entry.task)
+    ref = _ref(entry)
+    try:
+        found = task_arguments(target, task)
+    except NoUserMemory as err:
+        return TaskArguments(**ref, unreadable_at=err.address)
+    if found is None:
+        return TaskArguments(**ref, kernel_thread=True)
+    return TaskArguments(**ref, argv=found[0], env=found[1])
+
+
+@dataclass
+class TaskFamily(TaskRef):
+    """ps -p: the chain of ancestors (oldest first, the task last); ps -c: the
+    children; ps -g: the other threads of the group (the record is the leader)."""
+    related: list[TaskRef] = field(default_factory=list)
+    #: why the list stops early (a thread list that could not be read)
+    unreadable: str | None = None
+
+
+def ancestry(target: Any, entry: TaskRef) -> TaskFamily:
+    chain = []
+    task = target.object_at("struct task_struct", entry.task)
+    for _ in range(64):
+        chain.append(task)
+        parent = task.parent.deref_()
+        if parent.address_ == task.address_ or int(task.pid) == 0:
+            break
+        task = parent
+    return TaskFamily(**_ref(entry), related=[task_ref(t) for t in reversed(chain)])
+
+
+def children_by_parent(target: Any, entries: list[TaskEntry]) -> dict[int, list[TaskEntry]]:
+    """Each parent task's children, in PID order."""
+    by_parent: dict[int, list[TaskEntry]] = {}
+    for entry in entries:
+        if entry.pid:
+            parent = int(target.object_at("struct task_struct", entry.task).parent)
+            by_parent.setdefault(parent, []).append(entry)
+    return by_parent
+
+
+def thread_group(target: Any, entry: TaskRef) -> TaskFamily:
+    """The group leader of a task with its other threads."""
+    leader = target.object_at("struct task_struct", entry.task).group_leader.deref_()
+    family = TaskFamily(**_ref(task_ref(leader)))
+    try:
+        family.related = [task_ref(t) for t in threads(target, leader)
+                          if t.address_ != leader.address_]
+    except XcrashError as err:
+        family.unreadable = str(err)
+    return family
+
+
+@dataclass
+class TaskTimes(TaskRef):
+    """ps -t: seconds since the task started (to the crash), its start time (ns
+    since boot), user and system time."""
+    run_time: int = 0
+    start_time: int = 0
+    utime: int = 0
+    stime: int = 0
+
+
+def times(target: Any, entry: TaskRef, uptime_ns: int) -> TaskTimes:
+    task = target.object_at("struct task_struct", entry.task)
+    start = int(task.start_time)
+    return TaskTimes(**_ref(entry), run_time=max(uptime_ns - start, 0) // 10**9, start_time=start,
+                     utime=int(task.utime), stime=int(task.stime))
+
+
+def uptime_ns(target: Any) -> int:
+    up = sysinfo.uptime_seconds(target)
+    if up is None:
+        caveat("uptime unknown: run times counted from 0")
+        return 0
+    return int(up * 10**9)
+
+
+@dataclass
+class LastRun(TaskRef):
+    """ps -l/-m: when the task last arrived on a CPU (sched_info.last_arrival, ns
+    of its run queue's clock) and that run queue's clock at the crash."""
+    state: str = ""
+    last_arrival: int = 0
+    rq_clock: int = 0
+
+
+def has_sched_info(target: Any) -> bool:
+    info_t = target.type("struct task_struct").member("sched_info")[1].type
+    return bool(info_t.has_member("last_arrival"))
+
+
+def last_runs(target: Any, entries: list[TaskEntry]) -> list[LastRun]:
+    """Newest first (needs sched_info: :func:`has_sched_info`)."""
+    clocks: dict[int, int] = {}
+    out = []
+    for e in entries:
+        task = target.object_at("struct task_struct", e.task)
+        if e.cpu not in clocks:
+            clocks[e.cpu] = int(target.per_cpu("runqueues", e.cpu).clock)
+        out.append(LastRun(**_ref(e), state=e.state,
+                           last_arrival=int(task.sched_info.last_arrival), rq_clock=clocks[e.cpu]))
+    out.sort(key=lambda r: -r.last_arrival)
+    return out
+
+
+RLIMIT_NAMES = ["CPU", "FSIZE", "DATA", "STACK", "CORE", "RSS", "NPROC", "NOFILE", "MEMLOCK",
+                "AS", "LOCKS", "SIGPENDING", "MSGQUEUE", "NICE", "RTPRIO", "RTTIME"]
+RLIM_INFINITY = (1 << 64) - 1
+
+
+@dataclass
+class Rlimit:
+    current: int
+    maximum: int
+
+
+@dataclass
+class TaskLimits(TaskRef):
+    """ps -r: the resource limits of the task's signal_struct, by name (CPU, FSIZE, ...)."""
+    rlimits: dict[str, Rlimit] = field(default_factory=dict)
+
+
+def limits(target: Any, entry: TaskRef) -> TaskLimits:
+    task = target.object_at("struct task_struct", entry.task)
+    rlim = task.signal.deref_().rlim
+    count = rlim.type_.strip_typedefs().length or len(RLIMIT_NAMES)
+    out = TaskLimits(**_ref(entry))
+    for i in range(count):
+        name = RLIMIT_NAMES[i] if i < len(RLIMIT_NAMES) else "(unknown)"
+        out.rlimits[name] = Rlimit(int(rlim[i].rlim_cur), int(rlim[i].rlim_max))
+    return out
+
+
+def _ref(entry: TaskRef) -> dict[str, Any]:
+    return {"pid": entry.pid, "task": entry.task, "cpu": entry.cpu, "comm": entry.comm}
+
