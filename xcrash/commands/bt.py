@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from ..symbols.symtab import display_name
+from ..targets.linux.tasks import thread_size
 from .args import parse_cpu_list
 from .wordnames import word_namer
 from .base import Command, Context, Option, Result, Text
@@ -108,7 +109,7 @@ def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = Fals
                     end = nxt.slot + 8
                 elif isinstance(nxt, ExceptionFrame) and nxt.address > item.slot:
                     end = nxt.address
-                if end is not None and end - item.slot <= 16384:
+                if end is not None and end - item.slot <= thread_size(target):
                     out += _data_lines(mem, item.slot + 8, end,
                                        word_namer(target, slab_addresses) if symbolic else None)
         elif isinstance(item, ExceptionFrame):

@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import MemoryError_
 from ..targets.linux.stackscan import exception_frames, text_symbol
-from ..targets.linux.unwind import ExceptionFrame, Frame, Trace, thread_size
+from ..targets.linux.tasks import thread_size
+from ..targets.linux.unwind import ExceptionFrame, Frame, Trace
 from .bt import header
 
 

@@ -1,11 +1,11 @@
 """btop and ptob: byte addresses to page numbers and back (4 KiB pages)."""
 from __future__ import annotations
 
+from ..arch import PAGE_SHIFT
 from ..errors import CommandError
 from .args import parse_number
 from .base import ANY_TARGET, Command, Context, Result, Text
 
-PAGE_SHIFT = 12
 
 
 class Btop(Command):

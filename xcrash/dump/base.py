@@ -10,9 +10,7 @@ from .notes import (Note, PrStatus, QemuCpuState, XenNotes, find_vmcoreinfo, prs
                     qemu_notes, xen_notes)
 from .vmcoreinfo import VmcoreInfo
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
-PAGE_MASK = PAGE_SIZE - 1
+from ..arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 
 
 @dataclass

@@ -18,7 +18,8 @@ import bisect
 import struct
 
 from ..errors import BadDump, PageNotInDump
-from .base import PAGE_SHIFT, PAGE_SIZE, Dump
+from ..arch import KERNEL_IMAGE_MAX, PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
+from .base import Dump
 from .mapped import MappedFile
 from .notes import parse_notes
 
@@ -27,7 +28,6 @@ EM_X86_64 = 62
 PT_LOAD = 1
 PT_NOTE = 4
 PN_XNUM = 0xFFFF
-START_KERNEL_MAP = 0xFFFFFFFF80000000     # x86_64 kernel text mapping, 1 GiB at most
 
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 _PHDR = struct.Struct("<IIQQQQQQ")
@@ -92,7 +92,7 @@ class ElfDump(Dump):
                 if paddr + max(memsz, filesz) > 1 << 64:
                     raise self._bad(f"damaged header: PT_LOAD at {paddr:#x} size {memsz:#x}")
                 loads.append((paddr, offset, filesz, memsz))
-                in_text = START_KERNEL_MAP <= vaddr < START_KERNEL_MAP + (1 << 30)
+                in_text = START_KERNEL_MAP <= vaddr < START_KERNEL_MAP + KERNEL_IMAGE_MAX
                 if in_text and self.header.phys_base is None:
                     phys_base = (paddr - (vaddr - START_KERNEL_MAP)) % (1 << 64)
                     self.header.phys_base = phys_base - (1 << 64) if phys_base >> 63 else phys_base

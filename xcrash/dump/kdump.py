@@ -12,7 +12,8 @@ from __future__ import annotations
 import struct
 
 from ..errors import BadDump, PageExcluded, PageNotInDump
-from .base import PAGE_SHIFT, PAGE_SIZE, Dump
+from ..arch import PAGE_SHIFT, PAGE_SIZE
+from .base import Dump
 from .bitmap import Bitmap
 from .compression import INCOMPLETE, CorruptPage, decompress, method_name
 from .mapped import MappedFile

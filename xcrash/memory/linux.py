@@ -7,10 +7,10 @@ per-CPU chunks, modules, cpu_entry_area) walks the kernel page tables.
 """
 from __future__ import annotations
 
-from .space import PAGE_MASK, PhysicalReader, Step, Translation
+from ..arch import PAGE_MASK, START_KERNEL_MAP
+from .space import PhysicalReader, Step, Translation
 from .x86_64 import PageTableSpace
 
-START_KERNEL_MAP = 0xFFFFFFFF80000000
 DEFAULT_PAGE_OFFSET = 0xFFFF888000000000
 DEFAULT_PAGE_OFFSET_5LEVEL = 0xFF11000000000000
 DIRECT_MAP_SIZE_4LEVEL = 1 << 46      # 64 TiB

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable, Iterator
 
 from ..errors import MemoryError_
-from .space import PAGE_SIZE
+from ..arch import PAGE_SIZE
 
 
 def search_physical(phys: object, ranges: list[tuple[int, int]], needle: bytes, *,

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .. import trace
+from ..arch import PAGE_MASK, PAGE_SIZE
 from ..errors import MemoryError_
 
-PAGE_SHIFT = 12
-PAGE_SIZE = 1 << PAGE_SHIFT
-PAGE_MASK = PAGE_SIZE - 1
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")

@@ -10,7 +10,8 @@ import struct
 from typing import Iterator
 
 from ..errors import MemoryError_, TranslationError
-from .space import PAGE_MASK, AddressSpace, PhysicalReader, Step, Translation
+from ..arch import PAGE_MASK
+from .space import AddressSpace, PhysicalReader, Step, Translation
 
 FRAME_MASK = 0x000FFFFFFFFFF000
 LARGE_2M_MASK = 0x000FFFFFFFE00000

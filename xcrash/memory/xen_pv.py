@@ -20,8 +20,9 @@ import struct
 from typing import Iterator
 
 from ..errors import MemoryError_, TranslationError
-from .linux import START_KERNEL_MAP, LinuxKernelSpace
-from .space import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, PhysicalReader, Step, Translation
+from ..arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
+from .linux import LinuxKernelSpace
+from .space import PhysicalReader, Step, Translation
 
 INVALID_P2M_ENTRY = 0xFFFFFFFFFFFFFFFF
 FOREIGN_FRAME_BIT = 1 << 63

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...memory.linux import START_KERNEL_MAP
+from ...arch import START_KERNEL_MAP
 from ...memory.search import search_physical
 
 KASLR_ALIGN = 2 << 20

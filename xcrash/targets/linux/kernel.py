@@ -11,7 +11,8 @@ from functools import cached_property
 from typing import Any, Iterator
 
 from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
-from ...memory.linux import START_KERNEL_MAP, LinuxKernelSpace
+from ...arch import START_KERNEL_MAP
+from ...memory.linux import LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
 from ..base import Cpu, Target
 

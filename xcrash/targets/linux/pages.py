@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ...arch import PAGE_SHIFT
 from ...errors import XcrashError
 
-PAGE_SHIFT = 12
 DEFAULT_VMEMMAP_BASE = 0xFFFFEA0000000000
 
 

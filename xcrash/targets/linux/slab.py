@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from ...arch import PAGE_SHIFT, PAGE_SIZE
 from ...errors import MemoryError_, XcrashError
 
-PAGE_SIZE = 4096
 
 
 class SlabError(XcrashError):
@@ -270,7 +270,7 @@ def _slab_of(target: Any, r: SlubReader, address: int) -> tuple[int, int, int] |
     if paddr is None:
         return None
     try:
-        page = pages.pfn_to_page(target, paddr >> pages.PAGE_SHIFT)
+        page = pages.pfn_to_page(target, paddr >> PAGE_SHIFT)
         slab_bit = pages.page_flag(target, "slab")
         if not pages.page_flags(target, page) >> slab_bit & 1:
             page = pages.compound_head(target, page)
@@ -298,7 +298,7 @@ def describe_slab(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache,
     CPU's lockless freelist when it is that CPU's active slab."""
     from . import pages
     _inuse, nobjects = r.slab_counts(page)
-    memory = r.space.page_offset + (pages.page_to_pfn(target, page) << pages.PAGE_SHIFT)
+    memory = r.space.page_offset + (pages.page_to_pfn(target, page) << PAGE_SHIFT)
     flags = r.space.read_u32(raw.address + r.c_flags)
     pad = r.space.read_u32(raw.address + r.c_red_left_pad) if (
         flags & SLAB_RED_ZONE and r.c_red_left_pad is not None) else 0

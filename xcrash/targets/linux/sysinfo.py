@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from ...arch import START_KERNEL_MAP
 from ...errors import MemoryError_, XcrashError
 from .config import kernel_config
 from .printk import panic_message
@@ -160,7 +161,6 @@ def dmi_strings(target: Any) -> list[tuple[str, str | None]] | None:
     return out
 
 
-START_KERNEL_MAP = 0xFFFFFFFF80000000
 MODULES_VADDR = 0xFFFFFFFFC0000000
 
 
@@ -176,7 +176,7 @@ def _pointer_variable(target: Any, name: str, default: int) -> int:
 
 def machine_layout(target: Any) -> dict[str, int]:
     """The x86_64 kernel's address-space bases (randomised with KASLR) and stack sizes."""
-    from .unwind import thread_size
+    from .tasks import thread_size
     return {"page_offset": target.space.page_offset,
             "vmalloc_base": _pointer_variable(target, "vmalloc_base", 0xFFFFC90000000000),
             "vmemmap_base": _pointer_variable(target, "vmemmap_base", 0xFFFFEA0000000000),

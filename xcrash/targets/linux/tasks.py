@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ...arch import DEFAULT_THREAD_SIZE
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...objects import CorruptList, Object, list_for_each_entry
+from ..base import cached_per_target
 
 
 class TaskWalkError(XcrashError):
@@ -212,10 +214,7 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
     sym = target.symbols.get("arch_task_struct_size")
     task_size = (target.space.read_u32(sym.address) if sym is not None
                  else target.type("struct task_struct").byte_size)
-    try:
-        stack_size = target.type("union thread_union").byte_size
-    except XcrashError:
-        stack_size = 16384
+    stack_size = thread_size(target)
     stack_hit = None
     for task in for_each_task(target):
         base = task.address_
@@ -228,6 +227,21 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
         if stack and stack <= address < stack + stack_size and stack_hit is None:
             stack_hit = (base, "stack")
     return stack_hit
+
+
+@cached_per_target
+def thread_size(target: Any) -> int:
+    """THREAD_SIZE: the size of a task's kernel stack (init_task's stack, which the
+    linker script sizes to it, or the size of union thread_union)."""
+    a, b = target.symbols.get("__start_init_task"), target.symbols.get("__end_init_task")
+    if a is not None and b is not None and 0 < b.address - a.address <= 1 << 20:
+        return int(b.address - a.address)
+    try:
+        return int(target.type("union thread_union").byte_size)
+    except XcrashError:
+        caveat(f"THREAD_SIZE unknown (no __start_init_task, no union thread_union): "
+               f"{DEFAULT_THREAD_SIZE} assumed")
+        return DEFAULT_THREAD_SIZE
 
 
 #: written at the far end of every task's kernel stack (set_task_stack_end_magic)

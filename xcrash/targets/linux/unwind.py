@@ -20,7 +20,7 @@ from typing import Any
 
 from ...errors import MemoryError_, XcrashError
 from . import orc as O
-from .tasks import active_tasks
+from .tasks import active_tasks, thread_size
 
 MAX_FRAMES = 256
 PT_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
@@ -89,15 +89,6 @@ class Stacks:
         return None
 
 
-def thread_size(target: Any) -> int:
-    size = getattr(target, "_thread_size", None)
-    if size is None:
-        size = 16384
-        a, b = target.symbols.get("__start_init_task"), target.symbols.get("__end_init_task")
-        if a is not None and b is not None and 0 < b.address - a.address <= 1 << 20:
-            size = b.address - a.address
-        target._thread_size = size
-    return size
 
 
 _ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEBUG",

@@ -4,8 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...objects import list_for_each
-
-STACK_SIZE = 16384          # THREAD_SIZE on x86_64 (without KASAN); stacks are aligned to it
+from .tasks import thread_size
 
 
 def waiters(target: Any, head: int, stacks: dict[int, int]) -> list[int]:
@@ -14,6 +13,7 @@ def waiters(target: Any, head: int, stacks: dict[int, int]) -> list[int]:
     (``stacks``: stack base -> task); the walk stops at an entry whose ``private``
     is neither (an epoll or custom wake function's cookie), as crash's does."""
     tasks = set(stacks.values())
+    stack_mask = ~(thread_size(target) - 1)      # stacks are aligned to their size
     head_t = target.type("struct wait_queue_head")
     entry_t = target.type("struct wait_queue_entry")
     link_off = entry_t.member("entry")[0] // 8
@@ -21,7 +21,7 @@ def waiters(target: Any, head: int, stacks: dict[int, int]) -> list[int]:
     out = []
     for link in list_for_each(target, head + head_t.member("head")[0] // 8):
         private = target.space.read_u64(link - link_off + private_off)
-        task = private if private in tasks else stacks.get(private & ~(STACK_SIZE - 1))
+        task = private if private in tasks else stacks.get(private & stack_mask)
         if task is None:
             break
         out.append(task)

@@ -32,7 +32,7 @@ from typing import Any
 
 from ...errors import MemoryError_, XcrashError
 from ...memory.space import PhysicalSpace
-from ...memory.linux import START_KERNEL_MAP
+from ...arch import PAGE_SHIFT, START_KERNEL_MAP
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
@@ -335,7 +335,7 @@ def pv_target(xen: Any, dom: Domain, p2m: P2m, root: int, cpus: list[GuestCpu],
         layout.pgd_vaddr = sym.address if sym is not None else 0
         if not root and sym is not None:
             # the kernel's own top-level table, in its image: its machine frame
-            mfn = p2m.mfn((sym.address - START_KERNEL_MAP) >> 12)
+            mfn = p2m.mfn((sym.address - START_KERNEL_MAP) >> PAGE_SHIFT)
             space.root = mfn << 12 if mfn is not None else 0
     target = PvLinuxTarget(name, space, PhysicalSpace(p2m, f"{name} pseudo-physical"), chosen,
                            layout, dump=xen.dump, cpus=cpus, domain=dom, p2m=p2m)

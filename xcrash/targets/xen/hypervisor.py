@@ -17,7 +17,8 @@ from functools import cached_property
 from typing import Any
 
 from ...errors import MemoryError_, NoSuchSymbol, XcrashError
-from ...memory.space import PAGE_MASK, PhysicalReader, PhysicalSpace, Step, Translation
+from ...arch import PAGE_MASK
+from ...memory.space import PhysicalReader, PhysicalSpace, Step, Translation
 from ...memory.x86_64 import PageTableSpace
 from ..base import Cpu, Target
 
