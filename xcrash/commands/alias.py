@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import CommandError
 from .base import ANY_TARGET, Command, Context, Result, Text
-from .registry import Alias
+from .base import Alias
 
 
 class AliasCommand(Command):

@@ -8,7 +8,7 @@ JSON records.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 
 from ..errors import CommandError
 from ..results import Column, Records
@@ -16,7 +16,24 @@ from ..results import Column, Records
 if TYPE_CHECKING:
     from ..session import Session
     from ..targets.base import Target
-    from .registry import Registry
+
+
+@dataclass
+class Alias:
+    name: str
+    text: str
+    origin: str          # "builtin" | "runtime"
+
+
+class CommandBook(Protocol):
+    """What `help` and `alias` read of the registry (commands.registry.Registry)."""
+    aliases: dict[str, Alias]
+
+    def get(self, word: str) -> "Command | None": ...
+
+    def commands(self) -> "list[Command]": ...
+
+    def define_alias(self, name: str, text: str) -> Alias: ...
 
 
 @dataclass
@@ -69,7 +86,7 @@ class Context:
     #: set by the shell when Ctrl-C was pressed; long loops call check()
     interrupted: Callable[[], bool] = lambda: False
     #: the commands and aliases (for `help`, `alias`); None outside a shell
-    registry: "Registry | None" = None
+    registry: CommandBook | None = None
     #: the arguments exactly as typed (quotes kept), for commands that take a
     #: C expression (`p`, `eval`) where word splitting would lose something
     line: str = ""

@@ -13,11 +13,10 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..errors import CommandError
-from .base import Command
+from .base import Alias, Command
 
 ENTRY_POINT_GROUP = "xcrash.commands"
 
@@ -44,13 +43,6 @@ BUILTIN_ALIASES = {
 
 def _stderr_warning(message: str) -> None:
     print(f"xcrash: {message}", file=sys.stderr)
-
-
-@dataclass
-class Alias:
-    name: str
-    text: str
-    origin: str          # "builtin" | "runtime"
 
 
 class Registry:
