@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
-from .columns import center
+from ..layouts.columns import center
 
 CHR_HEADER = "CHRDEV    NAME                 CDEV        OPERATIONS      "
 BLK_HEADER = "BLKDEV    NAME                GENDISK      OPERATIONS      "

@@ -6,7 +6,7 @@ from typing import Any
 from ..errors import CommandError, MemoryError_, XcrashError
 from .args import parse_number
 from .base import Command, Context, Option, Result, Text
-from .columns import center
+from ..layouts.columns import center
 
 HEADER = " IRQ   IRQ_DESC/_DATA      IRQACTION      NAME"
 UNUSED = "    (unused)    "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .columns import center
+from ..layouts.columns import center
 
 HEADER = "                 PAGES        TOTAL      PERCENTAGE"
 CACHE_HEADER = "CACHE             OBJSIZE  ALLOCATED     TOTAL  SLABS  SSIZE  NAME"

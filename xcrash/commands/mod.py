@@ -6,7 +6,7 @@ from typing import Any
 from ..errors import CommandError
 from .args import parse_address
 from .base import Command, Context, Option, Result, Text
-from .columns import center
+from ..layouts.columns import center
 
 
 def module_lines(modules: list[Any], memory_layout: bool = False) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import CommandError
 from .args import parse_number
 from .base import ANY_TARGET, Command, Context, Result, Text
-from .columns import center
+from ..layouts.columns import center
 
 
 class Pte(Command):

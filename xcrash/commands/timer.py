@@ -5,7 +5,7 @@ from typing import Any
 
 from ..errors import CommandError, MemoryError_, XcrashError
 from .base import Command, Context, Option, Result, Text
-from .columns import center
+from ..layouts.columns import center
 
 
 def _symbol(target: Any, address: int) -> str:

@@ -5,7 +5,7 @@ from typing import Any
 
 from .args import per_task_blocks, tasks_or_current
 from .base import Command, Context, Result
-from .columns import center
+from ..layouts.columns import center
 
 VM_HEADER = "       MM               PGD          RSS    TOTAL_VM"
 VMA_HEADER = "      VMA           START       END     FLAGS FILE"
