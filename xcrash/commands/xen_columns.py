@@ -5,7 +5,7 @@ centred in its column, the odd space of padding going to the left.
 """
 from __future__ import annotations
 
-from . import columns
+from ..layouts import columns
 
 #: crash's VADDR_PRLEN / LONG_PRLEN and INT_PRLEN on x86_64
 ADDR = 16
