@@ -697,3 +697,10 @@ def test_split_parts_on_the_command_line(tmp_path: Path) -> None:
     alone = subprocess.run([sys.executable, "-m", "xcrash", "-s", "-c", "sys", parts[0]],
                            capture_output=True, text=True, timeout=120)
     assert alone.returncode == 2 and "open it together with all its parts" in alone.stderr
+
+
+def test_vmcoreinfo_value_that_does_not_parse_is_absent_and_said() -> None:
+    from xcrash.dump.vmcoreinfo import VmcoreInfo
+    info = VmcoreInfo("OSRELEASE=6.1.0\nKERNELOFFSET=zz\nNUMBER(phys_base)=12\n")
+    assert info.kerneloffset is None and info.number("phys_base") == 12
+    assert info.problems == ["VMCOREINFO KERNELOFFSET=zz is not a hexadecimal number: ignored"]

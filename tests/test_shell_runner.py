@@ -92,12 +92,14 @@ def test_fallback_without_the_command_says_so() -> None:
     assert err.getvalue() == "xcrash: jiffies: a symbol name, but there is no p command to show it\n"
 
 
-def test_classify_never_raises() -> None:
+def test_classify_answers_none_for_what_the_symbol_layer_refuses() -> None:
+    from xcrash.targets.base import Target
     target = FakeSession("v").current
     assert classify(target, "jiffies") == "symbol"
     assert classify(target, "list_head") == "struct"
     assert classify(target, "nothing") is None
-    assert classify(object(), "jiffies") is None
+    no_symbols = Target("machine", None, None)      # type: ignore[arg-type]
+    assert classify(no_symbols, "jiffies") is None
     assert classify(target, "a/b") is None
 
 

@@ -116,6 +116,8 @@ class Session:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:
                 messages.append(_no_vmlinux_message(vmcore, dump, symfiles))
+        if dump.vmcoreinfo is not None:
+            messages.extend(f"{vmcore}: {problem}" for problem in dump.vmcoreinfo.problems)
         current = target or next(iter(targets))
         if current not in targets:
             raise NoSuchTarget(current, list(targets))

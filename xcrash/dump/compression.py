@@ -66,9 +66,10 @@ def _lzo(data: bytes, page_size: int) -> bytes:
     if _lzo_compressor is None:
         from lzallright import LZOCompressor
         _lzo_compressor = LZOCompressor()
+    from lzallright import LZOError
     try:
         return _lzo_compressor.decompress(data, output_size_hint=page_size)
-    except Exception as e:   # lzallright.LZOError and friends
+    except LZOError as e:
         raise CorruptPage(f"lzo: {e}") from None
 
 
@@ -79,7 +80,7 @@ def _snappy(data: bytes, page_size: int) -> bytes:
         raise CorruptPage(f"snappy data announces {size} bytes, not one page")
     try:
         return bytes(cramjam.snappy.decompress_raw(data))
-    except Exception as e:   # cramjam.DecompressionError
+    except cramjam.DecompressionError as e:
         raise CorruptPage(f"snappy: {e}") from None
 
 
@@ -90,7 +91,7 @@ def _zstd(data: bytes, page_size: int) -> bytes:
         raise CorruptPage(f"zstd frame announces {size} bytes, not one page")
     try:
         return bytes(cramjam.zstd.decompress(data, output_len=page_size))
-    except Exception as e:   # cramjam.DecompressionError
+    except cramjam.DecompressionError as e:
         raise CorruptPage(f"zstd: {e}") from None
 
 

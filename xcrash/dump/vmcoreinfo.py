@@ -26,6 +26,9 @@ class VmcoreInfo:
         else:
             text = text.split("\0", 1)[0]
         self.text = text
+        #: values asked for that did not parse ("KERNELOFFSET=zz is not a number"): the
+        #: callers treat them as absent, the session says so at start-up
+        self.problems: list[str] = []
         self._items: dict[str, str] = {}
         for line in text.splitlines():
             key, eq, value = line.partition("=")
@@ -59,7 +62,7 @@ class VmcoreInfo:
         try:
             return int(value, 16)
         except ValueError:
-            return None
+            return self._bad(key, value, "a hexadecimal number")
 
     def _dec(self, key: str) -> int | None:
         value = self._items.get(key)
@@ -71,7 +74,13 @@ class VmcoreInfo:
             try:
                 return int(value, 0)
             except ValueError:
-                return None
+                return self._bad(key, value, "a number")
+
+    def _bad(self, key: str, value: str, what: str) -> None:
+        problem = f"VMCOREINFO {key}={value} is not {what}: ignored"
+        if problem not in self.problems:
+            self.problems.append(problem)
+        return None
 
     def symbol(self, name: str) -> int | None:
         """``SYMBOL(name)``: a runtime (KASLR-relocated) address."""

@@ -228,8 +228,8 @@ class Runner:
 
 def classify(target: Any, word: str) -> str | None:
     """What a word that is no command names in the target: "symbol",
-    "struct", "union", "typedef" or None.  Probing must never fail, so any
-    error of the symbol layer just means "not that"."""
+    "struct", "union", "typedef" or None.  A lookup the symbol layer refuses
+    (no such name, no symbol file) just means "not that"."""
     if not _MAYBE_NAME.fullmatch(word):
         return None
     probes = (
@@ -241,7 +241,7 @@ def classify(target: Any, word: str) -> str | None:
     for kind, probe in probes:
         try:
             found = probe()
-        except Exception:
+        except XcrashError:
             continue
         if found is None:
             continue

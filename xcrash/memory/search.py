@@ -26,13 +26,14 @@ def search_physical(phys: object, ranges: list[tuple[int, int]], needle: bytes, 
             try:
                 data = phys.read(page, PAGE_SIZE)  # type: ignore[attr-defined]
             except MemoryError_:
+                # a page the dump does not hold cannot match: crash skips it the same way
                 page += PAGE_SIZE
                 continue
             if overlap:
                 try:
                     data += phys.read(page + PAGE_SIZE, overlap)  # type: ignore[attr-defined]
                 except MemoryError_:
-                    pass
+                    pass        # no next page: a match cannot run across into it
             pos = data.find(needle)
             while 0 <= pos < PAGE_SIZE:
                 addr = page + pos

@@ -130,7 +130,7 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
         try:
             raw = space.phys.read(table, 4096)
         except MemoryError_:
-            return
+            return      # a table the dump lacks maps nothing the dump holds (docstring)
         for i, (entry,) in enumerate(struct.iter_unpack("<Q", raw)):
             va = base + i * span
             if va + span <= lo or va >= hi or not entry & PRESENT:

@@ -62,7 +62,7 @@ class P2m:
         try:
             page = _PAGE_U64.unpack(self.machine.read(mfn << PAGE_SHIFT, PAGE_SIZE))
         except MemoryError_:
-            page = None
+            page = None     # kept as absent: mfn() then says the p2m lacks the frame
         self._pages[mfn] = page
         return page
 

@@ -34,7 +34,7 @@ class SymbolCache:
             try:
                 self._dir = cache_dir("symbols")
             except OSError:
-                return None
+                return None         # no writable cache directory: every part is built anew
         return self._dir / f"{self._key}.{part}.marshal"
 
     def load(self, part: str) -> Any | None:
@@ -45,7 +45,7 @@ class SymbolCache:
             with open(path, "rb") as f:
                 stamp, value = marshal.loads(f.read())
         except (OSError, EOFError, ValueError, TypeError):
-            return None
+            return None             # missing or damaged cache file: a miss, built anew
         return value if stamp == self._stamp else None
 
     def store(self, part: str, value: Any) -> None:
@@ -63,7 +63,7 @@ class SymbolCache:
                 os.unlink(tmp)
                 raise
         except (OSError, ValueError):
-            pass
+            pass                    # a full or read-only disk only costs the next start
 
     def get(self, part: str, build: Callable[[], T]) -> T:
         """The cached part, or ``build()`` stored for next time."""
