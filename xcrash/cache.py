@@ -15,7 +15,8 @@ import lzma
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
+from collections.abc import Callable
 
 from . import progress
 from .errors import FileError

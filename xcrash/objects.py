@@ -13,19 +13,28 @@ a struct is reached through the pointer, as C's ``->`` does.
 from __future__ import annotations
 
 import struct
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Iterator
 
 from . import trace
 from .errors import NoSuchMember, XcrashError
+from .memory.space import AddressSpace
 from .symbols.types import Kind, Type
 
 _FLOAT = {4: struct.Struct("<f"), 8: struct.Struct("<d")}
 
 
+class TypeSource(Protocol):
+    def find(self, name: str) -> Type: ...
+
+
 class Program(Protocol):
     """What an object needs of its target."""
-    space: Any           # AddressSpace: read(addr, size)
-    types: Any           # TypeIndex: find(name) -> Type
+    @property
+    def space(self) -> AddressSpace: ...
+
+    @property
+    def types(self) -> TypeSource: ...
 
     def pointer_type(self, target: Type) -> Type: ...
 
@@ -45,10 +54,8 @@ class Object:
 
     def __init__(self, prog: Program, type: Type | str, address: int | None = None, *,
                  value: Any = None, bit_offset: int = 0, bit_size: int = 0) -> None:
-        if isinstance(type, str):
-            type = prog.types.find(type)
         self.prog_ = prog
-        self.type_ = type
+        self.type_: Type = _resolve(prog, type)
         self.address_ = None if address is None else address & 0xFFFFFFFFFFFFFFFF
         self._value = value
         self._bit_offset = bit_offset
@@ -64,7 +71,7 @@ class Object:
                 return self._value
             size = self.type_.byte_size
             return int(self._value).to_bytes(size, "little", signed=self._value < 0)
-        return self.prog_.space.read(self.address_, self.type_.byte_size)
+        return bytes(self.prog_.space.read(self.address_, self.type_.byte_size))
 
     def value_(self) -> Any:
         """The value as Python data: int, float, bool, bytes (char arrays),
@@ -74,7 +81,7 @@ class Object:
         if kind in (Kind.INT, Kind.ENUM, Kind.POINTER):
             if self.address_ is None and not isinstance(self._value, bytes):
                 return self._value
-            if self._bit_size:
+            if self._bit_size and self.address_ is not None:    # bit fields live in memory
                 nbytes = (self._bit_offset + self._bit_size + 7) // 8
                 raw = int.from_bytes(self.prog_.space.read(self.address_, nbytes), "little")
                 v = (raw >> self._bit_offset) & ((1 << self._bit_size) - 1)
@@ -87,7 +94,7 @@ class Object:
                 return bool(v)
             return v
         if kind is Kind.FLOAT:
-            return _FLOAT[t.size].unpack(self.read_())[0]
+            return _FLOAT[t.byte_size].unpack(self.read_())[0]
         if kind is Kind.ARRAY:
             return [self[i].value_() for i in range(t.length or 0)]
         if kind in (Kind.STRUCT, Kind.UNION):
@@ -116,7 +123,7 @@ class Object:
         return hash((self.address_, int(self) if self.type_.is_integer() or self.type_.is_pointer() else 0))
 
     # -- navigation ---------------------------------------------------------
-    def member_(self, name: str) -> "Object":
+    def member_(self, name: str) -> Object:
         obj = self
         t = obj.type_.strip_typedefs()
         if t.kind is Kind.POINTER:
@@ -133,7 +140,7 @@ class Object:
                           bit_offset=bit_offset % 8, bit_size=member.bit_size)
         return Object(obj.prog_, member.type, obj.address_ + bit_offset // 8)
 
-    def __getattr__(self, name: str) -> "Object":
+    def __getattr__(self, name: str) -> Object:
         if name.startswith("__"):
             raise AttributeError(name)
         try:
@@ -143,7 +150,7 @@ class Object:
             # default); a failed read stays the read error it is
             raise AttributeError(str(err)) from None
 
-    def __getitem__(self, index: int) -> "Object":
+    def __getitem__(self, index: int) -> Object:
         t = self.type_.strip_typedefs()
         if t.kind is Kind.ARRAY:
             if self.address_ is None:
@@ -156,20 +163,19 @@ class Object:
         elem = t.target
         return Object(self.prog_, elem, base + index * max(elem.byte_size, 1))
 
-    def deref_(self) -> "Object":
+    def deref_(self) -> Object:
         t = self.type_.strip_typedefs()
         if t.kind is not Kind.POINTER:
             raise ObjectError(f"{self.type_.display_name()} is not a pointer")
         return Object(self.prog_, t.target, int(self))
 
-    def address_of_(self) -> "Object":
+    def address_of_(self) -> Object:
         if self.address_ is None:
             raise ObjectError("the value is not in memory")
         return Object(self.prog_, self.prog_.pointer_type(self.type_), value=self.address_)
 
-    def cast_(self, type: Type | str) -> "Object":
-        if isinstance(type, str):
-            type = self.prog_.types.find(type)
+    def cast_(self, type_or_name: Type | str) -> Object:
+        type = _resolve(self.prog_, type_or_name)
         target = type.strip_typedefs()
         if target.kind in (Kind.INT, Kind.POINTER, Kind.ENUM) and (
                 self.type_.is_integer() or self.type_.is_pointer()):
@@ -189,7 +195,7 @@ class Object:
             nul = raw.find(b"\0")
             return raw if nul < 0 else raw[:nul]
         if t.kind is Kind.POINTER:
-            return self.prog_.space.read_cstring(int(self), limit)
+            return bytes(self.prog_.space.read_cstring(int(self), limit))
         raise ObjectError(f"{self.type_.display_name()} is not a string")
 
     def __repr__(self) -> str:
@@ -197,10 +203,14 @@ class Object:
         return f"Object({self.type_.display_name()} {where})"
 
 
-def container_of(ptr: Object | int, prog: Program, type: Type | str, member: str) -> Object:
+def _resolve(prog: Program, type: Type | str) -> Type:
+    return prog.types.find(type) if isinstance(type, str) else type
+
+
+def container_of(ptr: Object | int, prog: Program, type_or_name: Type | str,
+                 member: str) -> Object:
     """The object of ``type`` whose ``member`` is at address ``ptr``."""
-    if isinstance(type, str):
-        type = prog.types.find(type)
+    type = _resolve(prog, type_or_name)
     offset, _, _ = type.member_path(member)
     return Object(prog, type, int(ptr) - offset // 8)
 
@@ -238,10 +248,9 @@ def list_for_each(prog: Program, head: int, limit: int = LIST_LIMIT) -> Iterator
         node = read(node)
 
 
-def list_for_each_entry(prog: Program, type: Type | str, head: int, member: str,
+def list_for_each_entry(prog: Program, type_or_name: Type | str, head: int, member: str,
                         limit: int = LIST_LIMIT) -> Iterator[Object]:
-    if isinstance(type, str):
-        type = prog.types.find(type)
+    type = _resolve(prog, type_or_name)
     offset = type.member_path(member)[0] // 8
     for node in list_for_each(prog, head, limit):
         yield Object(prog, type, node - offset)

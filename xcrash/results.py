@@ -18,7 +18,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Sequence, Union
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from .caveats import Unreadable
 
@@ -59,7 +60,7 @@ class Records:
         yield from self.layout(self.items if self._cached is None else self._cached)
 
 
-Result = Union[Records, Sequence[Records]]
+Result = Records | Sequence[Records]
 
 
 def parts(result: Result | None) -> Iterator[Records]:

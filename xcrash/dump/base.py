@@ -50,7 +50,7 @@ class Dump:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} {self.format_name}>"
 
-    def __enter__(self) -> "Dump":
+    def __enter__(self) -> Dump:
         return self
 
     def __exit__(self, *exc: object) -> None:

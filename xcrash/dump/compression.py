@@ -68,7 +68,7 @@ def _lzo(data: bytes, page_size: int) -> bytes:
         _lzo_compressor = LZOCompressor()
     from lzallright import LZOError
     try:
-        return _lzo_compressor.decompress(data, output_size_hint=page_size)
+        return bytes(_lzo_compressor.decompress(data, output_size_hint=page_size))
     except LZOError as e:
         raise CorruptPage(f"lzo: {e}") from None
 

@@ -11,6 +11,7 @@ import mmap
 import os
 import stat
 import struct
+from typing import Any
 
 from ..errors import BadDump
 
@@ -61,7 +62,7 @@ class MappedFile:
         self.check(offset, length, what)
         return self.map[offset:offset + length]
 
-    def unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple:
+    def unpack(self, fmt: struct.Struct, offset: int, what: str) -> tuple[Any, ...]:
         self.check(offset, fmt.size, what)
         return fmt.unpack_from(self.map, offset)
 

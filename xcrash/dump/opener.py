@@ -6,7 +6,9 @@ original's path, size and mtime stay the same.
 """
 from __future__ import annotations
 
-from typing import BinaryIO, Callable
+import functools
+from typing import BinaryIO
+from collections.abc import Callable
 
 from .. import cache
 from ..errors import BadDump, FileError
@@ -62,11 +64,12 @@ def _open_one(path: str) -> Dump:
         head = read_head(current, path)
         if head.startswith(XZ_MAGIC) and "xz" not in wrappers:
             src = current
-            current = _derive(src, path, "unxz", lambda out: _unxz(src, path, out))
+            current = _derive(src, path, "unxz", functools.partial(_unxz, src, path))
             wrappers.append("xz")
         elif flattened.is_flattened(head) and "flattened" not in wrappers:
             src = current
-            current = _derive(src, path, "rearranged", lambda out: flattened.rearrange(src, out, path))
+            current = _derive(src, path, "rearranged",
+                               functools.partial(_rearrange, src, path))
             wrappers.append("flattened")
         else:
             break
@@ -86,6 +89,10 @@ def _derive(src: str, shown: str, kind: str, produce: Callable[[BinaryIO], None]
         return str(cache.derived_file(src, kind, produce))
     except OSError as e:
         raise BadDump(shown, f"cannot write the unpacked copy to the cache: {e}") from None
+
+
+def _rearrange(src: str, shown: str, out: BinaryIO) -> None:
+    flattened.rearrange(src, out, shown)
 
 
 def _unxz(src: str, shown: str, out: BinaryIO) -> None:

@@ -10,7 +10,7 @@ parse, so callers decide what a missing fact means.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class VmcoreInfo:
@@ -62,7 +62,8 @@ class VmcoreInfo:
         try:
             return int(value, 16)
         except ValueError:
-            return self._bad(key, value, "a hexadecimal number")
+            self._bad(key, value, "a hexadecimal number")
+            return None
 
     def _dec(self, key: str) -> int | None:
         value = self._items.get(key)
@@ -74,13 +75,13 @@ class VmcoreInfo:
             try:
                 return int(value, 0)
             except ValueError:
-                return self._bad(key, value, "a number")
+                self._bad(key, value, "a number")
+                return None
 
     def _bad(self, key: str, value: str, what: str) -> None:
         problem = f"VMCOREINFO {key}={value} is not {what}: ignored"
         if problem not in self.problems:
             self.problems.append(problem)
-        return None
 
     def symbol(self, name: str) -> int | None:
         """``SYMBOL(name)``: a runtime (KASLR-relocated) address."""

@@ -1,7 +1,7 @@
 """Searching physical memory page by page (what `search` builds on)."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 from ..errors import MemoryError_
 from ..arch import PAGE_SIZE

@@ -93,13 +93,13 @@ class AddressSpace:
         return self.read(addr, 1)[0]
 
     def read_u16(self, addr: int) -> int:
-        return _U16.unpack(self.read(addr, 2))[0]
+        return int(_U16.unpack(self.read(addr, 2))[0])
 
     def read_u32(self, addr: int) -> int:
-        return _U32.unpack(self.read(addr, 4))[0]
+        return int(_U32.unpack(self.read(addr, 4))[0])
 
     def read_u64(self, addr: int) -> int:
-        return _U64.unpack(self.read(addr, 8))[0]
+        return int(_U64.unpack(self.read(addr, 8))[0])
 
     read_pointer = read_u64
 

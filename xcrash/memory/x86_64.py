@@ -7,7 +7,7 @@ the reader underneath differs.
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import MemoryError_, TranslationError
 from ..arch import PAGE_MASK

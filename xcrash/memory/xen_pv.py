@@ -17,7 +17,7 @@ page tables in machine memory: every address it returns is a machine address.
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import MemoryError_, TranslationError
 from ..arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
@@ -35,7 +35,10 @@ _PAGE_U64 = struct.Struct(f"<{PER_PAGE}Q")
 
 
 class P2mUnavailable(MemoryError_):
-    pass
+    """A guest's p2m cannot be read at all (no frame-list-list)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 0)
 
 
 class P2m:
@@ -192,7 +195,7 @@ class PvKernelSpace(LinuxKernelSpace):
     def _arithmetic(self, vaddr: int) -> Translation | None:
         pa = self.kernel_physical(vaddr & ~PAGE_MASK)
         mfn = self.p2m.mfn(pa >> PAGE_SHIFT) if pa is not None else None
-        if mfn is None:
+        if pa is None or mfn is None:
             return None
         method = "kernel image" if vaddr >= START_KERNEL_MAP else "direct map"
         return Translation(vaddr, (mfn << PAGE_SHIFT) | (vaddr & PAGE_MASK), method + " + p2m",

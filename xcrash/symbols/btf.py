@@ -66,7 +66,7 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
         end = strings.find(b"\0", off)
         return strings[off:end if end >= 0 else len(strings)].decode("utf-8", "replace")
 
-    records: list[tuple | None] = [None]
+    records: list[tuple[Any, ...] | None] = [None]
     tags: dict[str, int] = {}          # "struct x", "union x", "enum x" -> id
     fwds: dict[str, int] = {}
     plain: dict[str, int] = {}         # typedef, int and float names -> id
@@ -85,7 +85,7 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
         if pos + 4 * words > types_end:
             raise BadSymbolFile(path, f"BTF: type {tid} runs past the type section")
         if kind == INT:
-            rec: tuple = (kind, name_off, size_or_type, unpack("<I", blob, pos)[0])
+            rec: tuple[Any, ...] = (kind, name_off, size_or_type, unpack("<I", blob, pos)[0])
         elif kind in _ONE_REF:
             rec = (kind, name_off, size_or_type, vlen)
         elif kind == ARRAY:
@@ -139,7 +139,7 @@ class BtfTypes:
     def __init__(self, parsed: dict[str, Any], blob: bytes | memoryview, path: str) -> None:
         start, end = parsed["strings"]
         self._strings = bytes(blob[start:end])
-        self._records: list[tuple | None] = parsed["records"]
+        self._records: list[tuple[Any, ...] | None] = parsed["records"]
         self.tags: dict[str, int] = parsed["tags"]
         self.plain: dict[str, int] = parsed["plain"]
         self.funcs: dict[str, int] = parsed["funcs"]
@@ -184,7 +184,7 @@ class BtfTypes:
     def _bad(self, problem: str) -> BadSymbolFile:
         return BadSymbolFile(self._path, f"BTF: {problem}")
 
-    def _record(self, tid: int) -> tuple:
+    def _record(self, tid: int) -> tuple[Any, ...]:
         if not 0 < tid < len(self._records):
             raise self._bad(f"type id {tid} out of range")
         rec = self._records[tid]
@@ -255,8 +255,9 @@ class BtfTypes:
         if kind in _MODIFIERS:
             quals: set[str] = set()
             while rec[0] in _MODIFIERS:
-                if _MODIFIERS[rec[0]]:
-                    quals.add(_MODIFIERS[rec[0]])
+                qualifier = _MODIFIERS[rec[0]]
+                if qualifier:
+                    quals.add(qualifier)
                 target = rec[2]
                 if target == 0:
                     return VOID.qualified(frozenset(quals))
@@ -291,7 +292,7 @@ class BtfTypes:
             return Type(Kind.FLOAT, name, rec[2])
         raise self._bad(f"type {tid} ({name}) of kind {kind} is not a data type")
 
-    def _enum(self, rec: tuple, name: str | None) -> Type:
+    def _enum(self, rec: tuple[Any, ...], name: str | None) -> Type:
         kind, size, signed, flat = rec[0], rec[2], bool(rec[3]), rec[4]
         bits = 64 if kind == ENUM64 else 32
         values = []
@@ -302,7 +303,7 @@ class BtfTypes:
             values.append((self._name(flat[i]) or "", v))
         return Type(Kind.ENUM, name, size, signed=signed, enumerators=values)
 
-    def _members(self, rec: tuple) -> list[Member]:
+    def _members(self, rec: tuple[Any, ...]) -> list[Member]:
         kflag, flat = rec[3], rec[4]
         members = []
         for i in range(0, len(flat), 3):

@@ -14,7 +14,8 @@ import marshal
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
+from collections.abc import Callable
 
 from ..cache import cache_dir, source_key
 from .elffile import ElfImage

@@ -12,7 +12,8 @@ import bisect
 import functools
 import re
 import struct
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ..errors import BadSymbolFile
 from .cache import SymbolCache
@@ -40,7 +41,7 @@ L_FIXED, L_ULEB, L_SLEB, L_CSTR, L_BLOCK_ULEB, L_BLOCK_FIXED, L_NONE = range(7)
  V_FLAG, V_BLOCK, V_OTHER, V_IMPLICIT, V_PRESENT) = range(15)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _forms(addr_size: int, offset_size: int, version: int) -> dict[int, tuple[int, int, int]]:
     """Form -> (layout, fixed size, meaning) for a unit's address and offset sizes."""
     off = offset_size
@@ -280,7 +281,7 @@ class DwarfFile:
     def _read_units(self) -> list[tuple[int, ...]]:
         """The header of every unit, as Unit's arguments."""
         data, base, size = self.data, self.info_base, self.info_size
-        units = []
+        units: list[tuple[int, ...]] = []
         off = 0
         while off + 11 <= size:
             length, = struct.unpack_from("<I", data, base + off)
@@ -503,7 +504,7 @@ class DwarfFile:
             return die.end
         sibling = die.attrs.get(AT_sibling)
         if sibling is not None and sibling > die.offset:
-            return sibling
+            return int(sibling)
         offset, depth = die.end, 1
         data, base, unit = self.data, self.info_base, die.unit
         abbrevs = self.abbrevs(unit)

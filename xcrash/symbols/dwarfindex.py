@@ -45,13 +45,14 @@ class _Plan:
     __slots__ = ("action", "jump_at", "jump_size", "name_at", "name_size", "strp", "sized",
                  "size_at", "size_size", "seen", "space", "definition", "prefix", "abbrev")
 
-    def __init__(self, walk: "_Walk", ab: Abbrev) -> None:
+    def __init__(self, walk: _Walk, ab: Abbrev) -> None:
         where, offsets, layouts = ab.where, ab.offsets, ab.layouts
         self.abbrev = ab
         s = where.get(AT_sibling)
         fixed_sibling = (s is not None and ab.children and offsets[s] >= 0
                          and layouts[s][0] == L_FIXED)
-        self.jump_at, self.jump_size = (offsets[s], layouts[s][1]) if fixed_sibling else (-1, 0)
+        self.jump_at, self.jump_size = ((offsets[s], layouts[s][1]) if s is not None and fixed_sibling
+                                        else (-1, 0))
         space = _SPACE.get(ab.tag)
         self.space = space
         if space is None:
@@ -69,7 +70,8 @@ class _Plan:
         b = where.get(AT_byte_size)
         self.sized = self.definition and ab.tag in _SIZED and b is not None \
             and offsets[b] >= 0 and layouts[b][0] == L_FIXED
-        self.size_at, self.size_size = (offsets[b], layouts[b][1]) if self.sized else (-1, 0)
+        self.size_at, self.size_size = ((offsets[b], layouts[b][1]) if b is not None and self.sized
+                                        else (-1, 0))
         self.seen = walk.seen.setdefault((space, self.prefix, self.definition), set())
 
 
@@ -193,6 +195,7 @@ class _Walk:
         if not name:
             return
         name = plan.prefix + name
+        assert plan.space is not None       # only entries are recorded
         target = self.defined if plan.definition else self.declared
         target[plan.space].setdefault(name, die)
         if plan.sized and key is not None:
@@ -220,7 +223,7 @@ class _Walk:
         if not ab.children:
             return end
         if AT_sibling in where:
-            return values[where[AT_sibling]]
+            return int(values[where[AT_sibling]])
         depth, abbrevs = 1, self.dw.abbrevs(unit)
         p = end
         while depth:

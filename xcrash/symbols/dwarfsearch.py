@@ -8,7 +8,7 @@ name index of :mod:`.dwarfindex` takes seconds on a kernel.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .dwarf import AT_location, AT_name, TAG_variable, V_STRING, V_STRP, Die, DwarfFile
 
@@ -29,7 +29,7 @@ class DwarfSearch:
         found = self._search([(b"\x09" + expression, None)],       # its length, then it
                              lambda d, _depth: d.tag == TAG_variable
                              and d.get(AT_location) == expression, limit=16)
-        return found or None
+        return found if isinstance(found, Die) else None
 
     def named(self, name: str, tag: int, limit: int = 32) -> Die | None | bool:
         """A top-level DIE of ``tag`` called ``name``: a search for references to

@@ -7,7 +7,8 @@ found through the index of :mod:`.dwarfindex`.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT_count,
                     AT_data_bit_offset, AT_data_member_location, AT_declaration, AT_encoding,
@@ -112,14 +113,15 @@ class DwarfTypes:
             if named is False:
                 off = self.vars.get(name)
                 named = None if off is None else self.dw.die(off)
-            die = named or None
+            die = named if isinstance(named, Die) else None
         t = self._variables[name] = None if die is None else self._variable_type(die)
         return t
 
     def _name(self, die: Die) -> str | None:
         if AT_name not in die.attrs and AT_specification in die.attrs:
             die = self.dw.die(die.attrs[AT_specification])
-        return die.get(AT_name)
+        name = die.get(AT_name)
+        return None if name is None else str(name)
 
     def _variable_type(self, die: Die) -> Type | None:
         for _ in range(8):

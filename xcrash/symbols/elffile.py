@@ -11,7 +11,7 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import BadSymbolFile, XcrashError
 
@@ -81,7 +81,7 @@ class ElfImage:
         self.size = st.st_size
         self.mtime_ns = st.st_mtime_ns
         self.sections = self._read_sections()
-        self._by_name = {}
+        self._by_name: dict[str, Section] = {}
         for s in self.sections:
             self._by_name.setdefault(s.name, s)
 

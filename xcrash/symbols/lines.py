@@ -61,7 +61,7 @@ class LineIndex:
 
     def __init__(self, dw: DwarfFile) -> None:
         self.dw = dw
-        self._ranges: tuple[array, array, array] | None = None
+        self._ranges: tuple[array[int], array[int], array[int]] | None = None
         self._tables: dict[int, LineTable | None] = {}
 
     # -- address -> unit ------------------------------------------------------
@@ -77,12 +77,12 @@ class LineIndex:
             i -= 1
         return None
 
-    def _aranges(self) -> tuple[array, array, array]:
+    def _aranges(self) -> tuple[array[int], array[int], array[int]]:
         if self._ranges is None:
             self._ranges = self._read_aranges()
         return self._ranges
 
-    def _read_aranges(self) -> tuple[array, array, array]:
+    def _read_aranges(self) -> tuple[array[int], array[int], array[int]]:
         sec = self.dw.section(".debug_aranges")
         rows: list[tuple[int, int, int]] = []
         if sec is not None:

@@ -27,7 +27,7 @@ _XEN_MARKERS = ("__start_xen", "xen_phys_start")
 _LINUX_MARKERS = ("linux_banner", "init_task")
 
 
-def open_symbol_file(path: str) -> "SymbolFile":
+def open_symbol_file(path: str) -> SymbolFile:
     """Open an ELF symbol file (``.xz`` accepted: decompressed once into the cache)."""
     if not os.path.isfile(path):
         raise BadSymbolFile(path, "no such file")

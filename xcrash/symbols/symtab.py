@@ -11,7 +11,8 @@ from __future__ import annotations
 import bisect
 import struct
 from array import array
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Iterator
 
 from .. import trace
 from ..errors import BadSymbolFile, NoSuchSymbol
@@ -110,7 +111,7 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
     ranks: list[int] = []
     # for resolve(): (address, rank, name, index) of relocatable symbols and of
     # the rest (per-CPU offsets), apart since a KASLR delta moves only the first
-    by_address: tuple[list[tuple], list[tuple]] = ([], [])
+    by_address: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]] = ([], [])
     classes: dict[int, tuple[str, int]] = {}        # info, section -> letter, rank
     for name_off, info, _other, shndx, value, size in _SYM.iter_unpack(raw):
         if not name_off or shndx == SHN_UNDEF or info & 0xF in (STT_SECTION, STT_FILE):
@@ -231,7 +232,7 @@ class SymbolTable:
         self._core = data if isinstance(data, _Core) else _Core(data)
         self.delta = delta
 
-    def relocated(self, delta: int) -> "SymbolTable":
+    def relocated(self, delta: int) -> SymbolTable:
         """A view whose relocatable symbols lie ``delta`` from their link-time address.
 
         Per-CPU offsets, and absolute values outside the image, do not move.
@@ -346,7 +347,7 @@ class SymbolTable:
         k = bisect.bisect_right(values, link)
         if k >= len(values):
             return None
-        return (values[k] + self.delta) & 0xFFFFFFFFFFFFFFFF
+        return int(values[k] + self.delta) & 0xFFFFFFFFFFFFFFFF
 
     def _resolve_in(self, which: int, address: int) -> tuple[int, int] | None:
         c = self._core

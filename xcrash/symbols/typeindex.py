@@ -7,7 +7,8 @@ and trailing ``*``.
 """
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 from .. import trace
 from ..errors import NoSuchType

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Callable, Iterator, Union
+from typing import Union
+from collections.abc import Callable, Iterator
 
 from ..errors import NoSuchMember
 
@@ -31,7 +32,7 @@ class Kind(enum.Enum):
 TypeRef = Union["Type", Callable[[], "Type"]]
 
 
-def _resolve(ref: TypeRef | None) -> "Type":
+def _resolve(ref: TypeRef | None) -> Type:
     if ref is None:
         return VOID
     if isinstance(ref, Type):
@@ -51,7 +52,7 @@ class Member:
         self.bit_size = bit_size  # 0 unless a bit-field
 
     @property
-    def type(self) -> "Type":
+    def type(self) -> Type:
         if not isinstance(self._type, Type):
             self._type = _resolve(self._type)
         return self._type
@@ -68,7 +69,7 @@ class Member:
 @dataclass(frozen=True)
 class Parameter:
     name: str | None
-    type: "Type"
+    type: Type
 
 
 class Type:
@@ -119,7 +120,7 @@ class Type:
 
     # -- references -----------------------------------------------------
     @property
-    def target(self) -> "Type":
+    def target(self) -> Type:
         if self._target is not None and not isinstance(self._target, Type):
             self._target = _resolve(self._target)
         return self._target if self._target is not None else VOID
@@ -130,7 +131,7 @@ class Type:
             self._members = self._members()
         return self._members
 
-    def qualified(self, qualifiers: frozenset[str]) -> "Type":
+    def qualified(self, qualifiers: frozenset[str]) -> Type:
         """A copy of this type with extra qualifiers (const, volatile)."""
         if not qualifiers:
             return self
@@ -141,7 +142,7 @@ class Type:
         return copy
 
     # -- shape ------------------------------------------------------------
-    def strip_typedefs(self) -> "Type":
+    def strip_typedefs(self) -> Type:
         t = self
         for _ in range(64):
             if t.kind is not Kind.TYPEDEF:
@@ -196,7 +197,7 @@ class Type:
         except NoSuchMember:
             return False
 
-    def member_path(self, path: str) -> tuple[int, "Type", Member]:
+    def member_path(self, path: str) -> tuple[int, Type, Member]:
         """Resolve ``a.b.c`` (no pointer hops) to (bit offset, type, last Member)."""
         offset = 0
         t: Type = self
