@@ -10,7 +10,6 @@ from .listcmd import ListCmd, entry_lines
 
 TYPES = {"rbtree": ("rb", "rbtree"), "radix": ("ra", "radix"), "xarray": ("x", "xarray"),
          "maple": ("m", "maple")}
-RB_LIMIT = 4_000_000
 
 
 def _tree_type(text: str | None) -> str:
@@ -20,33 +19,6 @@ def _tree_type(text: str | None) -> str:
         if text in spellings or (len(text) >= 2 and name.startswith(text)):
             return name
     raise CommandError(f"tree: invalid tree type: {text} (radix, xarray, rbtree or maple)")
-
-
-def rb_preorder(target: Any, node: int, linear: bool) -> Iterator[int]:
-    """rb_node addresses: node, left, right as crash prints by default; in key
-    order with ``linear`` (crash's -l)."""
-    node_t = target.type("struct rb_node")
-    left_off = node_t.member("rb_left")[0] // 8
-    right_off = node_t.member("rb_right")[0] // 8
-    read = target.space.read_u64
-    seen: set[int] = set()
-    stack: list[tuple[int, bool]] = [(node, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if not current:
-            continue
-        if expanded:
-            yield current
-            continue
-        if current in seen or len(seen) > RB_LIMIT:
-            raise CorruptList(node, current, "duplicate tree entry (a loop)")
-        seen.add(current)
-        left, right = read(current + left_off), read(current + right_off)
-        if linear:
-            stack += [(right, False), (current, True), (left, False)]
-        else:
-            yield current
-            stack += [(right, False), (left, False)]
 
 
 class Tree(Command):
@@ -109,8 +81,10 @@ in index order.
     def _entries(target: Any, kind: str, start: int, opts: dict[str, Any]) -> Iterator[int]:
         if kind == "rbtree":
             offset = ListCmd._offset(target, opts["node_offset"])
-            node = start if opts["node"] else target.space.read_u64(start)
-            for rb in rb_preorder(target, node, opts["linear"]):
+            from ..targets.linux.rbtree import rb_inorder, rb_preorder, rb_root_node
+            node = start if opts["node"] else rb_root_node(target, start)
+            walk = rb_inorder if opts["linear"] else rb_preorder
+            for rb in walk(target, node):
                 yield rb - offset
             return
         if opts["node_offset"] or opts["linear"]:

@@ -32,7 +32,7 @@ def namespace_mounts(target: Any, task: Any) -> list[int]:
     mnt_ns = task.nsproxy.deref_().mnt_ns.deref_()
     mount_t = target.type("struct mount")
     if mnt_ns.type_.has_member("nr_mounts"):      # 6.8+: "mounts" is the rb-tree (before: a count)
-        from .runq import rb_inorder
+        from .rbtree import rb_inorder
         node_off = mount_t.member("mnt_node")[0] // 8
         return [node - node_off for node in rb_inorder(target, int(mnt_ns.mounts.rb_node))]
     list_off = mount_t.member("mnt_list")[0] // 8

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ...errors import XcrashError
-from ...objects import CorruptList, Object, list_for_each_entry
-
-RB_LIMIT = 1 << 20
+from ...objects import Object, list_for_each_entry
+from .rbtree import rb_inorder
 
 
 @dataclass
@@ -19,27 +18,6 @@ class RunQueue:
     cfs_root: int
     rt_tasks: list[tuple[int, Object]] = field(default_factory=list)   # (prio, task)
     cfs_tasks: list[Object] = field(default_factory=list)
-
-
-def rb_inorder(target: Any, root_node: int) -> Iterator[int]:
-    """Addresses of the rb_node entries of a tree, in order (bounded, cycle-checked)."""
-    read = target.space.read_u64
-    node_t = target.type("struct rb_node")
-    left = node_t.member("rb_left")[0] // 8
-    right = node_t.member("rb_right")[0] // 8
-    stack: list[int] = []
-    node = root_node
-    seen: set[int] = set()
-    while stack or node:
-        while node:
-            if node in seen or len(seen) > RB_LIMIT:
-                raise CorruptList(root_node, node, "loop in rb-tree")
-            seen.add(node)
-            stack.append(node)
-            node = read(node + left)
-        node = stack.pop()
-        yield node
-        node = read(node + right)
 
 
 def run_queue(target: Any, cpu: int) -> RunQueue:

@@ -106,7 +106,7 @@ def hrtimer_bases(target: Any) -> list[HrCpuBase]:
 
     "now" is the uptime in jiffies (jiffies_64 - INITIAL_JIFFIES) in ns plus the
     clock's offset: crash's figure, good to a tick, from which TTE is counted."""
-    from .runq import rb_inorder
+    from .rbtree import rb_inorder
     from .sysinfo import hz
     cpu_t = target.type("struct hrtimer_cpu_base")
     clock_t = target.type("struct hrtimer_clock_base")
