@@ -52,6 +52,40 @@ def crash_ref(dump_dir: str, name_prefix: str) -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+def run(session, line: str, target: str | None = None) -> str:
+    """One command line through the engine's Runner, as the shell runs it (aliases, pipes,
+    redirection), on ``target`` when given (it stays selected); the line must succeed.
+    Returns its output less the trailing newlines."""
+    return run_lines(session, line, target=target).rstrip("\n")
+
+
+def run_lines(session, *lines: str, target: str | None = None) -> str:
+    """Several lines through one Runner; every line must succeed. Returns the output
+    exactly as written, trailing newline included."""
+    import io
+
+    from xcrash.engine.runner import Runner
+    if target is not None:
+        session.select(target)
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(session, out=out, err=err)
+    for line in lines:
+        assert runner.execute(line), err.getvalue()
+    return out.getvalue()
+
+
+@pytest.fixture
+def shell(tmp_path: Path):
+    """xcrash's interactive shell in a pseudo-terminal, on the fake session of
+    tests/fake_session.py (tests/pty_shell.py drives it)."""
+    from pty_shell import PROMPT, spawn
+    (tmp_path / "vmcore").write_bytes(b"")
+    child = spawn(tmp_path, "vmcore")
+    child.expect_exact(PROMPT)
+    yield child
+    child.close(force=True)
+
+
 _sessions: dict[str, object] = {}
 
 

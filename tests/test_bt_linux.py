@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from conftest import crash_ref
-from test_commands_linux import run
+from conftest import crash_ref, run
 
 
 def _blocks(text: str) -> dict[str, str]:
@@ -86,7 +85,6 @@ def test_kernel_mode_exception_frame_format() -> None:
 
 
 def test_bt_t_lists_the_text_addresses_above_the_start(linux_session) -> None:
-    from test_commands_linux import run
     lines = run(linux_session, "bt -t").splitlines()
     assert lines[1] == "              START: machine_kexec at ffffffffae44923c"
     names = [line.split()[1] for line in lines[2:]]
@@ -101,7 +99,6 @@ def test_bt_t_lists_the_text_addresses_above_the_start(linux_session) -> None:
 
 
 def test_bt_F_names_the_frame_data_that_points_into_symbols(linux_session) -> None:
-    from test_commands_linux import run
     plain = run(linux_session, "bt -f").splitlines()
     symbolic = run(linux_session, "bt -F").splitlines()
     assert len(plain) == len(symbolic)
@@ -110,7 +107,6 @@ def test_bt_F_names_the_frame_data_that_points_into_symbols(linux_session) -> No
 
 
 def test_bt_e_finds_the_saved_registers_and_the_syscall_entry(linux_session) -> None:
-    from test_commands_linux import run
     text = run(linux_session, "bt -e")
     # the pt_regs crash_setup_regs filled in __crash_kexec, and the user-mode entry frame
     assert "  KERNEL-MODE EXCEPTION FRAME AT: ffffb36c80163cd8" in text

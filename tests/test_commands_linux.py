@@ -1,20 +1,11 @@
 """First commands on the real Linux dumps, against crash 8.0.6's reference outputs."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 
-from conftest import crash_ref
-
-
-def run(session, line: str) -> str:
-    from xcrash.engine.runner import Runner
-    out, err = io.StringIO(), io.StringIO()
-    ok = Runner(session, out=out, err=err).execute(line)
-    assert ok, err.getvalue()
-    return out.getvalue().rstrip("\n")
+from conftest import crash_ref, run
 
 
 def test_sys_release_panic_cpus(linux_session) -> None:

@@ -1,29 +1,12 @@
 """crash's task context (`set`), `task` and `foreach` on the real Linux dumps."""
 from __future__ import annotations
 
-import io
-
-from conftest import crash_ref
-
-
-def run(session, line: str) -> str:
-    from xcrash.engine.runner import Runner
-    out, err = io.StringIO(), io.StringIO()
-    ok = Runner(session, out=out, err=err).execute(line)
-    assert ok, err.getvalue()
-    return out.getvalue().rstrip("\n")
+from conftest import crash_ref, run
 
 
 def runner_lines(session, *lines: str) -> list[str]:
-    """Several lines through one Runner (the context is the target's state)."""
-    from xcrash.engine.runner import Runner
-    outs = []
-    for line in lines:
-        out, err = io.StringIO(), io.StringIO()
-        ok = Runner(session, out=out, err=err).execute(line)
-        assert ok, err.getvalue()
-        outs.append(out.getvalue().rstrip("\n"))
-    return outs
+    """Each line's output, each through its own Runner (the context is the target's state)."""
+    return [run(session, line) for line in lines]
 
 
 def test_set_shows_panic_context_like_crash(linux_session) -> None:
@@ -100,7 +83,6 @@ def test_user_memory_of_a_task_matches_crash_ps_a(linux_session) -> None:
 
 
 def test_foreach_selects_by_regex_and_active(linux_session) -> None:
-    from test_commands_linux import run
     text = run(linux_session, "foreach 'lab_.*' ps")
     comms = [line.split()[-1] for line in text.splitlines()[1:]]
     assert comms == ["lab_busyloop", "lab_pipereader", "lab_memhog", "lab_zombie", "lab_crasher"]

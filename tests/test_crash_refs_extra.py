@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from test_commands_linux import run
+from conftest import run
 
 REFS = Path(__file__).resolve().parent / "crash-ref" / "vmcore-d23.kdump"
 

@@ -1,16 +1,7 @@
 """Explain mode: how an answer was obtained, with the equivalent Python calls."""
 from __future__ import annotations
 
-import io
-
-
-def run_lines(session, *lines: str) -> str:
-    from xcrash.engine.runner import Runner
-    out, err = io.StringIO(), io.StringIO()
-    runner = Runner(session, out=out, err=err)
-    for line in lines:
-        assert runner.execute(line), err.getvalue()
-    return out.getvalue()
+from conftest import run_lines
 
 
 def test_explain_a_variable(linux_session) -> None:

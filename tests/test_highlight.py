@@ -102,7 +102,7 @@ def test_plain_output_does_not_import_pygments() -> None:
 @pytest.mark.slow
 def test_dis_is_coloured_on_a_terminal_and_plain_in_a_pipe(tmp_path: Path) -> None:
     from conftest import LINUX_DIR, need
-    from test_shell_pty import PROMPT, leave, spawn
+    from pty_shell import PROMPT, leave, spawn
     dump = (str(need(LINUX_DIR / "vmcore-d31.kdump")), str(need(LINUX_DIR / "vmlinux.xz")))
     child = spawn(tmp_path, *dump, rows=60, fake=False)
     child.expect_exact(PROMPT, timeout=120)

@@ -3,12 +3,7 @@ from __future__ import annotations
 
 import io
 
-
-def run(session, line: str) -> str:
-    from xcrash.engine.runner import Runner
-    out, err = io.StringIO(), io.StringIO()
-    assert Runner(session, out=out, err=err).execute(line), err.getvalue()
-    return out.getvalue()
+from conftest import run, run_lines
 
 
 def test_list_walks_the_task_list(linux_session) -> None:
@@ -81,5 +76,5 @@ def test_excluded_pages_fail_per_read_until_zero_excluded(linux_session) -> None
 
 def test_btop_ptob_as_crash_prints_them(linux_session) -> None:
     """crash 8.0.6: `btop 1000 1fff 0x3000` and `ptob 1 20` (pfn arguments decimal)."""
-    assert run(linux_session, "btop 1000 1fff 0x3000") == "1000: 1\n1fff: 1\n3000: 3\n"
-    assert run(linux_session, "ptob 1 20") == "1: 1000\n14: 14000\n"
+    assert run_lines(linux_session, "btop 1000 1fff 0x3000") == "1000: 1\n1fff: 1\n3000: 3\n"
+    assert run_lines(linux_session, "ptob 1 20") == "1: 1000\n14: 14000\n"

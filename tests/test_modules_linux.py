@@ -10,7 +10,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from test_commands_linux import run
+from conftest import run
 from xcrash.errors import NoSuchSymbol, XcrashError
 from xcrash.targets.linux import orc
 from xcrash.targets.linux.modules import KernelSymbols, Module, ModuleSymbol, ModuleTable

@@ -8,7 +8,7 @@ from typing import Iterator
 import pexpect
 import pytest
 
-from test_shell_pty import PROMPT, leave, on_screen, shell, spawn  # noqa: F401 (shell: fixture)
+from pty_shell import PROMPT, leave, on_screen, spawn
 
 
 def test_ctrl_r_searches_the_history(shell: pexpect.spawn) -> None:

@@ -4,12 +4,11 @@ PV domUs, each a Linux target, against crash 8.0.6's dom0 session
 (DUMP-DESCRIPTION.txt)."""
 from __future__ import annotations
 
-import io
 import re
 
 import pytest
 
-from conftest import XEN_DIR, need
+from conftest import XEN_DIR, need, run
 
 REF = XEN_DIR / "crash-ref" / "dom0-vmlinux.vmcore-d1.elf.txt"
 
@@ -19,16 +18,6 @@ def session():
     import xcrash
     return xcrash.open(str(need(XEN_DIR / "vmcore-d1.elf.xz")),
                        str(need(XEN_DIR / "xen-syms.xz")), str(need(XEN_DIR / "vmlinux.xz")))
-
-
-def run(session, line: str, target: str | None = None) -> str:
-    from xcrash.engine.runner import Runner
-    if target is not None:
-        session.select(target)
-    out, err = io.StringIO(), io.StringIO()
-    ok = Runner(session, out=out, err=err).execute(line)
-    assert ok, err.getvalue()
-    return out.getvalue().rstrip("\n")
 
 
 def ref_ps() -> list[str]:

@@ -2,14 +2,13 @@
 hypervisor-mode outputs (crash-ref/xen-syms.vmcore-d1.elf.txt)."""
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from conftest import XEN_DIR, need
+from conftest import XEN_DIR, need, run
 
 REF = XEN_DIR / "crash-ref" / "xen-syms.vmcore-d1.elf.txt"
 
@@ -18,14 +17,6 @@ REF = XEN_DIR / "crash-ref" / "xen-syms.vmcore-d1.elf.txt"
 def xen_session():
     import xcrash
     return xcrash.open(str(need(XEN_DIR / "vmcore-d1.elf.xz")), str(need(XEN_DIR / "xen-syms.xz")))
-
-
-def run(session, line: str) -> str:
-    from xcrash.engine.runner import Runner
-    out, err = io.StringIO(), io.StringIO()
-    ok = Runner(session, out=out, err=err).execute(line)
-    assert ok, err.getvalue()
-    return out.getvalue().rstrip("\n")
 
 
 def ref_block(header_start: str, row: str) -> list[str]:
