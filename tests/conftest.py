@@ -137,16 +137,29 @@ def recorded_blocks(path: Path) -> list[tuple[str, str]]:
             re.findall(r"^crash> (.*)\n((?:(?!crash> ).*\n?)*)", path.read_text(), re.M)]
 
 
+def open_sample(name: str):
+    """xcrash on sample-dumps/NAME (MANIFEST.json's first file of that dump), opened once
+    per run: a Linux dump with its vmlinux, a Xen dump with its xen-syms and both vmlinux
+    (every domain a target); the session starts on its default target."""
+    import xcrash
+    key = f"sample:{name}"
+    if key not in _sessions:
+        man = sample_manifest()
+        entry = man["dumps"][name]
+        if "xen" in entry:
+            symbols = [entry["xen"]["xen_syms"]] + [e["path"] for n, e in sorted(man["symbols"].items())
+                                                    if n.startswith("vmlinux")]
+        else:
+            symbols = [entry["kernel"]["vmlinux"]]
+        _sessions[key] = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                                     *(str(SAMPLES / s) for s in symbols))
+    return _sessions[key]
+
+
 @pytest.fixture(scope="session")
 def sample_sysrq():
     """xcrash on sample-dumps/linux-sysrq (its zlib kdump file), opened once per run."""
-    import xcrash
-    man = sample_manifest()
-    entry = man["dumps"]["linux-sysrq"]
-    if "sample_sysrq" not in _sessions:
-        _sessions["sample_sysrq"] = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
-                                                str(SAMPLES / entry["kernel"]["vmlinux"]))
-    return _sessions["sample_sysrq"]
+    return open_sample("linux-sysrq")
 
 
 @pytest.fixture(scope="session")
@@ -157,13 +170,7 @@ def sysrq(sample_sysrq):
 
 @pytest.fixture(scope="session")
 def _sample_xen_own():
-    import xcrash
-    man = sample_manifest()
-    entry = man["dumps"]["xen-own"]
-    vmlinuxes = [str(SAMPLES / e["path"]) for n, e in sorted(man["symbols"].items())
-                 if n.startswith("vmlinux")]
-    return xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
-                       str(SAMPLES / entry["xen"]["xen_syms"]), *vmlinuxes)
+    return open_sample("xen-own")
 
 
 @pytest.fixture
