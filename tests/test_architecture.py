@@ -104,8 +104,7 @@ def test_every_import_goes_to_the_same_layer_or_below() -> None:
     assert not upward, "\n".join(upward)
 
 
-@pytest.mark.xfail(strict=True, reason="bt/bt_text/task/xen_bt and the xen targets import "
-                   "each other")
+@pytest.mark.xfail(strict=True, reason="bt/bt_text/task/xen_bt import each other")
 def test_no_import_cycles() -> None:
     edges = graph(typing=False)
     cycles: list[list[str]] = []

@@ -1,8 +1,11 @@
 """A session: one dump, its symbol files, the targets found in it, the current one."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from . import caveats
+from .caveats import Unreadable, caveat
 from .errors import XcrashError
 from .memory.space import PhysicalSpace
 from .targets.base import Target
@@ -26,15 +29,25 @@ class MachineTarget(Target):
 
 def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
               messages: list[str], forced: dict[str, Any] | None = None) -> None:
-    """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``: the
-    hook :meth:`XenTarget.guest_targets`).  Without xen-syms the hypervisor target
-    knows only VMCOREINFO_XEN's facts; the session starts in dom0 when a vmlinux
-    fits it (as crash's dom0 session), else in the machine target."""
-    from .targets.xen.hypervisor import XenTarget, XenUnavailable
+    """The hypervisor target and the guests' (:func:`_xen_targets`), with what could
+    not be read on the way said in the start-up messages."""
+    with caveats.collecting() as found:
+        _xen_targets(vmcore, dump, symfiles, targets, messages, forced)
+    messages.extend(f"WARNING: {what}" for what in found)
+
+
+def _xen_targets(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
+                 messages: list[str], forced: dict[str, Any] | None = None) -> None:
+    """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``:
+    :func:`xcrash.targets.xen.guests.guest_targets`).  Without xen-syms the
+    hypervisor target knows only VMCOREINFO_XEN's facts; the session starts in dom0
+    when a vmlinux fits it (as crash's dom0 session), else in the machine target."""
+    from .targets.xen.guests import guest_targets
+    from .targets.xen.hypervisor import XenTarget
     xen_syms = next((s for s in symfiles if s.kind == "xen-syms"), None)
     try:
         xen = XenTarget.from_dump(dump, xen_syms)
-    except (XenUnavailable, XcrashError) as err:
+    except XcrashError as err:      # said in the start-up messages
         messages.append(f"{vmcore}: a Xen hypervisor dump, but no hypervisor target: {err}")
         return
     messages.extend(xen.notes)
@@ -46,8 +59,8 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
         messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
                         "(doms from VMCOREINFO_XEN)")
     targets["xen"] = xen
-    guests = xen.guest_targets(symfiles, forced)
-    messages.extend(xen.guest_notes)
+    guests, notes = guest_targets(xen, symfiles, forced)
+    messages.extend(notes)
     dom0 = guests.get("dom0")
     if xen_syms is None and dom0 is not None and dom0.symfile is not None:
         # `xcrash vmcore vmlinux`, crash's dom0 session: start in dom0
@@ -88,7 +101,7 @@ class Session:
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
-             minimal: bool = False) -> "Session":
+             minimal: bool = False) -> Session:
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
         kdump files among ``symbol_paths`` are the other parts of a split dump
@@ -136,3 +149,62 @@ class Session:
 
     def close(self) -> None:
         self.dump.close()
+
+
+# -- what `target` lists ---------------------------------------------------------------
+@dataclass
+class TargetSummary:
+    """A target of the session, as ``target`` lists it ("-": not known for this kind)."""
+    name: str
+    #: the domain id of a Xen guest, "xen" for the hypervisor, "-" otherwise
+    id: int | str
+    #: "linux", "xen", "machine", "PV linux" (a Xen guest; "(no symbols)" when no
+    #: vmlinux serves it)
+    kind: str
+    vcpus: int
+    memory: str
+    release: str | Unreadable
+    nodename: str | Unreadable
+    #: the symbol file that serves it
+    symbols: str
+    #: the session's current target
+    current: bool
+
+
+def _pages_mib(pages: int | None) -> str:
+    return f"{pages * 4096 // (1 << 20)} MiB" if pages else "-"
+
+
+def target_summaries(session: Session) -> list[TargetSummary]:
+    """Every target of the session, in its order."""
+    from .targets.linux.kernel import LinuxTarget
+    from .targets.xen.hypervisor import XenTarget
+    from .targets.xen.pvguest import PvLinuxTarget
+    out = []
+    for name, t in session.targets.items():
+        symbols = t.symfile.path if t.symfile is not None else "-"
+        release: str | Unreadable = "-"
+        nodename: str | Unreadable = "-"
+        if isinstance(t, PvLinuxTarget):
+            dom = t.domain
+            kind = f"{t.xen_kind} linux" + (" (no symbols)" if t.symfile is None else "")
+            entry = TargetSummary(name, dom.domain_id, kind, len(dom.vcpus),
+                                  _pages_mib(dom.tot_pages), release, nodename, symbols,
+                                  t is session.current)
+        else:
+            entry = TargetSummary(name, "xen" if name == "xen" else "-", t.kind, len(t.cpus),
+                                  "-", release, nodename, symbols, t is session.current)
+        try:
+            if isinstance(t, LinuxTarget) and t.symfile is not None:
+                if isinstance(t, PvLinuxTarget) and not t.domain.vcpus:
+                    # Xen's vCPU list unknown (no DWARF): the guest's own online CPUs
+                    entry.vcpus = len(t.online_cpus)
+                uts = t.utsname
+                entry.release, entry.nodename = uts["release"], uts["nodename"]
+            elif isinstance(t, XenTarget):
+                entry.release = t.version or "-"
+        except XcrashError as err:
+            caveat(f"{name}: its utsname unreadable ({err}): RELEASE and NODENAME shown as ?")
+            entry.release = entry.nodename = Unreadable(str(err))
+        out.append(entry)
+    return out

@@ -1,17 +1,25 @@
-"""vcpus, vcpu: Xen's virtual CPUs, as crash's hypervisor mode shows them."""
+"""vcpus, vcpu: Xen's virtual CPUs, as crash's hypervisor mode shows them.
+
+The records come from ``targets/xen/vcpus.py``; this module picks them by the
+arguments and lays them out.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Iterable, Iterator
 
 from ..errors import CommandError, XcrashError
-from .base import Column, Command, Context, Option, Result, Table
-from .xen_columns import ADDR, center, hexc
-from .xen_domains import show_struct
+from ..layouts.xen_columns import ADDR, center, hexc
+from ..results import Column, Records
+from ..targets.xen.domains import parse_hex
+from ..targets.xen.pcpus import crashing_vcpu, pcpus
+from ..targets.xen.vcpus import VcpuEntry, find_vcpu, vcpu_entries
+from .base import Command, Context, Option
+from .xen_domains import struct_values, xen_target
 
 VCPUS_HEADER = f"   VCID  PCID {center('VCPU', ADDR)} ST T DOMID {center('DOMAIN', ADDR)}"
 
 
-def _x(v: Any) -> str:
+def _x(v: object) -> str:
     return "" if v is None else f"{v:x}"
 
 
@@ -21,40 +29,25 @@ VCPUS_COLUMNS = [Column("VCID", "vcpu_id", "right"), Column("PCID", "processor",
                  Column("RUNSTATE", "runstate")]
 
 
-def _vcpus_plain(table: Table) -> str:
-    lines = [VCPUS_HEADER]
-    for r in table.rows:
-        lines.append(f"{'>' if r['active'] else ' '}{'*' if r['crashing'] else ' '}"
-                     f"{r['vcpu_id']:5d} {r['processor']:5d} {hexc(r['vcpu'])} {r['state']} "
-                     f"{r['type']} {r['domain_id']:5d} {hexc(r['domain'])}")
-    return "\n".join(lines)
+def vcpus_lines(entries: Iterable[VcpuEntry]) -> Iterator[str]:
+    yield VCPUS_HEADER
+    for v in entries:
+        yield (f"{'>' if v.active else ' '}{'*' if v.crashing else ' '}"
+               f"{v.vcpu_id:5d} {v.processor:5d} {hexc(v.vcpu)} {v.state} "
+               f"{v.type} {v.domain_id:5d} {hexc(v.domain)}")
 
 
-def vcpu_rows(target: Any) -> list[dict[str, Any]]:
-    from ..targets.xen.pcpus import crashing_vcpu, pcpus
-    from ..targets.xen.vcpus import vcpus
-    pcs = pcpus(target)
-    current = {p.cpu: p.current_vcpu for p in pcs}
-    loaded = {p.curr_vcpu for p in pcs if p.lazy}
-    crashing = crashing_vcpu(target, pcs)
-    rows = []
-    for v in vcpus(target):
-        active = current.get(v.processor) == v.address
-        if active and v.runstate < 0:
-            v.runstate = 0          # no DWARF: a pCPU's current vCPU is running, at least
-        rows.append({"vcpu_id": v.vcpu_id, "processor": v.processor, "vcpu": v.address,
-                     "state": v.state, "type": v.domain_type, "domain_id": v.domain_id,
-                     "domain": v.domain, "runstate": v.state_name,
-                     "active": active,
-                     "crashing": v.address == crashing,
-                     # lazy context switch: the pCPU runs idle, this vCPU's state is loaded
-                     "state_loaded": v.address in loaded or current.get(v.processor) == v.address})
-    return rows
+def _mark(entry: VcpuEntry) -> str | None:
+    return "crashing" if entry.crashing else "active" if entry.active else None
+
+
+IDS = Option("-i", "ids", "name the vCPU by its domain id and vCPU id (two arguments) "
+             "instead of its struct vcpu address")
 
 
 class Vcpus(Command):
     name = "vcpus"
-    synopsis = "vcpus [-i domain-id vcpu-id | vcpu-address]..."
+    arguments = "[domain-id vcpu-id | vcpu-address]..."
     summary = "Xen vCPUs: id, physical CPU, struct vcpu, state, domain"
     group = "xen"
     targets = ("xen",)
@@ -69,43 +62,34 @@ vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
 With a symbols-only xen-syms (Debian's -dbg) the vCPUs are read at the fixed
 offsets struct domain and struct vcpu have kept since Xen 4.2, each checked
 against its domain, and the runstate where its layout fits every vCPU and says
-RUNNING exactly for those the pCPUs ran (?? when no single offset does).
+RUNNING exactly for those the pCPUs ran (?? and a warning when no single offset
+does).
 """
     example = "vcpus\nvcpus -i 0 1"
-    options = (Option("-i", "ids", "domain id then vcpu id"),)
+    options = (IDS,)
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        target = ctx.target
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         try:
-            rows = vcpu_rows(target)
+            entries = vcpu_entries(xen_target(ctx))
         except XcrashError as err:
             raise CommandError(f"vcpus: {err}") from None
         if opts["ids"]:
             if len(rest) != 2:
                 raise CommandError("vcpus: -i needs a domain id and a vcpu id")
-            rows = [r for r in rows if str(r["domain_id"]) == rest[0]
-                    and str(r["vcpu_id"]) == rest[1]]
+            entries = [e for e in entries if str(e.domain_id) == rest[0]
+                       and str(e.vcpu_id) == rest[1]]
         elif rest:
-            wanted = {_hex(a) for a in rest}
-            rows = [r for r in rows if r["vcpu"] in wanted]
-        if (rest or opts["ids"]) and not rows:
+            wanted = {parse_hex(a) for a in rest}
+            entries = [e for e in entries if e.vcpu in wanted]
+        if (rest or opts["ids"]) and not entries:
             raise CommandError(f"vcpus: invalid vcpu: {' '.join(rest)}")
-        marks = {i: "crashing" if r["crashing"] else "active"
-                 for i, r in enumerate(rows) if r["active"] or r["crashing"]}
-        return Table(VCPUS_COLUMNS, rows, plain=_vcpus_plain, marks=marks)
-
-
-def _hex(text: str) -> int | None:
-    try:
-        return int(text, 16)
-    except ValueError:
-        return None
+        return Records(entries, vcpus_lines, columns=VCPUS_COLUMNS, mark=_mark)
 
 
 class VcpuCmd(Command):
     name = "vcpu"
-    synopsis = "vcpu [-i domain-id vcpu-id | vcpu-address]..."
+    arguments = "[domain-id vcpu-id | vcpu-address]..."
     summary = "a struct vcpu in full"
     group = "xen"
     targets = ("xen",)
@@ -114,18 +98,16 @@ The struct vcpu of a vCPU (by address, or -i DOMID VCPUID), gdb-style as crash's
 `vcpu` prints it.  Without an argument: the crashing CPU's vCPU.
 """
     example = "vcpu\nvcpu -i 1 0"
-    options = (Option("-i", "ids", "domain id then vcpu id"),)
+    options = (IDS,)
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.xen.pcpus import crashing_vcpu, pcpus
-        from ..targets.xen.vcpus import find_vcpu
-        target = ctx.target
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
+        target = xen_target(ctx)
+        target.need_types("vcpu")
+        if opts["ids"] and len(rest) != 2:
+            raise CommandError("vcpu: -i needs a domain id and a vcpu id")
         try:
-            target.need_types("vcpu")
             if opts["ids"]:
-                if len(rest) != 2:
-                    raise CommandError("vcpu: -i needs a domain id and a vcpu id")
                 addrs = [find_vcpu(target, rest[1], rest[0]).address]
             elif rest:
                 addrs = [find_vcpu(target, a).address for a in rest]
@@ -138,7 +120,7 @@ The struct vcpu of a vCPU (by address, or -i DOMID VCPUID), gdb-style as crash's
             raise
         except XcrashError as err:
             raise CommandError(f"vcpu: {err}") from None
-        return show_struct(ctx, "struct vcpu", addrs)
+        return struct_values(ctx, "struct vcpu", addrs)
 
 
 COMMANDS = [Vcpus, VcpuCmd]

@@ -72,7 +72,9 @@ class CallFrameInfo:
             return None
         table = self._tables.get(off)
         if table is None:
-            table = self._tables[off] = self._parser._parse_entry_at(off).get_decoded().table
+            # an FDE's offset: never a ZERO terminator
+            entry = self._parser._parse_entry_at(off)
+            table = self._tables[off] = entry.get_decoded().table  # type: ignore[union-attr]
         row = None
         for r in table:
             if r["pc"] > pc:

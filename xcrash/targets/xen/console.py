@@ -8,15 +8,20 @@ clear).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ...errors import NoSuchSymbol
+from ...caveats import caveat
+from ...errors import NoSuchSymbol, NoSuchType
 from ...symbols.types import Kind
+
+if TYPE_CHECKING:
+    from .hypervisor import XenTarget
 
 DEFAULT_CONRING_SIZE = 16384
 
 
-def console_ring(target: Any) -> bytes:
+def console_ring(target: XenTarget) -> bytes:
+    """The ring's bytes, oldest first, NUL bytes left out."""
     target.need_symbols("log")
     space = target.space
     ring = target.address_of("conring")
@@ -24,15 +29,16 @@ def console_ring(target: Any) -> bytes:
     if target.has_types:
         try:
             is_array = target.variable_type("conring").strip_typedefs().kind is Kind.ARRAY
-        except Exception:   # noqa: BLE001 - no type: Xen >= 4.1 keeps a pointer
-            is_array = False
+        except NoSuchType:
+            is_array = False        # no type for it: Xen >= 4.1 keeps a pointer
     if not is_array:
         ring = space.read_u64(ring)
     try:
         size = space.read_u32(target.address_of("conring_size"))
     except NoSuchSymbol:
-        size = DEFAULT_CONRING_SIZE
+        size = DEFAULT_CONRING_SIZE     # an old Xen's ring, of a fixed size
     if not size or size & (size - 1):
+        caveat(f"conring_size {size} is not a power of two: {DEFAULT_CONRING_SIZE} bytes read")
         size = DEFAULT_CONRING_SIZE
     prod = space.read_u32(target.address_of("conringp"))
     buf = space.read(ring, size)
@@ -44,7 +50,7 @@ def console_ring(target: Any) -> bytes:
     return data.replace(b"\0", b"")
 
 
-def console_text(target: Any) -> str:
+def console_text(target: XenTarget) -> str:
     """The ring as text, non-ASCII bytes shown as '.' (as crash shows them)."""
     raw = console_ring(target)
     text = "".join(chr(b) if b < 0x80 else "." for b in raw)

@@ -16,11 +16,13 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from ...errors import MemoryError_, NoSuchSymbol, XcrashError
 from ...arch import PAGE_MASK
+from ...caveats import caveat
+from ...errors import MemoryError_, NoSuchSymbol, XcrashError
 from ...memory.space import PhysicalReader, PhysicalSpace, Step, Translation
 from ...memory.x86_64 import PageTableSpace
 from ..base import Cpu, Target
+from .layout import CPU_INFO_CURRENT_VCPU, CPU_USER_REGS, TSS_PAGE_TSS, TSS_RSP0
 
 MASK = 0xFFFFFFFFFFFFFFFF
 GIB = 1 << 30
@@ -32,11 +34,6 @@ FRAMETABLE_VIRT_START = 0xFFFF82E000000000
 FRAMETABLE_VIRT_START_BIGMEM = 0xFFFF830000000000
 #: STACK_ORDER 3 (Xen >= 4.5 on x86_64); cpu0_stack's size says it when present
 STACK_SIZE = 8 << 12
-#: offsetof(struct cpu_user_regs, es): TSS rsp0 points there in cpu_info
-CPU_USER_REGS_ES = 168
-CPU_INFO_CURRENT_VCPU = 208
-#: never-onlined CPUs have this per-CPU offset plus -__per_cpu_start
-INVALID_PERCPU_BASE = 0x8000000000000000
 
 
 class XenUnavailable(XcrashError):
@@ -108,6 +105,7 @@ class XenTarget(Target):
     """The hypervisor: domains, vCPUs, physical CPUs, the console ring, stacks."""
 
     kind = "xen"
+    space: XenSpace
 
     def __init__(self, name: str, space: XenSpace, phys_space: Any, symfile: Any, *,
                  dump: Any) -> None:
@@ -118,12 +116,10 @@ class XenTarget(Target):
         self.vmcoreinfo = dump.xen.vmcoreinfo if dump.xen is not None else None
         #: start-up remarks (how xen_phys_start was found, what is missing)
         self.notes: list[str] = []
-        #: which symbol file serves which domain (set by guest_targets)
-        self.guest_notes: list[str] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def from_dump(cls, dump: Any, symfile: Any = None, name: str = "xen") -> "XenTarget":
+    def from_dump(cls, dump: Any, symfile: Any = None, name: str = "xen") -> XenTarget:
         xen = dump.xen
         if xen is None:
             raise XenUnavailable("not a Xen host dump (no Xen crash notes)")
@@ -179,8 +175,11 @@ class XenTarget(Target):
             if shift:
                 space.set_pdx(shift, space.read_u64(self.address_of("ma_va_bottom_mask")),
                               space.read_u64(self.address_of("ma_top_mask")))
-        except (NoSuchSymbol, MemoryError_):
-            pass
+        except NoSuchSymbol:
+            pass            # a build without PDX compression: the direct map is linear
+        except MemoryError_ as err:
+            self.notes.append(f"PDX compression unreadable ({err}): the direct map is taken "
+                              "as linear")
 
     # -- facts ---------------------------------------------------------------------------
     @property
@@ -219,7 +218,11 @@ class XenTarget(Target):
         """FRAMETABLE_VIRT_START: VMCOREINFO's SYMBOL(frame_table) is a pointer to it."""
         try:
             return self.space.read_u64(self.global_address("frame_table"))
-        except (NoSuchSymbol, MemoryError_):
+        except NoSuchSymbol:
+            return None     # neither xen-syms nor VMCOREINFO_XEN names it
+        except MemoryError_ as err:
+            self.notes.append(f"frame_table unreadable ({err}): the standard direct map and "
+                              "no page counts without DWARF")
             return None
 
     @property
@@ -229,10 +232,14 @@ class XenTarget(Target):
     # -- physical CPUs -------------------------------------------------------------------
     @cached_property
     def nr_cpu_ids(self) -> int:
+        """``nr_cpu_ids``; without xen-syms the number of crash notes."""
         try:
             return self.space.read_u32(self.address_of("nr_cpu_ids"))
-        except (XcrashError,):
-            return max(len(self.dump.prstatus), 1)
+        except MemoryError_ as err:
+            caveat(f"nr_cpu_ids unreadable ({err}): the CPUs counted from the crash notes")
+        except XcrashError:
+            pass            # no xen-syms: the crash notes are what there is
+        return max(len(self.dump.prstatus), 1)
 
     def cpu_mask(self, name: str) -> list[int]:
         nwords = (self.nr_cpu_ids + 63) // 64
@@ -247,21 +254,32 @@ class XenTarget(Target):
         CPUs that have a stack."""
         try:
             online = self.cpu_mask("cpu_online_map")
-        except XcrashError:
+        except MemoryError_ as err:
+            caveat(f"cpu_online_map unreadable ({err}): the present pCPUs that have a stack "
+                   "taken as online")
             online = []
+        except XcrashError:
+            online = []     # no xen-syms: see below
         if online:
             return online
         try:
             return [c for c in self.present_cpus if self.stack_bases[c]]
+        except MemoryError_ as err:
+            caveat(f"stack_base[] unreadable ({err}): one pCPU per crash note")
         except XcrashError:
-            return list(range(len(self.dump.prstatus)))
+            pass            # no xen-syms: one pCPU per crash note
+        return list(range(len(self.dump.prstatus)))
 
     @cached_property
     def present_cpus(self) -> list[int]:
+        """``cpu_present_map``; without xen-syms one pCPU per crash note."""
         try:
             return self.cpu_mask("cpu_present_map")
+        except MemoryError_ as err:
+            caveat(f"cpu_present_map unreadable ({err}): one pCPU per crash note")
         except XcrashError:
-            return list(range(len(self.dump.prstatus)))
+            pass            # no xen-syms: one pCPU per crash note
+        return list(range(len(self.dump.prstatus)))
 
     def _pointer_array(self, name: str) -> list[int]:
         addr = self.address_of(name)
@@ -272,6 +290,11 @@ class XenTarget(Target):
     def per_cpu_offsets(self) -> list[int]:
         return self._pointer_array("__per_cpu_offset")
 
+    @cached_property
+    def idle_vcpus(self) -> list[int]:
+        """``idle_vcpu[]``: each pCPU's idle vCPU (0 for CPUs never brought up)."""
+        return self._pointer_array("idle_vcpu")
+
     def per_cpu_address(self, address: int, cpu: int) -> int:
         return (address + self.per_cpu_offsets[cpu]) & MASK
 
@@ -279,7 +302,7 @@ class XenTarget(Target):
         """CPU ``cpu``'s copy of the per-CPU variable ``name`` (``per_cpu__name``)."""
         sym_name = name if name.startswith("per_cpu__") else "per_cpu__" + name
         var = self.object(sym_name)
-        return self.object_at(var.type_, self.per_cpu_address(var.address_, cpu))
+        return self.object_at(var.type_, self.per_cpu_address(self.address_of(sym_name), cpu))
 
     @cached_property
     def stack_size(self) -> int:
@@ -303,20 +326,24 @@ class XenTarget(Target):
         points at ``&cpu_info->guest_cpu_user_regs.es`` (offset 168)."""
         if self.has_types:
             return self.type("struct cpu_info").byte_size
+        unreadable = []
         for cpu in self.online_cpus:
-            for name, off in (("per_cpu__tss_page", 64 + 4), ("per_cpu__init_tss", 4)):
+            for name, off in (("per_cpu__tss_page", TSS_PAGE_TSS + TSS_RSP0),
+                              ("per_cpu__init_tss", TSS_RSP0)):
                 sym = self.symbols.get(name) if self.symbols is not None else None
                 if sym is None:
-                    continue
+                    continue            # the other name (tss_page since Xen 4.16)
                 try:
                     rsp0 = self.space.read_u64(self.per_cpu_address(sym.address, cpu) + off)
-                except MemoryError_:
-                    continue
+                except MemoryError_ as err:
+                    unreadable.append(f"pCPU {cpu}'s TSS: {err}")
+                    continue            # another pCPU's TSS tells the same
                 base = self.stack_bases[cpu]
-                size = base + self.stack_size - (rsp0 - CPU_USER_REGS_ES)
+                size = base + self.stack_size - (rsp0 - CPU_USER_REGS["es"][0])
                 if 200 <= size <= 1024:
                     return size
-        raise XenUnavailable("struct cpu_info needs Xen's types")
+        why = f" (and {'; '.join(unreadable)})" if unreadable else ""
+        raise XenUnavailable(f"struct cpu_info needs Xen's types{why}")
 
     def current_vcpu(self, cpu: int) -> int:
         """Xen's ``current`` on a pCPU: ``cpu_info->current_vcpu`` (offset 208 since
@@ -342,14 +369,14 @@ class XenTarget(Target):
         saved registers point into ``kexec_crash``'s caller chain is not known: None."""
         if self.symbols is None:
             return None
-        for name in ("crashing_cpu",):
-            for sym in _statics(self.symbols, name):
-                try:
-                    value = self.space.read_int(sym.address, 4, signed=True)
-                except MemoryError_:
-                    continue
-                if 0 <= value < self.nr_cpu_ids:
-                    return value
+        for sym in _statics(self.symbols, "crashing_cpu"):
+            try:
+                value = self.space.read_int(sym.address, 4, signed=True)
+            except MemoryError_ as err:
+                caveat(f"{sym.name} unreadable ({err}): the crashing pCPU is not marked")
+                continue
+            if 0 <= value < self.nr_cpu_ids:
+                return value
         return None
 
     @cached_property
@@ -365,8 +392,11 @@ class XenTarget(Target):
             if self.symbols is not None and not note.empty:
                 try:
                     cpu = self.cpu_of_stack_address(note.regs.get("rsp", 0))
+                except MemoryError_ as err:
+                    caveat(f"stack_base[] unreadable ({err}): the crash notes placed on the "
+                           "pCPUs in order")
                 except XcrashError:
-                    cpu = None
+                    pass        # no stack_base symbol: the notes go on the pCPUs in order
             if cpu is None or cpu in out:
                 rest.append(note)
             else:
@@ -386,17 +416,6 @@ class XenTarget(Target):
     @property
     def cpus(self) -> list[Cpu]:
         return [Cpu(c, n.regs, "NT_PRSTATUS") for c, n in self.cpu_notes.items() if not n.empty]
-
-    # -- guest targets (issue 7) --------------------------------------------------------
-    def guest_targets(self, symbol_files: list[Any],
-                      forced: dict[str, Any] | None = None) -> dict[str, Target]:
-        """The Linux targets of the PV domains (``{"dom0": ..., "dom1": ...}``), each
-        served by the vmlinux whose banner and build-id are in its memory
-        (``forced``: ``{"domN": symbol file}`` from ``--sym``); what was matched is
-        left in :attr:`guest_notes` (targets/xen/guests.py)."""
-        from .guests import guest_targets
-        targets, self.guest_notes = guest_targets(self, symbol_files, forced)
-        return targets
 
     # -- identity -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -424,12 +443,6 @@ def _phys_start_from_cr3(dump: Any, virt_start: int) -> int | None:
         try:
             ma = PageTableSpace(dump, regs.cr3).translate(virt_start + XEN_IMG_OFFSET)
         except MemoryError_:
-            continue
+            continue        # a CPU whose tables are not in the dump: the next CPU's
         return ma - XEN_IMG_OFFSET
     return None
-
-
-def member_offset(t: Any, name: str) -> int:
-    """Byte offset of a (possibly nested anonymous) member of a struct type."""
-    bits, _member = t.member(name)
-    return bits // 8

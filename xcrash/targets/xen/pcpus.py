@@ -2,41 +2,48 @@
 its TSS, its scheduler resource, and the crash notes Xen wrote for it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ...errors import MemoryError_, NoSuchSymbol, XcrashError
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, XcrashError
+from .layout import CPU_INFO_CURRENT_VCPU, CPU_INFO_PROCESSOR_ID, TSS_PAGE_TSS
+
+if TYPE_CHECKING:
+    from .hypervisor import XenTarget
 
 
 @dataclass
 class Pcpu:
+    """A line of ``pcpus``."""
     cpu: int
     cpu_info: int          # crash's PCPU column
     current_vcpu: int      # cpu_info->current_vcpu: Xen's `current`
-    curr_vcpu: int         # per_cpu(curr_vcpu): whose state is loaded (lazy switch)
-    idle_vcpu: int
-    tss: int               # &per_cpu(tss_page).tss
-    stack_base: int
-    processor_id: int
+    #: per_cpu(curr_vcpu): whose state is loaded (lazy switch); 0 when the build has none
+    curr_vcpu: int | Unreadable
+    #: &per_cpu(tss_page).tss (init_tss before Xen 4.16)
+    tss: int | Unreadable
+    idle_vcpu: int = field(metadata={"json": False})
+    stack_base: int = field(metadata={"json": False})
+    processor_id: int = field(metadata={"json": False})
+    #: the pCPU that crashed (crash's ``*``)
+    crashing: bool = field(default=False, metadata={"json": False})
 
     @property
     def lazy(self) -> bool:
         """Idle is running but a guest vCPU's state is still loaded here."""
-        return self.current_vcpu == self.idle_vcpu and self.curr_vcpu not in (0, self.idle_vcpu)
+        return (self.current_vcpu == self.idle_vcpu and isinstance(self.curr_vcpu, int)
+                and self.curr_vcpu not in (0, self.idle_vcpu))
 
 
-#: without DWARF: offsets in struct cpu_info (its cpu_user_regs frame is 200 bytes)
-#: and of the TSS in tss_page (Xen 4.16+), unchanged up to 4.17
-CPU_INFO_PROCESSOR_ID, CPU_INFO_CURRENT_VCPU, TSS_PAGE_TSS = 200, 208, 64
-
-
-def pcpus(target: Any) -> list[Pcpu]:
+def pcpus(target: XenTarget) -> list[Pcpu]:
     """The present pCPUs that were brought up (crash: cpu_present_map).  Without
     Xen's DWARF the ELF symbols suffice: ``stack_base``, ``idle_vcpu``, the per-CPU
     ``curr_vcpu`` and ``tss_page``, and cpu_info's few fixed offsets."""
     if target.symbols is None:
         target.need_types("the physical CPU list")
-    idle = target._pointer_array("idle_vcpu")
+    idle = target.idle_vcpus
+    crashing = target.crashing_cpu
     out = []
     for cpu in target.present_cpus:
         if not target.stack_bases[cpu]:
@@ -48,35 +55,39 @@ def pcpus(target: Any) -> list[Pcpu]:
         else:
             current = target.space.read_u64(info + CPU_INFO_CURRENT_VCPU)
             processor_id = target.space.read_u32(info + CPU_INFO_PROCESSOR_ID)
-        out.append(Pcpu(cpu, info, current, _per_cpu_word(target, "curr_vcpu", cpu), idle[cpu],
-                        _tss(target, cpu), target.stack_bases[cpu], processor_id))
+        out.append(Pcpu(cpu, info, current, _per_cpu_word(target, "curr_vcpu", cpu),
+                        _tss(target, cpu), idle[cpu], target.stack_bases[cpu], processor_id,
+                        crashing=cpu == crashing))
     return out
 
 
-def _per_cpu_word(target: Any, name: str, cpu: int) -> int:
+def _per_cpu_word(target: XenTarget, name: str, cpu: int) -> int | Unreadable:
+    assert target.symbols is not None
     sym = target.symbols.get("per_cpu__" + name)
     if sym is None:
-        return 0
+        return 0            # not in this build: nothing is known to be loaded
     try:
         return target.space.read_u64(target.per_cpu_address(sym.address, cpu))
-    except MemoryError_:
-        return 0
+    except MemoryError_ as err:
+        caveat(f"per_cpu({name}) of pCPU {cpu} unreadable ({err}): shown as ?")
+        return Unreadable(str(err))
 
 
-def _tss(target: Any, cpu: int) -> int:
+def _tss(target: XenTarget, cpu: int) -> int | Unreadable:
     """The pCPU's TSS: inside ``tss_page`` since Xen 4.16 (``init_tss`` before)."""
+    assert target.symbols is not None
     for name, member in (("tss_page", "tss"), ("init_tss", None)):
         if not target.has_types:
             sym = target.symbols.get("per_cpu__" + name)
             if sym is not None:
                 return target.per_cpu_address(sym.address, cpu) + (TSS_PAGE_TSS if member else 0)
-            continue
+            continue        # the other name
         try:
             var = target.per_cpu(name, cpu)
-        except (NoSuchSymbol, XcrashError):
-            continue
-        return var.member_(member).address_ if member else var.address_
-    return 0
+            return var.member_(member).address_ if member else var.address_
+        except (NoSuchSymbol, NoSuchMember):
+            continue        # the other name (and layout) of the other Xen versions
+    return Unreadable("neither per_cpu tss_page nor init_tss in xen-syms")
 
 
 @dataclass
@@ -88,64 +99,84 @@ class CpuNote:
     xen_core: int          # XEN_CORE: the CRASH_REGS note
     xen_info: int | None   # XEN_INFO: the CRASH_INFO note (pCPU 0's buffer only)
     size: int
+    #: dumpinfo -r: the registers the dump's NT_PRSTATUS note saved for this pCPU
+    regs: dict[str, int] | None = None
+    #: dumpinfo -r: cr0, cr2, cr3, cr4 from its CRASH_REGS note
+    control_regs: dict[str, int] | None = None
+
+    @property
+    def regs_address(self) -> int:
+        """Where ``pr_reg`` is in the NT_PRSTATUS note: after the note header (12),
+        the name "CORE" (8) and elf_prstatus's first members (112)."""
+        return self.core + 12 + 8 + 112
 
 
 def _note_size(namesz: int, descsz: int) -> int:
     return 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
 
 
-def cpu_notes(target: Any) -> list[CpuNote]:
+def cpu_notes(target: XenTarget, registers: bool = False) -> list[CpuNote]:
     """``crash_notes[cpu]`` (``{Elf_Note *start; size_t size}``): each pCPU's
-    buffer is [CORE NT_PRSTATUS][Xen CRASH_REGS], pCPU 0's followed by [Xen CRASH_INFO]."""
+    buffer is [CORE NT_PRSTATUS][Xen CRASH_REGS], pCPU 0's followed by [Xen CRASH_INFO].
+    ``registers``: with the registers the dump's notes saved."""
     target.need_symbols("dumpinfo")
     array = target.space.read_u64(target.address_of("crash_notes"))
     if not array:
         raise XcrashError("crash_notes is NULL: no crash image was loaded")
     out = []
     for cpu in target.present_cpus:
-        start, size = (int.from_bytes(b, "little") for b in
-                       _pair(target.space.read(array + 16 * cpu, 16)))
+        raw = target.space.read(array + 16 * cpu, 16)
+        start, size = int.from_bytes(raw[:8], "little"), int.from_bytes(raw[8:], "little")
         if not start:
             continue
-        notes = []
+        notes: list[int] = []
         off = 0
         while off + 12 <= size and len(notes) < 3:
             namesz, descsz, _ntype = (target.space.read_u32(start + off + 4 * i) for i in range(3))
             notes.append(start + off)
             off += _note_size(namesz, descsz)
-        out.append(CpuNote(cpu, start, notes[0] if notes else start,
-                           notes[1] if len(notes) > 1 else 0,
-                           notes[2] if len(notes) > 2 else None, size))
+        entry = CpuNote(cpu, start, notes[0] if notes else start,
+                        notes[1] if len(notes) > 1 else 0,
+                        notes[2] if len(notes) > 2 else None, size)
+        if registers:
+            note = target.cpu_notes.get(cpu)
+            cr = target.crash_regs(cpu)
+            entry.regs = dict(note.regs) if note is not None else None
+            entry.control_regs = {f"cr{k}": getattr(cr, f"cr{k}") for k in (0, 2, 3, 4)} \
+                if cr is not None else None
+        out.append(entry)
     return out
 
 
-def _pair(raw: bytes) -> tuple[bytes, bytes]:
-    return raw[:8], raw[8:16]
-
-
-def scheduler_name(target: Any, cpu: int | None = None) -> str | None:
+def scheduler_name(target: XenTarget, cpu: int | None = None) -> str | None:
     """The name of the scheduler of a pCPU's resource (of the first pCPU by default)."""
     cpu = target.online_cpus[0] if cpu is None else cpu
     try:
         res = target.per_cpu("sched_res", cpu)
         sched = res.deref_().scheduler
         return target.space.read_cstring(int(sched.name), 128).decode("latin-1")
-    except (NoSuchSymbol, XcrashError):
+    except (NoSuchSymbol, NoSuchMember):
+        return None         # before Xen 4.13 (no sched_resource): not known here
+    except MemoryError_ as err:
+        caveat(f"the scheduler of pCPU {cpu} unreadable ({err}): its name shown as (unknown)")
         return None
 
 
 @dataclass
 class SchedInfo:
+    """A line of ``sched``."""
     cpu: int
-    resource: int          # per_cpu(sched_res): struct sched_resource *
+    sched_resource: int    # per_cpu(sched_res): struct sched_resource *
     sched_priv: int
     curr_unit: int
     curr_vcpu: int         # curr unit's first vCPU (granularity 1: the only one)
     idle_vcpu: int
     granularity: int
+    #: the scheduler's name (of the first pCPU's resource)
+    scheduler: str = ""
 
 
-def sched_info(target: Any) -> list[SchedInfo]:
+def sched_info(target: XenTarget) -> list[SchedInfo]:
     """Per-unit scheduling (Xen >= 4.13): ``per_cpu(sched_res)`` points at a
     ``struct sched_resource`` whose ``curr`` is a ``struct sched_unit``."""
     target.need_types("sched")
@@ -170,10 +201,9 @@ def running_vcpus(pcs: list[Pcpu]) -> set[int]:
     return {p.current_vcpu for p in pcs if p.current_vcpu}
 
 
-def crashing_vcpu(target: Any, pcs: list[Pcpu]) -> int | None:
+def crashing_vcpu(target: XenTarget, pcs: list[Pcpu]) -> int | None:
     """The vCPU current on the crashing pCPU: crash's ``*`` mark."""
-    cpu = target.crashing_cpu
     for p in pcs:
-        if p.cpu == cpu:
+        if p.crashing:
             return p.current_vcpu
     return None

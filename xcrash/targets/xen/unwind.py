@@ -29,9 +29,16 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...errors import MemoryError_, XcrashError
+from ...caveats import caveat
+from ...errors import XcrashError
+from ..base import cached_per_target
+from .cfi import CallFrameInfo
+from .layout import CPU_USER_REGS, CPU_USER_REGS_SAVED
+
+if TYPE_CHECKING:
+    from .hypervisor import XenTarget
 
 MASK = 0xFFFFFFFFFFFFFFFF
 MAX_FRAMES = 128
@@ -39,8 +46,8 @@ PAGE = 4096
 XEN_CS = 0xE008
 UREGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
          "rdx", "rsi", "rdi")
-UREGS_RBP = 32
-UREGS_SIZE_SAVED = 168          # up to ss: what entry code and hardware push
+UREGS_RBP = CPU_USER_REGS["rbp"][0]
+UREGS_SIZE_SAVED = CPU_USER_REGS_SAVED      # up to ss: what entry code and hardware push
 _IST_PAGES = {1: "#MC", 2: "NMI", 3: "#DB", 4: "#DF"}
 #: the function whose registers Xen saved in the crash notes
 SAVE_FUNCTION = "kexec_crash_save_cpu"
@@ -93,14 +100,15 @@ class _Stop(Exception):
 class _Stack:
     """One pCPU's stack pages, read once."""
 
-    def __init__(self, target: Any, cpu: int) -> None:
+    def __init__(self, target: XenTarget, cpu: int) -> None:
         self.target = target
         self.base = target.stack_bases[cpu]
         self.size = target.stack_size
         self.top = self.base + self.size
         try:
             self.cpu_info: int | None = self.top - target.cpu_info_size
-        except XcrashError:
+        except XcrashError as err:
+            caveat(f"pCPU {cpu}: {err}: a guest frame looked for in the stack's last 512 bytes")
             self.cpu_info = None
         self._pages: dict[int, bytes | None] = {}
 
@@ -123,14 +131,14 @@ class _Stack:
         if base not in self._pages:
             try:
                 self._pages[base] = bytes(self.target.space.read(base, PAGE))
-            except (XcrashError, MemoryError_):
-                self._pages[base] = None
+            except XcrashError:
+                self._pages[base] = None    # read word by word below: an unreadable one stops
         p = self._pages[base]
         off = addr & 0xFFF
         if p is None or off > PAGE - 8:
             try:
                 return self.target.space.read_u64(addr)
-            except (XcrashError, MemoryError_) as err:
+            except XcrashError as err:
                 raise _Stop(f"cannot read {addr:x}: {err}") from None
         return int.from_bytes(p[off:off + 8], "little")
 
@@ -151,13 +159,12 @@ class _Stack:
 class Unwinder:
     """What a target's binary offers for unwinding, found once per target."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: XenTarget) -> None:
         self.target = target
         self.syms = target.symbols
 
     @cached_property
-    def cfi(self) -> Any:
-        from .cfi import CallFrameInfo
+    def cfi(self) -> CallFrameInfo | None:
         sf = self.target.symfile
         if sf is None or sf.elf.section_by_name(".debug_frame") is None:
             return None
@@ -177,8 +184,8 @@ class Unwinder:
         for s in funcs[::step]:
             try:
                 code = self.target.space.read(s.address, 24)
-            except (XcrashError, MemoryError_):
-                continue
+            except XcrashError:
+                continue                    # not in the dump: the sample goes on without it
             if not any(code):
                 continue                    # .init.text, freed after boot
             seen += 1
@@ -212,8 +219,8 @@ class Unwinder:
         """Whether ``value`` is a return address after a call (a direct one to ``callee``)."""
         try:
             code = bytes(self.target.space.read(value - 7, 7))
-        except (XcrashError, MemoryError_):
-            return False
+        except XcrashError:
+            return False                    # no code there in the dump: no call to see
         if code[2] == 0xE8:
             dest = (value + int.from_bytes(code[3:7], "little", signed=True)) & MASK
             if callee is None or dest == callee:
@@ -226,19 +233,16 @@ class Unwinder:
             return True
         if code[4] == 0x41 and code[5] == 0xFF and 0xD0 <= code[6] <= 0xD7:
             return True
-        if code[4] == 0xFF and 0x50 <= code[5] <= 0x57:                # call *d8(%reg)
-            return True
-        return False
+        return code[4] == 0xFF and 0x50 <= code[5] <= 0x57            # call *d8(%reg)
 
 
-def unwinder(target: Any) -> Unwinder:
-    u = getattr(target, "_xen_unwinder", None)
-    if u is None:
-        u = target._xen_unwinder = Unwinder(target)
-    return u
+@cached_per_target
+def unwinder(target: XenTarget) -> Unwinder:
+    """What the target's binary offers for unwinding (found once per target)."""
+    return Unwinder(target)
 
 
-def backtrace(target: Any, cpu: int, method: str | None = None, *,
+def backtrace(target: XenTarget, cpu: int, method: str | None = None, *,
               cross_check: bool = True) -> PcpuTrace:
     """The back trace of a pCPU, by ``method`` (default: the best the binary offers;
     the others, where available, are run too and their agreement recorded)."""
@@ -254,8 +258,8 @@ def backtrace(target: Any, cpu: int, method: str | None = None, *,
     vcpu = 0
     try:
         vcpu = target.current_vcpu(cpu)
-    except (XcrashError, MemoryError_):
-        pass
+    except XcrashError as err:
+        caveat(f"pCPU {cpu}'s current vCPU unreadable ({err}): VCPU shown as 0")
     trace = PcpuTrace(cpu, vcpu, method)
     if note is None or note.empty:
         trace.error = "this CPU saved no registers"
@@ -275,10 +279,11 @@ def backtrace(target: Any, cpu: int, method: str | None = None, *,
     return trace
 
 
-def _is_idle_vcpu(target: Any, cpu: int, vcpu: int) -> bool:
+def _is_idle_vcpu(target: XenTarget, cpu: int, vcpu: int) -> bool:
     try:
-        return vcpu != 0 and vcpu == target._pointer_array("idle_vcpu")[cpu]
-    except (XcrashError, MemoryError_):
+        return vcpu != 0 and vcpu == target.idle_vcpus[cpu]
+    except XcrashError as err:
+        caveat(f"idle_vcpu[] unreadable ({err}): pCPU {cpu}'s guest frame taken as current")
         return False
 
 
@@ -334,6 +339,7 @@ def _step(u: Unwinder, stack: _Stack, method: str, pc: int, sp: int, bp: int,
         raise _Stop(f"stack pointer {sp:x} is not on CPU's stack")
     lo, hi = stack.range(sp)
     if method == "DWARF CFI":
+        assert u.cfi is not None            # offered only with .debug_frame
         rule = u.cfi.rule(pc - 1 if is_return else pc)
         if rule is not None:
             cfa = (sp if rule.cfa_reg == 7 else bp) + rule.cfa_offset
@@ -382,7 +388,8 @@ def _exception_frame(u: Unwinder, stack: _Stack, method: str, ra: int, sp: int,
     candidates = []
     if method != "stack scan" and bp and not bp >> 63 and stack.name((~bp) & MASK):
         candidates.append(((~bp) & MASK) - UREGS_RBP)
-    if method == "stack scan" or method == "DWARF CFI" and not u.cfi.covers(ra - 1):
+    if method == "stack scan" or method == "DWARF CFI" and u.cfi is not None \
+            and not u.cfi.covers(ra - 1):
         candidates.append(sp)
     for addr in candidates:
         if stack.name(addr) is None or addr + UREGS_SIZE_SAVED > stack.top:
