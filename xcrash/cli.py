@@ -98,7 +98,7 @@ def run(argv: list[str]) -> int:
     if args.json:
         settings["output"] = "json"
     if args.minimal:
-        from .commands.minimal import MinimalRegistry
+        from .commands.registry import MinimalRegistry
         registry: Registry = MinimalRegistry()
     else:
         registry = Registry()

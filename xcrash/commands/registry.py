@@ -7,6 +7,7 @@ group.  Command modules must import cheaply: a command that needs capstone
 or rich imports it inside :meth:`Command.run`.
 
 Lookup is by exact name or alias, as in crash: no unique-prefix matching.
+:class:`MinimalRegistry` is the registry of ``--minimal`` sessions.
 """
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ import sys
 from typing import Callable, Iterable
 
 from ..errors import CommandError
-from .base import Alias, Command
+from .base import ANY_TARGET, Alias, Command, Context, Result
 
 ENTRY_POINT_GROUP = "xcrash.commands"
 
-#: modules of this package that hold no commands
-_NOT_COMMAND_MODULES = {"base", "registry"}
+#: modules of this package that hold no commands: the framework
+_NOT_COMMAND_MODULES = {"base", "registry", "args"}
 
 #: crash's built-in aliases (``alias`` lists them), minus those of commands
 #: xcrash does not have (gdb, the ``*`` shortcut)
@@ -147,3 +148,39 @@ def builtin_modules() -> Iterable[str]:
         if not info.name.startswith("_") and info.name not in _NOT_COMMAND_MODULES:
             yield info.name
 
+
+
+# -- --minimal ----------------------------------------------------------------------------
+#: what a --minimal session keeps, the restricted session crash offers for dumps too
+#: damaged for the rest: commands that need nothing beyond the symbol table and raw
+#: memory (crash's log, dis, rd, sym, eval, set, exit, plus xcrash's help, alias, vtop,
+#: ptov and search)
+MINIMAL_COMMANDS = frozenset({"log", "dis", "rd", "sym", "eval", "set", "q", "help", "alias",
+                              "vtop", "ptov", "search"})
+
+
+class _Refused(Command):
+    """Stands in for a command that --minimal leaves out."""
+
+    targets = ANY_TARGET
+
+    def __init__(self, real: Command) -> None:
+        self.name = real.name
+        self.aliases = real.aliases
+        self.summary = real.summary
+        self.group = real.group
+
+    def run(self, ctx: Context, args: list[str]) -> Result:
+        raise CommandError(f"not available in --minimal mode, which keeps only "
+                           f"{', '.join(sorted(MINIMAL_COMMANDS))}")
+
+
+class MinimalRegistry(Registry):
+    """The registry of ``--minimal``: every other command answers with one line saying
+    why it is not there."""
+
+    def get(self, word: str) -> Command | None:
+        cmd = super().get(word)
+        if cmd is None or cmd.name in MINIMAL_COMMANDS:
+            return cmd
+        return _Refused(cmd)
