@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import CommandError
 from .base import ANY_TARGET, Alias, Command, Context, Result

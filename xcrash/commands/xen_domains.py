@@ -6,7 +6,7 @@ arguments and lays them out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..errors import CommandError, XcrashError

@@ -6,7 +6,7 @@ arguments and lays them out.
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import CommandError, XcrashError
 from ..layouts.xen_columns import ADDR, center, hexc

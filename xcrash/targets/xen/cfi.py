@@ -1,8 +1,9 @@
 """DWARF call-frame information from ``.debug_frame`` (Xen keeps no ``.eh_frame``).
 
-The FDEs are indexed by their headers (a few milliseconds); pyelftools
-parses and decodes an FDE into its rule table on first use.  A rule answers, at one pc: where the CFA is (a register plus an
-offset) and where the return address and the caller's RBP were saved.
+The FDEs are indexed by their headers (a few milliseconds); pyelftools parses and
+decodes an FDE into its rule table on first use.  A rule answers, at one pc: where
+the CFA is (a register plus an offset) and where the return address and the
+caller's RBP were saved.
 """
 from __future__ import annotations
 

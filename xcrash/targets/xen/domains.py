@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, XcrashError

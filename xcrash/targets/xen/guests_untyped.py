@@ -13,7 +13,8 @@ stacks.  Such a guest needs its vmlinux.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
 
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError

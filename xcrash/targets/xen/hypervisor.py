@@ -164,7 +164,7 @@ class XenTarget(Target):
 
     def _adopt_layout(self) -> None:
         """BIGMEM and PDX compression, read from the hypervisor itself."""
-        space: XenSpace = self.space  # type: ignore[assignment]
+        space = self.space
         ft = self.frame_table
         if ft == FRAMETABLE_VIRT_START_BIGMEM:
             space.directmap_start = DIRECTMAP_VIRT_START_BIGMEM

@@ -120,7 +120,7 @@ class PvLinuxTarget(LinuxTarget):
         return (pfn << PAGE_SHIFT) | (maddr & ((1 << PAGE_SHIFT) - 1))
 
     @property
-    def cpus(self) -> list[Cpu]:  # type: ignore[override]
+    def cpus(self) -> list[Cpu]:
         """The vCPUs' registers, each already under its vCPU id (the dump's notes
         are the pCPUs', not this guest's)."""
         return self._cpus
