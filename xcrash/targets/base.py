@@ -88,6 +88,16 @@ class Target:
         name = display_name(sym.name)
         return f"{name}+{off}" if off else name
 
+    def source_line(self, address: int) -> tuple[str, int] | None:
+        """(file name, line) of a run-time address, or None.  Always the file's name:
+        crash (through gdb) prints the whole path when the source file exists on the
+        machine reading the dump, which would make the output depend on that machine."""
+        if self.symfile is None or not hasattr(self.symfile, "line_for_address"):
+            return None     # a symbol file without line tables (BTF, a stripped ELF)
+        link = (address - getattr(self.symbols, "delta", 0)) & 0xFFFFFFFFFFFFFFFF
+        hit = self.symfile.line_for_address(link)
+        return (hit[0].rsplit("/", 1)[-1], hit[1]) if hit else None
+
     def type(self, name: str) -> Type:
         t = self.types.find(name)
         if trace._active is not None:
