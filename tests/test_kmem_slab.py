@@ -121,7 +121,7 @@ def test_free_lists_add_up_to_the_zone_counters(sysrq) -> None:
 def test_huge_pages_need_hugetlbfs(sysrq) -> None:
     """The sample kernels have no hugetlbfs (crash: "hstates[] array does not exist");
     kmem -h was compared with crash on the distro dump (1GB and 2MB hstates)."""
-    from xcrash.commands.kmem_text import huge_size
+    from xcrash.layouts.kmem import huge_size
     with pytest.raises(CommandError, match=r"hstates\[\] array does not exist"):
         sysrq.run("kmem -h")
     assert (huge_size(2 << 20), huge_size(1 << 30), huge_size(64 << 10)) == ("2MB", "1GB", "64KB")

@@ -1,129 +1,235 @@
-"""Memory usage summary (the numbers behind `kmem -i`), from the kernel's counters."""
+"""Memory usage summary (the record behind `kmem -i`) and the huge page sizes (`kmem -h`),
+from the kernel's own counters.
+
+Counters are read by symbol with their C sizes (no variable types needed: a BTF
+kernel has none).  A counter the kernel does not have is 0 (as crash counts it); a
+counter that cannot be read is :class:`Unreadable` (``?``) with a WARNING.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ...arch import PAGE_SHIFT, PAGE_SIZE
+from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import CorruptList, list_for_each_entry
+from ...objects import CorruptList, Object, list_for_each_entry
+from . import pages
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
+
+Count = int | Unreadable
 
 
 @dataclass
 class MemInfo:
-    total: int
-    free: int
-    shared: int
-    buffers: int
-    cached: int
-    slab: int
-    huge_total: int
-    huge_free: int
-    swap_total: int
-    swap_free: int
-    commit_limit: int
-    committed: int
+    """kmem -i: page counts (base pages)."""
+    total: Count
+    free: Count
+    used: Count
+    shared: Count
+    buffers: Count
+    cached: Count
+    slab: Count
+    huge_total: Count
+    huge_free: Count
+    swap_total: Count
+    swap_free: Count
+    swap_used: Count
+    commit_limit: Count
+    committed: Count
 
 
-def _stat(target: Any, array: str, enum: str, item: str) -> int:
+def _minus(a: Count, b: Count) -> Count:
+    return a if isinstance(a, Unreadable) else b if isinstance(b, Unreadable) else a - b
+
+
+def _plus(a: Count, b: Count) -> Count:
+    return a if isinstance(a, Unreadable) else b if isinstance(b, Unreadable) else a + b
+
+
+def _unreadable(what: str, err: XcrashError) -> Unreadable:
+    caveat(f"{what} unreadable ({err}): shown as ?")
+    return Unreadable(str(err))
+
+
+def _read(target: LinuxTarget, name: str, size: int = 8, offset: int = 0,
+          signed: bool = False) -> Count | None:
+    """A counter by symbol (None: the kernel has no such symbol)."""
+    sym = target.symbols.get(name)
+    if sym is None:
+        return None
+    try:
+        value = int.from_bytes(target.space.read(sym.address + offset, size), "little",
+                               signed=signed)
+    except MemoryError_ as err:
+        return _unreadable(name, err)
+    return value
+
+
+@dataclass
+class _Stats:
+    """One vm_*_stat array: atomic_long_t per enum item."""
+    values: dict[str, int]
+    raw: bytes | Unreadable
+
+
+def _stats(target: LinuxTarget, array: str, enum: str) -> _Stats:
     values = dict(target.type(f"enum {enum}").strip_typedefs().enumerators or ())
-    if item not in values:
-        return 0
-    return int(target.object(array)[values[item]].counter)
-
-
-def _percpu_counter(target: Any, name: str) -> int:
+    sym = target.symbol(array)
     try:
-        return max(int(target.object(name).count), 0)
-    except XcrashError:
-        return 0
+        raw: bytes | Unreadable = target.space.read(sym.address,
+                                                    sym.size or 8 * max(values.values()))
+    except MemoryError_ as err:
+        raw = _unreadable(array, err)
+    return _Stats(values, raw)
 
 
-def blockdev_pages(target: Any) -> int:
+def _stat(stats: _Stats, item: str) -> Count:
+    if item not in stats.values:
+        return 0            # a counter this kernel version does not keep (crash counts 0)
+    if isinstance(stats.raw, Unreadable):
+        return stats.raw
+    at = 8 * stats.values[item]
+    return int.from_bytes(stats.raw[at:at + 8], "little", signed=True)
+
+
+def blockdev_pages(target: LinuxTarget) -> Count:
     """Pages cached for block devices: the inodes of the bdev pseudo filesystem."""
+    if target.symbols.get("blockdev_superblock") is None:
+        return 0            # no bdev pseudo filesystem symbol: nothing counted, as crash
     try:
-        sb = target.object("blockdev_superblock").deref_()
+        sb = target.object("blockdev_superblock", target.pointer_type(
+            target.type("struct super_block"))).deref_()
         inode_t = target.type("struct inode")
         total = 0
         for inode in list_for_each_entry(target, inode_t, sb.s_inodes.address_, "i_sb_list"):
             total += int(inode.i_mapping.nrpages)
         return total
-    except (XcrashError, CorruptList):
-        return 0
+    except (MemoryError_, CorruptList) as err:
+        return _unreadable("block device inodes (BUFFERS)", err)
 
 
-def meminfo(target: Any) -> MemInfo:
-    total = int(target.object("_totalram_pages").counter)
-    free = _stat(target, "vm_zone_stat", "zone_stat_item", "NR_FREE_PAGES")
+def meminfo(target: LinuxTarget) -> MemInfo:
+    total = _read(target, "_totalram_pages")
+    if total is None:
+        total = _read(target, "totalram_pages")
+    if total is None:
+        raise XcrashError("no _totalram_pages or totalram_pages symbol")
+    zone = _stats(target, "vm_zone_stat", "zone_stat_item")
+    node = _stats(target, "vm_node_stat", "node_stat_item")
+    free = _stat(zone, "NR_FREE_PAGES")
     buffers = blockdev_pages(target)
-    file_pages = _stat(target, "vm_node_stat", "node_stat_item", "NR_FILE_PAGES")
-    swapcache = _stat(target, "vm_node_stat", "node_stat_item", "NR_SWAPCACHE")
-    slab = sum(_stat(target, "vm_node_stat", "node_stat_item", item)
-               for item in ("NR_SLAB_RECLAIMABLE_B", "NR_SLAB_UNRECLAIMABLE_B"))
-    shared = shared_pages(target)
-    swap_total = _int(target, "total_swap_pages")
-    swap_free = _atomic(target, "nr_swap_pages")
-    try:
-        ratio = int(target.object("sysctl_overcommit_ratio"))
-    except XcrashError:
-        ratio = 50
+    cached = _minus(_minus(_stat(node, "NR_FILE_PAGES"), _stat(node, "NR_SWAPCACHE")), buffers)
+    if not isinstance(cached, Unreadable):
+        cached = max(cached, 0)
+    slab = _plus(_stat(node, "NR_SLAB_RECLAIMABLE_B"), _stat(node, "NR_SLAB_UNRECLAIMABLE_B"))
+    swap_total = _read(target, "total_swap_pages", signed=True)
+    swap_free = _read(target, "nr_swap_pages", signed=True)         # atomic_long_t
+    swap_total = 0 if swap_total is None else swap_total            # a kernel without swap
+    swap_free = 0 if swap_free is None else swap_free
     huge_total, huge_free = huge_pages(target)
-    return MemInfo(total=total, free=free, shared=shared, buffers=buffers,
-                   cached=max(file_pages - swapcache - buffers, 0), slab=slab,
-                   huge_total=huge_total, huge_free=huge_free, swap_total=swap_total,
-                   swap_free=swap_free, commit_limit=total * ratio // 100 + swap_total,
-                   committed=_percpu_counter(target, "vm_committed_as"))
+    return MemInfo(total=total, free=free, used=_minus(total, free), shared=shared_pages(target),
+                   buffers=buffers, cached=cached, slab=slab, huge_total=huge_total,
+                   huge_free=huge_free, swap_total=swap_total, swap_free=swap_free,
+                   swap_used=_minus(swap_total, swap_free),
+                   commit_limit=_commit_limit(target, total, huge_total, swap_total),
+                   committed=_committed(target))
 
 
-def huge_pages(target: Any) -> tuple[int, int]:
-    """(total, free) huge pages over every hstate, in base pages."""
+def _commit_limit(target: LinuxTarget, total: Count, huge_total: Count,
+                  swap_total: Count) -> Count:
+    """crash's (and the kernel's vm_commit_limit): sysctl_overcommit_kbytes in pages,
+    else (RAM - huge pages) * sysctl_overcommit_ratio / 100; plus the swap."""
+    kbytes = _read(target, "sysctl_overcommit_kbytes")
+    if isinstance(kbytes, Unreadable):
+        return kbytes
+    if kbytes:
+        allowed: Count = kbytes >> (PAGE_SHIFT - 10)
+    else:
+        ratio = _read(target, "sysctl_overcommit_ratio", 4, signed=True)
+        if ratio is None:
+            ratio = 50      # the kernel's default, for a kernel without the sysctl
+        base = _minus(total, huge_total)
+        if isinstance(ratio, Unreadable) or isinstance(base, Unreadable):
+            return ratio if isinstance(ratio, Unreadable) else base
+        allowed = base * ratio // 100
+    return _plus(allowed, swap_total)
+
+
+def _committed(target: LinuxTarget) -> Count:
+    """vm_committed_as (a percpu_counter's count; never below 0), or the atomic
+    vm_committed_space of older kernels."""
+    if target.symbols.get("vm_committed_as") is not None:
+        offset = target.offsetof("struct percpu_counter", "count")
+        value = _read(target, "vm_committed_as", offset=offset, signed=True)
+    else:
+        value = _read(target, "vm_committed_space", 4, signed=True)
+    if value is None:
+        return 0            # neither counter: nothing committed to show
+    return value if isinstance(value, Unreadable) else max(value, 0)
+
+
+def _hstate_array(target: LinuxTarget) -> list[Object]:
+    sym = target.symbols.get("hstates")
+    if sym is None:
+        return []
+    hstate_t = target.type("struct hstate")
+    return [target.object_at(hstate_t, sym.address + i * hstate_t.byte_size)
+            for i in range((sym.size or 0) // hstate_t.byte_size)]
+
+
+def huge_pages(target: LinuxTarget) -> tuple[Count, Count]:
+    """(total, free) huge pages over every hstate, in base pages (0 for a kernel
+    without hugetlbfs)."""
     total = free = 0
     try:
-        hstates = target.object("hstates")
-        for i in range(int(target.object("hugetlb_max_hstate"))):
-            h = hstates[i]
+        for h in _hstate_array(target):
             order = int(h.order)
             total += int(h.nr_huge_pages) << order
             free += int(h.free_huge_pages) << order
-    except XcrashError:
-        pass
+    except MemoryError_ as err:
+        gone = _unreadable("hstates[] (huge pages)", err)
+        return gone, gone
     return total, free
 
 
-def shared_pages(target: Any) -> int:
+def shared_pages(target: LinuxTarget) -> Count:
     """Pages in use more than once (``_refcount`` > 1, not PG_reserved), counted over
     every ``struct page`` as crash counts them for `kmem -i`'s SHARED line."""
-    flags_enum = dict(target.type("enum pageflags").strip_typedefs().enumerators or ())
-    reserved = 1 << flags_enum.get("PG_reserved", 0)
+    reserved = 1 << pages.page_flag_bits(target).get("PG_reserved", 0)
     page_t = target.type("struct page")
     size = page_t.byte_size
-    flags_off = page_t.member("flags")[0] // 8
-    ref_off = page_t.member("_refcount")[0] // 8
-    vmemmap = target.space.read_u64(target.address_of("vmemmap_base"))
-    shared = 0
+    flags_off = page_t.offsetof("flags")
+    ref_off = page_t.offsetof("_refcount")
+    vmemmap = pages.vmemmap_base(target)
+    shared = lost = 0
+    first_error = ""
+    per_chunk = PAGE_SIZE // size if PAGE_SIZE % size == 0 else 1
     for pgdat in pgdats(target):
         start = int(pgdat.node_start_pfn)
         end = start + int(pgdat.node_spanned_pages)
-        per_chunk = 4096 // size if 4096 % size == 0 else 1
-        pfn = start - start % per_chunk
-        while pfn < end:
+        for pfn in range(start - start % per_chunk, end, per_chunk):
+            first, last = max(pfn, start), min(pfn + per_chunk, end)
             try:
                 raw = target.space.read(vmemmap + pfn * size, per_chunk * size)
-            except MemoryError_:
-                pfn += per_chunk
+            except MemoryError_ as err:
+                lost += last - first
+                first_error = first_error or str(err)
                 continue
-            for i in range(per_chunk):
-                if not start <= pfn + i < end:
-                    continue
+            for i in range(first - pfn, last - pfn):
                 off = i * size
                 flags = int.from_bytes(raw[off + flags_off:off + flags_off + 8], "little")
                 count = int.from_bytes(raw[off + ref_off:off + ref_off + 4], "little", signed=True)
                 if not flags & reserved and count > 1:
                     shared += 1
-            pfn += per_chunk
+    if lost:
+        caveat(f"SHARED: {lost} struct pages not in the dump ({first_error}) are not counted")
     return shared
 
 
-def pgdats(target: Any) -> list[Any]:
+def pgdats(target: LinuxTarget) -> list[Object]:
     """The memory nodes: ``node_data[]`` on NUMA kernels, else ``contig_page_data``."""
     # typed from the symbol's size: no DWARF variable lookup (BTF has no variables)
     sym = target.symbols.get("node_data")
@@ -135,22 +241,9 @@ def pgdats(target: Any) -> list[Any]:
     return [target.object("contig_page_data", "struct pglist_data")]
 
 
-def _int(target: Any, name: str) -> int:
-    try:
-        return int(target.object(name))
-    except XcrashError:
-        return 0
-
-
-def _atomic(target: Any, name: str) -> int:
-    try:
-        return int(target.object(name).counter)
-    except XcrashError:
-        return 0
-
-
 @dataclass
 class HugePageState:
+    """A line of `kmem -h`: one huge page size."""
     address: int          # struct hstate
     size: int             # bytes per huge page
     free: int
@@ -158,18 +251,16 @@ class HugePageState:
     name: str
 
 
-def hstates(target: Any) -> list[HugePageState]:
+def hstates(target: LinuxTarget) -> list[HugePageState]:
     """Every configured huge page size (``hstates[]`` entries with an order)."""
-    sym = target.symbols.get("hstates")
-    if sym is None:
+    if target.symbols.get("hstates") is None:
         raise XcrashError("hstates[] array does not exist (a kernel without hugetlbfs)")
-    hstate_t = target.type("struct hstate")
     out = []
-    for i in range((sym.size or 0) // hstate_t.byte_size):
-        h = target.object_at(hstate_t, sym.address + i * hstate_t.byte_size)
+    for h in _hstate_array(target):
         order = int(h.order)
         if not order:
             continue
-        out.append(HugePageState(h.address_, 4096 << order, int(h.free_huge_pages),
+        out.append(HugePageState(h.address_, PAGE_SIZE << order, int(h.free_huge_pages),
                                  int(h.nr_huge_pages), h.name.string_(32).decode()))
     return out
+

@@ -1,4 +1,4 @@
-"""Memory nodes, their zones and the sparse memory sections (the numbers behind `kmem -n`).
+"""Memory nodes, their zones and the sparse memory sections (the record behind `kmem -n`).
 
 x86_64 kernels use SPARSEMEM_EXTREME: ``mem_section`` points at an array of root
 pointers, each to a page of ``struct mem_section``; a section covers 128 MiB
@@ -9,12 +9,21 @@ pointers, each to a page of ``struct mem_section``; a section covers 128 MiB
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
+from ...arch import PAGE_SHIFT, PAGE_SIZE
+from ...caveats import caveat
 from ...errors import MemoryError_
+from ...objects import list_for_each
+from . import pages
+from .freepages import zone_name
+from .meminfo import pgdats
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 SECTION_SIZE_BITS = 27
-PFN_SECTION_SHIFT = SECTION_SIZE_BITS - 12
+PFN_SECTION_SHIFT = SECTION_SIZE_BITS - PAGE_SHIFT
 STATE_BITS = [(1, "P"), (2, "M"), (4, "O"), (8, "E"), (16, "D")]
 STATE_MASK = 0x3F     # the state bits (up to SECTION_MAP_LAST_BIT); mem_maps are 64-byte aligned
 
@@ -43,17 +52,13 @@ class MemoryNode:
 class MemSection:
     nr: int
     address: int          # struct mem_section
-    coded_mem_map: int
+    coded_mem_map: int    # section_mem_map without its state bits
     state: str
-
-    @property
-    def pfn(self) -> int:
-        return self.nr << PFN_SECTION_SHIFT
+    pfn: int              # the section's first page frame
+    mem_map: int          # its first struct page (coded_mem_map decoded)
 
 
-def memory_nodes(target: Any) -> list[MemoryNode]:
-    from . import pages
-    from .meminfo import pgdats
+def memory_nodes(target: LinuxTarget) -> list[MemoryNode]:
     zone_t = target.type("struct zone")
     out = []
     for pgdat in pgdats(target):
@@ -63,46 +68,52 @@ def memory_nodes(target: Any) -> list[MemoryNode]:
         zones = pgdat.node_zones
         for i in range(zones.type_.strip_typedefs().length or 0):
             z = zones[i]
-            name_ptr = int(z.name)
             spanned = int(z.spanned_pages)
             zone_start = int(z.zone_start_pfn) if spanned else 0
             node.zones.append(NodeZone(
                 i, pgdat.node_zones.address_ + i * zone_t.byte_size,
-                target.space.read_cstring(name_ptr, 32).decode() if name_ptr else "(unknown)",
+                zone_name(target, int(z.name)),
                 spanned, pages.pfn_to_page(target, zone_start) if spanned else 0, zone_start))
         out.append(node)
     return out
 
 
-def mem_sections(target: Any) -> list[MemSection]:
-    """Every present memory section, in section order."""
+def mem_sections(target: LinuxTarget) -> list[MemSection]:
+    """Every present memory section, in section order ([] for a kernel without
+    SPARSEMEM).  The sections of a root that cannot be read are left out, with a
+    WARNING."""
     sym = target.symbols.get("mem_section")
     if sym is None:
-        return []
+        return []           # FLATMEM: no sections to list
     size = target.type("struct mem_section").byte_size
-    per_root = 4096 // size
+    page_size = pages.page_size_of_struct(target)
+    per_root = PAGE_SIZE // size
+    # MAX_PHYSMEM_BITS: 52 with 5-level paging (a space without page tables: 4 levels)
     physmem_bits = 52 if getattr(target.space, "levels", 4) == 5 else 46
     roots = (1 << (physmem_bits - SECTION_SIZE_BITS)) // per_root
     base = target.space.read_u64(sym.address)
     out = []
-    try:
-        root_ptrs = target.space.read(base, 8 * roots)
-    except MemoryError_:
-        return []
+    root_ptrs = target.space.read(base, 8 * roots)
     for r in range(roots):
         root = int.from_bytes(root_ptrs[8 * r:8 * r + 8], "little")
         if not root:
             continue
         try:
             raw = target.space.read(root, per_root * size)
-        except MemoryError_:
+        except MemoryError_ as err:
+            caveat(f"mem_section root {r} at {root:x} unreadable ({err}): sections "
+                   f"{r * per_root}-{(r + 1) * per_root - 1} left out")
             continue
         for j in range(per_root):
             value = int.from_bytes(raw[j * size:j * size + 8], "little")
             if not value & 1:              # SECTION_MARKED_PRESENT
                 continue
             state = "".join(letter for bit, letter in STATE_BITS if value & bit)
-            out.append(MemSection(r * per_root + j, root + j * size, value & ~STATE_MASK, state))
+            nr = r * per_root + j
+            coded = value & ~STATE_MASK
+            pfn = nr << PFN_SECTION_SHIFT
+            out.append(MemSection(nr, root + j * size, coded, state, pfn,
+                                  (coded + pfn * page_size) & 0xFFFFFFFFFFFFFFFF))
     return out
 
 
@@ -121,11 +132,10 @@ class MemoryBlock:
     start_section: int
 
 
-def memory_blocks(target: Any) -> list[MemoryBlock]:
+def memory_blocks(target: LinuxTarget) -> list[MemoryBlock]:
     """The memory hotplug blocks (/sys/devices/system/memory), in the memory bus's
     device order; [] on kernels without CONFIG_MEMORY_HOTPLUG or after 6.3 (whose
-    bus_type lost its ``p``)."""
-    from ...objects import list_for_each
+    bus_type lost its ``p``), which crash does not list either."""
     if target.symbols.get("memory_subsys") is None:
         return []
     bus = target.object("memory_subsys", "struct bus_type")
@@ -136,9 +146,9 @@ def memory_blocks(target: Any) -> list[MemoryBlock]:
         return []
     sp = target.object_at(target.type("struct subsys_private"), private)
     dp_t = target.type("struct device_private")
-    knode_off = dp_t.member("knode_bus")[0] // 8 + target.type("struct klist_node").member("n_node")[0] // 8
+    knode_off = dp_t.offsetof("knode_bus.n_node")
     mb_t = target.type("struct memory_block")
-    dev_off = mb_t.member("dev")[0] // 8
+    dev_off = mb_t.offsetof("dev")
     size_sym = target.symbols.get("memory_block_size_probed")
     block_size = target.space.read_u64(size_sym.address) if size_sym is not None else None
     out = []
@@ -156,3 +166,25 @@ def memory_blocks(target: Any) -> list[MemoryBlock]:
                                start, end, int(mb.nid) if mb.type_.has_member("nid") else 0,
                                MEMORY_STATES.get(int(mb.state), "UNKNOWN"), start_sec))
     return out
+
+
+@dataclass
+class MemoryMap:
+    """kmem -n: the memory nodes with their zones, the present memory sections and
+    the memory hotplug blocks."""
+    nodes: list[MemoryNode]
+    sections: list[MemSection]
+    blocks: list[MemoryBlock]
+
+
+def memory_map(target: LinuxTarget) -> MemoryMap:
+    return MemoryMap(memory_nodes(target), mem_sections(target), memory_blocks(target))
+
+
+def section_pfn_ranges(target: LinuxTarget) -> list[tuple[int, int]]:
+    """The page frames of every present memory section, as crash's `kmem -p` walks
+    them: [start, end) per section (up to max_pfn on a kernel without sections)."""
+    sections = mem_sections(target)
+    if not sections:
+        return [(0, pages.max_pfn(target))]
+    return [(s.pfn, s.pfn + (1 << PFN_SECTION_SHIFT)) for s in sections]

@@ -1,4 +1,4 @@
-"""SLUB slab caches: the numbers behind `kmem -s`.
+"""SLUB slab caches: the records behind `kmem -s`, `kmem -S` and `kmem -s ADDRESS`.
 
 For every ``struct kmem_cache`` on ``slab_caches`` the object and slab totals come
 from the per-node counters (``kmem_cache_node.nr_slabs``/``total_objects``, kept with
@@ -13,16 +13,31 @@ CONFIG_SLUB_DEBUG); the free objects are counted as the allocator sees them:
 
 Allocated = total - free, which is what crash prints.  Linux 5.17 split ``struct
 slab`` out of ``struct page``; both layouts are read.  SLAB and SLOB kernels are
-refused with a clear error.
+refused with a clear error.  What could not be read is said in each record's
+``problems`` (crash's ``kmem: NAME: ...`` lines).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Iterator
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from ...arch import PAGE_SHIFT, PAGE_SIZE
-from ...errors import MemoryError_, XcrashError
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_, NoSuchType, XcrashError
+from ...objects import CorruptList, list_for_each
+from ..base import cached_per_target
+from . import pages
 
+if TYPE_CHECKING:
+    from ...symbols.types import Type
+    from .kernel import LinuxTarget
+
+MASK64 = 0xFFFFFFFFFFFFFFFF
+SLAB_RED_ZONE = 0x400
+SLAB_STORE_USER = 0x10000
+#: more slabs than this on one CPU's partial list is a loop in a damaged dump
+CPU_PARTIAL_LIMIT = 100_000
 
 
 class SlabError(XcrashError):
@@ -31,20 +46,22 @@ class SlabError(XcrashError):
 
 @dataclass
 class SlabCache:
-    address: int
-    name: str
-    object_size: int      # kmem_cache.object_size: what the caller asked for
-    size: int             # kmem_cache.size: object plus metadata and padding
+    """A line of `kmem -s`: one ``struct kmem_cache`` and its counts."""
+    cache: int                # struct kmem_cache
+    name: str | Unreadable
+    objsize: int              # kmem_cache.object_size: what the caller asked for
+    size: int                 # kmem_cache.size: object plus metadata and padding
     objects_per_slab: int
-    slab_size: int        # bytes: PAGE_SIZE << order
+    slab_size: int            # bytes: PAGE_SIZE << order
     slabs: int
     total: int
     free: int
+    #: what could not be read (the counts leave it out): crash's "kmem: NAME: ..." lines
     problems: list[str]
+    allocated: int = field(init=False)
 
-    @property
-    def allocated(self) -> int:
-        return self.total - self.free
+    def __post_init__(self) -> None:
+        self.allocated = self.total - self.free
 
 
 def _swab64(value: int) -> int:
@@ -54,7 +71,7 @@ def _swab64(value: int) -> int:
 class SlubReader:
     """Offsets and raw reads for one kernel's SLUB structures, resolved once."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: LinuxTarget) -> None:
         self.target = target
         self.space = target.space
         if target.symbols.get("slab_caches") is None:
@@ -63,61 +80,71 @@ class SlubReader:
             cache_t = target.type("struct kmem_cache")
             node_t = target.type("struct kmem_cache_node")
             cpu_t = target.type("struct kmem_cache_cpu")
-        except XcrashError:
+        except NoSuchType:
             raise SlabError("this kernel does not use SLUB (no struct kmem_cache_cpu); "
                             "only SLUB caches can be listed") from None
         try:
             slab_t = target.type("struct slab")
             if not slab_t.has_member("slab_cache"):
-                raise XcrashError("struct slab is not SLUB's")
-        except XcrashError:
-            slab_t = target.type("struct page")     # before Linux 5.17
-        self.c_list = cache_t.member("list")[0] // 8
-        self.c_name = cache_t.member("name")[0] // 8
-        self.c_object_size = cache_t.member("object_size")[0] // 8
-        self.c_size = cache_t.member("size")[0] // 8
-        self.c_offset = cache_t.member("offset")[0] // 8
-        self.c_oo = cache_t.member("oo")[0] // 8
-        self.c_cpu_slab = cache_t.member("cpu_slab")[0] // 8
-        self.c_node = cache_t.member("node")[0] // 8
+                slab_t = target.type("struct page")     # a struct slab that is not SLUB's
+        except NoSuchType:
+            slab_t = target.type("struct page")         # before Linux 5.17
+
+        def off(t: Type, name: str) -> int:
+            return t.offsetof(name)
+
+        def maybe(t: Type, name: str) -> int | None:
+            return t.offsetof(name) if t.has_member(name) else None
+
+        self.c_list = off(cache_t, "list")
+        self.c_name = off(cache_t, "name")
+        self.c_object_size = off(cache_t, "object_size")
+        self.c_size = off(cache_t, "size")
+        self.c_offset = off(cache_t, "offset")
+        self.c_oo = off(cache_t, "oo")
+        self.c_cpu_slab = off(cache_t, "cpu_slab")
+        self.c_node = off(cache_t, "node")
         # kmem_cache is allocated only up to node[nr_node_ids]: what follows is not ours
         declared = cache_t.member("node")[1].type.strip_typedefs().length or 1
         nr_node_ids = target.symbols.get("nr_node_ids")
         self.nr_nodes = (min(target.space.read_u32(nr_node_ids.address), declared)
                          if nr_node_ids is not None else declared)
-        self.c_flags = cache_t.member("flags")[0] // 8
-        self.c_red_left_pad = (cache_t.member("red_left_pad")[0] // 8
-                               if cache_t.has_member("red_left_pad") else None)
-        self.c_random = cache_t.member("random")[0] // 8 if cache_t.has_member("random") else None
-        self.n_nr_partial = node_t.member("nr_partial")[0] // 8
-        self.n_partial = node_t.member("partial")[0] // 8
-        self.n_full = node_t.member("full")[0] // 8 if node_t.has_member("full") else None
+        self.c_flags = off(cache_t, "flags")
+        self.c_red_left_pad = maybe(cache_t, "red_left_pad")
+        self.c_random = maybe(cache_t, "random")
+        self.n_nr_partial = off(node_t, "nr_partial")
+        self.n_partial = off(node_t, "partial")
+        self.n_full = maybe(node_t, "full")
         if not node_t.has_member("total_objects"):
             raise SlabError("kmem_cache_node has no total_objects (kernel built without "
                             "CONFIG_SLUB_DEBUG): slab totals are not kept")
-        self.n_nr_slabs = node_t.member("nr_slabs")[0] // 8
-        self.n_total_objects = node_t.member("total_objects")[0] // 8
-        self.k_freelist = cpu_t.member("freelist")[0] // 8
-        self.k_slab = cpu_t.member("slab" if cpu_t.has_member("slab") else "page")[0] // 8
-        self.k_partial = cpu_t.member("partial")[0] // 8 if cpu_t.has_member("partial") else None
-        self.s_list = slab_t.member("slab_list" if slab_t.has_member("slab_list") else "lru")[0] // 8
-        self.s_next = slab_t.member("next")[0] // 8 if slab_t.has_member("next") else None
-        self.s_counters = slab_t.member("counters")[0] // 8
-        self.s_freelist = slab_t.member("freelist")[0] // 8
-        self.s_cache = slab_t.member("slab_cache")[0] // 8
+        self.n_nr_slabs = off(node_t, "nr_slabs")
+        self.n_total_objects = off(node_t, "total_objects")
+        self.k_freelist = off(cpu_t, "freelist")
+        self.k_slab = off(cpu_t, "slab" if cpu_t.has_member("slab") else "page")
+        self.k_partial = maybe(cpu_t, "partial")
+        self.s_list = off(slab_t, "slab_list" if slab_t.has_member("slab_list") else "lru")
+        self.s_next = maybe(slab_t, "next")
+        self.s_counters = off(slab_t, "counters")
+        self.s_freelist = off(slab_t, "freelist")
+        self.s_cache = off(slab_t, "slab_cache")
         self.cpu_offsets = target.per_cpu_offsets or [0]
         self._node_ranges: list[tuple[int, int, int]] | None = None
+        self._node_problem = ""
 
     def node_of(self, pfn: int) -> int:
-        """The memory node holding page frame ``pfn`` (0 when the nodes cannot be read)."""
+        """The memory node holding page frame ``pfn``."""
         if self._node_ranges is None:
             from .meminfo import pgdats
             try:
                 self._node_ranges = [(int(p.node_start_pfn),
                                       int(p.node_start_pfn) + int(p.node_spanned_pages),
                                       int(p.node_id)) for p in pgdats(self.target)]
-            except XcrashError:
+            except MemoryError_ as err:
                 self._node_ranges = []
+                self._node_problem = f"memory nodes unreadable ({err}): slabs shown on node 0"
+        if self._node_problem:
+            caveat(self._node_problem)
         return next((node for start, end, node in self._node_ranges if start <= pfn < end), 0)
 
     # -- one slab -----------------------------------------------------------------
@@ -126,8 +153,9 @@ class SlubReader:
         counters = self.space.read_u32(slab + self.s_counters)
         return counters & 0xFFFF, (counters >> 16) & 0x7FFF
 
-    def freelist(self, cache: "RawCache", first: int, limit: int) -> Iterator[int]:
-        """The free objects chained from ``first`` (at most ``limit``, loops stopped)."""
+    def freelist(self, cache: RawCache, first: int, limit: int) -> Iterator[int]:
+        """The free objects chained from ``first`` (at most ``limit``, loops stopped:
+        a freelist holds at most the slab's objects, each once)."""
         seen: set[int] = set()
         obj = first
         while obj and obj not in seen and len(seen) < limit:
@@ -137,16 +165,28 @@ class SlubReader:
             stored = self.space.read_u64(where)
             obj = stored if cache.random is None else stored ^ cache.random ^ _swab64(where)
 
+    def cpu_partial(self, kcc: int) -> Iterator[int]:
+        """The slabs on one CPU's partial list (``slab.next`` chain, NULL-ended)."""
+        if self.k_partial is None or self.s_next is None:
+            return
+        link = self.space.read_u64(kcc + self.k_partial)
+        seen: set[int] = set()
+        while link:
+            if link in seen or len(seen) >= CPU_PARTIAL_LIMIT:
+                raise CorruptList(kcc + self.k_partial, link, "loop in the CPU partial list")
+            seen.add(link)
+            yield link
+            link = self.space.read_u64(link + self.s_next)
+
     # -- one cache -----------------------------------------------------------------
-    def cache(self, address: int) -> SlabCache:
-        raw = RawCache(self, address)
+    def cache(self, raw: RawCache) -> SlabCache:
         problems: list[str] = []
         free = 0
         for cpu, offset in enumerate(self.cpu_offsets):
-            kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+            kcc = (raw.cpu_slab + offset) & MASK64
             try:
                 free += self._cpu_free(raw, kcc)
-            except MemoryError_ as e:
+            except (MemoryError_, CorruptList) as e:
                 problems.append(f"cpu {cpu} slab: {e}")
         slabs = total = 0
         for node in raw.nodes:
@@ -156,11 +196,11 @@ class SlubReader:
                 free += self._partial_free(node, problems)
             except MemoryError_ as e:
                 problems.append(f"node {node:#x}: {e}")
-        return SlabCache(address=address, name=raw.name, object_size=raw.object_size,
+        return SlabCache(cache=raw.address, name=raw.name, objsize=raw.object_size,
                          size=raw.size, objects_per_slab=raw.objects, slab_size=raw.slab_size,
                          slabs=slabs, total=total, free=free, problems=problems)
 
-    def _cpu_free(self, raw: "RawCache", kcc: int) -> int:
+    def _cpu_free(self, raw: RawCache, kcc: int) -> int:
         free = 0
         slab = self.space.read_u64(kcc + self.k_slab)
         if slab:
@@ -168,14 +208,9 @@ class SlubReader:
             free += max(objects - inuse, 0)
             first = self.space.read_u64(kcc + self.k_freelist)
             free += sum(1 for _ in self.freelist(raw, first, objects or raw.objects))
-        if self.k_partial is not None and self.s_next is not None:
-            partial = self.space.read_u64(kcc + self.k_partial)
-            seen: set[int] = set()
-            while partial and partial not in seen and len(seen) < 100_000:
-                seen.add(partial)
-                inuse, objects = self.slab_counts(partial)
-                free += max(objects - inuse, 0)
-                partial = self.space.read_u64(partial + self.s_next)
+        for partial in self.cpu_partial(kcc):
+            inuse, objects = self.slab_counts(partial)
+            free += max(objects - inuse, 0)
         return free
 
     def _partial_free(self, node: int, problems: list[str]) -> int:
@@ -195,6 +230,12 @@ class SlubReader:
         return free
 
 
+@cached_per_target
+def slub_reader(target: LinuxTarget) -> SlubReader:
+    """The SLUB reader of a target (its offsets resolved once)."""
+    return SlubReader(target)
+
+
 class RawCache:
     """The few fields of one ``struct kmem_cache`` the counts need."""
 
@@ -202,10 +243,12 @@ class RawCache:
         sp = r.space
         self.address = address
         name = sp.read_u64(address + r.c_name)
+        self.name: str | Unreadable
         try:
             self.name = sp.read_cstring(name, 64).decode("utf-8", "replace") if name else "(unnamed)"
-        except MemoryError_:
-            self.name = "(unknown)"
+        except MemoryError_ as err:
+            caveat(f"name of kmem_cache {address:x} unreadable ({err}): shown as ?")
+            self.name = Unreadable(str(err))
         self.object_size = sp.read_u32(address + r.c_object_size)
         self.size = sp.read_u32(address + r.c_size)
         self.offset = sp.read_u32(address + r.c_offset)
@@ -214,36 +257,61 @@ class RawCache:
         self.slab_size = PAGE_SIZE << (oo >> 16)
         self.cpu_slab = sp.read_u64(address + r.c_cpu_slab)
         self.random = sp.read_u64(address + r.c_random) if r.c_random is not None else None
+        self.flags = sp.read_u32(address + r.c_flags)
+        self.red_left_pad = (sp.read_u32(address + r.c_red_left_pad)
+                             if self.flags & SLAB_RED_ZONE and r.c_red_left_pad is not None else 0)
         nodes = [sp.read_u64(address + r.c_node + 8 * i) for i in range(r.nr_nodes)]
         self.nodes = [n for n in nodes if n]
 
 
-def cache_addresses(target: Any) -> list[int]:
+@cached_per_target
+def cache_addresses(target: LinuxTarget) -> list[int]:
     """Every ``struct kmem_cache`` on ``slab_caches``, in list order (newest first)."""
-    from ...objects import list_for_each
-    r = SlubReader(target)
+    r = slub_reader(target)
     head = target.address_of("slab_caches")
     return [link - r.c_list for link in list_for_each(target, head)]
 
 
-def slab_caches(target: Any, name: str | None = None) -> list[SlabCache]:
-    """The SLUB caches (only the one called ``name`` when given), with their counts."""
-    r = SlubReader(target)
-    out = []
-    for address in cache_addresses(target):
-        if name is not None and RawCache(r, address).name != name:
-            continue
-        out.append(r.cache(address))
-    return out
+@cached_per_target
+def _cache_set(target: LinuxTarget) -> frozenset[int]:
+    return frozenset(cache_addresses(target))
 
 
-SLAB_RED_ZONE = 0x400
+def _raw_caches(target: LinuxTarget, names: Iterable[str] | None) -> list[RawCache]:
+    """The caches to show: all, in list order, or those named, in the order asked
+    (an unknown name is an error before anything is shown)."""
+    r = slub_reader(target)
+    raws = [RawCache(r, address) for address in cache_addresses(target)]
+    if names is None:
+        return raws
+    by_name: dict[str, RawCache] = {}
+    for raw in raws:
+        if isinstance(raw.name, str):
+            by_name.setdefault(raw.name, raw)
+    wanted = list(names)
+    missing = [n for n in wanted if n not in by_name]
+    if missing:
+        raise SlabError(f"no slab cache named {', '.join(missing)} (`kmem -s` lists them)")
+    return [by_name[n] for n in wanted]
+
+
+def slab_caches(target: LinuxTarget, names: Iterable[str] | None = None) -> Iterator[SlabCache]:
+    """The SLUB caches (only those in ``names``, in that order, when given) with their
+    counts, one at a time (an unknown name or a kernel without SLUB raises at once)."""
+    r = slub_reader(target)
+    return (r.cache(raw) for raw in _raw_caches(target, names))
+
+
+def cache_names(target: LinuxTarget) -> set[str]:
+    """The names of the slab caches (to tell a cache name from an address)."""
+    r = slub_reader(target)
+    return {raw.name for raw in (RawCache(r, a) for a in cache_addresses(target))
+            if isinstance(raw.name, str)}
 
 
 @dataclass
 class SlabPage:
-    """One slab and the objects in it: what `kmem -s ADDRESS` shows."""
-    cache: SlabCache
+    """One slab and its objects: a SLAB line of `kmem -s ADDRESS` and `kmem -S`."""
     slab: int                 # address of its struct slab (struct page before 5.17)
     memory: int               # direct-map address of its first byte
     node: int
@@ -263,76 +331,109 @@ class SlabPage:
         return None
 
 
-def _slab_of(target: Any, r: SlubReader, address: int) -> tuple[int, int, int] | None:
-    """(struct slab, its kmem_cache, physical address) for an address in slab memory."""
-    from . import pages
+@dataclass(kw_only=True)
+class SlabObject(SlabCache):
+    """`kmem -s ADDRESS`: the cache, the slab holding the address and the object
+    containing it (``address`` None: a slab shown with every object)."""
+    address: int | None
+    slab: SlabPage
+    object: int | None
+    object_free: bool
+
+
+def _slab_of(target: LinuxTarget, r: SlubReader, address: int) -> tuple[int, int] | None:
+    """(struct slab, its kmem_cache) for an address in slab memory; None when the
+    address is not mapped or its page is not a slab page.  A struct page that cannot
+    be read raises."""
     paddr = target.translate(address).paddr
     if paddr is None:
         return None
-    try:
-        page = pages.pfn_to_page(target, paddr >> PAGE_SHIFT)
-        slab_bit = pages.page_flag(target, "slab")
+    page = pages.pfn_to_page(target, paddr >> PAGE_SHIFT)
+    slab_bit = pages.page_flag(target, "slab")
+    if not pages.page_flags(target, page) >> slab_bit & 1:
+        page = pages.compound_head(target, page)
         if not pages.page_flags(target, page) >> slab_bit & 1:
-            page = pages.compound_head(target, page)
-            if not pages.page_flags(target, page) >> slab_bit & 1:
-                return None
-        cache = r.space.read_u64(page + r.s_cache)
-    except MemoryError_:
-        return None
-    return (page, cache, paddr) if cache else None
+            return None
+    cache = r.space.read_u64(page + r.s_cache)
+    return (page, cache) if cache in _cache_set(target) else None
 
 
-def slab_containing(target: Any, address: int) -> SlabPage | None:
-    """The slab holding ``address``, or None when the address is not slab memory."""
-    r = SlubReader(target)
+def _object(r: SlubReader, raw: RawCache, slab: SlabPage, address: int | None) -> SlabObject:
+    cache = r.cache(raw)
+    start = slab.object_containing(address) if address is not None else None
+    return SlabObject(**{f.name: getattr(cache, f.name) for f in dataclasses.fields(SlabCache)
+                         if f.init},
+                      address=address, slab=slab, object=start,
+                      object_free=start is not None and start in slab.free)
+
+
+def slab_containing(target: LinuxTarget, address: int) -> SlabObject | None:
+    """The cache, slab and object holding ``address``; None when the address is not
+    slab memory."""
+    r = slub_reader(target)
     found = _slab_of(target, r, address)
     if found is None:
         return None
-    page, cache_addr, _paddr = found
-    return describe_slab(target, r, RawCache(r, cache_addr), r.cache(cache_addr), page)
+    page, cache = found
+    raw = RawCache(r, cache)
+    return _object(r, raw, describe_slab(target, r, raw, page), address)
 
 
-def describe_slab(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache,
-                  page: int) -> SlabPage:
+def slab_of_page(target: LinuxTarget, page: int) -> SlabObject | None:
+    """The slab described by the struct page at ``page``, with every object; None
+    when the page is not a slab page."""
+    head = pages.compound_head(target, page)
+    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
+        return None
+    r = slub_reader(target)
+    cache = r.space.read_u64(head + r.s_cache)
+    if not cache:
+        return None
+    raw = RawCache(r, cache)
+    return _object(r, raw, describe_slab(target, r, raw, head), None)
+
+
+def describe_slab(target: LinuxTarget, r: SlubReader, raw: RawCache, page: int) -> SlabPage:
     """One slab: its objects and which are free — on its own freelist, and on a
     CPU's lockless freelist when it is that CPU's active slab."""
-    from . import pages
     _inuse, nobjects = r.slab_counts(page)
-    memory = r.space.page_offset + (pages.page_to_pfn(target, page) << PAGE_SHIFT)
-    flags = r.space.read_u32(raw.address + r.c_flags)
-    pad = r.space.read_u32(raw.address + r.c_red_left_pad) if (
-        flags & SLAB_RED_ZONE and r.c_red_left_pad is not None) else 0
-    objects = [memory + i * raw.size + pad for i in range(nobjects)]
+    pfn = pages.page_to_pfn(target, page)
+    memory = r.space.page_offset + (pfn << PAGE_SHIFT)
+    objects = [memory + i * raw.size + raw.red_left_pad for i in range(nobjects)]
     free = set(r.freelist(raw, r.space.read_u64(page + r.s_freelist), nobjects))
     cpu = None
     for n, offset in enumerate(r.cpu_offsets):
-        kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+        kcc = (raw.cpu_slab + offset) & MASK64
         if r.space.read_u64(kcc + r.k_slab) == page:
             cpu = n
             free |= set(r.freelist(raw, r.space.read_u64(kcc + r.k_freelist), nobjects))
             break
-    return SlabPage(cache=cache, slab=page, memory=memory,
-                    node=r.node_of(pages.page_to_pfn(target, page)),
-                    objects=objects, free=free, cpu=cpu, object_size=raw.size)
+    return SlabPage(slab=page, memory=memory, node=r.node_of(pfn), objects=objects, free=free,
+                    cpu=cpu, object_size=raw.size)
 
 
 class SlabNames:
     """The name of the slab cache an address belongs to, or None (crash's
-    vaddr_to_kmem_cache, used by `bt -F`): built once, then a few reads per address."""
+    vaddr_to_kmem_cache, used by `bt -F` and `rd -S`): built once, then a few reads
+    per address."""
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: LinuxTarget) -> None:
         self.target = target
-        self.reader = SlubReader(target)
+        self.reader = slub_reader(target)
         self.names = {a: RawCache(self.reader, a).name for a in cache_addresses(target)}
 
     def __call__(self, address: int) -> str | None:
-        found = _slab_of(self.target, self.reader, address)
-        return self.names.get(found[1]) if found else None
+        try:
+            found = _slab_of(self.target, self.reader, address)
+        except MemoryError_:
+            caveat("struct pages not in the dump: words pointing into those pages are not "
+                   "named as slab objects")
+            return None
+        name = self.names.get(found[1]) if found else None
+        return name if isinstance(name, str) else None
 
 
-SLAB_STORE_USER = 0x10000
-
-
+# -- every slab of a cache (kmem -S) ------------------------------------------------
 @dataclass
 class CpuSlabs:
     cpu: int
@@ -352,34 +453,29 @@ class NodeSlabs:
     full: list[SlabPage] | None   # None: not tracked (no SLAB_STORE_USER)
 
 
-@dataclass
-class CacheSlabs:
-    """Every slab of a cache as `kmem -S` shows them."""
-    cache: SlabCache
+@dataclass(kw_only=True)
+class CacheSlabs(SlabCache):
+    """`kmem -S`: a cache with every slab: each CPU's active and partial slabs, each
+    node's partial list and, when tracked, its full list."""
     cpus: list[CpuSlabs]
     nodes: list[NodeSlabs]
-    problems: list[str]       # slabs that could not be read (pages missing from the dump)
+    #: slabs that could not be read (pages missing from the dump)
+    slab_problems: list[str]
 
 
-def cache_slabs(target: Any, name: str | None = None) -> list[CacheSlabs]:
-    """The slabs of every cache (or of the one called ``name``): each CPU's active
-    and partial slabs, each node's partial list and, when tracked, its full list."""
-    r = SlubReader(target)
-    out = []
-    for address in cache_addresses(target):
-        raw = RawCache(r, address)
-        if name is not None and raw.name != name:
-            continue
-        out.append(_cache_slabs(target, r, raw, r.cache(address)))
-    return out
+def cache_slabs(target: LinuxTarget, names: Iterable[str] | None = None) -> Iterator[CacheSlabs]:
+    """Every cache (or those in ``names``, in that order) with its slabs, one cache at
+    a time (an unknown name or a kernel without SLUB raises at once)."""
+    r = slub_reader(target)
+    return (_cache_slabs(target, r, raw) for raw in _raw_caches(target, names))
 
 
-def _cache_slabs(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache) -> CacheSlabs:
+def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlabs:
     problems: list[str] = []
 
     def describe(page: int) -> SlabPage | None:
         try:
-            return describe_slab(target, r, raw, cache, page)
+            return describe_slab(target, r, raw, page)
         except MemoryError_ as e:
             problems.append(f"slab {page:x}: {e}")
             return None
@@ -387,56 +483,50 @@ def _cache_slabs(target: Any, r: SlubReader, raw: RawCache, cache: SlabCache) ->
     cpus = []
     per_node: dict[int, int] = {}
     for n, offset in enumerate(r.cpu_offsets):
-        kcc = (raw.cpu_slab + offset) & 0xFFFFFFFFFFFFFFFF
+        kcc = (raw.cpu_slab + offset) & MASK64
         active = None
         partial: list[SlabPage] = []
         try:
             page = r.space.read_u64(kcc + r.k_slab)
             active = describe(page) if page else None
-            link = r.space.read_u64(kcc + r.k_partial) if r.k_partial is not None else 0
-            seen = 0
-            while link and seen < 100_000 and r.s_next is not None:
-                seen += 1
+            for link in r.cpu_partial(kcc):
                 sp = describe(link)
                 if sp is not None:
                     partial.append(sp)
-                link = r.space.read_u64(link + r.s_next)
-        except MemoryError_ as e:
+        except (MemoryError_, CorruptList) as e:
             problems.append(f"cpu {n}: {e}")
         if active is not None:
             per_node[active.node] = per_node.get(active.node, 0) + 1
         cpus.append(CpuSlabs(n, kcc, active, partial))
-    flags = r.space.read_u32(raw.address + r.c_flags)
     nodes = []
     for i, node in enumerate(raw.nodes):
         try:
-            partial = [sp for sp in map(describe, _list_slabs(r, node + r.n_partial)) if sp]
+            partial = _node_list(r, node + r.n_partial, describe, problems)
             full = None
-            if flags & SLAB_STORE_USER and r.n_full is not None:
-                full = [sp for sp in map(describe, _list_slabs(r, node + r.n_full)) if sp]
+            if raw.flags & SLAB_STORE_USER and r.n_full is not None:
+                full = _node_list(r, node + r.n_full, describe, problems)
             nodes.append(NodeSlabs(i, node, r.space.read_u64(node + r.n_nr_slabs),
                                    r.space.read_u64(node + r.n_nr_partial), per_node.get(i, 0),
                                    partial, full))
         except MemoryError_ as e:
             problems.append(f"node {i}: {e}")
-    return CacheSlabs(cache, cpus, nodes, problems)
+    cache = r.cache(raw)
+    return CacheSlabs(**{f.name: getattr(cache, f.name) for f in dataclasses.fields(SlabCache)
+                         if f.init},
+                      cpus=cpus, nodes=nodes, slab_problems=problems)
 
 
-def _list_slabs(r: SlubReader, head: int) -> list[int]:
+def _node_list(r: SlubReader, head: int, describe: Callable[[int], SlabPage | None],
+               problems: list[str]) -> list[SlabPage]:
+    """The slabs on a node's partial or full list (a damaged list: those before the
+    damage, and a problem line)."""
     out = []
-    link = r.space.read_u64(head)
-    while link != head and link and len(out) < 1_000_000:
-        out.append(link - r.s_list)
-        link = r.space.read_u64(link)
+    try:
+        for link in list_for_each(r.target, head):
+            sp = describe(link - r.s_list)
+            if sp is not None:
+                out.append(sp)
+    except CorruptList as e:
+        problems.append(str(e))
     return out
 
-
-def slab_of_page(target: Any, page: int) -> Any:
-    """The slab described by the struct page at ``page`` (with every object), or None."""
-    from . import pages
-    head = pages.compound_head(target, page)
-    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
-        return None
-    r = SlubReader(target)
-    cache = r.space.read_u64(head + r.s_cache)
-    return describe_slab(target, r, RawCache(r, cache), r.cache(cache), head) if cache else None
