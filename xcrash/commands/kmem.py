@@ -8,7 +8,8 @@ reads the options and picks the records.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Iterable, Iterator
 
 from ..errors import CommandError
 from ..layouts import separated

@@ -75,7 +75,7 @@ def zones(target: LinuxTarget, with_pages: bool = False) -> list[Zone]:
                 for order in range(areas.type_.strip_typedefs().length or 0):
                     lists = areas[order].free_list
                     for m in range(lists.type_.strip_typedefs().length or 1):
-                        head = lists.address_ + m * list_head_size
+                        head = int(lists.address_of_()) + m * list_head_size
                         links: list[int] = []
                         try:
                             links.extend(list_for_each(target, head))

@@ -104,7 +104,8 @@ def blockdev_pages(target: LinuxTarget) -> Count:
             target.type("struct super_block"))).deref_()
         inode_t = target.type("struct inode")
         total = 0
-        for inode in list_for_each_entry(target, inode_t, sb.s_inodes.address_, "i_sb_list"):
+        for inode in list_for_each_entry(target, inode_t, int(sb.s_inodes.address_of_()),
+                                         "i_sb_list"):
             total += int(inode.i_mapping.nrpages)
         return total
     except (MemoryError_, CorruptList) as err:
@@ -260,7 +261,7 @@ def hstates(target: LinuxTarget) -> list[HugePageState]:
         order = int(h.order)
         if not order:
             continue
-        out.append(HugePageState(h.address_, PAGE_SIZE << order, int(h.free_huge_pages),
+        out.append(HugePageState(int(h.address_of_()), PAGE_SIZE << order, int(h.free_huge_pages),
                                  int(h.nr_huge_pages), h.name.string_(32).decode()))
     return out
 

@@ -63,7 +63,7 @@ def memory_nodes(target: LinuxTarget) -> list[MemoryNode]:
     out = []
     for pgdat in pgdats(target):
         start = int(pgdat.node_start_pfn)
-        node = MemoryNode(int(pgdat.node_id), pgdat.address_, int(pgdat.node_spanned_pages), start,
+        node = MemoryNode(int(pgdat.node_id), int(pgdat.address_of_()), int(pgdat.node_spanned_pages), start,
                           pages.pfn_to_page(target, start))
         zones = pgdat.node_zones
         for i in range(zones.type_.strip_typedefs().length or 0):
@@ -71,7 +71,7 @@ def memory_nodes(target: LinuxTarget) -> list[MemoryNode]:
             spanned = int(z.spanned_pages)
             zone_start = int(z.zone_start_pfn) if spanned else 0
             node.zones.append(NodeZone(
-                i, pgdat.node_zones.address_ + i * zone_t.byte_size,
+                i, int(zones.address_of_()) + i * zone_t.byte_size,
                 zone_name(target, int(z.name)),
                 spanned, pages.pfn_to_page(target, zone_start) if spanned else 0, zone_start))
         out.append(node)
@@ -152,16 +152,17 @@ def memory_blocks(target: LinuxTarget) -> list[MemoryBlock]:
     size_sym = target.symbols.get("memory_block_size_probed")
     block_size = target.space.read_u64(size_sym.address) if size_sym is not None else None
     out = []
-    for link in list_for_each(target, sp.klist_devices.k_list.address_):
+    for link in list_for_each(target, int(sp.klist_devices.k_list.address_of_())):
         device = int(target.object_at(dp_t, link - knode_off).device)
-        mb = target.object_at(mb_t, device - dev_off)
+        address = device - dev_off
+        mb = target.object_at(mb_t, address)
         start_sec = int(mb.start_section_nr)
         start = start_sec << SECTION_SIZE_BITS
         end = start + block_size - 1 if block_size is not None else (
             ((int(mb.end_section_nr) + 1) << SECTION_SIZE_BITS) - 1 if mb.type_.has_member("end_section_nr")
             else None)
         name_ptr = int(mb.dev.kobj.name)
-        out.append(MemoryBlock(mb.address_,
+        out.append(MemoryBlock(address,
                                target.space.read_cstring(name_ptr, 32).decode() if name_ptr else "",
                                start, end, int(mb.nid) if mb.type_.has_member("nid") else 0,
                                MEMORY_STATES.get(int(mb.state), "UNKNOWN"), start_sec))

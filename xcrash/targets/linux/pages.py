@@ -8,7 +8,8 @@ line of `kmem ADDRESS` show.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
 
 from ...arch import PAGE_SHIFT, PAGE_SIZE
 from ...caveats import Unreadable, caveat

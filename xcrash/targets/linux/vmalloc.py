@@ -8,7 +8,8 @@ one without (vm_map_ram) is not, as in crash.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from ...errors import XcrashError
 from ...objects import list_for_each
