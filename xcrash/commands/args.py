@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..errors import CommandError, NoSuchSymbol
+
+R = TypeVar("R")
 
 _HEX = re.compile(r"(0x)?[0-9a-fA-F]+")
 
@@ -79,6 +81,23 @@ def per_task_blocks(ctx: Any, tasks: list[int], command: str,
         parts.append(text)
         records.append(record)
     return Text("\n\n".join(parts), records)
+
+
+def per_task_records(ctx: Any, tasks: list[int], command: str,
+                     make: Callable[[Any, Any], R]) -> list[R]:
+    """``make(target, task)`` of each task (a record for its block); a task that cannot
+    be read is a one-line error naming it."""
+    from ..errors import MemoryError_, XcrashError
+    target = ctx.target
+    ttype = target.type("struct task_struct")
+    records = []
+    for addr in tasks:
+        ctx.check()
+        try:
+            records.append(make(target, target.object_at(ttype, addr)))
+        except (MemoryError_, XcrashError) as e:
+            raise CommandError(f"{command}: task {addr:x}: {e}") from None
+    return records
 
 
 def parse_cpu_list(spec: str, command: str, every: list[int] | None = None) -> list[int]:

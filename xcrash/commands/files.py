@@ -1,38 +1,56 @@
-"""files: the root, working directory and open files of tasks, as crash shows them."""
+"""files: the root, working directory and open files of tasks, as crash shows them.
+
+The records come from ``targets/linux/files.py``; this module lays them out.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Iterable, Iterator
 
-from .args import per_task_blocks, tasks_or_current
-from .base import Command, Context, Result
+from ..caveats import Unreadable
+from ..layouts import separated
+from ..layouts.tasks import task_header
+from ..results import Records
+from ..targets.linux.files import OpenFile, TaskFiles, task_files
+from .args import per_task_records, tasks_or_current
+from .base import Command, Context
 
 FILES_HEADER = " FD       FILE            DENTRY           INODE       TYPE PATH"
 
 
-def files_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
-    from ..targets.linux.files import task_files
-    from .task import task_header
-    info = task_files(target, task)
-    lines = [task_header(task)]
-    if info.root is not None:
-        lines.append(f"ROOT: {info.root}    CWD: {info.cwd}")
-    if info.files:
-        lines.append(FILES_HEADER)
-        for f in info.files:
-            dentry = f"{f.dentry:16x}" if f.dentry else "0" * 16
-            inode = f"{f.inode:16x}" if f.inode else ("0" * 16 if f.dentry else "       ?        ")
-            kind = f.type.ljust(4)
-            lines.append(f"{f.fd:3d} {f.file:16x} {dentry} {inode} {kind} {f.path}")
+def file_line(f: OpenFile) -> str:
+    """crash's row: a missing dentry is zeros and the inode then a centred ?, a
+    missing inode zeros; a value that could not be read is ? in its column."""
+    if isinstance(f.dentry, Unreadable):
+        dentry = f"{f.dentry:16x}"
     else:
-        lines.append("No open files")
-    record = {"task": task.address_, "pid": int(task.pid), "root": info.root, "cwd": info.cwd,
-              "files": [vars(f) for f in info.files]}
-    return "\n".join(lines), record
+        dentry = f"{f.dentry:16x}" if f.dentry else "0" * 16
+    if isinstance(f.inode, Unreadable):
+        inode = f"{f.inode:16x}"
+    elif f.inode:
+        inode = f"{f.inode:16x}"
+    else:
+        inode = "0" * 16 if f.dentry else "       ?        "
+    return f"{f.fd:3d} {f.file:16x} {dentry} {inode} {f.type:<4} {f.path}"
+
+
+def task_lines(t: TaskFiles) -> Iterator[str]:
+    yield task_header(t)
+    if t.root is not None:
+        yield f"ROOT: {t.root}    CWD: {t.cwd}"
+    if t.files:
+        yield FILES_HEADER
+        yield from (file_line(f) for f in t.files)
+    else:
+        yield "No open files"
+
+
+def files_lines(tasks: Iterable[TaskFiles]) -> Iterator[str]:
+    return separated(task_lines(t) for t in tasks)
 
 
 class Files(Command):
     name = "files"
-    synopsis = "files [pid | taskaddr] ..."
+    arguments = "[pid | taskaddr] ..."
     summary = "open files of a task"
     group = "linux"
     targets = ("linux",)
@@ -40,15 +58,15 @@ class Files(Command):
 The task's root and current directory, then each open file descriptor: the
 struct file, its dentry and inode, the inode's type (REG DIR CHR BLK FIFO LNK
 SOCK) and the path, rebuilt from the dentry up through the mounts as crash
-does.  Without an argument: the current context task (see `set`).
-`foreach files` lists every task's files.
+does (? for what an unreadable struct file hides).  Without an argument: the
+current context task (see `set`).  `foreach files` lists every task's files.
 """
     example = "files\nfiles 1\nforeach xc-sleeper files"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
-        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "files"), "files",
-                               files_block)
+        tasks = tasks_or_current(ctx.target, rest, "files")
+        return Records(per_task_records(ctx, tasks, "files", task_files), files_lines)
 
 
 COMMANDS = [Files]

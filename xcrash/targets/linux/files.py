@@ -1,4 +1,4 @@
-"""Open files of a task and the path names of dentries (the numbers behind `files`).
+"""Open files of a task and the path names of dentries (the records of `files`).
 
 Path names are rebuilt as crash rebuilds them: from the dentry up its ``d_parent``
 chain, crossing each mount at its root to the ``mnt_mountpoint`` in the parent
@@ -8,9 +8,15 @@ empty name (pipes, anonymous inodes) give an empty path, as in crash.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ...errors import MemoryError_, XcrashError
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_
+from ...objects import Object
+from .taskinfo import TaskRef, task_ref
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 S_IFMT = 0o170000
 FILE_TYPES = {0o100000: "REG", 0o120000: "LNK", 0o040000: "DIR", 0o020000: "CHR",
@@ -20,27 +26,30 @@ PATH_LIMIT = 256          # components: a deeper chain is a loop in a damaged du
 
 @dataclass
 class OpenFile:
+    """An open file descriptor (Unreadable fields: its struct file could not be read)."""
     fd: int
     file: int
-    dentry: int
-    inode: int
-    type: str                 # REG DIR CHR BLK FIFO LNK SOCK, or "?" without a dentry/inode
-    path: str
+    dentry: int | Unreadable
+    inode: int | Unreadable
+    #: REG DIR CHR BLK FIFO LNK SOCK (UNKN for another mode), or "?" without a dentry/inode
+    type: str | Unreadable
+    path: str | Unreadable
 
 
 @dataclass
-class TaskFiles:
+class TaskFiles(TaskRef):
+    """``files`` of one task: its root and working directory and its open files."""
     root: str | None          # None: the task has no fs_struct
     cwd: str | None
     files: list[OpenFile]
 
 
-def _offset(target: Any, type_name: str, member: str) -> int:
-    return target.type(type_name).member_path(member)[0] // 8
+def _offset(target: "LinuxTarget", type_name: str, member: str) -> int:
+    return target.offsetof(type_name, member)
 
 
-def _component(target: Any, dentry: int) -> str | None:
-    """The dentry's own name, or None when it is empty or unreadable (the walk stops)."""
+def _component(target: "LinuxTarget", dentry: int) -> str | None:
+    """The dentry's own name, or None when it is empty or cut (the walk stops there)."""
     sp = target.space
     length = sp.read_u32(dentry + _offset(target, "struct dentry", "d_name.len"))
     name = sp.read_u64(dentry + _offset(target, "struct dentry", "d_name.name"))
@@ -50,7 +59,7 @@ def _component(target: Any, dentry: int) -> str | None:
     return raw.decode("utf-8", "replace") if len(raw) == length else None
 
 
-def dentry_path(target: Any, dentry: int, vfsmount: int) -> str:
+def dentry_path(target: "LinuxTarget", dentry: int, vfsmount: int) -> str:
     """The full path of ``dentry`` seen through mount ``vfsmount`` (0: no mount crossing)."""
     sp = target.space
     d_parent = _offset(target, "struct dentry", "d_parent")
@@ -89,16 +98,20 @@ def dentry_path(target: Any, dentry: int, vfsmount: int) -> str:
     return path
 
 
-def _devname(target: Any, vfsmount: int) -> str:
+def _devname(target: "LinuxTarget", vfsmount: int) -> str | None:
+    """The device name of a mount ("" when it has none; None, with a caveat, when
+    it cannot be read: crash's naming rules that depend on it are then not applied)."""
     mount = vfsmount - _offset(target, "struct mount", "mnt")
     try:
         name = target.space.read_u64(mount + _offset(target, "struct mount", "mnt_devname"))
         return target.space.read_cstring(name, 64).decode("utf-8", "replace") if name else ""
-    except MemoryError_:
-        return ""
+    except MemoryError_ as err:
+        caveat(f"device name of mount {mount:x} unreadable ({err}): paths on it are named "
+               "without crash's devtmpfs/devpts rules")
+        return None
 
 
-def _file_root_mount(target: Any, vfsmount: int) -> int:
+def _file_root_mount(target: "LinuxTarget", vfsmount: int) -> int:
     """crash's choice for devtmpfs mounted on devtmpfs: name the path from the parent."""
     dev = _devname(target, vfsmount)
     if dev in ("udev", "devtmpfs"):
@@ -109,12 +122,12 @@ def _file_root_mount(target: Any, vfsmount: int) -> int:
     return vfsmount
 
 
-def file_type(target: Any, inode: int) -> str:
+def file_type(target: "LinuxTarget", inode: int) -> str:
     mode = target.space.read_u16(inode + _offset(target, "struct inode", "i_mode"))
     return FILE_TYPES.get(mode & S_IFMT, "UNKN")
 
 
-def open_file(target: Any, fd: int, file: int) -> OpenFile:
+def open_file(target: "LinuxTarget", fd: int, file: int) -> OpenFile:
     sp = target.space
     dentry = sp.read_u64(file + _offset(target, "struct file", "f_path.dentry"))
     if not dentry:
@@ -132,32 +145,38 @@ def open_file(target: Any, fd: int, file: int) -> OpenFile:
     return OpenFile(fd, file, dentry, inode, kind, path)
 
 
-def _fs_path(target: Any, fs: int, which: str) -> str:
+def _fs_path(target: "LinuxTarget", fs: int, which: str) -> str:
     sp = target.space
     dentry = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.dentry"))
     mnt = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.mnt"))
     return dentry_path(target, dentry, mnt) if dentry else ""
 
 
-def task_files(target: Any, task: Any) -> TaskFiles:
+def task_files(target: "LinuxTarget", task: Object) -> TaskFiles:
     """ROOT and CWD of ``task`` and its open file descriptors, in fd order."""
-    sp = target.space
+    ref = task_ref(task)
     root = cwd = None
     fs = int(task.fs)
     if fs:
         root, cwd = _fs_path(target, fs, "root"), _fs_path(target, fs, "pwd")
+    return TaskFiles(ref.pid, ref.task, ref.cpu, ref.comm, root, cwd,
+                     _open_files(target, int(task.files)))
+
+
+def _open_files(target: "LinuxTarget", files_struct: int) -> list[OpenFile]:
+    """The open descriptors of a files_struct (none for a task without one)."""
+    sp = target.space
     files: list[OpenFile] = []
-    files_struct = int(task.files)
     if not files_struct:
-        return TaskFiles(root, cwd, files)
+        return files
     fdt = sp.read_u64(files_struct + _offset(target, "struct files_struct", "fdt"))
     if not fdt:
-        return TaskFiles(root, cwd, files)
+        return files
     max_fds = sp.read_u32(fdt + _offset(target, "struct fdtable", "max_fds"))
     fd_array = sp.read_u64(fdt + _offset(target, "struct fdtable", "fd"))
     open_fds = sp.read_u64(fdt + _offset(target, "struct fdtable", "open_fds"))
     if not (fd_array and open_fds and max_fds):
-        return TaskFiles(root, cwd, files)
+        return files
     bitmap = int.from_bytes(sp.read(open_fds, (max_fds + 7) // 8), "little")
     for fd in range(max_fds):
         if not bitmap >> fd & 1:
@@ -166,6 +185,9 @@ def task_files(target: Any, task: Any) -> TaskFiles:
         if file:
             try:
                 files.append(open_file(target, fd, file))
-            except (MemoryError_, XcrashError):
-                files.append(OpenFile(fd, file, 0, 0, "?", "?"))
-    return TaskFiles(root, cwd, files)
+            except MemoryError_ as err:
+                caveat(f"file {file:x} (fd {fd}) unreadable ({err}): its dentry, inode, "
+                       "type and path shown as ?")
+                gone = Unreadable(str(err))
+                files.append(OpenFile(fd, file, gone, gone, gone, gone))
+    return files

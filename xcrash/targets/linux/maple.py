@@ -11,9 +11,13 @@ kernel's own types (``struct maple_range_64`` / ``maple_arange_64``).
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ...errors import XcrashError
+
+if TYPE_CHECKING:
+    from ...symbols.types import Type
+    from ..base import Target
 
 MAPLE_NODE_MASK = 0xFF
 MAPLE_DENSE, MAPLE_LEAF_64, MAPLE_RANGE_64, MAPLE_ARANGE_64 = range(4)
@@ -30,26 +34,29 @@ def is_node(entry: int) -> bool:
 
 
 class _Layout:
-    def __init__(self, target: Any) -> None:
+    """(pivot offset, pivots, slot offset, slots) of each node type, in bytes and counts."""
+
+    def __init__(self, target: "Target") -> None:
         self.kinds: dict[int, tuple[int, int, int, int]] = {}
         for kind, name in ((MAPLE_RANGE_64, "struct maple_range_64"),
                            (MAPLE_ARANGE_64, "struct maple_arange_64")):
             t = target.type(name)
-            pivot_off, pivot_m = t.member("pivot")
-            slot_off, slot_m = t.member("slot")
-            self.kinds[kind] = (pivot_off // 8, pivot_m.type.strip_typedefs().length,
-                                slot_off // 8, slot_m.type.strip_typedefs().length)
+            self.kinds[kind] = (t.offsetof("pivot"), _length(t, "pivot"),
+                                t.offsetof("slot"), _length(t, "slot"))
         self.kinds[MAPLE_LEAF_64] = self.kinds[MAPLE_RANGE_64]
         node_t = target.type("struct maple_node")
-        slot_off, slot_m = node_t.member("slot")
-        self.kinds[MAPLE_DENSE] = (0, 0, slot_off // 8, slot_m.type.strip_typedefs().length)
+        self.kinds[MAPLE_DENSE] = (0, 0, node_t.offsetof("slot"), _length(node_t, "slot"))
 
 
-def entries(target: Any, tree_address: int) -> Iterator[tuple[int, int, int]]:
+def _length(t: "Type", array: str) -> int:
+    """The number of elements of the array member ``array`` of ``t``."""
+    return int(t.member(array)[1].type.strip_typedefs().length)
+
+
+def entries(target: "Target", tree_address: int) -> Iterator[tuple[int, int, int]]:
     """(first index, last index, entry) of every non-NULL entry of the tree at
     ``tree_address`` (a ``struct maple_tree``), in index order."""
-    tree_t = target.type("struct maple_tree")
-    root = target.space.read_u64(tree_address + tree_t.member("ma_root")[0] // 8)
+    root = target.space.read_u64(tree_address + target.offsetof("struct maple_tree", "ma_root"))
     if not root:
         return
     if not is_node(root):
@@ -60,7 +67,7 @@ def entries(target: Any, tree_address: int) -> Iterator[tuple[int, int, int]]:
     yield from _walk(target, layout, root, 0, ULONG_MAX, visited)
 
 
-def _walk(target: Any, layout: _Layout, enode: int, low: int, high: int,
+def _walk(target: "Target", layout: _Layout, enode: int, low: int, high: int,
           visited: list[int]) -> Iterator[tuple[int, int, int]]:
     visited[0] += 1
     if visited[0] > MAX_NODES:

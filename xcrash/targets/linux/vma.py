@@ -1,23 +1,32 @@
-"""A task's memory map: its mm and the VMAs in address order (the numbers behind `vm`)."""
+"""A task's memory map: its mm and the VMAs in address order (the records of `vm`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from ...errors import MemoryError_, XcrashError
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_
+from ...objects import Object
+from .taskinfo import TaskRef, task_ref
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 
 @dataclass
 class Vma:
+    """A ``struct vm_area_struct``."""
     address: int
     start: int
     end: int
     flags: int
-    file: str | None        # the mapped file's path; None for anonymous memory
+    #: the mapped file's path; None for anonymous memory
+    file: str | None | Unreadable
 
 
 @dataclass
-class MemoryMap:
+class MemoryMap(TaskRef):
+    """``vm`` of one task: its mm (0 for a kernel thread), page directory, sizes, VMAs."""
     mm: int
     pgd: int
     rss_kb: int
@@ -25,7 +34,7 @@ class MemoryMap:
     vmas: list[Vma]
 
 
-def vma_addresses(target: Any, mm: Any) -> Iterator[int]:
+def vma_addresses(target: "LinuxTarget", mm: Object) -> Iterator[int]:
     """Every ``struct vm_area_struct`` of ``mm``: the maple tree (6.1+) or the
     ``mmap``/``vm_next`` list before."""
     if mm.type_.has_member("mm_mt"):
@@ -35,32 +44,41 @@ def vma_addresses(target: Any, mm: Any) -> Iterator[int]:
         return
     vma = int(mm.mmap)
     seen: set[int] = set()
-    next_off = target.type("struct vm_area_struct").member("vm_next")[0] // 8
+    next_off = target.offsetof("struct vm_area_struct", "vm_next")
     while vma and vma not in seen:
         seen.add(vma)
         yield vma
         vma = target.space.read_u64(vma + next_off)
 
 
-def memory_map(target: Any, task: Any) -> MemoryMap:
+def _mapped_file(target: "LinuxTarget", vma: Object) -> str | None | Unreadable:
+    """The path of the file a VMA maps (None: anonymous; "" for a file without a dentry)."""
     from .files import dentry_path
+    try:
+        file = vma.vm_file
+        if not int(file):
+            return None
+        f_path = file.deref_().f_path
+        dentry = int(f_path.dentry)
+        return dentry_path(target, dentry, int(f_path.mnt)) if dentry else ""
+    except MemoryError_ as err:
+        caveat(f"vm: file of VMA {vma.address_:x} unreadable ({err}): shown as ?")
+        return Unreadable(str(err))
+
+
+def memory_map(target: "LinuxTarget", task: Object) -> MemoryMap:
+    """The memory map of ``task``: zeros and no VMAs for a kernel thread."""
     from .tasks import task_memory
+    ref = task_ref(task)
     total_vm, rss = task_memory(target, task)
     if not int(task.mm):
-        return MemoryMap(0, 0, 0, 0, [])
+        return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0, [])
     mm = task.mm.deref_()
     vma_t = target.type("struct vm_area_struct")
     vmas = []
     for addr in vma_addresses(target, mm):
         vma = target.object_at(vma_t, addr)
-        path = None
-        try:
-            file = vma.vm_file
-            if int(file):
-                f_path = file.deref_().f_path
-                dentry = int(f_path.dentry)
-                path = dentry_path(target, dentry, int(f_path.mnt)) if dentry else ""
-        except (MemoryError_, XcrashError):
-            path = "?"
-        vmas.append(Vma(addr, int(vma.vm_start), int(vma.vm_end), int(vma.vm_flags), path))
-    return MemoryMap(int(mm.address_), int(mm.pgd), rss, total_vm, vmas)
+        vmas.append(Vma(addr, int(vma.vm_start), int(vma.vm_end), int(vma.vm_flags),
+                        _mapped_file(target, vma)))
+    return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, int(mm.address_), int(mm.pgd), rss,
+                     total_vm, vmas)

@@ -8,9 +8,12 @@ low bits ``10`` below 4096 are internal (sibling and retry markers) and skipped.
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ...errors import XcrashError
+
+if TYPE_CHECKING:
+    from ..base import Target
 
 NODE_LIMIT = 1_000_000
 
@@ -23,23 +26,21 @@ def _is_internal(entry: int) -> bool:
     return entry & 3 == 2
 
 
-def entries(target: Any, xarray_address: int) -> Iterator[tuple[int, int]]:
+def entries(target: "Target", xarray_address: int) -> Iterator[tuple[int, int]]:
     """(index, entry) of every stored entry of the xarray at ``xarray_address``."""
-    xa_t = target.type("struct xarray")
-    head = target.space.read_u64(xarray_address + xa_t.member("xa_head")[0] // 8)
+    head = target.space.read_u64(xarray_address + target.offsetof("struct xarray", "xa_head"))
     if not head:
         return
     if not (_is_internal(head) and head > 4096):
         yield 0, head
         return
     node_t = target.type("struct xa_node")
-    shift_off = node_t.member("shift")[0] // 8
-    slots_off, slots_m = node_t.member("slots")
-    layout = (shift_off, slots_off // 8, slots_m.type.strip_typedefs().length)
+    nslots = int(node_t.member("slots")[1].type.strip_typedefs().length)
+    layout = (node_t.offsetof("shift"), node_t.offsetof("slots"), nslots)
     yield from _node_entries(target, layout, head - 2, 0, [0])
 
 
-def _node_entries(target: Any, layout: tuple[int, int, int], node: int, base: int,
+def _node_entries(target: "Target", layout: tuple[int, int, int], node: int, base: int,
                   visited: list[int]) -> Iterator[tuple[int, int]]:
     """The entries under one node, in index order."""
     visited[0] += 1
