@@ -1,8 +1,12 @@
 """ascii: the characters in a value, or the ASCII chart."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
 from ..errors import CommandError
-from .base import ANY_TARGET, Command, Context, Result, Text
+from ..results import Records, text_lines
+from .base import ANY_TARGET, Command, Context
 
 CONTROL = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK "
            "SYN ETB CAN EM SUB ESC FS GS RS US").split()
@@ -36,9 +40,21 @@ def chart() -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class Characters:
+    """A value and its characters, lowest byte first."""
+    value: int
+    text: str
+
+
+def characters_lines(records: Iterable[Characters]) -> Iterator[str]:
+    for r in records:
+        yield f"{r.value:016x}: {r.text}"
+
+
 class Ascii(Command):
     name = "ascii"
-    synopsis = "ascii [value ...]"
+    arguments = "[value ...]"
     summary = "the characters in a value, or the ASCII chart"
     group = "general"
     targets = ANY_TARGET
@@ -50,11 +66,11 @@ ASCII chart (crash's chart swaps ` with ' and - with _; this one does not).
 """
     example = "ascii 62696c2f7273752f\nascii"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
         if not rest:
-            return Text(chart())
-        lines, records = [], []
+            return text_lines(chart())
+        records = []
         for arg in rest:
             digits = arg[2:] if arg[:2].lower() == "0x" else arg
             try:
@@ -64,10 +80,8 @@ ASCII chart (crash's chart swaps ` with ' and - with _; this one does not).
             if len(digits) > 16:
                 raise CommandError(f'ascii: input string too large: "{digits}" '
                                    f"({len(digits)} vs 16)")
-            size = 8
-            lines.append(f"{value:0{size * 2}x}: {characters(value, size)}")
-            records.append({"value": value, "text": characters(value, size)})
-        return Text("\n".join(lines), records)
+            records.append(Characters(value, characters(value, 8)))
+        return Records(records, characters_lines)
 
 
 COMMANDS = [Ascii]

@@ -1,11 +1,20 @@
-"""rd: read memory, laid out as crash's display_memory() lays it out."""
+"""rd: read memory, laid out as crash's display_memory() lays it out.
+
+The records (units, or lines of characters) come from ``targets/memory.py`` as
+they are read, so a long display streams; this module lays them out.
+"""
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from itertools import groupby
+from typing import Any, Iterable, Iterator
 
-from ..errors import CommandError, MemoryError_
+from ..errors import CommandError
+from ..memory.space import AddressSpace
+from ..results import Records
+from ..targets.memory import Chars, Word, printable, string, words
 from .args import parse_address, parse_number
-from .base import ANY_TARGET, Command, Context, Option, Result, Text
+from .base import ANY_TARGET, Command, Context, Option
 
 ADDR_WIDTH = 16
 #: entries per line and where the ASCII column starts, per unit size (as crash)
@@ -15,82 +24,77 @@ _DEC_WIDTH = {8: 15, 4: 12, 2: 5, 1: 3}
 _UDEC_WIDTH = {8: 20, 4: 12, 2: 5, 1: 3}
 
 
-def _ascii(raw: bytes) -> str:
-    return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
+def _cell(w: Word, mode: str) -> str:
+    if w.name:
+        return f"{w.name:<16} "
+    if mode == "hex":
+        return f"{w.value:0{w.size * 2}x} "
+    if mode == "dec":
+        bits = 8 * w.size
+        value = w.value - (1 << bits) if w.value >> (bits - 1) else w.value
+        return f"{value:{_DEC_WIDTH[w.size]}d} "
+    return f"{w.value:{_UDEC_WIDTH[w.size]}d} "
 
 
-def format_words(addr: int, data: bytes, unit: int, *, mode: str = "hex", ascii: bool = True,
-                 symbolic: Any = None) -> list[str]:
-    """Lines of ``rd`` output for ``data`` read at ``addr``.
-
-    mode: "hex", "dec" (signed) or "udec"; ``symbolic(value) -> str | None``
-    names values that point at symbols (``-s``).
-    """
+def word_lines(records: Iterable[Word], *, start: int, unit: int, mode: str = "hex",
+               ascii: bool = True) -> Iterator[str]:
+    """crash's lines of units read from ``start``: the address, the units in hex
+    (or signed "dec", unsigned "udec"; a named value as its name), then with
+    ``ascii`` the characters of the line."""
     per_line, ascii_start = _LAYOUT[unit]
-    lines: list[str] = []
-    for start in range(0, len(data), unit * per_line):
-        chunk = data[start:start + unit * per_line]
-        text = f"{addr + start:{ADDR_WIDTH}x}:  "
-        for off in range(0, len(chunk), unit):
-            raw = chunk[off:off + unit]
-            value = int.from_bytes(raw, "little", signed=(mode == "dec"))
-            name = symbolic(value) if symbolic is not None else None
-            if name:
-                text += f"{name:<16} "
-            elif mode == "hex":
-                text += f"{value:0{unit * 2}x} "
-            elif mode == "dec":
-                text += f"{value:{_DEC_WIDTH[unit]}d} "
-            else:
-                text += f"{value:{_UDEC_WIDTH[unit]}d} "
+    for _line, group in groupby(records, key=lambda w: (w.address - start) // (unit * per_line)):
+        line = list(group)
+        text = f"{line[0].address:{ADDR_WIDTH}x}:  " + "".join(_cell(w, mode) for w in line)
         if ascii:
-            text = text.ljust(ascii_start) + "  " + _ascii(chunk)
-        lines.append(text.rstrip() if not ascii else text)
-    return lines
+            yield text.ljust(ascii_start) + "  " + printable(b"".join(w.raw for w in line))
+        else:
+            yield text.rstrip()
+
+
+def chars_lines(records: Iterable[Chars]) -> Iterator[str]:
+    for r in records:
+        yield f"{r.address:{ADDR_WIDTH}x}:  {r.value}"
 
 
 class Rd(Command):
     targets = ANY_TARGET
     name = "rd"
-    synopsis = "rd [-adDsSupxmfNR][-8|-16|-32|-64][-o offs][-e addr] [address|symbol] [count]"
+    arguments = "[address | symbol] [count]"
     summary = "read memory"
     group = "memory"
     description = """\
 Displays memory contents: by default one 64-bit word in hexadecimal with its
-ASCII rendering at the end of the line, exactly as crash lays it out.
-
-  -8 -16 -32 -64   unit size (default 64)
-  -a               ASCII string(s) at the address
-  -d / -D          signed / unsigned decimal
-  -s               show values that point into symbols as symbol+offset
-  -S / -SS         the same, and values that point into slab objects as
-                   [cache] / [address:cache] (Linux targets)
-  -x               no ASCII column
-  -p               physical address (on a Xen hypervisor target: machine address)
-  -u               user virtual address of the current task
-  -o offs          add offs to the address
-  -e addr          read up to this end address (instead of a count)
-  count            number of units (decimal)
+ASCII rendering at the end of the line, exactly as crash lays it out.  The count
+is a number of units (decimal).
 
 A page that makedumpfile excluded or that is not in the dump stops the display
-at that address with a one-line error; lines read before it are shown.
+at that address: an error when it is the first, else a warning after the lines
+read before it.  A long display is shown as it is read.
 """
-    example = "rd -64 jiffies\nrd -s <task address> 8"
+    example = "rd -64 jiffies\nrd -s init_task 8\nrd -a linux_banner"
     options = (
         Option("-8", "u8", "8-bit units"), Option("-16", "u16", "16-bit units"),
-        Option("-32", "u32", "32-bit units"), Option("-64", "u64", "64-bit units"),
-        Option("-a", "ascii", "ASCII string"), Option("-d", "dec", "signed decimal"),
-        Option("-D", "udec", "unsigned decimal"), Option("-s", "symbolic", "symbolic values"),
-        Option("-S", "symbolic2", "symbolic values, slab objects as [cache]"),
-        Option("-SS", "symbolic3", "symbolic values, slab objects as [address:cache]"),
-        Option("-x", "noascii", "no ASCII column"), Option("-p", "physical", "physical address"),
-        Option("-u", "user", "user virtual address"), Option("-m", "machine", "Xen machine address"),
-        Option("-N", "net", "network byte order"),
-        Option("-o", "offset", "offset added to the address", takes_value=True),
-        Option("-e", "end", "ending address", takes_value=True),
+        Option("-32", "u32", "32-bit units"), Option("-64", "u64", "64-bit units (the default)"),
+        Option("-a", "ascii", "the ASCII string at the address (up to its NUL, or count "
+               "characters)"),
+        Option("-d", "dec", "signed decimal"),
+        Option("-D", "udec", "unsigned decimal"),
+        Option("-s", "symbolic", "values that point into symbols as symbol+offset"),
+        Option("-S", "symbolic2", "the same, and values that point into slab objects as "
+               "[cache] (Linux targets)"),
+        Option("-SS", "symbolic3", "the same, slab objects as [address:cache]"),
+        Option("-x", "noascii", "no ASCII column"),
+        Option("-p", "physical", "a physical address (on a Xen hypervisor: a machine address)"),
+        Option("-u", "user", "a user virtual address of the current context task"),
+        Option("-m", "machine", "a Xen machine address"),
+        Option("-N", "net", "network byte order (each unit's bytes reversed)"),
+        Option("-o", "offset", "add this (hexadecimal) offset to the address", takes_value=True,
+               metavar="offs"),
+        Option("-e", "end", "read up to this end address (instead of a count)",
+               takes_value=True, metavar="addr"),
     )
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
@@ -100,6 +104,7 @@ at that address with a one-line error; lines read before it are shown.
         addr = parse_address(target, rest[0])
         if opts["offset"]:
             addr += parse_number(opts["offset"], 16)
+        count: int | None
         if len(rest) > 1:
             count = parse_number(rest[1], 10)
         elif opts["end"]:
@@ -110,81 +115,32 @@ at that address with a one-line error; lines read before it are shown.
         else:
             count = None
         if opts["ascii"]:
-            return Text(self._ascii(space, addr, count))
-        count = count or 1
-        symbolic = None
+            return Records(string(space, addr, count), chars_lines)
+        namer = None
         if opts["symbolic"] or opts["symbolic2"] or opts["symbolic3"]:
             if unit != 8:
                 raise CommandError("-s option is only allowed with 64-bit display")
-            symbolic = target.describe_address
+            namer = target.describe_address
             if (opts["symbolic2"] or opts["symbolic3"]) and target.kind == "linux":
                 from .wordnames import word_namer
-                symbolic = word_namer(target, with_address=opts["symbolic3"])
+                namer = word_namer(target, with_address=opts["symbolic3"])
         mode = "dec" if opts["dec"] else "udec" if opts["udec"] else "hex"
-        data, error = self._read(space, addr, count * unit)
-        if opts["net"]:
-            data = b"".join(data[i:i + unit][::-1] for i in range(0, len(data), unit))
-        lines = format_words(addr, data, unit, mode=mode,
-                             ascii=mode == "hex" and not opts["noascii"] and symbolic is None,
-                             symbolic=symbolic)
-        records = [{"address": addr + i, "value": int.from_bytes(data[i:i + unit], "little")}
-                   for i in range(0, len(data), unit)]
-        if error is not None:
-            if not lines:
-                raise CommandError(error)
-            lines.append(error)
-        return Text("\n".join(lines), records)
+        layout = partial(word_lines, start=addr, unit=unit, mode=mode,
+                         ascii=mode == "hex" and not opts["noascii"] and namer is None)
+        return Records(words(space, addr, count or 1, unit, swap=opts["net"], namer=namer),
+                       layout)
 
     @staticmethod
-    def _space(ctx: Context, opts: dict[str, Any]) -> Any:
+    def _space(ctx: Context, opts: dict[str, Any]) -> AddressSpace:
+        from ..targets.linux.kernel import LinuxTarget
         target = ctx.target
         if opts["physical"] or opts["machine"]:
             return target.phys_space
         if opts["user"]:
-            user_space = getattr(target, "user_space", None)
-            if user_space is None:
+            if not isinstance(target, LinuxTarget):
                 raise CommandError("-u needs a task context (a Linux target)")
-            return user_space()
+            return target.user_space()
         return target.space
-
-    @staticmethod
-    def _read(space: Any, addr: int, size: int) -> tuple[bytes, str | None]:
-        """Read page by page; stop at the first unreadable page and say why."""
-        data = bytearray()
-        pos, end = addr, addr + size
-        while pos < end:
-            n = min(end - pos, 4096 - (pos & 0xFFF))
-            try:
-                data += space.read(pos, n)
-            except MemoryError_ as err:
-                return bytes(data), f"read error: {space.name} address {pos:x}: {err}"
-            pos += n
-        return bytes(data), None
-
-    @staticmethod
-    def _ascii(space: Any, addr: int, count: int | None) -> str:
-        limit = count if count is not None else 4096
-        data = bytearray()
-        pos = addr
-        while len(data) < limit:
-            try:
-                chunk = space.read(pos, min(256, limit - len(data)))
-            except MemoryError_ as err:
-                if not data:
-                    raise CommandError(str(err)) from None
-                break
-            data += chunk
-            pos += len(chunk)
-            if count is None and 0 in chunk:
-                break
-        text = bytes(data)
-        if count is None:
-            text = text.split(b"\0", 1)[0]
-        out = []
-        for i in range(0, len(text), 60):
-            out.append(f"{addr + i:{ADDR_WIDTH}x}:  " + "".join(
-                chr(b) if 0x20 <= b < 0x7F else "." for b in text[i:i + 60]))
-        return "\n".join(out) if out else f"{addr:{ADDR_WIDTH}x}:  "
 
 
 COMMANDS = [Rd]

@@ -1,14 +1,50 @@
-"""vtop and ptov: virtual ↔ physical, with the page-table walk shown."""
+"""vtop and ptov: virtual ↔ physical, with the page-table walk shown.
+
+vtop's records come from ``targets/memory.py``; ptov is arithmetic on the
+target's direct map.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
 from ..errors import CommandError
-from .args import parse_address
-from .base import Command, Context, Result, Text
+from ..layouts import separated
+from ..results import Column, Records
+from ..targets.memory import AddressTranslation, direct_map_base, translation
+from .args import parse_address, parse_number
+from .base import Command, Context
+
+
+def translation_lines(t: AddressTranslation) -> Iterator[str]:
+    if t.machine is not None:
+        yield f"{'VIRTUAL':<17} {'PHYSICAL':<16} MACHINE"
+        yield f"{t.virtual:<17x} {t.physical:<16x} {t.machine:x}"
+    else:
+        yield f"{'VIRTUAL':<17} {'PHYSICAL':<16}"
+        yield f"{t.virtual:<17x} " + (f"{t.physical:x}" if t.physical is not None
+                                      else "(not mapped)")
+    yield ""
+    if t.notes:
+        yield f"{t.method.upper()}: " + "; ".join(t.notes)
+    if t.steps:
+        if t.root is not None:
+            yield f"PAGE DIRECTORY: {t.root:x}"
+        for s in t.steps:
+            yield f"{s.level:>6}: {s.entry_address:x} => {s.entry:x}"
+    if t.error:
+        yield t.error
+    if t.page is not None:
+        yield f"  PAGE: {t.page:x}"
+
+
+def vtop_lines(records: Iterable[AddressTranslation]) -> Iterator[str]:
+    return separated(translation_lines(t) for t in records)
 
 
 class Vtop(Command):
     name = "vtop"
-    synopsis = "vtop address ..."
+    arguments = "address ..."
     summary = "virtual to physical address translation, with the page-table walk"
     group = "memory"
     description = """\
@@ -21,53 +57,35 @@ guest's pseudo-physical address (Xen's m2p) and MACHINE the dump's.
 """
     example = "vtop jiffies"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        if not args:
+    def run(self, ctx: Context, args: list[str]) -> Records:
+        _opts, rest = self.parse(args)
+        if not rest:
             raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
-        blocks = []
-        records = []
-        for arg in args:
-            vaddr = parse_address(target, arg)
-            tr = target.translate(vaddr)
-            lines = [f"{'VIRTUAL':<17} {'PHYSICAL':<16}",
-                     f"{vaddr:<17x} " + (f"{tr.paddr:x}" if tr.paddr is not None
-                                         else "(not mapped)"), ""]
-            pseudo = None
-            if tr.paddr is not None and hasattr(target, "pseudo_physical"):
-                # a Xen PV guest: the walk gives machine addresses; PHYSICAL is the
-                # guest's pseudo-physical one (Xen's m2p), MACHINE the frame in the dump
-                pseudo = target.pseudo_physical(tr.paddr)
-                lines[0] = f"{'VIRTUAL':<17} {'PHYSICAL':<16} MACHINE"
-                lines[1] = (f"{vaddr:<17x} {pseudo if pseudo is not None else '?':<16x} "
-                            if pseudo is not None else f"{vaddr:<17x} {'?':<16} ") \
-                    + f"{tr.paddr:x}"
-            if tr.method not in ("page table", "identity"):
-                lines.append(f"{tr.method.upper()}: " + "; ".join(s.note for s in tr.steps))
-            walk = target.space.walk(vaddr) if hasattr(target.space, "walk") else tr
-            if walk.steps:
-                root = getattr(target.space, "root", None)
-                if root is not None:
-                    lines.append(f"PAGE DIRECTORY: {root:x}")
-                for step in walk.steps:
-                    lines.append(f"{step.what:>6}: {step.address:x} => {step.value:x}")
-            if walk.error:
-                lines.append(walk.error)
-            if walk.paddr is not None:
-                lines.append(f"  PAGE: {walk.paddr & ~0xFFF:x}")
-            blocks.append("\n".join(lines))
-            records.append({"virtual": vaddr, "physical": tr.paddr if pseudo is None else pseudo,
-                            **({"machine": tr.paddr} if pseudo is not None else {}),
-                            "method": tr.method,
-                            "steps": [{"level": s.what, "entry_address": s.address,
-                                       "entry": s.value} for s in walk.steps],
-                            "error": walk.error})
-        return Text("\n\n".join(blocks), records)
+        addresses = [parse_address(target, arg) for arg in rest]
+        return Records([translation(target, vaddr) for vaddr in addresses], vtop_lines)
+
+
+@dataclass
+class DirectMapAddress:
+    """ptov: a physical address and where the direct map shows it."""
+    virtual: int
+    physical: int
+
+
+def ptov_lines(records: Iterable[DirectMapAddress]) -> Iterator[str]:
+    yield f"{'VIRTUAL':<17} {'PHYSICAL':<16}"
+    for r in records:
+        yield f"{r.virtual:<17x} {r.physical:x}"
+
+
+PTOV_COLUMNS = [Column("VIRTUAL", "virtual", fmt=lambda v: f"{v:x}"),
+                Column("PHYSICAL", "physical", fmt=lambda v: f"{v:x}")]
 
 
 class Ptov(Command):
     name = "ptov"
-    synopsis = "ptov address ..."
+    arguments = "address ..."
     summary = "physical to (direct-map) virtual address"
     group = "memory"
     description = """\
@@ -77,20 +95,16 @@ page_offset_base is used.
 """
     example = "ptov 1000000"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        if not args:
+    def run(self, ctx: Context, args: list[str]) -> Records:
+        _opts, rest = self.parse(args)
+        if not rest:
             raise CommandError(f"usage: {self.usage()}")
-        space = ctx.target.space
-        base = getattr(space, "page_offset", None)
+        base = direct_map_base(ctx.target)
         if base is None:
             raise CommandError("this target has no direct map")
-        lines = [f"{'VIRTUAL':<17} {'PHYSICAL':<16}"]
-        records = []
-        for arg in args:
-            paddr = int(arg, 16)
-            lines.append(f"{base + paddr:<17x} {paddr:x}")
-            records.append({"virtual": base + paddr, "physical": paddr})
-        return Text("\n".join(lines), records)
+        addresses = [parse_number(arg, 16) for arg in rest]
+        return Records([DirectMapAddress(base + paddr, paddr) for paddr in addresses],
+                       ptov_lines, columns=PTOV_COLUMNS)
 
 
 COMMANDS = [Vtop, Ptov]
