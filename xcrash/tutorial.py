@@ -209,7 +209,7 @@ def _standard_output(session: Any) -> str:
     except XcrashError:
         return ""
     for f in records[0]["files"] if records else []:
-        if f["fd"] == 1 and f["path"].startswith("/"):
+        if f["fd"] == 1 and (f["path"] or "").startswith("/"):
             return f["path"]
     return ""
 

@@ -1,8 +1,8 @@
 """ascii: the characters in a value, or the ASCII chart."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..errors import CommandError
 from ..results import Records, text_lines

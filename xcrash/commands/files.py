@@ -4,7 +4,7 @@ The records come from ``targets/linux/files.py``; this module lays them out.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..layouts import separated

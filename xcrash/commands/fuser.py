@@ -4,12 +4,13 @@ The records come from ``targets/linux/fileusers.py``; this module lays them out.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from functools import partial
-from typing import Iterable, Iterator
 
 from ..errors import CommandError
 from ..results import Records
 from ..targets.linux.fileusers import FileUser, file_users, tasks_by_pid
+from ..targets.linux.kernel import LinuxTarget
 from .base import Command, Context
 
 HEADER = " PID         TASK        COMM             USAGE"
@@ -71,6 +72,8 @@ A task whose files or memory map cannot be read is named in a warning.
             raise CommandError(f"usage: {self.usage()}")
         specs = [(spec, _address(spec)) for spec in rest]
         target = ctx.target
+        if not isinstance(target, LinuxTarget):
+            raise CommandError("fuser: not a Linux target")
         tasks = tasks_by_pid(target)
         return [Records(file_users(target, tasks, spec, address, ctx.check),
                         partial(users_lines, spec=spec)) for spec, address in specs]

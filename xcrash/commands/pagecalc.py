@@ -1,8 +1,8 @@
 """btop and ptob: byte addresses to page numbers and back (4 KiB pages)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..arch import PAGE_SHIFT
 from ..errors import CommandError

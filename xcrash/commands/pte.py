@@ -1,8 +1,8 @@
 """pte: what an x86_64 page-table entry says: its frame and its flags."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..errors import CommandError
 from ..layouts.columns import center

@@ -5,9 +5,10 @@ they are read, so a long display streams; this module lays them out.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from itertools import groupby
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from ..errors import CommandError
 from ..memory.space import AddressSpace
@@ -116,7 +117,7 @@ read before it.  A long display is shown as it is read.
             count = None
         if opts["ascii"]:
             return Records(string(space, addr, count), chars_lines)
-        namer = None
+        namer: Callable[[int], str | None] | None = None
         if opts["symbolic"] or opts["symbolic2"] or opts["symbolic3"]:
             if unit != 8:
                 raise CommandError("-s option is only allowed with 64-bit display")

@@ -6,7 +6,8 @@ memory streams; this module reads the options and lays the hits out.
 from __future__ import annotations
 
 import struct
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..errors import CommandError
 from ..results import Column, Records

@@ -4,7 +4,7 @@ The records come from ``targets/linux/vma.py``; this module lays them out.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..layouts import separated
 from ..layouts.columns import center

@@ -5,8 +5,8 @@ target's direct map.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from ..errors import CommandError
 from ..layouts import separated

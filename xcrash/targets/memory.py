@@ -7,8 +7,9 @@ display exactly there, with a caveat saying so.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from ..arch import PAGE_SIZE
 from ..caveats import Unreadable, caveat
@@ -29,7 +30,7 @@ STRING_LIMIT = 4096
 CHARS_CONTEXT = 56
 
 
-def printable(raw: bytes) -> str:
+def printable(raw: bytes | bytearray) -> str:
     """Bytes as crash shows them beside memory: printable ASCII, else a dot."""
     return "".join(chr(b) if 0x20 <= b < 0x7F else "." for b in raw)
 
@@ -136,7 +137,7 @@ class Needle:
     chars: bool = False
 
 
-def direct_map_base(target: "Target") -> int | None:
+def direct_map_base(target: Target) -> int | None:
     """Where the kernel's direct map starts (None: the target has no direct map)."""
     return target.space.page_offset if isinstance(target.space, LinuxKernelSpace) else None
 
@@ -157,7 +158,7 @@ def _which(index: int, count: int) -> str:
     return f" of pattern {index + 1}" if count > 1 else ""
 
 
-def search_memory(target: "Target", ranges: list[tuple[int, int]], needles: Iterable[Needle], *,
+def search_memory(target: Target, ranges: list[tuple[int, int]], needles: Iterable[Needle], *,
                   virtual: bool, start: int = 0, end: int = 1 << 64, limit: int,
                   interrupted: Callable[[], bool] = lambda: False) -> Iterator[SearchHit]:
     """Each needle's hits in the physical ``ranges`` of the target's memory (in
@@ -232,7 +233,7 @@ class AddressTranslation:
     page: int | None = field(default=None, metadata={"json": False})
 
 
-def translation(target: "Target", vaddr: int) -> AddressTranslation:
+def translation(target: Target, vaddr: int) -> AddressTranslation:
     """The translation of ``vaddr`` in the target's (kernel or hypervisor) space."""
     from .xen.guests import PvLinuxTarget
     space = target.space
@@ -245,7 +246,7 @@ def translation(target: "Target", vaddr: int) -> AddressTranslation:
         machine = tr.paddr
         pseudo = target.pseudo_physical(tr.paddr)
         if pseudo is None:
-            caveat(f"vtop: machine address {tr.paddr:x} has no pseudo-physical address in "
+            caveat(f"machine address {tr.paddr:x} has no pseudo-physical address in "
                    f"{target.name} (Xen's m2p): PHYSICAL shown as ?")
             physical = Unreadable("not in Xen's m2p")
         else:

@@ -44,11 +44,11 @@ class TaskFiles(TaskRef):
     files: list[OpenFile]
 
 
-def _offset(target: "LinuxTarget", type_name: str, member: str) -> int:
+def _offset(target: LinuxTarget, type_name: str, member: str) -> int:
     return target.offsetof(type_name, member)
 
 
-def _component(target: "LinuxTarget", dentry: int) -> str | None:
+def _component(target: LinuxTarget, dentry: int) -> str | None:
     """The dentry's own name, or None when it is empty or cut (the walk stops there)."""
     sp = target.space
     length = sp.read_u32(dentry + _offset(target, "struct dentry", "d_name.len"))
@@ -59,7 +59,7 @@ def _component(target: "LinuxTarget", dentry: int) -> str | None:
     return raw.decode("utf-8", "replace") if len(raw) == length else None
 
 
-def dentry_path(target: "LinuxTarget", dentry: int, vfsmount: int) -> str:
+def dentry_path(target: LinuxTarget, dentry: int, vfsmount: int) -> str:
     """The full path of ``dentry`` seen through mount ``vfsmount`` (0: no mount crossing)."""
     sp = target.space
     d_parent = _offset(target, "struct dentry", "d_parent")
@@ -98,7 +98,7 @@ def dentry_path(target: "LinuxTarget", dentry: int, vfsmount: int) -> str:
     return path
 
 
-def _devname(target: "LinuxTarget", vfsmount: int) -> str | None:
+def _devname(target: LinuxTarget, vfsmount: int) -> str | None:
     """The device name of a mount ("" when it has none; None, with a caveat, when
     it cannot be read: crash's naming rules that depend on it are then not applied)."""
     mount = vfsmount - _offset(target, "struct mount", "mnt")
@@ -111,7 +111,7 @@ def _devname(target: "LinuxTarget", vfsmount: int) -> str | None:
         return None
 
 
-def _file_root_mount(target: "LinuxTarget", vfsmount: int) -> int:
+def _file_root_mount(target: LinuxTarget, vfsmount: int) -> int:
     """crash's choice for devtmpfs mounted on devtmpfs: name the path from the parent."""
     dev = _devname(target, vfsmount)
     if dev in ("udev", "devtmpfs"):
@@ -122,12 +122,12 @@ def _file_root_mount(target: "LinuxTarget", vfsmount: int) -> int:
     return vfsmount
 
 
-def file_type(target: "LinuxTarget", inode: int) -> str:
+def file_type(target: LinuxTarget, inode: int) -> str:
     mode = target.space.read_u16(inode + _offset(target, "struct inode", "i_mode"))
     return FILE_TYPES.get(mode & S_IFMT, "UNKN")
 
 
-def open_file(target: "LinuxTarget", fd: int, file: int) -> OpenFile:
+def open_file(target: LinuxTarget, fd: int, file: int) -> OpenFile:
     sp = target.space
     dentry = sp.read_u64(file + _offset(target, "struct file", "f_path.dentry"))
     if not dentry:
@@ -145,14 +145,14 @@ def open_file(target: "LinuxTarget", fd: int, file: int) -> OpenFile:
     return OpenFile(fd, file, dentry, inode, kind, path)
 
 
-def _fs_path(target: "LinuxTarget", fs: int, which: str) -> str:
+def _fs_path(target: LinuxTarget, fs: int, which: str) -> str:
     sp = target.space
     dentry = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.dentry"))
     mnt = sp.read_u64(fs + _offset(target, "struct fs_struct", f"{which}.mnt"))
     return dentry_path(target, dentry, mnt) if dentry else ""
 
 
-def task_files(target: "LinuxTarget", task: Object) -> TaskFiles:
+def task_files(target: LinuxTarget, task: Object) -> TaskFiles:
     """ROOT and CWD of ``task`` and its open file descriptors, in fd order."""
     ref = task_ref(task)
     root = cwd = None
@@ -163,7 +163,7 @@ def task_files(target: "LinuxTarget", task: Object) -> TaskFiles:
                      _open_files(target, int(task.files)))
 
 
-def _open_files(target: "LinuxTarget", files_struct: int) -> list[OpenFile]:
+def _open_files(target: LinuxTarget, files_struct: int) -> list[OpenFile]:
     """The open descriptors of a files_struct (none for a task without one)."""
     sp = target.space
     files: list[OpenFile] = []

@@ -2,8 +2,9 @@
 of `fuser`)."""
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
@@ -24,7 +25,7 @@ class FileUser(TaskRef):
     uses: list[str]
 
 
-def tasks_by_pid(target: "LinuxTarget") -> list[tuple[TaskRef, Object]]:
+def tasks_by_pid(target: LinuxTarget) -> list[tuple[TaskRef, Object]]:
     """Every task with its identity, by PID (idle tasks by CPU); a task whose
     identity cannot be read is left out with a caveat."""
     errors: list[str] = []
@@ -40,7 +41,7 @@ def tasks_by_pid(target: "LinuxTarget") -> list[tuple[TaskRef, Object]]:
     return tasks
 
 
-def uses_of(target: "LinuxTarget", task: Object, spec: str, address: int | None) -> list[str]:
+def uses_of(target: LinuxTarget, task: Object, spec: str, address: int | None) -> list[str]:
     """How ``task`` uses the file named by ``spec`` (a full path, or with ``address``
     a struct file, dentry, inode or vm_area_struct)."""
     uses = []
@@ -60,7 +61,7 @@ def uses_of(target: "LinuxTarget", task: Object, spec: str, address: int | None)
     return uses
 
 
-def file_users(target: "LinuxTarget", tasks: list[tuple[TaskRef, Object]], spec: str,
+def file_users(target: LinuxTarget, tasks: list[tuple[TaskRef, Object]], spec: str,
                address: int | None, check: Callable[[], None] = lambda: None
                ) -> Iterator[FileUser]:
     """The tasks among ``tasks`` that use ``spec``; a task whose files or memory map

@@ -11,7 +11,8 @@ kernel's own types (``struct maple_range_64`` / ``maple_arange_64``).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...errors import XcrashError
 
@@ -36,7 +37,7 @@ def is_node(entry: int) -> bool:
 class _Layout:
     """(pivot offset, pivots, slot offset, slots) of each node type, in bytes and counts."""
 
-    def __init__(self, target: "Target") -> None:
+    def __init__(self, target: Target) -> None:
         self.kinds: dict[int, tuple[int, int, int, int]] = {}
         for kind, name in ((MAPLE_RANGE_64, "struct maple_range_64"),
                            (MAPLE_ARANGE_64, "struct maple_arange_64")):
@@ -48,12 +49,15 @@ class _Layout:
         self.kinds[MAPLE_DENSE] = (0, 0, node_t.offsetof("slot"), _length(node_t, "slot"))
 
 
-def _length(t: "Type", array: str) -> int:
+def _length(t: Type, array: str) -> int:
     """The number of elements of the array member ``array`` of ``t``."""
-    return int(t.member(array)[1].type.strip_typedefs().length)
+    length = t.member(array)[1].type.strip_typedefs().length
+    if length is None:
+        raise XcrashError(f"{t.display_name()}.{array}: an array without a length")
+    return length
 
 
-def entries(target: "Target", tree_address: int) -> Iterator[tuple[int, int, int]]:
+def entries(target: Target, tree_address: int) -> Iterator[tuple[int, int, int]]:
     """(first index, last index, entry) of every non-NULL entry of the tree at
     ``tree_address`` (a ``struct maple_tree``), in index order."""
     root = target.space.read_u64(tree_address + target.offsetof("struct maple_tree", "ma_root"))
@@ -67,7 +71,7 @@ def entries(target: "Target", tree_address: int) -> Iterator[tuple[int, int, int
     yield from _walk(target, layout, root, 0, ULONG_MAX, visited)
 
 
-def _walk(target: "Target", layout: _Layout, enode: int, low: int, high: int,
+def _walk(target: Target, layout: _Layout, enode: int, low: int, high: int,
           visited: list[int]) -> Iterator[tuple[int, int, int]]:
     visited[0] += 1
     if visited[0] > MAX_NODES:

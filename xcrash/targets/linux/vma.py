@@ -1,12 +1,14 @@
 """A task's memory map: its mm and the VMAs in address order (the records of `vm`)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_
 from ...objects import Object
+from .files import dentry_path
 from .taskinfo import TaskRef, task_ref
 
 if TYPE_CHECKING:
@@ -34,15 +36,15 @@ class MemoryMap(TaskRef):
     vmas: list[Vma]
 
 
-def vma_addresses(target: "LinuxTarget", mm: Object) -> Iterator[int]:
-    """Every ``struct vm_area_struct`` of ``mm``: the maple tree (6.1+) or the
-    ``mmap``/``vm_next`` list before."""
-    if mm.type_.has_member("mm_mt"):
+def vma_addresses(target: LinuxTarget, mm: int) -> Iterator[int]:
+    """Every ``struct vm_area_struct`` of the mm_struct at ``mm``: the maple tree
+    (6.1+) or the ``mmap``/``vm_next`` list before."""
+    if target.type("struct mm_struct").has_member("mm_mt"):
         from .maple import entries
-        for _first, _last, vma in entries(target, mm.mm_mt.address_):
+        for _first, _last, vma in entries(target, mm + target.offsetof("struct mm_struct", "mm_mt")):
             yield vma
         return
-    vma = int(mm.mmap)
+    vma = target.space.read_u64(mm + target.offsetof("struct mm_struct", "mmap"))
     seen: set[int] = set()
     next_off = target.offsetof("struct vm_area_struct", "vm_next")
     while vma and vma not in seen:
@@ -51,9 +53,8 @@ def vma_addresses(target: "LinuxTarget", mm: Object) -> Iterator[int]:
         vma = target.space.read_u64(vma + next_off)
 
 
-def _mapped_file(target: "LinuxTarget", vma: Object) -> str | None | Unreadable:
+def _mapped_file(target: LinuxTarget, vma: Object, address: int) -> str | None | Unreadable:
     """The path of the file a VMA maps (None: anonymous; "" for a file without a dentry)."""
-    from .files import dentry_path
     try:
         file = vma.vm_file
         if not int(file):
@@ -62,23 +63,23 @@ def _mapped_file(target: "LinuxTarget", vma: Object) -> str | None | Unreadable:
         dentry = int(f_path.dentry)
         return dentry_path(target, dentry, int(f_path.mnt)) if dentry else ""
     except MemoryError_ as err:
-        caveat(f"vm: file of VMA {vma.address_:x} unreadable ({err}): shown as ?")
+        caveat(f"file of VMA {address:x} unreadable ({err}): shown as ?")
         return Unreadable(str(err))
 
 
-def memory_map(target: "LinuxTarget", task: Object) -> MemoryMap:
+def memory_map(target: LinuxTarget, task: Object) -> MemoryMap:
     """The memory map of ``task``: zeros and no VMAs for a kernel thread."""
     from .tasks import task_memory
     ref = task_ref(task)
     total_vm, rss = task_memory(target, task)
-    if not int(task.mm):
+    mm = int(task.mm)
+    if not mm:
         return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0, [])
-    mm = task.mm.deref_()
+    pgd = target.space.read_u64(mm + target.offsetof("struct mm_struct", "pgd"))
     vma_t = target.type("struct vm_area_struct")
     vmas = []
     for addr in vma_addresses(target, mm):
         vma = target.object_at(vma_t, addr)
         vmas.append(Vma(addr, int(vma.vm_start), int(vma.vm_end), int(vma.vm_flags),
-                        _mapped_file(target, vma)))
-    return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, int(mm.address_), int(mm.pgd), rss,
-                     total_vm, vmas)
+                        _mapped_file(target, vma, addr)))
+    return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, mm, pgd, rss, total_vm, vmas)

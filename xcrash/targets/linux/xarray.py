@@ -8,7 +8,8 @@ low bits ``10`` below 4096 are internal (sibling and retry markers) and skipped.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ...errors import XcrashError
 
@@ -26,7 +27,7 @@ def _is_internal(entry: int) -> bool:
     return entry & 3 == 2
 
 
-def entries(target: "Target", xarray_address: int) -> Iterator[tuple[int, int]]:
+def entries(target: Target, xarray_address: int) -> Iterator[tuple[int, int]]:
     """(index, entry) of every stored entry of the xarray at ``xarray_address``."""
     head = target.space.read_u64(xarray_address + target.offsetof("struct xarray", "xa_head"))
     if not head:
@@ -35,12 +36,14 @@ def entries(target: "Target", xarray_address: int) -> Iterator[tuple[int, int]]:
         yield 0, head
         return
     node_t = target.type("struct xa_node")
-    nslots = int(node_t.member("slots")[1].type.strip_typedefs().length)
+    nslots = node_t.member("slots")[1].type.strip_typedefs().length
+    if nslots is None:
+        raise XcrashError("struct xa_node.slots: an array without a length")
     layout = (node_t.offsetof("shift"), node_t.offsetof("slots"), nslots)
     yield from _node_entries(target, layout, head - 2, 0, [0])
 
 
-def _node_entries(target: "Target", layout: tuple[int, int, int], node: int, base: int,
+def _node_entries(target: Target, layout: tuple[int, int, int], node: int, base: int,
                   visited: list[int]) -> Iterator[tuple[int, int]]:
     """The entries under one node, in index order."""
     visited[0] += 1
