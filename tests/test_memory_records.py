@@ -48,15 +48,23 @@ def test_rd_into_a_missing_page_shows_what_was_read_then_warns(sysrq) -> None:
     assert not ok and "read error: physical address 9f000" in err
 
 
-def test_rd_a_reads_a_string_up_to_a_missing_page(sysrq) -> None:
-    ok, out, _ = run(sysrq, "rd -p -a 9efc0 100")
-    lines = out.splitlines()
-    assert ok and lines[:2] == ["           9efc0:  " + "." * 60, "           9effc:  ...."]
-    assert lines[2].startswith("WARNING: read error: physical address 9f000")
+def test_rd_a_shows_printable_runs_as_crash_does(sysrq) -> None:
+    """crash's rd -a: without a count the string ends at its first unprintable byte
+    (the banner's newline); with one, unprintable bytes end a line and the next
+    printable byte starts a new one at its own address."""
+    ok, out, _ = run(sysrq, "rd -a linux_banner")
+    assert ok and out.splitlines()[-1] == "ffffffffa5e599d8:   SMP Thu Nov 26 08:08:09 UTC 2026"
+    ok, out, _ = run(sysrq, "rd -a linux_banner 0xb0")
+    assert ok and out.splitlines()[3:] == ["ffffffffa5e59a09:  ((((("]
     ok, out, _ = run(sysrq, "rd -a linux_banner", "json")
     records = json.loads(out)["records"]
-    assert records[0]["value"].startswith("Linux version 6.1.192-xcrash")
+    assert records[0] == {"address": 0xffffffffa5e59960,
+                          "value": "Linux version 6.1.192-xcrash (root@vm) (gcc (Debian 12.2.0-1"}
     assert all(set(r) == {"address", "value"} for r in records)
+    ok, out, _ = run(sysrq, "rd -p -a 9efc0 100")        # zeros, then no RAM
+    assert ok and out.splitlines() == [
+        "WARNING: read error: physical address 9f000: physical address 0x9f000: not RAM in "
+        "the dump (no such page frame): the display stops there"]
 
 
 def test_search_limit_is_a_warning(sysrq) -> None:

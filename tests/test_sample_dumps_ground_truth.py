@@ -237,14 +237,7 @@ def minimal_refs() -> list:
     params = []
     for name in XEN:
         for path in sorted((SAMPLES / man["dumps"][name]["crash_ref"]).glob("*/*-minimal/0[1-9]-*.txt")):
-            marks = []
-            if path.name.startswith("03-rd-a"):
-                marks = [pytest.mark.xfail(strict=True, reason=(
-                    "rd -a without a count: crash stops at the first unprintable byte (memory.c "
-                    "display_memory, ASCII_UNLIMITED), xcrash prints it as '.' up to the NUL: "
-                    "the banner's final newline shows as a trailing '.'"))]
-            params.append(pytest.param(name, path, marks=marks,
-                                       id=str(path.relative_to(SAMPLES))))
+            params.append(pytest.param(name, path, id=str(path.relative_to(SAMPLES))))
     return params
 
 

@@ -76,8 +76,8 @@ read before it.  A long display is shown as it is read.
     options = (
         Option("-8", "u8", "8-bit units"), Option("-16", "u16", "16-bit units"),
         Option("-32", "u32", "32-bit units"), Option("-64", "u64", "64-bit units (the default)"),
-        Option("-a", "ascii", "the ASCII string at the address (up to its NUL, or count "
-               "characters)"),
+        Option("-a", "ascii", "the ASCII string at the address: up to its first unprintable "
+               "byte, or count bytes (unprintable ones end a line)"),
         Option("-d", "dec", "signed decimal"),
         Option("-D", "udec", "unsigned decimal"),
         Option("-s", "symbolic", "values that point into symbols as symbol+offset"),

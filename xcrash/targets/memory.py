@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 #: characters per line of a string display (crash's rd -a)
 CHARS_PER_LINE = 60
-#: how far a string is read when no count is given (it ends at its NUL before)
-STRING_LIMIT = 4096
 #: characters shown from a string match on, as crash shows them
 CHARS_CONTEXT = 56
 
@@ -99,19 +97,32 @@ def words(space: AddressSpace, addr: int, count: int, size: int, *, swap: bool =
 
 
 def string(space: AddressSpace, addr: int, count: int | None) -> Iterator[Chars]:
-    """The characters from ``addr``: ``count`` of them, or up to the terminating NUL
-    (at most :data:`STRING_LIMIT`), in lines of :data:`CHARS_PER_LINE`."""
-    data = bytearray()
-    for chunk in _pages(space, addr, count if count is not None else STRING_LIMIT):
-        if count is None and 0 in chunk:
-            data += chunk[:chunk.index(0)]
-            break
-        data += chunk
-    text = printable(data)
-    if not text:
-        yield Chars(addr, "")
-    for i in range(0, len(text), CHARS_PER_LINE):
-        yield Chars(addr + i, text[i:i + CHARS_PER_LINE])
+    """The printable characters from ``addr``, as crash's ``rd -a`` shows them: runs
+    of printable bytes in lines of :data:`CHARS_PER_LINE`, each line at the address
+    of its first character.  Without ``count`` the string ends at its first
+    unprintable byte (its NUL, or a newline); with ``count`` bytes are read and an
+    unprintable one ends the line (the next printable byte starts a new one)."""
+    line_at, line = addr, ""
+    run = 0
+    pos = addr
+    for chunk in _pages(space, addr, count if count is not None else (1 << 64) - addr):
+        for byte in chunk:
+            if 0x20 <= byte < 0x7F:
+                if run % CHARS_PER_LINE == 0:
+                    if line:
+                        yield Chars(line_at, line)
+                    line_at, line = pos, ""
+                line += chr(byte)
+                run += 1
+            elif count is None:
+                if line:
+                    yield Chars(line_at, line)
+                return
+            else:
+                run = 0
+            pos += 1
+    if line:
+        yield Chars(line_at, line)
 
 
 # -- search ---------------------------------------------------------------------------
