@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from xcrash.commands.ps import duration as _duration
+from xcrash.layouts.times import duration as _duration
 
 
 @pytest.mark.parametrize("ns,text", [

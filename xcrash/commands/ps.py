@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.tasks import task_header
+from ..layouts.times import duration
 from ..results import Column, Records
 from ..targets.linux import taskinfo
 from ..targets.linux.taskinfo import (RLIM_INFINITY, RLIMIT_NAMES, LastRun, TaskArguments,
@@ -98,16 +99,6 @@ def times_lines(records: Iterable[TaskTimes]) -> Iterator[str]:
     return separated([task_header(r), f"    RUN TIME: {format_uptime(r.run_time)}",
                       f"  START TIME: {r.start_time}", f"       UTIME: {r.utime}",
                       f"       STIME: {r.stime}"] for r in records)
-
-
-def duration(ns: int) -> str:
-    """crash's "days hh:mm:ss.mmm"."""
-    ms = ns // 1_000_000
-    secs, ms = divmod(ms, 1000)
-    mins, secs = divmod(secs, 60)
-    hours, mins = divmod(mins, 60)
-    days, hours = divmod(hours, 24)
-    return f"{days} {hours:02d}:{mins:02d}:{secs:02d}.{ms:03d}"
 
 
 def last_run_lines(records: Iterable[LastRun], *, since: bool, cpus: list[int] | None,
