@@ -143,9 +143,11 @@ def test_find_entry_falls_back_to_the_module_of_the_address() -> None:
 
 def test_mod_table_as_crash_prints_it() -> None:
     from xcrash.commands.mod import module_lines
+    from xcrash.targets.linux.modules import module_entry
     mods = [_virtio(), _tun()]
     mods.insert(0, Module(0xFFFFFFFFC027D000, "virtio_pci_modern_dev", 0xFFFFFFFFC027B000,
                           20480, symbols=[ModuleSymbol("x", 0, 0, "t", "virtio_pci_modern_dev")]))
+    mods = [module_entry(m) for m in mods]       # mod's records
     assert module_lines(mods) == [
         "     MODULE       NAME                         BASE         SIZE  OBJECT FILE",
         "ffffffffc027d000  virtio_pci_modern_dev  ffffffffc027b000  20480  (not loaded)  [CONFIG_KALLSYMS]",

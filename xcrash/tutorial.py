@@ -121,7 +121,7 @@ def linux_exercises(session: Any) -> list[Exercise]:
     target = session.current
     sys_records = session.run("sys", records=True)
     info = sys_records[0] if isinstance(sys_records, list) else sys_records
-    panic = str(info.get("panic", "")).strip()
+    panic = str(info.get("panic") or "").strip()      # null: the log could not say
     task_addr = target.context_task()
     task = target.object_at("struct task_struct", task_addr)
     pid = int(task.pid)

@@ -2,91 +2,94 @@
 from __future__ import annotations
 
 import time
+from functools import partial
+from typing import Iterable, Iterator
 
+from ..caveats import caveat
 from ..errors import CommandError
-from .base import Command, Context, Option, Result, Text
+from ..results import Records, text_lines
+from ..targets.linux import printk, sysinfo
+from ..targets.linux.printk import Record
+from .base import Command, Context, Option
 
 
-def caller(caller_id: int) -> str:
-    return f"C{caller_id & 0x7FFFFFFF}" if caller_id & 0x80000000 else f"T{caller_id}"
+def record_lines(records: Iterable[Record], *, no_time: bool = False, wall: int | None = None,
+                 level: bool = False, caller: bool = False, dictionary: bool = False
+                 ) -> Iterator[str]:
+    """crash's log: ``[seconds.micros] text`` (or no time, or ``wall`` + seconds as a
+    date), the caller and the level before the text; continuation lines and the
+    dictionary indented under the text."""
+    for rec in records:
+        if no_time:
+            prefix = ""
+        elif wall is not None:
+            prefix = "[" + time.strftime("%a %b %e %H:%M:%S %Z %Y",
+                                         time.localtime(wall + rec.ts_nsec // 10**9)) + "] "
+        else:
+            prefix = f"[{rec.ts_nsec // 10**9:5d}.{rec.ts_nsec % 10**9 // 1000:06d}] "
+        if caller:
+            prefix += f"[{rec.caller:>6}] "
+        if level:
+            prefix += f"<{rec.level}>"
+        first, *more = rec.text.split("\n")
+        yield prefix + first
+        indent = " " * len(prefix)
+        yield from (indent + extra for extra in more)
+        if dictionary:
+            yield from (indent + item for item in rec.dict)
 
 
 class Log(Command):
     name = "log"
-    synopsis = "log [-tTmcd]"
     summary = "kernel message buffer"
     group = "linux"
     targets = ("linux", "xen")
     description = """\
-On the Xen target: the hypervisor's console ring (what `xl dmesg` shows), the
-whole ring oldest first, as crash shows it.  On a Linux target:
-the kernel log from the printk ring buffer, oldest first, each record as
+On a Linux target: the kernel log from the printk ring buffer (or the
+structured log_buf of kernels before 5.10), oldest first, each record as
 `[seconds.micros] text`; continuation lines of a record are indented under
-its text, as crash does.
-  -t   no timestamps
-  -T   wall-clock timestamps (crash time minus the time since each record)
-  -m   the message level as <N>
-  -c   the caller: T<pid> for a task, C<cpu> for interrupt context
-  -d   each record's dictionary under it (SUBSYSTEM= and DEVICE= of the
-       dev_printk family), as crash shows it
+its text, as crash does.  A record that cannot be read is left out, with a
+WARNING line saying how many were.  On the Xen target: the hypervisor's console
+ring (what `xl dmesg` shows), the whole ring oldest first, as crash shows it.
 """
     example = "log | tail\nlog -m | grep '<0>'"
-    options = (Option("-t", "no_time", "no timestamps"), Option("-T", "human", "human timestamps"),
-               Option("-m", "level", "show levels"), Option("-c", "caller", "show caller ids"),
-               Option("-d", "dict", "each record's dictionary (SUBSYSTEM=, DEVICE=)"))
+    options = (Option("-t", "no_time", "no timestamps"),
+               Option("-T", "human", "wall-clock timestamps (the crash time minus the time "
+                      "since each record)"),
+               Option("-m", "level", "the message level, as <N>"),
+               Option("-c", "caller", "the caller: T<pid> for a task, C<cpu> for interrupt "
+                      "context"),
+               Option("-d", "dict", "each record's dictionary under it (SUBSYSTEM= and DEVICE= "
+                      "of the dev_printk family)"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"usage: {self.usage()}")
-        if ctx.target.kind == "xen":
-            return _xen_log(ctx.target)
-        from ..targets.linux import sysinfo
-        from ..targets.linux.printk import records
         target = ctx.target
-        recs = list(records(target))
+        if target.kind == "xen":
+            from ..targets.xen.console import console_text
+            text = console_text(target)
+            return text_lines(text.removesuffix("\n"))
         wall = None
-        if opts["human"] and recs:
+        if opts["human"] and not opts["no_time"]:
             crash = sysinfo.crash_time(target)
             up = sysinfo.uptime_seconds(target)
             if crash is not None and up is not None:
                 wall = crash - up
-        lines: list[str] = []
-        out_records = []
-        for rec in recs:
-            ctx.check()
-            if opts["no_time"]:
-                prefix = ""
-            elif wall is not None:
-                prefix = "[" + time.strftime("%a %b %e %H:%M:%S %Z %Y",
-                                             time.localtime(wall + rec.ts_nsec // 10**9)) + "] "
             else:
-                prefix = f"[{rec.ts_nsec // 10**9:5d}.{rec.ts_nsec % 10**9 // 1000:06d}] "
-            if opts["caller"]:
-                prefix += f"[{caller(rec.caller_id):>6}] "
-            level = f"<{rec.level}>" if opts["level"] else ""
-            text_lines = rec.text.split("\n")
-            lines.append(prefix + level + text_lines[0])
-            indent = " " * len(prefix + level)
-            lines.extend(indent + extra for extra in text_lines[1:])
-            if opts["dict"]:
-                lines.extend(indent + item for item in rec.dict)
-            out_records.append({"seq": rec.seq, "ts_nsec": rec.ts_nsec, "level": rec.level,
-                                "facility": rec.facility, "caller": caller(rec.caller_id),
-                                "text": rec.text, "dict": list(rec.dict)})
-        return Text("\n".join(lines), out_records)
+                caveat("log -T: the crash time or the uptime is unknown: seconds since boot "
+                       "shown instead")
+        layout = partial(record_lines, no_time=opts["no_time"], wall=wall, level=opts["level"],
+                         caller=opts["caller"], dictionary=opts["dict"])
+        return Records(_polled(ctx, printk.records(target)), layout)
 
 
-def _xen_log(target: object) -> Text:
-    from ..errors import XcrashError
-    from ..targets.xen.console import console_text
-    try:
-        text = console_text(target)
-    except XcrashError as err:
-        raise CommandError(f"log: {err}") from None
-    if text.endswith("\n"):
-        text = text[:-1]
-    return Text(text, [{"text": line} for line in text.split("\n")])
+def _polled(ctx: Context, records: Iterable[Record]) -> Iterator[Record]:
+    """The records, Ctrl-C checked between them (they stream)."""
+    for rec in records:
+        ctx.check()
+        yield rec
 
 
 COMMANDS = [Log]

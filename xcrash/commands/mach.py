@@ -1,13 +1,46 @@
 """mach: the machine and the kernel's address-space layout, as crash shows them."""
 from __future__ import annotations
 
-from ..errors import CommandError, XcrashError
-from .base import Command, Context, Result, Text
+from typing import Iterable, Iterator
+
+from ..caveats import Unreadable
+from ..errors import CommandError
+from ..results import Records
+from ..targets.linux.kernel import LinuxTarget
+from ..targets.linux.sysinfo import MachineInfo, format_size, machine_info
+from .base import Command, Context
+
+
+def machine_lines(records: Iterable[MachineInfo]) -> Iterator[str]:
+    for m in records:
+        fields = [("MACHINE TYPE", m.machine_type),
+                  ("MEMORY SIZE", "(unknown)" if isinstance(m.memory_size, Unreadable)
+                   else format_size(m.memory_size)),
+                  ("CPUS", str(m.cpus)),
+                  *((("HYPERVISOR", m.hypervisor),) if m.hypervisor else ()),
+                  ("PROCESSOR SPEED", f"{m.processor_speed} Mhz" if m.processor_speed
+                   else "(unknown)"),
+                  ("HZ", str(m.hz)), ("PAGE SIZE", str(m.page_size)),
+                  ("KERNEL VIRTUAL BASE", f"{m.kernel_virtual_base:x}"),
+                  ("KERNEL VMALLOC BASE", f"{m.kernel_vmalloc_base:x}"),
+                  ("KERNEL VMEMMAP BASE", f"{m.kernel_vmemmap_base:x}"),
+                  ("KERNEL START MAP", f"{m.kernel_start_map:x}"),
+                  ("KERNEL MODULES BASE", f"{m.kernel_modules_base:x}"),
+                  ("KERNEL STACK SIZE", str(m.kernel_stack_size))]
+        yield from (f"{key:>22}: {value}" for key, value in fields)
+        for kind in m.stacks:
+            if kind.name == "IRQ":
+                yield f"{'IRQ STACK SIZE':>22}: {kind.size}"
+                yield f"{'IRQ STACKS':>22}:"
+            else:
+                yield f"{kind.name:>11} STACK SIZE: {kind.size}"
+                yield f"{kind.name + ' STACKS:':>23}"
+            yield from (f"{'CPU ' + str(s.cpu):>22}: {s.base:016x}"
+                        + ("" if s.available else " [unavailable]") for s in kind.stacks)
 
 
 class Mach(Command):
     name = "mach"
-    synopsis = "mach"
     summary = "machine type, memory, CPUs and the kernel's address-space layout"
     group = "linux"
     targets = ("linux",)
@@ -18,46 +51,19 @@ image and module bases; the kernel stack size; each CPU's IRQ stack and the
 exception stacks its TSS interrupt stack table points at ([unavailable]: not
 in the dump).  crash 8.0.6 names only the DOUBLEFAULT, NMI and DEBUG stacks
 of current kernels and shows the MCE and VC stacks as "(unknown)" of size 0
-at their tops; xcrash names them, with their base and size.
+at their tops; xcrash names them, with their base and size.  JSON: one record,
+the fields by name (sizes in bytes, speed in MHz, addresses as integers) and
+stacks (name, size, and each CPU's base and whether the dump holds it).
 """
     example = "mach"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux import sysinfo
+    def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"mach: unexpected argument {rest[0]}")
         target = ctx.target
-        try:
-            layout = sysinfo.machine_layout(target)
-            stacks = sysinfo.cpu_stack_table(target)
-        except XcrashError as e:
-            raise CommandError(f"mach: {e}") from None
-        mem = sysinfo.installed_memory_bytes(target)
-        mhz = sysinfo.cpu_mhz(target)
-        fields = [("MACHINE TYPE", target.utsname["machine"]),
-                  ("MEMORY SIZE", sysinfo.format_size(mem) if mem is not None else "(unknown)"),
-                  ("CPUS", str(len(target.online_cpus))),
-                  *((("HYPERVISOR", hv),) if (hv := sysinfo.hypervisor(target)) else ()),
-                  ("PROCESSOR SPEED", f"{mhz} Mhz" if mhz else "(unknown)"),
-                  ("HZ", str(sysinfo.hz(target))), ("PAGE SIZE", "4096"),
-                  ("KERNEL VIRTUAL BASE", f"{layout['page_offset']:x}"),
-                  ("KERNEL VMALLOC BASE", f"{layout['vmalloc_base']:x}"),
-                  ("KERNEL VMEMMAP BASE", f"{layout['vmemmap_base']:x}"),
-                  ("KERNEL START MAP", f"{layout['start_kernel_map']:x}"),
-                  ("KERNEL MODULES BASE", f"{layout['modules_vaddr']:x}"),
-                  ("KERNEL STACK SIZE", str(layout["thread_size"]))]
-        lines = [f"{key:>22}: {value}" for key, value in fields]
-        for name, size, bases in stacks:
-            if name == "IRQ":
-                lines += [f"{'IRQ STACK SIZE':>22}: {size}", f"{'IRQ STACKS':>22}:"]
-            else:
-                lines += [f"{name:>11} STACK SIZE: {size}", f"{name + ' STACKS:':>23}"]
-            lines += [f"{'CPU ' + str(cpu):>22}: {base:016x}" + ("" if ok else " [unavailable]")
-                      for cpu, base, ok in bases]
-        record = dict(fields, stacks=[{"name": n, "size": s, "bases": {c: b for c, b, _ in bb}}
-                                      for n, s, bb in stacks])
-        return Text("\n".join(lines), [record])
+        assert isinstance(target, LinuxTarget)          # targets = ("linux",)
+        return Records([machine_info(target)], machine_lines)
 
 
 COMMANDS = [Mach]

@@ -1,31 +1,59 @@
 """mod: the loaded kernel modules, as crash lists them."""
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Iterable, Iterator
 
+from ..caveats import caveat
 from ..errors import CommandError
-from .args import parse_address
-from .base import Command, Context, Option, Result, Text
 from ..layouts.columns import center
+from ..results import Records
+from ..targets.linux.kernel import LinuxTarget
+from ..targets.linux.modules import ModuleEntry, has_memory_layout, module_entry
+from ..targets.linux.sysinfo import ModuleTaint, module_taints
+from .args import parse_address
+from .base import Command, Context, Option
 
 
-def module_lines(modules: list[Any], memory_layout: bool = False) -> list[str]:
-    """crash's table: MODULE NAME BASE (TEXT_BASE on 6.4+) SIZE OBJECT FILE."""
-    name_w = max((len(m.name) for m in modules), default=0)
-    size_w = max((len(str(m.size)) for m in modules), default=0)
+def module_lines(entries: Iterable[ModuleEntry], memory_layout: bool = False,
+                 widths: tuple[int, int] | None = None) -> list[str]:
+    """crash's table: MODULE NAME BASE (TEXT_BASE on 6.4+) SIZE OBJECT FILE; the name
+    and size columns as wide as ``widths`` (those of every module: crash's widths
+    do not depend on which modules are shown), else as the entries'."""
+    entries = list(entries)
+    name_w, size_w = widths or _widths(entries)
     out = ["  ".join([center("MODULE", 16), "NAME".ljust(name_w),
                       center("TEXT_BASE" if memory_layout else "BASE", 16),
                       "SIZE".rjust(size_w), "OBJECT FILE"])]
-    for m in modules:
+    for m in entries:
         kallsyms = "  [CONFIG_KALLSYMS]" if m.symbols else ""
-        out.append("  ".join([f"{m.address:16x}", m.name.ljust(name_w), f"{m.base:16x}",
+        out.append("  ".join([f"{m.module:16x}", m.name.ljust(name_w), f"{m.base:16x}",
                               str(m.size).rjust(size_w), "(not loaded)" + kallsyms]))
     return out
 
 
+def _widths(entries: list[ModuleEntry]) -> tuple[int, int]:
+    return (max((len(m.name) for m in entries), default=0),
+            max((len(str(m.size)) for m in entries), default=0))
+
+
+def taint_lines(taints: Iterable[ModuleTaint]) -> Iterator[str]:
+    taints = list(taints)
+    if not taints:
+        yield "no tainted modules"
+        return
+    width = max(len(t.name) for t in taints)
+    yield f"{'NAME':<{width}}  TAINTS"
+    yield from (f"{t.name:<{width}}  {t.taints}" for t in taints)
+
+
+def _no_modules(_records: Iterable[object]) -> Iterator[str]:
+    yield "no modules installed"
+
+
 class Mod(Command):
     name = "mod"
-    synopsis = "mod [-t] [module-name | module-address]"
+    arguments = "[module-name | module-address] ..."
     summary = "loaded kernel modules"
     group = "linux"
     targets = ("linux",)
@@ -35,53 +63,48 @@ them: the struct module, the name, where its core text starts (BASE;
 TEXT_BASE on kernels with per-type module memory, 6.4+), its core size, and
 the object file (never loaded by xcrash: module symbols come from the dump's
 own kallsyms tables, which bt, sym and dis use for addresses in modules).
-With an argument, only the module of that name or struct module / base address.
-`mod -t`: the tainted modules and the letters of their module-level taint
-flags (O out-of-tree, E unsigned, P proprietary, ...).
+With arguments, only the modules of those names or struct module / base
+addresses (crash's mod takes none).  A module whose struct cannot be read is
+left out, with a WARNING line.  JSON: a record per module (module, name, base,
+size, symbols: how many); -t: name, taints.
 """
-    example = "mod\nmod tun\nmod -t"
-    options: tuple[Option, ...] = (Option("-t", "taints", "the tainted modules and their taint letters"),)
+    example = "mod\nmod -t"
+    options = (Option("-t", "taints", "the tainted modules and the letters of their "
+                      "module-level taint flags (O out-of-tree, E unsigned, P proprietary, "
+                      "...)"),)
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         target = ctx.target
+        assert isinstance(target, LinuxTarget)          # targets = ("linux",)
         table = target.modules
+        if table.unreadable is not None:
+            raise CommandError(f"mod: the module list is unreadable: {table.unreadable}")
+        for problem in table.problems:
+            caveat(problem)
         modules = list(table)
         if not modules:
-            return Text("no modules installed", [])
+            return Records([], _no_modules)
         if opts["taints"]:
-            from ..targets.linux.sysinfo import module_taints
-            tainted = module_taints(target, modules)
-            if not tainted:
-                return Text("no tainted modules", [])
-            width = max(len(name) for name, _ in tainted)
-            return Text("\n".join([f"{'NAME':<{width}}  TAINTS"] +
-                                  [f"{name:<{width}}  {letters}" for name, letters in tainted]),
-                        [{"name": n, "taints": t} for n, t in tainted])
-        shown = modules
+            return Records(module_taints(target, modules), taint_lines)
+        entries = [module_entry(m) for m in modules]
+        shown = entries
         if rest:
             shown = []
             for arg in rest:
-                hit = [m for m in modules if m.name == arg]
+                hit = [m for m in entries if m.name == arg]
                 if not hit:
                     try:
                         addr = parse_address(target, arg)
                     except CommandError:
                         raise CommandError(f"mod: invalid argument: {arg}") from None
-                    hit = [m for m in modules if addr in (m.address, m.base)]
+                    hit = [m for m in entries if addr in (m.module, m.base)]
                 if not hit:
                     raise CommandError(f"mod: {arg}: not a loaded module")
                 shown += hit
-        try:
-            memory_layout = not target.type("struct module").has_member("core_layout")
-        except Exception:  # noqa: BLE001 - no type: the older header
-            memory_layout = False
-        lines = module_lines(modules, memory_layout)
-        keep = {id(m) for m in shown}
-        body = [line for m, line in zip(modules, lines[1:]) if id(m) in keep]
-        records = [{"module": m.address, "name": m.name, "base": m.base, "size": m.size,
-                    "symbols": len(m.symbols)} for m in shown]
-        return Text("\n".join([lines[0]] + body), records)
+            shown = [m for m in entries if any(m is s for s in shown)]
+        return Records(shown, partial(module_lines, memory_layout=has_memory_layout(target),
+                                      widths=_widths(entries)))
 
 
 COMMANDS = [Mod]

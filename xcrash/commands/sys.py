@@ -1,119 +1,61 @@
-"""sys: what the dump is and what the kernel in it was."""
+"""sys: what the dump is and what the kernel (or hypervisor) in it was."""
 from __future__ import annotations
 
-import time
-from typing import Any
+import dataclasses
+from functools import partial
+from typing import Any, Iterable, Iterator
 
-from ..errors import CommandError, XcrashError
-from .base import ANY_TARGET, Command, Context, Result, Text
+from ..caveats import Unreadable
+from ..errors import CommandError
+from ..results import Records, text_lines
+from ..targets.linux import sysinfo
+from ..targets.linux.kernel import LinuxTarget
+from ..targets.linux.sysinfo import DmiField, KernelTaint
+from ..targets.system import dump_system, xen_system
+from ..targets.xen.hypervisor import XenTarget
+from .base import ANY_TARGET, Command, Context, Option
 
-
-def crash_date(seconds: int) -> str:
-    return time.strftime("%a %b %e %H:%M:%S %Z %Y", time.localtime(seconds))
-
-
-def dumpfile_field(session: Any) -> dict[str, str]:
-    """crash's DUMPFILE line, or for a split dump DUMPFILES with one part per line."""
-    dump = session.dump
-    parts = getattr(dump, "parts", None)
-    if parts:
-        lines = [p.path + (" [PARTIAL DUMP]" if getattr(p.header, "dump_level", None) else "")
-                 for p in parts]
-        return {"DUMPFILES": ("\n" + " " * 14).join(lines)}
-    text = dump.path
-    if getattr(dump.header, "dump_level", None):
-        text += "  [PARTIAL DUMP]"
-    return {"DUMPFILE": text}
+#: where a DUMPFILES part after the first starts
+PART_INDENT = " " * 14
 
 
-def linux_fields(session: Any, target: Any) -> dict[str, str]:
-    from ..targets.linux import sysinfo
-    fields: dict[str, str] = {}
-    fields["KERNEL"] = target.symfile.path if target.symfile is not None else "(none)"
-    fields.update(dumpfile_field(session))
-    fields["CPUS"] = str(len(target.online_cpus))
-    when = sysinfo.crash_time(target)
-    if when is not None:
-        fields["DATE"] = crash_date(when)
-    up = sysinfo.uptime_seconds(target)
-    if up is not None:
-        fields["UPTIME"] = sysinfo.format_uptime(up)
-    load = sysinfo.load_average(target)
-    if load is not None:
-        fields["LOAD AVERAGE"] = load
-    tasks = sysinfo.task_count(target)
-    if tasks is not None:
-        fields["TASKS"] = str(tasks)
-    uts = target.utsname
-    fields["NODENAME"] = uts["nodename"]
-    fields["RELEASE"] = uts["release"]
-    fields["VERSION"] = uts["version"]
-    mhz = sysinfo.cpu_mhz(target)
-    fields["MACHINE"] = uts["machine"] + (f"  ({mhz} Mhz)" if mhz else "")
-    mem = sysinfo.installed_memory_bytes(target)
-    if mem is not None:
-        fields["MEMORY"] = sysinfo.format_size(mem)
-    message = sysinfo.panic(target)
-    if message is not None:
-        fields["PANIC"] = f'"{message}"'
-    elif getattr(target, "domain", None) is not None:
-        fields["PANIC"] = '""'          # a Xen guest: the hypervisor crashed, not it
-    return fields
+def field_lines(records: Iterable[Any], *, xen: bool = False) -> Iterator[str]:
+    """crash's ``sys``: each field of the record as ``NAME: value``, names right-aligned
+    in 12 columns (10 with the colon in crash's hypervisor layout); a field the target
+    does not have (None) is left out, one that could not be read is ``?``; PANIC
+    is quoted, and left out when the log could not say it."""
+    for record in records:
+        for f in dataclasses.fields(record):
+            if not f.metadata.get("json", True):
+                continue
+            value = getattr(record, f.name)
+            if value is None or f.name == "panic" and isinstance(value, Unreadable):
+                continue
+            name = f.name.upper().replace("_", " ")
+            text = str(value)
+            if f.name == "dumpfile":
+                name += "S" if record.split else ""
+                text = text.replace("\n", "\n" + PART_INDENT)
+            elif f.name == "panic":
+                text = f'"{value}"' + (" (check log for details)" if "Oops: " in value else "")
+            yield from (f"{name + ':':>10} {text}" if xen else f"{name:>12}: {text}").split("\n")
 
 
-def xen_fields(session: Any, target: Any) -> dict[str, str]:
-    """crash's hypervisor-mode `sys` (its 11-column layout), plus RELEASE."""
-    from ..targets.linux.sysinfo import format_size, format_uptime
-    from ..targets.xen import sysinfo
-    fields = {"KERNEL": target.symfile.path, **dumpfile_field(session),
-              "CPUS": str(len(target.online_cpus))}
-    count = sysinfo.domain_count(target)
-    if count is not None:
-        fields["DOMAINS"] = str(count)
-    up = sysinfo.uptime_seconds(target)
-    fields["UPTIME"] = format_uptime(up) if up is not None else "--:--:--"
-    mhz = sysinfo.cpu_mhz(target)
-    fields["MACHINE"] = (sysinfo.machine(target) or "unknown") + \
-        (f"  ({mhz} Mhz)" if mhz else "  (unknown Mhz)")
-    mem = sysinfo.memory_bytes(target)
-    if mem is not None:
-        fields["MEMORY"] = format_size(mem)
-    if target.version:
-        fields["RELEASE"] = target.version
-    return fields
+def taint_lines(records: Iterable[KernelTaint]) -> Iterator[str]:
+    for r in records:
+        yield f"TAINTED_MASK: {r.tainted_mask:x}  {r.flags}"
 
 
-def dump_fields(session: Any) -> dict[str, str]:
-    """What the dump itself says, for targets without kernel knowledge."""
-    dump = session.dump
-    fields = {**dumpfile_field(session), "FORMAT": dump.format_name,
-              "CPUS": str(len(dump.prstatus))}
-    xen = dump.xen
-    if xen is not None:
-        fields["XEN"] = xen.version
-    vi = dump.vmcoreinfo
-    if vi is not None and vi.osrelease:
-        fields["RELEASE"] = vi.osrelease
-    if vi is not None and vi.crashtime is not None:
-        fields["DATE"] = crash_date(vi.crashtime)
-    ram = sum(end - start for start, end in dump.ranges())
-    fields["MEMORY"] = _size(ram)
-    return fields
-
-
-def _size(size: int) -> str:
-    from ..targets.linux.sysinfo import format_size
-    return format_size(size)
-
-
-def format_fields(fields: dict[str, str]) -> str:
-    return "\n".join(f"{key:>12}: {value}" for key, value in fields.items())
+def dmi_lines(records: Iterable[DmiField], *, width: int) -> Iterator[str]:
+    """The DMI strings right-aligned to the longest field name of the kernel's enum."""
+    for r in records:
+        yield f"  {r.name:>{width}}: {r.value}"
 
 
 class Sys(Command):
     targets = ANY_TARGET
     name = "sys"
-    synopsis = "sys [config | -i | -t]"
+    arguments = "[config]"
     summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
     group = "general"
     description = """\
@@ -122,54 +64,56 @@ The dump at a glance, in crash's layout: KERNEL (symbol file), DUMPFILE
 time from VMCOREINFO), UPTIME, LOAD AVERAGE, TASKS (idle tasks included, as
 crash counts), NODENAME, RELEASE, VERSION, MACHINE, MEMORY (present pages of
 all nodes), PANIC (the panic message found in the log, by crash's keywords).
-`sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG),
-`sys -i` the DMI strings, `sys -t` the taint mask and its letters (as the
-kernel's own "Tainted:" line spells them).
+A value that could not be read is ?, with a WARNING line saying why; PANIC is
+left out when log records were lost and none of the others has a message.
+On the Xen hypervisor: crash's hypervisor layout (DOMAINS, the CPU model)
+plus RELEASE; on a target without symbols: what the dump's headers say.
+`sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG)
+without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
+-i: a record per DMI string (name, value); of config: text lines.
 """
-    example = "sys\nsys config | grep CONFIG_HZ"
+    example = "sys\nsys -t\nsys config | grep CONFIG_HZ"
+    options = (Option("-t", "taints", "the taint mask and its letters (as the kernel's own "
+                      "\"Tainted:\" line spells them)"),
+               Option("-i", "dmi", "the DMI strings the kernel keeps (dmi_ident)"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
+        opts, rest = self.parse(args)
         target = ctx.target
-        if args and args[0] == "config":
+        if opts["taints"] or opts["dmi"]:
+            if rest:
+                raise CommandError(f"usage: {self.usage()}")
+            if target.kind != "linux":
+                raise CommandError(f"sys {'-t' if opts['taints'] else '-i'}: only for a "
+                                   "Linux target")
+            # crash takes the first of -t and -i it meets; -t here
+            return self._taints(target) if opts["taints"] else self._dmi(target)
+        if rest == ["config"]:
             return self._config(target)
-        if args == ["-i"]:
-            return self._dmi(target)
-        if args == ["-t"] and target.kind == "linux":
-            from ..targets.linux.sysinfo import kernel_taint
-            try:
-                mask, letters = kernel_taint(target)
-            except XcrashError as err:
-                raise CommandError(f"sys: {err}") from None
-            return Text(f"TAINTED_MASK: {mask:x}  {letters}",
-                        [{"tainted_mask": mask, "flags": letters}])
-        if args:
+        if rest:
             raise CommandError(f"usage: {self.usage()}")
-        if target.kind == "linux":
-            fields = linux_fields(ctx.session, target)
-        elif target.kind == "xen" and target.symbols is not None:
-            fields = xen_fields(ctx.session, target)
-            records = {k.lower().replace(" ", "_"): v for k, v in fields.items()}
-            return Text("\n".join(f"{key + ':':>10} {value}" for key, value in fields.items()),
-                        [records])
-        else:
-            fields = dump_fields(ctx.session)
-        records = {k.lower().replace(" ", "_"): v.strip('"') for k, v in fields.items()}
-        return Text(format_fields(fields), [records])
+        if isinstance(target, LinuxTarget):
+            return Records([sysinfo.linux_system(target)], field_lines)
+        if isinstance(target, XenTarget) and target.symbols is not None:
+            return Records([xen_system(target)], partial(field_lines, xen=True))
+        return Records([dump_system(ctx.session.dump)], field_lines)
 
     @staticmethod
-    def _dmi(target: Any) -> Text:
+    def _taints(target: Any) -> Records:
+        return Records([sysinfo.kernel_taint(target)], taint_lines)
+
+    @staticmethod
+    def _dmi(target: Any) -> Records:
         """crash's `sys -i`: the DMI strings, right-aligned as crash aligns them."""
-        from ..targets.linux.sysinfo import dmi_strings
-        fields = dmi_strings(target) if target.kind == "linux" else None
+        fields = sysinfo.dmi_strings(target)
         if fields is None:
             raise CommandError("dmi_ident does not exist in this kernel")
-        width = max((len(name) for name, _ in fields), default=0)
-        lines = [f"  {name:>{width}}: {value}" for name, value in fields if value is not None]
-        return Text("\n".join(lines),
-                    [{name.lower(): value for name, value in fields if value is not None}])
+        width = max((len(f.name) for f in fields), default=0)
+        return Records([f for f in fields if f.value is not None],
+                       partial(dmi_lines, width=width))
 
     @staticmethod
-    def _config(target: Any) -> Text:
+    def _config(target: Any) -> Records:
         if target.kind != "linux":
             raise CommandError("sys config: only for a Linux target")
         from ..targets.linux.config import kernel_config_text
@@ -178,7 +122,7 @@ kernel's own "Tainted:" line spells them).
             raise CommandError("kernel_config_data not found: the kernel was built without "
                                "CONFIG_IKCONFIG")
         # crash prints the configuration without its blank lines
-        return Text("\n".join(line for line in text.splitlines() if line))
+        return text_lines("\n".join(line for line in text.splitlines() if line))
 
 
 COMMANDS = [Sys]

@@ -6,15 +6,22 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from ...errors import MemoryError_
+from ...errors import MemoryError_, XcrashError
+from ..base import cached_per_target
 
 _START = b"IKCFG_ST"
 _END = b"IKCFG_ED"
 
 
+class ConfigUnavailable(XcrashError):
+    """The kernel carries its configuration, but it cannot be read from the dump."""
+
+
+@cached_per_target
 def kernel_config(target: Any) -> dict[str, str] | None:
     """CONFIG_* settings (``{"CONFIG_HZ": "250", ...}``), or None if the kernel
-    was built without an in-kernel config."""
+    was built without an in-kernel config; ConfigUnavailable when it has one that
+    cannot be read."""
     text = kernel_config_text(target)
     if text is None:
         return None
@@ -26,29 +33,32 @@ def kernel_config(target: Any) -> dict[str, str] | None:
     return config
 
 
+@cached_per_target
 def kernel_config_text(target: Any) -> str | None:
+    """The configuration's text, or None if the kernel was built without
+    CONFIG_IKCONFIG; ConfigUnavailable when it cannot be read or unpacked."""
     sym = target.symbols.get("kernel_config_data")
     if sym is None:
         return None
     end_sym = target.symbols.get("kernel_config_data_end")
     size = (end_sym.address - sym.address) if end_sym is not None else (sym.size or 0)
     if not 0 < size < 16 << 20:
-        return None
+        raise ConfigUnavailable(f"kernel_config_data: implausible size {size}")
     try:
         raw = target.read(sym.address, size)
-    except MemoryError_:
-        return None
+    except MemoryError_ as err:
+        raise ConfigUnavailable(f"kernel_config_data unreadable: {err}") from None
     start = raw.find(_START)
     if start >= 0:
         body = raw[start + len(_START):]
     elif raw[:2] == b"\x1f\x8b":   # 5.x+: the symbol is the gzip data itself, between markers
         body = raw
     else:
-        return None
+        raise ConfigUnavailable("kernel_config_data holds neither IKCFG_ST nor gzip data")
     end = body.rfind(_END)
     if end >= 0:
         body = body[:end]
     try:
         return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body).decode("utf-8", "replace")
-    except zlib.error:
-        return None
+    except zlib.error as err:
+        raise ConfigUnavailable(f"kernel_config_data: damaged gzip data ({err})") from None

@@ -19,7 +19,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, NamedTuple
 
-from ...errors import MemoryError_, NoSuchSymbol, XcrashError
+from ...caveats import caveat
+from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError
 
 #: lowest address of module space on x86_64 (MODULES_VADDR with a 1 GiB kernel image;
 #: 0xffffffffa0000000 with a 512 MiB one): below it no address is module code
@@ -53,11 +54,31 @@ class Module:
         return any(lo <= address < hi for lo, hi in self.regions)
 
 
-class ModuleTable:
-    """All loaded modules and their symbols, by name and by address."""
+@dataclass
+class ModuleEntry:
+    """A line of ``mod``: the struct module, its name, where its core text starts
+    (BASE / TEXT_BASE), its core size, how many kallsyms symbols it has."""
+    module: int
+    name: str
+    base: int
+    size: int
+    symbols: int
 
-    def __init__(self, modules: list[Module]) -> None:
+
+def module_entry(m: Module) -> ModuleEntry:
+    return ModuleEntry(m.address, m.name, m.base, m.size, len(m.symbols))
+
+
+class ModuleTable:
+    """All loaded modules and their symbols, by name and by address.  ``problems``
+    says what of the list could not be read; ``unreadable`` why the list itself
+    could not be (the table is then empty)."""
+
+    def __init__(self, modules: list[Module], problems: list[str] | None = None,
+                 unreadable: str | None = None) -> None:
         self.modules = sorted(modules, key=lambda m: m.base)
+        self.problems = problems or []
+        self.unreadable = unreadable
         syms = [s for m in self.modules for s in m.symbols]
         # among equal addresses the preferred symbol sorts last: text, global, sized
         syms.sort(key=lambda s: (s.address, s.type_char in "tT", s.type_char.isupper(),
@@ -105,17 +126,32 @@ class ModuleTable:
         return None
 
 
+def has_memory_layout(target: Any) -> bool:
+    """Whether modules keep per-type memory (``mem[]``, 6.4+: crash's TEXT_BASE) rather
+    than ``core_layout``."""
+    return not target.type("struct module").has_member("core_layout")
+
+
 # -- reading the module list -------------------------------------------------------------------
-def _list_entries(target: Any, head: int, limit: int = 4096) -> Iterator[int]:
-    """Addresses of the ``list_head`` nodes on a circular list (not the head)."""
+def _list_entries(target: Any, head: int, problems: list[str], limit: int = 4096
+                  ) -> Iterator[int]:
+    """Addresses of the ``list_head`` nodes on a circular list (not the head); a
+    list that breaks or does not close ends there, with a problem said."""
     node = target.space.read_u64(head)
     seen = 0
     while node != head:
         yield node
         seen += 1
         if seen > limit:
-            raise XcrashError(f"list at {head:x}: more than {limit} entries")
-        node = target.space.read_u64(node)
+            problems.append(f"the module list at {head:x} has more than {limit} entries: "
+                            "the rest left out")
+            return
+        try:
+            node = target.space.read_u64(node)
+        except MemoryError_ as err:
+            problems.append(f"the module list breaks after {seen} modules ({err}): the rest "
+                            "left out")
+            return
 
 
 def _module_extent(target: Any, mod: Any) -> tuple[int, int, list[tuple[int, int]]]:
@@ -147,31 +183,34 @@ def _module_extent(target: Any, mod: Any) -> tuple[int, int, list[tuple[int, int
 
 
 def _enum_value(target: Any, name: str, default: int) -> int:
+    """An enumerator of ``enum mod_mem_type``; the kernel's value where the types
+    lack the enum (it has not changed since 6.4 brought it)."""
     try:
         t = target.type("enum mod_mem_type")
-        for e_name, e_value in t.strip_typedefs().enumerators or []:
-            if e_name == name:
-                return int(e_value)
-    except XcrashError:
-        pass
+    except NoSuchType:
+        return default
+    for e_name, e_value in t.strip_typedefs().enumerators or []:
+        if e_name == name:
+            return int(e_value)
     return default
 
 
-def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, int]]
-                    ) -> list[ModuleSymbol]:
+def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, int]],
+                    problems: list[str]) -> list[ModuleSymbol]:
     """The module's kallsyms: ``mod->kallsyms`` (symtab, strtab, typetab)."""
     ks = mod.kallsyms
     if not int(ks):
-        return []
+        return []                    # a module without symbols (stripped, or being loaded)
     ks = ks.deref_()
     n = int(ks.num_symtab)
-    if n <= 0 or n > _MAX_SYMBOLS:
+    if n <= 0:
+        return []
+    if n > _MAX_SYMBOLS:
+        problems.append(f"module {name}: implausible num_symtab {n}: no symbols read")
         return []
     symtab, strtab = int(ks.symtab), int(ks.strtab)
-    try:
-        typetab = int(ks.typetab)
-    except XcrashError:
-        typetab = 0
+    # the nm type letters have their own table since 5.x; before, st_info says
+    typetab = int(ks.typetab) if ks.type_.has_member("typetab") else 0
     raw = bytes(target.space.read(symtab, n * _ELF64_SYM.size))
     types = bytes(target.space.read(typetab, n)) if typetab else b""
     entries = list(_ELF64_SYM.iter_unpack(raw))
@@ -183,8 +222,12 @@ def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, i
         return any(lo <= addr < hi for lo, hi in regions)
 
     out = []
+    nameless = 0
     for i, (name_off, info, _other, shndx, value, size) in enumerate(entries):
         if shndx == SHN_UNDEF or not name_off or not inside(value):
+            continue
+        if name_off >= len(strings):
+            nameless += 1
             continue
         end = strings.find(b"\0", name_off)
         sym_name = strings[name_off:end if end >= 0 else None].decode("utf-8", "replace")
@@ -193,18 +236,23 @@ def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, i
         letter = chr(types[i]) if i < len(types) and 32 < types[i] < 127 else (
             chr(info) if 32 < info < 127 else "?")
         out.append(ModuleSymbol(sym_name, value, size, letter, name))
+    if nameless:
+        problems.append(f"module {name}: {nameless} symbol names unreadable: those symbols "
+                        "left out")
     return out
 
 
 def _read_upto(target: Any, address: int, size: int) -> bytes:
-    """As much of [address, address + size) as is readable, page by page."""
+    """As much of [address, address + size) as is readable, page by page (the size
+    is a guess past the table's end: the pages after it may well not be there; the
+    caller counts the names that fell short)."""
     out = bytearray()
     addr = address
     while addr < address + size:
         chunk = min(4096 - (addr & 0xFFF), address + size - addr)
         try:
             out += target.space.read(addr, chunk)
-        except (XcrashError, MemoryError_):
+        except MemoryError_:
             break
         addr += chunk
     return bytes(out)
@@ -214,31 +262,39 @@ def read_modules(target: Any, base_symbols: Any) -> ModuleTable:
     """Walk ``modules`` and read every module's extent, symbols and ORC tables."""
     head = base_symbols.get("modules")
     if head is None:
-        return ModuleTable([])
+        return ModuleTable([])       # a kernel built without CONFIG_MODULES
     mtype = target.type("struct module")
-    list_off = mtype.member("list")[0] // 8
+    list_off = mtype.offsetof("list")
+    # ORC tables of modules: x86 kernels with CONFIG_UNWINDER_ORC only
+    arch_t = mtype.member("arch")[1].type if mtype.has_member("arch") else None
+    has_orc = arch_t is not None and arch_t.has_member("num_orcs")
     out = []
-    for node in _list_entries(target, head.address):
+    problems: list[str] = []
+    for node in _list_entries(target, head.address, problems):
         mod = target.object_at(mtype, node - list_off)
-        name = mod.name.string_().decode("utf-8", "replace")
         try:
+            name = mod.name.string_().decode("utf-8", "replace")
             base, size, regions = _module_extent(target, mod)
-        except (XcrashError, MemoryError_):
+        except MemoryError_ as err:
+            problems.append(f"module at {mod.address_:x} unreadable ({err}): left out")
             continue
         m = Module(mod.address_, name, base, size, regions)
         try:
-            m.symbols = _module_symbols(target, mod, name, regions)
-        except (XcrashError, MemoryError_):
-            m.symbols = []
-        try:
-            arch = mod.arch
-            n = int(arch.num_orcs)
-            if 0 < n < _MAX_SYMBOLS:
-                m.orc = (int(arch.orc_unwind_ip), int(arch.orc_unwind), n)
-        except XcrashError:
-            pass
+            m.symbols = _module_symbols(target, mod, name, regions, problems)
+        except MemoryError_ as err:
+            problems.append(f"module {name}: symbols unreadable ({err}): none shown")
+        if has_orc:
+            try:
+                n = int(mod.arch.num_orcs)
+                if 0 < n < _MAX_SYMBOLS:
+                    m.orc = (int(mod.arch.orc_unwind_ip), int(mod.arch.orc_unwind), n)
+            except MemoryError_ as err:
+                problems.append(f"module {name}: ORC table unreadable ({err}): its frames "
+                                "unwound without it")
         out.append(m)
-    return ModuleTable(out)
+    for problem in problems:
+        caveat(problem)
+    return ModuleTable(out, problems)
 
 
 # -- the vmlinux table with the modules behind it ------------------------------------------------
@@ -267,13 +323,15 @@ class KernelSymbols:
     @property
     def modules(self) -> ModuleTable:
         if self._modules is None:
-            if self._loading:                 # a lookup made while reading the list
+            if self._loading:
+                # a lookup made while reading the list: no module is known yet
                 return ModuleTable([])
             self._loading = True
             try:
                 self._modules = self._load()
-            except (XcrashError, MemoryError_):
-                self._modules = ModuleTable([])
+            except XcrashError as err:
+                caveat(f"the module list is unreadable ({err}): no module symbols")
+                self._modules = ModuleTable([], unreadable=str(err))
             finally:
                 self._loading = False
         return self._modules

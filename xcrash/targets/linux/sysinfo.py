@@ -1,60 +1,110 @@
-"""The facts behind `sys`: date, uptime, load, tasks, memory, panic message."""
+"""The facts behind ``sys`` and ``mach``: date, uptime, load, tasks, memory, panic
+message, taints, DMI strings, the address-space layout and the CPUs' stacks.
+
+A fact that cannot be read is said so (a caveat) where it is found; the records
+(:class:`LinuxSystem`, :class:`MachineInfo`, ...) hold it as
+:class:`~xcrash.caveats.Unreadable`.
+"""
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from ...arch import START_KERNEL_MAP
-from ...errors import MemoryError_, XcrashError
-from .config import kernel_config
+from ...arch import PAGE_SIZE, START_KERNEL_MAP
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, XcrashError
+from ..base import cached_per_target
+from ..system import crash_date, dumpfile, format_size, format_uptime
+from .config import ConfigUnavailable, kernel_config
 from .printk import panic_message
 from .tasks import for_each_task
 
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
+    from .modules import Module
+
+#: crash's spellings of sizes and uptimes, shared with ps and kmem
+__all__ = ["format_size", "format_uptime"]
+
 FSHIFT = 11
 FIXED_1 = 1 << FSHIFT
+#: crash's HZ when the kernel does not say
+DEFAULT_HZ = 1000
 
 
+# -- clocks -------------------------------------------------------------------------------
 def hz(target: Any) -> int:
     """CONFIG_HZ from the in-kernel config, else from ``tick_nsec`` (NSEC_PER_SEC / HZ
-    unless adjtimex changed the tick), else crash's default 1000.
+    unless adjtimex changed the tick), else crash's default 1000 (with a caveat).
 
     crash without an in-kernel config takes HZ from mq-deadline's ``write_expire``
     (5 * HZ) when the scheduler is built in: the same value.
     """
-    config = kernel_config(target)
+    try:
+        config = kernel_config(target)
+    except ConfigUnavailable as err:
+        caveat(f"{err}: HZ taken from tick_nsec")
+        config = None
     if config and config.get("CONFIG_HZ", "").isdigit():
         return int(config["CONFIG_HZ"])
     try:
         tick = target.space.read_u64(target.address_of("tick_nsec"))
-    except XcrashError:
-        tick = 0
+    except XcrashError as err:
+        caveat(f"HZ unknown (no CONFIG_HZ in the kernel, tick_nsec: {err}): crash's default "
+               f"{DEFAULT_HZ} assumed")
+        return DEFAULT_HZ
     if tick:
         guess = round(1_000_000_000 / tick)
         if 24 <= guess <= 1200 and abs(guess * tick - 1_000_000_000) < tick // 100:
             return guess
-    return 1000
+    caveat(f"HZ unknown (no CONFIG_HZ in the kernel, tick_nsec {tick} gives no HZ): crash's "
+           f"default {DEFAULT_HZ} assumed")
+    return DEFAULT_HZ
 
 
 def uptime_seconds(target: Any) -> int | None:
+    """Seconds since boot from ``jiffies``; None (with a caveat) when unreadable."""
     try:
         jiffies = target.space.read_u64(target.address_of("jiffies"))
-    except XcrashError:
+    except XcrashError as err:
+        caveat(f"jiffies unreadable ({err}): uptime unknown")
         return None
     h = hz(target)
     initial = (-300 * h) & 0xFFFFFFFF
     return ((jiffies - initial) & 0xFFFFFFFFFFFFFFFF) // h
 
 
-def format_uptime(seconds: int) -> str:
-    days, rest = divmod(seconds, 86400)
-    hms = f"{rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
-    return f"{days} days, {hms}" if days else hms
+def crash_time(target: Any) -> int | None:
+    """Seconds since the epoch at the crash: VMCOREINFO's CRASHTIME, the dump header's
+    time, else the kernel's clock (``tk_core.timekeeper.xtime_sec``, as crash without
+    one); None (with a caveat) when none of them says."""
+    dump = target.dump
+    vi = dump.vmcoreinfo if dump is not None else None
+    if vi is not None and vi.crashtime is not None:
+        return int(vi.crashtime)
+    ts = dump.header.timestamp if dump is not None else None
+    # a Xen guest (a PvLinuxTarget has its domain): the dump's time is the host's
+    guest = getattr(target, "domain", None) is not None
+    if ts and not guest:
+        return int(ts)
+    try:
+        return int(target.object("tk_core").timekeeper.xtime_sec)
+    except XcrashError as err:
+        if ts:
+            caveat(f"tk_core unreadable ({err}): the date is the dump header's (the host's "
+                   "for a Xen guest)")
+            return int(ts)
+        caveat(f"no crash time in the dump and tk_core unreadable ({err}): date unknown")
+        return None
 
 
+# -- load, tasks, memory ------------------------------------------------------------------
 def load_average(target: Any) -> str | None:
+    """``avenrun`` as ``0.31, 0.07, 0.02``; None (with a caveat) when unreadable."""
     try:
         raw = target.read(target.address_of("avenrun"), 24)
-    except XcrashError:
+    except XcrashError as err:
+        caveat(f"avenrun unreadable ({err}): load average unknown")
         return None
     parts = []
     for i in range(3):
@@ -63,18 +113,41 @@ def load_average(target: Any) -> str | None:
     return ", ".join(parts)
 
 
+@cached_per_target
+def _task_walk(target: Any) -> tuple[int, tuple[str, ...]]:
+    errors: list[str] = []
+    count = sum(1 for _ in for_each_task(target, errors))
+    return count, tuple(errors)
+
+
+def task_count(target: Any) -> int | None:
+    """The tasks crash counts (idle tasks included); a broken task list counts the
+    tasks before the break (with a caveat); None (with a caveat) when unreadable."""
+    try:
+        count, errors = _task_walk(target)
+    except XcrashError as err:
+        caveat(f"the task list is unreadable ({err}): tasks unknown")
+        return None
+    for error in errors:
+        caveat(f"{error}: the task count leaves out the tasks past that point")
+    return count
+
+
 def memory_bytes(target: Any) -> int | None:
-    """Present pages of every memory node, as crash totals them."""
+    """Present pages of every memory node, as crash totals them; ``_totalram_pages``
+    when the nodes cannot be read; None (with a caveat) when neither can."""
     from .meminfo import pgdats
     try:
         total = sum(int(p.node_present_pages) for p in pgdats(target))
-        if total:
-            return total * 4096
-    except XcrashError:
-        pass
+    except XcrashError as err:
+        caveat(f"memory nodes unreadable ({err}): memory size from _totalram_pages")
+        total = 0
+    if total:
+        return total * PAGE_SIZE
     try:
-        return int(target.object("_totalram_pages").counter) * 4096
-    except XcrashError:
+        return int(target.object("_totalram_pages").counter) * PAGE_SIZE
+    except XcrashError as err:
+        caveat(f"_totalram_pages unreadable ({err}): memory size unknown")
         return None
 
 
@@ -93,95 +166,180 @@ def lowmem_kib(target: Any) -> int:
     try:
         high = target.space.read_u64(target.address_of("high_memory"))
         return (high - target.space.page_offset) // 1024
-    except (XcrashError, AttributeError):
+    except XcrashError as err:
+        caveat(f"high_memory unreadable ({err}): %MEM relative to all memory")
         return (memory_bytes(target) or 0) // 1024
 
 
-def format_size(size: int) -> str:
-    """crash's memory size: ``255.5 MB``, ``2 GB``."""
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if size >= scale:
-            value = size / scale
-            text = f"{value:.1f}"
-            return f"{text[:-2] if text.endswith('.0') else text} {unit}"
-    return f"{size} bytes"
-
-
 def cpu_mhz(target: Any) -> int | None:
+    """``cpu_khz`` in MHz; None when the kernel has none (crash's "unknown"), or
+    (with a caveat) when it cannot be read."""
+    sym = target.symbols.get("cpu_khz")
+    if sym is None:
+        return None
     try:
-        return target.space.read_u32(target.address_of("cpu_khz")) // 1000
-    except XcrashError:
+        return int(target.space.read_u32(sym.address)) // 1000
+    except MemoryError_ as err:
+        caveat(f"cpu_khz unreadable ({err}): processor speed unknown")
         return None
 
 
-def crash_time(target: Any) -> int | None:
-    vi = target.dump.vmcoreinfo if target.dump is not None else None
-    if vi is not None and vi.crashtime is not None:
-        return vi.crashtime
-    header = getattr(target.dump, "header", None)
-    ts = getattr(header, "timestamp", None)
-    if ts and getattr(target, "domain", None) is None:
-        return int(ts)
-    # a Xen guest (the dump is the host's), or no time in the dump: the kernel's
-    # clock, as crash does without one (tk_core.timekeeper.xtime_sec)
-    try:
-        return int(target.object("tk_core").timekeeper.xtime_sec)
-    except (XcrashError, MemoryError_):
-        return int(ts) if ts else None
+# -- sys ----------------------------------------------------------------------------------
+@dataclass
+class LinuxSystem:
+    """``sys`` of a Linux kernel: crash's fields, each a string as ``sys`` prints it
+    (Unreadable: it could not be read, a caveat says why)."""
+    kernel: str
+    dumpfile: str
+    cpus: str
+    date: str | Unreadable
+    uptime: str | Unreadable
+    load_average: str | Unreadable
+    tasks: str | Unreadable
+    nodename: str
+    release: str
+    version: str
+    machine: str
+    memory: str | Unreadable
+    #: the panic message found in the log by crash's keywords ("" when none is there)
+    panic: str | Unreadable
+    #: a split dump: ``dumpfile`` holds one part per line
+    split: bool = field(default=False, metadata={"json": False})
 
 
-@lru_cache(maxsize=8)
-def _task_count(target: Any) -> int:
-    return sum(1 for _ in for_each_task(target))
+def linux_system(target: LinuxTarget) -> LinuxSystem:
+    path, split = dumpfile(target.dump)
+    when = crash_time(target)
+    up = uptime_seconds(target)
+    load = load_average(target)
+    tasks = task_count(target)
+    uts = target.utsname
+    mhz = cpu_mhz(target)
+    mem = installed_memory_bytes(target)
+    return LinuxSystem(
+        kernel=target.symfile.path if target.symfile is not None else "(none)",
+        dumpfile=path, cpus=str(len(target.online_cpus)),
+        date=crash_date(when) if when is not None else Unreadable("crash time"),
+        uptime=format_uptime(up) if up is not None else Unreadable("jiffies"),
+        load_average=load if load is not None else Unreadable("avenrun"),
+        tasks=str(tasks) if tasks is not None else Unreadable("task list"),
+        nodename=uts["nodename"], release=uts["release"], version=uts["version"],
+        machine=uts["machine"] + (f"  ({mhz} Mhz)" if mhz else "  (unknown Mhz)"),
+        memory=format_size(mem) if mem is not None else Unreadable("memory size"),
+        panic=panic(target), split=split)
 
 
-def task_count(target: Any) -> int | None:
-    try:
-        return _task_count(target)
-    except (XcrashError, MemoryError_):
-        return None
-
-
-def panic(target: Any) -> str | None:
+def panic(target: Any) -> str | Unreadable:
     return panic_message(target)
 
 
-def dmi_strings(target: Any) -> list[tuple[str, str | None]] | None:
-    """``(DMI_field, string or None)`` for every ``enum dmi_field`` slot of ``dmi_ident[]``,
-    or None when the kernel keeps no DMI strings."""
+@dataclass
+class KernelTaint:
+    """sys -t: ``tainted_mask`` and its letters as the kernel's "Tainted:" line spells them."""
+    tainted_mask: int
+    flags: str
+
+
+@dataclass
+class ModuleTaint:
+    """mod -t: a tainted module and the letters of its set module-level taint flags."""
+    name: str
+    taints: str | Unreadable
+
+
+@dataclass
+class DmiField:
+    """sys -i: one of the kernel's DMI strings (``dmi_ident[]``); None: the slot is empty."""
+    name: str
+    value: str | Unreadable | None
+
+
+def dmi_strings(target: Any) -> list[DmiField] | None:
+    """A field for every ``enum dmi_field`` slot of ``dmi_ident[]``, or None when the
+    kernel keeps no DMI strings."""
     if target.symbols.get("dmi_ident") is None:
         return None
     idents = target.object("dmi_ident")
     count = idents.type_.strip_typedefs().length or 0
-    out: list[tuple[str, str | None]] = []
+    out: list[DmiField] = []
     for name, i in target.type("enum dmi_field").strip_typedefs().enumerators or ():
-        if 0 <= i < count:
-            out.append((name, idents[i].string_().decode("utf-8", "replace")
-                        if int(idents[i]) else None))
+        if not 0 <= i < count:
+            continue
+        value: str | Unreadable | None = None
+        try:
+            if int(idents[i]):
+                value = idents[i].string_().decode("utf-8", "replace")
+        except MemoryError_ as err:
+            caveat(f"dmi_ident[{name}] unreadable ({err}): shown as ?")
+            value = Unreadable(str(err))
+        out.append(DmiField(name, value))
     return out
 
 
+# -- mach ---------------------------------------------------------------------------------
 MODULES_VADDR = 0xFFFFFFFFC0000000
 
 
 def _pointer_variable(target: Any, name: str, default: int) -> int:
     sym = target.symbols.get(name)
     if sym is None:
-        return default
+        return default           # a kernel that does not randomise this base
     try:
-        return target.space.read_u64(sym.address)
-    except XcrashError:
+        return int(target.space.read_u64(sym.address))
+    except MemoryError_ as err:
+        caveat(f"{name} unreadable ({err}): the default base {default:x} shown")
         return default
 
 
-def machine_layout(target: Any) -> dict[str, int]:
-    """The x86_64 kernel's address-space bases (randomised with KASLR) and stack sizes."""
+@dataclass
+class CpuStack:
+    """A CPU's stack of one kind: its base, and whether the dump holds its page."""
+    cpu: int
+    base: int
+    available: bool
+
+
+@dataclass
+class StackKind:
+    """The IRQ stacks, or the exception stacks of one IST slot, of every CPU."""
+    name: str
+    size: int
+    stacks: list[CpuStack]
+
+
+@dataclass
+class MachineInfo:
+    """mach: the machine, and the x86_64 kernel's address-space bases (randomised
+    with KASLR) and stacks.  Sizes in bytes, speed in MHz (None: unknown)."""
+    machine_type: str
+    memory_size: int | Unreadable
+    cpus: int
+    hypervisor: str | None
+    processor_speed: int | None
+    hz: int
+    page_size: int
+    kernel_virtual_base: int
+    kernel_vmalloc_base: int
+    kernel_vmemmap_base: int
+    kernel_start_map: int
+    kernel_modules_base: int
+    kernel_stack_size: int
+    stacks: list[StackKind]
+
+
+def machine_info(target: LinuxTarget) -> MachineInfo:
     from .tasks import thread_size
-    return {"page_offset": target.space.page_offset,
-            "vmalloc_base": _pointer_variable(target, "vmalloc_base", 0xFFFFC90000000000),
-            "vmemmap_base": _pointer_variable(target, "vmemmap_base", 0xFFFFEA0000000000),
-            "start_kernel_map": START_KERNEL_MAP, "modules_vaddr": MODULES_VADDR,
-            "thread_size": thread_size(target)}
+    mem = installed_memory_bytes(target)
+    return MachineInfo(
+        machine_type=target.utsname["machine"],
+        memory_size=mem if mem is not None else Unreadable("memory size"),
+        cpus=len(target.online_cpus), hypervisor=hypervisor(target),
+        processor_speed=cpu_mhz(target) or None, hz=hz(target), page_size=PAGE_SIZE,
+        kernel_virtual_base=target.space.page_offset,
+        kernel_vmalloc_base=_pointer_variable(target, "vmalloc_base", 0xFFFFC90000000000),
+        kernel_vmemmap_base=_pointer_variable(target, "vmemmap_base", 0xFFFFEA0000000000),
+        kernel_start_map=START_KERNEL_MAP, kernel_modules_base=MODULES_VADDR,
+        kernel_stack_size=thread_size(target), stacks=cpu_stack_table(target))
 
 
 IST_NAMES = ["DOUBLEFAULT", "NMI", "DEBUG", "MCE", "VC", "VC2"]
@@ -192,37 +350,44 @@ HYPERVISORS = {"X86_HYPER_VMWARE": "VMware", "X86_HYPER_MS_HYPERV": "Microsoft H
 
 
 def hypervisor(target: Any) -> str | None:
-    """The hypervisor the kernel found itself under (``x86_hyper_type``), None on bare metal."""
+    """The hypervisor the kernel found itself under (``x86_hyper_type``), None on bare
+    metal or where the kernel does not say (no CONFIG_HYPERVISOR_GUEST)."""
     sym = target.symbols.get("x86_hyper_type")
     if sym is None:
         return None
     try:
-        value = target.space.read_u32(sym.address)
-        names = {v: n for n, v in target.type("enum x86_hypervisor_type").strip_typedefs().enumerators or ()}
-    except XcrashError:
+        enum_t = target.type("enum x86_hypervisor_type").strip_typedefs()
+    except NoSuchType:
+        caveat("x86_hyper_type without its enum type: hypervisor not named")
         return None
+    try:
+        value = target.space.read_u32(sym.address)
+    except MemoryError_ as err:
+        caveat(f"x86_hyper_type unreadable ({err}): hypervisor not named")
+        return None
+    names = {v: n for n, v in enum_t.enumerators or ()}
     return HYPERVISORS.get(names.get(value, ""))
 
 
-def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int, bool]]]]:
-    """(name, size, [(cpu, base, readable)]) of the IRQ stacks, then of each exception
-    stack the TSS interrupt stack table points at (DOUBLEFAULT, NMI, DEBUG, MCE, VC),
-    sized from struct cea_exception_stacks; CPUs are listed until one has no such
-    stack, the kinds until CPU 0 has none (crash's walk)."""
+def cpu_stack_table(target: Any) -> list[StackKind]:
+    """The IRQ stacks, then each exception stack the TSS interrupt stack table points
+    at (DOUBLEFAULT, NMI, DEBUG, MCE, VC), sized from struct cea_exception_stacks;
+    CPUs are listed until one has no such stack, the kinds until CPU 0 has none
+    (crash's walk)."""
     from .unwind import cpu_stacks
     cpus = sorted(target.online_cpus)
-    irq = [(cpu, lo, target.space.is_readable(lo)) for cpu in cpus
+    irq = [CpuStack(cpu, lo, target.space.is_readable(lo)) for cpu in cpus
            for lo, hi, name in cpu_stacks(target, cpu) if name == "IRQ"]
-    out: list[tuple[str, int, list[tuple[int, int, bool]]]] = []
+    out: list[StackKind] = []
     if irq:
         size = next(hi - lo for lo, hi, name in cpu_stacks(target, cpus[0]) if name == "IRQ")
-        out.append(("IRQ", size, irq))
+        out.append(StackKind("IRQ", size, irq))
     try:
         tss = target.object("cpu_tss_rw")
-        ist_off = tss.type_.strip_typedefs().member_path("x86_tss.ist")[0] // 8
+        ist_off = tss.type_.strip_typedefs().offsetof("x86_tss.ist")
         cea = target.type("struct cea_exception_stacks")
-    except XcrashError:
-        return out
+    except (NoSuchSymbol, NoSuchType, NoSuchMember):
+        return out              # before 4.15: no entry-area exception stacks to list
     sizes = {m.name: m.type.byte_size for m in cea.members or []}
     for i, (name, member) in enumerate(zip(IST_NAMES, IST_MEMBERS)):
         size = sizes.get(member, 0)
@@ -231,13 +396,15 @@ def cpu_stack_table(target: Any) -> list[tuple[str, int, list[tuple[int, int, bo
             top = target.space.read_u64(target.per_cpu_address(tss.address_, cpu) + ist_off + 8 * i)
             if not top:
                 break
-            bases.append((cpu, top - size, target.space.is_readable(top - size if size else top - 1)))
+            bases.append(CpuStack(cpu, top - size,
+                                  target.space.is_readable(top - size if size else top - 1)))
         if not bases:
             break
-        out.append((name, size, bases))
+        out.append(StackKind(name, size, bases))
     return out
 
 
+# -- taints -------------------------------------------------------------------------------
 def _taint_flags(target: Any) -> list[tuple[str, str, bool]]:
     """``taint_flags[]``: (letter when set, letter when clear, module-level) per bit."""
     sym = target.symbols.get("taint_flags")
@@ -256,9 +423,9 @@ def _taint_flags(target: Any) -> list[tuple[str, str, bool]]:
     return out
 
 
-def kernel_taint(target: Any) -> tuple[int, str]:
-    """(``tainted_mask``, its letters as crash spells them: the set flags' letters and
-    the clear flags' other letters, blanks, '-' and 'G' left out)."""
+def kernel_taint(target: Any) -> KernelTaint:
+    """``tainted_mask`` and its letters as crash spells them: the set flags' letters and
+    the clear flags' other letters, blanks, '-' and 'G' left out."""
     mask = target.space.read_u64(target.address_of("tainted_mask"))
     letters = ""
     for bit, (on, off, _module) in enumerate(_taint_flags(target)):
@@ -266,16 +433,23 @@ def kernel_taint(target: Any) -> tuple[int, str]:
             letters += on
         elif off not in " -G":
             letters += off
-    return mask, letters
+    return KernelTaint(mask, letters)
 
 
-def module_taints(target: Any, modules: list[Any]) -> list[tuple[str, str]]:
-    """(module name, letters of its set module-level taint flags) of each tainted module."""
+def module_taints(target: Any, modules: list[Module]) -> list[ModuleTaint]:
+    """Each tainted module (or whose taints cannot be read) with the letters of its set
+    module-level taint flags."""
     flags = _taint_flags(target)
     out = []
     for m in modules:
-        taints = int(target.object_at("struct module", m.address).taints)
+        try:
+            taints = int(target.object_at("struct module", m.address).taints)
+        except MemoryError_ as err:
+            caveat(f"module {m.name}: taints unreadable ({err}): shown as ?")
+            out.append(ModuleTaint(m.name, Unreadable(str(err))))
+            continue
         if taints:
-            out.append((m.name, "".join(on for bit, (on, _off, module) in enumerate(flags)
-                                        if module and taints >> bit & 1)))
+            out.append(ModuleTaint(m.name, "".join(on for bit, (on, _off, module)
+                                                   in enumerate(flags)
+                                                   if module and taints >> bit & 1)))
     return out
