@@ -1,113 +1,101 @@
-"""runq: each CPU's run queue, as crash shows it."""
+"""runq: each CPU's run queue, as crash shows it.
+
+The records come from ``targets/linux/runq.py``; this module picks the view and
+lays the records out.
+"""
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from typing import Iterable, Iterator
 
 from ..errors import CommandError
-from .base import Command, Context, Option, Result, Text
+from ..layouts import separated
+from ..layouts.times import duration
+from ..results import Records
+from ..targets.linux import runq
+from ..targets.linux.kernel import LinuxTarget
+from ..targets.linux.runq import QueuedTasks, RqClock, RqLag, RqTask, RunQueue
+from ..targets.linux.taskinfo import has_sched_info
+from .args import parse_cpu_list
+from .base import Command, Context, Option
 
 
-def _task(task: Any) -> str:
-    comm = task.comm.string_().decode("utf-8", "replace")
-    return f"PID: {int(task.pid):<6} TASK: {task.address_:x}  COMMAND: \"{comm}\""
+def _task(t: RqTask) -> str:
+    """crash's ``PID: %-6ld TASK: ...`` of the run-queue listings."""
+    return f"PID: {t.pid:<6} TASK: {t.task:x}  COMMAND: \"{t.comm}\""
+
+
+def _task_short(t: RqTask) -> str:
+    """crash's ``PID: %-5ld  TASK: ...`` of runq -t and -m."""
+    return f"PID: {t.pid:<5}  TASK: {t.task:x}  COMMAND: \"{t.comm}\""
+
+
+def _queued(tasks: list[RqTask]) -> list[str]:
+    return [f"     [{t.prio:3d}] {_task(t)}" for t in tasks] or ["     [no tasks queued]"]
+
+
+def queue_lines(queues: Iterable[RunQueue]) -> Iterator[str]:
+    return separated([f"CPU {q.cpu} RUNQUEUE: {q.rq:x}", f"  CURRENT: {_task(q.current)}",
+                      f"  RT PRIO_ARRAY: {q.rt_array:x}", *_queued(q.rt),
+                      f"  CFS RB_ROOT: {q.cfs_root:x}", *_queued(q.cfs)] for q in queues)
+
+
+def timestamp_lines(clocks: Iterable[RqClock]) -> Iterator[str]:
+    """runq -t: each run queue's clock, and under it its current task's last arrival
+    with as many digits."""
+    for c in clocks:
+        clock = str(c.clock)
+        yield f"{' ' if c.cpu < 10 else ''}CPU {c.cpu}: {clock}"
+        if c.current is None:
+            yield ""
+            continue
+        indent = 8 if c.cpu < 100 else 9
+        yield f"{' ' * indent}{c.last_arrival:0{len(clock)}d}  {_task_short(c.current)}"
 
 
 def _digits(n: int) -> int:
     return len(str(n))
 
 
-def _clock(target: Any, cpu: int) -> int:
-    return int(target.per_cpu("runqueues", cpu).clock)
+def lag_lines(lags: Iterable[RqLag]) -> Iterator[str]:
+    """runq -T: every CPU's lag behind the newest clock, in seconds, newest first."""
+    lags = list(lags)
+    width = _digits(len(lags))
+    for r in lags:
+        yield f"{' ' * (2 + width - _digits(r.cpu))}CPU {r.cpu}: {r.lag / 1e9:.2f} secs"
 
 
-def _last_arrival(task: Any) -> int:
-    """sched_info.last_arrival; 0 where the kernel keeps none (no CONFIG_SCHED_INFO),
-    as crash shows it."""
-    info = task.sched_info
-    return int(info.last_arrival) if info.type_.has_member("last_arrival") else 0
-
-
-def _has_last_arrival(target: Any) -> bool:
-    info_t = target.type("struct task_struct").member("sched_info")[1].type
-    return info_t.has_member("last_arrival")
-
-
-def timestamp_lines(target: Any, cpus: list[int]) -> list[str]:
-    """runq -t: each run queue's clock and its current task's last arrival."""
-    from ..targets.linux.tasks import active_tasks
-    active = active_tasks(target)
-    lines = []
-    for cpu in cpus:
-        clock = str(_clock(target, cpu))
-        lines.append(f"{' ' if cpu < 10 else ''}CPU {cpu}: {clock}")
-        addr = active.get(cpu)
-        if addr is None:
-            lines.append("")
-            continue
-        task = target.object_at("struct task_struct", addr)
-        indent = 8 if cpu < 100 else 9
-        lines.append(f"{' ' * indent}{_last_arrival(task):0{len(clock)}d}  {_task_short(task)}")
-    return lines
-
-
-def lag_lines(target: Any, cpus: list[int]) -> list[str]:
-    """runq -T: how far each run queue's clock lags the newest one, newest first."""
-    clocks = sorted(((_clock(target, c), c) for c in cpus), key=lambda x: -x[0])
-    newest = clocks[0][0] if clocks else 0
-    width = _digits(len(cpus))
-    return [f"{' ' * (2 + width - _digits(cpu))}CPU {cpu}: {(newest - ts) / 1e9:.2f} secs"
-            for ts, cpu in clocks]
-
-
-def since_lines(target: Any, cpus: list[int], ncpus: int) -> list[str]:
-    """runq -m: how long each CPU's current task had been running at the crash."""
-    from ..targets.linux.tasks import active_tasks
-    from .ps import duration as _duration
-    active = active_tasks(target)
+def running_lines(clocks: Iterable[RqClock], *, ncpus: int) -> Iterator[str]:
+    """runq -m: how long each current task had run (clock minus last arrival), the
+    days right-aligned to those of the first CPU's clock; CPU numbers aligned to
+    the number of CPUs (``ncpus``)."""
     top = 1 if ncpus < 10 else 2 if ncpus < 100 else 3 if ncpus < 1000 else 4
-    lines: list[str] = []
-    max_days = None
-    for cpu in cpus:
-        clock = _clock(target, cpu)
-        if max_days is None:
-            max_days = len(_duration(clock).split()[0])
-        indent = top - (0 if cpu < 10 else 1 if cpu < 100 else 2 if cpu < 1000 else 4)
-        addr = active.get(cpu)
-        if addr is None:
-            lines.append(f"{' ' * indent}CPU {cpu}: [unknown]")
+    days = None
+    for c in clocks:
+        if days is None:
+            days = len(duration(c.clock).split()[0])
+        indent = " " * (top - (0 if c.cpu < 10 else 1 if c.cpu < 100 else 2 if c.cpu < 1000
+                               else 4))
+        if c.current is None:
+            yield f"{indent}CPU {c.cpu}: [unknown]"
             continue
-        task = target.object_at("struct task_struct", addr)
-        text = _duration(max(clock - _last_arrival(task), 0))
-        pad = " " * (max_days - len(text.split()[0]))
-        lines.append(f"{' ' * indent}CPU {cpu}: [{pad}{text}]  {_task_short(task)}")
-    return lines
+        text = duration(max(c.clock - c.last_arrival, 0))
+        pad = " " * (days - len(text.split()[0]))
+        yield f"{indent}CPU {c.cpu}: [{pad}{text}]  {_task_short(c.current)}"
 
 
-def on_rq_lines(target: Any, cpus: list[int]) -> list[str]:
-    """runq -d: every task whose on_rq is set, by CPU, in task-list order."""
-    from ..targets.linux.tasks import for_each_task, task_cpu
-    queued: dict[int, list[Any]] = {}
-    for task in for_each_task(target):
-        if int(task.on_rq):
-            queued.setdefault(task_cpu(task), []).append(task)
-    lines: list[str] = []
-    for cpu in cpus:
-        lines += ([""] if cpu else []) + [f"CPU {cpu}"]
-        tasks = queued.get(cpu, [])
-        lines += [f"     [{int(t.prio):3d}] {_task(t)}" for t in tasks] or \
-            ["     [no tasks queued]"]
-    return lines
-
-
-def _task_short(task: Any) -> str:
-    """crash's `PID: %-5ld  TASK: ...` of runq -t and -m."""
-    comm = task.comm.string_().decode("utf-8", "replace")
-    return f"PID: {int(task.pid):<5}  TASK: {task.address_:x}  COMMAND: \"{comm}\""
+def on_rq_lines(queued: Iterable[QueuedTasks]) -> Iterator[str]:
+    """runq -d: by CPU, every task whose on_rq is set (a blank line before each CPU
+    but CPU 0, as crash prints it)."""
+    for q in queued:
+        if q.cpu:
+            yield ""
+        yield f"CPU {q.cpu}"
+        yield from _queued(q.tasks)
 
 
 class Runq(Command):
     name = "runq"
-    synopsis = "runq [-t | -T | -m | -d] [-c cpus]"
     summary = "run queue of each CPU: current task, queued RT and CFS tasks"
     group = "linux"
     targets = ("linux",)
@@ -115,67 +103,49 @@ class Runq(Command):
 For each CPU: its `struct rq`, the task it was running, then the tasks
 waiting on its real-time priority array and in its CFS red-black tree
 (in tree order, with their priority).  Group scheduling entities are skipped.
-  -t  each run queue's clock and its current task's last arrival (sched_info)
-  -T  how far each run queue's clock lags the newest one, in seconds
-  -m  how long each CPU's current task had been running: days hh:mm:ss.ms
-      (an error without CONFIG_SCHED_INFO, where crash shows the run-queue
-      clock instead; -t then shows 0 for the tasks, as crash does)
-  -d  every task whose on_rq is set, by CPU, in task-list order
-  -c  only these CPUs ("1,3", "0-2"); -T always shows every CPU, as crash does
-crash's -g (task groups) is not implemented yet.
+A run queue that cannot be read is left out, with a WARNING line.  Of -t, -T,
+-m and -d the first in that order is shown, as crash does.  -m is an error
+without CONFIG_SCHED_INFO, where crash shows the run-queue clock as the
+running time; -t then shows 0 for the tasks, as crash does.  crash's -g (task
+groups) is not implemented yet.  JSON: a record per CPU (cpu, rq, current,
+rt_array, rt, cfs_root, cfs; tasks as pid, task, comm, prio); -t and -m: cpu,
+clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
 """
-    example = "runq\nrunq -c 1\nrunq -t\nrunq -m"
-    options = (Option("-c", "cpus", "only these CPUs", takes_value=True),
-               Option("-t", "timestamps", "run-queue clocks and current tasks' last arrival"),
-               Option("-T", "lag", "each run queue's lag behind the newest"),
-               Option("-m", "since", "how long each current task had been running"),
-               Option("-d", "on_rq", "every task with on_rq set"))
+    example = "runq\nrunq -c 1\nrunq -t\nrunq -d"
+    options = (Option("-t", "timestamps", "each run queue's clock and its current task's last "
+                      "arrival (sched_info)"),
+               Option("-T", "lag", "how far each run queue's clock lags the newest one, in "
+                      "seconds"),
+               Option("-m", "since", "how long each CPU's current task had been running: "
+                      "days hh:mm:ss.ms"),
+               Option("-d", "on_rq", "every task whose on_rq is set, by CPU, in task-list "
+                      "order"),
+               Option("-c", "cpus", "only these CPUs (1,3 or 0-2); -T always shows every CPU, "
+                      "as crash does", takes_value=True, metavar="cpus"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..errors import MemoryError_, XcrashError
-        from ..targets.linux.runq import run_queues
-        from .args import parse_cpu_list
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"usage: {self.usage()}")
-        wanted = None
-        if opts["cpus"]:
-            wanted = set(parse_cpu_list(opts["cpus"], "runq"))
         target = ctx.target
-        cpus = [c for c in target.online_cpus if wanted is None or c in wanted]
-        if opts["since"] and not _has_last_arrival(target):
-            # crash shows the run-queue clock as the running time: a wrong answer
-            raise CommandError("runq: -m needs sched_info.last_arrival, which this kernel "
-                               "does not keep (CONFIG_SCHED_INFO is off)")
-        try:
-            if opts["timestamps"]:
-                return Text("\n".join(timestamp_lines(target, cpus)))
-            if opts["lag"]:
-                return Text("\n".join(lag_lines(target, list(target.online_cpus))))
-            if opts["since"]:
-                return Text("\n".join(since_lines(target, cpus, len(target.online_cpus))))
-            if opts["on_rq"]:
-                return Text("\n".join(on_rq_lines(target, cpus)))
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"runq: {e}") from None
-        errors: list[str] = []
-        blocks, records = [], []
-        for q in run_queues(ctx.target, errors):
-            if wanted is not None and q.cpu not in wanted:
-                continue
-            lines = [f"CPU {q.cpu} RUNQUEUE: {q.rq.address_:x}",
-                     f"  CURRENT: {_task(q.current)}",
-                     f"  RT PRIO_ARRAY: {q.rt_array:x}"]
-            lines += [f"     [{prio:3d}] {_task(t)}" for prio, t in q.rt_tasks] or \
-                ["     [no tasks queued]"]
-            lines.append(f"  CFS RB_ROOT: {q.cfs_root:x}")
-            lines += [f"     [{int(t.prio):3d}] {_task(t)}" for t in q.cfs_tasks] or \
-                ["     [no tasks queued]"]
-            blocks.append("\n".join(lines))
-            records.append({"cpu": q.cpu, "rq": q.rq.address_, "current": q.current.address_,
-                            "rt": [t.address_ for _, t in q.rt_tasks],
-                            "cfs": [t.address_ for t in q.cfs_tasks]})
-        return Text("\n\n".join(blocks + errors), records)
+        assert isinstance(target, LinuxTarget)          # targets = ("linux",)
+        online = list(target.online_cpus)
+        wanted = set(parse_cpu_list(opts["cpus"], "runq")) if opts["cpus"] else None
+        cpus = [c for c in online if wanted is None or c in wanted]
+        if opts["timestamps"]:
+            return Records(runq.rq_clocks(target, cpus), timestamp_lines)
+        if opts["lag"]:
+            return Records(runq.rq_lags(target, online), lag_lines)
+        if opts["since"]:
+            if not has_sched_info(target):
+                # crash shows the run-queue clock as the running time: a wrong answer
+                raise CommandError("runq: -m needs sched_info.last_arrival, which this "
+                                   "kernel does not keep (CONFIG_SCHED_INFO is off)")
+            return Records(runq.rq_clocks(target, cpus), partial(running_lines,
+                                                                 ncpus=len(online)))
+        if opts["on_rq"]:
+            return Records(runq.queued_tasks(target, cpus), on_rq_lines)
+        return Records(runq.run_queues(target, cpus), queue_lines)
 
 
 COMMANDS = [Runq]
