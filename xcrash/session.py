@@ -121,8 +121,9 @@ class Session:
         if dump.xen is None and vmlinuxes:
             vmlinux = vmlinuxes[0]
             if check_symbols:
-                check_symbol_file(vmlinux, dump.vmcoreinfo)
+                messages.extend(check_symbol_file(vmlinux, dump.vmcoreinfo))
             targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
+            messages.extend(targets["kernel"].notes)
         elif dump.xen is not None:
             _open_xen(vmcore, dump, symfiles, targets, messages, forced)
         if not targets:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...arch import START_KERNEL_MAP
+from ...errors import XcrashError
 from ...memory.search import search_physical
 
 KASLR_ALIGN = 2 << 20
@@ -20,13 +21,16 @@ NEEDLE = 48
 
 
 def kaslr_offset_from_banner(dump: Any, symfile: Any, phys_base: int) -> int | None:
-    """The KASLR offset, or None when the banner is not found where it could be."""
+    """The KASLR offset, or None when the banner is not found where it could be (the
+    caller says so: the layout's source names what was used instead)."""
     sym = symfile.symbols.get("linux_banner")
     if sym is None:
         return None
     try:
         needle = symfile.read_static(sym.address, NEEDLE)
-    except Exception:  # noqa: BLE001 - a file without the banner's bytes: no answer
+    except XcrashError:
+        # the file lacks the banner's bytes (a debuginfo-only vmlinux): no answer, and
+        # the caller says the KASLR offset is unknown
         return None
     for paddr in search_physical(dump, dump.ranges(), needle):
         if (paddr ^ sym.address) & 0xFFF:

@@ -10,6 +10,7 @@ import re
 from functools import cached_property
 from typing import Any, Iterator
 
+from ...caveats import caveat
 from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
 from ...arch import START_KERNEL_MAP
 from ...memory.linux import LinuxKernelSpace
@@ -82,29 +83,36 @@ def banner_release(banner: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace") if m else None
 
 
-def check_symbol_file(symfile: Any, vmcoreinfo: Any) -> None:
-    """Raise SymbolFileMismatch when the vmlinux is not the dumped kernel's."""
+def check_symbol_file(symfile: Any, vmcoreinfo: Any) -> list[str]:
+    """Raise SymbolFileMismatch when the vmlinux is not the dumped kernel's; the notes
+    returned say which check could not be made (the session shows them)."""
     if vmcoreinfo is None:
-        return
+        return []
     dump_id = (vmcoreinfo.build_id or "").lower()
     file_id = (symfile.build_id or "").lower()
     if dump_id and file_id and not (file_id.startswith(dump_id) or dump_id.startswith(file_id)):
         raise SymbolFileMismatch(symfile.path, "build-id", dump_id, file_id)
     release = vmcoreinfo.osrelease
-    if release:
+    if not release:
+        return []
+    try:
         file_release = symfile_release(symfile)
-        if file_release and file_release != release:
-            raise SymbolFileMismatch(symfile.path, "kernel release (OSRELEASE)", release, file_release)
+    except XcrashError as err:
+        return [f"{symfile.path}: linux_banner unreadable ({err}): its kernel release is not "
+                f"checked against the dump's {release}"]
+    if file_release and file_release != release:
+        raise SymbolFileMismatch(symfile.path, "kernel release (OSRELEASE)", release, file_release)
+    return []
 
 
 def symfile_release(symfile: Any) -> str | None:
+    """The release in the file's ``linux_banner``; None when it has no banner (or one
+    without a release).  A banner whose bytes the file lacks (a debuginfo-only file)
+    raises the file's typed error."""
     sym = symfile.symbols.get("linux_banner")
     if sym is None:
         return None
-    try:
-        return banner_release(symfile.read_static(sym.address, min(sym.size or 256, 512)))
-    except Exception:  # noqa: BLE001 - a banner we cannot read only skips one check
-        return None
+    return banner_release(symfile.read_static(sym.address, min(sym.size or 256, 512)))
 
 
 class LinuxTarget(Target):
@@ -124,6 +132,9 @@ class LinuxTarget(Target):
         self.layout = layout
         self.dump = dump
         self._cpus = cpus or []
+        #: start-up remarks (what was guessed while opening the kernel); the session
+        #: shows them
+        self.notes: list[str] = []
 
     @classmethod
     def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel",
@@ -140,14 +151,21 @@ class LinuxTarget(Target):
             from .kaslr import kaslr_offset_from_banner
             kaslr = kaslr_offset_from_banner(dump, symfile, phys_base or 0)
         layout = layout_from_vmcoreinfo(vi, symfile, phys_base, kaslr)
+        remarks = []
         if not knows_kaslr:
             layout.source = ("linux_banner found in memory" if kaslr is not None
                              else "symbol file (no VMCOREINFO, banner not found: KASLR unknown)")
+        if not knows_kaslr and symfile is not None:
+            found = (f"{kaslr:#x}, found where linux_banner lies in memory" if kaslr is not None
+                     else "linux_banner not found in memory either, 0 assumed" if probe
+                     else "not searched for (--minimal), 0 assumed")
+            remarks.append(f"{dump.path}: no KASLR offset in the dump: {found}")
         space = LinuxKernelSpace(dump, layout.pgd_paddr, phys_base=layout.phys_base,
                                  levels=layout.levels, sme_mask=layout.sme_mask,
                                  kernel_image_size=layout.kernel_image_size)
         cpus = [Cpu(i, note.regs, "NT_PRSTATUS") for i, note in enumerate(dump.prstatus)]
         target = cls(name, space, PhysicalSpace(dump), symfile, layout, dump=dump, cpus=cpus)
+        target.notes.extend(remarks)
         if probe:
             target._adopt_page_offset()
         return target
@@ -198,7 +216,9 @@ class LinuxTarget(Target):
             try:
                 yield vaddr, space.phys.read(paddr, size)
             except MemoryError_:
-                continue            # excluded from the dump (makedumpfile -d 8)
+                # excluded from the dump (makedumpfile -d 8): not there to search, as
+                # the docstring says (crash's search skips them too)
+                continue
 
     def user_root(self, pgd: int) -> int:
         """Where the table at ``mm->pgd`` (a direct-map address) lies in the memory
@@ -211,10 +231,12 @@ class LinuxTarget(Target):
             return
         sym = self.symbols.get("page_offset_base")
         if sym is None:
-            return
+            return          # no CONFIG_RANDOMIZE_MEMORY: the direct map is at its default
         try:
             base = self.space.read_u64(sym.address)
-        except MemoryError_:
+        except MemoryError_ as err:
+            self.notes.append(f"page_offset_base unreadable ({err}): the direct map is assumed "
+                              f"at its default {self.space.page_offset:#x}")
             return
         # the direct map covers the RAM there is, rounded up to 1 GiB
         ram_end = (self.dump.max_pfn << 12) if self.dump is not None else 0
@@ -249,8 +271,10 @@ class LinuxTarget(Target):
         if sym is not None:
             try:
                 return self.space.read_u32(sym.address)
-            except MemoryError_:
-                pass
+            except MemoryError_ as err:
+                caveat(f"nr_cpu_ids unreadable ({err}): the CPUs are counted from the "
+                       "dump's register notes")
+        # a kernel without nr_cpu_ids is built for one CPU (!CONFIG_SMP)
         return max(len(self._cpus), 1)
 
     def cpu_mask(self, name: str) -> list[int]:
@@ -265,7 +289,13 @@ class LinuxTarget(Target):
 
     @cached_property
     def online_cpus(self) -> list[int]:
-        return self.cpu_mask("__cpu_online_mask") or list(range(len(self._cpus)))
+        online = self.cpu_mask("__cpu_online_mask")
+        if online:
+            return online
+        if self.symbols is not None and self.symbols.get("__cpu_online_mask") is not None:
+            caveat("__cpu_online_mask is empty: the CPUs taken from the dump's register notes")
+        # before 4.5 (cpu_online_mask a pointer), or !CONFIG_SMP: one CPU per note
+        return list(range(len(self._cpus)))
 
     @cached_property
     def cpus(self) -> list[Cpu]:
@@ -280,7 +310,9 @@ class LinuxTarget(Target):
             from .tasks import active_tasks
             pids = {cpu: int(self.object_at("struct task_struct", addr).pid)
                     for cpu, addr in active_tasks(self).items()}
-        except XcrashError:
+        except XcrashError as err:
+            caveat(f"the CPUs' current tasks are unreadable ({err}): the {len(notes)} register "
+                   f"notes taken as CPUs 0-{len(notes) - 1}, in their order")
             return notes
         pids_of_notes = [getattr(n, "pid", None) for n in self.dump.prstatus]
         free = [cpu for cpu in online]
@@ -289,6 +321,7 @@ class LinuxTarget(Target):
             match = [cpu for cpu in free if pid and pids.get(cpu) == pid]
             cpu = match[0] if match else next((c for c in free if pids.get(c) == 0), None)
             if cpu is None:
+                caveat(f"a register note of pid {pid} matches no CPU's current task: left out")
                 continue
             free.remove(cpu)
             placed.append(Cpu(cpu, note.regs, note.source))
