@@ -1,7 +1,7 @@
 """mach: the machine and the kernel's address-space layout, as crash shows them."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..errors import CommandError

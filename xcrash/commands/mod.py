@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
 from ..errors import CommandError

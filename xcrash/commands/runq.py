@@ -6,7 +6,7 @@ lays the records out.
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import CommandError
 from ..layouts import separated

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import Any, Iterable, Iterator
+from typing import Any
+from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..errors import CommandError

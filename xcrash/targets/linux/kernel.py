@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ...caveats import caveat
 from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
 from ...arch import START_KERNEL_MAP
 from ...memory.linux import LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
+from ...memory.x86_64 import PageTableSpace
 from ..base import Cpu, Target
 
 _BANNER_RELEASE = re.compile(rb"Linux version (\S+)")
@@ -126,8 +128,12 @@ class LinuxTarget(Target):
         symbols = symfile.symbols.relocated(layout.kaslr_offset) if symfile is not None else None
         if symbols is not None:
             # loaded modules' symbols behind the vmlinux's, read on first need
-            from .modules import KernelSymbols, read_modules
-            symbols = KernelSymbols(symbols, lambda base=symbols: read_modules(self, base))
+            from .modules import KernelSymbols, ModuleTable, read_modules
+            base = symbols
+
+            def load_modules() -> ModuleTable:
+                return read_modules(self, base)
+            symbols = KernelSymbols(base, load_modules)
         super().__init__(name, space, phys_space, symfile, symbols)
         self.layout = layout
         self.dump = dump
@@ -138,7 +144,7 @@ class LinuxTarget(Target):
 
     @classmethod
     def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel",
-                  probe: bool = True) -> "LinuxTarget":
+                  probe: bool = True) -> LinuxTarget:
         """A bare-metal kernel: physical addresses index the dump directly.
         ``probe=False`` (--minimal) reads nothing of the kernel at start-up: no
         banner search, no randomised direct-map base."""
@@ -191,11 +197,10 @@ class LinuxTarget(Target):
         from .context import current_task
         return current_task(self)
 
-    def user_space(self, task: int | None = None) -> AddressSpace:
+    def user_space(self, task: int | None = None) -> PageTableSpace:
         """The user address space of a task (the context task by default),
         walked from its ``mm->pgd``; kernel threads have none."""
         from ...errors import CommandError
-        from ...memory.x86_64 import PageTableSpace
         address = task if task is not None else self.context_task()
         if address is None:
             raise CommandError("no task context")

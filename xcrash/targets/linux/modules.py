@@ -17,7 +17,8 @@ from __future__ import annotations
 import bisect
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator
 
 from ...caveats import caveat
 from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError

@@ -7,7 +7,8 @@ block rules are those of kernel/printk/printk_ringbuffer.c.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchType, XcrashError

@@ -3,7 +3,8 @@ their clocks, and the tasks whose ``on_rq`` is set: typed records for ``runq``."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
 
 from ...caveats import caveat
 from ...errors import XcrashError
@@ -13,6 +14,7 @@ from .tasks import active_tasks, for_each_task, task_cpu
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
+
 
 @dataclass
 class RqTask:
