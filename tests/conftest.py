@@ -2,8 +2,9 @@
 
 The real dumps live in the workplace's shared folder beside the checkout
 (``<checkout>/../shared/dumps``); tests that need them skip when it is absent.
-XDG_CACHE_HOME points at one temporary directory for the whole run, so an
-``.xz`` dump or symbol file is decompressed once per run, not once per test.
+XDG_CACHE_HOME points at one cache directory in the system's temporary directory, shared
+by every run, so an ``.xz`` dump or symbol file is decompressed once, not once per test or
+per run (``XCRASH_TEST_CACHE`` names another).
 """
 from __future__ import annotations
 
@@ -31,7 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if "XCRASH_TEST_CACHE" in os.environ:
         os.environ["XDG_CACHE_HOME"] = os.environ["XCRASH_TEST_CACHE"]
     else:
-        os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="xcrash-test-cache-")
+        # one cache shared by every run on this machine: unpacked dumps and symbol files
+        # are made once (atomically), not once per run (a run leaves gigabytes behind)
+        shared = os.path.join(tempfile.gettempdir(), "xcrash-test-cache")
+        os.makedirs(shared, exist_ok=True)
+        os.environ["XDG_CACHE_HOME"] = shared
 
 
 def need(path: Path) -> Path:
