@@ -1,4 +1,4 @@
-"""Shared test fixtures: where the real dumps are, and one cache per test run.
+"""Shared test fixtures: where the real dumps are, and one cache shared by every test run.
 
 The real dumps live in the workplace's shared folder beside the checkout
 (``<checkout>/../shared/dumps``); tests that need them skip when it is absent.
