@@ -16,7 +16,7 @@ from ..layouts import separated
 from ..layouts.kmem import (address_lines, cache_detail_lines, cache_lines, free_area_lines,
                             hstate_lines, memory_map_lines, page_flag_lines, page_lines,
                             slab_object_lines, usage_lines, vmalloc_lines)
-from ..results import Column, Records
+from ..results import Column, Layout, Records
 from ..targets.linux import freepages, meminfo, memnodes, pages, slab, vmalloc, whereis
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option
@@ -47,7 +47,7 @@ PAGE_COLUMNS = [Column("PAGE", "page", fmt=lambda v: f"{v:x}"),
                 Column("NAMES", "flag_names", fmt=",".join)]
 
 
-def _each(layout: Any, records: Iterable[Any]) -> Iterator[str]:
+def _each(layout: Layout, records: Iterable[Any]) -> Iterator[str]:
     """One block per record, a blank line between them (several addresses or flags)."""
     return separated(layout([r]) for r in records)
 
@@ -145,13 +145,13 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
                            partial(_each, page_flag_lines))
         if option == "pages":
             if rest:
-                found: Iterable[pages.PageInfo] = [
-                    pages.page_info(target, pages.phys_to_page(target, parse_address(target, a)))
-                    for a in rest]
-            else:
-                found = _checked(ctx, pages.page_infos(target,
-                                                       memnodes.section_pfn_ranges(target)))
-            return Records(found, page_lines, columns=PAGE_COLUMNS)
+                return Records([pages.page_info(target, pages.phys_to_page(
+                    target, parse_address(target, a))) for a in rest], page_lines,
+                    columns=PAGE_COLUMNS)
+            # every page frame: streamed as text (a rich table would hold them all)
+            return Records(_checked(ctx, pages.page_infos(target,
+                                                          memnodes.section_pfn_ranges(target))),
+                           page_lines)
         if option == "vmalloc":
             if rest:
                 raise CommandError(f"kmem: -v takes no argument ({rest[0]})")

@@ -205,7 +205,7 @@ def shared_pages(target: LinuxTarget) -> Count:
     flags_off = page_t.offsetof("flags")
     ref_off = page_t.offsetof("_refcount")
     vmemmap = pages.vmemmap_base(target)
-    shared = lost = 0
+    shared = lost = read = 0
     first_error = ""
     per_chunk = PAGE_SIZE // size if PAGE_SIZE % size == 0 else 1
     for pgdat in pgdats(target):
@@ -219,12 +219,15 @@ def shared_pages(target: LinuxTarget) -> Count:
                 lost += last - first
                 first_error = first_error or str(err)
                 continue
+            read += last - first
             for i in range(first - pfn, last - pfn):
                 off = i * size
                 flags = int.from_bytes(raw[off + flags_off:off + flags_off + 8], "little")
                 count = int.from_bytes(raw[off + ref_off:off + ref_off + 4], "little", signed=True)
                 if not flags & reserved and count > 1:
                     shared += 1
+    if lost and not read:
+        return _unreadable("SHARED: every struct page", XcrashError(first_error))
     if lost:
         caveat(f"SHARED: {lost} struct pages not in the dump ({first_error}) are not counted")
     return shared

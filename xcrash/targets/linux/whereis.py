@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from ...arch import PAGE_SHIFT
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import CorruptList
 from ...symbols.symtab import display_name
 from . import pages
 from .context import context_block
@@ -90,7 +89,7 @@ def whereis(target: LinuxTarget, address: int) -> AddressReport:
     owner = task_holding(target, address)
     try:
         report.vmalloc = vmap_area_of(target, address)
-    except (MemoryError_, CorruptList, XcrashError) as err:
+    except XcrashError as err:           # a read, a damaged list, a kernel not read yet
         caveat(f"vmalloc areas unreadable ({err}): no vmalloc view")
     page = None
     if report.vmalloc is not None:
