@@ -163,12 +163,20 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
             if hit is None:
                 raise CommandError(f"kmem: address is not allocated in slab subsystem: "
                                    f"{address:x}")
-            return Records([hit], slab_object_lines)
+            return Records(_said([hit]), slab_object_lines)
         names = rest or None
         if option == "slab_detail":
             return Records(_checked(ctx, slab.cache_slabs(target, names)), cache_detail_lines)
-        return Records(_checked(ctx, slab.slab_caches(target, names)), cache_lines,
+        return Records(_said(_checked(ctx, slab.slab_caches(target, names))), cache_lines,
                        columns=CACHE_COLUMNS)
+
+
+def _said(caches: Iterable[slab.SlabCache]) -> Iterator[slab.SlabCache]:
+    """The caches of `kmem -s`, each part that could not be read said in a WARNING
+    (the counts leave it out)."""
+    for c in caches:
+        slab.say_problems(c)
+        yield c
 
 
 def _flag(cmd: Command, dest: str) -> str:

@@ -230,11 +230,10 @@ def cache_line(c: SlabCache) -> str:
 
 
 def cache_lines(records: Iterable[SlabCache]) -> Iterator[str]:
-    """crash's `kmem -s`: a line per cache, and what could not be read of it."""
+    """crash's `kmem -s`: a line per cache (what could not be read of it is a WARNING
+    after the listing)."""
     yield CACHE_HEADER
-    for c in records:
-        yield cache_line(c)
-        yield from (f"kmem: {c.name}: {p}" for p in c.problems)
+    yield from (cache_line(c) for c in records)
 
 
 def slab_info_line(sp: SlabPage) -> str:

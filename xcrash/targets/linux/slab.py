@@ -65,6 +65,13 @@ class SlabCache:
         self.allocated = self.total - self.free
 
 
+def say_problems(cache: SlabCache) -> None:
+    """A WARNING for each part of a cache that could not be read (its counts leave
+    it out)."""
+    for problem in cache.problems:
+        caveat(f"slab cache {cache.name}: {problem}: not counted")
+
+
 def _swab64(value: int) -> int:
     return int.from_bytes(value.to_bytes(8, "little"), "big")
 

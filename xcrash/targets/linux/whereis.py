@@ -19,7 +19,7 @@ from . import pages
 from .context import context_block
 from .freepages import FreeBlock, free_block_of
 from .pages import PageInfo
-from .slab import SlabError, SlabObject, slab_containing, slab_of_page
+from .slab import SlabError, SlabObject, say_problems, slab_containing, slab_of_page
 from .tasks import task_holding
 from .vmalloc import VmapArea, vmap_area_of
 
@@ -121,6 +121,9 @@ def whereis(target: LinuxTarget, address: int) -> AddressReport:
             report.task, report.task_context = owner[0], _context(target, owner[0])
         if page is None:
             page = _page_of(target, address)
+    for found in (report.slab, report.page_slab):
+        if found is not None:
+            say_problems(found)
     if page is not None:
         report.page = page
         try:
