@@ -88,6 +88,22 @@ def test_slab_listing_of_a_cut_dump_names_each_lost_slab_and_goes_on(variants) -
     assert "ROOT: /    CWD: /" in proc.stdout and "TIMER_BASES[1][BASE_DEF]" in proc.stdout
 
 
+def test_kmem_of_a_cut_dump_says_what_it_could_not_read(variants) -> None:
+    """kmem -i: counters in the lost tenth are ? with a WARNING each (were 0, as if
+    there were no swap); kmem -s: each cache's unreadable CPU slab is a WARNING after
+    the listing, whose counts leave it out."""
+    proc = xcrash(variants["cut-90"], "kmem -i", "kmem -s")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "   TOTAL SWAP        ?            ?         ----" in lines
+    assert "    COMMITTED        ?            ?    ?% of TOTAL LIMIT" in lines
+    assert "WARNING: total_swap_pages unreadable (" in proc.stdout
+    warned = [line for line in lines if line.startswith("WARNING: slab cache ")]
+    assert warned and all(line.endswith(": not counted") for line in warned)
+    assert lines.index(warned[0]) > max(i for i, line in enumerate(lines)
+                                        if line.startswith("ffff"))
+
+
 def test_a_dump_cut_early_reports_each_lost_read_and_goes_on(variants) -> None:
     proc = xcrash(variants["cut-10"], "sys", "rd -p 100000", "ps")
     assert proc.returncode == 1
