@@ -287,20 +287,21 @@ def _cache_set(target: LinuxTarget) -> frozenset[int]:
 
 def _raw_caches(target: LinuxTarget, names: Iterable[str] | None) -> list[RawCache]:
     """The caches to show: all, in list order, or those named, in the order asked
-    (an unknown name is an error before anything is shown)."""
+    (caches of the same name in list order; an unknown name is an error before
+    anything is shown)."""
     r = slub_reader(target)
     raws = [RawCache(r, address) for address in cache_addresses(target)]
     if names is None:
         return raws
-    by_name: dict[str, RawCache] = {}
+    by_name: dict[str, list[RawCache]] = {}
     for raw in raws:
         if isinstance(raw.name, str):
-            by_name.setdefault(raw.name, raw)
+            by_name.setdefault(raw.name, []).append(raw)     # crash shows every namesake
     wanted = list(names)
     missing = [n for n in wanted if n not in by_name]
     if missing:
         raise SlabError(f"no slab cache named {', '.join(missing)} (`kmem -s` lists them)")
-    return [by_name[n] for n in wanted]
+    return [raw for n in wanted for raw in by_name[n]]
 
 
 def slab_caches(target: LinuxTarget, names: Iterable[str] | None = None) -> Iterator[SlabCache]:
