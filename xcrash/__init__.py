@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from .api import Session
 
 
-def open(vmcore: str, *symbol_files: str, **options: object) -> "Session":  # noqa: A001
+def open(vmcore: str, *symbol_files: str, **options: Any) -> Session:
     """Open a dump with its symbol files and return a session with its targets."""
     from .api import Session
     return Session.open(vmcore, *symbol_files, **options)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from . import caveats
 from .caveats import Unreadable, caveat
@@ -71,6 +71,30 @@ def _xen_targets(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str,
     targets.update(guests)
 
 
+def _open_from_dump(vmcore: str, dump: Any, targets: dict[str, Target],
+                    messages: list[str]) -> None:
+    """No symbol file given: the kernel's target from its own kallsyms, BTF and ORC
+    when the dump says where they are (else the machine target, said why)."""
+    from .symbols.kallsyms import KallsymsError
+    from .targets.linux.fromdump import NoKallsyms, symbols_from_dump
+    from .targets.linux.kernel import LinuxTarget
+    try:
+        symfile = symbols_from_dump(dump)
+    except NoKallsyms as err:
+        messages.append(f"{vmcore}: no vmlinux given, and no symbols in the dump: {err}; "
+                        "physical memory only")
+        return
+    except (KallsymsError, XcrashError) as err:
+        messages.append(f"{vmcore}: the dump's kallsyms cannot be read ({err}): physical "
+                        "memory only")
+        return
+    targets["kernel"] = LinuxTarget.from_dump(dump, symfile)
+    parts = [f"kallsyms ({len(symfile.symbols)} symbols)", "BTF" if symfile.has_btf else "no BTF",
+             "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
+    messages.append(f"{vmcore}: symbols from the dump: {', '.join(parts)}; no DWARF (no source "
+                    "lines; global variables typed from a table checked against BTF)")
+
+
 def _no_vmlinux_message(vmcore: str, dump: Any, symfiles: list[Any]) -> str:
     """Why a Linux dump got no kernel target, naming the files that were given."""
     release = dump.vmcoreinfo.osrelease if dump.vmcoreinfo is not None else None
@@ -101,7 +125,7 @@ class Session:
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
-             minimal: bool = False) -> Session:
+             minimal: bool = False) -> Self:
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
         kdump files among ``symbol_paths`` are the other parts of a split dump
@@ -126,6 +150,8 @@ class Session:
             messages.extend(targets["kernel"].notes)
         elif dump.xen is not None:
             _open_xen(vmcore, dump, symfiles, targets, messages, forced)
+        elif not symfiles and not minimal:
+            _open_from_dump(vmcore, dump, targets, messages)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:

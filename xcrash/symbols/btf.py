@@ -167,6 +167,16 @@ class BtfTypes:
     def names(self) -> list[str]:
         return list(self.tags) + list(self.plain)
 
+    def anonymous_struct(self, members: tuple[str, ...]) -> Type | None:
+        """The unnamed struct whose members are exactly ``members``, in order (the
+        type of a variable declared ``static struct { ... } name``), or None."""
+        for tid, rec in enumerate(self._records):
+            if rec is None or rec[0] != STRUCT or rec[1] or len(rec[4]) != 3 * len(members):
+                continue
+            if tuple(self._name(rec[4][i]) for i in range(0, len(rec[4]), 3)) == members:
+                return self.type(tid)
+        return None
+
     def type(self, tid: int) -> Type:
         t = self._cache.get(tid)
         if t is None:

@@ -11,12 +11,13 @@ from functools import cached_property
 from typing import Any
 from collections.abc import Iterator
 
-from ...caveats import caveat
-from ...errors import MemoryError_, SymbolFileMismatch, XcrashError
 from ...arch import START_KERNEL_MAP
+from ...caveats import caveat
+from ...errors import MemoryError_, NoSuchType, SymbolFileMismatch, XcrashError
 from ...memory.linux import LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
 from ...memory.x86_64 import PageTableSpace
+from ...symbols.types import Type
 from ..base import Cpu, Target
 
 _BANNER_RELEASE = re.compile(rb"Linux version (\S+)")
@@ -175,6 +176,22 @@ class LinuxTarget(Target):
         if probe:
             target._adopt_page_offset()
         return target
+
+    def variable_type(self, name: str) -> Type:
+        """The declared type of a global variable: the symbol file's (DWARF, or BTF for
+        per-CPU variables), else, without DWARF, the kernel's declaration as
+        ``globals.py`` knows it, checked against BTF."""
+        t = self.symfile.variable_type(name) if self.symfile is not None else None
+        if t is None and self.symfile is not None and not self.symfile.has_dwarf:
+            from .globals import declared_type
+            t = declared_type(self, name)
+            if t is None:
+                raise NoSuchType(f"type of variable {name} ({self.symfile.path} has no DWARF, "
+                                 "and BTF describes per-CPU variables only): give the debug "
+                                 f"vmlinux, or cast: p *(struct TYPE *){name}")
+        if t is None:
+            raise NoSuchType(f"type of variable {name}")
+        return t
 
     def tasks(self) -> list[Any]:
         """Every task (idle tasks of all CPUs first), as typed objects."""
