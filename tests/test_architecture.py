@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("objects", "caveats", "results"),
     ("targets",),
     ("session",),
+    ("expr",),
     ("layouts",),
     ("commands",),
     ("render",),

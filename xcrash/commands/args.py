@@ -34,7 +34,7 @@ def parse_address(target: Any, text: str) -> int:
     name, ``symbol+offset``, or a parenthesised expression."""
     s = text.strip()
     if s.startswith("("):
-        from .expr import Evaluator
+        from ..expr import Evaluator
         value = Evaluator(target).evaluate(s)
         return int(value.address_ if hasattr(value, "address_") and not (
             value.type_.is_pointer() or value.type_.is_integer()) else value)

@@ -9,7 +9,7 @@ from ..objects import Object
 from ..symbols.types import Kind, declaration
 from .args import parse_address, parse_number
 from .base import ANY_TARGET, Command, Context, Option, Result, Text
-from .expr import Evaluator, is_plain_symbol
+from ..expr import Evaluator, is_plain_symbol
 from .typeformat import definition
 from .valueformat import ValueFormatter, member_line, member_of, value_as_python
 

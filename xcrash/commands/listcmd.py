@@ -92,7 +92,7 @@ The walk stops at NULL, at the start, or on a loop, and says so; at most
     @staticmethod
     def _start(target: object, text: str) -> int:
         if "." in text and not text.startswith("("):
-            from .expr import Evaluator
+            from ..expr import Evaluator
             value = Evaluator(target).evaluate(text)
             if isinstance(value, Object) and value.address_ is not None:
                 return value.address_
