@@ -26,7 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("objects", "caveats", "results"),
     ("targets",),
     ("session",),
-    ("expr",),
+    ("expr", "disasm"),
     ("layouts",),
     ("commands",),
     ("render",),

@@ -284,7 +284,7 @@ def _references(target: Any, trace: Any, ref: str) -> bool:
 
 def _full_line(target: Any, pc: int) -> tuple[str, int] | None:
     """(full source path, line) of a pc: crash's `bt -l` prints the whole path."""
-    from .sym import source_line
+    from ..targets.symbolinfo import source_line
     symfile = target.symfile
     if symfile is not None and hasattr(symfile, "line_for_address"):
         try:

@@ -23,11 +23,26 @@ gdb leaves trailing blanks on some lines (``ret    ``) and not on others; the li
 here end at their last character.  Measured on 120 functions of the sample kernel:
 every line equal to crash 8.0.6's but where several symbols share an address
 (gdb's choice of alias, and crash's stripping of ``.isra.``/``.part.`` names).
+
+:func:`instructions` reads a target's text and yields :class:`Instruction` records
+(address, symbol+offset, gdb's text, source line) for ``dis``.
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import CommandError, MemoryError_
+from .targets.symbolinfo import source_line
+
+if TYPE_CHECKING:
+    from .memory.space import AddressSpace
+    from .targets.base import Target
+
+#: longest x86 instruction; enough bytes are read for a count of them
+MAX_INSN = 15
 
 _SUFFIXED = {"mov", "add", "sub", "and", "or", "xor", "cmp", "test", "lea", "inc", "dec",
              "neg", "not", "shl", "shr", "sar", "sal", "rol", "ror", "adc", "sbb", "imul",
@@ -168,9 +183,10 @@ def disassemble(code: bytes, address: int) -> Iterator[Insn]:
             offset += 1
 
 
-def render(insn: Insn, describe: Callable[[int], str | None], *, label: str | None) -> str:
-    """One line: ``0xaddr <sym+off>:\\tmnemonic operands``; gdb's ``   0xaddr:`` where
-    no symbol covers the address (``label`` None)."""
+def instruction_text(insn: Insn, describe: Callable[[int], str | None]) -> str:
+    """The instruction as gdb writes it after the address: ``mnemonic operands``,
+    `` <symbol+offset>`` after a branch target, ``        # 0xaddr <symbol>`` after a
+    RIP-relative operand."""
     # gdb (libopcodes) leaves trailing blanks on some lines (`ret    `, `push   %rbp `) and
     # not on others (`nop`); xcrash ends every line at its last character
     text = insn.mnemonic if not insn.operands else f"{insn.mnemonic:<6} {insn.operands}"
@@ -181,6 +197,104 @@ def render(insn: Insn, describe: Callable[[int], str | None], *, label: str | No
     elif insn.rip_target is not None:
         where = describe(insn.rip_target)
         text += f"        # 0x{insn.rip_target:x}" + (f" <{where}>" if where else "")
-    if label is None:
-        return f"   0x{insn.address:x}:\t{text}"
-    return f"0x{insn.address:x} <{label}>:\t{text}"
+    return text
+
+
+# -- instructions of a target's text, as records ---------------------------------------
+@dataclass
+class Instruction:
+    """One instruction of ``dis``: where it is, gdb's spelling, its source line."""
+    address: int
+    #: ``symbol+offset`` of the address; None where no symbol covers it (user text)
+    symbol: str | None
+    #: the instruction as gdb spells it, branch targets named
+    text: str
+    mnemonic: str
+    operands: str
+    #: the instruction's bytes, in hexadecimal
+    bytes: str
+    #: the source file and line (dis -l), else None
+    file: str | None = None
+    line: int | None = None
+
+
+def code_range(target: Target, address: int, count: int | None, *, reverse: bool = False,
+               forward: bool = False) -> tuple[int, int | None, int | None, int | None]:
+    """(start, end, count, first) of what ``dis`` shows: a function's start
+    without a count, the whole function; -r, from its start up to the address;
+    -f, from the address to its end; otherwise ``count`` (1) instructions.  ``first``:
+    the first address to show (-f starts at the first instruction at or after it)."""
+    symbols = target.symbols
+    hit = symbols.resolve(address) if symbols is not None else None
+    if reverse or forward:
+        if hit is None or not hit[0].size and forward:
+            raise CommandError(f"{address:#x}: not in a known function")
+        sym = hit[0]
+        if reverse:
+            return sym.address, address + 1, None, None     # up to and including address
+        return sym.address, sym.address + sym.size, None, address
+    if count is None and hit is not None and hit[1] == 0:
+        if hit[0].size:
+            return address, address + hit[0].size, None, None
+        # a symbol without a size (assembly entry code): up to the next symbol
+        following = symbols.next_address(address) if hasattr(symbols, "next_address") else None
+        if following:
+            return address, following, None, None
+    return address, None, count or 1, None
+
+
+def instructions(target: Target, start: int, *, end: int | None = None, count: int | None = None,
+                 first: int | None = None, hex_offsets: bool = False, lines: bool = False,
+                 space: AddressSpace | None = None) -> Iterator[Instruction]:
+    """The instructions from ``start`` to ``end`` (or ``count`` of them), from
+    ``first`` on.  ``space``: read there instead (user text: no symbols, no lines).
+    The text is read before the first record (a read error is the caller's)."""
+    user = space is not None
+    code = _read_some(space if space is not None else target.space, start,
+                      (end - start + MAX_INSN) if end is not None else (count or 1) * MAX_INSN)
+    describe = (lambda _a: None) if user else _describer(target, hex_offsets)
+    return _records(target, code, start, end, count, first, describe, lines and not user)
+
+
+def _records(target: Target, code: bytes, start: int, end: int | None, count: int | None,
+             first: int | None, describe: Callable[[int], str | None],
+             lines: bool) -> Iterator[Instruction]:
+    for n, insn in enumerate(disassemble(code, start)):
+        if count is not None and n >= count or end is not None and insn.address >= end:
+            return
+        if first is not None and insn.address < first:
+            continue
+        where = source_line(target, insn.address) if lines else None
+        yield Instruction(insn.address, describe(insn.address), instruction_text(insn, describe),
+                          insn.mnemonic, insn.operands, insn.bytes.hex(),
+                          where[0] if where else None, where[1] if where else None)
+
+
+def _read_some(space: AddressSpace, start: int, size: int) -> bytes:
+    """``size`` bytes at ``start``, fewer when the text ends at an unreadable page."""
+    if size <= 0:
+        raise CommandError(f"nothing to disassemble at {start:#x}")
+    try:
+        return space.read(start, size)
+    except MemoryError_:
+        pass                        # the text may stop at an unreadable page: up to it
+    room = 0x1000 - (start & 0xFFF)
+    try:
+        return space.read(start, min(size, room))
+    except MemoryError_ as err:
+        raise CommandError(f"cannot read text at {start:#x}: {err}") from None
+
+
+def _describer(target: Target, hex_offsets: bool) -> Callable[[int], str | None]:
+    """``symbol+offset`` of an address, the offset in hexadecimal with ``hex_offsets``
+    (dis -x)."""
+    if not hex_offsets:
+        return target.describe_address
+
+    def hex_describe(address: int) -> str | None:
+        text = target.describe_address(address)
+        if text is None or "+" not in text:
+            return text
+        name, offset = text.rsplit("+", 1)
+        return f"{name}+{int(offset):#x}"
+    return hex_describe

@@ -1,0 +1,92 @@
+"""Symbols as records: a name and its address, type letter, module and source line;
+an address as the symbol containing it plus an offset (``sym``, ``kmem`` of a
+text address, ``bt``'s source lines, ``dis -l``)."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NoSuchSymbol
+
+if TYPE_CHECKING:
+    from .base import Target
+
+
+@dataclass
+class SymbolEntry:
+    """A symbol: its run-time address, its type letter as nm prints it, the module
+    it belongs to (None for the kernel's or the hypervisor's own)."""
+    name: str
+    address: int
+    type: str
+    module: str | None
+    #: (file name, line) of a text address; crash prints it after the symbol
+    source: tuple[str, int] | None = field(default=None, metadata={"json": False})
+
+
+@dataclass
+class SymbolHit(SymbolEntry):
+    """An address inside a symbol: ``address`` is the address looked up, ``offset``
+    its distance from the symbol's start."""
+    offset: int = 0
+
+
+def source_line(target: Target | None, address: int) -> tuple[str, int] | None:
+    """(file name, line) of a run-time text address, or None.  Always the file's
+    name: crash (through gdb) prints the whole path when the source file exists on
+    the machine reading the dump, which would make the output depend on that machine."""
+    if target is None or target.symfile is None:
+        return None
+    symfile = target.symfile
+    if not hasattr(symfile, "line_for_address"):
+        return None                 # no symbol file, or one without line tables
+    link = (address - getattr(target.symbols, "delta", 0)) & 0xFFFFFFFFFFFFFFFF
+    hit = symfile.line_for_address(link)
+    if not hit:
+        return None
+    return os.path.basename(hit[0]), hit[1]
+
+
+def entry(target: Target | None, sym: Any, offset: int | None = None, *,
+          source: bool = True) -> SymbolEntry:
+    """The record of ``sym`` (with an ``offset``, of an address in it: a
+    :class:`SymbolHit`), with the source line when ``source`` (none for module
+    symbols: crash shows none)."""
+    module = getattr(sym, "module", None)      # only module symbols carry one
+    address = sym.address + (offset or 0)
+    where = source_line(target, address) if source and not module else None
+    if offset is not None:
+        return SymbolHit(sym.name, address, sym.type_char, module, where, offset)
+    return SymbolEntry(sym.name, address, sym.type_char, module, where)
+
+
+def by_name(target: Target, name: str) -> SymbolEntry | None:
+    """The symbol called ``name``, or None when there is none."""
+    try:
+        sym = target.symbol(name)
+    except NoSuchSymbol:
+        return None                 # a probe: the caller tries the word as an address
+    return entry(target, sym)
+
+
+def by_address(target: Target, address: int) -> SymbolEntry | None:
+    """The symbol at or below ``address`` with the offset into it, or None."""
+    hit = target.symbols.resolve(address) if target.symbols is not None else None
+    if hit is None:
+        return None
+    sym, offset = hit
+    return entry(target, sym, offset)
+
+
+def listing(target: Target, contains: str | None = None) -> Iterator[SymbolEntry]:
+    """Every symbol in address order (sym -l: but the absolute ones), or those
+    whose name contains ``contains`` (sym -q)."""
+    symbols: Iterable[Any] = target.symbols if target.symbols is not None else ()
+    if contains is None:
+        chosen = (s for s in symbols if s.type_char != "a")
+    else:
+        chosen = (s for s in symbols if contains in s.name)
+    for sym in sorted(chosen, key=lambda s: s.address):
+        yield entry(target, sym, source=False)
