@@ -189,7 +189,7 @@ def _enum_value(target: Any, name: str, default: int) -> int:
     try:
         t = target.type("enum mod_mem_type")
     except NoSuchType:
-        return default
+        return default           # types without the enum: its value has not changed
     for e_name, e_value in t.strip_typedefs().enumerators or []:
         if e_name == name:
             return int(e_value)
@@ -254,7 +254,7 @@ def _read_upto(target: Any, address: int, size: int) -> bytes:
         try:
             out += target.space.read(addr, chunk)
         except MemoryError_:
-            break
+            break                # past the table's end: the caller counts short names
         addr += chunk
     return bytes(out)
 
