@@ -89,6 +89,7 @@ def _open_from_dump(vmcore: str, dump: Any, targets: dict[str, Target],
                         "memory only")
         return
     targets["kernel"] = LinuxTarget.from_dump(dump, symfile)
+    messages.extend(targets["kernel"].notes)
     parts = [f"kallsyms ({len(symfile.symbols)} symbols)", "BTF" if symfile.has_btf else "no BTF",
              "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
     messages.append(f"{vmcore}: symbols from the dump: {', '.join(parts)}; no DWARF (no source "
