@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import CommandError, NoSuchSymbol
+
+if TYPE_CHECKING:
+    from ..targets.linux.kernel import LinuxTarget
 
 R = TypeVar("R")
 
@@ -82,6 +85,16 @@ def per_task_blocks(ctx: Any, tasks: list[int], command: str,
         parts.append(text)
         records.append(record)
     return Text("\n\n".join(parts), records)
+
+
+def linux_target(ctx: Any) -> LinuxTarget:
+    """The current target of a command that works on Linux kernels only (``targets =
+    ("linux",)``: the runner checked its kind)."""
+    from ..targets.linux.kernel import LinuxTarget
+    target = ctx.target
+    if not isinstance(target, LinuxTarget):
+        raise CommandError(f"not a Linux kernel: {target.name}")
+    return target
 
 
 def per_task_records(ctx: Any, tasks: list[int], command: str,

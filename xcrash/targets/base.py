@@ -98,6 +98,14 @@ class Target:
         hit = self.symfile.line_for_address(link)
         return (hit[0].rsplit("/", 1)[-1], hit[1]) if hit else None
 
+    def symbol_offset(self, addr: int) -> str | None:
+        """``symbol+offset`` of the nearest symbol at or below an address, however far
+        (crash's naming of a function pointer in its listings), else None."""
+        hit = self.symbols.resolve(addr) if self.symbols is not None else None
+        if hit is None:
+            return None
+        return f"{hit[0].name}+{hit[1]}" if hit[1] else str(hit[0].name)
+
     def type(self, name: str) -> Type:
         t = self.types.find(name)
         if trace._active is not None:
