@@ -1,11 +1,21 @@
 """mount: the mounted filesystems of a mount namespace, as crash lists them."""
 from __future__ import annotations
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .args import tasks_or_current
-from .base import Command, Context, Option, Result, Text
+from collections.abc import Iterable, Iterator
+
+from ..caveats import Unreadable
+from ..errors import CommandError
+from ..results import Column, Records
+from ..targets.linux.mounts import Mount, mounts
+from .args import linux_target, tasks_or_current
+from .base import Command, Context, Option
 
 HEADER = "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME"
+
+
+def _shown(value: str | Unreadable | None, unknown: str) -> str:
+    """A name, or crash's word for one it could not read."""
+    return value if isinstance(value, str) else unknown
 
 
 def _type_and_devname(fstype: str, devname: str) -> str:
@@ -16,43 +26,47 @@ def _type_and_devname(fstype: str, devname: str) -> str:
     return text
 
 
+def mount_lines(found: Iterable[Mount]) -> Iterator[str]:
+    yield HEADER
+    for m in found:
+        yield (f"{m.address:16x} {m.superblock:16x} "
+               f"{_type_and_devname(_shown(m.fstype, 'unknown'), _shown(m.devname, '(unknown)'))}"
+               f"{_shown(m.dirname, '(unknown)'):<10}")
+
+
+COLUMNS = [Column("MOUNT", "address", fmt=lambda v: f"{v:x}"),
+           Column("SUPERBLK", "superblock", fmt=lambda v: f"{v:x}"),
+           Column("TYPE", "fstype", fmt=lambda v: _shown(v, "unknown")),
+           Column("DEVNAME", "devname", fmt=lambda v: _shown(v, "(unknown)")),
+           Column("DIRNAME", "dirname", fmt=lambda v: _shown(v, "(unknown)"))]
+
+
 class MountCmd(Command):
     name = "mount"
-    synopsis = "mount [-n pid|task]"
     summary = "mounted filesystems"
     group = "linux"
     targets = ("linux",)
     description = """\
-The mounts of the current context task's mount namespace (-n: another
-task's), in the namespace's order: the struct mount, its super_block, the
-filesystem type, the device name and the directory it is mounted on (the
-path rebuilt through the parent mounts, as `files` does).
+The mounts of the current context task's mount namespace, in the namespace's
+order: the struct mount, its super_block, the filesystem type, the device name
+and the directory it is mounted on (the path rebuilt through the parent mounts,
+as `files` does).  A name that cannot be read shows as crash shows it
+("unknown", "(unknown)"), with a WARNING line.
 crash's -f/-i (open files/inodes per superblock) need the s_files lists that
 kernels since 3.6 no longer have, and are not offered here.
 """
     example = "mount\nmount -n 1"
-    options = (Option("-n", "task", "the mount namespace of this task", takes_value=True),)
+    options = (Option("-n", "task", "the mount namespace of this task instead", takes_value=True,
+                      metavar="pid|task"),)
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.mounts import describe, namespace_mounts
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"mount: unexpected argument {rest[0]} (give -n pid|task)")
-        target = ctx.target
+        target = linux_target(ctx)
         [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "mount")
-        task = target.object_at(target.type("struct task_struct"), addr)
-        try:
-            if not int(task.nsproxy):
-                raise CommandError(f"mount: task {addr:x} has exited: no namespaces")
-            mounts = [m for m in (describe(target, a) for a in namespace_mounts(target, task)) if m]
-        except (MemoryError_, XcrashError) as e:
-            if isinstance(e, CommandError):
-                raise
-            raise CommandError(f"mount: {e}") from None
-        lines = [HEADER] + [f"{m.address:16x} {m.superblock:16x} "
-                            f"{_type_and_devname(m.fstype, m.devname)}{m.dirname:<10}"
-                            for m in mounts]
-        return Text("\n".join(lines), [vars(m) for m in mounts])
+        task = target.object_at("struct task_struct", addr)
+        return Records(mounts(target, task), mount_lines, columns=COLUMNS)
 
 
 COMMANDS = [MountCmd]

@@ -1,57 +1,85 @@
-"""The mounts of a mount namespace (the numbers behind `mount`)."""
+"""The mounts of a mount namespace (the records behind `mount`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
+from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import list_for_each
+from ...objects import Object, list_for_each
+from .files import dentry_path
+from .rbtree import rb_inorder
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
+
+#: mnt_flags of the cursor entries /proc/mounts readers leave in the list (5.8+)
+MNT_CURSOR = 0x10000000
 
 
 @dataclass
 class Mount:
-    address: int          # struct mount
+    """A line of `mount`."""
+    address: int                          # struct mount
     superblock: int
-    fstype: str
-    devname: str
-    dirname: str
+    fstype: str | Unreadable              # the file_system_type's name
+    devname: str | Unreadable | None      # None: the mount has no device name
+    dirname: str | Unreadable             # the mount point's path through its parents
 
 
-def _string(target: Any, address: int, limit: int = 256) -> str | None:
-    if not address:
-        return None
-    try:
-        return target.space.read_cstring(address, limit).decode("utf-8", "replace")
-    except MemoryError_:
-        return None
+class NoNamespaces(XcrashError):
+    """A task that has exited keeps no nsproxy."""
 
 
-def namespace_mounts(target: Any, task: Any) -> list[int]:
+def mounts(target: LinuxTarget, task: Object) -> Iterator[Mount]:
+    """The mounts of ``task``'s mount namespace, in its order (the namespace is
+    found at once, each mount is read as the listing goes)."""
+    addresses = namespace_mounts(target, task)
+    return (m for m in (describe(target, a) for a in addresses) if m is not None)
+
+
+def namespace_mounts(target: LinuxTarget, task: Object) -> list[int]:
     """The ``struct mount`` addresses of ``task``'s mount namespace, in its order:
     the ``mnt_namespace.list`` (before 6.8) or the ``mounts`` rb-tree (6.8+)."""
+    if not int(task.nsproxy):
+        raise NoNamespaces(f"task {task.address_:x} has exited: no namespaces")
     mnt_ns = task.nsproxy.deref_().mnt_ns.deref_()
-    mount_t = target.type("struct mount")
     if mnt_ns.type_.has_member("nr_mounts"):      # 6.8+: "mounts" is the rb-tree (before: a count)
-        from .rbtree import rb_inorder
-        node_off = mount_t.member("mnt_node")[0] // 8
+        node_off = target.offsetof("struct mount", "mnt_node")
         return [node - node_off for node in rb_inorder(target, int(mnt_ns.mounts.rb_node))]
-    list_off = mount_t.member("mnt_list")[0] // 8
-    return [link - list_off for link in list_for_each(target, mnt_ns.list.address_)]
+    list_off = target.offsetof("struct mount", "mnt_list")
+    return [link - list_off for link in list_for_each(target, int(mnt_ns.list.address_of_()))]
 
 
-def describe(target: Any, address: int) -> Mount | None:
-    """One mount as crash lists it; None for the cursor entries /proc/mounts readers leave."""
-    from .files import dentry_path
-    m = target.object_at(target.type("struct mount"), address)
+def _string(target: LinuxTarget, address: int, what: str, shown: str,
+            limit: int = 256) -> str | Unreadable:
+    try:
+        return target.space.read_cstring(address, limit).decode("utf-8", "replace")
+    except MemoryError_ as err:
+        caveat(f"{what} at {address:x} unreadable ({err}): shown as {shown}, as crash does")
+        return Unreadable(str(err))
+
+
+def describe(target: LinuxTarget, address: int) -> Mount | None:
+    """One mount as crash lists it; None for the cursor entries /proc/mounts readers leave
+    (and, with a warning, for a mount without a super_block, which crash leaves out too)."""
+    m = target.object_at("struct mount", address)
     sb = int(m.mnt.mnt_sb)
     if not sb:
+        if not int(m.mnt.mnt_flags) & MNT_CURSOR:
+            caveat(f"cannot get super_block from mount {address:x}: left out")
         return None
-    fstype = _string(target, int(m.mnt.mnt_sb.deref_().s_type.deref_().name), 64)
-    parent = int(m.mnt_parent)
-    mnt_offset = target.type("struct mount").member("mnt")[0] // 8
+    fstype = _string(target, int(m.mnt.mnt_sb.deref_().s_type.deref_().name),
+                     f"file system type name of mount {address:x}", "unknown", 64)
+    devname_ptr = int(m.mnt_devname)
+    devname = (_string(target, devname_ptr, f"device name of mount {address:x}", "(unknown)")
+               if devname_ptr else None)
+    dirname: str | Unreadable
     try:
-        dirname = dentry_path(target, int(m.mnt_mountpoint), parent + mnt_offset)
-    except (MemoryError_, XcrashError):
-        dirname = "(unknown)"
-    return Mount(address, sb, fstype if fstype is not None else "unknown",
-                 _string(target, int(m.mnt_devname)) or "(unknown)", dirname)
+        dirname = dentry_path(target, int(m.mnt_mountpoint),
+                              int(m.mnt_parent) + target.offsetof("struct mount", "mnt"))
+    except (MemoryError_, XcrashError) as err:
+        caveat(f"mount point of mount {address:x} unreadable ({err}): shown as (unknown)")
+        dirname = Unreadable(str(err))
+    return Mount(address, sb, fstype, devname, dirname)
