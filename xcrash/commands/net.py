@@ -1,28 +1,57 @@
 """net: the network devices of a namespace, and the open sockets of tasks, as crash lists them."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .args import per_task_blocks, tasks_or_current
-from .base import Command, Context, Option, Result, Text
+from ..caveats import Unreadable
+from ..errors import CommandError
+from ..layouts import separated
+from ..layouts.tasks import task_header
+from ..results import Column, Records
+from ..targets.linux.net import (AF_INET, AF_INET6, FAMILIES, SOCK_TYPES, NetDevice, Socket,
+                                 TaskSockets, net_devices, task_sockets)
+from .args import linux_target, per_task_records, tasks_or_current
+from .base import Command, Context, Option
 
 HEADER = "   NET_DEVICE     NAME       IP ADDRESS(ES)"
 SOCKET_HEADER = "FD      SOCKET            SOCK       FAMILY:TYPE SOURCE-PORT DESTINATION-PORT"
 
 
-def sockets_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
-    """crash's `net -s` for one task: its header, then its sockets or "No open sockets."."""
-    from ..targets.linux.net import socket_description, task_sockets
-    from .task import task_header
-    sockets = task_sockets(target, task)
-    lines = [task_header(task)]
-    if not sockets:
-        lines.append("No open sockets.")
-    else:
-        lines.append(SOCKET_HEADER)
-        lines += [f"{s.fd:2d} {s.socket:16x} {s.sock:16x} {socket_description(s)}" for s in sockets]
-    return "\n".join(lines), {"task": task.address_, "sockets": [vars(s) for s in sockets or []]}
+def _addresses(addresses: list[str] | Unreadable) -> str:
+    return ", ".join(addresses) if isinstance(addresses, list) else str(addresses)
+
+
+def device_lines(devices: Iterable[NetDevice]) -> Iterator[str]:
+    yield HEADER
+    for d in devices:
+        yield f"{d.address:16x}  {d.name:<10} {_addresses(d.addresses)}"
+
+
+DEVICE_COLUMNS = [Column("NET_DEVICE", "address", fmt=lambda v: f"{v:x}"),
+                  Column("NAME", "name"), Column("IP ADDRESS(ES)", "addresses", fmt=_addresses)]
+
+
+def socket_description(s: Socket) -> str:
+    """crash's FAMILY:TYPE SOURCE-PORT DESTINATION-PORT column."""
+    text = f"{FAMILIES.get(s.family, str(s.family))}:{SOCK_TYPES.get(s.type, str(s.type))} "
+    if s.family == AF_INET:
+        text += f" {s.source} {s.destination}"
+    elif s.family == AF_INET6:
+        text += f"{s.source:>12} {s.destination}"
+    return text
+
+
+def socket_lines(records: Iterable[TaskSockets]) -> Iterator[str]:
+    """crash's `net -s`: per task its header, then its sockets or "No open sockets."."""
+    def block(r: TaskSockets) -> Iterator[str]:
+        yield task_header(r)
+        if not r.sockets:
+            yield "No open sockets."
+            return
+        yield SOCKET_HEADER
+        yield from (f"{s.fd:2d} {s.socket:16x} {s.sock:16x} {socket_description(s)}"
+                    for s in r.sockets)
+    return separated(block(r) for r in records)
 
 
 class Net(Command):
@@ -32,38 +61,31 @@ class Net(Command):
     group = "linux"
     targets = ("linux",)
     description = """\
-The network devices of the current context task's network namespace (-n:
-another task's), in the namespace's order: the struct net_device, its name and
-its IPv4 then IPv6 addresses.
-`net -s [pid|task ...]`: the open sockets of the tasks (the current context
-task by default): fd, struct socket, struct sock, family and type, and for
-INET/INET6 the local and remote address-port.  crash's -a (ARP cache), -S
-(full structures) and -R are not implemented yet.
+The network devices of the current context task's network namespace, in the
+namespace's order: the struct net_device, its name and its IPv4 then IPv6
+addresses (? with a WARNING line when a device's address lists cannot be read).
+With -s: for each task (the current context task by default) its open sockets:
+fd, struct socket, struct sock, family and type, and for INET/INET6 the local
+and remote address-port.  crash's -a (ARP cache), -S (full structures) and -R
+are not implemented yet.
 """
     example = "net\nnet -n 1\nnet -s 1"
-    options = (Option("-n", "task", "the network namespace of this task", takes_value=True),
-               Option("-s", "sockets", "open sockets of tasks"))
+    options = (Option("-n", "task", "the network namespace of this task instead",
+                      takes_value=True, metavar="pid|task"),
+               Option("-s", "sockets", "the open sockets of the tasks given (pid or task "
+                      "address) instead of the devices"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.net import net_devices
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
+        target = linux_target(ctx)
         if opts["sockets"]:
-            return self._sockets(ctx, rest)
+            tasks = tasks_or_current(target, rest, "net")
+            return Records(per_task_records(ctx, tasks, "net", task_sockets), socket_lines)
         if rest:
             raise CommandError(f"net: unexpected argument {rest[0]} (give -n pid|task)")
-        target = ctx.target
         [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "net")
-        task = target.object_at(target.type("struct task_struct"), addr)
-        try:
-            devices = net_devices(target, task)
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"net: {e}") from None
-        lines = [HEADER] + [f"{d.address:16x}  {d.name:<10} {', '.join(d.addresses)}"
-                            for d in devices]
-        return Text("\n".join(lines), [vars(d) for d in devices])
+        task = target.object_at("struct task_struct", addr)
+        return Records(net_devices(target, task), device_lines, columns=DEVICE_COLUMNS)
 
-    def _sockets(self, ctx: Context, rest: list[str]) -> Result:
-        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "net"), "net",
-                               sockets_block)
 
 COMMANDS = [Net]
