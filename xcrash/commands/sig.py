@@ -1,60 +1,37 @@
 """sig: a task's signal handlers, blocked and pending signals, as crash shows them."""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
 
-from .args import per_task_blocks, tasks_or_current
 from ..errors import CommandError
-from .base import Command, Context, Option, Result, Text
+from ..layouts import separated
+from ..layouts.tasks import NamedTask, task_header
+from ..results import Records
+from ..targets.linux.signals import (GroupDispositions, GroupSignals, Pending, SignalName,
+                                     TaskSignals, ThreadState, every_signal, flag_names,
+                                     group_signals, sigset_signals, task_signals)
+from .args import linux_target, per_task_records, tasks_or_current
+from .base import Command, Context, Option
 
 HEADER = " SIG    SIGACTION        HANDLER       MASK       FLAGS           "
 QUEUE_HEADER = "  SIGQUEUE:  SIG      SIGINFO     "
+SPECIAL_HANDLERS = {0: "SIG_DFL", 1: "SIG_IGN", (1 << 64) - 1: "SIG_ERR"}
 
 
 def _handler(value: int) -> str:
-    special = {0: "SIG_DFL", 1: "SIG_IGN", (1 << 64) - 1: "SIG_ERR"}
-    return special.get(value, f"{value:x}").rjust(10)
+    return SPECIAL_HANDLERS.get(value, f"{value:x}").rjust(10)
 
 
-def _pending_lines(title: str, pending: Any) -> list[str]:
+def _pending_lines(title: str, pending: Pending) -> list[str]:
     lines = [title, f"    SIGNAL: {pending.signals:016x}"]
     if not pending.queue:
         return lines + ["  SIGQUEUE: (empty)"]
-    return lines + [QUEUE_HEADER] + [f"             {sig:3d}  {info:x}" for sig, info in pending.queue]
+    return lines + [QUEUE_HEADER] + [f"             {q.signal:3d}  {q.siginfo:x}"
+                                     for q in pending.queue]
 
 
-def signal_list_lines() -> list[str]:
-    """crash's `sig -l`: every signal number with its names."""
-    from ..targets.linux.signals import NSIG, signal_names
-    return [f"{'[' + str(n) + ']':>4} {'/'.join(signal_names(n))}" for n in range(1, NSIG + 1)]
-
-
-def sigset_lines(sigset: int, width: int = 80) -> list[str]:
-    """crash's `sig -s`: the names in a set, filled into lines of at most `width`."""
-    from ..targets.linux.signals import sigset_names
-    lines: list[str] = []
-    for name in sigset_names(sigset):
-        if lines and len(lines[-1]) + 1 + len(name) <= width:
-            lines[-1] += " " + name
-        else:
-            lines.append(name)
-    return lines or ["(none)"]
-
-
-def sig_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
-    from ..targets.linux.signals import task_signals
-    s = task_signals(target, task)
-    record = {"task": task.address_, "signal_struct": s.signal_struct,
-              "nr_threads": s.nr_threads, "sigpending": s.sigpending, "blocked": s.blocked,
-              "actions": [vars(a) for a in s.actions],
-              "private_pending": vars(s.private), "shared_pending": vars(s.shared)}
-    return "\n".join(sig_lines(task, s)), record
-
-
-def _group_lines(task: Any, s: Any) -> list[str]:
+def _group_lines(task: NamedTask, s: GroupDispositions) -> list[str]:
     """The thread-group half: signal_struct, the 64 actions."""
-    from ..targets.linux.signals import flag_names
-    from .task import task_header
     lines = [task_header(task), f"SIGNAL_STRUCT: {s.signal_struct:x}  NR_THREADS: {s.nr_threads}",
              HEADER]
     for a in s.actions:
@@ -65,31 +42,47 @@ def _group_lines(task: Any, s: Any) -> list[str]:
     return lines
 
 
-def _task_lines(s: Any) -> list[str]:
+def _thread_lines(s: ThreadState) -> list[str]:
     """The per-thread half: pending flag, blocked set, private queue."""
     return ([f"SIGPENDING: {'yes' if s.sigpending else 'no'}", f"   BLOCKED: {s.blocked:016x}"]
-            + _pending_lines("PRIVATE_PENDING", s.private))
+            + _pending_lines("PRIVATE_PENDING", s.private_pending))
 
 
-def sig_lines(task: Any, s: Any) -> list[str]:
-    return _group_lines(task, s) + _task_lines(s) + _pending_lines("SHARED_PENDING", s.shared)
+def sig_lines(records: Iterable[TaskSignals]) -> Iterator[str]:
+    return separated(_group_lines(s, s) + _thread_lines(s)
+                     + _pending_lines("SHARED_PENDING", s.shared_pending) for s in records)
 
 
-def group_block(target: Any, task: Any) -> tuple[str, dict[str, Any]]:
+def group_lines(records: Iterable[GroupSignals]) -> Iterator[str]:
     """crash's `sig -g`: the thread group's dispositions and shared queue, then each
     thread's own pending state, indented (the leader first)."""
-    from ..targets.linux.signals import task_signals
-    from ..targets.linux.tasks import for_each_task
-    from .task import task_header
-    tgid = int(task.tgid)
-    threads = [t for t in for_each_task(target) if int(t.tgid) == tgid and int(t.pid) != 0]
-    leader = next((t for t in threads if int(t.pid) == tgid), task)
-    s = task_signals(target, leader)
-    lines = _group_lines(leader, s) + _pending_lines("SHARED_PENDING", s.shared)
-    for thread in [leader] + [t for t in threads if t.address_ != leader.address_]:
-        ts = task_signals(target, thread)
-        lines += [""] + ["  " + line for line in [task_header(thread)] + _task_lines(ts)]
-    return "\n".join(lines), {"tgid": tgid, "threads": [t.address_ for t in threads]}
+    def block(g: GroupSignals) -> Iterator[str]:
+        yield from _group_lines(g, g)
+        yield from _pending_lines("SHARED_PENDING", g.shared_pending)
+        for t in g.threads:
+            yield ""
+            yield from ("  " + line for line in [task_header(t)] + _thread_lines(t))
+    return separated(block(g) for g in records)
+
+
+def signal_list_lines(signals: Iterable[SignalName]) -> Iterator[str]:
+    """crash's `sig -l`: every signal number with its names."""
+    for s in signals:
+        yield f"{'[' + str(s.number) + ']':>4} {'/'.join(s.names)}"
+
+
+def sigset_lines(signals: Iterable[SignalName], width: int = 80) -> Iterator[str]:
+    """crash's `sig -s`: the names in a set, filled into lines of at most `width`."""
+    line = ""
+    for s in signals:
+        name = s.names[0]
+        if line and len(line) + 1 + len(name) <= width:
+            line += " " + name
+        else:
+            if line:
+                yield line
+            line = name
+    yield line or "(none)"
 
 
 def _parse_sigset(text: str) -> int:
@@ -105,33 +98,36 @@ def _parse_sigset(text: str) -> int:
 
 class Sig(Command):
     name = "sig"
-    synopsis = "sig [-g] [pid | taskaddr] ..."
+    arguments = "[pid | taskaddr] ..."
     summary = "signal handling of a task"
     group = "linux"
     targets = ("linux",)
     description = """\
-The task's signal_struct and thread count, its 64 signal actions (the
-k_sigaction, the handler: SIG_DFL, SIG_IGN or the user address, the mask and
-the SA_ flags), whether a signal is pending, the blocked set, and the private
-and shared pending sets with their queued siginfo.  Without an argument: the
-current context task (see `set`).  -g: the whole thread group: its
-dispositions and shared queue once, then each thread's pending state.
--l lists the signal numbers and names; -s SIGSET names the signals of a
-hexadecimal set such as a BLOCKED or SIGNAL value above (bit n-1 = signal n).
+For each task (the current context task by default, see `set`): its
+signal_struct and thread count, its 64 signal actions (the k_sigaction, the
+handler: SIG_DFL, SIG_IGN or the user address, the mask and the SA_ flags),
+whether a signal is pending, the blocked set, and the private and shared pending
+sets with their queued siginfo.  Signal sets are 64-bit hexadecimal numbers
+(bit n-1 = signal n).
 """
     example = "sig\nsig 1\nsig -g 1\nsig -l\nsig -s 14002"
-    options = (Option("-g", "group", "the whole thread group"),
-               Option("-l", "list", "the signal numbers and names"),
-               Option("-s", "sigset", "the names of the signals in a hex set", takes_value=True))
+    options = (Option("-g", "group", "the whole thread group: its dispositions and shared "
+                      "queue once, then each thread's pending state"),
+               Option("-l", "list", "the signal numbers and their names"),
+               Option("-s", "sigset", "the names of the signals in a hexadecimal set (a "
+                      "BLOCKED or SIGNAL value)", takes_value=True, metavar="sigset"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         if opts["list"]:
-            return Text("\n".join(signal_list_lines()))
+            return Records(every_signal(), signal_list_lines)
         if opts["sigset"] is not None:
-            return Text("\n".join(sigset_lines(_parse_sigset(opts["sigset"]))))
-        return per_task_blocks(ctx, tasks_or_current(ctx.target, rest, "sig"), "sig",
-                               group_block if opts["group"] else sig_block)
+            return Records(sigset_signals(_parse_sigset(opts["sigset"])), sigset_lines)
+        target = linux_target(ctx)
+        tasks = tasks_or_current(target, rest, "sig")
+        if opts["group"]:
+            return Records(per_task_records(ctx, tasks, "sig", group_signals), group_lines)
+        return Records(per_task_records(ctx, tasks, "sig", task_signals), sig_lines)
 
 
 COMMANDS = [Sig]
