@@ -1,10 +1,29 @@
 """waitq: the tasks waiting on a wait queue, as crash lists them."""
 from __future__ import annotations
 
-from ..errors import CommandError, MemoryError_, NoSuchSymbol, XcrashError
-from ..objects import CorruptList
-from .args import looks_hex, parse_number
-from .base import Command, Context, Result, Text
+from functools import partial
+from collections.abc import Iterable, Iterator
+
+from ..errors import CommandError, NoSuchSymbol, XcrashError
+from ..layouts.tasks import task_header
+from ..results import Column, Records
+from ..targets.linux.taskinfo import TaskRef
+from ..targets.linux.waitq import waiters
+from .args import linux_target, looks_hex, parse_number
+from .base import Command, Context
+
+COLUMNS = [Column("PID", "pid", "right"), Column("TASK", "task", fmt=lambda v: f"{v:x}"),
+           Column("CPU", "cpu", "right"), Column("COMMAND", "comm")]
+
+
+def waitq_lines(tasks: Iterable[TaskRef], *, label: str) -> Iterator[str]:
+    """A task header per waiting task, or crash's "wait queue ... is empty"."""
+    empty = True
+    for t in tasks:
+        empty = False
+        yield task_header(t)
+    if empty:
+        yield f"wait queue {label} is empty"
 
 
 class Waitq(Command):
@@ -20,12 +39,9 @@ as a global variable, as a member of a structure at an address
 """
     example = "waitq log_wait\nwaitq pipe_inode_info.rd_wait ffff975a80b78b40"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.tasks import for_each_task, task_cpu
-        from ..targets.linux.waitq import waiters
-        from .bt import header
+    def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
-        target = ctx.target
+        target = linux_target(ctx)
         name = None
         if len(rest) == 1 and looks_hex(rest[0]):
             head = parse_number(rest[0], 16)
@@ -38,30 +54,15 @@ as a global variable, as a member of a structure at an address
         elif len(rest) == 2 and "." in rest[0]:
             struct, _, member = rest[0].partition(".")
             try:
-                offset = target.type(f"struct {struct}").member_path(member)[0] // 8
+                offset = target.offsetof(f"struct {struct}", member)
             except XcrashError:
                 raise CommandError(f"waitq: {member} is not a member of {struct}") from None
             head = parse_number(rest[1], 16) + offset
         else:
             raise CommandError(f"usage: {self.usage()}")
-        tasks = {t.address_: t for t in for_each_task(target)}
-        stacks = {}
-        for addr, t in tasks.items():
-            try:
-                stacks[int(t.stack)] = addr
-            except (MemoryError_, XcrashError):
-                continue
-        try:
-            found = waiters(target, head, stacks)
-        except CorruptList:
-            found = []          # not a list at all: crash calls it empty too
-        except MemoryError_ as e:
-            raise CommandError(f"waitq: {e}") from None
-        if not found:
-            label = f'"{name}" ({head:x})' if name else f"{head:x}"
-            return Text(f"wait queue {label} is empty", [])
-        return Text("\n".join(header(tasks[t], task_cpu(tasks[t])) for t in found),
-                    [{"task": t, "pid": int(tasks[t].pid)} for t in found])
+        label = f'"{name}" ({head:x})' if name else f"{head:x}"
+        found = waiters(target, head)
+        return Records(found, partial(waitq_lines, label=label), columns=COLUMNS if found else ())
 
 
 COMMANDS = [Waitq]

@@ -1,28 +1,52 @@
-"""Wait queues: the tasks sleeping on a ``wait_queue_head`` (the numbers behind `waitq`)."""
+"""Wait queues: the tasks sleeping on a ``wait_queue_head`` (the records behind `waitq`)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ...objects import list_for_each
-from .tasks import thread_size
+from ...caveats import caveat
+from ...errors import MemoryError_, XcrashError
+from ...objects import CorruptList, Object, list_for_each
+from .taskinfo import TaskRef, task_ref
+from .tasks import for_each_task, thread_size
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 
-def waiters(target: Any, head: int, stacks: dict[int, int]) -> list[int]:
+def waiters(target: LinuxTarget, head: int) -> list[TaskRef]:
     """The tasks of the ``wait_queue_entry`` items queued on the head at ``head``, in
-    queue order.  ``private`` is the task, or a pointer into its kernel stack
-    (``stacks``: stack base -> task); the walk stops at an entry whose ``private``
-    is neither (an epoll or custom wake function's cookie), as crash's does."""
-    tasks = set(stacks.values())
+    queue order.  ``private`` is the task, or a pointer into its kernel stack (a
+    wait entry on the stack of the task that waits); the walk stops at an entry
+    whose ``private`` is neither (an epoll or custom wake function's cookie), as
+    crash's does."""
+    tasks: dict[int, Object] = {}
+    stacks: dict[int, Object] = {}          # stack base -> its task
+    for task in for_each_task(target):
+        tasks[int(task.address_of_())] = task
+        try:
+            stacks[int(task.stack)] = task
+        except (MemoryError_, XcrashError) as err:
+            caveat(f"stack pointer of task {task.address_:x} unreadable ({err}): a wait entry "
+                   "on its stack would not be recognised")
     stack_mask = ~(thread_size(target) - 1)      # stacks are aligned to their size
-    head_t = target.type("struct wait_queue_head")
-    entry_t = target.type("struct wait_queue_entry")
-    link_off = entry_t.member("entry")[0] // 8
-    private_off = entry_t.member("private")[0] // 8
-    out = []
-    for link in list_for_each(target, head + head_t.member("head")[0] // 8):
-        private = target.space.read_u64(link - link_off + private_off)
-        task = private if private in tasks else stacks.get(private & stack_mask)
-        if task is None:
-            break
-        out.append(task)
+    link_to_private = (target.offsetof("struct wait_queue_entry", "private")
+                       - target.offsetof("struct wait_queue_entry", "entry"))
+    out: list[TaskRef] = []
+    try:
+        for link in list_for_each(target, head + target.offsetof("struct wait_queue_head", "head")):
+            private = target.space.read_u64(link + link_to_private)
+            waiter = tasks.get(private)
+            if waiter is None:
+                waiter = stacks.get(private & stack_mask)
+            if waiter is None:
+                break
+            out.append(task_ref(waiter))
+    except (CorruptList, MemoryError_) as err:
+        if not out and isinstance(err, CorruptList):
+            # a head never initialised (NULL next) or no list at all: crash calls it
+            # empty too
+            return out
+        if not out:
+            raise
+        caveat(f"wait queue {head:x}: {err}; the {len(out)} tasks found before shown")
     return out
