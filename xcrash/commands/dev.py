@@ -1,45 +1,75 @@
-"""dev: character and block device majors, as crash lists them."""
+"""dev: character and block device majors, PCI devices, I/O resources, as crash lists them."""
 from __future__ import annotations
 
-from typing import Any
+from functools import partial
+from itertools import chain
+from collections.abc import Iterable, Iterator
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .base import Command, Context, Option, Result, Text
+from ..caveats import Unreadable
+from ..errors import CommandError
+from ..layouts import separated
 from ..layouts.columns import center
+from ..results import Column, Records
+from ..targets.linux.devices import (RESOURCE_TREES, Device, PciBus, PciDevice, Resource,
+                                     block_devices, char_devices, pci_root_buses, resources)
+from .args import linux_target
+from .base import Command, Context, Option
 
 CHR_HEADER = "CHRDEV    NAME                 CDEV        OPERATIONS      "
 BLK_HEADER = "BLKDEV    NAME                GENDISK      OPERATIONS      "
 
 
-def _row(target: Any, d: Any) -> str:
+def _row(d: Device) -> str:
     head = f" {d.major:3d}      {d.name:<13} "
+    if isinstance(d.operations, Unreadable):
+        return head + f" {d.object:>16}  {d.operations}"
     if not d.operations:
         return head + " " + "     (none)     "
-    hit = target.symbols.resolve(d.operations)
-    ops = (hit[0].name + (f"+{hit[1]}" if hit[1] else "")) if hit else f"{d.operations:x}"
-    return head + f" {d.object:16x}  {ops}"
+    return head + f" {d.object:16x}  {d.operations_symbol or f'{d.operations:x}'}"
+
+
+def device_lines(devices: Iterable[Device], *, header: str, first: bool = True) -> Iterator[str]:
+    if not first:
+        yield ""
+    yield header
+    yield from (_row(d) for d in devices)
+
+
+def _hex(value: int | Unreadable) -> str:
+    return f"{value:x}" if isinstance(value, int) else str(value)
+
+
+def device_columns(title: str) -> list[Column]:
+    return [Column("MAJOR", "major", "right"), Column("NAME", "name"),
+            Column(title, "object", fmt=lambda v: _hex(v) if v != 0 else "(none)"),
+            Column("OPERATIONS", "operations_symbol", fmt=lambda v: v or "")]
 
 
 PCI_DEV_HEADER = "    PCI DEV      DO:BU:SL.FN  CLASS   PCI_ID      TYPE   "
 
 
-def _device_line(d: Any) -> str:
+def _device_line(d: PciDevice) -> str:
     return (f"  {d.address:<16x} {center(d.name, 12)} {center(f'{d.pci_class:04x}', 6)} "
             f"{center(f'{d.vendor:x}:{d.device:x}', 9)} {center(d.type, 10)}")
 
 
-def pci_lines(bus: Any) -> list[str]:
+def _bus_lines(bus: PciBus) -> Iterator[str]:
     """crash's `dev -p` for one bus (its devices) and, below it, its child buses."""
-    lines = ["  " + PCI_DEV_HEADER]
+    yield "  " + PCI_DEV_HEADER
     if bus.self_device is not None:
-        lines.append(_device_line(bus.self_device))
-    lines += [_device_line(d) for d in bus.devices]
+        yield _device_line(bus.self_device)
+    yield from (_device_line(d) for d in bus.devices)
     for child in bus.children:
-        lines += [f"  {center('PCI BUS', 16)} {center('PARENT BUS', 16)}",
-                  f"  {child.address:<16x} {child.parent:<16x}"]
-        lines += pci_lines(child)
-        lines.append("")
-    return lines
+        yield f"  {center('PCI BUS', 16)} {center('PARENT BUS', 16)}"
+        yield f"  {child.bus:<16x} {child.parent:<16x}"
+        yield from _bus_lines(child)
+        yield ""
+
+
+def pci_lines(roots: Iterable[PciBus]) -> Iterator[str]:
+    """crash's `dev -p`: each root bus, its devices, then its child buses."""
+    return separated(chain(["    ROOT BUS     BUSNAME", f"{root.bus:<16x} {center(root.name, 7)}"],
+                           _bus_lines(root)) for root in roots)
 
 
 def _wrap_name(name: str, indent: int) -> list[str]:
@@ -54,97 +84,63 @@ def _wrap_name(name: str, indent: int) -> list[str]:
     return [name]
 
 
-def resource_lines(found: list[Any], digits: int) -> list[str]:
-    """One resource tree as crash's `dev -i` prints it (``digits``: 4 or 8 per bound)."""
-    lines = [f"{center('RESOURCE', 16)}  {center('RANGE', digits * 2 + 1)}  NAME"]
+def resource_lines(found: Iterable[Resource], *, first: bool = True) -> Iterator[str]:
+    """One resource tree as crash's `dev -i` prints it: 4 hex digits per bound, 8
+    when the root's end needs more."""
+    found = list(found)
+    digits = 8 if found and found[0].end > 0xFFFF else 4
+    if not first:
+        yield ""
+    yield f"{center('RESOURCE', 16)}  {center('RANGE', digits * 2 + 1)}  NAME"
     indent = 16 + 2 + digits * 2 + 1 + 2
     for r in found:
-        name = _wrap_name(r.name, indent)
-        lines.append(f"{r.address:8x}  {r.start:0{digits}x}-{r.end:0{digits}x}  {name[0]}")
-        lines += name[1:]
-    return lines
+        name = _wrap_name(r.name if isinstance(r.name, str) else "(unknown)", indent)
+        yield f"{r.address:8x}  {r.start:0{digits}x}-{r.end:0{digits}x}  {name[0]}"
+        yield from name[1:]
 
 
 class Dev(Command):
     name = "dev"
     synopsis = "dev [-p | -i]"
-    summary = "character and block device majors"
+    summary = "character and block device majors, PCI devices, I/O resources"
     group = "linux"
     targets = ("linux",)
     description = """\
 Every registered character device region (major, name, its struct cdev and
 file_operations) and block device major (major, name, a struct gendisk of
 that major and its block_device_operations), in the kernel's hash order as
-crash prints them; (none) when no cdev or gendisk is known for the major.
-`dev -p`: the PCI devices of each root bus and of the buses behind its
-bridges: struct pci_dev, domain:bus:slot.function, class, vendor:device and
-the PCIe port type (crash's TYPE column: legacy PCI devices show ENDPOINT,
-the PCIe flags being 0).
-`dev -i`: the I/O port and I/O memory resource trees (ioport_resource,
-iomem_resource; /proc/ioports and /proc/iomem with each struct resource), a
-child listed after its parent.  crash's -d/-D (disk I/O statistics) are not
-implemented yet.
+crash prints them; (none) when no cdev or gendisk is known for the major, ?
+with a WARNING line when the lookup could not be read.
+The PCI TYPE column is the PCIe port type, as crash's: legacy PCI devices show
+ENDPOINT, their PCIe flags being 0.  crash's -d/-D (disk I/O statistics) are
+not implemented yet.
 """
     example = "dev\ndev -p\ndev -i"
-    options = (Option("-p", "pci", "PCI devices"),
-               Option("-i", "io", "I/O port and memory resources"))
+    options = (Option("-p", "pci", "the PCI devices of each root bus and of the buses behind "
+                      "its bridges: struct pci_dev, domain:bus:slot.function, class, "
+                      "vendor:device, type"),
+               Option("-i", "io", "the I/O port and I/O memory resource trees "
+                      "(ioport_resource, iomem_resource, as /proc/ioports and /proc/iomem "
+                      "with each struct resource), a child after its parent"))
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.devices import block_devices, char_devices
+    def run(self, ctx: Context, args: list[str]) -> list[Records]:
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"dev: unexpected argument {rest[0]}")
-        target = ctx.target
+        target = linux_target(ctx)
         if opts["pci"]:
-            return self._pci(target)
-        if opts["io"]:
-            return self._resources(target)
-        try:
-            chars, blocks = char_devices(target), block_devices(target)
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"dev: {e}") from None
-        lines = ([CHR_HEADER] + [_row(target, d) for d in chars] + ["", BLK_HEADER]
-                 + [_row(target, d) for d in blocks])
-        records = ([dict(vars(d), kind="char") for d in chars]
-                   + [dict(vars(d), kind="block") for d in blocks])
-        return Text("\n".join(lines), records)
-
-
-    @staticmethod
-    def _resources(target: Any) -> Result:
-        from ..targets.linux.devices import resources
-        lines: list[str] = []
-        records = []
-        try:
-            for kind, symbol in (("ioport", "ioport_resource"), ("iomem", "iomem_resource")):
-                found = resources(target, symbol)
-                digits = 8 if found and found[0].end > 0xFFFF else 4
-                lines += ([""] if lines else []) + resource_lines(found, digits)
-                records += [dict(vars(r), kind=kind) for r in found]
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"dev: {e}") from None
-        return Text("\n".join(lines), records)
-
-    @staticmethod
-    def _pci(target: Any) -> Result:
-        from ..targets.linux.devices import pci_root_buses
-        try:
             roots = pci_root_buses(target)
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"dev: {e}") from None
-        if not roots:
-            raise CommandError("dev: no PCI devices found on this system")
-        lines: list[str] = []
-        for root in roots:
-            lines += ["    ROOT BUS     BUSNAME", f"{root.address:<16x} {center(root.name, 7)}"]
-            lines += pci_lines(root)
-            lines.append("")
-
-        def record(bus: Any) -> dict[str, Any]:
-            return {"bus": bus.address, "name": bus.name,
-                    "devices": [vars(d) for d in bus.devices],
-                    "children": [record(c) for c in bus.children]}
-        return Text("\n".join(lines), [record(r) for r in roots])
+            if not roots:
+                raise CommandError("dev: no PCI devices found on this system")
+            return [Records(roots, pci_lines)]
+        if opts["io"]:
+            return [Records(resources(target, kind, symbol), partial(resource_lines, first=i == 0))
+                    for i, (kind, symbol) in enumerate(RESOURCE_TREES)]
+        return [Records(char_devices(target), partial(device_lines, header=CHR_HEADER),
+                        columns=device_columns("CDEV")),
+                Records(block_devices(target),
+                        partial(device_lines, header=BLK_HEADER, first=False),
+                        columns=device_columns("GENDISK"))]
 
 
 COMMANDS = [Dev]
