@@ -272,3 +272,31 @@ def test_xen_dom0_user_disassembly_equals_crash(sample_dom0) -> None:
         assert sample_dom0.run(command).strip("\n") == want
     finally:
         sample_dom0.run("set -p")
+
+
+def test_an_unreadable_irq_name_shows_a_question_mark_and_says_why(sysrq, monkeypatch) -> None:
+    """A name the dump does not hold is ? in crash's column with a WARNING line, null
+    in JSON (it was an empty name, silently)."""
+    from xcrash.errors import PageNotInDump
+    target = sysrq.current
+    [record] = sysrq.run("irq 4", records=True)
+    action = record["actions"][0]["action"]
+    name = int(target.object_at("struct irqaction", action).name)
+    read = target.space.read_cstring
+
+    def lost(addr: int, limit: int = 4096) -> bytes:
+        if addr == name:
+            raise PageNotInDump(0x1000)
+        return read(addr, limit)
+    monkeypatch.setattr(target.space, "read_cstring", lost)
+    lines = sysrq.run("irq 4").splitlines()
+    assert lines[1] == f'  4   {record["desc"]:16x}  {action:16x}  "?"'
+    assert lines[2].startswith(f"WARNING: name of irqaction {action:x} unreadable")
+    [record] = sysrq.run("irq 4", records=True)
+    assert record["actions"][0]["name"] is None
+
+
+def test_waitq_names_the_task_whose_stack_holds_the_entry(sysrq) -> None:
+    [waiter] = sysrq.run("waitq pipe_inode_info.rd_wait ffff975a80b78b40", records=True)
+    assert (waiter["pid"], waiter["comm"]) == (58, "xc-pipereader")
+    assert sysrq.run("waitq log_wait", records=True) == []
