@@ -26,7 +26,7 @@ COMMANDS = ["sys", "ps", "bt -a", "foreach bt", "log", "mod", "kmem -i", "kmem -
 @pytest.fixture(scope="module")
 def sessions():
     import xcrash
-    return xcrash.open(str(SYSRQ), str(VMLINUX)), xcrash.open(str(SYSRQ))
+    return xcrash.open(str(SYSRQ), str(VMLINUX)), xcrash.open(str(SYSRQ), find_symbols=False)
 
 
 def test_start_up_says_where_the_symbols_come_from(sessions) -> None:

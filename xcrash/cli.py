@@ -13,11 +13,13 @@ stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import sys
 import traceback
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 from . import __version__
 from .commands.base import Quit
@@ -49,6 +51,9 @@ def parser() -> argparse.ArgumentParser:
                         "rd, sym, eval, set (and help, alias, vtop, ptov, search), as crash's")
     p.add_argument("--norc", action="store_true",
                    help="do not read ~/.xcrashrc and ./.xcrashrc")
+    p.add_argument("--dump-only", action="store_true",
+                   help="with no symbol file: read the kernel's own symbols from the dump, "
+                        "without looking for its vmlinux (debug directories, debuginfod)")
     p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
     p.add_argument("--sym", dest="sym", action="append", default=[], metavar="domN=FILE",
                    help="serve Xen guest domN with this vmlinux (repeatable)")
@@ -153,10 +158,8 @@ def _open(args: argparse.Namespace) -> Any:
     try:
         opener = _opener()
         if args.minimal:
-            import functools
             opener = functools.partial(opener, check_symbols=False, minimal=True)
         if getattr(args, "sym", None):
-            import functools
             forced = {}
             for spec in args.sym:
                 name, sep, path = spec.partition("=")
@@ -164,6 +167,8 @@ def _open(args: argparse.Namespace) -> Any:
                     raise XcrashError(f"--sym {spec}: expected domN=FILE")
                 forced[name if not name.isdigit() else f"dom{name}"] = path
             opener = functools.partial(opener, symbols_for=forced)
+        if args.dump_only:
+            opener = functools.partial(opener, find_symbols=False)
         return _open_any_order(opener, [args.vmcore, *args.symbol_files], args.target)
     except XcrashError as exc:
         _say(str(exc))

@@ -72,12 +72,31 @@ def _xen_targets(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str,
 
 
 def _open_from_dump(vmcore: str, dump: Any, targets: dict[str, Target],
-                    messages: list[str]) -> None:
-    """No symbol file given: the kernel's target from its own kallsyms, BTF and ORC
-    when the dump says where they are (else the machine target, said why)."""
+                    messages: list[str], find_symbols: bool = True) -> None:
+    """No symbol file given: the vmlinux of the dump's build-id if a debug directory or
+    a debuginfod server has it (symbols/finder.py), else the kernel's target from its
+    own kallsyms, BTF and ORC when the dump says where they are (else the machine
+    target, said why)."""
+    from .symbols import open_symbol_file
+    from .symbols.finder import find_vmlinux
     from .symbols.kallsyms import KallsymsError
     from .targets.linux.fromdump import NoKallsyms, symbols_from_dump
     from .targets.linux.kernel import LinuxTarget
+    vi = dump.vmcoreinfo
+    found, problem = (find_vmlinux(vi.build_id, vi.osrelease) if vi is not None and find_symbols
+                      else (None, None))
+    if problem:
+        messages.append(f"{vmcore}: {problem}")
+    if found is not None:
+        try:
+            vmlinux = open_symbol_file(found.path)
+        except XcrashError as err:
+            messages.append(f"{vmcore}: {found.path} ({found.how}) cannot be used: {err}")
+        else:
+            messages.append(f"{vmcore}: vmlinux of build-id {vi.build_id}: {found.path} "
+                            f"({found.how})")
+            targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux)
+            return
     try:
         symfile = symbols_from_dump(dump)
     except NoKallsyms as err:
@@ -126,7 +145,7 @@ class Session:
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
-             minimal: bool = False) -> Self:
+             minimal: bool = False, find_symbols: bool = True) -> Self:
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
         kdump files among ``symbol_paths`` are the other parts of a split dump
@@ -152,7 +171,7 @@ class Session:
         elif dump.xen is not None:
             _open_xen(vmcore, dump, symfiles, targets, messages, forced)
         elif not symfiles and not minimal:
-            _open_from_dump(vmcore, dump, targets, messages)
+            _open_from_dump(vmcore, dump, targets, messages, find_symbols)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:

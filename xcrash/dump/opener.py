@@ -7,6 +7,7 @@ original's path, size and mtime stay the same.
 from __future__ import annotations
 
 import functools
+import os
 from typing import BinaryIO
 from collections.abc import Callable
 
@@ -22,12 +23,37 @@ from .split import SplitDump
 XZ_MAGIC = b"\xfd7zXZ\x00"
 
 
+#: the dump file of a crash directory: kdump-tools (Debian, Ubuntu) writes
+#: dump.TIMESTAMP beside dmesg.TIMESTAMP; kexec-tools (RHEL, Fedora) vmcore beside
+#: vmcore-dmesg.txt; makedumpfile -F, vmcore.flat
+_DUMP_NAMES = ("vmcore", "vmcore.flat", "vmcore.kdump", "vmcore.elf")
+
+
+def dump_in_directory(directory: str) -> str:
+    """The dump file a crash directory holds (BadDump naming the directory when it
+    holds none, or several)."""
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError as e:
+        raise BadDump(directory, e.strerror or str(e)) from None
+    found = [n for n in names if n in _DUMP_NAMES or n.startswith("dump.")
+             or n.startswith("vmcore") and n.endswith((".xz", ".kdump", ".elf"))]
+    files = [n for n in found if os.path.isfile(os.path.join(directory, n))]
+    if len(files) != 1:
+        what = f"several dump files ({', '.join(files)})" if files else \
+            "no dump file (kdump-tools' dump.TIMESTAMP, kexec-tools' vmcore)"
+        raise BadDump(directory, f"a directory with {what}: name the file")
+    return os.path.join(directory, files[0])
+
+
 def open_dump(path: str, *more_split_parts: str) -> Dump:
     """Open a vmcore (ELF or kdump-compressed, maybe xz-compressed or flattened).
 
     Several paths are the files of one split dump.  Any problem with a file
     raises BadDump naming it.
     """
+    if os.path.isdir(path):
+        path = dump_in_directory(path)
     dumps: list[Dump] = []
     try:
         for p in (path, *more_split_parts):
