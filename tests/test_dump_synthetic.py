@@ -538,7 +538,7 @@ def test_bad_files(tmp_path: Path) -> None:
     cases = {
         str(tmp_path / "missing"): "no such file",
         write(tmp_path, "empty", b""): "empty file",
-        str(tmp_path): "is a directory",
+        str(tmp_path): "a directory with no dump file",
         write(tmp_path, "text", b"hello, world\n" * 100): "not a dump file",
         write(tmp_path, "kdump-short", b"KDUMP   " + bytes(100)): "truncated: kdump header",
         write(tmp_path, "elf-short", b"\x7fELF\x02\x01\x01"): "truncated: ELF header",
