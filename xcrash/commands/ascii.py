@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import CommandError
-from ..results import Records, text_lines
+from ..results import Column, Records, text_lines
 from .base import ANY_TARGET, Command, Context
 
 CONTROL = ("NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI DLE DC1 DC2 DC3 DC4 NAK "
@@ -52,6 +52,9 @@ def characters_lines(records: Iterable[Characters]) -> Iterator[str]:
         yield f"{r.value:016x}: {r.text}"
 
 
+COLUMNS = [Column("VALUE", "value", fmt=lambda v: f"{v:016x}"), Column("CHARACTERS", "text")]
+
+
 class Ascii(Command):
     name = "ascii"
     arguments = "[value ...]"
@@ -81,7 +84,7 @@ ASCII chart (crash's chart swaps ` with ' and - with _; this one does not).
                 raise CommandError(f'ascii: input string too large: "{digits}" '
                                    f"({len(digits)} vs 16)")
             records.append(Characters(value, characters(value, 8)))
-        return Records(records, characters_lines)
+        return Records(records, characters_lines, columns=COLUMNS)
 
 
 COMMANDS = [Ascii]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..arch import PAGE_SHIFT
 from ..errors import CommandError
-from ..results import Records
+from ..results import Column, Records
 from .args import parse_number
 from .base import ANY_TARGET, Command, Context
 
@@ -28,6 +28,10 @@ def ptob_lines(records: Iterable[PageAddress]) -> Iterator[str]:
         yield f"{r.pfn:x}: {r.address:x}"
 
 
+COLUMNS = [Column("ADDRESS", "address", fmt=lambda v: f"{v:x}"),
+           Column("PFN", "pfn", fmt=lambda v: f"{v:x}")]
+
+
 class Btop(Command):
     name = "btop"
     arguments = "address ..."
@@ -42,7 +46,7 @@ class Btop(Command):
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
         values = [parse_number(a, 16) for a in rest]
-        return Records([PageAddress(v, v >> PAGE_SHIFT) for v in values], btop_lines)
+        return Records([PageAddress(v, v >> PAGE_SHIFT) for v in values], btop_lines, columns=COLUMNS)
 
 
 class Ptob(Command):
@@ -61,7 +65,7 @@ numbers are decimal unless written 0x..., as crash reads them."""
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
         values = [parse_number(a, 10) for a in rest]
-        return Records([PageAddress(v << PAGE_SHIFT, v) for v in values], ptob_lines)
+        return Records([PageAddress(v << PAGE_SHIFT, v) for v in values], ptob_lines, columns=COLUMNS[::-1])
 
 
 COMMANDS = [Btop, Ptob]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..errors import CommandError
 from ..layouts.columns import center
 from ..memory.x86_64 import FRAME_MASK, PRESENT, pte_flag_names
-from ..results import Records
+from ..results import Column, Records
 from .args import parse_number
 from .base import ANY_TARGET, Command, Context
 
@@ -40,6 +40,11 @@ def pte_lines(records: Iterable[PageTableEntry]) -> Iterator[str]:
                f"({'|'.join(r.flags) if r.pte else 'no mapping'})")
 
 
+COLUMNS = [Column("PTE", "pte", fmt=lambda v: f"{v:x}"),
+           Column("PHYSICAL", "physical", fmt=lambda v: f"{v:x}"),
+           Column("FLAGS", "flags", fmt=lambda v: f"({'|'.join(v) if v else 'no mapping'})")]
+
+
 class Pte(Command):
     name = "pte"
     arguments = "contents ..."
@@ -60,7 +65,8 @@ type and offset).
         _opts, rest = self.parse(args)
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
-        return Records([decode(parse_number(arg, 16)) for arg in rest], pte_lines)
+        return Records([decode(parse_number(arg, 16)) for arg in rest], pte_lines,
+                       columns=COLUMNS)
 
 
 COMMANDS = [Pte]
