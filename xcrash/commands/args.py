@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import CommandError, NoSuchSymbol
 
 if TYPE_CHECKING:
+    from ..objects import Object
     from ..targets.linux.kernel import LinuxTarget
 
 R = TypeVar("R")
@@ -67,26 +68,6 @@ def tasks_or_current(target: Any, args: list[str], command: str) -> list[int]:
     return tasks
 
 
-def per_task_blocks(ctx: Any, tasks: list[int], command: str,
-                    block: Callable[[Any, Any], tuple[str, dict[str, Any]]]) -> Any:
-    """``block(target, task)`` of each task, separated by blank lines, with its records;
-    a task that cannot be read is a one-line error naming it."""
-    from ..errors import MemoryError_, XcrashError
-    from .base import Text
-    target = ctx.target
-    ttype = target.type("struct task_struct")
-    parts, records = [], []
-    for addr in tasks:
-        ctx.check()
-        try:
-            text, record = block(target, target.object_at(ttype, addr))
-        except (MemoryError_, XcrashError) as e:
-            raise CommandError(f"{command}: task {addr:x}: {e}") from None
-        parts.append(text)
-        records.append(record)
-    return Text("\n\n".join(parts), records)
-
-
 def linux_target(ctx: Any) -> LinuxTarget:
     """The current target of a command that works on Linux kernels only (``targets =
     ("linux",)``: the runner checked its kind)."""
@@ -98,18 +79,18 @@ def linux_target(ctx: Any) -> LinuxTarget:
 
 
 def per_task_records(ctx: Any, tasks: list[int], command: str,
-                     make: Callable[[Any, Any], R]) -> list[R]:
+                     make: Callable[[LinuxTarget, Object], R]) -> list[R]:
     """``make(target, task)`` of each task (a record for its block); a task that cannot
     be read is a one-line error naming it."""
-    from ..errors import MemoryError_, XcrashError
-    target = ctx.target
+    from ..errors import XcrashError
+    target = linux_target(ctx)
     ttype = target.type("struct task_struct")
     records = []
     for addr in tasks:
         ctx.check()
         try:
             records.append(make(target, target.object_at(ttype, addr)))
-        except (MemoryError_, XcrashError) as e:
+        except XcrashError as e:
             raise CommandError(f"{command}: task {addr:x}: {e}") from None
     return records
 

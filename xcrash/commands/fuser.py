@@ -10,7 +10,7 @@ from functools import partial
 from ..errors import CommandError
 from ..results import Records
 from ..targets.linux.fileusers import FileUser, file_users, tasks_by_pid
-from ..targets.linux.kernel import LinuxTarget
+from .args import linux_target
 from .base import Command, Context
 
 HEADER = " PID         TASK        COMM             USAGE"
@@ -71,9 +71,7 @@ A task whose files or memory map cannot be read is named in a warning.
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
         specs = [(spec, _address(spec)) for spec in rest]
-        target = ctx.target
-        if not isinstance(target, LinuxTarget):
-            raise CommandError("fuser: not a Linux target")
+        target = linux_target(ctx)
         tasks = tasks_by_pid(target)
         return [Records(file_users(target, tasks, spec, address, ctx.check),
                         partial(users_lines, spec=spec)) for spec, address in specs]
