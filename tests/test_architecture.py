@@ -97,7 +97,6 @@ def graph(*, typing: bool = True) -> dict[str, set[str]]:
 
 # the last upward import and cycles are being removed (issue 18): strict, so the marks
 # must go as soon as the checks pass
-@pytest.mark.xfail(strict=True, reason="targets.linux.context still builds commands' Text")
 def test_every_import_goes_to_the_same_layer_or_below() -> None:
     upward = [f"xcrash.{mod} imports xcrash.{dep}"
               for mod, deps in sorted(graph().items()) for dep in sorted(deps)
@@ -105,7 +104,7 @@ def test_every_import_goes_to_the_same_layer_or_below() -> None:
     assert not upward, "\n".join(upward)
 
 
-@pytest.mark.xfail(strict=True, reason="bt/bt_text/task/xen_bt import each other")
+@pytest.mark.xfail(strict=True, reason="the xen targets import each other")
 def test_no_import_cycles() -> None:
     edges = graph(typing=False)
     cycles: list[list[str]] = []

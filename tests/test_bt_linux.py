@@ -72,14 +72,14 @@ def test_orc_layout_from_struct_orc_entry() -> None:
 
 
 def test_kernel_mode_exception_frame_format() -> None:
-    from types import SimpleNamespace as NS
-    from xcrash.commands.bt import eframe_lines
+    from xcrash.layouts.frames import exception_frame_lines
+    from xcrash.targets.linux.traces import TaskExceptionFrame
     from xcrash.targets.linux.unwind import PT_REGS
     regs = {name: 0 for name in PT_REGS}
     regs.update(rip=0xffffffff81000016, cs=0x10, ss=0x18, rflags=0x246)
-    sym = NS(name="default_idle", address=0xffffffff81000000)
-    target = NS(symbols=NS(resolve=lambda addr: (sym, addr - sym.address)))
-    lines = eframe_lines(target, regs)
+    # the record names RIP's function (the helper resolved it); the layout only writes
+    lines = exception_frame_lines(TaskExceptionFrame(0xffffc90000003f58, regs, "default_idle",
+                                                     22, "task", 0xffff888000000000))
     assert lines[0] == "    [exception RIP: default_idle+22]"
     assert lines[-1] == "    ORIG_RAX: 0000000000000000  CS: 0010  SS: 0018"
 

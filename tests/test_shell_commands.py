@@ -1,10 +1,12 @@
 """The session commands: help, set (hex, dec), alias, q."""
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from fake_session import FakeSession, make_runner
-from xcrash.commands.base import Quit, Text
+from xcrash.commands.base import Quit
 from xcrash.commands.help import page
 from xcrash.commands.settings import default_settings
 
@@ -22,7 +24,7 @@ def test_help_page_has_synopsis_options_and_aliases() -> None:
     runner, out, _ = make_runner()
     assert runner.execute("help set q")
     text = out.getvalue()
-    for part in ("NAME\n  set - ", "SYNOPSIS\n", "OPTIONS\n  -v  show every setting",
+    for part in ("NAME\n  set - ", "SYNOPSIS\n", "OPTIONS\n  -v      show every setting",
                  "NAME\n  q - leave xcrash", "ALIASES\n  quit, exit"):
         assert part in text
     assert runner.execute("man hex")
@@ -98,14 +100,21 @@ def test_set_switches_and_show() -> None:
     assert not runner.execute("set color on off")
 
 
-def test_set_delegates_other_arguments_to_the_target_context() -> None:
-    session = FakeSession("vmcore")
-    calls = []
-    session.current.set_context = lambda args: calls.append(args) or Text(f"PID: {args}")
-    runner, out, _ = make_runner(session)
-    assert runner.execute("set 68") and runner.execute("set -c 1") and runner.execute("set")
-    assert calls == [["68"], ["-c", "1"], []]
-    assert runner.execute("set -v") and "radix:" in out.getvalue()
+def test_set_selects_the_task_context_of_a_linux_target(sysrq) -> None:
+    """Arguments that are no setting (a PID, -c CPU, -p) select the context task of a
+    Linux target; `set` alone shows it, `set -v` the settings."""
+    from xcrash.engine.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(sysrq, out=out, err=err)
+    try:
+        assert runner.execute("set 1") and out.getvalue().splitlines()[0] == "    PID: 1"
+        assert runner.execute("set -c 1") and runner.execute("set")
+        blocks = out.getvalue().split("    PID: ")
+        assert blocks[2] == blocks[3] and "(ACTIVE)" in blocks[2]
+        assert runner.execute("set -v") and "radix:" in out.getvalue()
+        assert not runner.execute("set 99999") and "invalid task or pid value" in err.getvalue()
+    finally:
+        runner.execute("set -p")
 
 
 def test_set_without_a_target_context_says_so() -> None:

@@ -26,7 +26,9 @@ def test_first_word_offers_commands_and_aliases_with_summaries() -> None:
 
 
 def test_options_of_the_command_being_typed() -> None:
-    assert offered("set -") == {"-v": "show every setting"}
+    assert offered("set -") == {"-v": "show every setting",
+                                "-p": "the panic task becomes the context",
+                                "-c": "the task active on this CPU becomes the context"}
 
 
 def test_setting_names_after_set_and_commands_after_help() -> None:

@@ -35,9 +35,9 @@ def test_tab_completes_a_command_name_and_an_option(shell: pexpect.spawn) -> Non
     shell.sendline("")
     shell.expect_exact("NAME\r\n  alias - list or define command aliases")
     shell.expect_exact(PROMPT)
-    shell.send("set -\t")
-    on_screen(shell, "set -v")
-    shell.sendline("")
+    shell.send("set -\t")            # set's options (-v, -p, -c): the menu of them
+    on_screen(shell, "show every setting")
+    shell.sendline("v")
     shell.expect("zero_excluded: off")
     shell.expect_exact(PROMPT)
     assert leave(shell) == 0

@@ -11,7 +11,8 @@ the user can see comes from those records:
 - JSON: each record's fields (:func:`record_json`), in an envelope with the
   command's caveats.
 
-A result is one :class:`Records` or a list of them, shown one after another.
+A result is one :class:`Records` or a list of them, shown one after another (or a
+generator of them, for a long output made part by part: ``foreach``).
 """
 from __future__ import annotations
 
@@ -60,14 +61,15 @@ class Records:
         yield from self.layout(self.items if self._cached is None else self._cached)
 
 
-Result = Records | Sequence[Records]
+Result = Records | Sequence[Records] | Iterator[Records]
 
 
 def parts(result: Result | None) -> Iterator[Records]:
-    """The Records parts of a result, in order (sequences may nest)."""
+    """The Records parts of a result, in order (sequences may nest; a generator of
+    parts is run once, as it is shown)."""
     if isinstance(result, Records):
         yield result
-    elif isinstance(result, (list, tuple)):
+    elif isinstance(result, (list, tuple, Iterator)):
         for part in result:
             yield from parts(part)
     elif result is not None:

@@ -58,12 +58,12 @@ def parse_address(target: Any, text: str) -> int:
 
 def tasks_or_current(target: Any, args: list[str], command: str) -> list[int]:
     """The tasks named by PIDs or task addresses, else the current context task."""
-    from ..targets.linux.context import current_task, resolve_task
-    tasks = [resolve_task(target, a, command) for a in args]
+    from ..targets.linux.context import NoPanicTask, current_task, resolve_task
+    tasks = [resolve_task(target, a) for a in args]
     if not tasks:
         addr = current_task(target)
         if addr is None:
-            raise CommandError(f"{command}: no current task")
+            raise NoPanicTask()
         tasks = [addr]
     return tasks
 

@@ -8,7 +8,7 @@ JSON records.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Union
 
 from ..errors import CommandError
 from ..results import Column, Records
@@ -56,8 +56,9 @@ class Table:
     title: str | None = None
 
 
-#: what run() returns: Records (or, while commands move to records, the old Text/Table)
-Result = Union[Records, Text, Table, list]
+#: what run() returns: Records, a list or a generator of them (or, while commands move
+#: to records, the old Text/Table)
+Result = Union[Records, Text, Table, list, Iterator[Records]]
 
 
 @dataclass(frozen=True)
@@ -220,11 +221,14 @@ def _is_negative_number(arg: str) -> bool:
         return False
 
 
-def as_records(result: Any) -> list[Records]:
-    """A command's result as Records parts: a result of the old Text/Table kind is
-    turned into records (kept while commands move to records)."""
+def as_records(result: Any) -> list[Records] | Iterator[Records]:
+    """A command's result as Records parts (a list, or a generator for a generator): a
+    result of the old Text/Table kind is turned into records (kept while commands move
+    to records)."""
     if isinstance(result, (list, tuple)):
         return [r for p in result for r in as_records(p)]
+    if isinstance(result, Iterator):
+        return (r for p in result for r in as_records(p))
     if isinstance(result, Records):
         return [result]
     if isinstance(result, Text):

@@ -1,206 +1,293 @@
-"""bt: a task's kernel back trace, as crash prints it."""
+"""bt: a task's kernel back trace (a physical CPU's on the Xen target), as crash prints it.
+
+The records come from ``targets/linux/traces.py`` and ``targets/xen/traces.py``; this
+module picks the tasks or CPUs by the options and lays the records out.
+"""
 from __future__ import annotations
 
-from typing import Any, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, cast
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from ..symbols.symtab import display_name
-from ..targets.linux.tasks import thread_size
+from ..caveats import caveat
+from ..errors import CommandError
+from ..layouts import separated
+from ..layouts.frames import exception_frame_lines, word_lines, xen_exception_frame_lines
+from ..layouts.tasks import task_header
+from ..results import Records
+from ..targets.linux import traces
+from ..targets.linux.context import NoPanicTask, current_task, resolve_task
+from ..targets.linux.tasks import active_tasks
+from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, CpuStack, FrameSource,
+                                    FrameWords, StackChange, StackOverflow, StackText,
+                                    StackWord, TaskExceptionFrame, TraceStart)
+from ..targets.linux.unwind import panic_task
+from ..targets.linux.wordnames import WordName, word_names
+from ..targets.xen import traces as xen_traces
+from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,
+                                  XenStackChange)
 from .args import parse_cpu_list
-from .wordnames import word_namer
-from .base import Command, Context, Option, Result, Text
+from .base import Command, Context, Option
+
+if TYPE_CHECKING:
+    from ..targets.linux.kernel import LinuxTarget
+    from ..targets.xen.hypervisor import XenTarget
+
+METHOD_NAMES = {"fp": "frame pointers", "cfi": "DWARF CFI", "scan": "stack scan"}
+#: the options of Linux targets only
+LINUX_ONLY = ("symdata", "symslab", "lines", "text", "alltext", "eframes", "irqframes",
+              "symoff", "hexoff", "panic", "group", "overflow", "ref")
 
 
-def header(task: Any, cpu: int) -> str:
-    comm = task.comm.string_().decode("utf-8", "replace")
-    return f"PID: {int(task.pid):<7}  TASK: {task.address_:x}  CPU: {cpu:<3}  COMMAND: \"{comm}\""
+# -- the layouts of a Linux task's trace --------------------------------------------------
+def _word_name(word: StackWord, with_address: bool) -> str | None:
+    if word.symbol is None and word.slab_cache is None or not isinstance(word.value, int):
+        return None
+    return WordName(word.symbol, word.slab_cache).text(word.value, with_address)
 
 
-def general_registers(r: dict[str, int]) -> list[str]:
-    """The six lines of general registers crash prints in every exception frame."""
-    return [
-        f"    RIP: {r['rip']:016x}  RSP: {r['rsp']:016x}  RFLAGS: {r['rflags']:08x}",
-        f"    RAX: {r['rax']:016x}  RBX: {r['rbx']:016x}  RCX: {r['rcx']:016x}",
-        f"    RDX: {r['rdx']:016x}  RSI: {r['rsi']:016x}  RDI: {r['rdi']:016x}",
-        f"    RBP: {r['rbp']:016x}   R8: {r['r8']:016x}   R9: {r['r9']:016x}",
-        f"    R10: {r['r10']:016x}  R11: {r['r11']:016x}  R12: {r['r12']:016x}",
-        f"    R13: {r['r13']:016x}  R14: {r['r14']:016x}  R15: {r['r15']:016x}",
-    ]
+def trace_lines(records: Iterable[Any], *, offsets: str | None = None,
+                with_address: bool = False) -> Iterator[str]:
+    """crash's back traces, a blank line between tasks; ``offsets`` ("d" or "x": bt -s,
+    -sx) adds each frame's offset in its function, ``with_address`` (-FF) names slab
+    words [address:cache]."""
+    error: str | None = None
+    first = True
+    for r in records:
+        if isinstance(r, TraceStart):
+            if error:
+                yield f"bt: {error}"
+            if not first:
+                yield ""
+            first = False
+            yield task_header(r)
+            if r.no_stack:
+                yield "(no stack)"
+            error = r.error
+        elif isinstance(r, BtFrame):
+            shown = r.function or "(unknown)"
+            if offsets and r.function is not None:
+                shown += f"+{r.offset:#x}" if offsets == "x" else f"+{r.offset}"
+            yield (f"{'#' + str(r.level):>3} [{r.sp:x}] {shown} at {r.pc:x}"
+                   + (f" [{r.module}]" if r.module else ""))
+        elif isinstance(r, FrameSource):
+            yield f"    {r.file}: {r.line}"
+        elif isinstance(r, FrameWords):
+            yield from word_lines(r.words, partial(_word_name, with_address=with_address))
+        elif isinstance(r, TaskExceptionFrame):
+            yield from exception_frame_lines(r)
+        elif isinstance(r, StackChange):
+            yield (f"--- <{r.left_stack} stack> ---" if r.left_stack == "IRQ"
+                   else f"--- <{r.left_stack} exception stack> ---")
+    if error:
+        yield f"bt: {error}"
 
 
-def eframe_lines(target: Any, regs: dict[str, int]) -> list[str]:
-    r = regs
-    out = []
-    if not r["cs"] & 3:
-        hit = target.symbols.resolve(r["rip"])
-        name = display_name(hit[0].name) if hit else None
-        where = f"{name}+{hit[1]}" if hit and hit[1] else (name if hit else f"{r['rip']:x}")
-        out.append(f"    [exception RIP: {where}]")
-    out += general_registers(r)
-    out.append(f"    ORIG_RAX: {r['orig_rax']:016x}  CS: {r['cs']:04x}  SS: {r['ss']:04x}")
-    return out
+def text_lines(records: Iterable[Any]) -> Iterator[str]:
+    """bt -t / -T: the text addresses found on each task's stack."""
+    error: str | None = None
+    first = True
+    for r in records:
+        if isinstance(r, TraceStart):
+            if error:
+                yield f"bt: {error}"
+            if not first:
+                yield ""
+            first = False
+            yield task_header(r)
+            error = r.error
+        elif isinstance(r, StackText):
+            if r.start:
+                yield f"{'':14}START: {r.function or f'{r.pc:x}'} at {r.pc:x}"
+            else:
+                yield f"  [{r.sp:x}] {r.function} at {r.pc:x}"
+        elif isinstance(r, TaskExceptionFrame):
+            yield from exception_frame_lines(r)
+    if error:
+        yield f"bt: {error}"
 
 
-def _data_lines(mem: Any, lo: int, hi: int,
-                symbolic: Callable[[int], str | None] | None = None) -> list[str]:
-    """Frame data as crash's -f prints it; with ``symbolic`` (-F) words that
-    point into symbols are shown as ``symbol+offset``."""
-    out = []
-    addr = lo
-    while addr < hi and len(out) < 4096:
-        words = []
-        line_start = addr
-        for _ in range(2):
-            if addr >= hi:
-                break
-            try:
-                value = mem.u64(addr)
-            except Exception:   # noqa: BLE001 - an unreadable word ends the dump
-                return out
-            name = symbolic(value) if symbolic is not None else None
-            words.append(f"{name:<16}" if name else f"{value:016x}")
-            addr += 8
-        out.append(f"    {line_start:x}: " + " ".join(words) + " ")
-    return out
+def _found_frame(r: TaskExceptionFrame | CpuExceptionFrame) -> list[str]:
+    mode = "USER" if r.user_mode else "KERNEL"
+    return ["", f"  {mode}-MODE EXCEPTION FRAME AT: {r.exception_frame:x}",
+            *exception_frame_lines(r)]
 
 
-def format_trace(target: Any, task: Any, trace: Any, *, frames_data: bool = False,
-                 lines: bool = False, records: list[dict[str, Any]] | None = None,
-                 symbolic: bool = False, slab_addresses: bool = False,
-                 offsets: str | None = None) -> str:
-    """crash's trace text; ``offsets`` ("d" or "x", bt -s / -sx) adds each frame's
-    offset in its function."""
-    from ..targets.linux.unwind import ExceptionFrame, Frame, StackSwitch, memory
-    out = [header(task, trace.cpu)]
-    mem = memory(target) if frames_data else None
-    items = trace.items
-    if trace.no_stack:
-        out.append("(no stack)")
-    n = 0
-    for i, item in enumerate(items):
-        if isinstance(item, Frame):
-            hit = target.symbols.resolve(item.pc)
-            if hit is not None and hit[1] == 0 and n > 0:
-                # a return address at a symbol's first byte: the call was the last
-                # instruction of the code before it (a noreturn call ending a .cold block)
-                hit = target.symbols.resolve(item.pc - 1) or hit
-            name = display_name(hit[0].name) if hit else "(unknown)"
-            module = getattr(hit[0], "module", None) if hit else None
-            shown = name
-            if offsets and hit:
-                off = item.pc - hit[0].address
-                shown += f"+{off:#x}" if offsets == "x" else f"+{off}"
-            out.append(f"{'#' + str(n):>3} [{item.slot:x}] {shown} at {item.pc:x}"
-                       + (f" [{module}]" if module else ""))
-            if records is not None:
-                records.append({"task": trace.task, "level": n, "sp": item.slot, "pc": item.pc,
-                                "function": name, "offset": hit[1] if hit else None,
-                                "module": module,
-                                "stack": item.stack})
-            n += 1
-            if lines:
-                src = _full_line(target, item.pc)
-                if src:
-                    out.append(f"    {src[0]}: {src[1]}")
-            if mem is not None:
-                end = None
-                nxt = items[i + 1] if i + 1 < len(items) else None
-                if isinstance(nxt, Frame) and nxt.slot > item.slot:
-                    end = nxt.slot + 8
-                elif isinstance(nxt, ExceptionFrame) and nxt.address > item.slot:
-                    end = nxt.address
-                if end is not None and end - item.slot <= thread_size(target):
-                    out += _data_lines(mem, item.slot + 8, end,
-                                       word_namer(target, slab_addresses) if symbolic else None)
-        elif isinstance(item, ExceptionFrame):
-            out += eframe_lines(target, item.regs)
-            if records is not None:
-                records.append({"task": trace.task, "exception_frame": item.address,
-                                "regs": item.regs})
-        elif isinstance(item, StackSwitch):
-            out.append(f"--- <{item.left} stack> ---" if item.left == "IRQ"
-                       else f"--- <{item.left} exception stack> ---")
-    if trace.error:
-        out.append(f"bt: {trace.error}")
-    return "\n".join(out)
+def search_lines(records: Iterable[Any]) -> Iterator[str]:
+    """bt -e: the exception frames found on each task's stack."""
+    first = True
+    for r in records:
+        if isinstance(r, TraceStart):
+            if not first:
+                yield ""
+            first = False
+            yield task_header(r)
+        elif isinstance(r, TaskExceptionFrame):
+            yield from _found_frame(r)
 
 
+def cpu_search_lines(records: Iterable[Any]) -> Iterator[str]:
+    """bt -E: the exception frames found on each CPU's IRQ and exception stacks."""
+    pending = False           # a stack shown, no frame found on it yet
+    first = True
+    for r in records:
+        if isinstance(r, CpuStack):
+            if pending:
+                yield "(none found)"
+            if not first:
+                yield ""
+            first = False
+            yield f"CPU {r.cpu} " + ("IRQ STACK:" if r.stack == "IRQ"
+                                     else f"{r.stack} EXCEPTION STACK:")
+            pending = True
+        elif isinstance(r, CpuExceptionFrame):
+            pending = False
+            yield from _found_frame(r)
+    if pending:
+        yield "(none found)"
+
+
+def overflow_lines(records: Iterable[StackOverflow]) -> Iterator[str]:
+    """bt -v: the tasks whose stack end lost its STACK_END_MAGIC."""
+    empty = True
+    for line in separated([task_header(r), f"  possible stack overflow: {r.stack_end:x}: "
+                           f"{r.end_value:x} != STACK_END_MAGIC"] for r in records):
+        empty = False
+        yield line
+    if empty:
+        yield "No stack overflows detected"
+
+
+# -- the layout of a Xen pCPU's trace ---------------------------------------------------
+def _xen_end(start: PcpuTraceStart) -> Iterator[str]:
+    if start.error:
+        yield f"bt: {start.error}"
+    verdict = f"    (unwound by {start.method}"
+    for other, same in start.checked.items():
+        verdict += f"; {other}: " + ("same frames" if same else "differs")
+    yield verdict + ")"
+    if start.lazy_vcpu is not None:
+        who = start.lazy_vcpu_name or f"vcpu {start.lazy_vcpu:x}"
+        yield (f"    ({who}: its registers are still loaded here (lazy context switch), "
+               f"in cpu_info {start.cpu_info:x})")
+
+
+def xen_trace_lines(records: Iterable[Any]) -> Iterator[str]:
+    """The back traces of physical CPUs, a blank line between them; after the frames,
+    how they were found and whether the other methods agree."""
+    start: PcpuTraceStart | None = None
+    for r in records:
+        if isinstance(r, PcpuTraceStart):
+            if start is not None:
+                yield from _xen_end(start)
+                yield ""
+            start = r
+            yield f"PCPU: {r.cpu:2d}  VCPU: {r.vcpu:x}"
+        elif isinstance(r, XenFrame):
+            yield f"{'#' + str(r.level):>3} [{r.sp:x}] {r.function or '(unknown)'} at {r.pc:x}"
+        elif isinstance(r, XenFrameWords):
+            yield from word_lines(r.words)
+        elif isinstance(r, XenExceptionFrame):
+            guest = (start.vcpu_name if start is not None else None) or "guest"
+            yield from xen_exception_frame_lines(r, guest if r.guest else None)
+        elif isinstance(r, XenStackChange):
+            yield f"--- <{r.left_stack} exception stack> ---"
+    if start is not None:
+        yield from _xen_end(start)
+
+
+# -- the command --------------------------------------------------------------------------
 class Bt(Command):
     name = "bt"
-    synopsis = "bt [-a|-c cpu|-p|-g] [-f|-F] [-l] [-s [-x]] [-t|-T] [-e|-E|-v] [-R ref] [pid | task] ..."
+    arguments = "[pid | task] ..."
     summary = "back trace of a task"
     group = "linux"
     targets = ("linux", "xen")
     description = """\
-On the Xen target: the back trace of the crashing physical CPU (-a: every
-pCPU, -c CPU: those), from the registers Xen saved in its crash notes, through
-exception frames (an NMI's interrupted code, a guest's entry); each trace says
-whether DWARF CFI (.debug_frame), frame pointers or a stack scan produced it,
-and whether the other methods agree (-m cfi|fp|scan chooses).
 On a Linux target: the kernel back trace of a task, unwound with the kernel's
 ORC tables (frame pointers where no ORC entry covers an address), in crash's
 format:
   #n [stack slot of the return address] function at return address
 followed by the registers of each exception frame (pt_regs) on the way.
 Without arguments: the current context task (`set`), at first the task that
-was running on the panicking CPU.  Running
-tasks start where crash starts them: machine_kexec on the panicking CPU,
-crash_nmi_callback on CPUs stopped by the crash NMI.
-  -a        the task active on every CPU
-  -c cpu    the task active on these CPUs (1,3 or 0-2)
-  -f        the stack words of every frame
-  -F        the same, words that point into kernel symbols shown as symbol+offset
-            and words that point into slab objects as the cache's name, [dentry]
-  -FF       the same, slab objects as [address:cache]
-  -s        each frame's offset in its function (-sx: in hexadecimal)
-  -p        the panic task only        -g  every thread of the task's thread group
-  -R ref    only the traces that reference a symbol (a frame's function) or an
-            address (a return address, a stack slot, an exception frame's
-            register); tasks without a stack are left out (crash prints a bare
-            "(no stack)" for them)
-  -v        check every task's stack end for STACK_END_MAGIC (an overflow wipes it)
-  -l        the source file and line of every frame
-  -t / -T   when unwinding fails: every text address on the stack, from the
-            trace's start (-t) or from the stack's bottom (-T)
-  -e        search the task's stack for anything that looks like an exception
-            frame (kernel or user mode)
-  -E        the same over every CPU's IRQ and exception stacks (crash stops at
-            the first stack it cannot place; xcrash searches them all)
+was running on the panicking CPU.  Running tasks start where crash starts
+them: machine_kexec on the panicking CPU, crash_nmi_callback on CPUs stopped
+by the crash NMI.  -E searches every stack (crash stops at the first stack it
+cannot place).
+
+On the Xen target: the back trace of the crashing physical CPU (-a: every
+pCPU, -c CPU: those), from the registers Xen saved in its crash notes, through
+exception frames (an NMI's interrupted code, a guest's entry); each trace says
+whether DWARF CFI (.debug_frame), frame pointers or a stack scan produced it,
+and whether the other methods agree.  -a, -c, -f and -m apply there.
 """
     example = "bt\nbt -a\nbt 1\nbt -f\nbt -e"
-    options = (Option("-a", "all", "active task of every CPU"),
-               Option("-c", "cpus", "active task of CPUs", takes_value=True),
-               Option("-f", "data", "frame data"),
-               Option("-F", "symdata", "frame data, symbolically"),
-               Option("-FF", "symslab", "frame data, symbolically, slab objects with their address"),
-               Option("-l", "lines", "source lines"),
-               Option("-t", "text", "text symbols on the stack from the trace's start"),
-               Option("-e", "eframes", "search the task stack for exception frames"),
-               Option("-E", "irqframes", "search the IRQ and exception stacks for exception frames"),
-               Option("-T", "alltext", "text symbols on the whole task stack"),
-               Option("-m", "method", "Xen: unwinding method (cfi, fp, scan)", takes_value=True),
-               Option("-s", "symoff", "each frame's offset in its function"),
-               Option("-x", "hexoff", "with -s: the offsets in hexadecimal"),
+    options = (Option("-a", "all", "the task active on every CPU (Xen: every pCPU)"),
+               Option("-c", "cpus", "the task active on these CPUs (Xen: these pCPUs)",
+                      takes_value=True, metavar="cpus"),
                Option("-p", "panic", "the panic task only"),
                Option("-g", "group", "every thread of the task's thread group"),
-               Option("-v", "overflow", "check every task's stack for an overflow"),
-               Option("-R", "ref", "only traces that reference this symbol or address",
-                      takes_value=True))
+               Option("-f", "data", "the stack words of every frame"),
+               Option("-F", "symdata", "the same, words that point into kernel symbols "
+                      "shown as symbol+offset and words that point into slab objects as "
+                      "the cache's name, [dentry]"),
+               Option("-FF", "symslab", "the same, slab objects as [address:cache]"),
+               Option("-l", "lines", "the source file and line of every frame"),
+               Option("-s", "symoff", "each frame's offset in its function"),
+               Option("-x", "hexoff", "with -s: the offsets in hexadecimal"),
+               Option("-t", "text", "when unwinding fails: every text address on the stack, "
+                      "from the trace's start"),
+               Option("-T", "alltext", "the same from the stack's bottom"),
+               Option("-e", "eframes", "search the task's stack for anything that looks "
+                      "like an exception frame (kernel or user mode)"),
+               Option("-E", "irqframes", "the same over every CPU's IRQ and exception "
+                      "stacks"),
+               Option("-v", "overflow", "check every task's stack end for "
+                      "STACK_END_MAGIC (an overflow wipes it)"),
+               Option("-R", "ref", "only the traces that reference a symbol (a frame's "
+                      "function) or an address (a return address, a stack slot, an "
+                      "exception frame's register); tasks without a stack are left out "
+                      "(crash prints a bare \"(no stack)\" for them)",
+                      takes_value=True, metavar="ref"),
+               Option("-m", "method", "Xen: the unwinding method (cfi, fp or scan)",
+                      takes_value=True, metavar="method"))
+    # crash refuses -a or -c with -g; of -a and -c it honours -c alone, without a word
+    exclusive = (("all", "cpus", "group"),)
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.tasks import active_tasks
-        from ..targets.linux.unwind import backtrace, panic_task
+    def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
-        target = ctx.target
-        if target.kind == "xen":
-            from .xen_bt import run as xen_bt
-            return xen_bt(ctx, opts, rest)
+        if ctx.target.kind == "xen":
+            return self._xen(ctx, cast("XenTarget", ctx.target), opts, rest)
+        target = cast("LinuxTarget", ctx.target)
+        if opts["method"] is not None:
+            raise CommandError("bt: -m chooses the unwinding method of the Xen target")
         if opts["irqframes"]:
-            from .bt_text import search_cpu_stacks
-            return Text(search_cpu_stacks(target))
+            return Records(traces.cpu_stack_search_records(target), cpu_search_lines)
         if opts["overflow"]:
-            from .bt_text import stack_overflow_text
-            return Text(stack_overflow_text(target))
+            return Records(traces.stack_overflow_records(target), overflow_lines)
+        tasks = self._tasks(target, opts, rest)
+
+        def each(records_of: Any) -> Iterator[Any]:
+            for addr in tasks:
+                ctx.check()
+                yield from records_of(target, addr)
+
+        if opts["eframes"]:
+            return Records(each(traces.stack_search_records), search_lines)
+        if opts["text"] or opts["alltext"]:
+            return Records(each(partial(traces.stack_text_records, whole=opts["alltext"])),
+                           text_lines)
+        symbolic = opts["symdata"] or opts["symslab"]
+        records = each(partial(traces.trace_records, words=opts["data"] or symbolic,
+                               names=word_names(target) if symbolic else None,
+                               sources=opts["lines"], ref=opts["ref"]))
+        offsets = ("x" if opts["hexoff"] else "d") if opts["symoff"] else None
+        return Records(records, partial(trace_lines, offsets=offsets,
+                                        with_address=opts["symslab"]))
+
+    @staticmethod
+    def _tasks(target: "LinuxTarget", opts: dict[str, Any], rest: list[str]) -> list[int]:
+        """The tasks asked for: those active on CPUs, named, the context task, or
+        (-p, and when there is no context) the panic task; -g: their thread groups."""
         tasks: list[int] = []
         if opts["all"] or opts["cpus"] is not None:
             active = active_tasks(target)
@@ -209,10 +296,9 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
                 if cpu not in active:
                     raise CommandError(f"bt: invalid cpu: {cpu}")
                 tasks.append(active[cpu])
-        for arg in rest:
-            tasks.append(_task_arg(target, arg))
-        if not tasks and hasattr(target, "context_task"):
-            current = target.context_task()
+        tasks += [resolve_task(target, arg) for arg in rest]
+        if not tasks and not opts["panic"]:
+            current = current_task(target)
             if current is not None:
                 tasks.append(current)
         if opts["panic"]:
@@ -220,111 +306,39 @@ crash_nmi_callback on CPUs stopped by the crash NMI.
         if not tasks:
             hit = panic_task(target)
             if hit is None:
-                raise CommandError("bt: no panic task")
+                raise NoPanicTask()
             tasks.append(hit[1])
         if opts["group"]:
-            tasks = _thread_groups(target, tasks)
-        ttype = target.type("struct task_struct")
-        parts, records = [], []
-        for addr in tasks:
-            ctx.check()
-            task = target.object_at(ttype, addr)
-            trace = backtrace(target, task)
-            if opts["eframes"]:
-                from .bt_text import search_task_stack
-                parts.append(search_task_stack(target, task, trace))
-                continue
-            if opts["text"] or opts["alltext"]:
-                from .bt_text import text_on_stack
-                parts.append(text_on_stack(target, task, trace, whole=opts["alltext"]))
-                continue
-            if opts["ref"] is not None and not _references(target, trace, opts["ref"]):
-                continue
-            parts.append(format_trace(target, task, trace,
-                                      frames_data=opts["data"] or opts["symdata"] or opts["symslab"],
-                                      lines=opts["lines"], records=records,
-                                      symbolic=opts["symdata"] or opts["symslab"],
-                                      slab_addresses=opts["symslab"],
-                                      offsets=("x" if opts["hexoff"] else "d") if opts["symoff"]
-                                      else None))
-        return Text("\n\n".join(parts), records)
+            tasks = traces.thread_groups(target, tasks)
+        return tasks
 
+    @staticmethod
+    def _xen(ctx: Context, target: "XenTarget", opts: dict[str, Any], rest: list[str]
+             ) -> Records:
+        if rest:
+            raise CommandError("bt: on the Xen target, name physical CPUs with -c CPU (or -a)")
+        given = [o.shown for o in Bt.options if o.dest in LINUX_ONLY and opts[o.dest]]
+        if given:
+            raise CommandError(f"bt: {', '.join(given)}: not available on the Xen target")
+        method = METHOD_NAMES.get(opts["method"], opts["method"]) if opts["method"] else None
+        if opts["all"]:
+            cpus = list(target.cpu_notes)
+        elif opts["cpus"] is not None:
+            cpus = parse_cpu_list(opts["cpus"], "bt")
+            for cpu in cpus:
+                if cpu not in target.cpu_notes:
+                    raise CommandError(f"bt: invalid pcpu: {cpu}")
+        elif target.crashing_cpu is not None:
+            cpus = [target.crashing_cpu]
+        else:
+            cpus = [next(iter(target.cpu_notes))]
+            caveat(f"the crashing pCPU is not known: pCPU {cpus[0]}, the first that saved "
+                   "registers, is shown")
 
-def _thread_groups(target: Any, tasks: list[int]) -> list[int]:
-    """bt -g: every thread of each task's thread group, in task-list order."""
-    from ..targets.linux.tasks import for_each_task
-    ttype = target.type("struct task_struct")
-    tgids = [int(target.object_at(ttype, t).tgid) for t in tasks]
-    out: list[int] = []
-    for tgid in dict.fromkeys(tgids):
-        out += [t.address_ for t in for_each_task(target)
-                if int(t.tgid) == tgid and t.address_ not in out]
-    return out
-
-
-def _references(target: Any, trace: Any, ref: str) -> bool:
-    """bt -R: the trace names the symbol in a frame, or holds the value (a frame's
-    return address or stack slot, an exception frame's register)."""
-    from ..targets.linux.unwind import ExceptionFrame, Frame
-    try:
-        value = int(ref, 16)
-    except ValueError:
-        value = None
-    for item in trace.items:
-        if isinstance(item, Frame):
-            hit = target.symbols.resolve(item.pc)
-            if hit is not None and ref in (hit[0].name, display_name(hit[0].name)) \
-                    or value in (item.pc, item.slot):
-                return True
-        elif isinstance(item, ExceptionFrame) and value is not None \
-                and value in item.regs.values():
-            return True
-    return False
-
-
-def _full_line(target: Any, pc: int) -> tuple[str, int] | None:
-    """(full source path, line) of a pc: crash's `bt -l` prints the whole path."""
-    from ..targets.symbolinfo import source_line
-    symfile = target.symfile
-    if symfile is not None and hasattr(symfile, "line_for_address"):
-        try:
-            hit = symfile.line_for_address((pc - target.symbols.delta) & 0xFFFFFFFFFFFFFFFF)
-        except XcrashError:
-            hit = None
-        if hit:
-            return hit[0], hit[1]
-    return source_line(target, pc)
-
-
-def _task_index(target: Any) -> tuple[dict[int, int], set[int]]:
-    """(pid -> first task address, every task address), walked once per target:
-    `foreach bt` names each task by address, and a dump does not change."""
-    index = getattr(target, "_bt_task_index", None)
-    if index is None:
-        from ..targets.linux.tasks import for_each_task
-        pids: dict[int, int] = {}
-        addresses: set[int] = set()
-        for t in for_each_task(target):
-            addresses.add(t.address_)
-            try:
-                pids.setdefault(int(t.pid), t.address_)
-            except (XcrashError, MemoryError_):
-                continue
-        index = target._bt_task_index = (pids, addresses)
-    return index
-
-
-def _task_arg(target: Any, arg: str) -> int:
-    pids, addresses = _task_index(target)
-    if arg.isdigit() and int(arg) in pids:
-        return pids[int(arg)]
-    try:
-        addr = int(arg, 16)
-    except ValueError:
-        raise CommandError(f"bt: invalid task or pid value: {arg}") from None
-    if addr in addresses:
-        return addr
-    raise CommandError(f"bt: invalid task or pid value: {arg}")
-
+        def each() -> Iterator[Any]:
+            for cpu in cpus:
+                ctx.check()
+                yield from xen_traces.pcpu_trace_records(target, cpu, method, words=opts["data"])
+        return Records(each(), xen_trace_lines)
 
 COMMANDS = [Bt]

@@ -2,81 +2,100 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, cast
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from ..results import Records, nothing
+from ..caveats import caveat
+from ..errors import CommandError, MemoryError_
+from ..results import Layout, Records, nothing
+from ..targets.linux.context import task_index
+from ..targets.linux.taskinfo import comm_of
+from ..targets.linux.tasks import active_tasks, is_kernel_thread, task_state_name
 from .base import Command, Context, Result, as_records
+
+if TYPE_CHECKING:
+    from ..objects import Object
+    from ..targets.linux.kernel import LinuxTarget
 
 REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
 SUBCOMMANDS = ("bt", "ps", "task", "files", "vm", "sig", "net")
 
 
-def _tasks(target: Any) -> list[tuple[Any, int]]:
-    """(task object, pid) of every task, in crash's order (by PID, idle tasks by CPU)."""
-    from ..targets.linux.tasks import for_each_task, task_cpu
-    out = []
-    for task in for_each_task(target):
-        try:
-            pid = int(task.pid)
-            out.append((task, pid, task_cpu(task) if pid == 0 else 0))
-        except (XcrashError, MemoryError_):
-            continue
-    out.sort(key=lambda t: (t[1], t[2]))
-    return [(t, pid) for t, pid, _ in out]
+def blank_line(_records: Iterable[Any]) -> Iterator[str]:
+    yield ""
+
+
+#: what crash prints between two tasks' outputs
+BETWEEN_TASKS = Records((), blank_line)
+
+
+def _no_trailing_blanks(layout: Layout) -> Layout:
+    """A layout whose trailing blank lines are left out (a task's output ends at its last
+    line: the blank line between tasks is foreach's)."""
+    def trimmed(records: Iterable[Any]) -> Iterator[str]:
+        blanks: list[str] = []
+        for line in layout(records):
+            if not line.strip():
+                blanks.append(line)
+                continue
+            yield from blanks
+            blanks.clear()
+            yield line
+    return trimmed
 
 
 class Foreach(Command):
     name = "foreach"
-    synopsis = "foreach [pid | taskaddr | name | -k | -u | state]... bt|ps|task|files|vm|sig|net [options]"
+    arguments = "[pid | taskaddr | name | -k | -u | kernel | user | active | state] ... " \
+        "bt|ps|task|files|vm|sig|net [options]"
     summary = "run a command for each selected task"
     group = "linux"
     targets = ("linux",)
     description = """\
-Runs bt, ps, task, files, vm, sig or net -s (with their own options) for every task, or for the
-tasks selected by PID, task address, command name (a name with regular
-expression characters, e.g. 'lab_.*', is a regex searched in the names),
--k / kernel (kernel threads), -u / user (user tasks), active (the tasks
-running on a CPU) or state (RU IN UN ID ST TR ZO DE PA NE WA); the outputs
-are separated by blank lines, in PID order as crash's.
+Runs bt, ps, task, files, vm, sig or net -s (with their own options) for every task, or for
+the tasks selected by PID, task address, command name (a name with regular expression
+characters, e.g. 'xc-.*', is a regex searched in the names; a leading backslash makes the
+rest a plain name), -k / kernel (kernel threads), -u / user (user tasks), active (the tasks
+running on a CPU) or state (RU IN UN ID ST TR ZO DE PA NE WA); the outputs are separated by
+blank lines, in PID order as crash's.  A task whose output is empty (bt -R that does not
+match) is left out.
 """
-    example = "foreach bt\nforeach UN bt\nforeach lab_crasher task -R pid,comm"
+    example = "foreach bt\nforeach UN bt\nforeach xc-crasher task -R pid,comm\nforeach 'xc-.*' ps"
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        from ..targets.linux.tasks import is_kernel_thread, task_state_name
         pos = next((i for i, a in enumerate(args) if a in SUBCOMMANDS), None)
         if pos is None:
             raise CommandError(f"foreach: no command (one of {', '.join(SUBCOMMANDS)})")
         selectors, command, cargs = args[:pos], args[pos], args[pos + 1:]
-        target = ctx.target
-        tasks = _tasks(target)
+        target = cast("LinuxTarget", ctx.target)
         kernel = "-k" in selectors or "kernel" in selectors
         user = "-u" in selectors or "user" in selectors
-        active = None
-        if "active" in selectors:
-            from ..targets.linux.tasks import active_tasks
-            active = set(active_tasks(target).values())
+        active = set(active_tasks(target).values()) if "active" in selectors else None
         states = {s for s in selectors if s in STATES}
         keywords = {"-k", "-u", "kernel", "user", "active"}
         names = [s for s in selectors if s not in STATES and s not in keywords]
         for s in names:
             if s.startswith("-"):
                 raise CommandError(f"foreach: invalid option {s}")
+        index = task_index(target)
+        index.announce()
+        ttype = target.type("struct task_struct")
         chosen = []
-        for task, pid in tasks:
+        for addr in index.in_pid_order():
+            task = target.object_at(ttype, addr)
             try:
                 if kernel and not is_kernel_thread(task) or user and is_kernel_thread(task):
                     continue
                 if states and task_state_name(task) not in states:
                     continue
-                if active is not None and task.address_ not in active:
+                if active is not None and addr not in active:
                     continue
-                if names and not any(self._matches(task, pid, n) for n in names):
+                if names and not any(self._matches(task, n) for n in names):
                     continue
-            except (XcrashError, MemoryError_):
+            except MemoryError_ as err:
+                caveat(f"task {addr:x} unreadable ({err}): left out of the selection")
                 continue
-            chosen.append(task.address_)
+            chosen.append(addr)
         if not chosen:
             return nothing()
         if command == "ps":
@@ -86,19 +105,25 @@ are separated by blank lines, in PID order as crash's.
                 order = {a: i for i, a in enumerate(chosen)}
                 result.items.sort(key=lambda r: order.get(getattr(r, "task", 0), 0))
             return result
-        cls = self._command(command)
-        parts: list[Records] = []
+        return self._each(ctx, self._command(command), cargs, chosen)
+
+    @staticmethod
+    def _each(ctx: Context, cls: Any, cargs: list[str], chosen: list[int]) -> Iterator[Records]:
+        """The sub-command's output for each task, a blank line between tasks; its
+        records, one task after another, for JSON.  A task whose output is empty
+        (bt -R that does not match) is left out, as crash does."""
+        shown = False
         for addr in chosen:
             ctx.check()
-            for part in as_records(cls().run(ctx, cargs + [f"{addr:x}"])):
-                lines = list(part.lines())
-                while lines and not lines[-1].strip():
-                    lines.pop()
-                if any(line.strip() for line in lines):     # bt -R may show nothing
-                    if parts:
-                        parts.append(Records([], lambda _r: iter([""])))
-                    parts.append(Records(part.records(), lambda _r, lines=lines: iter(lines)))
-        return parts
+            parts = as_records(cls().run(ctx, cargs + [f"{addr:x}"]))
+            kept = [Records(p.records(), _no_trailing_blanks(p.layout), p.columns, p.mark)
+                    for p in parts]
+            if not any(p.records() and any(line.strip() for line in p.lines()) for p in kept):
+                continue
+            if shown:
+                yield BETWEEN_TASKS
+            shown = True
+            yield from kept
 
     @staticmethod
     def _command(name: str) -> Any:
@@ -121,18 +146,18 @@ are separated by blank lines, in PID order as crash's.
         return Task
 
     @staticmethod
-    def _matches(task: Any, pid: int, sel: str) -> bool:
+    def _matches(task: "Object", sel: str) -> bool:
         """PID, task address, command name, or — when the selector holds regular
         expression characters (crash's quoted form) — a regex searched in the name;
         a leading backslash makes the rest a plain name (`\\bt`)."""
-        if sel.isdigit() and int(sel) == pid:
+        if sel.isdigit() and int(sel) == int(task.pid):
             return True
         try:
             if int(sel, 16) == task.address_:
                 return True
         except ValueError:
-            pass
-        comm = task.comm.string_().decode("utf-8", "replace")
+            pass                # not an address: a name
+        comm = comm_of(task)
         if sel.startswith("\\"):
             return comm == sel[1:]
         if REGEX_CHARS.intersection(sel):

@@ -123,7 +123,7 @@ read before it.  A long display is shown as it is read.
                 raise CommandError("-s option is only allowed with 64-bit display")
             namer = target.describe_address
             if (opts["symbolic2"] or opts["symbolic3"]) and target.kind == "linux":
-                from .wordnames import word_namer
+                from ..targets.linux.wordnames import word_namer
                 namer = word_namer(target, with_address=opts["symbolic3"])
         mode = "dec" if opts["dec"] else "udec" if opts["udec"] else "hex"
         layout = partial(word_lines, start=addr, unit=unit, mode=mode,

@@ -1,18 +1,25 @@
-"""``set``: the session's settings (radix, colour, output, pager, zero pages).
+"""``set``: the session's settings (radix, colour, output, pager, zero pages), and on a
+Linux target crash's task context (``set PID``, ``set -c CPU``, ``set -p``).
 
-crash's ``set`` also switches the task/CPU context (``set PID``, ``set -c
-CPU``); that is the target's business: any argument that is not a setting
-goes to ``session.current.set_context(args)`` when the target has one.
 ``hex`` and ``dec`` are crash's built-in aliases for ``set radix 16|10``.
 """
 from __future__ import annotations
 
 import os
 import shutil
-from typing import Any, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, cast
 
 from ..errors import CommandError
-from .base import ANY_TARGET, Command, Context, Option, Result, Text
+from ..layouts.tasks import context_lines
+from ..results import Records
+from ..targets.linux.context import (NoPanicTask, TaskContext, cpu_task, current_task,
+                                     panic_task_address, resolve_task, task_context)
+from .base import ANY_TARGET, Command, Context, Option
+
+if TYPE_CHECKING:
+    from ..targets.base import Target
+    from ..targets.linux.kernel import LinuxTarget
 
 ON_OFF = {"on": True, "off": False}
 RADIX = {"10": 10, "16": 16, "dec": 10, "decimal": 10, "hex": 16}
@@ -63,33 +70,102 @@ SETTINGS = {
 }
 
 
+@dataclass
+class Setting:
+    """A setting and its value (``described``: as `set` writes it)."""
+    setting: str
+    value: Any
+    described: str = field(metadata={"json": False})
+
+
+def setting_lines(records: Iterable[Setting]) -> Iterator[str]:
+    """``set NAME``: one setting."""
+    for r in records:
+        yield f"{'output radix' if r.setting == 'radix' else r.setting}: {r.described}"
+
+
+def settings_lines(records: Iterable[Setting]) -> Iterator[str]:
+    """``set -v``: every setting."""
+    for r in records:
+        yield f"{r.setting:>14}: {r.described}"
+
+
+def task_context_lines(records: Iterable[TaskContext]) -> Iterator[str]:
+    for r in records:
+        yield from context_lines(r)
+
+
+def context_block(target: "LinuxTarget", addr: int) -> str:
+    """crash's context block of a task, as text (for the commands that do not make
+    records: kmem ADDRESS)."""
+    return "\n".join(context_lines(task_context(target, addr)))
+
+
+def has_task_context(target: "Target") -> bool:
+    """Whether a target has crash's task context (a Linux kernel, a Xen guest's too)."""
+    from ..targets.linux.kernel import LinuxTarget
+    return isinstance(target, LinuxTarget)
+
+
 class SetCommand(Command):
     name = "set"
-    synopsis = "set [-v] [setting [value]] | set context-arguments"
+    arguments = "[setting [value]] | [pid | task]"
     summary = "show or change session settings (and the task/CPU context)"
     group = "session"
     targets = ANY_TARGET
-    options = (Option("-v", "verbose", "show every setting"),)
+    options = (Option("-v", "verbose", "show every setting"),
+               Option("-p", "panic", "the panic task becomes the context"),
+               Option("-c", "cpu", "the task active on this CPU becomes the context",
+                      takes_value=True, metavar="cpu"))
     description = (
         "With a setting name and a value, changes it; with a name alone, shows it; "
         "with -v, shows every setting.  Settings:\n\n"
         + "\n".join(f"  {name:<14} {text}" for name, text in SETTINGS.items())
-        + "\n\nOther arguments (crash's `set PID`, `set -c CPU`, `set -p`) select the "
-        "task or CPU context of the current target, when it has one; `set` alone shows "
-        "that context, or the settings if the target has no context."
+        + "\n\nOn a Linux target, a PID or task address (crash's `set PID`), -c and -p "
+        "select the task context that commands without a task argument use (bt, task, "
+        "vm, ...), and `set` alone shows it; elsewhere `set` alone shows the settings."
     )
-    example = "xcrash> set radix 16\noutput radix: 16 (hex)\nxcrash> set scroll off\nscroll: off"
+    example = "set radix 16\nset radix 10\nset -v\nset\nset 1\nset -p"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
-        if args == ["-v"] or (not args and not hasattr(ctx.target, "set_context")):
-            return self._show_all(ctx)
-        if not args or args[0] not in SETTINGS:
-            set_context = getattr(ctx.target, "set_context", None)
-            if set_context is None:
-                raise CommandError(f"{args[0]}: not a setting ({', '.join(SETTINGS)}), "
-                                   f"and the {ctx.target.kind} target has no task context")
-            return set_context(args)
-        name, values = args[0], args[1:]
+    def run(self, ctx: Context, args: list[str]) -> Records:
+        opts, rest = self.parse(args)
+        chosen = [f for f, given in (("-v", opts["verbose"]), ("-p", opts["panic"]),
+                                     ("-c", opts["cpu"] is not None)) if given]
+        if len(chosen) > 1 or chosen and rest:
+            raise CommandError(f"set: invalid argument: {' '.join(args)}")
+        if opts["verbose"]:
+            return Records([self._setting(ctx, name) for name in SETTINGS], settings_lines)
+        if rest and rest[0] in SETTINGS:
+            return self._set(ctx, rest[0], rest[1:])
+        target = ctx.target
+        if not has_task_context(target):
+            if not rest and not chosen:
+                return Records([self._setting(ctx, name) for name in SETTINGS], settings_lines)
+            raise CommandError(f"{rest[0] if rest else chosen[0]}: not a setting "
+                               f"({', '.join(SETTINGS)}), and the {target.kind} target has "
+                               "no task context")
+        return self._context(cast("LinuxTarget", target), opts, rest)
+
+    @staticmethod
+    def _context(target: "LinuxTarget", opts: dict[str, Any], rest: list[str]) -> Records:
+        """``set``, ``set PID|TASK``, ``set -c CPU``, ``set -p``: the context's block."""
+        if len(rest) > 1:
+            raise CommandError(f"set: invalid argument: {' '.join(rest)}")
+        if opts["panic"]:
+            addr = panic_task_address(target)
+        elif opts["cpu"] is not None:
+            addr = cpu_task(target, opts["cpu"])
+        elif rest:
+            addr = resolve_task(target, rest[0])
+        else:
+            addr = current_task(target)
+        if addr is None:
+            raise NoPanicTask()
+        if opts["panic"] or opts["cpu"] is not None or rest:
+            target.selected_task = addr
+        return Records([task_context(target, addr)], task_context_lines)
+
+    def _set(self, ctx: Context, name: str, values: list[str]) -> Records:
         if len(values) > 1:
             raise CommandError(f"{name}: one value expected")
         if values:
@@ -98,20 +174,15 @@ class SetCommand(Command):
                 ctx.session.dump.zero_excluded = value
             else:
                 ctx.settings[name] = value
-        label = "output radix" if name == "radix" else name
-        return Text(f"{label}: {_describe(ctx, name)}\n",
-                    records=[{"setting": name, "value": self._value(ctx, name)}])
-
-    def _show_all(self, ctx: Context) -> Text:
-        lines = [f"{name:>14}: {_describe(ctx, name)}" for name in SETTINGS]
-        records = [{"setting": name, "value": self._value(ctx, name)} for name in SETTINGS]
-        return Text("\n".join(lines) + "\n", records=records)
+        return Records([self._setting(ctx, name)], setting_lines)
 
     @staticmethod
-    def _value(ctx: Context, name: str) -> Any:
+    def _setting(ctx: Context, name: str) -> Setting:
         if name == "zero_excluded":
-            return bool(getattr(ctx.session.dump, "zero_excluded", False))
-        return ctx.settings[name]
+            value = bool(getattr(ctx.session.dump, "zero_excluded", False))
+        else:
+            value = ctx.settings[name]
+        return Setting(name, value, _describe(ctx, name))
 
 
 COMMANDS = [SetCommand]

@@ -1,13 +1,45 @@
-"""crash's current task context on a Linux target: ``set PID``, ``set -c CPU``, ``set -p``.
+"""Which task: crash's context task (``set``), tasks named by PID or address, the panic task.
 
-The context starts at the panic task (``unwind.panic_task``); commands that
-default to "the current task" (``bt``) ask :func:`current_task`.
+The context starts at the panic task (``unwind.panic_task``) and is the target's
+``selected_task`` once ``set`` chose another; commands that default to "the current
+task" (``bt``, ``task``, ``vm``, ...) ask :func:`current_task`.  Every command that
+names tasks by PID or address resolves them through one index per target
+(:func:`task_index`).
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ...errors import CommandError, MemoryError_, XcrashError
+from ...caveats import caveat
+from ...errors import MemoryError_, XcrashError
+from ..base import cached_per_target
+from .taskinfo import TaskRef, comm_of
+from .tasks import active_tasks, for_each_task, task_cpu
+
+if TYPE_CHECKING:
+    from ...objects import Object
+    from .kernel import LinuxTarget
+
+
+class NoSuchTask(XcrashError):
+    """A PID or task address that names no task of the dump."""
+
+    def __init__(self, arg: str) -> None:
+        super().__init__(f"invalid task or pid value: {arg}")
+        self.arg = arg
+
+
+class NoSuchCpu(XcrashError):
+    def __init__(self, arg: str) -> None:
+        super().__init__(f"invalid cpu: {arg}")
+        self.arg = arg
+
+
+class NoPanicTask(XcrashError):
+    def __init__(self) -> None:
+        super().__init__("no panic task found")
+
 
 #: crash's names of the task state bits (task_state_string)
 STATE_BITS = ((0x1, "TASK_INTERRUPTIBLE"), (0x2, "TASK_UNINTERRUPTIBLE"), (0x4, "TASK_STOPPED"),
@@ -16,7 +48,7 @@ STATE_BITS = ((0x1, "TASK_INTERRUPTIBLE"), (0x2, "TASK_UNINTERRUPTIBLE"), (0x4, 
               (0x200, "TASK_WAKING"), (0x400, "TASK_NOLOAD"), (0x800, "TASK_NEW"))
 
 
-def state_string(task: Any) -> str:
+def state_string(task: "Object") -> str:
     """crash's long state name: TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_IDLE, ..."""
     t = task.type_
     state = int(task.member_("__state" if t.has_member("__state") else "state"))
@@ -29,120 +61,131 @@ def state_string(task: Any) -> str:
     return "|".join(names) if names else f"{state:#x}"
 
 
-def resolve_task(target: Any, arg: str, command: str = "set") -> int:
-    """A PID (decimal) or task address (hex) → task address."""
-    by_pid, addresses = _task_index(target)
-    if arg.isdigit() and int(arg) in by_pid:
-        return by_pid[int(arg)]
-    try:
-        addr = int(arg, 16)
-    except ValueError:
-        raise CommandError(f"{command}: invalid task or pid value: {arg}") from None
-    if addr in addresses:
-        return addr
-    raise CommandError(f"{command}: invalid task or pid value: {arg}")
+# -- the task index -------------------------------------------------------------------
+@dataclass
+class TaskIndex:
+    """Every task of the target by PID and by address, walked once: a dump does not
+    change, and `foreach` resolves every task it runs a command for."""
+    #: PID → its tasks in task-list order (PID 0: each CPU's idle task, by CPU)
+    by_pid: dict[int, list[int]] = field(default_factory=dict)
+    #: every task address the walk met (those whose PID could not be read too)
+    addresses: set[int] = field(default_factory=set)
+    #: what the walk could not read (a broken list, a task's PID)
+    problems: list[str] = field(default_factory=list)
+
+    def in_pid_order(self) -> list[int]:
+        """The tasks as crash orders its task table: by PID, the idle tasks by CPU."""
+        return [addr for pid in sorted(self.by_pid) for addr in self.by_pid[pid]]
+
+    def announce(self) -> None:
+        """Say what the index lacks (each command that lists every task calls it)."""
+        for problem in self.problems:
+            caveat(problem)
 
 
-def _task_index(target: Any) -> tuple[dict[int, int], set[int]]:
-    """({PID: first task with it}, {every task address}), built once per target: a
-    dump does not change, and `foreach` resolves every task it runs a command for."""
-    index = getattr(target, "_task_index", None)
-    if index is None:
-        from .tasks import for_each_task
-        by_pid: dict[int, int] = {}
-        addresses: set[int] = set()
-        for t in for_each_task(target):
-            addresses.add(t.address_)
-            try:
-                by_pid.setdefault(int(t.pid), t.address_)
-            except (XcrashError, MemoryError_):
-                continue
-        index = target._task_index = (by_pid, addresses)
+@cached_per_target
+def task_index(target: "LinuxTarget") -> TaskIndex:
+    index = TaskIndex()
+    errors: list[str] = []
+    for t in for_each_task(target, errors):
+        index.addresses.add(t.address_)
+        try:
+            index.by_pid.setdefault(int(t.pid), []).append(t.address_)
+        except MemoryError_ as err:
+            index.problems.append(f"task {t.address_:x}: PID unreadable ({err}): known by its "
+                                  "address only")
+    index.problems += [f"{e}: the tasks past that point are not known" for e in errors]
     return index
 
 
-def panic_task_address(target: Any) -> int | None:
+def resolve_task(target: "LinuxTarget", arg: str) -> int:
+    """A PID (decimal) or task address (hex) → the task's address (a PID shared by
+    several tasks, as the idle tasks' 0: the first of them)."""
+    index = task_index(target)
+    if arg.isdigit() and int(arg) in index.by_pid:
+        return index.by_pid[int(arg)][0]
+    try:
+        addr = int(arg, 16)
+    except ValueError:
+        addr = None               # neither a PID nor an address
+    if addr is not None and addr in index.addresses:
+        return addr
+    index.announce()
+    raise NoSuchTask(arg)
+
+
+# -- the panic task and the context task ------------------------------------------------
+def panic_task_address(target: "LinuxTarget", *, guess: bool = True) -> int | None:
+    """The panic task (see ``unwind.panic_task``: with ``guess``, a stand-in when no
+    task panicked, with a caveat)."""
     from .unwind import panic_task
-    hit = panic_task(target)
+    hit = panic_task(target, guess=guess)
     return hit[1] if hit else None
 
 
-def current_task(target: Any) -> int | None:
-    """The context task's address (the panic task until ``set`` changes it)."""
-    addr = getattr(target, "_context_task", None)
-    if addr is None:
-        addr = panic_task_address(target)
-        target._context_task = addr
-    return addr
+def current_task(target: "LinuxTarget") -> int | None:
+    """The context task's address: the one ``set`` selected, else the panic task.  In a
+    dump where no task panicked (a Xen guest) the context starts, as crash's, at the
+    task of the first CPU whose registers are in kernel mode (no panic is claimed:
+    `set` does not mark it PANIC)."""
+    if target.selected_task is not None:
+        return target.selected_task
+    found = panic_task_address(target, guess=False)
+    if found is None:
+        from .unwind import first_active
+        first = first_active(target)
+        found = first[1] if first else None
+    return found
 
 
-def context_block(target: Any, addr: int) -> str:
-    """crash's ``set`` block for a task."""
-    from .tasks import active_tasks, task_cpu
+def cpu_task(target: "LinuxTarget", spec: str) -> int:
+    """The task that was active on a CPU (``set -c CPU``)."""
+    try:
+        cpu = int(spec)
+    except ValueError:
+        raise NoSuchCpu(spec) from None
+    active = active_tasks(target)
+    if cpu not in active:
+        raise NoSuchCpu(str(cpu))
+    return active[cpu]
+
+
+@dataclass
+class TaskContext(TaskRef):
+    """crash's ``set`` block: a task as the context shows it."""
+    thread_info: int
+    #: crash's long state name (TASK_RUNNING, TASK_INTERRUPTIBLE, ...)
+    state: str
+    panic: bool
+    #: the task was running on a CPU (the panic task too)
+    active: bool
+    #: how many tasks share the PID (each CPU's idle task: PID 0)
+    same_pid: int
+
+
+def task_context(target: "LinuxTarget", addr: int) -> TaskContext:
     task = target.object_at(target.type("struct task_struct"), addr)
-    comm = task.comm.string_().decode("utf-8", "replace")
     if task.type_.has_member("thread_info") and \
             task.type_.strip_typedefs().member_path("thread_info")[0] == 0:
         thread_info = addr                       # CONFIG_THREAD_INFO_IN_TASK
     else:
         thread_info = int(task.stack)
-    state = state_string(task) + " "            # crash's "%s " then the marks
-    if addr == panic_task_address(target):
-        state += "(PANIC)"
-    elif addr in active_tasks(target).values():
-        state += "(ACTIVE)"
     pid = int(task.pid)
-    same_pid = _same_pid_tasks(target, pid)
-    # crash writes "(1 of N)" for every task of a shared PID (each CPU's idle task)
-    nth = f"  (1 of {len(same_pid)})" if len(same_pid) > 1 else ""
-    return (f"    PID: {pid}\n"
-            f"COMMAND: \"{comm}\"\n"
-            f"   TASK: {addr:x}{nth}  [THREAD_INFO: {thread_info:x}]\n"
-            f"    CPU: {task_cpu(task)}\n"
-            f"  STATE: {state}")
+    return TaskContext(pid=pid, task=addr, cpu=task_cpu(task), comm=comm_of(task),
+                       thread_info=thread_info, state=state_string(task),
+                       panic=addr == panic_task_address(target, guess=False),
+                       active=addr in active_tasks(target).values(),
+                       same_pid=len(task_index(target).by_pid.get(pid, ())))
 
 
-def _same_pid_tasks(target: Any, pid: int) -> list[int]:
-    """The tasks sharing ``pid`` (PID 0: each CPU's idle task), in task-list order:
-    crash numbers them "(1 of 2)"."""
-    from .tasks import for_each_task
-    cache = getattr(target, "_tasks_by_pid", None)
-    if cache is None:
-        cache = {}
-        for t in for_each_task(target):
-            try:
-                cache.setdefault(int(t.pid), []).append(t.address_)
-            except (XcrashError, MemoryError_):
-                continue
-        target._tasks_by_pid = cache
-    return cache.get(pid, [])
-
-
-def set_context(target: Any, args: list[str]) -> Any:
-    """``set``, ``set PID|TASK``, ``set -c CPU``, ``set -p``: returns the block as Text."""
-    from ...commands.base import Text
-    from .tasks import active_tasks
-    if not args:
-        addr = current_task(target)
-    elif args[0] == "-p" and len(args) == 1:
-        addr = panic_task_address(target)
-    elif args[0] == "-c" and len(args) == 2 or args[0].startswith("-c") and len(args) == 1 \
-            and args[0][2:]:
-        spec = args[1] if len(args) == 2 else args[0][2:]
-        try:
-            cpu = int(spec)
-        except ValueError:
-            raise CommandError(f"set: invalid cpu: {spec}") from None
-        active = active_tasks(target)
-        if cpu not in active:
-            raise CommandError(f"set: invalid cpu: {cpu}")
-        addr = active[cpu]
-    elif len(args) == 1 and not args[0].startswith("-"):
-        addr = resolve_task(target, args[0])
-    else:
-        raise CommandError(f"set: invalid argument: {' '.join(args)}")
-    if addr is None:
-        raise CommandError("set: no panic task")
-    target._context_task = addr
-    text = context_block(target, addr)
-    return Text(text + "\n", records=[{"task": addr}])
+def context_block(target: "LinuxTarget", addr: int) -> str:
+    """crash's context block of a task as text, for ``whereis`` (kmem ADDRESS), which keeps
+    lines, not the record.  The layout is ``layouts.tasks.context_lines``'s; this copy goes
+    once whereis keeps the :class:`TaskContext` record."""
+    t = task_context(target, addr)
+    nth = f"  (1 of {t.same_pid})" if t.same_pid > 1 else ""
+    return "\n".join([f"    PID: {t.pid}", f"COMMAND: \"{t.comm}\"",
+                      f"   TASK: {t.task:x}{nth}  [THREAD_INFO: {t.thread_info:x}]",
+                      f"    CPU: {t.cpu}",
+                      f"  STATE: {t.state} " + ("(PANIC)" if t.panic else
+                                                "(ACTIVE)" if t.active else "")])

@@ -118,10 +118,21 @@ def symfile_release(symfile: Any) -> str | None:
     return banner_release(symfile.read_static(sym.address, min(sym.size or 256, 512)))
 
 
+class KernelThread(XcrashError):
+    """A kernel thread has no user address space."""
+
+    def __init__(self, task: int) -> None:
+        super().__init__(f"task {task:x} is a kernel thread: no user memory")
+        self.task = task
+
+
 class LinuxTarget(Target):
     """A Linux kernel: bare metal, or a Xen guest once its space is built."""
 
     kind = "linux"
+    #: why the CPUs' registers at the crash are unknown, when they are (a Xen guest whose
+    #: vCPU state the hypervisor kept where it cannot be read); None: they are known
+    registers_unknown: str | None = None
 
     def __init__(self, name: str, space: AddressSpace, phys_space: AddressSpace,
                  symfile: Any, layout: KernelLayout, *, dump: Any = None,
@@ -142,6 +153,8 @@ class LinuxTarget(Target):
         #: start-up remarks (what was guessed while opening the kernel); the session
         #: shows them
         self.notes: list[str] = []
+        #: crash's context task as `set` selected it (None: the panic task)
+        self.selected_task: int | None = None
 
     @classmethod
     def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel",
@@ -204,26 +217,22 @@ class LinuxTarget(Target):
         from .modules import ModuleTable
         return self.symbols.modules if self.symbols is not None else ModuleTable([])
 
-    def set_context(self, args: list[str]) -> Any:
-        """crash's ``set`` task context (``set PID``, ``set -c CPU``, ``set -p``)."""
-        from .context import set_context
-        return set_context(self, args)
-
     def context_task(self) -> int | None:
-        """Address of the current context task (the panic task by default)."""
+        """Address of the current context task: the one `set` selected, else the panic
+        task (None when there is none)."""
         from .context import current_task
         return current_task(self)
 
     def user_space(self, task: int | None = None) -> PageTableSpace:
         """The user address space of a task (the context task by default),
         walked from its ``mm->pgd``; kernel threads have none."""
-        from ...errors import CommandError
+        from .context import NoPanicTask
         address = task if task is not None else self.context_task()
         if address is None:
-            raise CommandError("no task context")
+            raise NoPanicTask()
         mm = self.object_at("struct task_struct", address).mm
         if not int(mm):
-            raise CommandError(f"task {address:x} is a kernel thread: no user memory")
+            raise KernelThread(address)
         return PageTableSpace(self.space.phys, self.user_root(int(mm.pgd)),
                               levels=self.layout.levels, entry_mask=self.layout.sme_mask,
                               name="user")

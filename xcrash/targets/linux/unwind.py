@@ -16,11 +16,17 @@ its ``crash_nmi_callback`` frame; otherwise at the NT_PRSTATUS registers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...errors import MemoryError_, XcrashError
+from ...caveats import caveat
+from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError
+from ..base import cached_per_target
 from . import orc as O
-from .tasks import active_tasks, thread_size
+from .tasks import active_tasks, task_cpu, thread_size
+
+if TYPE_CHECKING:
+    from ...objects import Object
+    from .kernel import LinuxTarget
 
 MAX_FRAMES = 256
 PT_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
@@ -56,7 +62,7 @@ class StackSwitch:
 class Trace:
     task: int
     cpu: int
-    items: list[Any] = field(default_factory=list)
+    items: list[Frame | ExceptionFrame | StackSwitch] = field(default_factory=list)
     #: why the walk stopped, when it was not a normal end
     error: str | None = None
     #: the task has no kernel stack (exited: ``task.stack`` is NULL)
@@ -67,7 +73,7 @@ class Trace:
 class Stacks:
     """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
 
-    def __init__(self, target: Any, task: Any, cpu: int | None) -> None:
+    def __init__(self, target: "LinuxTarget", task: "Object", cpu: int | None) -> None:
         self.target = target
         self.ranges: list[tuple[int, int, str]] = []
         size = thread_size(target)
@@ -89,16 +95,20 @@ class Stacks:
         return None
 
 
-
-
 _ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEBUG",
                  "MCE_stack": "MCE", "VC_stack": "VC", "VC2_stack": "VC2"}
 
 
-def cpu_stacks(target: Any, cpu: int) -> list[tuple[int, int, str]]:
-    cache = target.__dict__.setdefault("_cpu_stacks", {})
-    if cpu in cache:
-        return cache[cpu]
+@cached_per_target
+def _cpu_stacks_known(target: "LinuxTarget") -> dict[int, list[tuple[int, int, str]]]:
+    return {}
+
+
+def cpu_stacks(target: "LinuxTarget", cpu: int) -> list[tuple[int, int, str]]:
+    """(low, high, name) of a CPU's IRQ stack and exception stacks (NMI, DOUBLEFAULT, ...)."""
+    known = _cpu_stacks_known(target)
+    if cpu in known:
+        return known[cpu]
     out: list[tuple[int, int, str]] = []
     size = thread_size(target)
     try:
@@ -106,8 +116,10 @@ def cpu_stacks(target: Any, cpu: int) -> list[tuple[int, int, str]]:
         if ptr:
             top = ptr + 8 if ptr & 0xFFF else ptr        # 5.12+: the pointer is top - 8
             out.append((top - size, top, "IRQ"))
-    except XcrashError:
-        pass
+    except (NoSuchSymbol, NoSuchType):
+        pass                        # a kernel without per-CPU IRQ stacks (32-bit, before 4.x)
+    except MemoryError_ as err:
+        caveat(f"CPU {cpu}: hardirq_stack_ptr unreadable ({err}): its IRQ stack is not known")
     try:
         base = int(target.per_cpu("cea_exception_stacks", cpu))
         t = target.type("struct cea_exception_stacks")
@@ -116,9 +128,12 @@ def cpu_stacks(target: Any, cpu: int) -> list[tuple[int, int, str]]:
             if name and base:
                 lo = base + m.bit_offset // 8
                 out.append((lo, lo + m.type.byte_size, name))
-    except XcrashError:
-        pass
-    cache[cpu] = out
+    except (NoSuchSymbol, NoSuchType):
+        pass                        # before 4.16: exception stacks in the orig_ist array
+    except MemoryError_ as err:
+        caveat(f"CPU {cpu}: cea_exception_stacks unreadable ({err}): its exception stacks "
+               "are not known")
+    known[cpu] = out
     return out
 
 
@@ -135,6 +150,7 @@ class _Memory:
             try:
                 self.pages[base] = bytes(self.space.read(base, 4096))
             except (XcrashError, MemoryError_):
+                # u64() then reads the word alone, and reports its own failure
                 self.pages[base] = None
         return self.pages[base]
 
@@ -156,12 +172,20 @@ class _Stop(Exception):
     pass
 
 
-def memory(target: Any) -> _Memory:
+def memory(target: "LinuxTarget") -> _Memory:
     return _Memory(target.space)
 
 
+def read_word(mem: _Memory, addr: int) -> int:
+    """A word of memory through ``mem``; a failed read is the MemoryError_ it is."""
+    try:
+        return mem.u64(addr)
+    except _Stop as why:
+        raise MemoryError_(str(why), addr) from None
+
+
 # -- starting points -----------------------------------------------------------------------
-def _func_range(target: Any, name: str) -> tuple[int, int] | None:
+def _func_range(target: "LinuxTarget", name: str) -> tuple[int, int] | None:
     sym = target.symbols.get(name)
     if sym is None or not sym.size:
         return None
@@ -175,6 +199,8 @@ def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
         try:
             v = mem.u64(addr)
         except _Stop:
+            # an exception stack the kernel left unmapped (VC without SEV-ES, a guard
+            # page): nothing ran there; an unreadable task stack fails the walk itself
             return None
         if fn[0] < v < fn[1]:
             return addr
@@ -182,7 +208,7 @@ def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
     return None
 
 
-def _active_start(target: Any, mem: _Memory, stacks: Stacks, regs: dict[str, int]
+def _active_start(target: "LinuxTarget", mem: _Memory, stacks: Stacks, regs: dict[str, int]
                   ) -> tuple[int, int] | None:
     """(slot, pc) where crash starts a running task: machine_kexec or crash_nmi_callback."""
     rsp = regs.get("rsp", 0)
@@ -206,23 +232,22 @@ def _active_start(target: Any, mem: _Memory, stacks: Stacks, regs: dict[str, int
     return None
 
 
-def cpu_regs(target: Any, cpu: int) -> dict[str, int] | None:
+def cpu_regs(target: "LinuxTarget", cpu: int) -> dict[str, int] | None:
     for c in target.cpus:
         if c.index == cpu and any(c.regs.values()):
             return c.regs
     return None
 
 
-def task_on_cpu(target: Any, task_addr: int) -> int | None:
+def task_on_cpu(target: "LinuxTarget", task_addr: int) -> int | None:
     for cpu, addr in active_tasks(target).items():
         if addr == task_addr:
             return cpu
     return None
 
 
-def backtrace(target: Any, task: Any) -> Trace:
+def backtrace(target: "LinuxTarget", task: "Object") -> Trace:
     """The back trace of a task (an Object of ``struct task_struct``)."""
-    from .tasks import task_cpu
     cpu = task_on_cpu(target, task.address_)
     trace = Trace(task.address_, cpu if cpu is not None else task_cpu(task))
     if not int(task.stack):
@@ -232,7 +257,7 @@ def backtrace(target: Any, task: Any) -> Trace:
     trace.stacks = stacks.ranges
     mem = memory(target)
     regs = cpu_regs(target, cpu) if cpu is not None else None
-    unknown = getattr(target, "registers_unknown", None)
+    unknown = target.registers_unknown
     if cpu is not None and regs is None and unknown:
         # running, and thread.sp is from its last switch: any walk from it would lie
         trace.error = f"the registers of CPU {cpu} are unknown ({unknown}); bt -t lists the " \
@@ -253,8 +278,8 @@ def backtrace(target: Any, task: Any) -> Trace:
         else:
             frame_t = target.type("struct inactive_task_frame")
             sp = int(task.thread.sp)
-            ret_off = frame_t.member("ret_addr")[0] // 8
-            bp_off = frame_t.member("bp")[0] // 8
+            ret_off = frame_t.offsetof("ret_addr")
+            bp_off = frame_t.offsetof("bp")
             pc = mem.u64(sp + ret_off)
             rff = target.symbols.get("ret_from_fork")
             _walk(target, mem, stacks, trace, pc, sp + frame_t.byte_size, mem.u64(sp + bp_off),
@@ -271,18 +296,21 @@ def _guess_bp(mem: _Memory, slot: int) -> int:
     try:
         return mem.u64(slot - 8)
     except _Stop:
+        # unknown: ORC rarely needs rbp, and an entry that does stops the walk there
+        # with its own error
         return 0
 
 
 # -- the walk ---------------------------------------------------------------------------------
-def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int, bp: int,
-          *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
+def _walk(target: "LinuxTarget", mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int,
+          bp: int, *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
     items = trace.items
     kind = stacks.kind(slot) or "task"
     items.append(Frame(slot, ip, kind))
     regs_full: dict[str, int] | None = known
     prev_kind = kind
     for _ in range(MAX_FRAMES):
+        entry: O.OrcEntry | None
         if ip == 0:
             entry = O.NULL_ENTRY
         else:
@@ -362,12 +390,12 @@ def _walk(target: Any, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: 
 _THUNKS = ("__x86_indirect_thunk", "__x86_indirect_call_thunk", "__x86_return_thunk")
 
 
-def _after_call(target: Any, mem: _Memory, value: int, callee: int | None) -> bool:
+def _after_call(target: "LinuxTarget", mem: _Memory, value: int, callee: int | None) -> bool:
     """Whether ``value`` is a return address after a call (to ``callee`` if direct)."""
     try:
         code = bytes(target.space.read(value - 7, 7))
     except (XcrashError, MemoryError_):
-        return False
+        return False        # a probe: no readable code before it, so no call there
     if code[2] == 0xE8:                                   # call rel32
         dest = (value + int.from_bytes(code[3:7], "little", signed=True)) & MASK
         if callee is None or dest == callee:
@@ -383,8 +411,8 @@ def _after_call(target: Any, mem: _Memory, value: int, callee: int | None) -> bo
     return False
 
 
-def _frame_pointer_entry(target: Any, mem: _Memory, stacks: Stacks, sp: int, bp: int,
-                         ip: int) -> Any:
+def _frame_pointer_entry(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp: int, bp: int,
+                         ip: int) -> O.OrcEntry | None:
     """The kernel's own fallback (a frame-pointer frame) when ``bp`` is a frame on the
     current stack whose return address follows a direct call to the function at
     ``ip``; None otherwise (frame pointers are not trusted blindly: 6.1's
@@ -397,21 +425,22 @@ def _frame_pointer_entry(target: Any, mem: _Memory, stacks: Stacks, sp: int, bp:
         return None
     try:
         ret = mem.u64(bp + 8)
-    except (XcrashError, MemoryError_):
-        return None
+    except (_Stop, XcrashError):
+        return None         # a probe: no frame there; the caller scans for the return
     code_hit = target.symbols.resolve(ret)
     if code_hit is None or not _after_call(target, mem, ret, hit[0].address):
         return None
     try:
         code = bytes(target.space.read(ret - 5, 1))
     except (XcrashError, MemoryError_):
-        return None
+        return None         # a probe, as above
     if code[0] != 0xE8:                # only a direct call proves the frame is ours
         return None
     return O.FP_ENTRY
 
 
-def _scan_return(target: Any, mem: _Memory, stacks: Stacks, sp: int, ip: int) -> int | None:
+def _scan_return(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp: int, ip: int
+                 ) -> int | None:
     rng = stacks.range_of(sp)
     if rng is None:
         return None
@@ -428,22 +457,41 @@ def _scan_return(target: Any, mem: _Memory, stacks: Stacks, sp: int, ip: int) ->
     return None
 
 
-def panic_task(target: Any) -> tuple[int, int] | None:
-    """(cpu, task address) of the panicking CPU: ``panic_cpu``, else the CPU whose
-    stack holds a ``machine_kexec`` frame."""
+def panic_task(target: "LinuxTarget", *, guess: bool = True) -> tuple[int, int] | None:
+    """(cpu, task address) of the panicking CPU, ``panic_cpu``'s.  Without one (a Xen
+    guest: the guest did not panic; a dump taken without a panic) and with ``guess``,
+    the task of the first CPU whose saved registers are in kernel mode, else of the
+    first CPU, saying so; None otherwise."""
     active = active_tasks(target)
     sym = target.symbols.get("panic_cpu")
+    why = "no panic_cpu in this kernel"
     if sym is not None:
         try:
             cpu = target.space.read_u32(sym.address)
+        except MemoryError_ as err:
+            why = f"panic_cpu unreadable ({err})"
+        else:
             if cpu in active:
                 return cpu, active[cpu]
-        except (XcrashError, MemoryError_):
-            pass
+            why = f"panic_cpu is {cpu if cpu < 0x80000000 else cpu - (1 << 32)}"
+    if not guess:
+        return None
+    hit = first_active(target)
+    if hit is not None:
+        caveat(f"no panic task ({why}): the task of CPU {hit[0]}, "
+               + ("the first CPU whose saved registers are in kernel mode, is taken"
+                  if hit[2] else "the first CPU, is taken"))
+    return hit[:2] if hit else None
+
+
+def first_active(target: "LinuxTarget") -> tuple[int, int, bool] | None:
+    """(cpu, task, in kernel mode) of the first CPU whose saved registers are in kernel
+    mode, else of the first CPU: a dump's current task when none panicked."""
+    active = active_tasks(target)
     for c in target.cpus:
         if c.regs.get("cs", 0) & 3 == 0 and c.regs.get("rip") and c.index in active:
-            return c.index, active[c.index]
+            return c.index, active[c.index], True
     if active:
         cpu = min(active)
-        return cpu, active[cpu]
+        return cpu, active[cpu], False
     return None

@@ -1,0 +1,378 @@
+"""bt's records: a task's back trace and what bt's other views find on its stacks.
+
+A trace is a :class:`TraceStart` (the task, and why the walk stopped early if it did)
+followed by its :class:`BtFrame` records (each function named, crash's way), the
+registers of the exception frames met (:class:`TaskExceptionFrame`), the switches
+between stacks and, on request, each frame's source line (:class:`FrameSource`, bt -l)
+and stack words (:class:`FrameWords`, bt -f / -F).  The other views: the text
+addresses on a stack (:class:`StackText`, bt -t / -T), plausible exception frames
+found by searching a stack (bt -e, and a CPU's stacks: :class:`CpuStack`, bt -E),
+and the stacks that lost their end marker (:class:`StackOverflow`, bt -v).
+
+The unwinding itself is ``unwind.py``'s; these helpers only name and select.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from ...caveats import Unreadable, caveat
+from ...errors import MemoryError_, XcrashError
+from ...symbols.symtab import display_name
+from .context import task_index
+from .stackscan import exception_frames, text_symbol
+from .taskinfo import TaskRef, comm_of
+from .tasks import for_each_task, task_cpu, thread_size
+from .unwind import (ExceptionFrame, Frame, StackSwitch, Trace, backtrace, cpu_stacks, memory,
+                     read_word, task_on_cpu)
+from .wordnames import WordName
+
+if TYPE_CHECKING:
+    from ...objects import Object
+    from .kernel import LinuxTarget
+
+MASK = 0xFFFFFFFFFFFFFFFF
+
+
+# -- the records ------------------------------------------------------------------------
+@dataclass
+class TraceStart(TaskRef):
+    """A task's trace begins (crash's task header)."""
+    #: the task has no kernel stack (it exited: ``task.stack`` is NULL)
+    no_stack: bool = False
+    #: why the walk stopped before its normal end (crash's ``bt: ...`` after the frames)
+    error: str | None = None
+
+
+@dataclass
+class BtFrame:
+    """``#level [sp] function at pc [module]``: a return address and the stack slot it
+    was read from."""
+    task: int
+    level: int
+    sp: int
+    pc: int
+    #: the function the return address is in (None: in no known symbol)
+    function: str | None
+    #: pc's offset in the function
+    offset: int | None
+    #: the module of the function (None: the kernel's own)
+    module: str | None
+    #: the stack the slot is on: "task", "IRQ", "NMI", ...
+    stack: str
+
+
+@dataclass
+class FrameSource:
+    """bt -l: the source file and line of a frame's return address."""
+    task: int
+    level: int
+    file: str
+    line: int
+
+
+@dataclass
+class StackWord:
+    """A word of the stack (bt -f); with -F what it points at."""
+    address: int
+    value: int | Unreadable
+    symbol: str | None = None
+    slab_cache: str | None = None
+
+
+@dataclass
+class FrameWords:
+    """bt -f / -F: the stack words of a frame, between its return address and the next."""
+    task: int
+    level: int
+    words: list[StackWord]
+
+
+@dataclass
+class SavedRegisters:
+    """A ``struct pt_regs`` on a stack: the registers an exception or interrupt saved."""
+    exception_frame: int
+    regs: dict[str, int]
+    #: the kernel function RIP is in, for a kernel-mode frame (None: user mode, or in no
+    #: known symbol)
+    function: str | None
+    offset: int | None
+    stack: str
+
+    @property
+    def user_mode(self) -> bool:
+        return bool(self.regs["cs"] & 3)
+
+
+@dataclass
+class TaskExceptionFrame(SavedRegisters):
+    task: int
+
+
+@dataclass
+class CpuExceptionFrame(SavedRegisters):
+    """bt -E: a frame found on one of a CPU's stacks."""
+    cpu: int
+
+
+@dataclass
+class StackChange:
+    """The walk left an IRQ or exception stack (crash's ``--- <IRQ stack> ---``)."""
+    task: int
+    left_stack: str
+
+
+@dataclass
+class StackText:
+    """bt -t / -T: a word of the stack that points into kernel text (``start``: where
+    the back trace starts, crash's ``START:`` line)."""
+    task: int
+    sp: int
+    pc: int
+    function: str | None
+    start: bool = False
+
+
+@dataclass
+class CpuStack:
+    """bt -E: one of a CPU's stacks, searched for exception frames."""
+    cpu: int
+    stack: str
+
+
+@dataclass
+class StackOverflow(TaskRef):
+    """bt -v: a task whose stack end lost its STACK_END_MAGIC (the stack grew past it)."""
+    stack_end: int
+    end_value: int
+
+
+# -- naming ----------------------------------------------------------------------------
+def _named_pc(target: "LinuxTarget", pc: int, after_call: bool
+              ) -> tuple[str | None, int | None, str | None]:
+    """(function, offset, module) of a return address.  At a symbol's first byte, the
+    call was the last instruction of the code before it (a noreturn call ending a
+    .cold block): that code's function, as crash shows it."""
+    hit = target.symbols.resolve(pc)
+    if hit is not None and hit[1] == 0 and after_call:
+        hit = target.symbols.resolve(pc - 1) or hit
+    if hit is None:
+        return None, None, None
+    sym = hit[0]
+    return display_name(sym.name), pc - sym.address, getattr(sym, "module", None)
+
+
+def _rip_function(target: "LinuxTarget", regs: dict[str, int]) -> tuple[str | None, int | None]:
+    """The kernel function an exception frame's RIP is in (crash's ``[exception RIP:]``)."""
+    if regs["cs"] & 3:
+        return None, None
+    hit = target.symbols.resolve(regs["rip"])
+    return (display_name(hit[0].name), hit[1]) if hit else (None, None)
+
+
+def _task_frame(target: "LinuxTarget", task: int, item: ExceptionFrame) -> TaskExceptionFrame:
+    function, offset = _rip_function(target, item.regs)
+    return TaskExceptionFrame(item.address, item.regs, function, offset, item.stack, task)
+
+
+def source_line(target: "LinuxTarget", pc: int) -> tuple[str, int] | None:
+    """(full source path, line) of a pc: crash's ``bt -l`` prints the whole path."""
+    symfile = target.symfile
+    if symfile is None:
+        return None
+    try:
+        return symfile.line_for_address((pc - target.symbols.delta) & MASK)  # type: ignore
+    except XcrashError as err:
+        caveat(f"line table unreadable ({err}): frames without their source line")
+        return None
+
+
+# -- bt: the trace of a task -------------------------------------------------------------
+def _task(target: "LinuxTarget", addr: int) -> "Object":
+    return target.object_at(target.type("struct task_struct"), addr)
+
+
+def _start(task: "Object", trace: Trace) -> TraceStart:
+    return TraceStart(int(task.pid), task.address_, trace.cpu, comm_of(task),
+                      no_stack=trace.no_stack, error=trace.error)
+
+
+def trace_records(target: "LinuxTarget", addr: int, *, words: bool = False,
+                  names: Callable[[int], WordName | None] | None = None,
+                  sources: bool = False, ref: str | None = None) -> list[Any]:
+    """The records of a task's back trace; with ``words`` each frame's stack words
+    (named by ``names``: bt -F), with ``sources`` each frame's source line.  With
+    ``ref`` (bt -R) nothing when the trace does not reference it."""
+    task = _task(target, addr)
+    trace = backtrace(target, task)
+    if ref is not None and not references(target, trace, ref):
+        return []
+    out: list[Any] = [_start(task, trace)]
+    mem = memory(target) if words else None
+    items = trace.items
+    level = 0
+    for i, item in enumerate(items):
+        if isinstance(item, Frame):
+            function, offset, module = _named_pc(target, item.pc, level > 0)
+            out.append(BtFrame(addr, level, item.slot, item.pc, function, offset, module,
+                               item.stack))
+            if sources:
+                found = source_line(target, item.pc)
+                if found:
+                    out.append(FrameSource(addr, level, found[0], found[1]))
+            if mem is not None:
+                end = None
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                if isinstance(nxt, Frame) and nxt.slot > item.slot:
+                    end = nxt.slot + 8
+                elif isinstance(nxt, ExceptionFrame) and nxt.address > item.slot:
+                    end = nxt.address
+                # a frame on another stack, or further than a stack is long: no words
+                if end is not None and end - item.slot <= thread_size(target):
+                    out.append(FrameWords(addr, level, _words(mem, item.slot + 8, end, names)))
+            level += 1
+        elif isinstance(item, ExceptionFrame):
+            out.append(_task_frame(target, addr, item))
+        elif isinstance(item, StackSwitch):
+            out.append(StackChange(addr, item.left))
+    return out
+
+
+def _words(mem: Any, lo: int, hi: int, names: Callable[[int], WordName | None] | None
+           ) -> list[StackWord]:
+    out = []
+    for addr in range(lo, hi, 8):
+        try:
+            value = read_word(mem, addr)
+        except MemoryError_ as err:
+            caveat(f"stack word at {addr:x} unreadable ({err}): shown as ?")
+            out.append(StackWord(addr, Unreadable(str(err))))
+            continue
+        name = names(value) if names is not None else None
+        out.append(StackWord(addr, value, name.symbol if name else None,
+                             name.slab_cache if name else None))
+    return out
+
+
+def references(target: "LinuxTarget", trace: Trace, ref: str) -> bool:
+    """bt -R: the trace names the symbol in a frame, or holds the value (a frame's
+    return address or stack slot, an exception frame's register)."""
+    try:
+        value: int | None = int(ref, 16)
+    except ValueError:
+        value = None              # a symbol name
+    for item in trace.items:
+        if isinstance(item, Frame):
+            hit = target.symbols.resolve(item.pc)
+            if hit is not None and ref in (hit[0].name, display_name(hit[0].name)) \
+                    or value in (item.pc, item.slot):
+                return True
+        elif isinstance(item, ExceptionFrame) and value is not None \
+                and value in item.regs.values():
+            return True
+    return False
+
+
+def thread_groups(target: "LinuxTarget", tasks: list[int]) -> list[int]:
+    """bt -g: every thread of each task's thread group, in task-list order."""
+    tgids = [int(_task(target, t).tgid) for t in tasks]
+    out: list[int] = []
+    members: dict[int, list[int]] = {}
+    for t in for_each_task(target):
+        try:
+            members.setdefault(int(t.tgid), []).append(t.address_)
+        except MemoryError_ as err:
+            caveat(f"task {t.address_:x}: tgid unreadable ({err}): left out of the thread "
+                   "groups")
+    for tgid in dict.fromkeys(tgids):
+        out += [t for t in members.get(tgid, ()) if t not in out]
+    return out
+
+
+# -- bt -t / -T: the text addresses on a stack --------------------------------------------
+def stack_text_records(target: "LinuxTarget", addr: int, *, whole: bool) -> list[Any]:
+    """Every word of the task's stack that points into kernel text, from where the
+    trace starts (bt -t) or from the stack's bottom (``whole``: bt -T); then, as
+    crash, the user-mode registers saved at the top of the stack."""
+    task = _task(target, addr)
+    trace = backtrace(target, task)
+    start = _start(task, trace)
+    start.error = None            # this view does not show the walk's end
+    out: list[Any] = [start]
+    base = int(task.stack)
+    top = base + thread_size(target)
+    first = next((item for item in trace.items if isinstance(item, Frame)), None)
+    if first is not None:
+        out.append(StackText(addr, first.slot, first.pc, text_symbol(target, first.pc),
+                             start=True))
+    lo = base if whole or first is None or not base <= first.slot < top else first.slot
+    try:
+        raw = target.read(lo, top - lo)
+    except MemoryError_ as err:
+        start.error = f"cannot read the stack at {lo:x}: {err}"
+        return out
+    for off in range(0, len(raw) - 7, 8):
+        value = int.from_bytes(raw[off:off + 8], "little")
+        name = text_symbol(target, value)
+        if name is not None:
+            out.append(StackText(addr, lo + off, value, name))
+    last = trace.items[-1] if trace.items else None
+    if isinstance(last, ExceptionFrame) and last.user_mode:
+        out.append(_task_frame(target, addr, last))
+    return out
+
+
+# -- bt -e / -E: searching stacks for exception frames ------------------------------------
+def _found(target: "LinuxTarget", lo: int, hi: int, stack: str
+           ) -> Iterator[tuple[int, dict[str, int], str | None, int | None, str]]:
+    for address, _kind, regs in exception_frames(target, lo, hi):
+        function, offset = _rip_function(target, regs)
+        yield address, regs, function, offset, stack
+
+
+def stack_search_records(target: "LinuxTarget", addr: int) -> list[Any]:
+    """bt -e: plausible exception frames anywhere on the task's stack."""
+    task = _task(target, addr)
+    cpu = task_on_cpu(target, addr)
+    out: list[Any] = [TraceStart(int(task.pid), addr, cpu if cpu is not None else task_cpu(task),
+                                 comm_of(task))]
+    base = int(task.stack)
+    out += [TaskExceptionFrame(*found, addr)
+            for found in _found(target, base, base + thread_size(target), "task")]
+    return out
+
+
+def cpu_stack_search_records(target: "LinuxTarget") -> Iterator[Any]:
+    """bt -E: every CPU's IRQ stack, then each CPU's exception stacks, searched."""
+    stacks = {cpu: cpu_stacks(target, cpu) for cpu in target.online_cpus}
+    order = [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] == "IRQ"]
+    order += [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] != "IRQ"]
+    for cpu, (lo, hi, name) in order:
+        yield CpuStack(cpu, name)
+        for found in _found(target, lo, hi, name):
+            yield CpuExceptionFrame(*found, cpu)
+
+
+# -- bt -v: stack overflows ---------------------------------------------------------------
+#: written at the far end of every task's kernel stack (set_task_stack_end_magic)
+STACK_END_MAGIC = 0x57AC6E9D
+
+
+def stack_overflow_records(target: "LinuxTarget") -> Iterator[StackOverflow]:
+    """The tasks whose stack end lost its magic: the stack grew past it.  init_task is
+    left out, as crash does (its stack is the static init_stack)."""
+    init = target.symbols.get("init_task")
+    index = task_index(target)
+    index.announce()
+    for addr in index.in_pid_order():
+        if init is not None and addr == init.address:
+            continue
+        task = _task(target, addr)
+        try:
+            end = int(task.stack)
+            found = target.space.read_u64(end) if end else STACK_END_MAGIC
+        except MemoryError_ as err:
+            caveat(f"task {addr:x}: stack end unreadable ({err}): not checked")
+            continue
+        if found != STACK_END_MAGIC:
+            yield StackOverflow(int(task.pid), addr, task_cpu(task), comm_of(task), end, found)
