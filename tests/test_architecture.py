@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "xcrash"
 
@@ -95,8 +94,6 @@ def graph(*, typing: bool = True) -> dict[str, set[str]]:
     return {module_name(p): imports_of(p, typing=typing) for p in ROOT.rglob("*.py")}
 
 
-# the last upward import and cycles are being removed (issue 18): strict, so the marks
-# must go as soon as the checks pass
 def test_every_import_goes_to_the_same_layer_or_below() -> None:
     upward = [f"xcrash.{mod} imports xcrash.{dep}"
               for mod, deps in sorted(graph().items()) for dep in sorted(deps)
@@ -104,7 +101,6 @@ def test_every_import_goes_to_the_same_layer_or_below() -> None:
     assert not upward, "\n".join(upward)
 
 
-@pytest.mark.xfail(strict=True, reason="the xen targets import each other")
 def test_no_import_cycles() -> None:
     edges = graph(typing=False)
     cycles: list[list[str]] = []

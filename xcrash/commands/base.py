@@ -8,7 +8,8 @@ JSON records.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator
 
 from ..errors import CommandError
 from ..results import Column, Records
@@ -29,9 +30,9 @@ class CommandBook(Protocol):
     """What `help` and `alias` read of the registry (commands.registry.Registry)."""
     aliases: dict[str, Alias]
 
-    def get(self, word: str) -> "Command | None": ...
+    def get(self, word: str) -> Command | None: ...
 
-    def commands(self) -> "list[Command]": ...
+    def commands(self) -> list[Command]: ...
 
     def define_alias(self, name: str, text: str) -> Alias: ...
 
@@ -51,14 +52,14 @@ class Table:
     to a highlight style name ("active", "crashing") for the terminal."""
     columns: list[Column]
     rows: list[dict[str, Any]]
-    plain: Callable[["Table"], str] | None = None
+    plain: Callable[[Table], str] | None = None
     marks: dict[int, str] = field(default_factory=dict)
     title: str | None = None
 
 
 #: what run() returns: Records, a list or a generator of them (or, while commands move
 #: to records, the old Text/Table)
-Result = Union[Records, Text, Table, list, Iterator[Records]]
+Result = Records | Text | Table | list | Iterator[Records]
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Option:
 @dataclass
 class Context:
     """What a running command may use."""
-    session: "Session"
+    session: Session
     settings: dict[str, Any]
     #: set by the shell when Ctrl-C was pressed; long loops call check()
     interrupted: Callable[[], bool] = lambda: False
@@ -93,7 +94,7 @@ class Context:
     line: str = ""
 
     @property
-    def target(self) -> "Target":
+    def target(self) -> Target:
         return self.session.current
 
     def check(self) -> None:

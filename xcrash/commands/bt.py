@@ -6,7 +6,8 @@ module picks the tasks or CPUs by the options and lays the records out.
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, cast
+from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
 from ..errors import CommandError
@@ -285,7 +286,7 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
                                         with_address=opts["symslab"]))
 
     @staticmethod
-    def _tasks(target: "LinuxTarget", opts: dict[str, Any], rest: list[str]) -> list[int]:
+    def _tasks(target: LinuxTarget, opts: dict[str, Any], rest: list[str]) -> list[int]:
         """The tasks asked for: those active on CPUs, named, the context task, or
         (-p, and when there is no context) the panic task; -g: their thread groups."""
         tasks: list[int] = []
@@ -313,7 +314,7 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
         return tasks
 
     @staticmethod
-    def _xen(ctx: Context, target: "XenTarget", opts: dict[str, Any], rest: list[str]
+    def _xen(ctx: Context, target: XenTarget, opts: dict[str, Any], rest: list[str]
              ) -> Records:
         if rest:
             raise CommandError("bt: on the Xen target, name physical CPUs with -c CPU (or -a)")

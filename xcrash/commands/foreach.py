@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, cast
+from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
 from ..errors import CommandError, MemoryError_
@@ -146,7 +147,7 @@ match) is left out.
         return Task
 
     @staticmethod
-    def _matches(task: "Object", sel: str) -> bool:
+    def _matches(task: Object, sel: str) -> bool:
         """PID, task address, command name, or — when the selector holds regular
         expression characters (crash's quoted form) — a regex searched in the name;
         a leading backslash makes the rest a plain name (`\\bt`)."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, cast
+from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Iterable, Iterator, Mapping
 
 from ..errors import CommandError
 from ..layouts.tasks import context_lines
@@ -95,13 +96,13 @@ def task_context_lines(records: Iterable[TaskContext]) -> Iterator[str]:
         yield from context_lines(r)
 
 
-def context_block(target: "LinuxTarget", addr: int) -> str:
+def context_block(target: LinuxTarget, addr: int) -> str:
     """crash's context block of a task, as text (for the commands that do not make
     records: kmem ADDRESS)."""
     return "\n".join(context_lines(task_context(target, addr)))
 
 
-def has_task_context(target: "Target") -> bool:
+def has_task_context(target: Target) -> bool:
     """Whether a target has crash's task context (a Linux kernel, a Xen guest's too)."""
     from ..targets.linux.kernel import LinuxTarget
     return isinstance(target, LinuxTarget)
@@ -147,7 +148,7 @@ class SetCommand(Command):
         return self._context(cast("LinuxTarget", target), opts, rest)
 
     @staticmethod
-    def _context(target: "LinuxTarget", opts: dict[str, Any], rest: list[str]) -> Records:
+    def _context(target: LinuxTarget, opts: dict[str, Any], rest: list[str]) -> Records:
         """``set``, ``set PID|TASK``, ``set -c CPU``, ``set -p``: the context's block."""
         if len(rest) > 1:
             raise CommandError(f"set: invalid argument: {' '.join(rest)}")

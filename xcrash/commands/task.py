@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator
 
 from ..layouts import separated
 from ..layouts import tasks as task_layouts
@@ -17,14 +18,16 @@ if TYPE_CHECKING:
     from ..objects import Object
 
 
-def task_header(task: "Object") -> str:
+def task_header(task: Object) -> str:
     """crash's task header of a task object (for the commands that do not make records)."""
     return task_layouts.task_header(task_ref(task))
 
 
-def header(task: "Object", cpu: int) -> str:
+def header(task: Object, cpu: int) -> str:
     """crash's task header of a task object, on ``cpu``."""
-    return task_layouts.task_header(TaskRef(int(task.pid), task.address_, cpu, comm_of(task)))
+    addr = task.address_
+    assert addr is not None                     # a task is an object in memory
+    return task_layouts.task_header(TaskRef(int(task.pid), addr, cpu, comm_of(task)))
 
 
 @dataclass

@@ -2,7 +2,8 @@
 general registers and exception frames, and the stack words of bt -f / -F."""
 from __future__ import annotations
 
-from typing import Callable, Iterator, Protocol, Sequence, TypeVar
+from typing import Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
 
 
 def general_registers(r: dict[str, int]) -> list[str]:

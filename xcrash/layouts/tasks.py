@@ -2,7 +2,8 @@
 task, ps -p/-c/-g/-t/-a, ...) and the context block (set, kmem ADDRESS)."""
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from typing import Protocol
+from collections.abc import Iterator
 
 
 class NamedTask(Protocol):

@@ -48,7 +48,7 @@ STATE_BITS = ((0x1, "TASK_INTERRUPTIBLE"), (0x2, "TASK_UNINTERRUPTIBLE"), (0x4, 
               (0x200, "TASK_WAKING"), (0x400, "TASK_NOLOAD"), (0x800, "TASK_NEW"))
 
 
-def state_string(task: "Object") -> str:
+def state_string(task: Object) -> str:
     """crash's long state name: TASK_RUNNING, TASK_INTERRUPTIBLE, TASK_IDLE, ..."""
     t = task.type_
     state = int(task.member_("__state" if t.has_member("__state") else "state"))
@@ -84,21 +84,23 @@ class TaskIndex:
 
 
 @cached_per_target
-def task_index(target: "LinuxTarget") -> TaskIndex:
+def task_index(target: LinuxTarget) -> TaskIndex:
     index = TaskIndex()
     errors: list[str] = []
     for t in for_each_task(target, errors):
-        index.addresses.add(t.address_)
+        addr = t.address_
+        assert addr is not None                 # a task is an object in memory
+        index.addresses.add(addr)
         try:
-            index.by_pid.setdefault(int(t.pid), []).append(t.address_)
+            index.by_pid.setdefault(int(t.pid), []).append(addr)
         except MemoryError_ as err:
-            index.problems.append(f"task {t.address_:x}: PID unreadable ({err}): known by its "
+            index.problems.append(f"task {addr:x}: PID unreadable ({err}): known by its "
                                   "address only")
     index.problems += [f"{e}: the tasks past that point are not known" for e in errors]
     return index
 
 
-def resolve_task(target: "LinuxTarget", arg: str) -> int:
+def resolve_task(target: LinuxTarget, arg: str) -> int:
     """A PID (decimal) or task address (hex) → the task's address (a PID shared by
     several tasks, as the idle tasks' 0: the first of them)."""
     index = task_index(target)
@@ -115,7 +117,7 @@ def resolve_task(target: "LinuxTarget", arg: str) -> int:
 
 
 # -- the panic task and the context task ------------------------------------------------
-def panic_task_address(target: "LinuxTarget", *, guess: bool = True) -> int | None:
+def panic_task_address(target: LinuxTarget, *, guess: bool = True) -> int | None:
     """The panic task (see ``unwind.panic_task``: with ``guess``, a stand-in when no
     task panicked, with a caveat)."""
     from .unwind import panic_task
@@ -123,7 +125,7 @@ def panic_task_address(target: "LinuxTarget", *, guess: bool = True) -> int | No
     return hit[1] if hit else None
 
 
-def current_task(target: "LinuxTarget") -> int | None:
+def current_task(target: LinuxTarget) -> int | None:
     """The context task's address: the one ``set`` selected, else the panic task.  In a
     dump where no task panicked (a Xen guest) the context starts, as crash's, at the
     task of the first CPU whose registers are in kernel mode (no panic is claimed:
@@ -138,7 +140,7 @@ def current_task(target: "LinuxTarget") -> int | None:
     return found
 
 
-def cpu_task(target: "LinuxTarget", spec: str) -> int:
+def cpu_task(target: LinuxTarget, spec: str) -> int:
     """The task that was active on a CPU (``set -c CPU``)."""
     try:
         cpu = int(spec)
@@ -163,7 +165,7 @@ class TaskContext(TaskRef):
     same_pid: int
 
 
-def task_context(target: "LinuxTarget", addr: int) -> TaskContext:
+def task_context(target: LinuxTarget, addr: int) -> TaskContext:
     task = target.object_at(target.type("struct task_struct"), addr)
     if task.type_.has_member("thread_info") and \
             task.type_.strip_typedefs().member_path("thread_info")[0] == 0:
@@ -178,7 +180,7 @@ def task_context(target: "LinuxTarget", addr: int) -> TaskContext:
                        same_pid=len(task_index(target).by_pid.get(pid, ())))
 
 
-def context_block(target: "LinuxTarget", addr: int) -> str:
+def context_block(target: LinuxTarget, addr: int) -> str:
     """crash's context block of a task as text, for ``whereis`` (kmem ADDRESS), which keeps
     lines, not the record.  The layout is ``layouts.tasks.context_lines``'s; this copy goes
     once whereis keeps the :class:`TaskContext` record."""

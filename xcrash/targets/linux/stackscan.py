@@ -15,7 +15,7 @@ KERNEL_CS, USER_CS, USER32_CS = 0x10, 0x33, 0x23
 USER_TOP = 0x0000800000000000
 
 
-def plausible_frame(target: "LinuxTarget", regs: dict[str, int]) -> str | None:
+def plausible_frame(target: LinuxTarget, regs: dict[str, int]) -> str | None:
     """"KERNEL" or "USER" when the words look like a ``struct pt_regs``, else None."""
     flags = regs["rflags"]
     if not flags & 0x2 or flags >> 22:
@@ -28,7 +28,7 @@ def plausible_frame(target: "LinuxTarget", regs: dict[str, int]) -> str | None:
     return None
 
 
-def exception_frames(target: "LinuxTarget", lo: int, hi: int
+def exception_frames(target: LinuxTarget, lo: int, hi: int
                      ) -> list[tuple[int, str, dict[str, int]]]:
     """(address, "KERNEL"|"USER", registers) of every plausible pt_regs in [lo, hi);
     pages that cannot be read are left out, with a caveat."""
@@ -60,7 +60,7 @@ def exception_frames(target: "LinuxTarget", lo: int, hi: int
     return found
 
 
-def text_symbol(target: "LinuxTarget", value: int) -> str | None:
+def text_symbol(target: LinuxTarget, value: int) -> str | None:
     """The kernel function an address lies in (or just past: the return of a final
     call), or None when it points at no code."""
     hit = target.symbols.resolve(value) if target.symbols is not None else None

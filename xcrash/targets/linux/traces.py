@@ -14,7 +14,8 @@ The unwinding itself is ``unwind.py``'s; these helpers only name and select.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
@@ -148,7 +149,7 @@ class StackOverflow(TaskRef):
 
 
 # -- naming ----------------------------------------------------------------------------
-def _named_pc(target: "LinuxTarget", pc: int, after_call: bool
+def _named_pc(target: LinuxTarget, pc: int, after_call: bool
               ) -> tuple[str | None, int | None, str | None]:
     """(function, offset, module) of a return address.  At a symbol's first byte, the
     call was the last instruction of the code before it (a noreturn call ending a
@@ -162,7 +163,7 @@ def _named_pc(target: "LinuxTarget", pc: int, after_call: bool
     return display_name(sym.name), pc - sym.address, getattr(sym, "module", None)
 
 
-def _rip_function(target: "LinuxTarget", regs: dict[str, int]) -> tuple[str | None, int | None]:
+def _rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None, int | None]:
     """The kernel function an exception frame's RIP is in (crash's ``[exception RIP:]``)."""
     if regs["cs"] & 3:
         return None, None
@@ -170,34 +171,34 @@ def _rip_function(target: "LinuxTarget", regs: dict[str, int]) -> tuple[str | No
     return (display_name(hit[0].name), hit[1]) if hit else (None, None)
 
 
-def _task_frame(target: "LinuxTarget", task: int, item: ExceptionFrame) -> TaskExceptionFrame:
+def _task_frame(target: LinuxTarget, task: int, item: ExceptionFrame) -> TaskExceptionFrame:
     function, offset = _rip_function(target, item.regs)
     return TaskExceptionFrame(item.address, item.regs, function, offset, item.stack, task)
 
 
-def source_line(target: "LinuxTarget", pc: int) -> tuple[str, int] | None:
+def source_line(target: LinuxTarget, pc: int) -> tuple[str, int] | None:
     """(full source path, line) of a pc: crash's ``bt -l`` prints the whole path."""
     symfile = target.symfile
     if symfile is None:
         return None
     try:
-        return symfile.line_for_address((pc - target.symbols.delta) & MASK)  # type: ignore
+        return symfile.line_for_address((pc - target.symbols.delta) & MASK)
     except XcrashError as err:
         caveat(f"line table unreadable ({err}): frames without their source line")
         return None
 
 
 # -- bt: the trace of a task -------------------------------------------------------------
-def _task(target: "LinuxTarget", addr: int) -> "Object":
+def _task(target: LinuxTarget, addr: int) -> Object:
     return target.object_at(target.type("struct task_struct"), addr)
 
 
-def _start(task: "Object", trace: Trace) -> TraceStart:
-    return TraceStart(int(task.pid), task.address_, trace.cpu, comm_of(task),
+def _start(task: Object, trace: Trace) -> TraceStart:
+    return TraceStart(int(task.pid), trace.task, trace.cpu, comm_of(task),
                       no_stack=trace.no_stack, error=trace.error)
 
 
-def trace_records(target: "LinuxTarget", addr: int, *, words: bool = False,
+def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
                   names: Callable[[int], WordName | None] | None = None,
                   sources: bool = False, ref: str | None = None) -> list[Any]:
     """The records of a task's back trace; with ``words`` each frame's stack words
@@ -254,7 +255,7 @@ def _words(mem: Any, lo: int, hi: int, names: Callable[[int], WordName | None] |
     return out
 
 
-def references(target: "LinuxTarget", trace: Trace, ref: str) -> bool:
+def references(target: LinuxTarget, trace: Trace, ref: str) -> bool:
     """bt -R: the trace names the symbol in a frame, or holds the value (a frame's
     return address or stack slot, an exception frame's register)."""
     try:
@@ -273,24 +274,25 @@ def references(target: "LinuxTarget", trace: Trace, ref: str) -> bool:
     return False
 
 
-def thread_groups(target: "LinuxTarget", tasks: list[int]) -> list[int]:
+def thread_groups(target: LinuxTarget, tasks: list[int]) -> list[int]:
     """bt -g: every thread of each task's thread group, in task-list order."""
     tgids = [int(_task(target, t).tgid) for t in tasks]
     out: list[int] = []
     members: dict[int, list[int]] = {}
     for t in for_each_task(target):
+        addr = t.address_
+        assert addr is not None                 # a task is an object in memory
         try:
-            members.setdefault(int(t.tgid), []).append(t.address_)
+            members.setdefault(int(t.tgid), []).append(addr)
         except MemoryError_ as err:
-            caveat(f"task {t.address_:x}: tgid unreadable ({err}): left out of the thread "
-                   "groups")
+            caveat(f"task {addr:x}: tgid unreadable ({err}): left out of the thread groups")
     for tgid in dict.fromkeys(tgids):
         out += [t for t in members.get(tgid, ()) if t not in out]
     return out
 
 
 # -- bt -t / -T: the text addresses on a stack --------------------------------------------
-def stack_text_records(target: "LinuxTarget", addr: int, *, whole: bool) -> list[Any]:
+def stack_text_records(target: LinuxTarget, addr: int, *, whole: bool) -> list[Any]:
     """Every word of the task's stack that points into kernel text, from where the
     trace starts (bt -t) or from the stack's bottom (``whole``: bt -T); then, as
     crash, the user-mode registers saved at the top of the stack."""
@@ -323,14 +325,14 @@ def stack_text_records(target: "LinuxTarget", addr: int, *, whole: bool) -> list
 
 
 # -- bt -e / -E: searching stacks for exception frames ------------------------------------
-def _found(target: "LinuxTarget", lo: int, hi: int, stack: str
+def _found(target: LinuxTarget, lo: int, hi: int, stack: str
            ) -> Iterator[tuple[int, dict[str, int], str | None, int | None, str]]:
     for address, _kind, regs in exception_frames(target, lo, hi):
         function, offset = _rip_function(target, regs)
         yield address, regs, function, offset, stack
 
 
-def stack_search_records(target: "LinuxTarget", addr: int) -> list[Any]:
+def stack_search_records(target: LinuxTarget, addr: int) -> list[Any]:
     """bt -e: plausible exception frames anywhere on the task's stack."""
     task = _task(target, addr)
     cpu = task_on_cpu(target, addr)
@@ -342,7 +344,7 @@ def stack_search_records(target: "LinuxTarget", addr: int) -> list[Any]:
     return out
 
 
-def cpu_stack_search_records(target: "LinuxTarget") -> Iterator[Any]:
+def cpu_stack_search_records(target: LinuxTarget) -> Iterator[Any]:
     """bt -E: every CPU's IRQ stack, then each CPU's exception stacks, searched."""
     stacks = {cpu: cpu_stacks(target, cpu) for cpu in target.online_cpus}
     order = [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] == "IRQ"]
@@ -358,7 +360,7 @@ def cpu_stack_search_records(target: "LinuxTarget") -> Iterator[Any]:
 STACK_END_MAGIC = 0x57AC6E9D
 
 
-def stack_overflow_records(target: "LinuxTarget") -> Iterator[StackOverflow]:
+def stack_overflow_records(target: LinuxTarget) -> Iterator[StackOverflow]:
     """The tasks whose stack end lost its magic: the stack grew past it.  init_task is
     left out, as crash does (its stack is the static init_stack)."""
     init = target.symbols.get("init_task")

@@ -73,7 +73,7 @@ class Trace:
 class Stacks:
     """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
 
-    def __init__(self, target: "LinuxTarget", task: "Object", cpu: int | None) -> None:
+    def __init__(self, target: LinuxTarget, task: Object, cpu: int | None) -> None:
         self.target = target
         self.ranges: list[tuple[int, int, str]] = []
         size = thread_size(target)
@@ -100,11 +100,11 @@ _ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEB
 
 
 @cached_per_target
-def _cpu_stacks_known(target: "LinuxTarget") -> dict[int, list[tuple[int, int, str]]]:
+def _cpu_stacks_known(target: LinuxTarget) -> dict[int, list[tuple[int, int, str]]]:
     return {}
 
 
-def cpu_stacks(target: "LinuxTarget", cpu: int) -> list[tuple[int, int, str]]:
+def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
     """(low, high, name) of a CPU's IRQ stack and exception stacks (NMI, DOUBLEFAULT, ...)."""
     known = _cpu_stacks_known(target)
     if cpu in known:
@@ -172,7 +172,7 @@ class _Stop(Exception):
     pass
 
 
-def memory(target: "LinuxTarget") -> _Memory:
+def memory(target: LinuxTarget) -> _Memory:
     return _Memory(target.space)
 
 
@@ -185,7 +185,7 @@ def read_word(mem: _Memory, addr: int) -> int:
 
 
 # -- starting points -----------------------------------------------------------------------
-def _func_range(target: "LinuxTarget", name: str) -> tuple[int, int] | None:
+def _func_range(target: LinuxTarget, name: str) -> tuple[int, int] | None:
     sym = target.symbols.get(name)
     if sym is None or not sym.size:
         return None
@@ -208,7 +208,7 @@ def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
     return None
 
 
-def _active_start(target: "LinuxTarget", mem: _Memory, stacks: Stacks, regs: dict[str, int]
+def _active_start(target: LinuxTarget, mem: _Memory, stacks: Stacks, regs: dict[str, int]
                   ) -> tuple[int, int] | None:
     """(slot, pc) where crash starts a running task: machine_kexec or crash_nmi_callback."""
     rsp = regs.get("rsp", 0)
@@ -232,24 +232,26 @@ def _active_start(target: "LinuxTarget", mem: _Memory, stacks: Stacks, regs: dic
     return None
 
 
-def cpu_regs(target: "LinuxTarget", cpu: int) -> dict[str, int] | None:
+def cpu_regs(target: LinuxTarget, cpu: int) -> dict[str, int] | None:
     for c in target.cpus:
         if c.index == cpu and any(c.regs.values()):
             return c.regs
     return None
 
 
-def task_on_cpu(target: "LinuxTarget", task_addr: int) -> int | None:
+def task_on_cpu(target: LinuxTarget, task_addr: int) -> int | None:
     for cpu, addr in active_tasks(target).items():
         if addr == task_addr:
             return cpu
     return None
 
 
-def backtrace(target: "LinuxTarget", task: "Object") -> Trace:
+def backtrace(target: LinuxTarget, task: Object) -> Trace:
     """The back trace of a task (an Object of ``struct task_struct``)."""
-    cpu = task_on_cpu(target, task.address_)
-    trace = Trace(task.address_, cpu if cpu is not None else task_cpu(task))
+    addr = task.address_
+    assert addr is not None                     # a task is an object in memory
+    cpu = task_on_cpu(target, addr)
+    trace = Trace(addr, cpu if cpu is not None else task_cpu(task))
     if not int(task.stack):
         trace.no_stack = True
         return trace
@@ -302,7 +304,7 @@ def _guess_bp(mem: _Memory, slot: int) -> int:
 
 
 # -- the walk ---------------------------------------------------------------------------------
-def _walk(target: "LinuxTarget", mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int,
+def _walk(target: LinuxTarget, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int,
           bp: int, *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
     items = trace.items
     kind = stacks.kind(slot) or "task"
@@ -390,7 +392,7 @@ def _walk(target: "LinuxTarget", mem: _Memory, stacks: Stacks, trace: Trace, ip:
 _THUNKS = ("__x86_indirect_thunk", "__x86_indirect_call_thunk", "__x86_return_thunk")
 
 
-def _after_call(target: "LinuxTarget", mem: _Memory, value: int, callee: int | None) -> bool:
+def _after_call(target: LinuxTarget, mem: _Memory, value: int, callee: int | None) -> bool:
     """Whether ``value`` is a return address after a call (to ``callee`` if direct)."""
     try:
         code = bytes(target.space.read(value - 7, 7))
@@ -411,7 +413,7 @@ def _after_call(target: "LinuxTarget", mem: _Memory, value: int, callee: int | N
     return False
 
 
-def _frame_pointer_entry(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp: int, bp: int,
+def _frame_pointer_entry(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: int, bp: int,
                          ip: int) -> O.OrcEntry | None:
     """The kernel's own fallback (a frame-pointer frame) when ``bp`` is a frame on the
     current stack whose return address follows a direct call to the function at
@@ -439,7 +441,7 @@ def _frame_pointer_entry(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp
     return O.FP_ENTRY
 
 
-def _scan_return(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp: int, ip: int
+def _scan_return(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: int, ip: int
                  ) -> int | None:
     rng = stacks.range_of(sp)
     if rng is None:
@@ -457,7 +459,7 @@ def _scan_return(target: "LinuxTarget", mem: _Memory, stacks: Stacks, sp: int, i
     return None
 
 
-def panic_task(target: "LinuxTarget", *, guess: bool = True) -> tuple[int, int] | None:
+def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | None:
     """(cpu, task address) of the panicking CPU, ``panic_cpu``'s.  Without one (a Xen
     guest: the guest did not panic; a dump taken without a panic) and with ``guess``,
     the task of the first CPU whose saved registers are in kernel mode, else of the
@@ -484,7 +486,7 @@ def panic_task(target: "LinuxTarget", *, guess: bool = True) -> tuple[int, int] 
     return hit[:2] if hit else None
 
 
-def first_active(target: "LinuxTarget") -> tuple[int, int, bool] | None:
+def first_active(target: LinuxTarget) -> tuple[int, int, bool] | None:
     """(cpu, task, in kernel mode) of the first CPU whose saved registers are in kernel
     mode, else of the first CPU: a dump's current task when none panicked."""
     active = active_tasks(target)

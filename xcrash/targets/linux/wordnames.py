@@ -3,7 +3,8 @@ the slab cache of the object it points into (crash's ``bt -F`` and ``rd -S``).""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
@@ -30,7 +31,7 @@ class WordName:
         return f"[{value:x}:{self.slab_cache}]" if with_address else f"[{self.slab_cache}]"
 
 
-def word_names(target: "LinuxTarget") -> Callable[[int], WordName | None]:
+def word_names(target: LinuxTarget) -> Callable[[int], WordName | None]:
     """A namer of memory words, as crash's ``bt -F`` and ``rd -S`` name them: a readable
     address inside a kernel symbol, else inside a slab object; None for other words.
     The slab caches are read on the first word that needs them."""
@@ -67,7 +68,7 @@ def word_names(target: "LinuxTarget") -> Callable[[int], WordName | None]:
     return name
 
 
-def word_namer(target: "LinuxTarget", with_address: bool = False) -> Callable[[int], str | None]:
+def word_namer(target: LinuxTarget, with_address: bool = False) -> Callable[[int], str | None]:
     """The words' names as text (``rd -S`` / ``-SS``): see :func:`word_names`."""
     names = word_names(target)
 

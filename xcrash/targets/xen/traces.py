@@ -88,7 +88,7 @@ class XenFrameWords:
     words: list[XenWord]
 
 
-def vcpu_name(target: "XenTarget", vcpu: int) -> str | None:
+def vcpu_name(target: XenTarget, vcpu: int) -> str | None:
     """``domain D vcpu V`` of a struct vcpu (None without Xen's types)."""
     if not vcpu or not target.has_types:
         return None
@@ -100,7 +100,7 @@ def vcpu_name(target: "XenTarget", vcpu: int) -> str | None:
         return None
 
 
-def _lazy(target: "XenTarget", cpu: int) -> tuple[int, int] | None:
+def _lazy(target: XenTarget, cpu: int) -> tuple[int, int] | None:
     """(vcpu, cpu_info) when an idle pCPU still holds a guest vCPU's state."""
     if not target.has_types:
         return None           # the lazy state is read through Xen's types
@@ -111,12 +111,12 @@ def _lazy(target: "XenTarget", cpu: int) -> tuple[int, int] | None:
         caveat(f"pCPU {cpu}: cpu_info unreadable ({err}): a lazily switched vCPU is not "
                "looked for")
         return None
-    if p is None or not p.lazy:
+    if p is None or not p.lazy or not isinstance(p.curr_vcpu, int):
         return None
     return p.curr_vcpu, p.cpu_info
 
 
-def pcpu_trace_records(target: "XenTarget", cpu: int, method: str | None = None, *,
+def pcpu_trace_records(target: XenTarget, cpu: int, method: str | None = None, *,
                        words: bool = False) -> list[Any]:
     """The records of a pCPU's back trace (``method``: "DWARF CFI", "frame pointers"
     or "stack scan"; None: the best the binary offers)."""
@@ -132,7 +132,7 @@ def pcpu_trace_records(target: "XenTarget", cpu: int, method: str | None = None,
     return [start, *items]
 
 
-def _items(target: "XenTarget", trace: PcpuTrace, words: bool) -> list[Any]:
+def _items(target: XenTarget, trace: PcpuTrace, words: bool) -> list[Any]:
     out: list[Any] = []
     items = trace.items
     level = 0
@@ -162,7 +162,7 @@ def _items(target: "XenTarget", trace: PcpuTrace, words: bool) -> list[Any]:
     return out
 
 
-def _words(target: "XenTarget", lo: int, hi: int) -> list[XenWord]:
+def _words(target: XenTarget, lo: int, hi: int) -> list[XenWord]:
     try:
         raw = target.space.read(lo, hi - lo)
     except MemoryError_ as err:
