@@ -26,7 +26,7 @@ from ..targets.linux.wordnames import WordName, word_names
 from ..targets.xen import traces as xen_traces
 from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,
                                   XenStackChange)
-from .args import parse_cpu_list
+from .args import linux_target, parse_cpu_list
 from .base import Command, Context, Option
 
 if TYPE_CHECKING:
@@ -258,7 +258,7 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
         opts, rest = self.parse(args)
         if ctx.target.kind == "xen":
             return self._xen(ctx, cast("XenTarget", ctx.target), opts, rest)
-        target = cast("LinuxTarget", ctx.target)
+        target = linux_target(ctx)
         if opts["method"] is not None:
             raise CommandError("bt: -m chooses the unwinding method of the Xen target")
         if opts["irqframes"]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
@@ -11,11 +11,11 @@ from ..results import Layout, Records, nothing
 from ..targets.linux.context import task_index
 from ..targets.linux.taskinfo import comm_of
 from ..targets.linux.tasks import active_tasks, is_kernel_thread, task_state_name
+from .args import linux_target
 from .base import Command, Context, Result, as_records
 
 if TYPE_CHECKING:
     from ..objects import Object
-    from ..targets.linux.kernel import LinuxTarget
 
 REGEX_CHARS = frozenset("*.^$[]()+?|{}\\")
 STATES = ("RU", "IN", "UN", "ID", "ST", "TR", "ZO", "DE", "PA", "NE", "WA")
@@ -68,7 +68,7 @@ match) is left out.
         if pos is None:
             raise CommandError(f"foreach: no command (one of {', '.join(SUBCOMMANDS)})")
         selectors, command, cargs = args[:pos], args[pos], args[pos + 1:]
-        target = cast("LinuxTarget", ctx.target)
+        target = linux_target(ctx)
         kernel = "-k" in selectors or "kernel" in selectors
         user = "-u" in selectors or "user" in selectors
         active = set(active_tasks(target).values()) if "active" in selectors else None

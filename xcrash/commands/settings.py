@@ -96,12 +96,6 @@ def task_context_lines(records: Iterable[TaskContext]) -> Iterator[str]:
         yield from context_lines(r)
 
 
-def context_block(target: LinuxTarget, addr: int) -> str:
-    """crash's context block of a task, as text (for the commands that do not make
-    records: kmem ADDRESS)."""
-    return "\n".join(context_lines(task_context(target, addr)))
-
-
 def has_task_context(target: Target) -> bool:
     """Whether a target has crash's task context (a Linux kernel, a Xen guest's too)."""
     from ..targets.linux.kernel import LinuxTarget

@@ -2,32 +2,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from collections.abc import Iterable, Iterator
 
 from ..layouts import separated
 from ..layouts import tasks as task_layouts
 from ..results import Records
-from ..targets.linux.taskinfo import TaskRef, comm_of, task_ref
+from ..targets.linux.taskinfo import TaskRef, comm_of
 from ..targets.linux.tasks import task_cpu
 from .base import Command, Context, Option
 from .datatypes import formatter
 from .valueformat import member_of
-
-if TYPE_CHECKING:
-    from ..objects import Object
-
-
-def task_header(task: Object) -> str:
-    """crash's task header of a task object (for the commands that do not make records)."""
-    return task_layouts.task_header(task_ref(task))
-
-
-def header(task: Object, cpu: int) -> str:
-    """crash's task header of a task object, on ``cpu``."""
-    addr = task.address_
-    assert addr is not None                     # a task is an object in memory
-    return task_layouts.task_header(TaskRef(int(task.pid), addr, cpu, comm_of(task)))
 
 
 @dataclass
