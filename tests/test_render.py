@@ -92,3 +92,11 @@ def test_rich_table_wider_than_the_terminal_is_not_truncated() -> None:
 
 def test_rich_without_columns_shows_the_text_as_it_is() -> None:
     assert render(text_lines("[b]bold?[/b]"), "rich", color=True) == "[b]bold?[/b]\n"
+
+
+def test_records_after_lines_of_a_lazy_source_are_all_there() -> None:
+    """foreach lays a part out, then asks for its records (JSON): a generator must not
+    have been used up by the layout."""
+    part = Records((t for t in TASKS), layout)
+    assert len(list(part.lines())) == 3
+    assert [r.pid for r in part.records()] == [1, 68]

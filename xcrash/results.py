@@ -57,8 +57,19 @@ class Records:
         return self._cached
 
     def lines(self) -> Iterator[str]:
-        """crash's text, line by line (streams when the records are lazy)."""
-        yield from self.layout(self.items if self._cached is None else self._cached)
+        """crash's text, line by line: streams when the records are lazy, keeping each
+        record as it comes, so that records() after lines() still has them all."""
+        if self._cached is not None:
+            yield from self.layout(self._cached)
+            return
+        kept: list[Any] = []
+
+        def keeping() -> Iterator[Any]:
+            for record in self.items:
+                kept.append(record)
+                yield record
+        yield from self.layout(keeping())
+        self._cached = self.items = kept
 
 
 Result = Records | Sequence[Records] | Iterator[Records]
