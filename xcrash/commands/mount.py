@@ -6,8 +6,9 @@ from collections.abc import Iterable, Iterator
 from ..caveats import Unreadable
 from ..errors import CommandError
 from ..results import Column, Records
+from ..targets.linux.context import resolve_task
 from ..targets.linux.mounts import Mount, mounts
-from .args import linux_target, tasks_or_current
+from .args import linux_target
 from .base import Command, Context, Option
 
 HEADER = "     MOUNT           SUPERBLK     TYPE   DEVNAME   DIRNAME"
@@ -47,11 +48,11 @@ class MountCmd(Command):
     group = "linux"
     targets = ("linux",)
     description = """\
-The mounts of the current context task's mount namespace, in the namespace's
-order: the struct mount, its super_block, the filesystem type, the device name
-and the directory it is mounted on (the path rebuilt through the parent mounts,
-as `files` does).  A name that cannot be read shows as crash shows it
-("unknown", "(unknown)"), with a WARNING line.
+The mounts of init's mount namespace (as crash: the task with the lowest PID
+from 1 up), in the namespace's order: the struct mount, its super_block, the
+filesystem type, the device name and the directory it is mounted on (the path
+rebuilt through the parent mounts, as `files` does).  A name that cannot be
+read shows as crash shows it ("unknown", "(unknown)"), with a WARNING line.
 crash's -f/-i (open files/inodes per superblock) need the s_files lists that
 kernels since 3.6 no longer have, and are not offered here.
 """
@@ -64,8 +65,9 @@ kernels since 3.6 no longer have, and are not offered here.
         if rest:
             raise CommandError(f"mount: unexpected argument {rest[0]} (give -n pid|task)")
         target = linux_target(ctx)
-        [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "mount")
-        task = target.object_at("struct task_struct", addr)
+        task = None
+        if opts["task"]:
+            task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
         return Records(mounts(target, task), mount_lines, columns=COLUMNS)
 
 

@@ -10,6 +10,7 @@ from ..layouts.tasks import task_header
 from ..results import Column, Records
 from ..targets.linux.net import (AF_INET, AF_INET6, FAMILIES, SOCK_TYPES, NetDevice, Socket,
                                  TaskSockets, net_devices, task_sockets)
+from ..targets.linux.context import resolve_task
 from .args import linux_target, per_task_records, tasks_or_current
 from .base import Command, Context, Option
 
@@ -61,8 +62,8 @@ class Net(Command):
     group = "linux"
     targets = ("linux",)
     description = """\
-The network devices of the current context task's network namespace, in the
-namespace's order: the struct net_device, its name and its IPv4 then IPv6
+The network devices of init_net (as crash: the namespace of the idle task), in
+the namespace's order: the struct net_device, its name and its IPv4 then IPv6
 addresses (? with a WARNING line when a device's address lists cannot be read).
 With -s: for each task (the current context task by default) its open sockets:
 fd, struct socket, struct sock, family and type, and for INET/INET6 the local
@@ -83,8 +84,9 @@ are not implemented yet.
             return Records(per_task_records(ctx, tasks, "net", task_sockets), socket_lines)
         if rest:
             raise CommandError(f"net: unexpected argument {rest[0]} (give -n pid|task)")
-        [addr] = tasks_or_current(target, [opts["task"]] if opts["task"] else [], "net")
-        task = target.object_at("struct task_struct", addr)
+        task = None
+        if opts["task"]:
+            task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
         return Records(net_devices(target, task), device_lines, columns=DEVICE_COLUMNS)
 
 

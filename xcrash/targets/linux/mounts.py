@@ -10,6 +10,7 @@ from ...errors import MemoryError_, XcrashError
 from ...objects import Object, list_for_each
 from .files import dentry_path
 from .rbtree import rb_inorder
+from .tasks import for_each_task
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
@@ -32,11 +33,24 @@ class NoNamespaces(XcrashError):
     """A task that has exited keeps no nsproxy."""
 
 
-def mounts(target: LinuxTarget, task: Object) -> Iterator[Mount]:
-    """The mounts of ``task``'s mount namespace, in its order (the namespace is
+def mounts(target: LinuxTarget, task: Object | None = None) -> Iterator[Mount]:
+    """The mounts of ``task``'s mount namespace (without a task, crash's choice: that
+    of the task with the lowest PID from 1 up, init), in its order (the namespace is
     found at once, each mount is read as the listing goes)."""
-    addresses = namespace_mounts(target, task)
+    addresses = namespace_mounts(target, task if task is not None else _first_task(target))
     return (m for m in (describe(target, a) for a in addresses) if m is not None)
+
+
+def _first_task(target: LinuxTarget) -> Object:
+    """The task with the lowest PID above 0 (crash takes pid 1, 2, ... until one exists)."""
+    first: tuple[int, Object] | None = None
+    for task in for_each_task(target):
+        pid = int(task.pid)
+        if pid > 0 and (first is None or pid < first[0]):
+            first = (pid, task)
+    if first is None:
+        raise NoNamespaces("no task with a PID above 0: no mount namespace to show")
+    return first[1]
 
 
 def namespace_mounts(target: LinuxTarget, task: Object) -> list[int]:

@@ -55,10 +55,11 @@ def _ipv6(target: LinuxTarget, dev: Object) -> list[str]:
             for link in list_for_each(target, int(idev.addr_list.address_of_()), ADDRESS_LIMIT)]
 
 
-def net_devices(target: LinuxTarget, task: Object) -> Iterator[NetDevice]:
-    """The devices on ``task``'s network namespace's ``dev_base_head`` list, in order
-    (init_net for a task that has exited)."""
-    if int(task.nsproxy):
+def net_devices(target: LinuxTarget, task: Object | None = None) -> Iterator[NetDevice]:
+    """The devices on the ``dev_base_head`` list of ``task``'s network namespace, in
+    order; without a task (crash's default, the idle task's) or for a task that has
+    exited: init_net."""
+    if task is not None and int(task.nsproxy):
         net = task.nsproxy.deref_().net_ns.deref_()
     else:
         net = target.object("init_net")
