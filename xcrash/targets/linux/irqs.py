@@ -42,7 +42,11 @@ def irq_descriptors(target: LinuxTarget) -> dict[int, int]:
     sym = target.symbols.get("irq_desc")
     if sym is not None and target.symbols.get("irq_desc_tree") is None:
         size = target.type("struct irq_desc").byte_size
-        count = sym.size // size if sym.size else 0
+        # the array's length: from the symbol's size, else from its declared type (NR_IRQS)
+        count = (sym.size // size if sym.size
+                 else target.variable_type("irq_desc").strip_typedefs().length or 0)
+        if not count:
+            raise XcrashError("the irq_desc array has no size: cannot tell how many IRQs")
         return {i: sym.address + i * size for i in range(count)}
     if target.symbols.get("irq_desc_tree") is not None:
         return dict(xarray_entries(target, target.address_of("irq_desc_tree")))
