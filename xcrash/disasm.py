@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .caveats import caveat
 from .errors import CommandError, MemoryError_
 from .targets.symbolinfo import source_line
 
@@ -250,17 +251,19 @@ def instructions(target: Target, start: int, *, end: int | None = None, count: i
     ``first`` on.  ``space``: read there instead (user text: no symbols, no lines).
     The text is read before the first record (a read error is the caller's)."""
     user = space is not None
-    code = _read_some(space if space is not None else target.space, start,
-                      (end - start + MAX_INSN) if end is not None else (count or 1) * MAX_INSN)
+    code, cut = _read_some(space if space is not None else target.space, start,
+                           (end - start + MAX_INSN) if end is not None else (count or 1) * MAX_INSN)
     describe = (lambda _a: None) if user else _describer(target, hex_offsets)
-    return _records(target, code, start, end, count, first, describe, lines and not user)
+    return _records(target, code, start, end, count, first, describe, lines and not user,
+                    cut)
 
 
 def _records(target: Target, code: bytes, start: int, end: int | None, count: int | None,
-             first: int | None, describe: Callable[[int], str | None],
-             lines: bool) -> Iterator[Instruction]:
-    for n, insn in enumerate(disassemble(code, start)):
-        if count is not None and n >= count or end is not None and insn.address >= end:
+             first: int | None, describe: Callable[[int], str | None], lines: bool,
+             cut: bool) -> Iterator[Instruction]:
+    n = 0
+    for n, insn in enumerate(disassemble(code, start), 1):
+        if count is not None and n > count or end is not None and insn.address >= end:
             return
         if first is not None and insn.address < first:
             continue
@@ -268,19 +271,22 @@ def _records(target: Target, code: bytes, start: int, end: int | None, count: in
         yield Instruction(insn.address, describe(insn.address), instruction_text(insn, describe),
                           insn.mnemonic, insn.operands, insn.bytes.hex(),
                           where[0] if where else None, where[1] if where else None)
+    if cut and (count is None or n < count):
+        caveat(f"text unreadable from {start + len(code):#x}: the instructions stop there")
 
 
-def _read_some(space: AddressSpace, start: int, size: int) -> bytes:
-    """``size`` bytes at ``start``, fewer when the text ends at an unreadable page."""
+def _read_some(space: AddressSpace, start: int, size: int) -> tuple[bytes, bool]:
+    """``size`` bytes at ``start``, or (the second item True) fewer when the text
+    ends at an unreadable page."""
     if size <= 0:
         raise CommandError(f"nothing to disassemble at {start:#x}")
     try:
-        return space.read(start, size)
+        return space.read(start, size), False
     except MemoryError_:
         pass                        # the text may stop at an unreadable page: up to it
     room = 0x1000 - (start & 0xFFF)
     try:
-        return space.read(start, min(size, room))
+        return space.read(start, min(size, room)), size > room
     except MemoryError_ as err:
         raise CommandError(f"cannot read text at {start:#x}: {err}") from None
 

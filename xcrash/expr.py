@@ -221,10 +221,12 @@ def _integer_of(value: int, t: Type) -> int:
 
 
 class Evaluator:
-    """Evaluate a parsed expression against a target."""
+    """Evaluate a parsed expression against a target.  With ``addresses``, a name
+    stands for its symbol's address (crash's ``eval``), not for the variable."""
 
-    def __init__(self, target: Target) -> None:
+    def __init__(self, target: Target, *, addresses: bool = False) -> None:
         self.target = target
+        self.addresses = addresses
 
     def is_type_name(self, word: str) -> bool:
         try:
@@ -303,6 +305,8 @@ class Evaluator:
         return target.object_at(value.type_, target.per_cpu_address(value.address_, cpu))
 
     def name(self, name: str) -> Object | int:
+        if self.addresses:
+            return self.target.address_of(name)
         try:
             return self.target.object(name)
         except NoSuchType:
@@ -371,3 +375,14 @@ class Evaluator:
 
 def is_plain_symbol(text: str) -> bool:
     return re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*(\.\d+)?", text.strip()) is not None
+
+
+def is_percpu_symbol(target: Target, name: str) -> bool:
+    """Whether the variable ``name`` is per-CPU (in the kernel's ``.data..percpu``,
+    or one of the hypervisor's ``per_cpu__`` variables).  A symbol table that cannot
+    tell (kallsyms) takes it as per-CPU: the caller asked for a CPU's copy."""
+    if isinstance(target, XenTarget):
+        return name.startswith("per_cpu__")
+    sym = target.symbol(name)
+    in_percpu = getattr(target.symbols, "in_percpu_section", None)
+    return True if in_percpu is None else bool(in_percpu(sym))

@@ -9,9 +9,9 @@ from ..layouts import tasks as task_layouts
 from ..results import Records
 from ..targets.linux.taskinfo import TaskRef, comm_of
 from ..targets.linux.tasks import task_cpu
+from ..targets.values import member_of
 from .base import Command, Context, Option
 from .datatypes import formatter
-from .valueformat import member_of
 
 
 @dataclass

@@ -17,7 +17,7 @@ from ..targets.xen.domains import DomainEntry, domain_entries, find_domain, pars
 from ..targets.xen.hypervisor import XenTarget
 from ..targets.xen.pcpus import crashing_vcpu, pcpus
 from .base import Command, Context
-from .valueformat import ValueFormatter
+from .datatypes import ValueFormatter
 
 DOMS_HEADER = ("   DID  " + center("DOMAIN", ADDR) + " ST T " + center("MAXPAGE", INT) + " "
                + center("TOTPAGE", INT) + " VCPU " + center("SHARED_I", ADDR) + " "
