@@ -3,7 +3,6 @@ an address as the symbol containing it plus an offset (``sym``, ``kmem`` of a
 text address, ``bt``'s source lines, ``dis -l``)."""
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,19 +33,9 @@ class SymbolHit(SymbolEntry):
 
 
 def source_line(target: Target | None, address: int) -> tuple[str, int] | None:
-    """(file name, line) of a run-time text address, or None.  Always the file's
-    name: crash (through gdb) prints the whole path when the source file exists on
-    the machine reading the dump, which would make the output depend on that machine."""
-    if target is None or target.symfile is None:
-        return None
-    symfile = target.symfile
-    if not hasattr(symfile, "line_for_address"):
-        return None                 # no symbol file, or one without line tables
-    link = (address - getattr(target.symbols, "delta", 0)) & 0xFFFFFFFFFFFFFFFF
-    hit = symfile.line_for_address(link)
-    if not hit:
-        return None
-    return os.path.basename(hit[0]), hit[1]
+    """(file name, line) of a run-time text address (:meth:`Target.source_line`), or
+    None, also without a target."""
+    return target.source_line(address) if target is not None else None
 
 
 def entry(target: Target | None, sym: Any, offset: int | None = None, *,
