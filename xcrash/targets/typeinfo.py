@@ -121,7 +121,11 @@ def symbol_declaration(target: Target, name: str) -> Declaration | None:
     sym = symbols.get(name) if symbols is not None else None
     if sym is None:
         return None
-    t = target.symfile.variable_type(name) if target.symfile is not None else None
+    t: Type | None
+    try:
+        t = target.variable_type(name)
+    except NoSuchType:
+        t = None                    # not a typed variable: a function, or untyped
     if t is None and sym.type_char in "tTwW" and target.symfile is not None:
         t = target.symfile.function_type(name)
     return Declaration(name, declaration(t, name) if t is not None else None, sym.address,
