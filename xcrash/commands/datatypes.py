@@ -16,7 +16,6 @@ from ..caveats import caveat
 from ..errors import CommandError, NoSuchSymbol, XcrashError
 from ..expr import Evaluator, is_percpu_symbol, is_plain_symbol
 from ..layouts.types import declaration_line, definition_lines, member_declaration_line
-from ..layouts.values import member_line as _member_line
 from ..layouts.values import struct_lines, value_text
 from ..objects import Object
 from ..results import Records
@@ -370,11 +369,6 @@ class ValueFormatter:
 
 def formatter(ctx: Context, radix: int | None = None) -> ValueFormatter:
     return ValueFormatter(radix=radix or int(ctx.settings.get("radix", 10)))
-
-
-def member_line(fmt: ValueFormatter, path: str, obj: Object) -> str:
-    """``  path = value,`` of a member (see :func:`formatter`)."""
-    return _member_line(read_value(obj, path), fmt.radix)
 
 
 COMMANDS = [Struct, Union, Whatis, Print, Eval]
