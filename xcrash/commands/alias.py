@@ -1,14 +1,39 @@
 """``alias``: crash's command aliases (``alias kp kmem -p``)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
 from ..errors import CommandError
-from .base import ANY_TARGET, Command, Context, Result, Text
-from .base import Alias
+from ..results import Records
+from .base import ANY_TARGET, Alias, Command, Context
+
+
+@dataclass
+class AliasEntry:
+    """A line of ``alias``: where the alias comes from ("builtin" or "runtime"), its
+    name and the command line it stands for."""
+    origin: str
+    alias: str
+    command: str
+
+
+def alias_lines(entries: Iterable[AliasEntry]) -> Iterator[str]:
+    """crash's layout: ORIGIN, ALIAS and COMMAND columns (ALIAS as wide as the longest)."""
+    entries = list(entries)
+    width = max([7] + [len(a.alias) for a in entries]) + 2
+    yield f"{'ORIGIN':<9}{'ALIAS':<{width}}COMMAND"
+    for a in entries:
+        yield f"{a.origin:<9}{a.alias:<{width}}{a.command}"
+
+
+def listing(aliases: Iterable[Alias]) -> Records:
+    return Records([AliasEntry(a.origin, a.name, a.text) for a in aliases], alias_lines)
 
 
 class AliasCommand(Command):
     name = "alias"
-    synopsis = "alias [name [command line]]"
+    arguments = "[name [command line]]"
     summary = "list or define command aliases"
     group = "session"
     targets = ANY_TARGET
@@ -18,13 +43,13 @@ class AliasCommand(Command):
         "whose first word is the alias runs the command line followed by the rest of the "
         "line.  A command's own name cannot be an alias."
     )
-    example = "xcrash> alias kp kmem -p\nORIGIN   ALIAS    COMMAND\nruntime  kp       kmem -p"
+    example = "alias kp kmem -p\nalias"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         if ctx.registry is None:
             raise CommandError("no command registry in this context")
         if not args:
-            return listing(list(ctx.registry.aliases.values()))
+            return listing(ctx.registry.aliases.values())
         name = args[0]
         if len(args) == 1:
             alias = ctx.registry.aliases.get(name)
@@ -32,15 +57,6 @@ class AliasCommand(Command):
                 raise CommandError(f"{name}: no such alias")
             return listing([alias])
         return listing([ctx.registry.define_alias(name, " ".join(args[1:]))])
-
-
-def listing(aliases: list[Alias]) -> Text:
-    """crash's layout: ORIGIN, ALIAS and COMMAND columns."""
-    width = max([7] + [len(a.name) for a in aliases]) + 2
-    lines = [f"{'ORIGIN':<9}{'ALIAS':<{width}}COMMAND"]
-    lines += [f"{a.origin:<9}{a.name:<{width}}{a.text}" for a in aliases]
-    records = [{"origin": a.origin, "alias": a.name, "command": a.text} for a in aliases]
-    return Text("\n".join(lines) + "\n", records=records)
 
 
 COMMANDS = [AliasCommand]

@@ -2,17 +2,56 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from ..errors import CommandError
-from .base import ANY_TARGET, Command, Context, Result, Text
+from ..results import Records, text_lines
+from .base import ANY_TARGET, Command, CommandBook, Context
 
 #: the order groups are listed in; other groups follow alphabetically
 GROUP_ORDER = ("general", "memory", "symbols", "linux", "xen", "session")
 
 
+@dataclass
+class CommandSummary:
+    """A line of ``help``: a command, its group and its one-line summary."""
+    name: str
+    group: str
+    summary: str
+
+
+def summary_lines(commands: Iterable[CommandSummary]) -> Iterator[str]:
+    """The commands under their group headings, a blank line after each group."""
+    commands = list(commands)
+    width = max((len(c.name) for c in commands), default=0) + 2
+    group = None
+    for c in commands:
+        if c.group != group:
+            if group is not None:
+                yield ""
+            group = c.group
+            yield f"{group}:"
+        yield f"  {c.name:<{width}}{c.summary}".rstrip()
+    if group is not None:
+        yield ""
+    yield "help COMMAND shows a command's page; alias lists the command aliases."
+
+
+def command_summaries(registry: CommandBook, kind: str) -> list[CommandSummary]:
+    """The commands that work on a target of this kind, group by group."""
+    groups: dict[str, list[Command]] = {}
+    for cmd in registry.commands():
+        if cmd.works_on(kind):
+            groups.setdefault(cmd.group, []).append(cmd)
+    order = [g for g in GROUP_ORDER if g in groups] + sorted(set(groups) - set(GROUP_ORDER))
+    return [CommandSummary(cmd.name, group, cmd.summary) for group in order
+            for cmd in groups[group]]
+
+
 class HelpCommand(Command):
     name = "help"
-    synopsis = "help [command ...]"
+    arguments = "[command ...]"
     summary = "list the commands, or show a command's help page"
     group = "session"
     targets = ANY_TARGET
@@ -21,44 +60,26 @@ class HelpCommand(Command):
         "its one-line summary.  With command names (or aliases), shows their help pages: "
         "synopsis, options, description and an example."
     )
-    example = "xcrash> help rd"
+    example = "help\nhelp doms"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         if ctx.registry is None:
             raise CommandError("no command registry in this context")
         if not args:
-            return self._listing(ctx)
-        return Text("\n".join(self._page(ctx, word) for word in args))
+            return Records(command_summaries(ctx.registry, ctx.target.kind), summary_lines)
+        text = "\n".join(_page(ctx.registry, word) for word in args)
+        return text_lines(text[:-1] if text.endswith("\n") else text)
 
-    def _listing(self, ctx: Context) -> Text:
-        assert ctx.registry is not None
-        kind = ctx.target.kind
-        groups: dict[str, list[Command]] = {}
-        for cmd in ctx.registry.commands():
-            if cmd.works_on(kind):
-                groups.setdefault(cmd.group, []).append(cmd)
-        order = [g for g in GROUP_ORDER if g in groups] + sorted(set(groups) - set(GROUP_ORDER))
-        width = max((len(c.name) for cmds in groups.values() for c in cmds), default=0) + 2
-        lines = []
-        records = []
-        for group in order:
-            lines.append(f"{group}:")
-            for cmd in groups[group]:
-                lines.append(f"  {cmd.name:<{width}}{cmd.summary}".rstrip())
-                records.append({"name": cmd.name, "group": group, "summary": cmd.summary})
-            lines.append("")
-        lines.append("help COMMAND shows a command's page; alias lists the command aliases.")
-        return Text("\n".join(lines) + "\n", records=records)
 
-    def _page(self, ctx: Context, word: str) -> str:
-        assert ctx.registry is not None
-        cmd = ctx.registry.get(word)
-        if cmd is None:
-            alias = ctx.registry.aliases.get(word)
-            if alias is None:
-                raise CommandError(f"{word}: no such command")
-            return f"{word}: alias for \"{alias.text}\"\n"
-        return page(cmd)
+def _page(registry: CommandBook, word: str) -> str:
+    """A command's page, or what an alias stands for."""
+    cmd = registry.get(word)
+    if cmd is None:
+        alias = registry.aliases.get(word)
+        if alias is None:
+            raise CommandError(f"{word}: no such command")
+        return f"{word}: alias for \"{alias.text}\"\n"
+    return page(cmd)
 
 
 def page(cmd: Command) -> str:

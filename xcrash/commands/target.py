@@ -1,63 +1,51 @@
-"""target (alias dom): list the targets of the dump, or switch to one."""
+"""target (alias dom): list the targets of the dump, or switch to one.
+
+The records come from the session (:func:`xcrash.session.target_summaries`); this
+module lays them out.
+"""
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
-from ..errors import CommandError, MemoryError_, XcrashError
-from .base import ANY_TARGET, Column, Command, Context, Result, Table, Text
+from ..errors import CommandError
+from ..results import Column, Records
+from ..session import TargetSummary, target_summaries
+from ..targets.xen.pvguest import PvLinuxTarget
+from .base import ANY_TARGET, Command, Context
 
-
-def _pages_mib(pages: int | None) -> str:
-    return f"{pages * 4096 // (1 << 20)} MiB" if pages else "-"
-
-
-def target_rows(session: Any) -> list[dict[str, Any]]:
-    rows = []
-    for name, t in session.targets.items():
-        dom = getattr(t, "domain", None)
-        row: dict[str, Any] = {
-            "current": t is session.current, "name": name,
-            "id": dom.domain_id if dom is not None else ("-" if name != "xen" else "xen"),
-            "kind": t.kind if dom is None else f"{getattr(t, 'xen_kind', 'PV')} linux",
-            "vcpus": len(t.cpus) if dom is None else len(dom.vcpus),
-            "memory": "-", "release": "-", "nodename": "-",
-            "symbols": t.symfile.path if t.symfile is not None else "-",
-        }
-        if dom is not None:
-            row["memory"] = _pages_mib(dom.tot_pages)
-        elif name == "xen":
-            row["vcpus"] = len(t.cpus)
-        try:
-            if t.kind == "linux" and t.symfile is not None:
-                if dom is not None and not dom.vcpus:
-                    # Xen's vCPU list unknown (no DWARF): the guest's own online CPUs
-                    row["vcpus"] = len(t.online_cpus)
-                uts = t.utsname
-                row["release"], row["nodename"] = uts["release"], uts["nodename"]
-            elif t.kind == "xen":
-                row["release"] = t.version or "-"
-        except (XcrashError, MemoryError_):
-            pass
-        if dom is not None and t.symfile is None:
-            row["kind"] += " (no symbols)"
-        rows.append(row)
-    return rows
+HEADER = ("   TARGET  DOMID  KIND                   VCPUS  MEMORY     RELEASE"
+          "              NODENAME        SYMBOLS")
+COLUMNS = [Column("TARGET", "name"), Column("DOMID", "id", "right"),
+           Column("KIND", "kind"), Column("VCPUS", "vcpus", "right"),
+           Column("MEMORY", "memory"), Column("RELEASE", "release"),
+           Column("NODENAME", "nodename"), Column("SYMBOLS", "symbols")]
 
 
-def _plain(table: Table) -> str:
-    lines = ["   TARGET  DOMID  KIND                   VCPUS  MEMORY     RELEASE"
-             "              NODENAME        SYMBOLS"]
-    for r in table.rows:
-        lines.append(f"{'>' if r['current'] else ' '}  {r['name']:<6} {str(r['id']):>5}  "
-                     f"{r['kind']:<22} {r['vcpus']:>5}  {r['memory']:<9}  {r['release']:<20} "
-                     f"{r['nodename']:<15} {r['symbols']}")
-    return "\n".join(lines)
+def target_lines(summaries: Iterable[TargetSummary]) -> Iterator[str]:
+    yield HEADER
+    for t in summaries:
+        yield (f"{'>' if t.current else ' '}  {t.name:<6} {str(t.id):>5}  "
+               f"{t.kind:<22} {t.vcpus:>5}  {t.memory:<9}  {t.release:<20} "
+               f"{t.nodename:<15} {t.symbols}")
+
+
+@dataclass
+class Selected:
+    """``target NAME``: the target now current, and how its symbol file was chosen."""
+    current: str
+    symbol_match: str = ""
+
+
+def selected_lines(records: Iterable[Selected]) -> Iterator[str]:
+    for r in records:
+        yield f"target: {r.current}" + (f" ({r.symbol_match})" if r.symbol_match else "")
 
 
 class TargetCommand(Command):
     name = "target"
     aliases = ("dom",)
-    synopsis = "target [xen | dom0 | domN | N | kernel | machine]"
+    arguments = "[xen | dom0 | domN | N | kernel | machine]"
     summary = "list the targets of the dump (hypervisor, domains) or switch to one"
     group = "session"
     targets = ANY_TARGET
@@ -80,27 +68,19 @@ xen-syms the session starts in dom0, as crash's dom0 session does.
 """
     example = "target\ntarget dom1\nps\ndom xen"
 
-    def run(self, ctx: Context, args: list[str]) -> Result:
+    def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
         session = ctx.session
-        if rest:
-            name = rest[0]
-            if name.isdigit():
-                name = f"dom{name}"
-            if name not in session.targets:
-                raise CommandError(f"target: no target {rest[0]!r} "
-                                   f"(targets: {', '.join(session.targets)})")
-            t = session.select(name)
-            return Text(f"target: {name}" + (f" ({t.symbol_match})"
-                                            if getattr(t, "symbol_match", "") else ""),
-                        [{"current": name}])
-        columns = [Column("TARGET", "name"), Column("DOMID", "id", "right"),
-                   Column("KIND", "kind"), Column("VCPUS", "vcpus", "right"),
-                   Column("MEMORY", "memory"), Column("RELEASE", "release"),
-                   Column("NODENAME", "nodename"), Column("SYMBOLS", "symbols")]
-        rows = target_rows(session)
-        marks = {i: "active" for i, r in enumerate(rows) if r["current"]}
-        return Table(columns, rows, plain=_plain, marks=marks)
+        if not rest:
+            return Records(target_summaries(session), target_lines, columns=COLUMNS,
+                           mark=lambda t: "active" if t.current else None)
+        name = f"dom{rest[0]}" if rest[0].isdigit() else rest[0]
+        if name not in session.targets:
+            raise CommandError(f"target: no target {rest[0]!r} "
+                               f"(targets: {', '.join(session.targets)})")
+        chosen = session.select(name)
+        why = chosen.symbol_match if isinstance(chosen, PvLinuxTarget) else ""
+        return Records([Selected(name, why)], selected_lines)
 
 
 COMMANDS = [TargetCommand]
