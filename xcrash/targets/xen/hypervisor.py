@@ -21,7 +21,7 @@ from ...caveats import caveat
 from ...errors import MemoryError_, NoSuchSymbol, XcrashError
 from ...memory.space import PhysicalReader, PhysicalSpace, Step, Translation
 from ...memory.x86_64 import PageTableSpace
-from ..base import Cpu, Target
+from ..base import Cpu, NoSymbols, Target
 from .layout import CPU_INFO_CURRENT_VCPU, CPU_USER_REGS, TSS_PAGE_TSS, TSS_RSP0
 
 MASK = 0xFFFFFFFFFFFFFFFF
@@ -237,7 +237,7 @@ class XenTarget(Target):
             return self.space.read_u32(self.address_of("nr_cpu_ids"))
         except MemoryError_ as err:
             caveat(f"nr_cpu_ids unreadable ({err}): the CPUs counted from the crash notes")
-        except XcrashError:
+        except (NoSymbols, NoSuchSymbol):
             pass            # no xen-syms: the crash notes are what there is
         return max(len(self.dump.prstatus), 1)
 
@@ -258,7 +258,7 @@ class XenTarget(Target):
             caveat(f"cpu_online_map unreadable ({err}): the present pCPUs that have a stack "
                    "taken as online")
             online = []
-        except XcrashError:
+        except (NoSymbols, NoSuchSymbol):
             online = []     # no xen-syms: see below
         if online:
             return online
@@ -266,7 +266,7 @@ class XenTarget(Target):
             return [c for c in self.present_cpus if self.stack_bases[c]]
         except MemoryError_ as err:
             caveat(f"stack_base[] unreadable ({err}): one pCPU per crash note")
-        except XcrashError:
+        except (NoSymbols, NoSuchSymbol):
             pass            # no xen-syms: one pCPU per crash note
         return list(range(len(self.dump.prstatus)))
 
@@ -277,7 +277,7 @@ class XenTarget(Target):
             return self.cpu_mask("cpu_present_map")
         except MemoryError_ as err:
             caveat(f"cpu_present_map unreadable ({err}): one pCPU per crash note")
-        except XcrashError:
+        except (NoSymbols, NoSuchSymbol):
             pass            # no xen-syms: one pCPU per crash note
         return list(range(len(self.dump.prstatus)))
 
@@ -395,7 +395,7 @@ class XenTarget(Target):
                 except MemoryError_ as err:
                     caveat(f"stack_base[] unreadable ({err}): the crash notes placed on the "
                            "pCPUs in order")
-                except XcrashError:
+                except NoSuchSymbol:
                     pass        # no stack_base symbol: the notes go on the pCPUs in order
             if cpu is None or cpu in out:
                 rest.append(note)

@@ -32,7 +32,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ...caveats import caveat
-from ...errors import XcrashError
+from ...errors import MemoryError_, XcrashError
 from ..base import cached_per_target
 from .cfi import CallFrameInfo
 from .layout import CPU_USER_REGS, CPU_USER_REGS_SAVED
@@ -131,7 +131,7 @@ class _Stack:
         if base not in self._pages:
             try:
                 self._pages[base] = bytes(self.target.space.read(base, PAGE))
-            except XcrashError:
+            except MemoryError_:
                 self._pages[base] = None    # read word by word below: an unreadable one stops
         p = self._pages[base]
         off = addr & 0xFFF
@@ -184,7 +184,7 @@ class Unwinder:
         for s in funcs[::step]:
             try:
                 code = self.target.space.read(s.address, 24)
-            except XcrashError:
+            except MemoryError_:
                 continue                    # not in the dump: the sample goes on without it
             if not any(code):
                 continue                    # .init.text, freed after boot
@@ -219,7 +219,7 @@ class Unwinder:
         """Whether ``value`` is a return address after a call (a direct one to ``callee``)."""
         try:
             code = bytes(self.target.space.read(value - 7, 7))
-        except XcrashError:
+        except MemoryError_:
             return False                    # no code there in the dump: no call to see
         if code[2] == 0xE8:
             dest = (value + int.from_bytes(code[3:7], "little", signed=True)) & MASK
