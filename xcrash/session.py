@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from . import caveats
 from .caveats import Unreadable, caveat
 from .errors import XcrashError
 from .memory.space import PhysicalSpace
 from .targets.base import Target
+
+if TYPE_CHECKING:
+    from .dump.base import Dump
+    from .symbols.symbolfile import SymbolFile
 
 
 class NoSuchTarget(XcrashError):
@@ -21,14 +25,14 @@ class MachineTarget(Target):
 
     kind = "machine"
 
-    def __init__(self, dump: Any) -> None:
+    def __init__(self, dump: Dump) -> None:
         space = PhysicalSpace(dump)
         super().__init__("machine", space, space)
         self.dump = dump
 
 
-def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
-              messages: list[str], forced: dict[str, Any] | None = None) -> None:
+def _open_xen(vmcore: str, dump: Dump, symfiles: list[SymbolFile], targets: dict[str, Target],
+              messages: list[str], forced: dict[str, SymbolFile] | None = None) -> None:
     """The hypervisor target and the guests' (:func:`_xen_targets`), with what could
     not be read on the way said in the start-up messages."""
     with caveats.collecting() as found:
@@ -36,8 +40,9 @@ def _open_xen(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Ta
     messages.extend(f"WARNING: {what}" for what in found)
 
 
-def _xen_targets(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str, Target],
-                 messages: list[str], forced: dict[str, Any] | None = None) -> None:
+def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
+                 targets: dict[str, Target], messages: list[str],
+                 forced: dict[str, SymbolFile] | None = None) -> None:
     """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``:
     :func:`xcrash.targets.xen.guests.guest_targets`).  Without xen-syms the
     hypervisor target knows only VMCOREINFO_XEN's facts; the session starts in dom0
@@ -71,7 +76,7 @@ def _xen_targets(vmcore: str, dump: Any, symfiles: list[Any], targets: dict[str,
     targets.update(guests)
 
 
-def _open_from_dump(vmcore: str, dump: Any, targets: dict[str, Target],
+def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
                     messages: list[str], find_symbols: bool = True) -> None:
     """No symbol file given: the vmlinux of the dump's build-id if a debug directory or
     a debuginfod server has it (symbols/finder.py), else the kernel's target from its
@@ -115,7 +120,7 @@ def _open_from_dump(vmcore: str, dump: Any, targets: dict[str, Target],
                     "lines; global variables typed from a table checked against BTF)")
 
 
-def _no_vmlinux_message(vmcore: str, dump: Any, symfiles: list[Any]) -> str:
+def _no_vmlinux_message(vmcore: str, dump: Dump, symfiles: list[SymbolFile]) -> str:
     """Why a Linux dump got no kernel target, naming the files that were given."""
     release = dump.vmcoreinfo.osrelease if dump.vmcoreinfo is not None else None
     kernel = f"a Linux {release} kernel dump" if release else "a Linux kernel dump"
@@ -133,7 +138,7 @@ def _no_vmlinux_message(vmcore: str, dump: Any, symfiles: list[Any]) -> str:
 class Session:
     """The dump, its targets (by name) and the current target."""
 
-    def __init__(self, dump: Any, symbol_files: list[Any], targets: dict[str, Target],
+    def __init__(self, dump: Dump, symbol_files: list[SymbolFile], targets: dict[str, Target],
                  current: str, messages: list[str] | None = None) -> None:
         self.dump = dump
         self.symbol_files = symbol_files

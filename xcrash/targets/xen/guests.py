@@ -27,7 +27,7 @@ are listed in the start-up messages only.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
@@ -44,6 +44,7 @@ from .pvguest import GuestCpu, PvLinuxTarget, TF_kernel_mode, guest_cpu, pv_targ
 from .vcpus import vcpu_layout
 
 if TYPE_CHECKING:
+    from ...symbols.symbolfile import SymbolFile
     from .hypervisor import XenTarget
 
 
@@ -100,7 +101,7 @@ def guest_table_root(xen: XenTarget, vcpu: int) -> int:
 
 def _p2m_for(xen: XenTarget, dom: Domain) -> P2m:
     fll = dom.p2m_mfn if isinstance(dom.p2m_mfn, int) else None
-    if dom.type == "0" and xen.xen is not None and xen.xen.dom0_p2m_frame_list_list:
+    if dom.type == "0" and xen.xen.dom0_p2m_frame_list_list:
         fll = xen.xen.dom0_p2m_frame_list_list
     max_pfn = None
     if dom.shared_info:
@@ -112,7 +113,8 @@ def _p2m_for(xen: XenTarget, dom: Domain) -> P2m:
     return P2m(xen.dump, fll or 0, max_pfn=max_pfn or None, name=f"dom{dom.domain_id} p2m")
 
 
-def build_guest(xen: XenTarget, dom: Domain, symfiles: list[Any], forced: Any = None
+def build_guest(xen: XenTarget, dom: Domain, symfiles: list[SymbolFile],
+                forced: SymbolFile | None = None
                 ) -> tuple[PvLinuxTarget, str]:
     """The target of one PV domain and a start-up line saying which file serves it."""
     p2m = _p2m_for(xen, dom)
@@ -121,8 +123,8 @@ def build_guest(xen: XenTarget, dom: Domain, symfiles: list[Any], forced: Any = 
     return pv_target(xen, dom, p2m, root, cpus, symfiles, forced)
 
 
-def guest_targets(xen: XenTarget, symbol_files: list[Any],
-                  forced: dict[str, Any] | None = None
+def guest_targets(xen: XenTarget, symbol_files: list[SymbolFile],
+                  forced: dict[str, SymbolFile] | None = None
                   ) -> tuple[dict[str, PvLinuxTarget], list[str]]:
     """The Linux targets of the PV domains (``{"dom0": ..., "dom1": ...}``), each
     served by the vmlinux whose banner and build-id are in its memory (``forced``:

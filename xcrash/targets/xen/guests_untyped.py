@@ -13,7 +13,7 @@ stacks.  Such a guest needs its vmlinux.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from collections.abc import Iterator
 
 from ...caveats import caveat
@@ -28,6 +28,7 @@ from .pvguest import GuestCpu, PvLinuxTarget, guest_cpu, match_symbol_file, pv_t
 from .vcpus import is_pv_frame, vcpu_layout
 
 if TYPE_CHECKING:
+    from ...symbols.symbolfile import SymbolFile
     from .hypervisor import XenTarget
 
 #: a guest kernel's addresses (the upper half); PV kernel and user modes share CS
@@ -245,7 +246,8 @@ def _registers_note(target: PvLinuxTarget, p2m_source: str) -> str:
     return f" ({'; '.join(parts)})"
 
 
-def domu_without_xen_types(xen: XenTarget, dom: Domain, symfiles: list[Any], forced: Any = None
+def domu_without_xen_types(xen: XenTarget, dom: Domain, symfiles: list[SymbolFile],
+                           forced: SymbolFile | None = None
                            ) -> tuple[PvLinuxTarget | None, str]:
     """A domU when struct domain's layout is unknown: each candidate shared_info's
     p2m is tried until a vmlinux's banner (and build-id) reads right through it,
@@ -264,13 +266,12 @@ def domu_without_xen_types(xen: XenTarget, dom: Domain, symfiles: list[Any], for
                   "start of its struct domain (without Xen's DWARF a domU needs its vmlinux)")
 
 
-def dom0_from_crash_note(xen: XenTarget, dom: Domain | None, symfiles: list[Any],
-                         forced: Any = None) -> tuple[PvLinuxTarget | None, str]:
+def dom0_from_crash_note(xen: XenTarget, dom: Domain | None, symfiles: list[SymbolFile],
+                         forced: SymbolFile | None = None) -> tuple[PvLinuxTarget | None, str]:
     """dom0 when the hypervisor's types are unknown: Xen's crash note gives dom0's
     p2m root and the kernel's ``init_top_pgt`` the page tables, as crash's dom0
     sessions do."""
-    info = xen.xen
-    fll = info.dom0_p2m_frame_list_list if info is not None else None
+    fll = xen.xen.dom0_p2m_frame_list_list
     if not fll:
         return None, "dom0: no target: Xen's crash note has no dom0 p2m (frame-list-list)"
     cpus = loaded_vcpu_registers(xen, dom) if dom is not None else []
@@ -286,7 +287,8 @@ def dom0_from_crash_note(xen: XenTarget, dom: Domain | None, symfiles: list[Any]
     return target, line + _registers_note(target, "p2m from Xen's crash note")
 
 
-def guests_without_xen_types(xen: XenTarget, symfiles: list[Any], forced: dict[str, Any]
+def guests_without_xen_types(xen: XenTarget, symfiles: list[SymbolFile],
+                             forced: dict[str, SymbolFile]
                              ) -> tuple[dict[str, PvLinuxTarget], list[str]]:
     """The PV guests when the hypervisor's types are unknown (a symbols-only xen-syms,
     as Debian's -dbg package ships, or none at all): dom0 through Xen's crash note,

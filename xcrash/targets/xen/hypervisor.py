@@ -14,7 +14,7 @@ which is enough for ``doms`` to list domain ids and page counts.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...arch import PAGE_MASK
 from ...caveats import caveat
@@ -23,6 +23,12 @@ from ...memory.space import PhysicalReader, PhysicalSpace, Step, Translation
 from ...memory.x86_64 import PageTableSpace
 from ..base import Cpu, NoSymbols, Target
 from .layout import CPU_INFO_CURRENT_VCPU, CPU_USER_REGS, TSS_PAGE_TSS, TSS_RSP0
+
+if TYPE_CHECKING:
+    from ...dump.base import Dump
+    from ...dump.notes import PrStatus, XenCrashRegs, XenNotes
+    from ...objects import Object
+    from ...symbols.symbolfile import SymbolFile
 
 MASK = 0xFFFFFFFFFFFFFFFF
 GIB = 1 << 30
@@ -107,19 +113,23 @@ class XenTarget(Target):
     kind = "xen"
     space: XenSpace
 
-    def __init__(self, name: str, space: XenSpace, phys_space: Any, symfile: Any, *,
-                 dump: Any) -> None:
+    def __init__(self, name: str, space: XenSpace, phys_space: PhysicalSpace,
+                 symfile: SymbolFile | None, *, dump: Dump) -> None:
         symbols = symfile.symbols if symfile is not None else None
         super().__init__(name, space, phys_space, symfile, symbols)
+        if dump.xen is None:
+            raise XenUnavailable("not a Xen host dump (no Xen crash notes)")
         self.dump = dump
-        self.xen = dump.xen
-        self.vmcoreinfo = dump.xen.vmcoreinfo if dump.xen is not None else None
+        #: what Xen's crash notes say (version, xen_phys_start, dom0's p2m, CRASH_REGS)
+        self.xen: XenNotes = dump.xen
+        self.vmcoreinfo = dump.xen.vmcoreinfo
         #: start-up remarks (how xen_phys_start was found, what is missing)
         self.notes: list[str] = []
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def from_dump(cls, dump: Any, symfile: Any = None, name: str = "xen") -> XenTarget:
+    def from_dump(cls, dump: Dump, symfile: SymbolFile | None = None,
+                  name: str = "xen") -> XenTarget:
         xen = dump.xen
         if xen is None:
             raise XenUnavailable("not a Xen host dump (no Xen crash notes)")
@@ -227,7 +237,7 @@ class XenTarget(Target):
 
     @property
     def version(self) -> str | None:
-        return self.xen.version if self.xen is not None else None
+        return self.xen.version
 
     # -- physical CPUs -------------------------------------------------------------------
     @cached_property
@@ -298,7 +308,7 @@ class XenTarget(Target):
     def per_cpu_address(self, address: int, cpu: int) -> int:
         return (address + self.per_cpu_offsets[cpu]) & MASK
 
-    def per_cpu(self, name: str, cpu: int) -> Any:
+    def per_cpu(self, name: str, cpu: int) -> Object:
         """CPU ``cpu``'s copy of the per-CPU variable ``name`` (``per_cpu__name``)."""
         sym_name = name if name.startswith("per_cpu__") else "per_cpu__" + name
         var = self.object(sym_name)
@@ -359,7 +369,7 @@ class XenTarget(Target):
             raise XenUnavailable(f"pCPU {cpu} has no stack (never brought up)")
         return base + self.stack_size - self.cpu_info_size
 
-    def cpu_info(self, cpu: int) -> Any:
+    def cpu_info(self, cpu: int) -> Object:
         return self.object_at("struct cpu_info", self.cpu_info_address(cpu))
 
     @cached_property
@@ -380,12 +390,12 @@ class XenTarget(Target):
         return None
 
     @cached_property
-    def cpu_notes(self) -> dict[int, Any]:
+    def cpu_notes(self) -> dict[int, PrStatus]:
         """pCPU -> its NT_PRSTATUS note.  The k-th note is not necessarily pCPU k (a CPU
         without a note buffer has none), so each note is placed by the stack its RSP is
         on; notes whose RSP is on no known stack take the online CPUs left, in order."""
         notes = [n for n in self.dump.prstatus]
-        out: dict[int, Any] = {}
+        out: dict[int, PrStatus] = {}
         rest = []
         for note in notes:
             cpu = None
@@ -406,7 +416,7 @@ class XenTarget(Target):
             out[cpu] = note
         return dict(sorted(out.items()))
 
-    def crash_regs(self, cpu: int) -> Any:
+    def crash_regs(self, cpu: int) -> XenCrashRegs | None:
         """The Xen CRASH_REGS note (cr0..cr4) of a pCPU, placed like its PRSTATUS note."""
         note = self.cpu_notes.get(cpu)
         if note is None or note.index >= len(self.xen.cpu_regs):
@@ -434,10 +444,10 @@ def _statics(symbols: Any, name: str) -> list[Any]:
     return found
 
 
-def _phys_start_from_cr3(dump: Any, virt_start: int) -> int | None:
+def _phys_start_from_cr3(dump: Dump, virt_start: int) -> int | None:
     """xen_phys_start without the note: any saved CR3 maps Xen's image (its slots
     are in every page table)."""
-    for regs in dump.xen.cpu_regs:
+    for regs in dump.xen.cpu_regs if dump.xen is not None else ():
         if not regs.saved:
             continue
         try:

@@ -84,9 +84,11 @@ def _tss(target: XenTarget, cpu: int) -> int | Unreadable:
             continue        # the other name
         try:
             var = target.per_cpu(name, cpu)
-            return var.member_(member).address_ if member else var.address_
+            tss = var.member_(member) if member else var
         except (NoSuchSymbol, NoSuchMember):
             continue        # the other name (and layout) of the other Xen versions
+        if tss.address_ is not None:
+            return tss.address_
     return Unreadable("neither per_cpu tss_page nor init_tss in xen-syms")
 
 

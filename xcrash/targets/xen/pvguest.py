@@ -22,6 +22,7 @@ from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
 from .domains import Domain
 
 if TYPE_CHECKING:
+    from ...symbols.symbolfile import SymbolFile
     from .hypervisor import XenTarget
 
 TF_kernel_mode = 1
@@ -170,7 +171,7 @@ def _gnu_build_id(notes: bytes) -> str | None:
     return None
 
 
-def memory_build_id(space: PvKernelSpace, symfile: Any) -> str | None:
+def memory_build_id(space: PvKernelSpace, symfile: SymbolFile) -> str | None:
     """The GNU build-id note read from the kernel's ``.notes`` in guest memory; None
     when the vmlinux has no ``.notes`` bounds or the pages are not in the dump (the
     banner alone then decides)."""
@@ -184,7 +185,7 @@ def memory_build_id(space: PvKernelSpace, symfile: Any) -> str | None:
         return None         # the match says "banner matches" instead of naming the build-id
 
 
-def match_symbol_file(space: PvKernelSpace, symfile: Any) -> tuple[bool, str]:
+def match_symbol_file(space: PvKernelSpace, symfile: SymbolFile) -> tuple[bool, str]:
     """Whether a vmlinux is the kernel in this guest space, and why."""
     sym = symfile.symbols.get("linux_banner")
     if sym is None:
@@ -206,8 +207,8 @@ def match_symbol_file(space: PvKernelSpace, symfile: Any) -> tuple[bool, str]:
     return True, f"banner matches ({release})" if release else "banner matches"
 
 
-def choose_symbol_file(space: PvKernelSpace, symfiles: list[Any], forced: Any = None
-                       ) -> tuple[Any, str]:
+def choose_symbol_file(space: PvKernelSpace, symfiles: list[SymbolFile],
+                       forced: SymbolFile | None = None) -> tuple[SymbolFile | None, str]:
     """The vmlinux that is the kernel in this guest space (or the forced one), and why."""
     if forced is not None:
         ok, detail = match_symbol_file(space, forced)
@@ -227,7 +228,8 @@ def choose_symbol_file(space: PvKernelSpace, symfiles: list[Any], forced: Any = 
 # ------------------------------------------------------------------ the target
 
 def pv_target(xen: XenTarget, dom: Domain, p2m: P2m, root: int, cpus: list[GuestCpu],
-              symfiles: list[Any], forced: Any) -> tuple[PvLinuxTarget, str]:
+              symfiles: list[SymbolFile], forced: SymbolFile | None
+              ) -> tuple[PvLinuxTarget, str]:
     """A PV guest's target over its p2m and page-table root (0: found from the
     chosen vmlinux's ``init_top_pgt``), and a start-up line saying which file serves it."""
     name = f"dom{dom.domain_id}"
