@@ -112,8 +112,8 @@ def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
         messages.append(f"{vmcore}: the dump's kallsyms cannot be read ({err}): physical "
                         "memory only")
         return
-    targets["kernel"] = LinuxTarget.from_dump(dump, symfile)
-    messages.extend(targets["kernel"].notes)
+    kernel = targets["kernel"] = LinuxTarget.from_dump(dump, symfile)
+    messages.extend(kernel.notes)
     parts = [f"kallsyms ({len(symfile.symbols)} symbols)", "BTF" if symfile.has_btf else "no BTF",
              "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
     messages.append(f"{vmcore}: symbols from the dump: {', '.join(parts)}; no DWARF (no source "
@@ -171,8 +171,8 @@ class Session:
             vmlinux = vmlinuxes[0]
             if check_symbols:
                 messages.extend(check_symbol_file(vmlinux, dump.vmcoreinfo))
-            targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
-            messages.extend(targets["kernel"].notes)
+            kernel = targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
+            messages.extend(kernel.notes)
         elif dump.xen is not None:
             _open_xen(vmcore, dump, symfiles, targets, messages, forced)
         elif not symfiles and not minimal:
