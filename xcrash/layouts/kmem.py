@@ -13,7 +13,9 @@ from collections.abc import Iterable, Iterator
 
 from ..arch import PAGE_SHIFT, PAGE_SIZE
 from ..caveats import Unreadable
+from . import separated
 from .columns import center
+from .tasks import context_lines
 
 if TYPE_CHECKING:
     from ..targets.linux.freepages import FreeBlock, Zone
@@ -316,14 +318,13 @@ def symbol_line(s: SymbolAt) -> str:
 
 def address_lines(records: Iterable[AddressReport]) -> Iterator[str]:
     """crash's `kmem ADDRESS`: each view of the address, a blank line between them."""
-    from . import separated
     for r in records:
         blocks: list[list[str]] = []
         if r.symbol is not None:
             blocks.append([symbol_line(r.symbol)])
         if r.vmalloc is not None:
             if r.task_context is not None:
-                blocks.append(r.task_context)
+                blocks.append(list(context_lines(r.task_context)))
             blocks.append([VMALLOC_HEADER, vmalloc_line(r.vmalloc)])
         else:
             for slab in (r.slab, r.page_slab):
@@ -333,7 +334,7 @@ def address_lines(records: Iterable[AddressReport]) -> Iterator[str]:
             if r.free_block is not None:
                 blocks.append(free_block_lines(r.free_block, r.address))
             if r.task_context is not None:
-                blocks.append(r.task_context)
+                blocks.append(list(context_lines(r.task_context)))
         if r.page_info is not None:
             blocks.append([PAGE_HEADER, page_line(r.page_info)])
         elif r.page is None:

@@ -179,15 +179,3 @@ def task_context(target: LinuxTarget, addr: int) -> TaskContext:
                        active=addr in active_tasks(target).values(),
                        same_pid=len(task_index(target).by_pid.get(pid, ())))
 
-
-def context_block(target: LinuxTarget, addr: int) -> str:
-    """crash's context block of a task as text, for ``whereis`` (kmem ADDRESS), which keeps
-    lines, not the record.  The layout is ``layouts.tasks.context_lines``'s; this copy goes
-    once whereis keeps the :class:`TaskContext` record."""
-    t = task_context(target, addr)
-    nth = f"  (1 of {t.same_pid})" if t.same_pid > 1 else ""
-    return "\n".join([f"    PID: {t.pid}", f"COMMAND: \"{t.comm}\"",
-                      f"   TASK: {t.task:x}{nth}  [THREAD_INFO: {t.thread_info:x}]",
-                      f"    CPU: {t.cpu}",
-                      f"  STATE: {t.state} " + ("(PANIC)" if t.panic else
-                                                "(ACTIVE)" if t.active else "")])

@@ -432,12 +432,9 @@ class SlabNames:
         self.names = {a: RawCache(self.reader, a).name for a in cache_addresses(target)}
 
     def __call__(self, address: int) -> str | None:
-        try:
-            found = _slab_of(self.target, self.reader, address)
-        except MemoryError_:
-            caveat("struct pages not in the dump: words pointing into those pages are not "
-                   "named as slab objects")
-            return None
+        """The cache's name (a struct page that cannot be read raises: the caller
+        says what it shows instead)."""
+        found = _slab_of(self.target, self.reader, address)
         name = self.names.get(found[1]) if found else None
         return name if isinstance(name, str) else None
 

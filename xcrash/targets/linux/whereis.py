@@ -8,7 +8,7 @@ that could not be read is left out with a WARNING saying so.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...arch import PAGE_SHIFT
@@ -16,7 +16,7 @@ from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...symbols.symtab import display_name
 from . import pages
-from .context import context_block
+from .context import TaskContext, task_context
 from .freepages import FreeBlock, free_block_of
 from .pages import PageInfo
 from .slab import SlabError, SlabObject, say_problems, slab_containing, slab_of_page
@@ -51,7 +51,7 @@ class AddressReport:
     #: the task whose task_struct or kernel stack holds the address
     task: int | None = None
     #: that task as crash's `set` shows it (when kmem shows it)
-    task_context: list[str] | None = field(default=None, metadata={"json": False})
+    task_context: TaskContext | None = None
     #: the struct page of the address (None: not in the memory map)
     page: int | None = None
     #: what it holds (None when it could not be read: a WARNING says so)
@@ -79,10 +79,6 @@ def _symbol(target: LinuxTarget, address: int) -> SymbolAt | None:
                     target.source_line(address))
 
 
-def _context(target: LinuxTarget, task: int) -> list[str]:
-    return context_block(target, task).split("\n")
-
-
 def whereis(target: LinuxTarget, address: int) -> AddressReport:
     """Every view of ``address`` crash's `kmem ADDRESS` gives."""
     report = AddressReport(address, symbol=_symbol(target, address))
@@ -94,7 +90,7 @@ def whereis(target: LinuxTarget, address: int) -> AddressReport:
     page = None
     if report.vmalloc is not None:
         if owner is not None and owner[1] == "stack":
-            report.task, report.task_context = owner[0], _context(target, owner[0])
+            report.task, report.task_context = owner[0], task_context(target, owner[0])
         page = _page_of(target, address)
     else:
         try:
@@ -118,7 +114,7 @@ def whereis(target: LinuxTarget, address: int) -> AddressReport:
             except MemoryError_ as err:
                 caveat(f"free lists unreadable ({err}): no free block view")
         if owner is not None:
-            report.task, report.task_context = owner[0], _context(target, owner[0])
+            report.task, report.task_context = owner[0], task_context(target, owner[0])
         if page is None:
             page = _page_of(target, address)
     for found in (report.slab, report.page_slab):
