@@ -16,12 +16,11 @@ from ..layouts.frames import exception_frame_lines, word_lines, xen_exception_fr
 from ..layouts.tasks import task_header
 from ..results import Records
 from ..targets.linux import traces
-from ..targets.linux.context import NoPanicTask, current_task, resolve_task
+from ..targets.linux.context import NoPanicTask, current_task, panic_task, resolve_task
 from ..targets.linux.tasks import active_tasks
 from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, CpuStack, FrameSource,
                                     FrameWords, StackChange, StackOverflow, StackText,
                                     StackWord, TaskExceptionFrame, TraceStart)
-from ..targets.linux.unwind import panic_task
 from ..targets.linux.wordnames import WordName, word_names
 from ..targets.xen import traces as xen_traces
 from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,

@@ -1,6 +1,6 @@
 """Which task: crash's context task (``set``), tasks named by PID or address, the panic task.
 
-The context starts at the panic task (``unwind.panic_task``) and is the target's
+The context starts at the panic task (:func:`panic_task`) and is the target's
 ``selected_task`` once ``set`` chose another; commands that default to "the current
 task" (``bt``, ``task``, ``vm``, ...) ask :func:`current_task`.  Every command that
 names tasks by PID or address resolves them through one index per target
@@ -118,9 +118,8 @@ def resolve_task(target: LinuxTarget, arg: str) -> int:
 
 # -- the panic task and the context task ------------------------------------------------
 def panic_task_address(target: LinuxTarget, *, guess: bool = True) -> int | None:
-    """The panic task (see ``unwind.panic_task``: with ``guess``, a stand-in when no
-    task panicked, with a caveat)."""
-    from .unwind import panic_task
+    """The panic task (see :func:`panic_task`: with ``guess``, a stand-in when no task
+    panicked, with a caveat)."""
     hit = panic_task(target, guess=guess)
     return hit[1] if hit else None
 
@@ -134,10 +133,49 @@ def current_task(target: LinuxTarget) -> int | None:
         return target.selected_task
     found = panic_task_address(target, guess=False)
     if found is None:
-        from .unwind import first_active
         first = first_active(target)
         found = first[1] if first else None
     return found
+
+
+def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | None:
+    """(cpu, task address) of the panicking CPU, ``panic_cpu``'s.  Without one (a Xen
+    guest: the guest did not panic; a dump taken without a panic) and with ``guess``,
+    the task of the first CPU whose saved registers are in kernel mode, else of the
+    first CPU, saying so; None otherwise."""
+    active = active_tasks(target)
+    sym = target.symbols.get("panic_cpu")
+    why = "no panic_cpu in this kernel"
+    if sym is not None:
+        try:
+            cpu = target.space.read_u32(sym.address)
+        except MemoryError_ as err:
+            why = f"panic_cpu unreadable ({err})"
+        else:
+            if cpu in active:
+                return cpu, active[cpu]
+            why = f"panic_cpu is {cpu if cpu < 0x80000000 else cpu - (1 << 32)}"
+    if not guess:
+        return None
+    hit = first_active(target)
+    if hit is not None:
+        caveat(f"no panic task ({why}): the task of CPU {hit[0]}, "
+               + ("the first CPU whose saved registers are in kernel mode, is taken"
+                  if hit[2] else "the first CPU, is taken"))
+    return hit[:2] if hit else None
+
+
+def first_active(target: LinuxTarget) -> tuple[int, int, bool] | None:
+    """(cpu, task, in kernel mode) of the first CPU whose saved registers are in kernel
+    mode, else of the first CPU: a dump's current task when none panicked."""
+    active = active_tasks(target)
+    for c in target.cpus:
+        if c.regs.get("cs", 0) & 3 == 0 and c.regs.get("rip") and c.index in active:
+            return c.index, active[c.index], True
+    if active:
+        cpu = min(active)
+        return cpu, active[cpu], False
+    return None
 
 
 def cpu_task(target: LinuxTarget, spec: str) -> int:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...caveats import caveat
 from ...errors import MemoryError_, TranslationError
-from .unwind import PT_REGS
+from .stacks import PT_REGS
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget

@@ -24,8 +24,8 @@ from .context import task_index
 from .stackscan import exception_frames, text_symbol
 from .taskinfo import TaskRef, comm_of
 from .tasks import for_each_task, task_cpu, thread_size
-from .unwind import (ExceptionFrame, Frame, StackSwitch, Trace, backtrace, cpu_stacks, memory,
-                     read_word, task_on_cpu)
+from .stacks import StackMemory, cpu_stacks, memory
+from .unwind import ExceptionFrame, Frame, StackSwitch, Trace, backtrace, task_on_cpu
 from .wordnames import WordName
 
 if TYPE_CHECKING:
@@ -239,12 +239,12 @@ def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
     return out
 
 
-def _words(mem: Any, lo: int, hi: int, names: Callable[[int], WordName | None] | None
+def _words(mem: StackMemory, lo: int, hi: int, names: Callable[[int], WordName | None] | None
            ) -> list[StackWord]:
     out = []
     for addr in range(lo, hi, 8):
         try:
-            value = read_word(mem, addr)
+            value = mem.u64(addr)
         except MemoryError_ as err:
             caveat(f"stack word at {addr:x} unreadable ({err}): shown as ?")
             out.append(StackWord(addr, Unreadable(str(err))))

@@ -16,23 +16,27 @@ its ``crash_nmi_callback`` frame; otherwise at the NT_PRSTATUS registers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ...caveats import caveat
-from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError
-from ..base import cached_per_target
+from ...errors import MemoryError_, XcrashError
 from . import orc as O
-from .tasks import active_tasks, task_cpu, thread_size
+from .stacks import PT_REGS, PT_REGS_SIZE, StackMemory, Stacks, cpu_stacks, memory
+from .tasks import active_tasks, task_cpu
 
 if TYPE_CHECKING:
     from ...objects import Object
     from .kernel import LinuxTarget
 
+#: what other modules take from here (the stacks' part lives in stacks.py)
+__all__ = ["PT_REGS", "PT_REGS_SIZE", "ExceptionFrame", "Frame", "StackSwitch", "Stacks",
+           "Trace", "backtrace", "cpu_stacks", "memory", "task_on_cpu"]
+
 MAX_FRAMES = 256
-PT_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
-           "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss")
-PT_REGS_SIZE = 8 * len(PT_REGS)
 MASK = 0xFFFFFFFFFFFFFFFF
+
+
+class _Stop(Exception):
+    """The walk cannot go on: why (a trace's ``error``)."""
 
 
 @dataclass
@@ -70,120 +74,6 @@ class Trace:
     stacks: list[tuple[int, int, str]] = field(default_factory=list)
 
 
-class Stacks:
-    """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
-
-    def __init__(self, target: LinuxTarget, task: Object, cpu: int | None) -> None:
-        self.target = target
-        self.ranges: list[tuple[int, int, str]] = []
-        size = thread_size(target)
-        base = int(task.stack)
-        self.ranges.append((base, base + size, "task"))
-        if cpu is not None:
-            self.ranges.extend(cpu_stacks(target, cpu))
-
-    def kind(self, addr: int) -> str | None:
-        for lo, hi, kind in self.ranges:
-            if lo <= addr < hi:
-                return kind
-        return None
-
-    def range_of(self, addr: int) -> tuple[int, int, str] | None:
-        for r in self.ranges:
-            if r[0] <= addr < r[1]:
-                return r
-        return None
-
-
-_ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEBUG",
-                 "MCE_stack": "MCE", "VC_stack": "VC", "VC2_stack": "VC2"}
-
-
-@cached_per_target
-def _cpu_stacks_known(target: LinuxTarget) -> dict[int, list[tuple[int, int, str]]]:
-    return {}
-
-
-def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
-    """(low, high, name) of a CPU's IRQ stack and exception stacks (NMI, DOUBLEFAULT, ...)."""
-    known = _cpu_stacks_known(target)
-    if cpu in known:
-        return known[cpu]
-    out: list[tuple[int, int, str]] = []
-    size = thread_size(target)
-    try:
-        ptr = int(target.per_cpu("hardirq_stack_ptr", cpu))
-        if ptr:
-            top = ptr + 8 if ptr & 0xFFF else ptr        # 5.12+: the pointer is top - 8
-            out.append((top - size, top, "IRQ"))
-    except (NoSuchSymbol, NoSuchType):
-        pass                        # a kernel without per-CPU IRQ stacks (32-bit, before 4.x)
-    except MemoryError_ as err:
-        caveat(f"CPU {cpu}: hardirq_stack_ptr unreadable ({err}): its IRQ stack is not known")
-    try:
-        base = int(target.per_cpu("cea_exception_stacks", cpu))
-        t = target.type("struct cea_exception_stacks")
-        for m in t.members or []:
-            name = _ESTACK_NAMES.get(m.name or "")
-            if name and base:
-                lo = base + m.bit_offset // 8
-                out.append((lo, lo + m.type.byte_size, name))
-    except (NoSuchSymbol, NoSuchType):
-        pass                        # before 4.16: exception stacks in the orig_ist array
-    except MemoryError_ as err:
-        caveat(f"CPU {cpu}: cea_exception_stacks unreadable ({err}): its exception stacks "
-               "are not known")
-    known[cpu] = out
-    return out
-
-
-class _Memory:
-    """Word reads through the target's space, a page at a time."""
-
-    def __init__(self, space: Any) -> None:
-        self.space = space
-        self.pages: dict[int, bytes | None] = {}
-
-    def page(self, addr: int) -> bytes | None:
-        base = addr & ~0xFFF
-        if base not in self.pages:
-            try:
-                self.pages[base] = bytes(self.space.read(base, 4096))
-            except (XcrashError, MemoryError_):
-                # u64() then reads the word alone, and reports its own failure
-                self.pages[base] = None
-        return self.pages[base]
-
-    def u64(self, addr: int) -> int:
-        p = self.page(addr)
-        off = addr & 0xFFF
-        if p is None or off > 4088:
-            try:
-                return self.space.read_u64(addr)
-            except (XcrashError, MemoryError_) as err:
-                raise _Stop(f"cannot read {addr:x}: {err}") from None
-        return int.from_bytes(p[off:off + 8], "little")
-
-    def regs(self, addr: int) -> dict[str, int]:
-        return {name: self.u64(addr + 8 * i) for i, name in enumerate(PT_REGS)}
-
-
-class _Stop(Exception):
-    pass
-
-
-def memory(target: LinuxTarget) -> _Memory:
-    return _Memory(target.space)
-
-
-def read_word(mem: _Memory, addr: int) -> int:
-    """A word of memory through ``mem``; a failed read is the MemoryError_ it is."""
-    try:
-        return mem.u64(addr)
-    except _Stop as why:
-        raise MemoryError_(str(why), addr) from None
-
-
 # -- starting points -----------------------------------------------------------------------
 def _func_range(target: LinuxTarget, name: str) -> tuple[int, int] | None:
     sym = target.symbols.get(name)
@@ -192,13 +82,13 @@ def _func_range(target: LinuxTarget, name: str) -> tuple[int, int] | None:
     return sym.address, sym.address + sym.size
 
 
-def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
+def _scan(mem: StackMemory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
     """The highest slot in [lo, hi) holding a return address inside ``fn``."""
     addr = (hi - 8) & ~7
     while addr >= lo:
         try:
             v = mem.u64(addr)
-        except _Stop:
+        except MemoryError_:
             # an exception stack the kernel left unmapped (VC without SEV-ES, a guard
             # page): nothing ran there; an unreadable task stack fails the walk itself
             return None
@@ -208,7 +98,7 @@ def _scan(mem: _Memory, lo: int, hi: int, fn: tuple[int, int]) -> int | None:
     return None
 
 
-def _active_start(target: LinuxTarget, mem: _Memory, stacks: Stacks, regs: dict[str, int]
+def _active_start(target: LinuxTarget, mem: StackMemory, stacks: Stacks, regs: dict[str, int]
                   ) -> tuple[int, int] | None:
     """(slot, pc) where crash starts a running task: machine_kexec or crash_nmi_callback."""
     rsp = regs.get("rsp", 0)
@@ -293,18 +183,18 @@ def backtrace(target: LinuxTarget, task: Object) -> Trace:
     return trace
 
 
-def _guess_bp(mem: _Memory, slot: int) -> int:
+def _guess_bp(mem: StackMemory, slot: int) -> int:
     """rbp at a scanned return slot: a frame-pointer callee saved it just below."""
     try:
         return mem.u64(slot - 8)
-    except _Stop:
+    except MemoryError_:
         # unknown: ORC rarely needs rbp, and an entry that does stops the walk there
         # with its own error
         return 0
 
 
 # -- the walk ---------------------------------------------------------------------------------
-def _walk(target: LinuxTarget, mem: _Memory, stacks: Stacks, trace: Trace, ip: int, sp: int,
+def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, ip: int, sp: int,
           bp: int, *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
     items = trace.items
     kind = stacks.kind(slot) or "task"
@@ -392,7 +282,7 @@ def _walk(target: LinuxTarget, mem: _Memory, stacks: Stacks, trace: Trace, ip: i
 _THUNKS = ("__x86_indirect_thunk", "__x86_indirect_call_thunk", "__x86_return_thunk")
 
 
-def _after_call(target: LinuxTarget, mem: _Memory, value: int, callee: int | None) -> bool:
+def _after_call(target: LinuxTarget, mem: StackMemory, value: int, callee: int | None) -> bool:
     """Whether ``value`` is a return address after a call (to ``callee`` if direct)."""
     try:
         code = bytes(target.space.read(value - 7, 7))
@@ -413,7 +303,7 @@ def _after_call(target: LinuxTarget, mem: _Memory, value: int, callee: int | Non
     return False
 
 
-def _frame_pointer_entry(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: int, bp: int,
+def _frame_pointer_entry(target: LinuxTarget, mem: StackMemory, stacks: Stacks, sp: int, bp: int,
                          ip: int) -> O.OrcEntry | None:
     """The kernel's own fallback (a frame-pointer frame) when ``bp`` is a frame on the
     current stack whose return address follows a direct call to the function at
@@ -427,7 +317,7 @@ def _frame_pointer_entry(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: 
         return None
     try:
         ret = mem.u64(bp + 8)
-    except (_Stop, XcrashError):
+    except XcrashError:
         return None         # a probe: no frame there; the caller scans for the return
     code_hit = target.symbols.resolve(ret)
     if code_hit is None or not _after_call(target, mem, ret, hit[0].address):
@@ -441,7 +331,7 @@ def _frame_pointer_entry(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: 
     return O.FP_ENTRY
 
 
-def _scan_return(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: int, ip: int
+def _scan_return(target: LinuxTarget, mem: StackMemory, stacks: Stacks, sp: int, ip: int
                  ) -> int | None:
     rng = stacks.range_of(sp)
     if rng is None:
@@ -456,44 +346,4 @@ def _scan_return(target: LinuxTarget, mem: _Memory, stacks: Stacks, sp: int, ip:
                 _after_call(target, mem, v, callee):
             return addr
         addr += 8
-    return None
-
-
-def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | None:
-    """(cpu, task address) of the panicking CPU, ``panic_cpu``'s.  Without one (a Xen
-    guest: the guest did not panic; a dump taken without a panic) and with ``guess``,
-    the task of the first CPU whose saved registers are in kernel mode, else of the
-    first CPU, saying so; None otherwise."""
-    active = active_tasks(target)
-    sym = target.symbols.get("panic_cpu")
-    why = "no panic_cpu in this kernel"
-    if sym is not None:
-        try:
-            cpu = target.space.read_u32(sym.address)
-        except MemoryError_ as err:
-            why = f"panic_cpu unreadable ({err})"
-        else:
-            if cpu in active:
-                return cpu, active[cpu]
-            why = f"panic_cpu is {cpu if cpu < 0x80000000 else cpu - (1 << 32)}"
-    if not guess:
-        return None
-    hit = first_active(target)
-    if hit is not None:
-        caveat(f"no panic task ({why}): the task of CPU {hit[0]}, "
-               + ("the first CPU whose saved registers are in kernel mode, is taken"
-                  if hit[2] else "the first CPU, is taken"))
-    return hit[:2] if hit else None
-
-
-def first_active(target: LinuxTarget) -> tuple[int, int, bool] | None:
-    """(cpu, task, in kernel mode) of the first CPU whose saved registers are in kernel
-    mode, else of the first CPU: a dump's current task when none panicked."""
-    active = active_tasks(target)
-    for c in target.cpus:
-        if c.regs.get("cs", 0) & 3 == 0 and c.regs.get("rip") and c.index in active:
-            return c.index, active[c.index], True
-    if active:
-        cpu = min(active)
-        return cpu, active[cpu], False
     return None

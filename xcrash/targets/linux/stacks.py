@@ -1,0 +1,128 @@
+"""The stacks a Linux task or CPU runs on, and reading their words.
+
+A task runs on its own kernel stack (THREAD_SIZE at ``task->stack``) and, on its
+CPU, on the IRQ stack (``hardirq_stack_ptr``) and the exception stacks of the CPU
+entry area (NMI, DOUBLEFAULT, DEBUG, MCE, VC).  A ``struct pt_regs`` on them is
+read as :data:`PT_REGS`.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...caveats import caveat
+from ...errors import MemoryError_, NoSuchSymbol, NoSuchType
+from ..base import cached_per_target
+from .tasks import thread_size
+
+if TYPE_CHECKING:
+    from ...memory.space import AddressSpace
+    from ...objects import Object
+    from .kernel import LinuxTarget
+
+#: the registers of a ``struct pt_regs``, in memory order
+PT_REGS = ("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10", "r9", "r8", "rax", "rcx",
+           "rdx", "rsi", "rdi", "orig_rax", "rip", "cs", "rflags", "rsp", "ss")
+PT_REGS_SIZE = 8 * len(PT_REGS)
+
+
+class Stacks:
+    """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
+
+    def __init__(self, target: LinuxTarget, task: Object, cpu: int | None) -> None:
+        self.target = target
+        self.ranges: list[tuple[int, int, str]] = []
+        size = thread_size(target)
+        base = int(task.stack)
+        self.ranges.append((base, base + size, "task"))
+        if cpu is not None:
+            self.ranges.extend(cpu_stacks(target, cpu))
+
+    def kind(self, addr: int) -> str | None:
+        for lo, hi, kind in self.ranges:
+            if lo <= addr < hi:
+                return kind
+        return None
+
+    def range_of(self, addr: int) -> tuple[int, int, str] | None:
+        for r in self.ranges:
+            if r[0] <= addr < r[1]:
+                return r
+        return None
+
+
+_ESTACK_NAMES = {"DF_stack": "DOUBLEFAULT", "NMI_stack": "NMI", "DB_stack": "DEBUG",
+                 "MCE_stack": "MCE", "VC_stack": "VC", "VC2_stack": "VC2"}
+
+
+@cached_per_target
+def _cpu_stacks_known(target: LinuxTarget) -> dict[int, list[tuple[int, int, str]]]:
+    return {}
+
+
+def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
+    """(low, high, name) of a CPU's IRQ stack and exception stacks (NMI, DOUBLEFAULT, ...)."""
+    known = _cpu_stacks_known(target)
+    if cpu in known:
+        return known[cpu]
+    out: list[tuple[int, int, str]] = []
+    size = thread_size(target)
+    try:
+        ptr = int(target.per_cpu("hardirq_stack_ptr", cpu))
+        if ptr:
+            top = ptr + 8 if ptr & 0xFFF else ptr        # 5.12+: the pointer is top - 8
+            out.append((top - size, top, "IRQ"))
+    except (NoSuchSymbol, NoSuchType):
+        pass                        # a kernel without per-CPU IRQ stacks (32-bit, before 4.x)
+    except MemoryError_ as err:
+        caveat(f"CPU {cpu}: hardirq_stack_ptr unreadable ({err}): its IRQ stack is not known")
+    try:
+        base = int(target.per_cpu("cea_exception_stacks", cpu))
+        t = target.type("struct cea_exception_stacks")
+        for m in t.members or []:
+            name = _ESTACK_NAMES.get(m.name or "")
+            if name and base:
+                lo = base + m.bit_offset // 8
+                out.append((lo, lo + m.type.byte_size, name))
+    except (NoSuchSymbol, NoSuchType):
+        pass                        # before 4.16: exception stacks in the orig_ist array
+    except MemoryError_ as err:
+        caveat(f"CPU {cpu}: cea_exception_stacks unreadable ({err}): its exception stacks "
+               "are not known")
+    known[cpu] = out
+    return out
+
+
+class StackMemory:
+    """Word reads through the target's space, a page at a time (a walk reads the same
+    pages again and again)."""
+
+    def __init__(self, space: AddressSpace) -> None:
+        self.space = space
+        self.pages: dict[int, bytes | None] = {}
+
+    def page(self, addr: int) -> bytes | None:
+        base = addr & ~0xFFF
+        if base not in self.pages:
+            try:
+                self.pages[base] = bytes(self.space.read(base, 4096))
+            except MemoryError_:
+                # u64() then reads the word alone, and reports its own failure
+                self.pages[base] = None
+        return self.pages[base]
+
+    def u64(self, addr: int) -> int:
+        p = self.page(addr)
+        off = addr & 0xFFF
+        if p is None or off > 4088:
+            try:
+                return self.space.read_u64(addr)
+            except MemoryError_ as err:
+                raise MemoryError_(f"cannot read {addr:x}: {err}", addr) from None
+        return int.from_bytes(p[off:off + 8], "little")
+
+    def regs(self, addr: int) -> dict[str, int]:
+        return {name: self.u64(addr + 8 * i) for i, name in enumerate(PT_REGS)}
+
+
+def memory(target: LinuxTarget) -> StackMemory:
+    return StackMemory(target.space)
