@@ -220,7 +220,7 @@ exception frames (an NMI's interrupted code, a guest's entry); each trace says
 whether DWARF CFI (.debug_frame), frame pointers or a stack scan produced it,
 and whether the other methods agree.  -a, -c, -f and -m apply there.
 """
-    example = "bt\nbt -a\nbt 1\nbt -f\nbt -e"
+    example = "bt\nbt -a\nbt -c 1\nbt -f"
     options = (Option("-a", "all", "the task active on every CPU (Xen: every pCPU)"),
                Option("-c", "cpus", "the task active on these CPUs (Xen: these pCPUs)",
                       takes_value=True, metavar="cpus"),

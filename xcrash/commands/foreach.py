@@ -112,14 +112,21 @@ match) is left out.
     def _each(ctx: Context, cls: Any, cargs: list[str], chosen: list[int]) -> Iterator[Records]:
         """The sub-command's output for each task, a blank line between tasks; its
         records, one task after another, for JSON.  A task whose output is empty
-        (bt -R that does not match) is left out, as crash does."""
+        (bt -R that does not match) is left out, as crash does; so is one whose memory
+        cannot be read, with a WARNING, and the other tasks follow."""
         shown = False
         for addr in chosen:
             ctx.check()
-            parts = as_records(cls().run(ctx, cargs + [f"{addr:x}"]))
-            kept = [Records(p.records(), _no_trailing_blanks(p.layout), p.columns, p.mark)
-                    for p in parts]
-            if not any(p.records() and any(line.strip() for line in p.lines()) for p in kept):
+            try:
+                parts = as_records(cls().run(ctx, cargs + [f"{addr:x}"]))
+                kept = [Records(p.records(), _no_trailing_blanks(p.layout), p.columns, p.mark)
+                        for p in parts]
+                filled = any(p.records() and any(line.strip() for line in p.lines())
+                             for p in kept)
+            except MemoryError_ as err:
+                caveat(f"task {addr:x}: {err}: its output is left out")
+                continue
+            if not filled:
                 continue
             if shown:
                 yield BETWEEN_TASKS

@@ -120,7 +120,7 @@ class SetCommand(Command):
         "select the task context that commands without a task argument use (bt, task, "
         "vm, ...), and `set` alone shows it; elsewhere `set` alone shows the settings."
     )
-    example = "set radix 16\nset radix 10\nset -v\nset\nset 1\nset -p"
+    example = "set radix 16\nset radix 10\nset -v\nset"
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)

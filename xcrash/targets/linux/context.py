@@ -151,6 +151,8 @@ def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | 
             cpu = target.space.read_u32(sym.address)
         except MemoryError_ as err:
             why = f"panic_cpu unreadable ({err})"
+            if not guess:
+                caveat(f"{why}: the panic task is not known")
         else:
             if cpu in active:
                 return cpu, active[cpu]

@@ -286,7 +286,7 @@ def _after_call(target: LinuxTarget, mem: StackMemory, value: int, callee: int |
     """Whether ``value`` is a return address after a call (to ``callee`` if direct)."""
     try:
         code = bytes(target.space.read(value - 7, 7))
-    except (XcrashError, MemoryError_):
+    except MemoryError_:
         return False        # a probe: no readable code before it, so no call there
     if code[2] == 0xE8:                                   # call rel32
         dest = (value + int.from_bytes(code[3:7], "little", signed=True)) & MASK
@@ -317,14 +317,14 @@ def _frame_pointer_entry(target: LinuxTarget, mem: StackMemory, stacks: Stacks, 
         return None
     try:
         ret = mem.u64(bp + 8)
-    except XcrashError:
+    except MemoryError_:
         return None         # a probe: no frame there; the caller scans for the return
     code_hit = target.symbols.resolve(ret)
     if code_hit is None or not _after_call(target, mem, ret, hit[0].address):
         return None
     try:
         code = bytes(target.space.read(ret - 5, 1))
-    except (XcrashError, MemoryError_):
+    except MemoryError_:
         return None         # a probe, as above
     if code[0] != 0xE8:                # only a direct call proves the frame is ours
         return None
