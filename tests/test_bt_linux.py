@@ -1,6 +1,7 @@
 """bt on the real Linux dumps, against crash 8.0.6's reference outputs."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -116,3 +117,53 @@ def test_bt_e_finds_the_saved_registers_and_the_syscall_entry(linux_session) -> 
     irq = run(linux_session, "bt -E")
     assert "CPU 0 NMI EXCEPTION STACK:\n\n  USER-MODE EXCEPTION FRAME AT: fffffe000000df58" in irq
     assert "RIP: 000000000052e60f" in irq
+
+
+def test_an_unreadable_stack_word_of_bt_f_is_a_question_mark_with_a_warning(sysrq,
+                                                                            monkeypatch) -> None:
+    """bt -f goes on past a word it cannot read (it ended the frame's words silently)."""
+    from xcrash.errors import PageExcluded
+    plain = sysrq.run("bt -f 1").splitlines()
+    # a word of kernel_wait4's frame (#3) of a sleeping task: the unwinder does not need it
+    line = plain[plain.index(next(ln for ln in plain if " kernel_wait4 at " in ln)) + 2]
+    address = int(line.split(":")[0], 16)
+    space = sysrq.current.space
+    read = space.read
+
+    def lost(vaddr: int, size: int) -> bytes:
+        if vaddr <= address < vaddr + size:
+            raise PageExcluded(0x1000)
+        return read(vaddr, size)
+    monkeypatch.setattr(space, "read", lost)
+    damaged = sysrq.run("bt -f 1").splitlines()
+    assert damaged[:len(plain)] == [ln if ln != line else
+                                    f"    {address:x}: {'?':>16} " + line.split()[2] + " "
+                                    for ln in plain]
+    assert damaged[len(plain):] == [f"WARNING: cannot read {address:x}: physical address 0x1000: "
+                                    "page excluded from the dump (makedumpfile dump level): "
+                                    "that stack word is shown as ?"]
+    [record] = [r for r in sysrq.run("bt -f 1", records=True)
+                if r.get("level") == 3 and "words" in r]
+    assert {"address": address, "value": None, "symbol": None, "slab_cache": None} in record["words"]
+
+
+def test_a_guest_that_did_not_panic_has_no_panic_task_only_a_stand_in(sample_dom0) -> None:
+    """dom0 of the Xen sample did not panic (panic_cpu is -1): its context starts at CPU 0's
+    task without claiming a panic; bt -p takes that task and says it is a stand-in."""
+    from xcrash.engine.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    runner = Runner(sample_dom0, out=out, err=err)
+    before = sample_dom0.current.selected_task
+    try:
+        sample_dom0.current.selected_task = None
+        assert runner.execute("set -c 0") and runner.execute("set")
+        cpu0, context = out.getvalue().split("    PID: ")[1:]
+        assert cpu0 == context and "(PANIC)" not in context and "(ACTIVE)" in context
+        assert "WARNING" not in context
+        task = context.splitlines()[2].split()[1]
+        text = sample_dom0.run("bt -p").splitlines()
+        assert text[0].split()[3] == task
+        assert text[-1] == ("WARNING: no panic task (panic_cpu is -1): the task of CPU 0, the "
+                            "first CPU whose saved registers are in kernel mode, is taken")
+    finally:
+        sample_dom0.current.selected_task = before

@@ -89,3 +89,30 @@ def test_foreach_selects_by_regex_and_active(linux_session) -> None:
     active = run(linux_session, "foreach active bt")
     assert [line.split()[1] for line in active.splitlines() if line.startswith("PID:")] == \
         ["46", "68"]
+
+
+def test_foreach_leaves_out_a_task_it_cannot_read_and_goes_on(sysrq, monkeypatch) -> None:
+    """A task whose memory is lost costs its own output only: a WARNING names it and the
+    other tasks follow (a read error ended the whole foreach)."""
+    from xcrash.errors import PageExcluded
+    target = sysrq.current
+    lost_task = int(_set_lines(sysrq, "set 55")[2].split()[1], 16)
+    init = int(_set_lines(sysrq, "set 1")[2].split()[1], 16)
+    sysrq.run("set -p")
+    size = target.type("struct task_struct").byte_size
+    read = target.space.read
+
+    def lost(vaddr: int, size_: int) -> bytes:
+        if vaddr < lost_task + size and lost_task < vaddr + size_:
+            raise PageExcluded(0x2000)
+        return read(vaddr, size_)
+    monkeypatch.setattr(target.space, "read", lost)
+    out = sysrq.run(f"foreach {lost_task:x} {init:x} task -R pid").rstrip("\n").splitlines()
+    assert out[0].startswith("PID: 1 ") and out[1] == "  pid = 1,"
+    assert out[2:] == [f"WARNING: task {lost_task:x}: physical address 0x2000: page excluded "
+                       "from the dump (makedumpfile dump level): its output is left out"]
+
+
+def _set_lines(session, line: str) -> list[str]:
+    """`set`'s block as lines (TASK: on the third)."""
+    return session.run(line).rstrip("\n").splitlines()

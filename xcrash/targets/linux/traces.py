@@ -246,7 +246,7 @@ def _words(mem: StackMemory, lo: int, hi: int, names: Callable[[int], WordName |
         try:
             value = mem.u64(addr)
         except MemoryError_ as err:
-            caveat(f"stack word at {addr:x} unreadable ({err}): shown as ?")
+            caveat(f"{err}: that stack word is shown as ?")
             out.append(StackWord(addr, Unreadable(str(err))))
             continue
         name = names(value) if names is not None else None
