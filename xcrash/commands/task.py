@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING
 from collections.abc import Iterable, Iterator
 
 from ..layouts import separated
@@ -9,41 +11,42 @@ from ..layouts import tasks as task_layouts
 from ..results import Records
 from ..targets.linux.taskinfo import TaskRef, comm_of
 from ..targets.linux.tasks import task_cpu
-from ..targets.values import member_of
+from ..layouts.values import struct_lines
+from ..targets.values import StructContents, read_struct
+from .args import linux_target, tasks_or_current
 from .base import Command, Context, Option
-from .datatypes import formatter
+
+if TYPE_CHECKING:
+    from ..targets.linux.kernel import LinuxTarget
 
 
 @dataclass
 class TaskContents(TaskRef):
-    """A task's ``struct task_struct``: with ``task -R``, the members asked for (each as
-    gdb prints its value); otherwise the whole structure as gdb prints it."""
-    members: dict[str, str] | None = None
-    struct_lines: list[str] = field(default_factory=list, metadata={"json": False})
+    """A task's ``struct task_struct`` (whole, or with ``task -R`` the members asked for)
+    and, whole, the ``struct thread_info`` crash shows after it."""
+    structs: list[StructContents] = field(default_factory=list)
 
 
-def contents(ctx: Context, addr: int, members: list[str]) -> TaskContents:
-    target = ctx.target
-    task = target.object_at(target.type("struct task_struct"), addr)
-    fmt = formatter(ctx)
+def contents(target: LinuxTarget, addr: int, members: list[str]) -> TaskContents:
+    task_t = target.type("struct task_struct")
+    task = target.object_at(task_t, addr)
     record = TaskContents(int(task.pid), addr, task_cpu(task), comm_of(task))
-    if members:
-        record.members = {path: fmt.value(member_of(task, path), 1) for path in members}
-        return record
-    record.struct_lines = f"struct task_struct {fmt.value(task, 0)}".split("\n")
-    if task.type_.has_member("thread_info"):
+    record.structs.append(read_struct(target, task_t, addr, members))
+    if not members and task.type_.has_member("thread_info"):
         # crash shows the thread_info after the task (embedded in it since 4.9)
-        record.struct_lines += ["", *f"struct thread_info {fmt.value(task.thread_info, 0)}"
-                                .split("\n")]
+        info = task.thread_info
+        assert info.address_ is not None            # a member of an object in memory
+        record.structs.append(read_struct(target, info.type_, info.address_,
+                                          header="struct thread_info"))
     return record
 
 
-def contents_lines(records: Iterable[TaskContents]) -> Iterator[str]:
+def contents_lines(records: Iterable[TaskContents], radix: int = 10) -> Iterator[str]:
     def block(r: TaskContents) -> list[str]:
-        if r.members is not None:
-            return [task_layouts.task_header(r),
-                    *(f"  {path} = {value}," for path, value in r.members.items())]
-        return [task_layouts.task_header(r), *r.struct_lines]
+        lines = [task_layouts.task_header(r)]
+        for i, struct in enumerate(r.structs):
+            lines += [""] * (i > 0) + list(struct_lines(struct, radix))
+        return lines
     return separated(block(r) for r in records)
 
 
@@ -64,16 +67,16 @@ char arrays (crash prints the fpstate's __padding unfolded).
                       takes_value=True, repeat=True, metavar="member[,member]"),)
 
     def run(self, ctx: Context, args: list[str]) -> Records:
-        from .args import tasks_or_current
         opts, rest = self.parse(args)
+        target = linux_target(ctx)
         members = [m for spec in opts["members"] for m in spec.split(",") if m]
-        tasks = tasks_or_current(ctx.target, rest, "task")
+        tasks = tasks_or_current(target, rest, "task")
 
         def each() -> Iterator[TaskContents]:
             for addr in tasks:
                 ctx.check()
-                yield contents(ctx, addr, members)
-        return Records(each(), contents_lines)
+                yield contents(target, addr, members)
+        return Records(each(), partial(contents_lines, radix=int(ctx.settings.get("radix", 10))))
 
 
 COMMANDS = [Task]
