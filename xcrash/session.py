@@ -92,7 +92,7 @@ def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
                       else (None, None))
     if problem:
         messages.append(f"{vmcore}: {problem}")
-    if found is not None:
+    if found is not None and vi is not None:      # found through vi
         try:
             vmlinux = open_symbol_file(found.path)
         except XcrashError as err:
