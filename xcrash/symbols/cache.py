@@ -20,7 +20,7 @@ from collections.abc import Callable
 from ..cache import cache_dir, source_key
 from .elffile import ElfImage
 
-FORMAT = 2          # bump when the layout of any part changes
+FORMAT = 3          # bump when the layout of any part changes
 T = TypeVar("T")
 
 

@@ -131,7 +131,9 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
         if shndx < nsec and sec_start[shndx] <= value <= sec_end[shndx]:
             sec = shndx
             if shndx == percpu_index:
-                f = PERCPU
+                # zero-based per-CPU data (x86-64 before 6.15) holds offsets, which KASLR
+                # does not move; from 6.15 the section lies in the image and moves with it
+                f = PERCPU | (f if sec_start[shndx] else 0)
         elif f:
             i = bisect.bisect_right(alloc_starts, value) - 1
             if i >= 0 and value <= alloc[i].end:
