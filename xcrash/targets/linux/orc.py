@@ -4,7 +4,9 @@ Loaded once from the vmlinux file at link-time addresses; :meth:`OrcTable.find`
 takes a run-time address and subtracts the KASLR delta.  The bit layout of
 the entries' flag word comes from the type model's ``struct orc_entry``
 (6.1: ``sp_reg:4 bp_reg:4 type:2 end:1``; 6.3 adds ``signal``; 6.4 drops
-``end`` and widens ``type``), so no version table is needed.
+``end`` and widens ``type``), so no version table is needed.  The register
+numbers are not in the types: 7.1 renumbered them, and the kernel says which
+numbering it uses by the hash in its ``.orc_header`` (6.4 on), which is read.
 """
 from __future__ import annotations
 
@@ -14,11 +16,23 @@ from array import array
 from dataclasses import dataclass
 from typing import Any
 
+from ...caveats import caveat
 from ...errors import XcrashError
+from ..base import cached_per_target
 
-# register numbers (Linux <= 7.0)
+# register numbers (Linux <= 7.0; REG_AX came with 7.1's numbering)
 REG_UNDEFINED, REG_PREV_SP, REG_DX, REG_DI, REG_BP, REG_SP, REG_R10, REG_R13, \
-    REG_BP_INDIRECT, REG_SP_INDIRECT = range(10)
+    REG_BP_INDIRECT, REG_SP_INDIRECT, REG_AX = range(11)
+
+#: .orc_header of a kernel with 7.1's register numbering (objtool/x86: "Reorder ORC
+#: register numbering"), the hash scripts/orc_hash.sh makes of asm/orc_types.h
+ORC_HASH_7_1 = bytes.fromhex("137c36ad7627c4dd55932176bb0ecdbd5041fc82")
+#: the headers of the formats with the older numbering (6.4, and 6.3's)
+ORC_HASHES_OLD = (bytes.fromhex("fe5d32bf581bd63b2ca9a5c65ba5a625eab3fe24"),
+                  bytes.fromhex("db84aed4103b31dd51e017f8f79783ca985c2c51"))
+#: 7.1's numbering -> the numbering above
+REMAP_7_1 = {0: REG_UNDEFINED, 1: REG_AX, 2: REG_DX, 3: REG_SP, 4: REG_BP, 5: REG_DI,
+             6: REG_R10, 7: REG_R13, 8: REG_PREV_SP, 9: REG_SP_INDIRECT, 10: REG_BP_INDIRECT}
 
 TYPE_CALL, TYPE_REGS, TYPE_REGS_PARTIAL = "call", "regs", "regs_partial"
 
@@ -58,6 +72,7 @@ class _Layout:
         if "sp_reg" not in fields:     # 6.1 layout
             fields = {"sp_reg": (0, 4), "bp_reg": (4, 4), "type": (8, 2), "end": (10, 1)}
         self.fields = fields
+        self.registers = _register_numbering(target)
         self.has_end = "end" in fields
         # 6.4+ (no `end`): UNDEFINED 0, END_OF_STACK 1, CALL 2, REGS 3, REGS_PARTIAL 4
         if self.has_end:
@@ -65,6 +80,10 @@ class _Layout:
         else:
             self.types = {0: "undefined", 1: "end", 2: TYPE_CALL, 3: TYPE_REGS,
                           4: TYPE_REGS_PARTIAL}
+
+    def register(self, word: int, name: str) -> int:
+        number = self.get(word, name)
+        return self.registers.get(number, number) if self.registers else number
 
     def get(self, word: int, name: str) -> int:
         f = self.fields.get(name)
@@ -135,7 +154,7 @@ class OrcTable:
     def _decode(self, k: int) -> OrcEntry:
         sp_off, bp_off, word = struct.unpack_from("<hhH", self._entries, 6 * k)
         lay = self.layout
-        sp_reg, bp_reg = lay.get(word, "sp_reg"), lay.get(word, "bp_reg")
+        sp_reg, bp_reg = lay.register(word, "sp_reg"), lay.register(word, "bp_reg")
         typ = lay.types.get(lay.get(word, "type"), "undefined")
         end = bool(lay.get(word, "end"))
         if lay.has_end and sp_reg == REG_UNDEFINED:
@@ -143,25 +162,39 @@ class OrcTable:
         return OrcEntry(sp_off, bp_off, sp_reg, bp_reg, typ, end)
 
 
+def _register_numbering(target: Any) -> dict[int, int]:
+    """How to read the entries' register numbers: {} for the numbering before 7.1,
+    REMAP_7_1 when the kernel's .orc_header says 7.1's."""
+    sym = target.symbols.get("__start_orc_header") if target.symbols is not None else None
+    if sym is None:
+        return {}                   # no header (before 6.4): the old numbering
+    try:
+        header = bytes(target.space.read(sym.address, 20))
+    except XcrashError as err:
+        caveat(f"ORC header unreadable ({err}): the register numbering before 7.1 assumed")
+        return {}
+    if header == ORC_HASH_7_1:
+        return REMAP_7_1
+    if header not in ORC_HASHES_OLD:
+        caveat(f"ORC header {header.hex()} is of no format xcrash knows: the register "
+               "numbering before 7.1 assumed")
+    return {}
+
+
+@cached_per_target
 def _layout(target: Any) -> _Layout:
-    lay = getattr(target, "_orc_layout", None)
-    if lay is None:
-        lay = target._orc_layout = _Layout(target)
-    return lay
+    return _Layout(target)
 
 
+@cached_per_target
 def orc_table(target: Any) -> OrcTable:
     """The target's ORC table, built on first use."""
-    table = getattr(target, "_orc_table", None)
-    if table is None:
-        table = OrcTable(target)
-        target._orc_table = table
-    return table
+    return OrcTable(target)
 
 
 def module_orc_table(target: Any, module: Any) -> OrcTable | None:
     """A loaded module's ORC table (``mod->arch``), read from the dump once."""
-    tables = target.__dict__.setdefault("_module_orc", {})
+    tables = target.cache.setdefault(f"{__name__}.module_orc", {})
     if module.address in tables:
         return tables[module.address]
     table = None

@@ -233,9 +233,11 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
 def thread_size(target: Any) -> int:
     """THREAD_SIZE: the size of a task's kernel stack (init_task's stack, which the
     linker script sizes to it, or the size of union thread_union)."""
-    a, b = target.symbols.get("__start_init_task"), target.symbols.get("__end_init_task")
-    if a is not None and b is not None and 0 < b.address - a.address <= 1 << 20:
-        return int(b.address - a.address)
+    for start, end in (("__start_init_task", "__end_init_task"),     # before 6.x
+                       ("init_stack", "__end_init_stack")):
+        a, b = target.symbols.get(start), target.symbols.get(end)
+        if a is not None and b is not None and 0 < b.address - a.address <= 1 << 20:
+            return int(b.address - a.address)
     try:
         return int(target.type("union thread_union").byte_size)
     except XcrashError:

@@ -230,7 +230,8 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
         elif r == O.REG_BP_INDIRECT:
             cfa = mem.u64(bp + entry.sp_offset)
         else:
-            name = {O.REG_R10: "r10", O.REG_R13: "r13", O.REG_DI: "rdi", O.REG_DX: "rdx"}.get(r)
+            name = {O.REG_R10: "r10", O.REG_R13: "r13", O.REG_DI: "rdi", O.REG_DX: "rdx",
+                    O.REG_AX: "rax"}.get(r)
             if regs_full is None or name is None:
                 raise _Stop(f"unwind at {ip:x} needs a register that is not known")
             cfa = regs_full[name] + entry.sp_offset
