@@ -57,9 +57,12 @@ def test_orc_layout_from_struct_orc_entry() -> None:
     from types import SimpleNamespace as NS
     from xcrash.targets.linux import orc
 
-    def target(members):
+    def target(members, header=None):
         t = NS(members=[NS(name=n, bit_offset=o, bit_size=s) for n, o, s in members])
-        return NS(type=lambda name: t)
+        symbols = NS(get=lambda name: NS(address=0x1000) if header and
+                     name == "__start_orc_header" else None)
+        return NS(type=lambda name: t, symbols=symbols,
+                  space=NS(read=lambda address, size: header))
 
     v1 = orc._Layout(target([("sp_reg", 32, 4), ("bp_reg", 36, 4), ("type", 40, 2),
                              ("end", 42, 1)]))
@@ -70,6 +73,13 @@ def test_orc_layout_from_struct_orc_entry() -> None:
     assert v1.types[v1.get(word, "type")] == orc.TYPE_REGS
     assert v3.types[v3.get(3 << 8, "type")] == orc.TYPE_REGS
     assert v3.types[v3.get(1 << 8, "type")] == "end"
+    # 7.1 renumbered the registers; its .orc_header hash says so
+    v4 = orc._Layout(target([("sp_reg", 32, 4), ("bp_reg", 36, 4), ("type", 40, 3),
+                             ("signal", 43, 1)], header=orc.ORC_HASH_7_1))
+    word = 3 | 8 << 4 | 2 << 8          # sp_reg SP, bp_reg PREV_SP in 7.1's numbering
+    assert (v4.register(word, "sp_reg"), v4.register(word, "bp_reg")) == \
+        (orc.REG_SP, orc.REG_PREV_SP)
+    assert (v3.register(word, "sp_reg"), v3.register(word, "bp_reg")) == (3, 8)
 
 
 def test_kernel_mode_exception_frame_format() -> None:

@@ -1,7 +1,8 @@
 """Tasks: every thread of every process, plus each CPU's idle task (as crash counts them)."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from ...arch import DEFAULT_THREAD_SIZE
 from ...caveats import caveat
