@@ -121,9 +121,15 @@ def fuzz_orc(data: bytes) -> None:
     class _Symbols:
         delta = 0
 
+        def get(self, name: str) -> None:
+            return None
+
     class _Target:
         symfile = None
         symbols = _Symbols()
+
+        def __init__(self) -> None:
+            self.cache: dict[str, object] = {}
 
         def type(self, name: str) -> None:
             raise XcrashError(name)

@@ -113,7 +113,7 @@ def test_module_orc_table_from_dump_arrays() -> None:
     entries = [(8, 0, orc.REG_SP, orc.REG_UNDEFINED, 0), (56, -16, orc.REG_SP, orc.REG_PREV_SP, 0),
                (16, -16, orc.REG_BP, orc.REG_PREV_SP, 0), (0, 0, orc.REG_UNDEFINED, 0, 0)]
     raw_ip, raw = _orc_arrays(ips, ip_base, entries)
-    target = NS(type=_no_types, symbols=NS(delta=0x5A00000))
+    target = NS(type=_no_types, symbols=NS(delta=0x5A00000, get=lambda name: None), cache={})
     table = orc.OrcTable(target, raw_ip, ip_base, raw, delta=0)
     e = table.find(0xFFFFFFFFC029D66B - 1)
     assert (e.sp_offset, e.sp_reg, e.bp_reg, e.type) == (56, orc.REG_SP, orc.REG_PREV_SP, "call")
@@ -135,8 +135,9 @@ def test_find_entry_falls_back_to_the_module_of_the_address() -> None:
     tun.orc = (ip_base, ip_base + 0x1000, 2)
     memory = {ip_base: raw_ip, ip_base + 0x1000: raw}
     vmlinux = NS(find=lambda address: None)
-    target = NS(type=_no_types, symbols=NS(delta=0), modules=ModuleTable([tun]),
-                space=NS(read=lambda addr, size: memory[addr][:size]), _orc_table=vmlinux)
+    target = NS(type=_no_types, symbols=NS(delta=0, get=lambda name: None),
+                modules=ModuleTable([tun]), space=NS(read=lambda addr, size: memory[addr][:size]),
+                cache={"xcrash.targets.linux.orc.orc_table": vmlinux})
     assert orc.find_entry(target, 0xFFFFFFFFC029D66A).sp_offset == 56
     assert orc.find_entry(target, 0xFFFFFFFF81000000) is None          # no module there
 
