@@ -1,5 +1,6 @@
 """Commands a third-party package could ship (loaded through entry points in tests)."""
-from xcrash.commands.base import ANY_TARGET, Command, Context, Result, Text
+from xcrash.commands.base import ANY_TARGET, Command, Context, Result
+from xcrash.results import text_lines
 
 
 class Hello(Command):
@@ -10,7 +11,7 @@ class Hello(Command):
     targets = ANY_TARGET
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        return Text("hello " + " ".join(args))
+        return text_lines("hello " + " ".join(args))
 
 
 class Bye(Command):
@@ -19,7 +20,7 @@ class Bye(Command):
     targets = ANY_TARGET
 
     def run(self, ctx: Context, args: list[str]) -> Result:
-        return Text("bye")
+        return text_lines("bye")
 
 
 class HelpAgain(Command):

@@ -3,19 +3,39 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from fake_session import FakeSession, make_runner
-from xcrash.commands.base import ANY_TARGET, Column, Command, Context, Result, Table, Text
+from xcrash.commands.base import ANY_TARGET, Command, Context, Result
 from xcrash.commands.help import HelpCommand
 from xcrash.commands.registry import Registry
 from xcrash.commands.settings import default_settings
 from xcrash.errors import CommandError, FileError, NoSuchSymbol
 from xcrash.engine.runner import Runner, classify
+from xcrash.results import Column, Records, text_lines
 
 SEEN: list[tuple[list[str], str]] = []
+
+
+@dataclass
+class Proc:
+    pid: int
+    comm: str
+
+
+def proc_lines(procs: Iterable[Proc]) -> Iterator[str]:
+    yield "PID  COMM"
+    for proc in procs:
+        yield f"{proc.pid:3d}  {proc.comm}"
+
+
+@dataclass
+class Value:
+    v: int
 
 
 def echo(name: str, result: Result | None = None) -> type[Command]:
@@ -25,7 +45,7 @@ def echo(name: str, result: Result | None = None) -> type[Command]:
 
         def run(self, ctx: Context, args: list[str]) -> Result:
             SEEN.append(([self.name, *args], ctx.line))
-            return result if result is not None else Text(" ".join([self.name, *args]))
+            return result if result is not None else text_lines(" ".join([self.name, *args]))
     Echo.name = name
     return Echo
 
@@ -154,8 +174,8 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_redirection_writes_and_appends_plain_text(tmp_path: Path) -> None:
-    table = Table([Column("PID", "pid", "right"), Column("COMM", "comm")],
-                  [{"pid": 1, "comm": "init"}])
+    table = Records([Proc(1, "init")], proc_lines,
+                    columns=[Column("PID", "pid", "right"), Column("COMM", "comm")])
     runner, out, _ = runner_with(echo("ps", table), echo("p"))
     target = tmp_path / "out.txt"
     assert runner.execute(f"ps > {target}")
@@ -177,7 +197,7 @@ def test_pipeline_gets_the_plain_text() -> None:
 
 
 def test_json_output_follows_the_setting_even_into_a_pipe() -> None:
-    runner, out, _ = runner_with(echo("p", Text("x", records=[{"v": 1}])))
+    runner, out, _ = runner_with(echo("p", Records([Value(1)], lambda values: ["x"])))
     runner.settings["output"] = "json"
     assert runner.execute("p | cat")
     assert json.loads(out.getvalue()) == {"command": "p | cat", "target": "kernel",
@@ -221,7 +241,7 @@ class Polls(Command):
         if args:
             ctx.check()
         os.kill(os.getpid(), signal.SIGINT)
-        return Text("not reached")
+        return text_lines("not reached")
 
 
 @pytest.mark.parametrize("args", ["", "check"])

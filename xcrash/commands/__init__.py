@@ -1,7 +1,7 @@
 """The commands, one module per command family.
 
 To add a command: subclass :class:`base.Command` (name, synopsis, summary,
-options, group, targets; ``run(ctx, args)`` returns Text/Table, never prints)
+options, group, targets; ``run(ctx, args)`` returns records (``xcrash.results.Records``), never prints)
 and list the class in the module's ``COMMANDS = [...]``.  The registry finds
 every module of this package by itself.  Keep module imports light: import
 capstone, rich and the like inside ``run``.

@@ -1,18 +1,18 @@
 """What a command is, what it returns, and how it reads its options.
 
-A command never prints: it returns a :class:`Result` — plain text, a
-:class:`Table` of rows, or several of them — and the renderer in
-``xcrash.render`` turns that into crash-identical plain text, a rich table or
-JSON records.
+A command never prints: it returns a :class:`Result` — typed records with their
+layout (:class:`~xcrash.results.Records`), several of them, or a generator of
+them — and the renderer in ``xcrash.render`` turns that into crash-identical
+plain text, a rich table or JSON records.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from ..errors import CommandError
-from ..results import Column, Records
+from .. import results
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -37,29 +37,8 @@ class CommandBook(Protocol):
     def define_alias(self, name: str, text: str) -> Alias: ...
 
 
-@dataclass
-class Text:
-    """Plain text, already laid out as crash lays it out.  ``records`` is the
-    same information as JSON-able dicts, when the command has any."""
-    text: str
-    records: list[dict[str, Any]] | None = None
-
-
-@dataclass
-class Table:
-    """Rows of a listing.  ``plain`` lays the rows out exactly as crash does;
-    without it the renderer aligns columns itself.  ``marks`` maps a row index
-    to a highlight style name ("active", "crashing") for the terminal."""
-    columns: list[Column]
-    rows: list[dict[str, Any]]
-    plain: Callable[[Table], str] | None = None
-    marks: dict[int, str] = field(default_factory=dict)
-    title: str | None = None
-
-
-#: what run() returns: Records, a list or a generator of them (or, while commands move
-#: to records, the old Text/Table)
-Result = Records | Text | Table | list | Iterator[Records]
+#: what run() returns: Records, a list of them, or a generator of them (xcrash.results)
+Result = results.Result
 
 
 @dataclass(frozen=True)
@@ -220,56 +199,3 @@ def _is_negative_number(arg: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def as_records(result: Any) -> list[Records] | Iterator[Records]:
-    """A command's result as Records parts (a list, or a generator for a generator): a
-    result of the old Text/Table kind is turned into records (kept while commands move
-    to records)."""
-    if isinstance(result, (list, tuple)):
-        return [r for p in result for r in as_records(p)]
-    if isinstance(result, Iterator):
-        return (r for p in result for r in as_records(p))
-    if isinstance(result, Records):
-        return [result]
-    if isinstance(result, Text):
-        lines = result.text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        recs = result.records if result.records is not None else [{"text": result.text}]
-        return [Records(recs, lambda _r, lines=lines: iter(lines))]
-    if isinstance(result, Table):
-        table = result
-        plain = table.plain(table) if table.plain is not None else _table_plain(table)
-        lines = plain.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        keys = [c.key for c in table.columns]
-        recs = [{k: row.get(k) for k in keys} for row in table.rows]
-        cols = list(table.columns)
-        marks = dict(table.marks)
-        index = {id(r): i for i, r in enumerate(recs)}
-        return [Records(recs, lambda _r, lines=lines: iter(lines), columns=cols,
-                        mark=lambda r: marks.get(index[id(r)]))]
-    raise TypeError(f"a command returned {type(result).__name__}, not Records")
-
-
-def _table_plain(table: Any) -> str:
-    cells = [[_cell(col, row.get(col.key)) for col in table.columns] for row in table.rows]
-    widths = [max([len(col.title)] + [len(r[i]) for r in cells])
-              for i, col in enumerate(table.columns)]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(v.rjust(w) if col.align == "right" else v.ljust(w)
-                         for v, w, col in zip(values, widths, table.columns)).rstrip()
-
-    lines = [table.title] if table.title else []
-    lines.append(line([col.title for col in table.columns]))
-    lines.extend(line(r) for r in cells)
-    return "\n".join(lines) + "\n"
-
-
-def _cell(col: Column, value: Any) -> str:
-    if value is None and col.fmt is str:
-        return ""
-    return col.fmt(value)

@@ -7,12 +7,12 @@ from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
 from ..errors import CommandError, MemoryError_
-from ..results import Layout, Records, nothing
+from ..results import Layout, Records, nothing, parts
 from ..targets.linux.context import task_index
 from ..targets.linux.taskinfo import comm_of
 from ..targets.linux.tasks import active_tasks, is_kernel_thread, task_state_name
 from .args import linux_target
-from .base import Command, Context, Result, as_records
+from .base import Command, Context, Result
 
 if TYPE_CHECKING:
     from ..objects import Object
@@ -118,9 +118,8 @@ match) is left out.
         for addr in chosen:
             ctx.check()
             try:
-                parts = as_records(cls().run(ctx, cargs + [f"{addr:x}"]))
                 kept = [Records(p.records(), _no_trailing_blanks(p.layout), p.columns, p.mark)
-                        for p in parts]
+                        for p in parts(cls().run(ctx, cargs + [f"{addr:x}"]))]
                 filled = any(p.records() and any(line.strip() for line in p.lines())
                              for p in kept)
             except MemoryError_ as err:

@@ -18,7 +18,7 @@ from typing import Any, Iterator, TextIO
 
 from .. import caveats, render, trace
 from ..highlight import kind_of as highlight_kind
-from ..commands.base import Command, Context, Quit, as_records
+from ..commands.base import Command, Context, Quit
 from ..results import Result
 from ..commands.registry import Registry
 from ..commands.settings import default_settings
@@ -144,13 +144,13 @@ class Runner:
                 if explaining:
                     with trace.recording() as events:
                         # records may be produced lazily: show them while recording
-                        result = as_records(cmd.run(ctx, args))
+                        result = cmd.run(ctx, args)
                         chunks = list(self._chunks(result, line, found))
                     if events or asked:     # `set explain on` stays quiet for `set` itself
                         chunks += [text + "\n" for text in explain(events, target).split("\n")]
                     self._write("".join(chunks), line)
                 else:
-                    result = as_records(cmd.run(ctx, args))
+                    result = cmd.run(ctx, args)
                     self._emit(result, line, found)
             return True
         except (Quit, BrokenPipeError):
