@@ -11,7 +11,7 @@ import os
 import struct
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -27,7 +27,7 @@ PAGE = 4096
 
 def note(name: str, ntype: int, desc: bytes) -> bytes:
     raw = name.encode() + b"\0"
-    pad = lambda b: b + bytes(-len(b) % 4)  # noqa: E731
+    pad = lambda b: b + bytes(-len(b) % 4)
     return struct.pack("<III", len(raw), len(desc), ntype) + pad(raw) + pad(desc)
 
 
@@ -474,9 +474,11 @@ def test_xen_notes(tmp_path: Path) -> None:
     memory = strings.ljust(PAGE - 2, b"\0") + b"12:34\0"   # the last one crosses a page
     info = struct.pack("<10Q", 4, 17, 0x1000, 0x1004, 0x1008, 0x1010, 0x1ffe, 0, 0x3f800000, 0x3d700)
     regs = [struct.pack("<4Q", 0x80050033, 0, 0x3f366000, 0x152660), bytes(32)]
-    notes = (note("CORE", 1, bytes(336)) + note("Xen", 0x1000002, regs[0]) + note("Xen", 0x1000001, info)
+    notes = (note("CORE", 1, bytes(336)) + note("Xen", 0x1000002, regs[0])
+             + note("Xen", 0x1000001, info)
              + note("CORE", 1, bytes(336)) + note("Xen", 0x1000002, regs[1])
-             + note("VMCOREINFO_XEN", 0, b"PAGESIZE=4096\nSYMBOL(domain_list)=ffff82d0405ac400\n".ljust(4068, b"\0")))
+             + note("VMCOREINFO_XEN", 0,
+                    b"PAGESIZE=4096\nSYMBOL(domain_list)=ffff82d0405ac400\n".ljust(4068, b"\0")))
     path = write(tmp_path, "vmcore", build_elf([(0x1000, memory.ljust(2 * PAGE, b"\0"), 2 * PAGE)], notes))
     with open_dump(path) as dump:
         xen = dump.xen
@@ -581,7 +583,7 @@ def exercise(path: str) -> None:
         return
     with dump:
         dump.ranges()
-        dump.prstatus, dump.vmcoreinfo, dump.xen, dump.qemu_cpus
+        _ = dump.prstatus, dump.vmcoreinfo, dump.xen, dump.qemu_cpus      # each parsed
         for zero in (False, True):
             dump.zero_excluded = zero
             for pfn in list(range(12)) + [16, 40, 64, dump.max_pfn]:

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from fake_session import make_runner

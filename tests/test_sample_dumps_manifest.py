@@ -86,7 +86,8 @@ def test_linux_processes_in_crash_reference(name: str) -> None:
     for p in d["processes_started"]:
         assert p["comm"] in ps
     task = d["crashing_task"]
-    assert f'COMMAND: "{task["comm"]}"' in (SAMPLES / d["crash_ref"] / "vmcore.kdump" / "03-bt.txt").read_text()
+    bt = (SAMPLES / d["crash_ref"] / "vmcore.kdump" / "03-bt.txt").read_text()
+    assert f'COMMAND: "{task["comm"]}"' in bt
 
 
 @pytest.mark.parametrize("name", [n for n in DUMPS if "xen" in MAN["dumps"][n]])
@@ -97,4 +98,5 @@ def test_xen_domains_in_manifest(name: str) -> None:
     kernels = {dom["kernel"]["release"] for dom in d["domains"]}
     assert len(kernels) == 2, "one domU runs another kernel build"
     for dom in d["domains"][1:]:
-        assert [p["comm"] for p in dom["processes_started"]] == [f"{dom['name']}-sleeper", f"{dom['name']}-worker"]
+        assert [p["comm"] for p in dom["processes_started"]] == [f"{dom['name']}-sleeper",
+                                                                 f"{dom['name']}-worker"]

@@ -3,7 +3,7 @@ completions that need the dump (targets; members and pids on the real dump)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import pexpect
 import pytest

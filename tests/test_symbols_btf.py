@@ -206,11 +206,11 @@ def _exercise(types: BtfTypes, count: int) -> None:
         try:
             t = types.type(tid)
             t.display_name()
-            t.byte_size
+            _ = t.byte_size
             for m in (t.members or []) if t.kind in (Kind.STRUCT, Kind.UNION) else []:
                 declaration(m.type, m.name or "")
-                m.type.byte_size
-            t.enumerators
+                _ = m.type.byte_size
+            _ = t.enumerators
             t.target.display_name()
         except BadSymbolFile:
             pass

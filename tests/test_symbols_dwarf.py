@@ -87,7 +87,7 @@ def test_variable_types_need_no_name_index(vmlinux_symbols, tmp_path, monkeypatc
     assert sf.variable_type("init_task").size == 6592
     assert sf.variable_type("no_such_variable") is None
     assert "index" not in sf.dwarf.__dict__
-    sf.dwarf.index                                                   # built and cached now
+    _ = sf.dwarf.index                                               # built and cached now
     again = open_symbol_file(vmlinux_symbols.real_path)
     assert again.variable_type("jiffies").display_name() == "volatile long unsigned int"
     assert "index" in again.dwarf.__dict__                          # answered by the index

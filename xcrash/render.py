@@ -15,7 +15,8 @@ from __future__ import annotations
 import io
 import json
 import re
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from .results import Column, Records, Result, parts, record_json
 

@@ -32,7 +32,8 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TextIO
+from typing import Any, TextIO
+from collections.abc import Callable, Iterator
 
 from .errors import XcrashError
 
@@ -115,6 +116,12 @@ def find_dumps(samples: Path = SAMPLES, shared: Path = SHARED) -> DumpSet:
 # -- the exercises, from the dumps -----------------------------------------------------------
 def _norm(text: str) -> str:
     return " ".join(text.strip().strip("'\"").lower().split())
+
+
+def _one_of(*answers: str) -> Callable[[str], bool]:
+    """A check that takes any of these answers (case and spacing aside)."""
+    accepted = {_norm(a) for a in answers}
+    return lambda answer: _norm(answer) in accepted
 
 
 def linux_exercises(session: Any) -> list[Exercise]:
@@ -216,8 +223,8 @@ def _standard_output(session: Any) -> str:
 
 def _faulting_function(frames: Any) -> str:
     """The first function below the panic machinery in the panic task's trace."""
-    names = [f.get("function") for f in (frames if isinstance(frames, list) else [])
-             if isinstance(f, dict) and f.get("function")]
+    names: list[str] = [f["function"] for f in (frames if isinstance(frames, list) else [])
+                        if isinstance(f, dict) and isinstance(f.get("function"), str)]
     last = -1
     for i, name in enumerate(names):
         if name.split(".")[0] in PANIC_FRAMES:
@@ -241,12 +248,11 @@ def xen_exercises(session: Any) -> list[Exercise]:
                            and r["comm"] not in ("init", "sh")})
         if not programs:
             continue
-        progs = {p.lower() for p in programs}
         out.append(Exercise(
             f"What {name} was running",
             f"Name a program (not a kernel thread, not init or sh) that the guest {name} "
             "was running.",
-            lambda a, progs=progs: _norm(a) in progs, "ps -u",
+            _one_of(*programs), "ps -u",
             ", ".join(programs),
             [f"Each guest is a target: `target {name}` switches to it.",
              "`ps -u` lists the user-space tasks only (kernel threads are in brackets in `ps`)."],
@@ -265,7 +271,7 @@ def xen_exercises(session: Any) -> list[Exercise]:
             f"{name}'s log",
             f"Read the kernel log of {name}: which Linux release did it boot "
             "(the word after 'Linux version')?",
-            lambda a, r=release.lower(): _norm(a) == r, "log | grep 'Linux version'",
+            _one_of(release), "log | grep 'Linux version'",
             release,
             [f"`target {name}` then `log` shows that guest's own kernel log.",
              "The first lines of `log` say 'Linux version <release> ...'."],
@@ -295,7 +301,7 @@ def production_exercises(session: Any) -> list[Exercise]:
         "This machine ran Debian's binary hypervisor: its xen-syms has ELF symbols only, no "
         "DWARF (crash refuses it).  Which program was running in the guest on the vCPU of the "
         "physical CPU that crashed?",
-        lambda a, c=comm.lower(): _norm(a) == c, "ps -A", comm,
+        _one_of(comm), "ps -A", comm,
         ["`vcpus` (on target xen) marks the crashing pCPU's vCPU with `*`: its VCID and DOMID.",
          f"`target {name}` then `ps -A` shows the task active on each of its vCPUs (CPU "
          "column = VCID); `bt -a` shows what it was doing."],

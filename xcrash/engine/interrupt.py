@@ -11,7 +11,7 @@ import contextlib
 import signal
 import threading
 from types import FrameType
-from typing import Iterator
+from collections.abc import Iterator
 
 
 class Interrupt:

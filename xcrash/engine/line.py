@@ -16,7 +16,7 @@ Used by the interactive shell and by batch runs alike.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import XcrashError
 

@@ -14,7 +14,8 @@ import re
 import shutil
 import sys
 import traceback
-from typing import Any, Iterator, TextIO
+from typing import Any, TextIO
+from collections.abc import Iterator
 
 from .. import caveats, render, trace
 from ..highlight import kind_of as highlight_kind

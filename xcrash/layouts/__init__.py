@@ -2,7 +2,7 @@
 in its module).  A layout takes records and returns text; it reads no memory."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 
 def separated(blocks: Iterable[Iterable[str]]) -> Iterator[str]:

@@ -18,7 +18,8 @@ so walking the task list or reading type information never blocks typing.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator
 
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
@@ -40,7 +41,7 @@ _HEX = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 
 
 class ShellCompleter(Completer):
-    def __init__(self, runner: "Runner") -> None:
+    def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.names = TargetNames()
         self._paths = PathCompleter(expanduser=True)

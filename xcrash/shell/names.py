@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
+from collections.abc import Iterator
 
 #: most names offered at once; more is noise, and slow to draw
 LIMIT = 500
@@ -40,7 +41,7 @@ class TargetNames:
         self._types: dict[int, SortedNames] = {}
         self._tasks: dict[int, list[TaskName]] = {}
 
-    def tasks(self, target: Any) -> list["TaskName"]:
+    def tasks(self, target: Any) -> list[TaskName]:
         """(pid, task address, comm) of every task of a Linux target, walked
         once per target (``for_each_task``); [] for targets without tasks."""
         with self._lock:

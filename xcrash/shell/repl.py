@@ -37,7 +37,7 @@ def _history() -> History:
     return FileHistory(str(path))
 
 
-def prompt_text(runner: "Runner") -> str:
+def prompt_text(runner: Runner) -> str:
     """``xcrash> ``, or ``xcrash:<target>> `` when the dump has several targets."""
     session = runner.session
     if len(getattr(session, "targets", ())) > 1:
@@ -45,7 +45,7 @@ def prompt_text(runner: "Runner") -> str:
     return "xcrash> "
 
 
-def run_repl(runner: "Runner") -> int:
+def run_repl(runner: Runner) -> int:
     """Read and run lines until ``q`` or Ctrl-D; the exit status is 0."""
     prompt: PromptSession[str] = PromptSession(
         history=_history(),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
 
 from .. import trace
 from ..errors import NoSuchSymbol, NoSuchType, XcrashError
@@ -38,7 +39,7 @@ class Target:
 
     kind = "?"            # "linux" | "xen"
 
-    def __init__(self, name: str, space: "AddressSpace", phys_space: "AddressSpace",
+    def __init__(self, name: str, space: AddressSpace, phys_space: AddressSpace,
                  symfile: Any = None, symbols: Any = None) -> None:
         self.name = name
         self.space = space                 # virtual (kernel/hypervisor) addresses
@@ -143,7 +144,7 @@ class Target:
     def read(self, addr: int, size: int) -> bytes:
         return self.space.read(addr, size)
 
-    def translate(self, addr: int) -> "Translation":
+    def translate(self, addr: int) -> Translation:
         return self.space.explain(addr)
 
     # -- descriptions for commands -------------------------------------------------
