@@ -63,6 +63,15 @@ class Object:
         if address is None and value is None:
             raise ObjectError("an object needs an address or a value")
 
+    @property
+    def at_(self) -> int:
+        """The address of an object in memory: ``address_`` where there must be one (a
+        global, a member, an element, what a pointer points at); a computed value
+        (``address_`` None) raises ObjectError."""
+        if self.address_ is None:
+            raise ObjectError(f"{self.type_.display_name()} value is not in memory")
+        return self.address_
+
     # -- raw access --------------------------------------------------------
     def read_(self) -> bytes:
         """The object's bytes."""
