@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import CommandError, NoSuchSymbol
 
 if TYPE_CHECKING:
     from ..objects import Object
+    from ..targets.base import Target
     from ..targets.linux.kernel import LinuxTarget
+    from ..targets.xen.hypervisor import XenTarget
+    from .base import Context
 
 R = TypeVar("R")
 
@@ -33,15 +36,19 @@ def looks_hex(text: str) -> bool:
     return _HEX.fullmatch(text.strip()) is not None
 
 
-def parse_address(target: Any, text: str) -> int:
+def parse_address(target: Target, text: str) -> int:
     """An address as crash reads one: hex digits (``0x`` optional), a symbol
-    name, ``symbol+offset``, or a parenthesised expression."""
+    name, ``symbol+offset``, or a parenthesised expression (a struct or array
+    stands for where it is, a pointer or integer for its value)."""
     s = text.strip()
     if s.startswith("("):
         from ..expr import Evaluator
+        from ..objects import Object
         value = Evaluator(target).evaluate(s)
-        return int(value.address_ if hasattr(value, "address_") and not (
-            value.type_.is_pointer() or value.type_.is_integer()) else value)
+        if isinstance(value, Object) and not (value.type_.is_pointer()
+                                              or value.type_.is_integer()):
+            return value.at_
+        return int(value)
     if looks_hex(s):
         return int(s, 16)
     m = re.fullmatch(r"([A-Za-z_.$][\w.$]*)\s*([+-]\s*(?:0x[0-9a-fA-F]+|\d+))?", s)
@@ -56,7 +63,7 @@ def parse_address(target: Any, text: str) -> int:
     raise CommandError(f"invalid address: {text}")
 
 
-def tasks_or_current(target: Any, args: list[str], command: str) -> list[int]:
+def tasks_or_current(target: LinuxTarget, args: list[str], command: str) -> list[int]:
     """The tasks named by PIDs or task addresses, else the current context task."""
     from ..targets.linux.context import NoPanicTask, current_task, resolve_task
     tasks = [resolve_task(target, a) for a in args]
@@ -68,7 +75,7 @@ def tasks_or_current(target: Any, args: list[str], command: str) -> list[int]:
     return tasks
 
 
-def linux_target(ctx: Any) -> LinuxTarget:
+def linux_target(ctx: Context) -> LinuxTarget:
     """The current target of a command that works on Linux kernels only (``targets =
     ("linux",)``: the runner checked its kind)."""
     from ..targets.linux.kernel import LinuxTarget
@@ -78,7 +85,17 @@ def linux_target(ctx: Any) -> LinuxTarget:
     return target
 
 
-def per_task_records(ctx: Any, tasks: list[int], command: str,
+def xen_target(ctx: Context) -> XenTarget:
+    """The current target of a command that works on the hypervisor only (``targets =
+    ("xen",)``, or the xen branch of a command serving several kinds)."""
+    from ..targets.xen.hypervisor import XenTarget
+    target = ctx.target
+    if not isinstance(target, XenTarget):
+        raise CommandError(f"not a Xen hypervisor: {target.name}")
+    return target
+
+
+def per_task_records(ctx: Context, tasks: list[int], command: str,
                      make: Callable[[LinuxTarget, Object], R]) -> list[R]:
     """``make(target, task)`` of each task (a record for its block); a task that cannot
     be read is a one-line error naming it."""

@@ -11,7 +11,7 @@ from ..layouts import separated
 from ..layouts.tasks import task_header
 from ..results import Records
 from ..targets.linux.files import OpenFile, TaskFiles, task_files
-from .args import per_task_records, tasks_or_current
+from .args import linux_target, per_task_records, tasks_or_current
 from .base import Command, Context
 
 FILES_HEADER = " FD       FILE            DENTRY           INODE       TYPE PATH"
@@ -65,7 +65,7 @@ current context task (see `set`).  `foreach files` lists every task's files.
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
-        tasks = tasks_or_current(ctx.target, rest, "files")
+        tasks = tasks_or_current(linux_target(ctx), rest, "files")
         return Records(per_task_records(ctx, tasks, "files", task_files), files_lines)
 
 

@@ -10,6 +10,7 @@ from ..errors import CommandError
 from ..results import Records, text_lines
 from ..targets.linux import printk, sysinfo
 from ..targets.linux.printk import Record
+from .args import linux_target, xen_target
 from .base import Command, Context, Option
 
 
@@ -66,11 +67,11 @@ ring (what `xl dmesg` shows), the whole ring oldest first, as crash shows it.
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"usage: {self.usage()}")
-        target = ctx.target
-        if target.kind == "xen":
+        if ctx.target.kind == "xen":
             from ..targets.xen.console import console_text
-            text = console_text(target)
+            text = console_text(xen_target(ctx))
             return text_lines(text.removesuffix("\n"))
+        target = linux_target(ctx)
         wall = None
         if opts["human"] and not opts["no_time"]:
             crash = sysinfo.crash_time(target)

@@ -19,7 +19,7 @@ from ..results import Column, Records
 from ..targets.linux import taskinfo
 from ..targets.linux.taskinfo import (RLIM_INFINITY, RLIMIT_NAMES, LastRun, TaskArguments,
                                       TaskEntry, TaskFamily, TaskLimits, TaskTimes)
-from .args import parse_cpu_list
+from .args import linux_target, parse_cpu_list
 from .base import Command, Context, Option
 
 HEADER = "      PID    PPID  CPU       TASK        ST  %MEM      VSZ      RSS  COMM"
@@ -198,7 +198,7 @@ shows 0, as for a kernel thread).  -I is later crash's (8.0.6 lacks it).
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
-        target = ctx.target
+        target = linux_target(ctx)
         cpus = None
         if opts["cpus"] is not None:
             if not (opts["last"] or opts["since"]):

@@ -122,9 +122,11 @@ read before it.  A long display is shown as it is read.
             if unit != 8:
                 raise CommandError("-s option is only allowed with 64-bit display")
             namer = target.describe_address
-            if (opts["symbolic2"] or opts["symbolic3"]) and target.kind == "linux":
+            if opts["symbolic2"] or opts["symbolic3"]:
+                from ..targets.linux.kernel import LinuxTarget
                 from ..targets.linux.wordnames import word_namer
-                namer = word_namer(target, with_address=opts["symbolic3"])
+                if isinstance(target, LinuxTarget):
+                    namer = word_namer(target, with_address=opts["symbolic3"])
         mode = "dec" if opts["dec"] else "udec" if opts["udec"] else "hex"
         layout = partial(word_lines, start=addr, unit=unit, mode=mode,
                          ascii=mode == "hex" and not opts["noascii"] and namer is None)

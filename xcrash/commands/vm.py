@@ -11,7 +11,7 @@ from ..layouts.columns import center
 from ..layouts.tasks import task_header
 from ..results import Records
 from ..targets.linux.vma import MemoryMap, Vma, memory_map
-from .args import per_task_records, tasks_or_current
+from .args import linux_target, per_task_records, tasks_or_current
 from .base import Command, Context
 
 VM_HEADER = "       MM               PGD          RSS    TOTAL_VM"
@@ -56,7 +56,7 @@ VMAs.  Without an argument: the current context task (see `set`).
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         _opts, rest = self.parse(args)
-        tasks = tasks_or_current(ctx.target, rest, "vm")
+        tasks = tasks_or_current(linux_target(ctx), rest, "vm")
         return Records(per_task_records(ctx, tasks, "vm", memory_map), vm_lines)
 
 

@@ -116,7 +116,9 @@ class ShellCompleter(Completer):
             yield from _offer(prefix, ((o.flag, o.help) for o in cmd.options))
 
     def _symbols(self, current: str) -> Iterator[Completion]:
-        prefix = _NAME_TAIL.search(current).group()   # `*init_ta`, `&jiff`: the name part
+        # `*init_ta`, `&jiff`: the name part (the pattern matches every string, maybe empty)
+        tail = _NAME_TAIL.search(current)
+        prefix = tail.group() if tail is not None else ""
         if prefix:
             names = self.names.symbols(self.runner.session.current)
             yield from (Completion(n, -len(prefix)) for n in names.starting_with(prefix))

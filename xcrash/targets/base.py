@@ -169,7 +169,7 @@ def cached_per_target(fn: Callable[[T], R]) -> Callable[[T], R]:
     @functools.wraps(fn)
     def once(target: T) -> R:
         try:
-            return target.cache[key]         # type: ignore[no-any-return]
+            return target.cache[key]
         except KeyError:
             value = target.cache[key] = fn(target)
             return value

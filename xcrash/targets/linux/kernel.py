@@ -133,8 +133,11 @@ class LinuxTarget(Target):
     #: why the CPUs' registers at the crash are unknown, when they are (a Xen guest whose
     #: vCPU state the hypervisor kept where it cannot be read); None: they are known
     registers_unknown: str | None = None
+    #: kernel virtual addresses: the kernel's page tables and direct map (a Xen PV
+    #: guest's over machine frames)
+    space: LinuxKernelSpace
 
-    def __init__(self, name: str, space: AddressSpace, phys_space: AddressSpace,
+    def __init__(self, name: str, space: LinuxKernelSpace, phys_space: AddressSpace,
                  symfile: Any, layout: KernelLayout, *, dump: Any = None,
                  cpus: list[Cpu] | None = None) -> None:
         symbols = symfile.symbols.relocated(layout.kaslr_offset) if symfile is not None else None
@@ -294,7 +297,7 @@ class LinuxTarget(Target):
 
     def per_cpu(self, name: str, cpu: int) -> Any:
         var = self.object(name)
-        return self.object_at(var.type_, self.per_cpu_address(var.address_, cpu))
+        return self.object_at(var.type_, self.per_cpu_address(var.at_, cpu))
 
     @cached_property
     def nr_cpu_ids(self) -> int:

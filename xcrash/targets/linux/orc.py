@@ -14,11 +14,15 @@ import bisect
 import struct
 from array import array
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ...caveats import caveat
 from ...errors import XcrashError
 from ..base import cached_per_target
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
+    from .modules import Module
 
 # register numbers (Linux <= 7.0; REG_AX came with 7.1's numbering)
 REG_UNDEFINED, REG_PREV_SP, REG_DX, REG_DI, REG_BP, REG_SP, REG_R10, REG_R13, \
@@ -60,15 +64,15 @@ NULL_ENTRY = OrcEntry(8, 0, REG_SP, REG_UNDEFINED, TYPE_CALL)
 class _Layout:
     """Where the flag word's fields are, from ``struct orc_entry``."""
 
-    def __init__(self, target: Any) -> None:
-        fields = {}
+    def __init__(self, target: LinuxTarget) -> None:
+        fields: dict[str, tuple[int, int]] = {}
         try:
             t = target.type("struct orc_entry")
             for m in t.members or []:
-                if m.bit_size:
+                if m.bit_size and m.name:
                     fields[m.name] = (m.bit_offset - 32, m.bit_size)
         except XcrashError:
-            pass
+            pass        # no such type (no DWARF, no BTF of it): the layout below
         if "sp_reg" not in fields:     # 6.1 layout
             fields = {"sp_reg": (0, 4), "bp_reg": (4, 4), "type": (8, 2), "end": (10, 1)}
         self.fields = fields
@@ -93,20 +97,23 @@ class _Layout:
 
 
 class OrcTable:
-    """An ORC table: the vmlinux's (from the symbol file, link-time addresses
-    shifted by the KASLR delta) or, given ``raw_ip``/``ip_base``/``entries``,
-    a module's as read from the dump (run-time addresses, ``delta`` 0)."""
+    """An ORC table: the vmlinux's (:meth:`of_vmlinux`: from the symbol file, link-time
+    addresses shifted by the KASLR delta) or a module's as read from the dump
+    (run-time addresses, ``delta`` 0): ``raw_ip`` the IPs relative to their own
+    positions from ``ip_base``, ``entries`` the 6-byte entries."""
 
-    def __init__(self, target: Any, raw_ip: bytes | None = None, ip_base: int | None = None,
-                 entries: bytes | None = None, delta: int | None = None) -> None:
-        if raw_ip is None:
-            symfile = target.symfile
-            ip_sec = symfile.section_address(".orc_unwind_ip") if symfile is not None else None
-            ent = symfile.section(".orc_unwind") if symfile is not None else None
-            raw = symfile.section(".orc_unwind_ip") if symfile is not None else None
-            if ip_sec is None or ent is None or raw is None:
-                raise OrcError("the kernel has no ORC tables (.orc_unwind_ip/.orc_unwind)")
-            raw_ip, ip_base, entries = bytes(raw), ip_sec[0], bytes(ent)
+    @classmethod
+    def of_vmlinux(cls, target: LinuxTarget) -> OrcTable:
+        symfile = target.symfile
+        ip_sec = symfile.section_address(".orc_unwind_ip") if symfile is not None else None
+        ent = symfile.section(".orc_unwind") if symfile is not None else None
+        raw = symfile.section(".orc_unwind_ip") if symfile is not None else None
+        if ip_sec is None or ent is None or raw is None:
+            raise OrcError("the kernel has no ORC tables (.orc_unwind_ip/.orc_unwind)")
+        return cls(_layout(target), bytes(raw), ip_sec[0], bytes(ent), target.symbols.delta)
+
+    def __init__(self, layout: _Layout, raw_ip: bytes, ip_base: int, entries: bytes,
+                 delta: int) -> None:
         rel = array("i")
         rel.frombytes(raw_ip[:len(raw_ip) - len(raw_ip) % 4])
         n = len(rel)
@@ -127,8 +134,8 @@ class OrcTable:
             self._key = lambda i, rel=rel: 4 * i + rel[i]
         self._base = base
         self._n = n
-        self.delta = target.symbols.delta if delta is None else delta
-        self.layout = _layout(target)
+        self.delta = delta
+        self.layout = layout
         self._cache: dict[int, OrcEntry | None] = {}
 
     def __len__(self) -> int:
@@ -162,7 +169,7 @@ class OrcTable:
         return OrcEntry(sp_off, bp_off, sp_reg, bp_reg, typ, end)
 
 
-def _register_numbering(target: Any) -> dict[int, int]:
+def _register_numbering(target: LinuxTarget) -> dict[int, int]:
     """How to read the entries' register numbers: {} for the numbering before 7.1,
     REMAP_7_1 when the kernel's .orc_header says 7.1's."""
     sym = target.symbols.get("__start_orc_header") if target.symbols is not None else None
@@ -182,40 +189,45 @@ def _register_numbering(target: Any) -> dict[int, int]:
 
 
 @cached_per_target
-def _layout(target: Any) -> _Layout:
+def _layout(target: LinuxTarget) -> _Layout:
     return _Layout(target)
 
 
 @cached_per_target
-def orc_table(target: Any) -> OrcTable:
+def orc_table(target: LinuxTarget) -> OrcTable:
     """The target's ORC table, built on first use."""
-    return OrcTable(target)
+    return OrcTable.of_vmlinux(target)
 
 
-def module_orc_table(target: Any, module: Any) -> OrcTable | None:
+def module_orc_table(target: LinuxTarget, module: Module) -> OrcTable | None:
     """A loaded module's ORC table (``mod->arch``), read from the dump once."""
-    tables = target.cache.setdefault(f"{__name__}.module_orc", {})
-    if module.address in tables:
-        return tables[module.address]
-    table = None
-    if module.orc is not None:
-        ip_addr, ent_addr, n = module.orc
-        try:
-            table = OrcTable(target, bytes(target.space.read(ip_addr, 4 * n)), ip_addr,
-                             bytes(target.space.read(ent_addr, 6 * n)), delta=0)
-        except XcrashError:
-            table = None
-    tables[module.address] = table
-    return table
+    #: a module's table, None when it has none, or why it could not be read
+    tables: dict[int, OrcTable | str | None] = target.cache.setdefault(
+        f"{__name__}.module_orc", {})
+    if module.address not in tables:
+        table: OrcTable | str | None = None
+        if module.orc is not None:
+            ip_addr, ent_addr, n = module.orc
+            try:
+                table = OrcTable(_layout(target), bytes(target.space.read(ip_addr, 4 * n)),
+                                 ip_addr, bytes(target.space.read(ent_addr, 6 * n)), delta=0)
+            except XcrashError as err:
+                table = (f"module {module.name}: its ORC table is unreadable ({err}): its "
+                         "frames are unwound by frame pointers or a stack scan")
+        tables[module.address] = table
+    found = tables[module.address]
+    if isinstance(found, str):
+        caveat(found)           # said by every command that needs the table
+        return None
+    return found
 
 
-def find_entry(target: Any, address: int) -> OrcEntry | None:
+def find_entry(target: LinuxTarget, address: int) -> OrcEntry | None:
     """The ORC entry for a run-time address: the vmlinux's table, else the table
     of the loaded module holding the address."""
     entry = orc_table(target).find(address)
     if entry is None:
-        modules = getattr(target, "modules", None)
-        module = modules.module_at(address) if modules is not None else None
+        module = target.modules.module_at(address)
         if module is not None:
             table = module_orc_table(target, module)
             if table is not None:

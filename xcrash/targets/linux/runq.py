@@ -26,7 +26,7 @@ class RqTask:
 
 
 def rq_task(task: Object) -> RqTask:
-    return RqTask(int(task.pid), task.address_, task.comm.string_().decode("utf-8", "replace"),
+    return RqTask(int(task.pid), task.at_, task.comm.string_().decode("utf-8", "replace"),
                   int(task.prio))
 
 
@@ -50,14 +50,13 @@ def run_queue(target: LinuxTarget, cpu: int) -> RunQueue:
     task_t = target.type("struct task_struct")
     rt_active = rq.rt.active
     cfs_root = rq.cfs.tasks_timeline.rb_root
-    out = RunQueue(cpu, rq.address_, rq_task(rq.curr.deref_()), rt_active.address_,
-                   cfs_root.address_)
+    out = RunQueue(cpu, rq.at_, rq_task(rq.curr.deref_()), rt_active.at_, cfs_root.at_)
     rt_off = target.offsetof("struct task_struct", "rt")
     queues = rt_active.queue
     for prio in range(queues.type_.strip_typedefs().length or 0):
-        head = queues[prio].address_
+        head = queues[prio].at_
         for se in list_for_each_entry(target, "struct sched_rt_entity", head, "run_list"):
-            task = rq_task(target.object_at(task_t, se.address_ - rt_off))
+            task = rq_task(target.object_at(task_t, se.at_ - rt_off))
             task.prio = prio            # crash shows the array index
             out.rt.append(task)
     se_t = target.type("struct sched_entity")

@@ -27,7 +27,7 @@ class TaskRef:
 
 
 def task_ref(task: Object) -> TaskRef:
-    return TaskRef(int(task.pid), task.address_, task_cpu(task), comm_of(task))
+    return TaskRef(int(task.pid), task.at_, task_cpu(task), comm_of(task))
 
 
 def comm_of(task: Object) -> str:
@@ -86,7 +86,7 @@ def _entry(target: Any, task: Object, active: set[int], total_kib: int | None,
     else:
         percent = round(rss * 100 / total_kib, 1) if total_kib else 0.0
     return TaskEntry(
-        pid=pid, task=task.address_, cpu=task_cpu(task), comm=comm_of(task),
+        pid=pid, task=task.at_, cpu=task_cpu(task), comm=comm_of(task),
         # crash shows PPID 0 for the idle tasks, whose parent is init on CPUs > 0
         ppid=int(task.parent.pid) if pid else 0,
         state=task_state_name(task), mem_percent=percent, vsz=vsz, rss=rss,

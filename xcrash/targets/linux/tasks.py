@@ -1,7 +1,7 @@
 """Tasks: every thread of every process, plus each CPU's idle task (as crash counts them)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 from collections.abc import Iterator
 
 from ...arch import DEFAULT_THREAD_SIZE
@@ -10,24 +10,27 @@ from ...errors import MemoryError_, XcrashError
 from ...objects import CorruptList, Object, list_for_each_entry
 from ..base import cached_per_target
 
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
+
 
 class TaskWalkError(XcrashError):
     pass
 
 
-def threads(target: Any, leader: Object) -> Iterator[Object]:
+def threads(target: LinuxTarget, leader: Object) -> Iterator[Object]:
     """The threads of a process, leader first (6.1: signal->thread_head)."""
     task_t = leader.type_
     if task_t.has_member("thread_node"):
-        head = leader.signal.thread_head.address_
+        head = leader.signal.thread_head.at_
         yield from list_for_each_entry(target, task_t, head, "thread_node")
     else:   # before 6.1: the thread_group ring through the leader
         yield leader
-        yield from list_for_each_entry(target, task_t, leader.thread_group.address_,
+        yield from list_for_each_entry(target, task_t, leader.thread_group.at_,
                                        "thread_group")
 
 
-def idle_tasks(target: Any) -> list[Object]:
+def idle_tasks(target: LinuxTarget) -> list[Object]:
     """Each online CPU's idle task (``runqueues.idle``); CPU 0's is init_task."""
     out = []
     for cpu in target.online_cpus:
@@ -39,7 +42,7 @@ def idle_tasks(target: Any) -> list[Object]:
     return out
 
 
-def for_each_task(target: Any, errors: list[str] | None = None) -> Iterator[Object]:
+def for_each_task(target: LinuxTarget, errors: list[str] | None = None) -> Iterator[Object]:
     """Idle tasks first (one per CPU), then every thread of every process.
 
     A broken list ends that walk with a note in ``errors``; the walk goes on
@@ -47,16 +50,16 @@ def for_each_task(target: Any, errors: list[str] | None = None) -> Iterator[Obje
     """
     seen: set[int] = set()
     for idle in idle_tasks(target):
-        if idle.address_ not in seen:
-            seen.add(idle.address_)
+        if idle.at_ not in seen:
+            seen.add(idle.at_)
             yield idle
     init = target.object("init_task", "struct task_struct")
     try:
-        for leader in list_for_each_entry(target, init.type_, init.tasks.address_, "tasks"):
+        for leader in list_for_each_entry(target, init.type_, init.tasks.at_, "tasks"):
             try:
                 for thread in threads(target, leader):
-                    if thread.address_ not in seen:
-                        seen.add(thread.address_)
+                    if thread.at_ not in seen:
+                        seen.add(thread.at_)
                         yield thread
             except (CorruptList, MemoryError_) as err:
                 if errors is not None:
@@ -98,7 +101,7 @@ def is_kernel_thread(task: Object) -> bool:
     return bool(int(task.flags) & PF_KTHREAD)
 
 
-def active_tasks(target: Any) -> dict[int, int]:
+def active_tasks(target: LinuxTarget) -> dict[int, int]:
     """CPU → address of the task that was current on it."""
     out = {}
     for cpu in target.online_cpus:
@@ -114,7 +117,7 @@ def active_tasks(target: Any) -> dict[int, int]:
     return out
 
 
-def task_memory(target: Any, task: Object,
+def task_memory(target: LinuxTarget, task: Object,
                 group_deltas: dict[int, int] | None = None) -> tuple[int, int]:
     """(VSZ in KiB, RSS in KiB) of a task's mm, with the per-thread RSS
     deltas that SPLIT_RSS_COUNTING kernels (before 6.2) keep in each thread.
@@ -132,11 +135,11 @@ def task_memory(target: Any, task: Object,
             pages += int(stat.count[idx].counter)
         leader = task.group_leader.deref_()
         if leader.type_.has_member("rss_stat"):
-            deltas = None if group_deltas is None else group_deltas.get(leader.address_)
+            deltas = None if group_deltas is None else group_deltas.get(leader.at_)
             if deltas is None:
                 deltas = _thread_rss_deltas(target, leader, counters)
                 if group_deltas is not None:
-                    group_deltas[leader.address_] = deltas
+                    group_deltas[leader.at_] = deltas
             pages += deltas
     else:   # 6.2+: an array of percpu_counter
         for idx in counters:
@@ -144,7 +147,7 @@ def task_memory(target: Any, task: Object,
     return int(mm.total_vm) * 4, max(pages, 0) * 4
 
 
-def _thread_rss_deltas(target: Any, leader: Object, counters: list[int]) -> int:
+def _thread_rss_deltas(target: LinuxTarget, leader: Object, counters: list[int]) -> int:
     """The per-thread RSS deltas of a thread group, summed (pages)."""
     pages = 0
     try:
@@ -157,11 +160,9 @@ def _thread_rss_deltas(target: Any, leader: Object, counters: list[int]) -> int:
     return pages
 
 
-def _rss_counters(target: Any) -> list[int]:
+@cached_per_target
+def _rss_counters(target: LinuxTarget) -> list[int]:
     """Indexes of MM_FILEPAGES, MM_ANONPAGES and MM_SHMEMPAGES."""
-    cached = getattr(target, "_rss_counter_indexes", None)
-    if cached is not None:
-        return cached
     out = [0, 1, 3]
     try:   # named from 6.2 on; an anonymous enum with the same values before
         btf = getattr(target.symfile, "btf", None)
@@ -175,8 +176,7 @@ def _rss_counters(target: Any) -> list[int]:
             values = dict(t.strip_typedefs().enumerators or ())
             out = [values[n] for n in ("MM_FILEPAGES", "MM_ANONPAGES", "MM_SHMEMPAGES")]
     except (XcrashError, KeyError):
-        pass
-    target._rss_counter_indexes = out
+        pass        # no such enum (or not these names): the values every kernel had before
     return out
 
 
@@ -188,7 +188,7 @@ class NoUserMemory(XcrashError):
         self.address = address
 
 
-def task_arguments(target: Any, task: Object) -> tuple[list[str], list[str]] | None:
+def task_arguments(target: LinuxTarget, task: Object) -> tuple[list[str], list[str]] | None:
     """(argv, environment) from the task's user memory; None for a kernel thread.
     Raises NoUserMemory when the pages are not in the dump."""
     if not int(task.mm):
@@ -196,7 +196,7 @@ def task_arguments(target: Any, task: Object) -> tuple[list[str], list[str]] | N
     mm = task.mm.deref_()
     start = int(mm.arg_start)
     try:
-        space = target.user_space(task.address_)
+        space = target.user_space(task.at_)
         argv = space.read(start, int(mm.arg_end) - start)
         env = space.read(int(mm.env_start), int(mm.env_end) - int(mm.env_start))
     except (MemoryError_, XcrashError) as err:
@@ -208,7 +208,7 @@ def _strings(raw: bytes) -> list[str]:
     return [part.decode("utf-8", "replace") for part in raw.rstrip(b"\0").split(b"\0")]
 
 
-def task_holding(target: Any, address: int) -> tuple[int, str] | None:
+def task_holding(target: LinuxTarget, address: int) -> tuple[int, str] | None:
     """(task, "task_struct" or "stack") when the address is inside a task_struct or
     a task's kernel stack."""
     # x86 sizes task_struct for the CPU's FPU state: arch_task_struct_size, not sizeof
@@ -218,7 +218,7 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
     stack_size = thread_size(target)
     stack_hit = None
     for task in for_each_task(target):
-        base = task.address_
+        base = task.at_
         if base <= address < base + task_size:
             return base, "task_struct"
         try:
@@ -231,7 +231,7 @@ def task_holding(target: Any, address: int) -> tuple[int, str] | None:
 
 
 @cached_per_target
-def thread_size(target: Any) -> int:
+def thread_size(target: LinuxTarget) -> int:
     """THREAD_SIZE: the size of a task's kernel stack (init_task's stack, which the
     linker script sizes to it, or the size of union thread_union)."""
     for start, end in (("__start_init_task", "__end_init_task"),     # before 6.x
@@ -251,7 +251,7 @@ def thread_size(target: Any) -> int:
 STACK_END_MAGIC = 0x57AC6E9D
 
 
-def stack_overflows(target: Any) -> list[tuple[Object, int, int]]:
+def stack_overflows(target: LinuxTarget) -> list[tuple[Object, int, int]]:
     """(task, stack end, the word found there) for each task whose stack end lost its
     magic: the stack grew past it.  init_task is left out, as crash does (its
     stack is the static init_stack)."""
