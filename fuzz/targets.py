@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-from typing import Callable
+from collections.abc import Callable
 
 from xcrash.dump.compression import LZO, SNAPPY, ZLIB, ZSTD, CorruptPage, decompress
 from xcrash.dump.notes import (find_vmcoreinfo, parse_notes, prstatus_notes, qemu_notes,
@@ -116,7 +116,7 @@ def _seed() -> bytes:
 
 
 def fuzz_orc(data: bytes) -> None:
-    from xcrash.targets.linux.orc import OrcError, OrcTable
+    from xcrash.targets.linux.orc import OrcError, OrcTable, _layout
 
     class _Symbols:
         delta = 0
@@ -136,7 +136,7 @@ def fuzz_orc(data: bytes) -> None:
 
     n = len(data) // 10
     try:
-        table = OrcTable(_Target(), raw_ip=data[:4 * n], ip_base=0xFFFFFFFF81000000,
+        table = OrcTable(_layout(_Target()), raw_ip=data[:4 * n], ip_base=0xFFFFFFFF81000000,
                          entries=data[4 * n:10 * n], delta=0)
     except OrcError:
         return

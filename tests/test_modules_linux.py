@@ -114,7 +114,7 @@ def test_module_orc_table_from_dump_arrays() -> None:
                (16, -16, orc.REG_BP, orc.REG_PREV_SP, 0), (0, 0, orc.REG_UNDEFINED, 0, 0)]
     raw_ip, raw = _orc_arrays(ips, ip_base, entries)
     target = NS(type=_no_types, symbols=NS(delta=0x5A00000, get=lambda name: None), cache={})
-    table = orc.OrcTable(target, raw_ip, ip_base, raw, delta=0)
+    table = orc.OrcTable(orc._layout(target), raw_ip, ip_base, raw, delta=0)
     e = table.find(0xFFFFFFFFC029D66B - 1)
     assert (e.sp_offset, e.sp_reg, e.bp_reg, e.type) == (56, orc.REG_SP, orc.REG_PREV_SP, "call")
     assert table.find(TUN_BASE + 0x3700).sp_reg == orc.REG_BP
@@ -122,7 +122,7 @@ def test_module_orc_table_from_dump_arrays() -> None:
     # module tables are sorted in place at load time; an unsorted one still works
     order = [2, 0, 3, 1]
     raw_ip2, raw2 = _orc_arrays([ips[i] for i in order], ip_base, [entries[i] for i in order])
-    table2 = orc.OrcTable(target, raw_ip2, ip_base, raw2, delta=0)
+    table2 = orc.OrcTable(orc._layout(target), raw_ip2, ip_base, raw2, delta=0)
     assert table2.find(0xFFFFFFFFC029D66B - 1).sp_offset == 56
 
 
