@@ -137,7 +137,7 @@ def test_sym_override_and_a_domain_without_symbols(capsys: pytest.CaptureFixture
     import xcrash
     vmcore = str(need(XEN_DIR / "vmcore-d1.elf.xz"))
     s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"),
-                    symbols_for={"dom1": str(XEN_DIR / "vmlinux.xz")})
+                    symbols_for={"dom1": str(XEN_DIR / "vmlinux.xz")}, memory_symbols=False)
     assert s.targets["dom1"].symfile is not None
     assert s.targets["dom0"].symfile is None and s.targets["dom2"].symfile is None
     assert any(m.startswith("dom1: ") and "--sym" in m for m in s.messages)
@@ -240,7 +240,14 @@ def test_each_domain_takes_the_vmlinux_whose_banner_is_in_its_memory() -> None:
     s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other, str(XEN_DIR / "vmlinux.xz"))
     assert all(s.targets[n].symfile.path == str(XEN_DIR / "vmlinux.xz")
                for n in ("dom0", "dom1", "dom2"))
-    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other)
+    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other, memory_symbols=False)
     assert all(s.targets[n].symfile is None for n in ("dom0", "dom1", "dom2"))
     assert any(m.startswith("dom2: no symbol file") and "linux_banner differs" in m
                for m in s.messages)
+    # with its own memory's symbols allowed, each domain says the file did not fit
+    s = xcrash.open(vmcore, str(XEN_DIR / "xen-syms.xz"), other, find_symbols=False)
+    for n in ("dom0", "dom1", "dom2"):
+        assert s.targets[n].symfile.path == "(the dump: kallsyms, BTF, ORC)"
+        assert any(m.startswith(f"{n}: (the dump: kallsyms, BTF, ORC): no vmlinux matches its "
+                                f"linux_banner ({other}: linux_banner differs): symbols from "
+                                "its memory") for m in s.messages), s.messages

@@ -13,6 +13,7 @@ from .targets.base import Target
 if TYPE_CHECKING:
     from .dump.base import Dump
     from .symbols.symbolfile import SymbolFile
+    from .targets.xen.guestsyms import SymbolSearch
 
 
 class NoSuchTarget(XcrashError):
@@ -32,22 +33,26 @@ class MachineTarget(Target):
 
 
 def _open_xen(vmcore: str, dump: Dump, symfiles: list[SymbolFile], targets: dict[str, Target],
-              messages: list[str], forced: dict[str, SymbolFile] | None = None) -> None:
+              messages: list[str], forced: dict[str, SymbolFile] | None = None,
+              search: SymbolSearch | None = None) -> None:
     """The hypervisor target and the guests' (:func:`_xen_targets`), with what could
     not be read on the way said in the start-up messages."""
     with caveats.collecting() as found:
-        _xen_targets(vmcore, dump, symfiles, targets, messages, forced)
+        _xen_targets(vmcore, dump, symfiles, targets, messages, forced, search)
     messages.extend(f"WARNING: {what}" for what in found)
 
 
 def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
                  targets: dict[str, Target], messages: list[str],
-                 forced: dict[str, SymbolFile] | None = None) -> None:
+                 forced: dict[str, SymbolFile] | None = None,
+                 search: SymbolSearch | None = None) -> None:
     """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``:
     :func:`xcrash.targets.xen.guests.guest_targets`).  Without xen-syms the
     hypervisor target knows only VMCOREINFO_XEN's facts; the session starts in dom0
-    when a vmlinux fits it (as crash's dom0 session), else in the machine target."""
+    when it has symbols (a vmlinux, as crash's dom0 session, or its own memory's),
+    else in the machine target."""
     from .targets.xen.guests import guest_targets
+    from .targets.xen.guestsyms import SymbolSearch
     from .targets.xen.hypervisor import XenTarget
     xen_syms = next((s for s in symfiles if s.kind == "xen-syms"), None)
     try:
@@ -58,17 +63,18 @@ def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
     messages.extend(xen.notes)
     if xen_syms is None:
         targets["machine"] = MachineTarget(dump)
-        messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: dom0 if a vmlinux "
-                        "fits it, physical memory (machine), and VMCOREINFO_XEN's facts (xen)")
+        messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: the guests, "
+                        "physical memory (machine), and VMCOREINFO_XEN's facts (xen)")
     elif not xen_syms.has_dwarf:
         messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
                         "(doms from VMCOREINFO_XEN)")
     targets["xen"] = xen
-    guests, notes = guest_targets(xen, symfiles, forced)
+    guests, notes = guest_targets(xen, symfiles, forced, search or SymbolSearch())
     messages.extend(notes)
     dom0 = guests.get("dom0")
     if xen_syms is None and dom0 is not None and dom0.symfile is not None:
-        # `xcrash vmcore vmlinux`, crash's dom0 session: start in dom0
+        # `xcrash vmcore vmlinux`, crash's dom0 session: start in dom0 (`xcrash vmcore`
+        # too when dom0's own memory gives its symbols)
         others = dict(targets)
         targets.clear()
         targets["dom0"] = dom0
@@ -77,7 +83,8 @@ def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
 
 
 def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
-                    messages: list[str], find_symbols: bool = True) -> None:
+                    messages: list[str], find_symbols: bool = True,
+                    memory_symbols: bool = True) -> None:
     """No symbol file given: the vmlinux of the dump's build-id if a debug directory or
     a debuginfod server has it (symbols/finder.py), else the kernel's target from its
     own kallsyms, BTF and ORC when the dump says where they are (else the machine
@@ -102,6 +109,8 @@ def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
                             f"({found.how})")
             targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux)
             return
+    if not memory_symbols:
+        return
     try:
         symfile = symbols_from_dump(dump)
     except NoKallsyms as err:
@@ -150,9 +159,13 @@ class Session:
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
-             minimal: bool = False, find_symbols: bool = True) -> Self:
+             minimal: bool = False, find_symbols: bool = True,
+             memory_symbols: bool = True) -> Self:
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
+        A kernel no symbol file given serves gets the debug vmlinux of its build-id
+        (``find_symbols``: in the debug directories, from debuginfod), else symbols
+        from its own memory (``memory_symbols``; never with ``minimal``).
         kdump files among ``symbol_paths`` are the other parts of a split dump
         (makedumpfile --split), as crash takes them."""
         from .dump import is_kdump_file, open_dump
@@ -174,9 +187,11 @@ class Session:
             kernel = targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
             messages.extend(kernel.notes)
         elif dump.xen is not None:
-            _open_xen(vmcore, dump, symfiles, targets, messages, forced)
+            from .targets.xen.guestsyms import SymbolSearch
+            search = SymbolSearch(memory=memory_symbols and not minimal, debug_files=find_symbols)
+            _open_xen(vmcore, dump, symfiles, targets, messages, forced, search)
         elif not symfiles and not minimal:
-            _open_from_dump(vmcore, dump, targets, messages, find_symbols)
+            _open_from_dump(vmcore, dump, targets, messages, find_symbols, memory_symbols)
         if not targets:
             targets["machine"] = MachineTarget(dump)
             if dump.xen is None:

@@ -50,14 +50,26 @@ def image_reader(dump: Any, phys_base: int) -> Callable[[int, int], bytes]:
     return read
 
 
+def symbols_from_vmcoreinfo(vi: Any, read: Callable[[int, int], bytes],
+                            label: str = LABEL) -> MemorySymbolFile:
+    """The symbol file of the kernel whose VMCOREINFO is ``vi``, its image read by
+    ``read`` at run-time addresses (NoKallsyms when VMCOREINFO does not say where
+    kallsyms is; the decoders' errors when the tables are damaged)."""
+    loc = kallsyms_locations(vi)
+    symbols = read_kallsyms(read, loc, vi.symbol("_stext"))
+    return MemorySymbolFile(label, vi.build_id, symbols, vi.kerneloffset or 0, read)
+
+
+def phys_base(vi: Any) -> int:
+    """VMCOREINFO's phys_base (0 when it has none), as an unsigned 64-bit number."""
+    value = vi.number("phys_base") if vi.get("NUMBER(phys_base)") is not None else 0
+    return (value or 0) & 0xFFFFFFFFFFFFFFFF
+
+
 def symbols_from_dump(dump: Any) -> MemorySymbolFile:
     """The kernel's symbol file made from its own memory (NoKallsyms when the dump does
     not say where kallsyms is; the decoders' errors when the tables are damaged)."""
     vi = dump.vmcoreinfo
     if vi is None:
         raise NoKallsyms("the dump has no VMCOREINFO")
-    loc = kallsyms_locations(vi)
-    phys_base = vi.number("phys_base") if vi.get("NUMBER(phys_base)") is not None else 0
-    read = image_reader(dump, (phys_base or 0) & 0xFFFFFFFFFFFFFFFF)
-    symbols = read_kallsyms(read, loc, vi.symbol("_stext"))
-    return MemorySymbolFile(LABEL, vi.build_id, symbols, vi.kerneloffset or 0, read)
+    return symbols_from_vmcoreinfo(vi, image_reader(dump, phys_base(vi)))

@@ -11,7 +11,10 @@ For each PV domain on ``domain_list`` (address-translation.md §4):
   (a PV kernel is not randomised: the banner is at its link-time address) must
   read the same in the domain's memory, and the GNU build-id note in the
   guest's ``.notes`` (``__start_notes``) must equal the file's when both are
-  there.  ``--sym domN=FILE`` forces a file on a domain (:mod:`.pvguest`).
+  there.  ``--sym domN=FILE`` forces a file on a domain (:mod:`.pvguest`).  A
+  domain no file given fits gets its symbols from its own memory: the
+  VMCOREINFO text its kernel keeps says where kallsyms is, BTF and ORC follow
+  (:mod:`.guestsyms`).
 * **registers** of every vCPU (xen-dumps.md §8.3): a vCPU whose state was loaded
   on a pCPU (``per_cpu(curr_vcpu)``, lazy switch included) has it in that pCPU's
   ``cpu_info->guest_cpu_user_regs``; the others in ``v->arch.user_regs``.
@@ -19,9 +22,10 @@ For each PV domain on ``domain_list`` (address-translation.md §4):
 Without Xen's types (a symbols-only xen-syms, or none) :mod:`.guests_untyped`
 builds the same targets from what needs no DWARF.
 
-A domain no vmlinux fits still gets a target (kind ``linux``, no symbols): the
-memory commands (``rd``, ``search``, ``vtop``) work on its virtual and
-pseudo-physical addresses, the others say that no symbol file serves it.
+A domain with no symbols at all (no vmlinux fits, nothing usable in its memory)
+still gets a target (kind ``linux``, no symbols): the memory commands (``rd``,
+``search``, ``vtop``) work on its virtual and pseudo-physical addresses, the
+others say that no symbol file serves it.
 HVM/PVH guests are not supported yet (their p2m is Xen's EPT/NPT tree): they
 are listed in the start-up messages only.
 """
@@ -33,6 +37,7 @@ from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...memory.xen_pv import P2m
 from .domains import Domain, domains
+from .guestsyms import EVERYWHERE, SymbolSearch
 from .guests_untyped import guests_without_xen_types
 from .layout import (
     CPU_USER_REGS_SAVED,
@@ -114,26 +119,28 @@ def _p2m_for(xen: XenTarget, dom: Domain) -> P2m:
 
 
 def build_guest(xen: XenTarget, dom: Domain, symfiles: list[SymbolFile],
-                forced: SymbolFile | None = None
+                forced: SymbolFile | None = None, search: SymbolSearch = EVERYWHERE
                 ) -> tuple[PvLinuxTarget, str]:
-    """The target of one PV domain and a start-up line saying which file serves it."""
+    """The target of one PV domain and a start-up line saying which symbols serve it."""
     p2m = _p2m_for(xen, dom)
     cpus = vcpu_registers(xen, dom)
     root = guest_table_root(xen, cpus[0].vcpu if cpus else dom.vcpus[0])
-    return pv_target(xen, dom, p2m, root, cpus, symfiles, forced)
+    return pv_target(xen, dom, p2m, root, cpus, symfiles, forced, search=search)
 
 
 def guest_targets(xen: XenTarget, symbol_files: list[SymbolFile],
-                  forced: dict[str, SymbolFile] | None = None
+                  forced: dict[str, SymbolFile] | None = None, search: SymbolSearch = EVERYWHERE
                   ) -> tuple[dict[str, PvLinuxTarget], list[str]]:
     """The Linux targets of the PV domains (``{"dom0": ..., "dom1": ...}``), each
     served by the vmlinux whose banner and build-id are in its memory (``forced``:
-    ``{"domN": symbol file}`` from ``--sym``), and start-up messages saying which
-    file serves which domain and why a domain has no target."""
+    ``{"domN": symbol file}`` from ``--sym``), else by the symbols in its own memory
+    (:mod:`.guestsyms`, as ``search`` allows: the debug vmlinux of its build-id
+    first), and start-up messages saying which symbols serve which domain and why a
+    domain has no target."""
     forced = forced or {}
     vmlinuxes = [s for s in symbol_files if s.kind == "vmlinux"]
     if not xen.has_types:
-        return guests_without_xen_types(xen, vmlinuxes, forced)
+        return guests_without_xen_types(xen, vmlinuxes, forced, search)
     targets: dict[str, PvLinuxTarget] = {}
     messages: list[str] = []
     for dom in domains(xen):
@@ -147,7 +154,7 @@ def guest_targets(xen: XenTarget, symbol_files: list[SymbolFile],
             messages.append(f"{name}: no vCPUs: no target")
             continue
         try:
-            target, line = build_guest(xen, dom, vmlinuxes, forced.get(name))
+            target, line = build_guest(xen, dom, vmlinuxes, forced.get(name), search)
         except XcrashError as err:      # said in the start-up messages
             messages.append(f"{name}: no target: {err}")
             continue

@@ -4,11 +4,12 @@ symbols-only xen-syms (Debian's -dbg package) or none at all.
 The same targets as with DWARF, from what needs none: the domains from
 VMCOREINFO_XEN (and their vCPU arrays at struct domain's fixed first members),
 dom0's p2m from Xen's crash note, a domU's from a ``shared_info`` candidate its
-vmlinux proves, the page tables from each kernel's ``init_top_pgt``; the
+vmlinux proves (or, with none, the kernel's own VMCOREINFO and kallsyms:
+:mod:`.guestsyms`), the page tables from each kernel's ``init_top_pgt``; the
 registers of a vCPU loaded on a pCPU from that pCPU's guest frame, the others'
 from ``arch.user_regs`` (its offset found by the saved PV frames it holds:
 :func:`.vcpus.vcpu_layout`), a lazily loaded vCPU settled by the guest's task
-stacks.  Such a guest needs its vmlinux.
+stacks.
 """
 from __future__ import annotations
 
@@ -23,11 +24,21 @@ from ..linux.tasks import active_tasks
 from ..linux.unwind import Stacks
 from . import layout
 from .domains import Domain, domains
+from .guestsyms import EVERYWHERE, SymbolSearch
 from .hypervisor import STACK_SIZE
-from .pvguest import GuestCpu, PvLinuxTarget, guest_cpu, match_symbol_file, pv_target
+from .pvguest import (
+    MEMORY_ONLY,
+    GuestCpu,
+    PvLinuxTarget,
+    choose_symbol_file,
+    guest_cpu,
+    guest_symbol_file,
+    pv_target,
+)
 from .vcpus import is_pv_frame, vcpu_layout
 
 if TYPE_CHECKING:
+    from ...symbols.memfile import MemorySymbolFile
     from ...symbols.symbolfile import SymbolFile
     from .hypervisor import XenTarget
 
@@ -247,27 +258,37 @@ def _registers_note(target: PvLinuxTarget, p2m_source: str) -> str:
 
 
 def domu_without_xen_types(xen: XenTarget, dom: Domain, symfiles: list[SymbolFile],
-                           forced: SymbolFile | None = None
+                           forced: SymbolFile | None = None, search: SymbolSearch = EVERYWHERE
                            ) -> tuple[PvLinuxTarget | None, str]:
     """A domU when struct domain's layout is unknown: each candidate shared_info's
-    p2m is tried until a vmlinux's banner (and build-id) reads right through it,
-    which proves the p2m; the page tables then start at its ``init_top_pgt``."""
+    p2m is tried until a vmlinux's banner (and build-id) reads right through it, or
+    with no vmlinux that fits, the kernel's own VMCOREINFO and kallsyms do
+    (:mod:`.guestsyms`), which proves the p2m; the page tables then start at the
+    kernel's ``init_top_pgt``."""
     name = f"dom{dom.domain_id}"
     for p2m in _shared_info_p2ms(xen, dom):
         space = PvKernelSpace(xen.dump, 0, p2m, name=name)
-        candidates = [forced] if forced is not None else symfiles
-        if any(match_symbol_file(space, sf)[0] for sf in candidates):
-            target, line = pv_target(xen, dom, p2m, 0, loaded_vcpu_registers(xen, dom),
-                                     candidates, None)
-            if target.space.root:
-                settle_lazy_frames(xen, target)
-                return target, line + _registers_note(target, "p2m found through its shared_info")
-    return None, (f"{name}: no target: no vmlinux reads right through any p2m found near the "
-                  "start of its struct domain (without Xen's DWARF a domU needs its vmlinux)")
+        chosen: tuple[SymbolFile | MemorySymbolFile | None, str]
+        if forced is not None:
+            chosen = choose_symbol_file(space, [forced])
+        else:
+            chosen = guest_symbol_file(xen.dump, space, p2m, symfiles, None, search)
+        if chosen[0] is None:
+            continue            # nothing reads right through it: not this guest's p2m
+        target, line = pv_target(xen, dom, p2m, 0, loaded_vcpu_registers(xen, dom), symfiles,
+                                 None, chosen_symbols=chosen)
+        if target.space.root:
+            settle_lazy_frames(xen, target)
+            return target, line + _registers_note(target, "p2m found through its shared_info")
+    what = "its vmlinux" if forced is not None else \
+        "no vmlinux given, nor the kernel's own VMCOREINFO and kallsyms,"
+    return None, (f"{name}: no target: {what} reads right through no p2m found near the "
+                  "start of its struct domain (without Xen's DWARF that p2m is proved so)")
 
 
 def dom0_from_crash_note(xen: XenTarget, dom: Domain | None, symfiles: list[SymbolFile],
-                         forced: SymbolFile | None = None) -> tuple[PvLinuxTarget | None, str]:
+                         forced: SymbolFile | None = None, search: SymbolSearch = EVERYWHERE
+                         ) -> tuple[PvLinuxTarget | None, str]:
     """dom0 when the hypervisor's types are unknown: Xen's crash note gives dom0's
     p2m root and the kernel's ``init_top_pgt`` the page tables, as crash's dom0
     sessions do."""
@@ -277,22 +298,22 @@ def dom0_from_crash_note(xen: XenTarget, dom: Domain | None, symfiles: list[Symb
     cpus = loaded_vcpu_registers(xen, dom) if dom is not None else []
     dom = dom or Domain(0, 0, "0", source="Xen crash note")
     target, line = pv_target(xen, dom, P2m(xen.dump, fll, name="dom0 p2m"), 0, cpus, symfiles,
-                             forced)
+                             forced, search=search)
     if not target.space.root:
-        # the page-table root comes from the vmlinux (init_top_pgt): none, no target
-        why = target.symbol_match.replace(": memory commands only", "")
+        # the page-table root comes from the kernel's symbols (init_top_pgt): none, no target
+        why = target.symbol_match.removesuffix(f": {MEMORY_ONLY}")
         return None, (f"dom0: no target: {why}; without Xen's DWARF its page tables are found "
-                      "through its vmlinux (init_top_pgt)")
+                      "through its symbols (init_top_pgt)")
     settle_lazy_frames(xen, target)
     return target, line + _registers_note(target, "p2m from Xen's crash note")
 
 
 def guests_without_xen_types(xen: XenTarget, symfiles: list[SymbolFile],
-                             forced: dict[str, SymbolFile]
+                             forced: dict[str, SymbolFile], search: SymbolSearch = EVERYWHERE
                              ) -> tuple[dict[str, PvLinuxTarget], list[str]]:
     """The PV guests when the hypervisor's types are unknown (a symbols-only xen-syms,
     as Debian's -dbg package ships, or none at all): dom0 through Xen's crash note,
-    each domU through a p2m its vmlinux proves (VMCOREINFO_XEN lists the domains)."""
+    each domU through a p2m its symbols prove (VMCOREINFO_XEN lists the domains)."""
     messages: list[str] = []
     try:
         doms = [d for d in domains(xen) if d.type in "0U"]
@@ -306,9 +327,11 @@ def guests_without_xen_types(xen: XenTarget, symfiles: list[SymbolFile],
         target: PvLinuxTarget | None
         try:
             if dom is None or dom.type == "0":
-                target, line = dom0_from_crash_note(xen, dom, symfiles, forced.get(name))
+                target, line = dom0_from_crash_note(xen, dom, symfiles, forced.get(name),
+                                                    search)
             else:
-                target, line = domu_without_xen_types(xen, dom, symfiles, forced.get(name))
+                target, line = domu_without_xen_types(xen, dom, symfiles, forced.get(name),
+                                                      search)
         except XcrashError as err:      # said in the start-up messages
             target, line = None, f"{name}: no target: {err}"
         if target is not None:

@@ -5,7 +5,8 @@ The pieces both ways of finding the guests use (:mod:`.guests` with Xen's DWARF,
 :mod:`.guests_untyped` without): :class:`PvLinuxTarget` over the guest's page
 tables and p2m, :func:`guest_cpu` (a vCPU's saved frame as Linux sees it), the
 vmlinux chosen by the ``linux_banner`` and GNU build-id in the guest's memory
-(``--sym domN=FILE`` forces one), and :func:`pv_target` that puts them together.
+(``--sym domN=FILE`` forces one) or, with none, the symbols the guest's memory holds
+(:mod:`.guestsyms`), and :func:`pv_target` that puts them together.
 """
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 from ...arch import PAGE_SHIFT, START_KERNEL_MAP
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
-from ...memory.space import PhysicalSpace
+from ...memory.space import PhysicalReader, PhysicalSpace
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
 from .domains import Domain
+from .guestsyms import EVERYWHERE, SymbolSearch, memory_symbols
 
 if TYPE_CHECKING:
+    from ...symbols.memfile import MemorySymbolFile
     from ...symbols.symbolfile import SymbolFile
     from .hypervisor import XenTarget
 
@@ -214,27 +217,49 @@ def choose_symbol_file(space: PvKernelSpace, symfiles: list[SymbolFile],
         ok, detail = match_symbol_file(space, forced)
         return forced, "--sym" if ok else f"--sym (does not match: {detail})"
     if not symfiles:
-        return None, "no vmlinux given: memory commands only"
+        return None, "no vmlinux given"
     reasons = []
     for sf in symfiles:
         ok, detail = match_symbol_file(space, sf)
         if ok:
             return sf, detail
         reasons.append(f"{sf.path}: {detail}")
-    return None, ("no vmlinux matches its linux_banner: memory commands only ("
-                  + "; ".join(reasons) + ")")
+    return None, "no vmlinux matches its linux_banner (" + "; ".join(reasons) + ")"
+
+
+#: what a guest without symbols still offers (said after why it has none)
+MEMORY_ONLY = "memory commands only"
+
+
+def guest_symbol_file(machine: PhysicalReader, space: PvKernelSpace, p2m: P2m,
+                      symfiles: list[SymbolFile], forced: SymbolFile | None = None,
+                      search: SymbolSearch = EVERYWHERE
+                      ) -> tuple[SymbolFile | MemorySymbolFile | None, str]:
+    """The symbol file of the kernel in this guest space, and why: the forced one, a
+    vmlinux given whose banner is in its memory, else (:mod:`.guestsyms`) the debug
+    vmlinux of the build-id its own VMCOREINFO names or the kallsyms, BTF and ORC
+    in its memory; None when there is none of these."""
+    chosen, why = choose_symbol_file(space, symfiles, forced)
+    if chosen is not None or forced is not None:
+        return chosen, why
+    found, why = memory_symbols(machine, p2m, why, search)
+    return found, why if found is not None else f"{why}: {MEMORY_ONLY}"
 
 
 # ------------------------------------------------------------------ the target
 
 def pv_target(xen: XenTarget, dom: Domain, p2m: P2m, root: int, cpus: list[GuestCpu],
-              symfiles: list[SymbolFile], forced: SymbolFile | None
+              symfiles: list[SymbolFile], forced: SymbolFile | None, *,
+              search: SymbolSearch = EVERYWHERE,
+              chosen_symbols: tuple[SymbolFile | MemorySymbolFile | None, str] | None = None
               ) -> tuple[PvLinuxTarget, str]:
     """A PV guest's target over its p2m and page-table root (0: found from the
-    chosen vmlinux's ``init_top_pgt``), and a start-up line saying which file serves it."""
+    chosen symbols' ``init_top_pgt``), and a start-up line saying which symbols serve
+    it (:func:`guest_symbol_file`, unless ``chosen_symbols`` says already)."""
     name = f"dom{dom.domain_id}"
     space = PvKernelSpace(xen.dump, root, p2m, name=name)
-    chosen, why = choose_symbol_file(space, symfiles, forced)
+    chosen, why = chosen_symbols or guest_symbol_file(xen.dump, space, p2m, symfiles, forced,
+                                                      search)
     layout = KernelLayout(kaslr_offset=0, phys_base=0, pgd_vaddr=0, levels=4, sme_mask=0,
                           kernel_image_size=1 << 30, source="Xen PV guest (not randomised)")
     if chosen is not None:
