@@ -7,7 +7,8 @@ from ..caveats import Unreadable
 from ..errors import CommandError
 from ..results import Records
 from ..targets.linux.kernel import LinuxTarget
-from ..targets.linux.sysinfo import MachineInfo, format_size, machine_info
+from ..targets.linux.machine import MachineInfo, machine_info
+from ..targets.system import format_size
 from .base import Command, Context
 
 

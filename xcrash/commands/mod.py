@@ -10,7 +10,7 @@ from ..layouts.columns import center
 from ..results import Records
 from ..targets.linux.kernel import LinuxTarget
 from ..targets.linux.modules import ModuleEntry, has_memory_layout, module_entry
-from ..targets.linux.sysinfo import ModuleTaint, module_taints
+from ..targets.linux.taints import ModuleTaint, module_taints
 from .args import parse_address
 from .base import Command, Context, Option
 

@@ -11,7 +11,9 @@ from ..errors import CommandError
 from ..results import Records, text_lines
 from ..targets.linux import sysinfo
 from ..targets.linux.kernel import LinuxTarget
-from ..targets.linux.sysinfo import DmiField, KernelTaint
+from ..targets.linux.sysinfo import DmiField
+from ..targets.linux.taints import KernelTaint, kernel_taint
+from ..targets.base import Target
 from ..targets.system import dump_system, xen_system
 from ..targets.xen.hypervisor import XenTarget
 from .base import ANY_TARGET, Command, Context, Option
@@ -84,7 +86,7 @@ without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
         if opts["taints"] or opts["dmi"]:
             if rest:
                 raise CommandError(f"usage: {self.usage()}")
-            if target.kind != "linux":
+            if not isinstance(target, LinuxTarget):
                 raise CommandError(f"sys {'-t' if opts['taints'] else '-i'}: only for a "
                                    "Linux target")
             # crash takes the first of -t and -i it meets; -t here
@@ -100,11 +102,11 @@ without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
         return Records([dump_system(ctx.session.dump)], field_lines)
 
     @staticmethod
-    def _taints(target: Any) -> Records:
-        return Records([sysinfo.kernel_taint(target)], taint_lines)
+    def _taints(target: LinuxTarget) -> Records:
+        return Records([kernel_taint(target)], taint_lines)
 
     @staticmethod
-    def _dmi(target: Any) -> Records:
+    def _dmi(target: LinuxTarget) -> Records:
         """crash's `sys -i`: the DMI strings, right-aligned as crash aligns them."""
         fields = sysinfo.dmi_strings(target)
         if fields is None:
@@ -114,8 +116,8 @@ without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
                        partial(dmi_lines, width=width))
 
     @staticmethod
-    def _config(target: Any) -> Records:
-        if target.kind != "linux":
+    def _config(target: Target) -> Records:
+        if not isinstance(target, LinuxTarget):
             raise CommandError("sys config: only for a Linux target")
         from ..targets.linux.config import kernel_config_text
         text = kernel_config_text(target)

@@ -1,5 +1,5 @@
-"""The facts behind ``sys`` and ``mach``: date, uptime, load, tasks, memory, panic
-message, taints, DMI strings, the address-space layout and the CPUs' stacks.
+"""The facts behind ``sys``: date, uptime, load, tasks, memory, panic message, DMI
+strings (``sys -t``'s taints are ``taints.py``'s, ``mach``'s machine ``machine.py``'s).
 
 A fact that cannot be read is said so (a caveat) where it is found; the records
 (:class:`LinuxSystem`, :class:`MachineInfo`, ...) hold it as
@@ -8,11 +8,11 @@ A fact that cannot be read is said so (a caveat) where it is found; the records
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ...arch import PAGE_SIZE, START_KERNEL_MAP
+from ...arch import PAGE_SIZE
 from ...caveats import Unreadable, caveat
-from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, XcrashError
+from ...errors import MemoryError_, XcrashError
 from ..base import cached_per_target
 from ..system import crash_date, dumpfile, format_size, format_uptime
 from .config import ConfigUnavailable, kernel_config
@@ -21,7 +21,6 @@ from .tasks import for_each_task
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
-    from .modules import Module
 
 #: crash's spellings of sizes and uptimes, shared with ps and kmem
 __all__ = ["format_size", "format_uptime"]
@@ -33,7 +32,7 @@ DEFAULT_HZ = 1000
 
 
 # -- clocks -------------------------------------------------------------------------------
-def hz(target: Any) -> int:
+def hz(target: LinuxTarget) -> int:
     """CONFIG_HZ from the in-kernel config, else from ``tick_nsec`` (NSEC_PER_SEC / HZ
     unless adjtimex changed the tick), else crash's default 1000 (with a caveat).
 
@@ -62,7 +61,7 @@ def hz(target: Any) -> int:
     return DEFAULT_HZ
 
 
-def uptime_seconds(target: Any) -> int | None:
+def uptime_seconds(target: LinuxTarget) -> int | None:
     """Seconds since boot from ``jiffies``; None (with a caveat) when unreadable."""
     try:
         jiffies = target.space.read_u64(target.address_of("jiffies"))
@@ -74,7 +73,7 @@ def uptime_seconds(target: Any) -> int | None:
     return ((jiffies - initial) & 0xFFFFFFFFFFFFFFFF) // h
 
 
-def crash_time(target: Any) -> int | None:
+def crash_time(target: LinuxTarget) -> int | None:
     """Seconds since the epoch at the crash: VMCOREINFO's CRASHTIME, the dump header's
     time, else the kernel's clock (``tk_core.timekeeper.xtime_sec``, as crash without
     one); None (with a caveat) when none of them says."""
@@ -99,7 +98,7 @@ def crash_time(target: Any) -> int | None:
 
 
 # -- load, tasks, memory ------------------------------------------------------------------
-def load_average(target: Any) -> str | None:
+def load_average(target: LinuxTarget) -> str | None:
     """``avenrun`` as ``0.31, 0.07, 0.02``; None (with a caveat) when unreadable."""
     try:
         raw = target.read(target.address_of("avenrun"), 24)
@@ -114,13 +113,13 @@ def load_average(target: Any) -> str | None:
 
 
 @cached_per_target
-def _task_walk(target: Any) -> tuple[int, tuple[str, ...]]:
+def _task_walk(target: LinuxTarget) -> tuple[int, tuple[str, ...]]:
     errors: list[str] = []
     count = sum(1 for _ in for_each_task(target, errors))
     return count, tuple(errors)
 
 
-def task_count(target: Any) -> int | None:
+def task_count(target: LinuxTarget) -> int | None:
     """The tasks crash counts (idle tasks included); a broken task list counts the
     tasks before the break (with a caveat); None (with a caveat) when unreadable."""
     try:
@@ -133,7 +132,7 @@ def task_count(target: Any) -> int | None:
     return count
 
 
-def memory_bytes(target: Any) -> int | None:
+def memory_bytes(target: LinuxTarget) -> int | None:
     """Present pages of every memory node, as crash totals them; ``_totalram_pages``
     when the nodes cannot be read; None (with a caveat) when neither can."""
     from .meminfo import pgdats
@@ -151,7 +150,7 @@ def memory_bytes(target: Any) -> int | None:
         return None
 
 
-def installed_memory_bytes(target: Any) -> int | None:
+def installed_memory_bytes(target: LinuxTarget) -> int | None:
     """crash's guess at the installed RAM for `sys`: the present pages, rounded up
     to the next GiB when that is at most 64 MiB away (1023.5 MB -> 1 GB)."""
     total = memory_bytes(target)
@@ -161,7 +160,7 @@ def installed_memory_bytes(target: Any) -> int | None:
     return next_gib if next_gib - total <= 64 << 20 else total
 
 
-def lowmem_kib(target: Any) -> int:
+def lowmem_kib(target: LinuxTarget) -> int:
     """RAM below ``high_memory`` in KiB: what crash divides RSS by for %MEM."""
     try:
         high = target.space.read_u64(target.address_of("high_memory"))
@@ -171,7 +170,7 @@ def lowmem_kib(target: Any) -> int:
         return (memory_bytes(target) or 0) // 1024
 
 
-def cpu_mhz(target: Any) -> int | None:
+def cpu_mhz(target: LinuxTarget) -> int | None:
     """``cpu_khz`` in MHz; None when the kernel has none (crash's "unknown"), or
     (with a caveat) when it cannot be read."""
     sym = target.symbols.get("cpu_khz")
@@ -229,22 +228,8 @@ def linux_system(target: LinuxTarget) -> LinuxSystem:
         panic=panic(target), split=split)
 
 
-def panic(target: Any) -> str | Unreadable:
+def panic(target: LinuxTarget) -> str | Unreadable:
     return panic_message(target)
-
-
-@dataclass
-class KernelTaint:
-    """sys -t: ``tainted_mask`` and its letters as the kernel's "Tainted:" line spells them."""
-    tainted_mask: int
-    flags: str
-
-
-@dataclass
-class ModuleTaint:
-    """mod -t: a tainted module and the letters of its set module-level taint flags."""
-    name: str
-    taints: str | Unreadable
 
 
 @dataclass
@@ -254,7 +239,7 @@ class DmiField:
     value: str | Unreadable | None
 
 
-def dmi_strings(target: Any) -> list[DmiField] | None:
+def dmi_strings(target: LinuxTarget) -> list[DmiField] | None:
     """A field for every ``enum dmi_field`` slot of ``dmi_ident[]``, or None when the
     kernel keeps no DMI strings."""
     if target.symbols.get("dmi_ident") is None:
@@ -273,183 +258,4 @@ def dmi_strings(target: Any) -> list[DmiField] | None:
             caveat(f"dmi_ident[{name}] unreadable ({err}): shown as ?")
             value = Unreadable(str(err))
         out.append(DmiField(name, value))
-    return out
-
-
-# -- mach ---------------------------------------------------------------------------------
-MODULES_VADDR = 0xFFFFFFFFC0000000
-
-
-def _pointer_variable(target: Any, name: str, default: int) -> int:
-    sym = target.symbols.get(name)
-    if sym is None:
-        return default           # a kernel that does not randomise this base
-    try:
-        return int(target.space.read_u64(sym.address))
-    except MemoryError_ as err:
-        caveat(f"{name} unreadable ({err}): the default base {default:x} shown")
-        return default
-
-
-@dataclass
-class CpuStack:
-    """A CPU's stack of one kind: its base, and whether the dump holds its page."""
-    cpu: int
-    base: int
-    available: bool
-
-
-@dataclass
-class StackKind:
-    """The IRQ stacks, or the exception stacks of one IST slot, of every CPU."""
-    name: str
-    size: int
-    stacks: list[CpuStack]
-
-
-@dataclass
-class MachineInfo:
-    """mach: the machine, and the x86_64 kernel's address-space bases (randomised
-    with KASLR) and stacks.  Sizes in bytes, speed in MHz (None: unknown)."""
-    machine_type: str
-    memory_size: int | Unreadable
-    cpus: int
-    hypervisor: str | None
-    processor_speed: int | None
-    hz: int
-    page_size: int
-    kernel_virtual_base: int
-    kernel_vmalloc_base: int
-    kernel_vmemmap_base: int
-    kernel_start_map: int
-    kernel_modules_base: int
-    kernel_stack_size: int
-    stacks: list[StackKind]
-
-
-def machine_info(target: LinuxTarget) -> MachineInfo:
-    from .tasks import thread_size
-    mem = installed_memory_bytes(target)
-    return MachineInfo(
-        machine_type=target.utsname["machine"],
-        memory_size=mem if mem is not None else Unreadable("memory size"),
-        cpus=len(target.online_cpus), hypervisor=hypervisor(target),
-        processor_speed=cpu_mhz(target) or None, hz=hz(target), page_size=PAGE_SIZE,
-        kernel_virtual_base=target.space.page_offset,
-        kernel_vmalloc_base=_pointer_variable(target, "vmalloc_base", 0xFFFFC90000000000),
-        kernel_vmemmap_base=_pointer_variable(target, "vmemmap_base", 0xFFFFEA0000000000),
-        kernel_start_map=START_KERNEL_MAP, kernel_modules_base=MODULES_VADDR,
-        kernel_stack_size=thread_size(target), stacks=cpu_stack_table(target))
-
-
-IST_NAMES = ["DOUBLEFAULT", "NMI", "DEBUG", "MCE", "VC", "VC2"]
-IST_MEMBERS = ["DF_stack", "NMI_stack", "DB_stack", "MCE_stack", "VC_stack", "VC2_stack"]
-HYPERVISORS = {"X86_HYPER_VMWARE": "VMware", "X86_HYPER_MS_HYPERV": "Microsoft Hyper-V",
-               "X86_HYPER_XEN_PV": "Xen", "X86_HYPER_XEN_HVM": "Xen", "X86_HYPER_KVM": "KVM",
-               "X86_HYPER_JAILHOUSE": "Jailhouse", "X86_HYPER_ACRN": "ACRN"}
-
-
-def hypervisor(target: Any) -> str | None:
-    """The hypervisor the kernel found itself under (``x86_hyper_type``), None on bare
-    metal or where the kernel does not say (no CONFIG_HYPERVISOR_GUEST)."""
-    sym = target.symbols.get("x86_hyper_type")
-    if sym is None:
-        return None
-    try:
-        enum_t = target.type("enum x86_hypervisor_type").strip_typedefs()
-    except NoSuchType:
-        caveat("x86_hyper_type without its enum type: hypervisor not named")
-        return None
-    try:
-        value = target.space.read_u32(sym.address)
-    except MemoryError_ as err:
-        caveat(f"x86_hyper_type unreadable ({err}): hypervisor not named")
-        return None
-    names = {v: n for n, v in enum_t.enumerators or ()}
-    return HYPERVISORS.get(names.get(value, ""))
-
-
-def cpu_stack_table(target: Any) -> list[StackKind]:
-    """The IRQ stacks, then each exception stack the TSS interrupt stack table points
-    at (DOUBLEFAULT, NMI, DEBUG, MCE, VC), sized from struct cea_exception_stacks;
-    CPUs are listed until one has no such stack, the kinds until CPU 0 has none
-    (crash's walk)."""
-    from .unwind import cpu_stacks
-    cpus = sorted(target.online_cpus)
-    irq = [CpuStack(cpu, lo, target.space.is_readable(lo)) for cpu in cpus
-           for lo, hi, name in cpu_stacks(target, cpu) if name == "IRQ"]
-    out: list[StackKind] = []
-    if irq:
-        size = next(hi - lo for lo, hi, name in cpu_stacks(target, cpus[0]) if name == "IRQ")
-        out.append(StackKind("IRQ", size, irq))
-    try:
-        tss = target.object("cpu_tss_rw")
-        ist_off = tss.type_.strip_typedefs().offsetof("x86_tss.ist")
-        cea = target.type("struct cea_exception_stacks")
-    except (NoSuchSymbol, NoSuchType, NoSuchMember):
-        return out              # before 4.15: no entry-area exception stacks to list
-    sizes = {m.name: m.type.byte_size for m in cea.members or []}
-    for i, (name, member) in enumerate(zip(IST_NAMES, IST_MEMBERS)):
-        size = sizes.get(member, 0)
-        bases = []
-        for cpu in cpus:
-            top = target.space.read_u64(target.per_cpu_address(tss.address_, cpu) + ist_off + 8 * i)
-            if not top:
-                break
-            bases.append(CpuStack(cpu, top - size,
-                                  target.space.is_readable(top - size if size else top - 1)))
-        if not bases:
-            break
-        out.append(StackKind(name, size, bases))
-    return out
-
-
-# -- taints -------------------------------------------------------------------------------
-def _taint_flags(target: Any) -> list[tuple[str, str, bool]]:
-    """``taint_flags[]``: (letter when set, letter when clear, module-level) per bit."""
-    sym = target.symbols.get("taint_flags")
-    if sym is None:
-        raise XcrashError("taint_flags does not exist in this kernel")
-    flag_t = target.type("struct taint_flag")
-    count = sym.size // flag_t.byte_size if sym.size else 0
-    names = {"c_true": "c_true", "c_false": "c_false"} if flag_t.has_member("c_true") \
-        else {"c_true": "true", "c_false": "false"}
-    out = []
-    for i in range(count):
-        flag = target.object_at(flag_t, sym.address + i * flag_t.byte_size)
-        out.append((chr(int(flag.member_(names["c_true"])) & 0xFF),
-                    chr(int(flag.member_(names["c_false"])) & 0xFF),
-                    bool(int(flag.module)) if flag_t.has_member("module") else False))
-    return out
-
-
-def kernel_taint(target: Any) -> KernelTaint:
-    """``tainted_mask`` and its letters as crash spells them: the set flags' letters and
-    the clear flags' other letters, blanks, '-' and 'G' left out."""
-    mask = target.space.read_u64(target.address_of("tainted_mask"))
-    letters = ""
-    for bit, (on, off, _module) in enumerate(_taint_flags(target)):
-        if mask >> bit & 1:
-            letters += on
-        elif off not in " -G":
-            letters += off
-    return KernelTaint(mask, letters)
-
-
-def module_taints(target: Any, modules: list[Module]) -> list[ModuleTaint]:
-    """Each tainted module (or whose taints cannot be read) with the letters of its set
-    module-level taint flags."""
-    flags = _taint_flags(target)
-    out = []
-    for m in modules:
-        try:
-            taints = int(target.object_at("struct module", m.address).taints)
-        except MemoryError_ as err:
-            caveat(f"module {m.name}: taints unreadable ({err}): shown as ?")
-            out.append(ModuleTaint(m.name, Unreadable(str(err))))
-            continue
-        if taints:
-            out.append(ModuleTaint(m.name, "".join(on for bit, (on, _off, module)
-                                                   in enumerate(flags)
-                                                   if module and taints >> bit & 1)))
     return out
