@@ -27,7 +27,7 @@ TASK._members = [Member("pid", INT, 0), Member("se", SE, 64), Member("tasks", LI
 
 
 def _task(pid: int, address: int, comm: str) -> SimpleNamespace:
-    return SimpleNamespace(pid=pid, address_=address,
+    return SimpleNamespace(pid=pid, address_=address, at_=address,
                            comm=SimpleNamespace(string_=lambda: comm.encode()))
 
 

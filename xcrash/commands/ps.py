@@ -17,6 +17,7 @@ from ..layouts.tasks import task_header
 from ..layouts.times import duration
 from ..results import Column, Records
 from ..targets.linux import taskinfo
+from ..targets.linux.kernel import LinuxTarget
 from ..targets.linux.taskinfo import (RLIM_INFINITY, RLIMIT_NAMES, LastRun, TaskArguments,
                                       TaskEntry, TaskFamily, TaskLimits, TaskTimes)
 from .args import linux_target, parse_cpu_list
@@ -257,7 +258,7 @@ shows 0, as for a kernel thread).  -I is later crash's (8.0.6 lacks it).
         return entries
 
 
-def _groups(target: Any, entries: list[TaskEntry]) -> Iterator[TaskFamily]:
+def _groups(target: LinuxTarget, entries: list[TaskEntry]) -> Iterator[TaskFamily]:
     """Each thread group once, led by its leader, in the order of its first task."""
     seen: set[int] = set()
     for e in entries:

@@ -14,9 +14,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ..trace import Event
+
+if TYPE_CHECKING:
+    from ..targets.base import Target
 
 #: how many distinct lines of each kind are shown
 SHOWN = 8
@@ -40,7 +43,7 @@ def _section(title: str, lines: list[str], total: int | None = None) -> list[str
     return [f"{title:<8} {shown[0]}"] + [f"{'':<8} {line}" for line in shown[1:]]
 
 
-def explain(events: list[Event], target: Any) -> str:
+def explain(events: list[Event], target: Target) -> str:
     """A short account of the events, with equivalent Python API calls."""
     # the target's own lookups carry the resolved value; the symbol layer's echo them
     symbols = _distinct([e.what for e in events if e.kind == "symbol" and "address" in e.details])

@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 import traceback
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from collections.abc import Iterator
 
 from .. import caveats, render, trace
@@ -28,6 +28,9 @@ from . import output
 from .explain import explain
 from .interrupt import Interrupt
 from .line import Line, LineError, parse, replace_first_word
+
+if TYPE_CHECKING:
+    from ..symbols.types import Type
 
 _MAYBE_NAME = re.compile(r"[A-Za-z_][\w.$]*")
 
@@ -227,7 +230,16 @@ class Runner:
             return False
 
 
-def classify(target: Any, word: str) -> str | None:
+class Names(Protocol):
+    """What :func:`classify` asks of a target: its symbols and types by name (each raises
+    a typed error for a name it does not know)."""
+
+    def symbol(self, name: str) -> object: ...
+
+    def type(self, name: str) -> Type: ...
+
+
+def classify(target: Names, word: str) -> str | None:
     """What a word that is no command names in the target: "symbol",
     "struct", "union", "typedef" or None.  A lookup the symbol layer refuses
     (no such name, no symbol file) just means "not that"."""
@@ -243,7 +255,7 @@ def classify(target: Any, word: str) -> str | None:
         try:
             found = probe()
         except XcrashError:
-            continue
+            continue            # not that kind of name: try the next
         if found is None:
             continue
         if kind != "typedef" or getattr(getattr(found, "kind", None), "value", None) == "typedef":

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import Any, NamedTuple
-from collections.abc import Iterator
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from ..objects import Object
+    from ..symbols.types import Type
+    from ..targets.base import Target
 
 #: most names offered at once; more is noise, and slow to draw
 LIMIT = 500
@@ -18,7 +23,7 @@ _TAGS = ("struct ", "union ", "enum ")
 
 
 class SortedNames:
-    def __init__(self, names: Any) -> None:
+    def __init__(self, names: Iterable[str]) -> None:
         self._names = sorted(set(names))
 
     def __len__(self) -> int:
@@ -41,7 +46,7 @@ class TargetNames:
         self._types: dict[int, SortedNames] = {}
         self._tasks: dict[int, list[TaskName]] = {}
 
-    def tasks(self, target: Any) -> list[TaskName]:
+    def tasks(self, target: Target) -> list[TaskName]:
         """(pid, task address, comm) of every task of a Linux target, walked
         once per target (``for_each_task``); [] for targets without tasks."""
         with self._lock:
@@ -54,15 +59,16 @@ class TargetNames:
                 self._tasks[id(target)] = found
             return found
 
-    def symbols(self, target: Any) -> SortedNames:
+    def symbols(self, target: Target) -> SortedNames:
         return self._get(self._symbols, target, _symbol_names)
 
-    def types(self, target: Any) -> SortedNames:
+    def types(self, target: Target) -> SortedNames:
         """struct, union, enum and typedef names, without their ``struct ``
         tag (``struct task_<TAB>`` wants ``task_struct``)."""
         return self._get(self._types, target, _type_names)
 
-    def _get(self, cache: dict[int, SortedNames], target: Any, read: Any) -> SortedNames:
+    def _get(self, cache: dict[int, SortedNames], target: Target,
+             read: Callable[[Target], Iterable[str]]) -> SortedNames:
         with self._lock:
             names = cache.get(id(target))
             if names is None:
@@ -80,18 +86,22 @@ class TaskName(NamedTuple):
     comm: str
 
 
-def _task_names(target: Any) -> Iterator[TaskName]:
-    if getattr(target, "kind", None) != "linux":
-        return
-    tasks = getattr(target, "tasks", None)
-    if tasks is None:
-        return
-    for task in tasks():
+@runtime_checkable
+class WithTasks(Protocol):
+    """A target that lists its tasks: a Linux kernel (``LinuxTarget.tasks``)."""
+
+    def tasks(self) -> list[Object]: ...
+
+
+def _task_names(target: Target) -> Iterator[TaskName]:
+    if target.kind != "linux" or not isinstance(target, WithTasks):
+        return                  # only a Linux kernel has tasks
+    for task in target.tasks():
         comm = task.comm.string_().decode("utf-8", "replace")
-        yield TaskName(int(task.pid), int(task.address_), comm)
+        yield TaskName(int(task.pid), task.at_, comm)
 
 
-def member_names(t: Any) -> list[str]:
+def member_names(t: Type) -> list[str]:
     """The member names of a struct/union type (through typedefs and
     anonymous members), in declaration order; [] for other types."""
     from ..symbols.types import Kind
@@ -107,12 +117,12 @@ def member_names(t: Any) -> list[str]:
     return out
 
 
-def _symbol_names(target: Any) -> Iterator[str]:
+def _symbol_names(target: Target) -> Iterator[str]:
     symbols = getattr(target, "symbols", None)
     return iter(symbols.names()) if symbols is not None else iter(())
 
 
-def _type_names(target: Any) -> Iterator[str]:
+def _type_names(target: Target) -> Iterator[str]:
     for name in target.types.names():
         for tag in _TAGS:
             if name.startswith(tag):

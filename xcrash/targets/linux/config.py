@@ -4,10 +4,13 @@ gzip data itself in recent kernels and at the first marker in older ones."""
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING
 
 from ...errors import MemoryError_, XcrashError
 from ..base import cached_per_target
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 _START = b"IKCFG_ST"
 _END = b"IKCFG_ED"
@@ -18,7 +21,7 @@ class ConfigUnavailable(XcrashError):
 
 
 @cached_per_target
-def kernel_config(target: Any) -> dict[str, str] | None:
+def kernel_config(target: LinuxTarget) -> dict[str, str] | None:
     """CONFIG_* settings (``{"CONFIG_HZ": "250", ...}``), or None if the kernel
     was built without an in-kernel config; ConfigUnavailable when it has one that
     cannot be read."""
@@ -34,7 +37,7 @@ def kernel_config(target: Any) -> dict[str, str] | None:
 
 
 @cached_per_target
-def kernel_config_text(target: Any) -> str | None:
+def kernel_config_text(target: LinuxTarget) -> str | None:
     """The configuration's text, or None if the kernel was built without
     CONFIG_IKCONFIG; ConfigUnavailable when it cannot be read or unpacked."""
     sym = target.symbols.get("kernel_config_data")

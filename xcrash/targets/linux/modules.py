@@ -17,11 +17,15 @@ from __future__ import annotations
 import bisect
 import struct
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from collections.abc import Callable, Iterator
 
 from ...caveats import caveat
 from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError
+
+if TYPE_CHECKING:
+    from ...objects import Object
+    from .kernel import LinuxTarget
 
 #: lowest address of module space on x86_64 (MODULES_VADDR with a 1 GiB kernel image;
 #: 0xffffffffa0000000 with a 512 MiB one): below it no address is module code
@@ -127,14 +131,14 @@ class ModuleTable:
         return None
 
 
-def has_memory_layout(target: Any) -> bool:
+def has_memory_layout(target: LinuxTarget) -> bool:
     """Whether modules keep per-type memory (``mem[]``, 6.4+: crash's TEXT_BASE) rather
     than ``core_layout``."""
     return not target.type("struct module").has_member("core_layout")
 
 
 # -- reading the module list -------------------------------------------------------------------
-def _list_entries(target: Any, head: int, problems: list[str], limit: int = 4096
+def _list_entries(target: LinuxTarget, head: int, problems: list[str], limit: int = 4096
                   ) -> Iterator[int]:
     """Addresses of the ``list_head`` nodes on a circular list (not the head); a
     list that breaks or does not close ends there, with a problem said."""
@@ -155,7 +159,7 @@ def _list_entries(target: Any, head: int, problems: list[str], limit: int = 4096
             return
 
 
-def _module_extent(target: Any, mod: Any) -> tuple[int, int, list[tuple[int, int]]]:
+def _module_extent(target: LinuxTarget, mod: Object) -> tuple[int, int, list[tuple[int, int]]]:
     """(base, size, regions) of a module, for either layout."""
     mtype = mod.type_.strip_typedefs()
     if mtype.has_member("core_layout"):
@@ -183,7 +187,7 @@ def _module_extent(target: Any, mod: Any) -> tuple[int, int, list[tuple[int, int
     return int(mem[0].base), size, regions
 
 
-def _enum_value(target: Any, name: str, default: int) -> int:
+def _enum_value(target: LinuxTarget, name: str, default: int) -> int:
     """An enumerator of ``enum mod_mem_type``; the kernel's value where the types
     lack the enum (it has not changed since 6.4 brought it)."""
     try:
@@ -196,7 +200,7 @@ def _enum_value(target: Any, name: str, default: int) -> int:
     return default
 
 
-def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, int]],
+def _module_symbols(target: LinuxTarget, mod: Object, name: str, regions: list[tuple[int, int]],
                     problems: list[str]) -> list[ModuleSymbol]:
     """The module's kallsyms: ``mod->kallsyms`` (symtab, strtab, typetab)."""
     ks = mod.kallsyms
@@ -243,7 +247,7 @@ def _module_symbols(target: Any, mod: Any, name: str, regions: list[tuple[int, i
     return out
 
 
-def _read_upto(target: Any, address: int, size: int) -> bytes:
+def _read_upto(target: LinuxTarget, address: int, size: int) -> bytes:
     """As much of [address, address + size) as is readable, page by page (the size
     is a guess past the table's end: the pages after it may well not be there; the
     caller counts the names that fell short)."""
@@ -259,7 +263,7 @@ def _read_upto(target: Any, address: int, size: int) -> bytes:
     return bytes(out)
 
 
-def read_modules(target: Any, base_symbols: Any) -> ModuleTable:
+def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
     """Walk ``modules`` and read every module's extent, symbols and ORC tables."""
     head = base_symbols.get("modules")
     if head is None:
@@ -279,7 +283,7 @@ def read_modules(target: Any, base_symbols: Any) -> ModuleTable:
         except MemoryError_ as err:
             problems.append(f"module at {mod.address_:x} unreadable ({err}): left out")
             continue
-        m = Module(mod.address_, name, base, size, regions)
+        m = Module(mod.at_, name, base, size, regions)
         try:
             m.symbols = _module_symbols(target, mod, name, regions, problems)
         except MemoryError_ as err:

@@ -7,12 +7,15 @@ block rules are those of kernel/printk/printk_ringbuffer.c.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchType, XcrashError
 from ...symbols.types import Type
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 DESC_SV_BITS = 64
 DESC_FLAGS_SHIFT = DESC_SV_BITS - 2
@@ -59,7 +62,7 @@ def caller_name(caller_id: int) -> str:
     return f"C{caller_id & 0x7FFFFFFF}" if caller_id & 0x80000000 else f"T{caller_id}"
 
 
-def records(target: Any, lost: list[str] | None = None) -> Iterator[Record]:
+def records(target: LinuxTarget, lost: list[str] | None = None) -> Iterator[Record]:
     """Every readable record of the log, oldest first, in whichever format the
     kernel has: the lockless ring (5.10+) or the structured ``log_buf`` (3.5–5.9).
 
@@ -83,7 +86,7 @@ def _reported(found: Iterator[Record], lost: list[str]) -> Iterator[Record]:
         caveat(f"{len(lost)} log records unreadable ({lost[0]}): left out")
 
 
-def _header_type(target: Any) -> Type:
+def _header_type(target: LinuxTarget) -> Type:
     for name in ("struct printk_log", "struct log"):
         try:
             return target.type(name)         # struct log before 3.11
@@ -92,7 +95,7 @@ def _header_type(target: Any) -> Type:
     raise LogUnavailable("log_buf found but no struct printk_log type")
 
 
-def _log_buf_records(target: Any, lost: list[str]) -> Iterator[Record]:
+def _log_buf_records(target: LinuxTarget, lost: list[str]) -> Iterator[Record]:
     """Records of ``struct printk_log`` (``struct log`` before 3.11) in ``log_buf``:
     a header, then the text; ``len`` 0 means the rest of the buffer is unused and
     the next record is at index 0."""
@@ -150,7 +153,7 @@ def _log_buf_records(target: Any, lost: list[str]) -> Iterator[Record]:
                 f"from seq {seq} on")
 
 
-def _ring_records(target: Any, lost: list[str]) -> Iterator[Record]:
+def _ring_records(target: LinuxTarget, lost: list[str]) -> Iterator[Record]:
     prb = target.object("prb", target.pointer_type(target.type("struct printk_ringbuffer")))
     rb = prb.deref_()
     desc_ring = rb.desc_ring
@@ -252,7 +255,7 @@ def _text(space: Any, data: int, mask: int, begin: int, nxt: int, text_len: int)
     return space.read(data + b, length) if length else b""
 
 
-def panic_message(target: Any) -> str | Unreadable:
+def panic_message(target: LinuxTarget) -> str | Unreadable:
     """The panic message as crash finds it: the first keyword, in crash's order,
     found in the log (searched from the end); "" when the log has none.  Unreadable
     (with a caveat) when the log, or a record of it, could not be read and none of

@@ -7,7 +7,7 @@ view names its task the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
@@ -15,6 +15,9 @@ from ...objects import Object
 from . import sysinfo
 from .tasks import (NoUserMemory, active_tasks, for_each_task, is_kernel_thread, task_arguments,
                     task_cpu, task_memory, task_state_name, threads)
+
+if TYPE_CHECKING:
+    from .kernel import LinuxTarget
 
 
 @dataclass
@@ -50,7 +53,7 @@ class TaskEntry(TaskRef):
     kstackp: int | None = field(default=None, metadata={"json": False})
 
 
-def task_entries(target: Any) -> list[TaskEntry]:
+def task_entries(target: LinuxTarget) -> list[TaskEntry]:
     """Every task (idle tasks of all CPUs first among PID 0), sorted by PID, as
     crash's task table lists them."""
     active = set(active_tasks(target).values())
@@ -69,7 +72,7 @@ def task_entries(target: Any) -> list[TaskEntry]:
     return entries
 
 
-def _entry(target: Any, task: Object, active: set[int], total_kib: int | None,
+def _entry(target: LinuxTarget, task: Object, active: set[int], total_kib: int | None,
            group_deltas: dict[int, int]) -> TaskEntry:
     pid = int(task.pid)
     vsz: int | Unreadable
@@ -94,7 +97,7 @@ def _entry(target: Any, task: Object, active: set[int], total_kib: int | None,
         tgid=int(task.tgid), policy=int(task.policy))
 
 
-def saved_stack_pointer(target: Any, entry: TaskEntry) -> int | None:
+def saved_stack_pointer(target: LinuxTarget, entry: TaskEntry) -> int | None:
     """thread.sp saved at the task's last switch; None for a task that was running."""
     if entry.active:
         return None
@@ -112,7 +115,7 @@ class TaskArguments(TaskRef):
     kernel_thread: bool = False
 
 
-def arguments(target: Any, entry: TaskRef) -> TaskArguments:
+def arguments(target: LinuxTarget, entry: TaskRef) -> TaskArguments:
     task = target.object_at("struct task_struct", entry.task)
     ref = _ref(entry)
     try:
@@ -133,7 +136,7 @@ class TaskFamily(TaskRef):
     unreadable: str | None = None
 
 
-def ancestry(target: Any, entry: TaskRef) -> TaskFamily:
+def ancestry(target: LinuxTarget, entry: TaskRef) -> TaskFamily:
     chain = []
     task = target.object_at("struct task_struct", entry.task)
     for _ in range(64):
@@ -145,7 +148,7 @@ def ancestry(target: Any, entry: TaskRef) -> TaskFamily:
     return TaskFamily(**_ref(entry), related=[task_ref(t) for t in reversed(chain)])
 
 
-def children_by_parent(target: Any, entries: list[TaskEntry]) -> dict[int, list[TaskEntry]]:
+def children_by_parent(target: LinuxTarget, entries: list[TaskEntry]) -> dict[int, list[TaskEntry]]:
     """Each parent task's children, in PID order."""
     by_parent: dict[int, list[TaskEntry]] = {}
     for entry in entries:
@@ -155,7 +158,7 @@ def children_by_parent(target: Any, entries: list[TaskEntry]) -> dict[int, list[
     return by_parent
 
 
-def thread_group(target: Any, entry: TaskRef) -> TaskFamily:
+def thread_group(target: LinuxTarget, entry: TaskRef) -> TaskFamily:
     """The group leader of a task with its other threads."""
     leader = target.object_at("struct task_struct", entry.task).group_leader.deref_()
     family = TaskFamily(**_ref(task_ref(leader)))
@@ -177,14 +180,14 @@ class TaskTimes(TaskRef):
     stime: int = 0
 
 
-def times(target: Any, entry: TaskRef, uptime_ns: int) -> TaskTimes:
+def times(target: LinuxTarget, entry: TaskRef, uptime_ns: int) -> TaskTimes:
     task = target.object_at("struct task_struct", entry.task)
     start = int(task.start_time)
     return TaskTimes(**_ref(entry), run_time=max(uptime_ns - start, 0) // 10**9, start_time=start,
                      utime=int(task.utime), stime=int(task.stime))
 
 
-def uptime_ns(target: Any) -> int:
+def uptime_ns(target: LinuxTarget) -> int:
     up = sysinfo.uptime_seconds(target)
     if up is None:
         caveat("uptime unknown: run times counted from 0")
@@ -201,12 +204,12 @@ class LastRun(TaskRef):
     rq_clock: int = 0
 
 
-def has_sched_info(target: Any) -> bool:
+def has_sched_info(target: LinuxTarget) -> bool:
     info_t = target.type("struct task_struct").member("sched_info")[1].type
     return bool(info_t.has_member("last_arrival"))
 
 
-def last_runs(target: Any, entries: list[TaskEntry]) -> list[LastRun]:
+def last_runs(target: LinuxTarget, entries: list[TaskEntry]) -> list[LastRun]:
     """Newest first (needs sched_info: :func:`has_sched_info`)."""
     clocks: dict[int, int] = {}
     out = []
@@ -237,7 +240,7 @@ class TaskLimits(TaskRef):
     rlimits: dict[str, Rlimit] = field(default_factory=dict)
 
 
-def limits(target: Any, entry: TaskRef) -> TaskLimits:
+def limits(target: LinuxTarget, entry: TaskRef) -> TaskLimits:
     task = target.object_at("struct task_struct", entry.task)
     rlim = task.signal.deref_().rlim
     count = rlim.type_.strip_typedefs().length or len(RLIMIT_NAMES)
