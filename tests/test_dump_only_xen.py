@@ -99,17 +99,21 @@ class _Guest:
 
 def test_a_page_that_only_looks_like_vmcoreinfo_is_not_believed() -> None:
     from xcrash.targets.xen.guestsyms import NoGuestSymbols, memory_symbols, symbols_from_guest
-    no_kallsyms = b"OSRELEASE=5.10.0-xcrash\nPAGESIZE=4096\n".ljust(4096, b"\0")
+    no_stext = b"OSRELEASE=5.10.0-xcrash\nPAGESIZE=4096\n".ljust(4096, b"\0")
+    no_kallsyms = (b"OSRELEASE=5.10.0-xcrash\nSYMBOL(_stext)=ffffffff81000000\n"
+                   b"SYMBOL(init_uts_ns)=ffffffff81100000\n").ljust(4096, b"\0")
     bad_tables = (b"OSRELEASE=6.1.0\nSYMBOL(_stext)=ffffffff81000000\n"
                   b"SYMBOL(kallsyms_num_syms)=ffffffff81a00000\n"
                   b"SYMBOL(kallsyms_names)=ffffffff81a00008\n"
                   b"SYMBOL(kallsyms_token_table)=ffffffff81b00000\n"
                   b"SYMBOL(kallsyms_token_index)=ffffffff81b01000\n").ljust(4096, b"\0")
-    guest = _Guest({1: bytes(4096), 7: no_kallsyms, 9: bad_tables})
+    guest = _Guest({1: bytes(4096), 5: no_stext, 7: no_kallsyms, 9: bad_tables})
     with pytest.raises(NoGuestSymbols) as err:
         symbols_from_guest(guest, guest)        # type: ignore[arg-type]
     text = str(err.value)
-    assert "at 0x7000: VMCOREINFO has no SYMBOL(kallsyms_num_syms)" in text
+    assert "at 0x5000: VMCOREINFO has no SYMBOL(_stext)" in text
+    assert "at 0x7000: VMCOREINFO has no SYMBOL(kallsyms_num_syms), " in text
+    assert "no kallsyms tables were found in the kernel image by their structure" in text
     assert "at 0x9000: " in text
     symfile, why = memory_symbols(guest, guest, "no vmlinux given")  # type: ignore[arg-type]
     assert symfile is None and why.startswith("no vmlinux given, and no symbols in its memory: ")

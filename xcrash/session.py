@@ -92,7 +92,7 @@ def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
     from .symbols import open_symbol_file
     from .symbols.finder import find_vmlinux
     from .symbols.kallsyms import KallsymsError
-    from .targets.linux.fromdump import NoKallsyms, symbols_from_dump
+    from .targets.linux.fromdump import NoKallsyms, describe, symbols_from_dump
     from .targets.linux.kernel import LinuxTarget
     vi = dump.vmcoreinfo
     found, problem = (find_vmlinux(vi.build_id, vi.osrelease) if vi is not None and find_symbols
@@ -123,9 +123,7 @@ def _open_from_dump(vmcore: str, dump: Dump, targets: dict[str, Target],
         return
     kernel = targets["kernel"] = LinuxTarget.from_dump(dump, symfile)
     messages.extend(kernel.notes)
-    parts = [f"kallsyms ({len(symfile.symbols)} symbols)", "BTF" if symfile.has_btf else "no BTF",
-             "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
-    messages.append(f"{vmcore}: symbols from the dump: {', '.join(parts)}; no DWARF (no source "
+    messages.append(f"{vmcore}: symbols from the dump: {describe(symfile)}; no DWARF (no source "
                     "lines; global variables typed from a table checked against BTF)")
 
 

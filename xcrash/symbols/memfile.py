@@ -100,6 +100,8 @@ class MemorySymbolFile:
         self.path = label                       # what start-up and `sys` show
         self.real_path = label
         self.build_id = build_id
+        #: where the kallsyms tables were found: "VMCOREINFO", or by a search of the image
+        self.kallsyms_origin = "VMCOREINFO"
         self.kaslr_offset = kaslr_offset
         self._read = read
         self.symbols = SymbolTable(symtab_from_kallsyms(symbols, kaslr_offset))

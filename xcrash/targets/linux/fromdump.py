@@ -1,10 +1,12 @@
 """A Linux kernel's symbols and types from the dump alone: no vmlinux needed.
 
 Linux 6.0 and later write the addresses of the kallsyms tables into VMCOREINFO;
-with KERNELOFFSET, phys_base and _stext there, the tables are read through the
-kernel image's fixed mapping (``__START_KERNEL_map + phys_base``), decoded
-(``symbols/kallsyms.py``) and give a symbol file (``symbols/memfile.py``) whose
-BTF and ORC come from the kernel's memory too.
+before, they are found by searching the kernel image for their structure
+(``symbols/kallsymsearch.py``).  With KERNELOFFSET, phys_base and _stext from
+VMCOREINFO, the tables are read through the kernel image's fixed mapping
+(``__START_KERNEL_map + phys_base``), decoded (``symbols/kallsyms.py``) and give a
+symbol file (``symbols/memfile.py``) whose BTF and ORC come from the kernel's
+memory too.
 """
 from __future__ import annotations
 
@@ -13,22 +15,27 @@ from collections.abc import Callable
 
 from ...arch import START_KERNEL_MAP
 from ...errors import XcrashError
-from ...symbols.kallsyms import KallsymsLocations, read_kallsyms
+from ...symbols.kallsyms import KallsymsError, KallsymsLocations, read_kallsyms
+from ...symbols.kallsymsearch import search_kallsyms
 from ...symbols.memfile import MemorySymbolFile
 
 #: what start-up says of such a target
 LABEL = "(the dump: kallsyms, BTF, ORC)"
 
-_NEEDED = ("kallsyms_num_syms", "kallsyms_names", "kallsyms_token_table", "kallsyms_token_index",
-           "_stext")
+_TABLES = ("kallsyms_num_syms", "kallsyms_names", "kallsyms_token_table", "kallsyms_token_index")
+#: how far the kernel image is searched for kallsyms when VMCOREINFO has no end for it
+IMAGE_REACH = 64 << 20
+#: how the tables were found (MemorySymbolFile.kallsyms_origin)
+FROM_VMCOREINFO = "VMCOREINFO"
+SEARCHED = "found by searching the kernel image"
 
 
 class NoKallsyms(XcrashError):
-    """The dump does not say where its kallsyms tables are."""
+    """The dump does not say where its kallsyms tables are, and they were not found."""
 
 
 def kallsyms_locations(vmcoreinfo: Any) -> KallsymsLocations:
-    missing = [n for n in _NEEDED if vmcoreinfo.get(f"SYMBOL({n})") is None]
+    missing = [n for n in (*_TABLES, "_stext") if vmcoreinfo.get(f"SYMBOL({n})") is None]
     if missing:
         raise NoKallsyms("VMCOREINFO has no " + ", ".join(f"SYMBOL({n})" for n in missing)
                          + " (Linux 6.0 and later write them)")
@@ -43,6 +50,17 @@ def kallsyms_locations(vmcoreinfo: Any) -> KallsymsLocations:
         addresses=opt("kallsyms_addresses"))
 
 
+def searched_locations(vi: Any, read: Callable[[int, int], bytes]) -> list[KallsymsLocations]:
+    """The kallsyms tables found in the kernel image by their structure
+    (``symbols/kallsymsearch.py``), between ``_stext`` and ``init_uts_ns`` (in .data,
+    after the tables' .rodata); each layout they may have, most likely first."""
+    stext = vi.symbol("_stext")
+    end = vi.symbol("init_uts_ns") if vi.get("SYMBOL(init_uts_ns)") is not None else None
+    if end is None or not stext < end <= stext + IMAGE_REACH:
+        end = stext + IMAGE_REACH
+    return search_kallsyms(read, stext, end)
+
+
 def image_reader(dump: Any, phys_base: int) -> Callable[[int, int], bytes]:
     """Reads the kernel image at run-time addresses through its fixed mapping."""
     def read(address: int, size: int) -> bytes:
@@ -53,11 +71,32 @@ def image_reader(dump: Any, phys_base: int) -> Callable[[int, int], bytes]:
 def symbols_from_vmcoreinfo(vi: Any, read: Callable[[int, int], bytes],
                             label: str = LABEL) -> MemorySymbolFile:
     """The symbol file of the kernel whose VMCOREINFO is ``vi``, its image read by
-    ``read`` at run-time addresses (NoKallsyms when VMCOREINFO does not say where
-    kallsyms is; the decoders' errors when the tables are damaged)."""
-    loc = kallsyms_locations(vi)
-    symbols = read_kallsyms(read, loc, vi.symbol("_stext"))
-    return MemorySymbolFile(label, vi.build_id, symbols, vi.kerneloffset or 0, read)
+    ``read`` at run-time addresses: kallsyms where VMCOREINFO says (Linux 6.0 on),
+    else where a search of the image finds it.  NoKallsyms when neither says where
+    it is (one line: the vmlinux is needed); the decoders' errors when the tables
+    are damaged."""
+    if vi.get("SYMBOL(_stext)") is None:
+        raise NoKallsyms("VMCOREINFO has no SYMBOL(_stext): kallsyms cannot be placed; give "
+                         "the kernel's vmlinux")
+    stext = vi.symbol("_stext")
+    try:
+        candidates, origin = [kallsyms_locations(vi)], FROM_VMCOREINFO
+    except NoKallsyms as missing:
+        candidates, origin = searched_locations(vi, read), SEARCHED
+        if not candidates:
+            raise NoKallsyms(f"{missing}, and no kallsyms tables were found in the kernel image "
+                             "by their structure: give the kernel's vmlinux") from None
+    problems = []
+    for loc in candidates:
+        try:
+            symbols = read_kallsyms(read, loc, stext)
+        except KallsymsError as err:
+            problems.append(str(err))
+            continue
+        symfile = MemorySymbolFile(label, vi.build_id, symbols, vi.kerneloffset or 0, read)
+        symfile.kallsyms_origin = origin
+        return symfile
+    raise KallsymsError(f"kallsyms ({origin}) does not decode: " + "; ".join(problems))
 
 
 def phys_base(vi: Any) -> int:
@@ -73,3 +112,12 @@ def symbols_from_dump(dump: Any) -> MemorySymbolFile:
     if vi is None:
         raise NoKallsyms("the dump has no VMCOREINFO")
     return symbols_from_vmcoreinfo(vi, image_reader(dump, phys_base(vi)))
+
+
+def describe(symfile: MemorySymbolFile) -> str:
+    """What a symbol file made from memory holds, for the start-up lines."""
+    found = "" if symfile.kallsyms_origin == FROM_VMCOREINFO else f", {symfile.kallsyms_origin}"
+    parts = [f"kallsyms ({len(symfile.symbols)} symbols{found})",
+             "BTF" if symfile.has_btf else "no BTF",
+             "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
+    return ", ".join(parts)

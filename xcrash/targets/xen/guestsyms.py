@@ -5,7 +5,8 @@ But every Linux kernel keeps the VMCOREINFO text it would give a kdump kernel in
 page of its own memory (``vmcoreinfo_data``, filled at boot by
 ``crash_save_vmcoreinfo_init``), and that page begins with ``OSRELEASE=``.  Found
 among the guest's frames (through its p2m), it says where the kernel's kallsyms
-tables are, and the guest's symbol file is made from them as for bare metal
+tables are (before Linux 6.0 they are searched for in the image), and the guest's
+symbol file is made from them as for bare metal
 (``targets/linux/fromdump.py``): kallsyms, BTF and ORC read through the guest's
 kernel image mapping (pseudo-physical = virtual - ``__START_KERNEL_map`` +
 ``phys_base``, then the p2m).
@@ -26,7 +27,7 @@ from ...errors import MemoryError_, XcrashError
 from ...memory.space import PhysicalReader
 from ...memory.xen_pv import P2m
 from ...symbols.memfile import MemorySymbolFile
-from ..linux.fromdump import LABEL, phys_base, symbols_from_vmcoreinfo
+from ..linux.fromdump import LABEL, describe, phys_base, symbols_from_vmcoreinfo
 from ..linux.kernel import banner_release
 
 if TYPE_CHECKING:
@@ -116,13 +117,6 @@ def symbols_from_guest(machine: PhysicalReader, p2m: P2m
     if not problems:
         raise NoGuestSymbols("no VMCOREINFO page (OSRELEASE=...) in its memory")
     raise NoGuestSymbols("its VMCOREINFO " + "; ".join(problems))
-
-
-def describe(symfile: MemorySymbolFile) -> str:
-    """What a symbol file made from memory holds, for the start-up lines."""
-    parts = [f"kallsyms ({len(symfile.symbols)} symbols)", "BTF" if symfile.has_btf else "no BTF",
-             "ORC" if symfile.section_address(".orc_unwind") else "no ORC"]
-    return ", ".join(parts)
 
 
 def memory_symbols(machine: PhysicalReader, p2m: P2m, why_no_file: str,

@@ -1,0 +1,214 @@
+"""kallsyms found by searching the kernel image, for kernels whose VMCOREINFO does not say
+where it is (before Linux 6.0).
+
+On the real 6.1 sample the VMCOREINFO lines are hidden: the search must find the very
+tables VMCOREINFO names, and the session must equal the one given the vmlinux.  A stock
+Debian 5.10 dump (no kallsyms in its VMCOREINFO at all) is one more case of the same
+tests when it is in sample-dumps/.  Synthetic images lay the tables out as each era of
+scripts/kallsyms.c did."""
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+from conftest import SAMPLES, open_sample, sample_manifest
+from xcrash.dump.vmcoreinfo import VmcoreInfo
+from xcrash.targets.linux.fromdump import (
+    SEARCHED,
+    NoKallsyms,
+    kallsyms_locations,
+    searched_locations,
+    symbols_from_vmcoreinfo,
+)
+
+#: VMCOREINFO's lines that say where kallsyms is (Linux 6.0 on)
+KALLSYMS_LINES = "SYMBOL(kallsyms_"
+
+
+def _cases() -> list:
+    """The sample dumps to search: the 6.1 one with its kallsyms lines hidden, and every
+    stock Debian 5.10 dump there is (their VMCOREINFO has none)."""
+    man = sample_manifest()
+    return [pytest.param("linux-sysrq", id="linux-sysrq-6.1-lines-hidden")] + [
+        pytest.param(name, id=name) for name in sorted(man["dumps"])
+        if name.startswith("debian-5.10-")]
+
+
+def _hidden(vi: VmcoreInfo) -> VmcoreInfo:
+    return VmcoreInfo("\n".join(line for line in vi.text.splitlines()
+                                if not line.startswith(KALLSYMS_LINES)))
+
+
+def _dump_file(name: str) -> str:
+    return str(SAMPLES / sample_manifest()["dumps"][name]["files"][0]["path"])
+
+
+@pytest.fixture(scope="module", params=_cases())
+def searched(request: pytest.FixtureRequest):
+    """(sample name, its dump, VMCOREINFO as written, VMCOREINFO without the kallsyms
+    lines, the symbol file made by searching)."""
+    from xcrash.dump import open_dump
+    from xcrash.targets.linux.fromdump import image_reader, phys_base
+    dump = open_dump(_dump_file(request.param))
+    vi = dump.vmcoreinfo
+    hidden = _hidden(vi)
+    symfile = symbols_from_vmcoreinfo(hidden, image_reader(dump, phys_base(hidden)))
+    yield request.param, dump, vi, hidden, symfile
+    dump.close()
+
+
+def test_the_search_finds_the_tables_vmcoreinfo_names(searched) -> None:
+    from xcrash.targets.linux.fromdump import image_reader, phys_base
+    _, dump, vi, hidden, symfile = searched
+    assert symfile.kallsyms_origin == SEARCHED
+    if vi.get("SYMBOL(kallsyms_names)") is None:
+        pytest.skip("this kernel's VMCOREINFO does not name its tables")
+    found = searched_locations(hidden, image_reader(dump, phys_base(hidden)))
+    assert found[0] == kallsyms_locations(vi)
+
+
+def test_the_symbols_found_are_the_vmlinux_symbols(searched) -> None:
+    from xcrash.symbols import open_symbol_file
+    name, _, vi, _, symfile = searched
+    vmlinux = open_symbol_file(str(SAMPLES / sample_manifest()["dumps"][name]["kernel"]["vmlinux"]))
+    table = vmlinux.symbols
+    mine = list(symfile.symbols)
+    assert len(mine) > 20000
+    missing = [s for s in mine if not any(t.address == s.address for t in table.lookup_all(s.name))]
+    assert not missing, missing[:5]
+
+
+@pytest.mark.parametrize("command", ["ps", "bt -a", "log", "sym jiffies"])
+def test_the_session_equals_the_vmlinux_session(searched, command: str, monkeypatch) -> None:
+    """The dump opened alone, its VMCOREINFO without kallsyms lines: the same output as
+    with its vmlinux."""
+    import xcrash
+    import xcrash.dump
+    name, _, _, _, _ = searched
+    opener = xcrash.dump.open_dump
+
+    def without_lines(*paths: str):
+        dump = opener(*paths)
+        dump.vmcoreinfo = _hidden(dump.vmcoreinfo)
+        return dump
+    monkeypatch.setattr(xcrash.dump, "open_dump", without_lines)
+    session = _alone.get(name) or _alone.setdefault(
+        name, xcrash.open(_dump_file(name), find_symbols=False))
+    assert any("kallsyms (" in m and f"symbols, {SEARCHED})" in m for m in session.messages)
+    assert session.run(command) == open_sample(name).run(command)
+
+
+_alone: dict[str, object] = {}
+
+
+# -- synthetic images: each era's layout ---------------------------------------------------
+BASE = 0xFFFFFFFF81000000
+
+
+def _tables(layout: str, count: int = 700) -> tuple[bytes, int, list[tuple[str, int]]]:
+    """A kernel image (at BASE) holding kallsyms tables laid out as ``layout`` says:
+    ``old``/``new`` order (before/after 6.4), ``a4`` 4-byte alignment (7.x), ``m8``
+    8-byte markers and count, ``seqs`` a seqs_of_names table, the address encoding
+    (``absolute``, ``percpu``, ``relative``, ``place``), ``long`` names of 200
+    characters (two-byte lengths)."""
+    flags = set(layout.split("-"))
+    align = 4 if "a4" in flags else 8
+    wide = "m8" in flags
+    names = [("T_stext", BASE)] + [
+        (("t" if i % 3 else "D") + (f"{'x' * 190}_{i:05d}" if "long" in flags and i % 7 == 0
+                                    else f"sym_{i:05d}"), BASE + 0x40 * (i + 1))
+        for i in range(count - 1)]
+    if "percpu" in flags:
+        names.insert(0, ("Afixed_percpu_data", 0))
+    used = sorted({c for n, _ in names for c in n.encode()})
+    tokens = [bytes([c]) if c in used else b"~" + bytes([65 + c % 26]) for c in range(256)]
+    blob = bytearray()
+    starts = []
+    for n, _ in names:
+        starts.append(len(blob))
+        length = len(n)
+        blob += bytes([length & 0x7F | 0x80, length >> 7]) if length > 127 else bytes([length])
+        blob += n.encode()
+    markers = [starts[i] for i in range(0, len(names), 256)]
+    table = b"".join(t + b"\0" for t in tokens)
+    index, pos = [], 0
+    for t in tokens:
+        index.append(pos)
+        pos += len(t) + 1
+    image = bytearray(b"\x90\xcc" * 0x8000)         # text before the tables
+    where: dict[str, int] = {}
+
+    def place(label: str, data: bytes) -> None:
+        image.extend(bytes(-len(image) % align))
+        where[label] = BASE + len(image)
+        image.extend(data)
+
+    n = len(names)
+    seqs = b"".join(struct.pack(">I", i)[1:] for i in range(n))
+    addrs = [a for _, a in names]
+
+    def address_table() -> None:
+        if "absolute" in flags:
+            place("addresses", struct.pack(f"<{n}Q", *addrs))
+            return
+        size = 4 * n
+        image.extend(bytes(-len(image) % align))
+        at = BASE + len(image)
+        if "place" in flags:
+            offs = [a - (at + 4 * i) for i, a in enumerate(addrs)]
+        elif "percpu" in flags:
+            offs = [a if a < 0x100000 else BASE - 1 - a for a in addrs]
+        else:
+            offs = [a - BASE for a in addrs]
+        place("offsets", struct.pack(f"<{n}i", *offs))
+        assert len(struct.pack(f"<{n}i", *offs)) == size
+        if "place" not in flags:
+            place("relative_base", struct.pack("<Q", BASE))
+
+    if "old" in flags:
+        address_table()
+    place("num_syms", struct.pack("<Q" if wide else "<I", n))
+    place("names", bytes(blob))
+    place("markers", struct.pack(f"<{len(markers)}{'Q' if wide else 'I'}", *markers))
+    if "seqs" in flags and "old" in flags:
+        place("seqs", seqs)
+    place("token_table", table)
+    place("token_index", struct.pack("<256H", *index))
+    if "new" in flags:
+        address_table()
+        if "seqs" in flags:
+            place("seqs", seqs)
+    place("data", b"\x5a" * 0x3000)                 # .data after the tables
+    return bytes(image), where["data"], [(n[1:], a) for n, a in names]
+
+
+LAYOUTS = ["old-m8-percpu", "old-m8-absolute", "old-seqs-percpu", "old-relative-long",
+           "new-seqs-relative", "new-absolute", "new-a4-seqs-place", "new-a4-place-long"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_each_era_of_the_tables_is_found(layout: str) -> None:
+    image, end, names = _tables(layout)
+
+    def read(address: int, size: int) -> bytes:
+        off = address - BASE
+        return image[off:off + size].ljust(size, b"\0")
+    vi = VmcoreInfo(f"OSRELEASE=5.10.0\nSYMBOL(_stext)={BASE:x}\nSYMBOL(init_uts_ns)={end:x}\n")
+    symfile = symbols_from_vmcoreinfo(vi, read)
+    assert symfile.kallsyms_origin == SEARCHED
+    assert [(s.name, s.address) for s in symfile.symbols] == names
+
+
+def test_an_image_without_tables_says_a_vmlinux_is_needed() -> None:
+    image = bytes(range(256)) * 0x400
+
+    def read(address: int, size: int) -> bytes:
+        off = address - BASE
+        return image[off:off + size].ljust(size, b"\0")
+    vi = VmcoreInfo(f"OSRELEASE=5.10.0\nSYMBOL(_stext)={BASE:x}\n"
+                    f"SYMBOL(init_uts_ns)={BASE + len(image):x}\n")
+    with pytest.raises(NoKallsyms, match=r"VMCOREINFO has no SYMBOL\(kallsyms_num_syms\).*"
+                       r"no kallsyms tables were found in the kernel image by their "
+                       r"structure: give the kernel's vmlinux$"):
+        symbols_from_vmcoreinfo(vi, read)
