@@ -177,3 +177,19 @@ def test_a_guest_that_did_not_panic_has_no_panic_task_only_a_stand_in(sample_dom
                             "first CPU whose saved registers are in kernel mode, is taken")
     finally:
         sample_dom0.current.selected_task = before
+
+
+@pytest.mark.parametrize("code, offset", [
+    (b"\x66\x66\x66\x66\x90\x55\xba\x01", -16),                 # 5.10: fentry nop, push %rbp
+    (b"\xf3\x0f\x1e\xfa\x0f\x1f\x44\x00\x00\x41\x57\x55", -24),  # endbr64, nop, push r15, rbp
+    (b"\x0f\x1f\x44\x00\x00\x53\x48\x83\xec\x10", None),         # push %rbx only
+])
+def test_where_a_function_without_orc_saved_rbp(code: bytes, offset: int | None) -> None:
+    """A function objtool did not describe (5.10's __crash_kexec): its prologue says
+    where it pushed the caller's rbp, which the caller's frame may be computed from."""
+    from types import SimpleNamespace as NS
+    from xcrash.targets.linux.unwind import _rbp_save_offset
+    start = 0xFFFFFFFF81000000
+    target = NS(symbols=NS(resolve=lambda a: (NS(address=start), a - start)),
+                space=NS(read=lambda a, n: (code + bytes(64))[a - start:a - start + n]))
+    assert _rbp_save_offset(target, start + 0x40) == offset

@@ -90,6 +90,29 @@ DECLARED: dict[str, Declared] = {
     "vmcoreinfo_data": Declared("unsigned char *"),
     "init_top_pgt": Declared("pgd_t", array=512),
     "swapper_pg_dir": Declared("pgd_t", array=512),
+    # per-CPU variables: BTF describes them from pahole 1.18 on (Linux 5.11 and later
+    # builds); a 5.10 kernel's BTF has none
+    "runqueues": Declared("struct rq"),
+    "current_task": Declared("struct task_struct *"),
+    "hardirq_stack_ptr": Declared("struct irq_stack *"),
+    "cpu_tss_rw": Declared("struct tss_struct"),
+    "cpu_info": Declared("struct cpuinfo_x86"),
+    "cpu_number": Declared("int"),
+    "timer_bases": Declared("struct timer_base", array=-1),
+    "hrtimer_bases": Declared("struct hrtimer_cpu_base"),
+    "kstat": Declared("struct kernel_stat"),
+    "kernel_cpustat": Declared("struct kernel_cpustat"),
+    "irq_stat": Declared("irq_cpustat_t"),
+    "vector_irq": Declared("vector_irq_t"),
+    "cea_exception_stacks": Declared("struct cea_exception_stacks *"),
+    "crash_notes": Declared("note_buf_t *"),
+    "idt_table": Declared("gate_desc", array=256),
+    "high_memory": Declared("void *"),
+    "total_pages": Declared("unsigned long"),
+    "cpu_khz": Declared("unsigned int"),
+    "tick_nsec": Declared("unsigned long"),
+    "pci_root_buses": Declared("struct list_head"),
+    "pcpu_hot": Declared("struct pcpu_hot"),
 }
 
 

@@ -216,7 +216,11 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
                 ret_slot = _scan_return(target, mem, stacks, sp, ip if signal else ip - 1)
                 if ret_slot is None:
                     raise _Stop(f"no unwind information for {ip:x}")
-                entry = O.OrcEntry(ret_slot + 8 - sp, 0, O.REG_SP, O.REG_UNDEFINED,
+                # the caller's rbp: where this function's prologue pushed it, if it did
+                # (5.10's panic computes its frame from rbp, which __crash_kexec saved)
+                saved = _rbp_save_offset(target, ip if signal else ip - 1)
+                entry = O.OrcEntry(ret_slot + 8 - sp, 0 if saved is None else saved, O.REG_SP,
+                                   O.REG_UNDEFINED if saved is None else O.REG_PREV_SP,
                                    O.TYPE_CALL)
         if entry.type == "end":
             return
@@ -330,6 +334,45 @@ def _frame_pointer_entry(target: LinuxTarget, mem: StackMemory, stacks: Stacks, 
     if code[0] != 0xE8:                # only a direct call proves the frame is ours
         return None
     return O.FP_ENTRY
+
+
+#: prologue bytes that save nothing: endbr64, and the 5-byte nops a patched-out
+#: ``call __fentry__`` becomes (ideal_nops: 0f 1f 44 00 00 on 6.x, 66 66 66 66 90 on 5.10)
+_PROLOGUE_SKIP = (b"\xf3\x0f\x1e\xfa", b"\x0f\x1f\x44\x00\x00", b"\x66\x66\x66\x66\x90",
+                  b"\x66\x0f\x1f\x44\x00\x00")
+_PUSH_RBP = 5            # push's register number of rbp (0x55, 0x50 + 5)
+
+
+def _rbp_save_offset(target: LinuxTarget, ip: int) -> int | None:
+    """For a function ORC does not describe: where its prologue pushed rbp, as an
+    offset from the frame's CFA (the slot above the return address is CFA - 8), or
+    None when it did not (or the prologue is not the plain push sequence gcc makes)."""
+    hit = target.symbols.resolve(ip)
+    if hit is None:
+        return None
+    start = hit[0].address
+    try:
+        code = bytes(target.space.read(start, 48))
+    except MemoryError_:
+        return None         # a probe: no code to read, so no saved rbp known
+    pos, pushes = 0, 0
+    while pos < len(code) and start + pos < ip:
+        skip = next((p for p in _PROLOGUE_SKIP if code.startswith(p, pos)), None)
+        if skip is not None:
+            pos += len(skip)
+        elif code[pos] == 0xE8 and pushes == 0:         # call __fentry__, not patched out
+            pos += 5
+        elif 0x50 <= code[pos] <= 0x57:                 # push %rax..%rdi
+            pushes += 1
+            if code[pos] - 0x50 == _PUSH_RBP:
+                return -8 - 8 * pushes
+            pos += 1
+        elif code[pos] == 0x41 and pos + 1 < len(code) and 0x50 <= code[pos + 1] <= 0x57:
+            pushes += 1                                 # push %r8..%r15
+            pos += 2
+        else:
+            return None
+    return None
 
 
 def _scan_return(target: LinuxTarget, mem: StackMemory, stacks: Stacks, sp: int, ip: int
