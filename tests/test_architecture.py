@@ -31,6 +31,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("render",),
     ("engine",),
     ("api",),
+    ("report",),
+    ("triage",),
     ("shell",),
     ("cli", "tutorial", "__main__", "__init__"),
 ]

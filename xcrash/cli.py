@@ -1,6 +1,8 @@
 """The ``xcrash`` command line: open a dump, then run a batch or the shell.
 
     xcrash [-c CMD]... [-i FILE]... [-s] [--json] [--target NAME] VMCORE [SYMBOL-FILE...]
+    xcrash report [--json | --html FILE] [--redact] VMCORE [SYMBOL-FILE...]
+    xcrash triage [--sym FILE]... [--workers N | --dask ADDRESS] [--html DIR] [--json] PATH...
 
 With ``-c``/``-i`` the commands run in the order given and xcrash exits;
 with a terminal it starts the interactive shell; otherwise it reads commands
@@ -84,6 +86,8 @@ def main(argv: Sequence[str] | None = None, *, fast_exit: bool | None = None) ->
 
 
 def run(argv: list[str]) -> int:
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     if "--tutorial" in argv:
         from .tutorial import main as tutorial
         return tutorial(argv)
@@ -198,6 +202,145 @@ def _open_any_order(opener: Any, paths: list[str], target: str | None) -> Any:
             if exc.path != paths[i]:
                 raise
     raise first
+
+
+# -- xcrash report, xcrash triage ------------------------------------------------------
+def report_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="xcrash report",
+        description="Everything an engineer reads first about a dump, for every target in "
+                    "it (the kernel; on a Xen host the hypervisor, its domains, vCPUs, every "
+                    "pCPU's back trace and each guest): the crash's title and signature, sys, "
+                    "the panic and its back trace, every CPU's, tasks in D state, the log's "
+                    "last lines and its WARNING/BUG/Oops blocks, taint and suspect modules, "
+                    "memory and the largest slab caches.",
+        epilog="Exit status: 0 written, 2 the dump could not be opened or bad arguments.")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="JSON (tests/schemas/report.json)")
+    out.add_argument("--html", metavar="FILE",
+                     help="write one self-contained HTML page (contents, collapsible sections)")
+    p.add_argument("--redact", action="store_true",
+                   help="leave out command lines, environments, host names and log lines that "
+                        "may carry secrets (for reports that leave the team)")
+    p.add_argument("--sym", dest="sym", action="append", default=[], metavar="domN=FILE",
+                   help="serve Xen guest domN with this vmlinux (repeatable)")
+    p.add_argument("--dump-only", action="store_true",
+                   help="with no symbol file: the kernel's own symbols from the dump")
+    p.add_argument("vmcore", metavar="VMCORE")
+    p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*")
+    return p
+
+
+def _report(argv: list[str]) -> int:
+    try:
+        args = report_parser().parse_args(argv)
+    except SystemExit as exc:
+        return OK if exc.code in (0, None) else CANNOT_OPEN
+    args.minimal, args.target = False, None
+    session = _open(args)
+    if session is None:
+        return CANNOT_OPEN
+    for note in getattr(session, "messages", ()):
+        _say(note)
+    from .report import build_report, to_html, to_json, to_text
+    try:
+        report = build_report(session, redact=args.redact)
+        if args.html:
+            with open(args.html, "w", encoding="utf-8") as f:
+                f.write(to_html(report))
+        else:
+            sys.stdout.write(to_json(report) if args.json else to_text(report))
+    except OSError as exc:
+        _say(f"{exc.filename or args.html}: {exc.strerror or exc}")
+        return CANNOT_OPEN
+    except BrokenPipeError:
+        _silence_stdout()
+    return OK
+
+
+def triage_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="xcrash triage",
+        description="Which dumps are the same crash: each dump's record (path, size, format, "
+                    "kernel release and build-id, hypervisor, crash time, uptime, title, "
+                    "signature, taint, crashing task), the dumps grouped by signature.",
+        epilog="Exit status: 0 every dump was read, 1 some could not be opened (their "
+               "records say why), 2 bad arguments or no dump found.")
+    p.add_argument("paths", metavar="PATH", nargs="+",
+                   help="dump files, or directories to search (a /var/crash tree)")
+    p.add_argument("--sym", dest="sym", action="append", default=[], metavar="FILE",
+                   help="a vmlinux or xen-syms (repeatable): each dump takes those of its "
+                        "build-ids; without one, what xcrash finds itself")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON record per dump (JSON lines) instead of the table")
+    p.add_argument("--html", metavar="DIR",
+                   help="write DIR/index.html (groups, a chart of crashes per signature over "
+                        "time) and each dump's report in DIR/reports/")
+    p.add_argument("--redact", action="store_true", help="redact the reports (see report)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="local worker processes (default: the number of cores; 0: none, "
+                            "in this process)")
+    where.add_argument("--dask", metavar="ADDRESS",
+                       help="run on a Dask cluster (scheduler address; 'local': a LocalCluster "
+                            "of --workers processes); needs pip install 'xcrash[cluster]'")
+    p.add_argument("--dask-workers", type=int, metavar="N",
+                   help="with --dask local: how many worker processes (default: cores)")
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument("--cache", metavar="FILE",
+                       help="the results cache (default: triage.json in xcrash's cache)")
+    cache.add_argument("--no-cache", action="store_true", help="open every dump again")
+    return p
+
+
+def _triage(argv: list[str]) -> int:
+    import json
+    try:
+        args = triage_parser().parse_args(argv)
+    except SystemExit as exc:
+        return OK if exc.code in (0, None) else CANNOT_OPEN
+    from . import triage
+    from .cache import cache_dir
+    if args.dask is not None:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            _say(f"triage: {triage.NoDask()}")
+            return CANNOT_OPEN
+    paths = list(triage.dump_files(args.paths))
+    if not paths:
+        _say("triage: no dump found in " + " ".join(args.paths))
+        return CANNOT_OPEN
+    symbols = triage.index_symbols(args.sym)
+    for problem in symbols.problems:
+        _say(f"triage: --sym {problem}")
+    cache = triage.ResultCache(None if args.no_cache else
+                               args.cache or str(cache_dir() / "triage.json"))
+    report_dir = os.path.join(args.html, "reports") if args.html else None
+    workers = args.dask_workers if args.dask is not None else args.workers
+    records = []
+    try:
+        for record in triage.triage(paths, symbols, workers=workers, dask=args.dask,
+                                    report_dir=report_dir, redact=args.redact, cache=cache):
+            records.append(record)
+            if args.json:
+                print(json.dumps(record), flush=True)
+    except XcrashError as exc:
+        _say(f"triage: {exc}")
+        return CANNOT_OPEN
+    except BrokenPipeError:
+        _silence_stdout()
+        return OK
+    if not args.json:
+        print("\n".join(triage.table_lines(records)))
+    if args.html:
+        with open(os.path.join(args.html, "index.html"), "w", encoding="utf-8") as f:
+            f.write(triage.summary_html(records))
+    return FAILED if any(r.get("error") for r in records) else OK
+
+
+#: the subcommands that come before the VMCORE positional
+SUBCOMMANDS = {"report": _report, "triage": _triage}
 
 
 def _opener() -> Any:
