@@ -42,8 +42,10 @@ class _Builder:
         self.registry = Registry(plugins=False)
         self.settings = default_settings()
 
-    def command(self, target: Any, key: str, title: str, line: str) -> Section:
-        """The section of a command line, run on ``target`` as the shell runs it."""
+    def command(self, target: Any, key: str, title: str, line: str,
+                shown: str | None = None) -> Section:
+        """The section of a command line, run on ``target`` as the shell runs it
+        (``shown``: the line the section names, when it is not the one run)."""
         words = shlex.split(line)
         cmd = self.registry.get(words[0])
         assert cmd is not None, words[0]
@@ -58,7 +60,7 @@ class _Builder:
                 records += part.records()
                 lines += part.lines()
             return records, lines
-        return self.helper(target, key, title, line, produce)
+        return self.helper(target, key, title, shown or line, produce)
 
     def helper(self, target: Any, key: str, title: str, command: str | None,
                produce: Callable[[], Produced]) -> Section:
@@ -173,7 +175,8 @@ def _xen_sections(b: _Builder, target: Any, crash: CrashSite | None) -> list[Sec
     out.append(b.command(target, "vcpus", "Virtual CPUs", "vcpus"))
     out.append(b.command(target, "pcpus", "Physical CPUs", "pcpus"))
     out.append(b.command(target, "cpus", "Every pCPU's back trace", "bt -a"))
-    log = b.command(target, "log", f"The last {LOG_TAIL} console lines", f"log | tail -{LOG_TAIL}")
+    log = b.command(target, "log", f"The last {LOG_TAIL} console lines", "log",
+                    shown=f"log | tail -{LOG_TAIL}")
     keep = b.redactor.keep_mask(log.lines)
     log.lines = [line for line, k in zip(log.lines, keep) if k][-LOG_TAIL:]
     log.records = [r for r, k in zip(log.records, keep) if k][-LOG_TAIL:]
