@@ -87,6 +87,8 @@ percpu_rwsem_wait __percpu_down_read schedule_idle
 HEAD_LINES = 40
 #: the longest block kept
 BLOCK_LINES = 80
+#: a line this long after a block's first (ns) starts something else
+GAP_NS = 2 * 10**9
 
 #: the first line of a block the log reports a problem with, and its kind
 _STARTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
@@ -150,7 +152,9 @@ def log_reports(target: LinuxTarget, lines: list[tuple[int, str]] | None = None
                 ) -> list[LogReport]:
     """Every report block of the log, oldest first: from its first line (``BUG:``,
     ``WARNING:``, ``Kernel panic - not syncing``, ...) through its Call Trace and
-    registers, to ``---[ end ...`` or the first line that is none of those; an
+    registers, to ``---[ end ...`` or the first line that is none of those (before the
+    Call Trace, a report's own lines are free text; a panic's are the CPU line, the
+    trace and the registers only), and never more than 2 s after its first line; an
     ``Oops:`` line right after a ``BUG:`` belongs to it."""
     if lines is None:
         lines = log_lines(target)
@@ -162,8 +166,9 @@ def log_reports(target: LinuxTarget, lines: list[tuple[int, str]] | None = None
         if block is not None:
             joins = (kind in (None, "call trace")
                      or kind == "oops" and text.startswith("Oops: ") and block.kind != "call trace")
-            if joins and len(block.lines) < BLOCK_LINES and (
-                    not in_trace and len(block.lines) < HEAD_LINES or _TRACE_LINE.match(text)):
+            free = not in_trace and block.kind != "panic" and len(block.lines) < HEAD_LINES
+            if joins and len(block.lines) < BLOCK_LINES and ts - block.ts_nsec <= GAP_NS and (
+                    free or _TRACE_LINE.match(text)):
                 block.lines.append(text)
                 in_trace = in_trace or text.startswith("Call Trace:")
                 if text.startswith("---[ end "):
