@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import __version__, caveats
-from ..commands.base import Context, as_records
+from ..commands.base import Context
 from ..commands.registry import Registry
 from ..commands.settings import default_settings
 from ..errors import XcrashError
@@ -56,7 +56,7 @@ class _Builder:
                           line=line[len(words[0]):].strip())
             records: list[Any] = []
             lines: list[str] = []
-            for part in parts(as_records(cmd.run(ctx, words[1:]))):
+            for part in parts(cmd.run(ctx, words[1:])):
                 records += part.records()
                 lines += part.lines()
             return records, lines

@@ -126,7 +126,7 @@ def _crash(session: Any, record: dict[str, Any]) -> None:
 
 
 def _times_and_taint(session: Any, record: dict[str, Any]) -> None:
-    from ..targets.linux import sysinfo
+    from ..targets.linux import sysinfo, taints
     from ..targets.xen import sysinfo as xen_sysinfo
     kernel = next((t for name, t in session.targets.items()
                    if t.kind == "linux" and t.symfile is not None
@@ -137,7 +137,7 @@ def _times_and_taint(session: Any, record: dict[str, Any]) -> None:
             record["crash_time"] = sysinfo.crash_time(kernel)
             if xen is None:
                 record["uptime"] = sysinfo.uptime_seconds(kernel)
-                taint = sysinfo.kernel_taint(kernel)
+                taint = taints.kernel_taint(kernel)
                 record["taint"] = {"mask": taint.tainted_mask, "flags": taint.flags}
             if record["release"] is None:
                 record["release"] = kernel.utsname["release"]

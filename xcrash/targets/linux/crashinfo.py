@@ -405,7 +405,7 @@ class ModuleNote:
 
 def module_notes(target: LinuxTarget) -> list[ModuleNote]:
     """The tainted modules (``mod -t``), with what their letters mean."""
-    from .sysinfo import module_taints
+    from .taints import module_taints
     table = target.modules
     if table.unreadable is not None:
         caveat(f"the module list is unreadable ({table.unreadable}): no module listed")
