@@ -150,6 +150,8 @@ def st_chroot(suite: str) -> None:
     if suite in SECURITY:
         lines.append(f"deb http://deb.debian.org/debian-security {SECURITY[suite]} main")
     (root / "etc/apt/sources.list").write_text("\n".join(lines) + "\n")
+    # the archive reachable here is a snapshot: its Release files may have expired
+    (root / "etc/apt/apt.conf.d/99snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
     kernels = [k for k in KERNELS.values() if k.suite == suite]
     pkgs = ["make", "kexec-tools", "makedumpfile", "xz-utils", "kmod", "binutils"]
     pkgs += [f"linux-headers-{k.release}={k.version}" for k in kernels]
@@ -176,8 +178,10 @@ def st_kernel(ver: str) -> None:
     """The kernel image and modules unpacked, the -dbg vmlinux, its stripped copy, the test module."""
     k = KERNELS[ver]
     kd = kdir(ver)
-    shutil.rmtree(kd, ignore_errors=True)
-    (kd / "debs").mkdir(parents=True)
+    for stale in ("root", "module", "vmlinux", "vmlinux.stripped"):
+        shutil.rmtree(kd / stale, ignore_errors=True) if (kd / stale).is_dir() \
+            else (kd / stale).unlink(missing_ok=True)
+    (kd / "debs").mkdir(parents=True, exist_ok=True)
     rel = f"/work/kernels/{ver}"
     # the image and what it depends on of the same release (7.x splits it into several packages)
     deps = out_text(["chroot", chroot_dir(k.suite), "apt-cache", "depends", "--no-recommends",
@@ -185,8 +189,10 @@ def st_kernel(ver: str) -> None:
     names = {f"linux-image-{k.release}", f"linux-image-{k.release}-dbg"}
     names |= {m.group(1) for m in re.finditer(r"Depends: (linux-\S+)", deps)
               if k.release in m.group(1) and "headers" not in m.group(1)}
-    in_chroot(k.suite, f"cd {rel}/debs && apt-get download -q "
-              + " ".join(f"{n}={k.version}" for n in sorted(names)))
+    have = {p.name.split("_")[0] for p in (kd / "debs").glob("*.deb")}
+    if not names <= have:           # a rerun downloads only what is missing
+        in_chroot(k.suite, f"cd {rel}/debs && apt-get download -q "
+                  + " ".join(f"{n}={k.version}" for n in sorted(names - have)))
     for deb in sorted((kd / "debs").glob("*.deb")):
         if "-dbg_" in deb.name:
             continue
@@ -195,9 +201,10 @@ def st_kernel(ver: str) -> None:
     member = out_text(f"dpkg-deb --fsys-tarfile '{dbg}' | tar -t | grep -E '/vmlinux(-{re.escape(k.release)})?$' | head -1").strip()
     with open(kd / "vmlinux", "wb") as f:
         run(f"dpkg-deb --fsys-tarfile '{dbg}' | tar -x -O '{member}'", stdout=f)
-    dbg.unlink()                    # 260-350 MB; the vmlinux is what is needed
     run(["objcopy", "--strip-debug", kd / "vmlinux", kd / "vmlinux.stripped"])
-    vmlinuz = next(p for p in (kd / "root").rglob(f"vmlinuz-{k.release}"))
+    # /boot/vmlinuz-RELEASE, or from 7.x on /usr/lib/modules/RELEASE/vmlinuz
+    vmlinuz = next(p for p in (kd / "root").rglob("vmlinuz*")
+                   if p.name in (f"vmlinuz-{k.release}", "vmlinuz") and p.is_file())
     shutil.copy(vmlinuz, kd / "vmlinuz")
     (kd / "build-id").write_text(F.build_id(kd / "vmlinux") + "\n")
     # the test module, against the suite's headers
@@ -230,6 +237,29 @@ def module_files(kd: Path) -> dict[str, Path]:
     return out
 
 
+def _module_bytes(path: Path) -> bytes:
+    import gzip
+    import lzma
+    data = path.read_bytes()
+    if path.suffix == ".xz":
+        return lzma.decompress(data)
+    if path.suffix == ".gz":
+        return gzip.decompress(data)
+    if path.suffix == ".zst":
+        return subprocess.run(["zstd", "-dc", path], check=True, stdout=subprocess.PIPE).stdout
+    return data
+
+
+def _depends(path: Path) -> list[str]:
+    """The module's ``depends=`` (its .modinfo strings), as modinfo -F depends reads it."""
+    data = _module_bytes(path)
+    at = data.find(b"\0depends=")
+    if at < 0:
+        return []
+    value = data[at + 9:data.index(b"\0", at + 1)].decode()
+    return [d.replace("-", "_") for d in value.split(",") if d]
+
+
 def load_order(kd: Path, files: dict[str, Path]) -> list[str]:
     """NEEDED and what they depend on, dependencies first (modinfo's depends)."""
     order: list[str] = []
@@ -237,13 +267,27 @@ def load_order(kd: Path, files: dict[str, Path]) -> list[str]:
     def visit(name: str) -> None:
         if name in order or name not in files:
             return          # built in, or already placed
-        deps = out_text(["modinfo", "-F", "depends", files[name]]).strip()
-        for d in filter(None, deps.split(",")):
+        for d in _depends(files[name]):
             visit(d.replace("-", "_"))
         order.append(name)
     for n in NEEDED:
         visit(n)
     return order
+
+
+def in_root(root: Path, path: str) -> Path:
+    """``path`` inside a chroot, its symbolic links followed inside the chroot too (an
+    absolute link such as bullseye's /lib64/ld-linux-x86-64.so.2 would leave it)."""
+    current = root
+    for part in Path(path).parts[1:]:
+        current = current / part
+        for _ in range(16):
+            if not current.is_symlink():
+                break
+            link = os.readlink(current)
+            current = (root / link.lstrip("/")) if link.startswith("/") else \
+                (current.parent / link)
+    return Path(os.path.normpath(current))
 
 
 def st_initramfs(ver: str) -> None:
@@ -263,28 +307,27 @@ def st_initramfs(ver: str) -> None:
         F.copy_file(helper, r / "bin" / name)
     croot = chroot_dir(k.suite)
     libdirs = f"{croot}/lib/x86_64-linux-gnu:{croot}/usr/lib/x86_64-linux-gnu"
-    ld = croot / "lib64/ld-linux-x86-64.so.2"
+    ld = in_root(croot, "/lib64/ld-linux-x86-64.so.2")
     for binary, dst in ((croot / "usr/sbin/kexec", "sbin/kexec"),
                         (croot / "usr/bin/makedumpfile", "usr/bin/makedumpfile")):
         if not binary.exists():
             binary = croot / "sbin" / binary.name
         F.copy_file(binary, r / dst)
         for lib in F.ldd_closure(binary, libdirs, ld=ld):
-            lib = lib if str(lib).startswith(str(croot)) else croot / str(lib).lstrip("/")
+            inside = str(lib.relative_to(croot)) if str(lib).startswith(str(croot)) else str(lib)
+            real = in_root(croot, "/" + inside.lstrip("/"))
+            # kept under the name asked for (the soname), not the file the links reach
             where = "lib64" if lib.name.startswith("ld-linux") else "lib/x86_64-linux-gnu"
-            F.copy_file(lib, r / where / lib.name)
+            F.copy_file(real, r / where / lib.name)
+    # the interpreter the binaries name, whatever file the suite's link reaches
+    F.copy_file(ld, r / "lib64/ld-linux-x86-64.so.2")
     files = module_files(kd)
     order = load_order(kd, files)
     (r / "lib/modules").mkdir(parents=True, exist_ok=True)
     for name in order:
         src = files[name]
         dst = r / "lib/modules" / f"{name}.ko"
-        if src.suffix in (".xz", ".zst", ".gz"):
-            tool = {".xz": ["xz", "-dc"], ".zst": ["zstd", "-dc"], ".gz": ["gzip", "-dc"]}[src.suffix]
-            with open(dst, "wb") as f:
-                run([*tool, src], stdout=f)
-        else:
-            F.copy_file(src, dst)
+        dst.write_bytes(_module_bytes(src))
     (r / "lib/modules/load-order").write_text(" ".join(order) + "\n")
     F.copy_file(kd / "module" / "xcrash_lab.ko", r / "lib/modules/xcrash_lab.ko")
     F.pack(r, kd / "initrd.gz")
