@@ -17,7 +17,8 @@ from ..layouts.kmem import (address_lines, cache_detail_lines, cache_lines, free
                             hstate_lines, memory_map_lines, page_flag_lines, page_lines,
                             slab_object_lines, usage_lines, vmalloc_lines)
 from ..results import Column, Layout, Records
-from ..targets.linux import freepages, meminfo, memnodes, pages, slab, vmalloc, whereis
+from ..targets.linux import (freepages, meminfo, memnodes, pages, slab, slablists, slabobjects,
+                             vmalloc, whereis)
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option
 
@@ -159,14 +160,14 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
         if option == "slabs" and len(rest) == 1 and looks_hex(rest[0]) and \
                 rest[0] not in slab.cache_names(target):
             address = parse_address(target, rest[0])
-            hit = slab.slab_containing(target, address)
+            hit = slabobjects.slab_containing(target, address)
             if hit is None:
                 raise CommandError(f"kmem: address is not allocated in slab subsystem: "
                                    f"{address:x}")
             return Records(_said([hit]), slab_object_lines)
         names = rest or None
         if option == "slab_detail":
-            return Records(_checked(ctx, slab.cache_slabs(target, names)), cache_detail_lines)
+            return Records(_checked(ctx, slablists.cache_slabs(target, names)), cache_detail_lines)
         return Records(_said(_checked(ctx, slab.slab_caches(target, names))), cache_lines,
                        columns=CACHE_COLUMNS)
 

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from ..targets.linux.meminfo import Count, HugePageState, MemInfo
     from ..targets.linux.memnodes import MemoryMap
     from ..targets.linux.pages import PageFlags, PageInfo
-    from ..targets.linux.slab import CacheSlabs, SlabCache, SlabObject, SlabPage
+    from ..targets.linux.slab import SlabCache
+    from ..targets.linux.slablists import CacheSlabs
+    from ..targets.linux.slabobjects import SlabObject, SlabPage
     from ..targets.linux.vmalloc import VmapArea
     from ..targets.linux.whereis import AddressReport, SymbolAt
 

@@ -1,4 +1,5 @@
-"""SLUB slab caches: the records behind `kmem -s`, `kmem -S` and `kmem -s ADDRESS`.
+"""SLUB slab caches and their counts: the records behind `kmem -s` (where an address lies
+in slab memory is ``slabobjects.py``'s, every slab of a cache ``slablists.py``'s).
 
 For every ``struct kmem_cache`` on ``slab_caches`` the object and slab totals come
 from the per-node counters (``kmem_cache_node.nr_slabs``/``total_objects``, kept with
@@ -18,17 +19,15 @@ refused with a clear error.  What could not be read is said in each record's
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from ...arch import PAGE_SHIFT, PAGE_SIZE
+from ...arch import PAGE_SIZE
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchType, XcrashError
 from ...objects import CorruptList, list_for_each
 from ..base import cached_per_target
-from . import pages
 
 if TYPE_CHECKING:
     from ...symbols.types import Type
@@ -281,11 +280,12 @@ def cache_addresses(target: LinuxTarget) -> list[int]:
 
 
 @cached_per_target
-def _cache_set(target: LinuxTarget) -> frozenset[int]:
+def cache_set(target: LinuxTarget) -> frozenset[int]:
+    """The caches' addresses, to tell whether a slab's ``slab_cache`` is one."""
     return frozenset(cache_addresses(target))
 
 
-def _raw_caches(target: LinuxTarget, names: Iterable[str] | None) -> list[RawCache]:
+def raw_caches(target: LinuxTarget, names: Iterable[str] | None) -> list[RawCache]:
     """The caches to show: all, in list order, or those named, in the order asked
     (caches of the same name in list order; an unknown name is an error before
     anything is shown)."""
@@ -308,7 +308,7 @@ def slab_caches(target: LinuxTarget, names: Iterable[str] | None = None) -> Iter
     """The SLUB caches (only those in ``names``, in that order, when given) with their
     counts, one at a time (an unknown name or a kernel without SLUB raises at once)."""
     r = slub_reader(target)
-    return (r.cache(raw) for raw in _raw_caches(target, names))
+    return (r.cache(raw) for raw in raw_caches(target, names))
 
 
 def cache_names(target: LinuxTarget) -> set[str]:
@@ -316,223 +316,3 @@ def cache_names(target: LinuxTarget) -> set[str]:
     r = slub_reader(target)
     return {raw.name for raw in (RawCache(r, a) for a in cache_addresses(target))
             if isinstance(raw.name, str)}
-
-
-@dataclass
-class SlabPage:
-    """One slab and its objects: a SLAB line of `kmem -s ADDRESS` and `kmem -S`."""
-    slab: int                 # address of its struct slab (struct page before 5.17)
-    memory: int               # direct-map address of its first byte
-    node: int
-    objects: list[int]        # each object's address (after any left red zone)
-    free: set[int]
-    cpu: int | None           # the CPU whose active slab this is
-    object_size: int          # kmem_cache.size: the stride
-
-    @property
-    def allocated(self) -> int:
-        return len(self.objects) - len(self.free)
-
-    def object_containing(self, address: int) -> int | None:
-        for start in self.objects:
-            if start <= address < start + self.object_size:
-                return start
-        return None
-
-
-@dataclass(kw_only=True)
-class SlabObject(SlabCache):
-    """`kmem -s ADDRESS`: the cache, the slab holding the address and the object
-    containing it (``address`` None: a slab shown with every object)."""
-    address: int | None
-    slab: SlabPage
-    object: int | None
-    object_free: bool
-
-
-def _slab_of(target: LinuxTarget, r: SlubReader, address: int) -> tuple[int, int] | None:
-    """(struct slab, its kmem_cache) for an address in slab memory; None when the
-    address is not mapped or its page is not a slab page.  A struct page that cannot
-    be read raises."""
-    paddr = target.translate(address).paddr
-    if paddr is None:
-        return None
-    page = pages.pfn_to_page(target, paddr >> PAGE_SHIFT)
-    slab_bit = pages.page_flag(target, "slab")
-    if not pages.page_flags(target, page) >> slab_bit & 1:
-        page = pages.compound_head(target, page)
-        if not pages.page_flags(target, page) >> slab_bit & 1:
-            return None
-    cache = r.space.read_u64(page + r.s_cache)
-    return (page, cache) if cache in _cache_set(target) else None
-
-
-def _object(r: SlubReader, raw: RawCache, slab: SlabPage, address: int | None) -> SlabObject:
-    cache = r.cache(raw)
-    start = slab.object_containing(address) if address is not None else None
-    return SlabObject(**{f.name: getattr(cache, f.name) for f in dataclasses.fields(SlabCache)
-                         if f.init},
-                      address=address, slab=slab, object=start,
-                      object_free=start is not None and start in slab.free)
-
-
-def slab_containing(target: LinuxTarget, address: int) -> SlabObject | None:
-    """The cache, slab and object holding ``address``; None when the address is not
-    slab memory."""
-    r = slub_reader(target)
-    found = _slab_of(target, r, address)
-    if found is None:
-        return None
-    page, cache = found
-    raw = RawCache(r, cache)
-    return _object(r, raw, describe_slab(target, r, raw, page), address)
-
-
-def slab_of_page(target: LinuxTarget, page: int) -> SlabObject | None:
-    """The slab described by the struct page at ``page``, with every object; None
-    when the page is not a slab page."""
-    head = pages.compound_head(target, page)
-    if not pages.page_flags(target, head) >> pages.page_flag(target, "slab") & 1:
-        return None
-    r = slub_reader(target)
-    cache = r.space.read_u64(head + r.s_cache)
-    if not cache:
-        return None
-    raw = RawCache(r, cache)
-    return _object(r, raw, describe_slab(target, r, raw, head), None)
-
-
-def describe_slab(target: LinuxTarget, r: SlubReader, raw: RawCache, page: int) -> SlabPage:
-    """One slab: its objects and which are free — on its own freelist, and on a
-    CPU's lockless freelist when it is that CPU's active slab."""
-    _inuse, nobjects = r.slab_counts(page)
-    pfn = pages.page_to_pfn(target, page)
-    memory = r.space.page_offset + (pfn << PAGE_SHIFT)
-    objects = [memory + i * raw.size + raw.red_left_pad for i in range(nobjects)]
-    free = set(r.freelist(raw, r.space.read_u64(page + r.s_freelist), nobjects))
-    cpu = None
-    for n, offset in enumerate(r.cpu_offsets):
-        kcc = (raw.cpu_slab + offset) & MASK64
-        if r.space.read_u64(kcc + r.k_slab) == page:
-            cpu = n
-            free |= set(r.freelist(raw, r.space.read_u64(kcc + r.k_freelist), nobjects))
-            break
-    return SlabPage(slab=page, memory=memory, node=r.node_of(pfn), objects=objects, free=free,
-                    cpu=cpu, object_size=raw.size)
-
-
-class SlabNames:
-    """The name of the slab cache an address belongs to, or None (crash's
-    vaddr_to_kmem_cache, used by `bt -F` and `rd -S`): built once, then a few reads
-    per address."""
-
-    def __init__(self, target: LinuxTarget) -> None:
-        self.target = target
-        self.reader = slub_reader(target)
-        self.names = {a: RawCache(self.reader, a).name for a in cache_addresses(target)}
-
-    def __call__(self, address: int) -> str | None:
-        """The cache's name (a struct page that cannot be read raises: the caller
-        says what it shows instead)."""
-        found = _slab_of(self.target, self.reader, address)
-        name = self.names.get(found[1]) if found else None
-        return name if isinstance(name, str) else None
-
-
-# -- every slab of a cache (kmem -S) ------------------------------------------------
-@dataclass
-class CpuSlabs:
-    cpu: int
-    kmem_cache_cpu: int
-    active: SlabPage | None
-    partial: list[SlabPage]
-
-
-@dataclass
-class NodeSlabs:
-    node: int
-    address: int                  # struct kmem_cache_node
-    slabs: int
-    partial_count: int
-    per_cpu: int                  # active CPU slabs on this node
-    partial: list[SlabPage]
-    full: list[SlabPage] | None   # None: not tracked (no SLAB_STORE_USER)
-
-
-@dataclass(kw_only=True)
-class CacheSlabs(SlabCache):
-    """`kmem -S`: a cache with every slab: each CPU's active and partial slabs, each
-    node's partial list and, when tracked, its full list."""
-    cpus: list[CpuSlabs]
-    nodes: list[NodeSlabs]
-    #: slabs that could not be read (pages missing from the dump)
-    slab_problems: list[str]
-
-
-def cache_slabs(target: LinuxTarget, names: Iterable[str] | None = None) -> Iterator[CacheSlabs]:
-    """Every cache (or those in ``names``, in that order) with its slabs, one cache at
-    a time (an unknown name or a kernel without SLUB raises at once)."""
-    r = slub_reader(target)
-    return (_cache_slabs(target, r, raw) for raw in _raw_caches(target, names))
-
-
-def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlabs:
-    problems: list[str] = []
-
-    def describe(page: int) -> SlabPage | None:
-        try:
-            return describe_slab(target, r, raw, page)
-        except MemoryError_ as e:
-            problems.append(f"slab {page:x}: {e}")
-            return None
-
-    cpus = []
-    per_node: dict[int, int] = {}
-    for n, offset in enumerate(r.cpu_offsets):
-        kcc = (raw.cpu_slab + offset) & MASK64
-        active = None
-        partial: list[SlabPage] = []
-        try:
-            page = r.space.read_u64(kcc + r.k_slab)
-            active = describe(page) if page else None
-            for link in r.cpu_partial(kcc):
-                sp = describe(link)
-                if sp is not None:
-                    partial.append(sp)
-        except (MemoryError_, CorruptList) as e:
-            problems.append(f"cpu {n}: {e}")
-        if active is not None:
-            per_node[active.node] = per_node.get(active.node, 0) + 1
-        cpus.append(CpuSlabs(n, kcc, active, partial))
-    nodes = []
-    for i, node in enumerate(raw.nodes):
-        try:
-            partial = _node_list(r, node + r.n_partial, describe, problems)
-            full = None
-            if raw.flags & SLAB_STORE_USER and r.n_full is not None:
-                full = _node_list(r, node + r.n_full, describe, problems)
-            nodes.append(NodeSlabs(i, node, r.space.read_u64(node + r.n_nr_slabs),
-                                   r.space.read_u64(node + r.n_nr_partial), per_node.get(i, 0),
-                                   partial, full))
-        except MemoryError_ as e:
-            problems.append(f"node {i}: {e}")
-    cache = r.cache(raw)
-    return CacheSlabs(**{f.name: getattr(cache, f.name) for f in dataclasses.fields(SlabCache)
-                         if f.init},
-                      cpus=cpus, nodes=nodes, slab_problems=problems)
-
-
-def _node_list(r: SlubReader, head: int, describe: Callable[[int], SlabPage | None],
-               problems: list[str]) -> list[SlabPage]:
-    """The slabs on a node's partial or full list (a damaged list: those before the
-    damage, and a problem line)."""
-    out = []
-    try:
-        for link in list_for_each(r.target, head):
-            sp = describe(link - r.s_list)
-            if sp is not None:
-                out.append(sp)
-    except CorruptList as e:
-        problems.append(str(e))
-    return out
-

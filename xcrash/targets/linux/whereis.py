@@ -19,7 +19,8 @@ from . import pages
 from .context import TaskContext, task_context
 from .freepages import FreeBlock, free_block_of
 from .pages import PageInfo
-from .slab import SlabError, SlabObject, say_problems, slab_containing, slab_of_page
+from .slab import SlabError, say_problems
+from .slabobjects import SlabObject, slab_containing, slab_of_page
 from .tasks import task_holding
 from .vmalloc import VmapArea, vmap_area_of
 

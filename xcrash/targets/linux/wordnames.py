@@ -11,7 +11,7 @@ from ...errors import MemoryError_, XcrashError
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
-    from .slab import SlabNames
+    from .slabobjects import SlabNames
 
 #: below it no kernel address (the user half and the non-canonical hole)
 KERNEL_HALF = 0xFFFF800000000000
@@ -39,7 +39,7 @@ def word_names(target: LinuxTarget) -> Callable[[int], WordName | None]:
 
     def slab_cache(value: int) -> str | None:
         if not slabs:
-            from .slab import SlabNames
+            from .slabobjects import SlabNames
             try:
                 slabs.append(SlabNames(target))
             except XcrashError as err:
