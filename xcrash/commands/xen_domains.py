@@ -16,6 +16,7 @@ from ..symbols.types import declaration
 from ..targets.xen.domains import DomainEntry, domain_entries, find_domain, parse_hex
 from ..targets.xen.hypervisor import XenTarget
 from ..targets.xen.pcpus import crashing_vcpu, pcpus
+from .args import xen_target
 from .base import Command, Context
 from .datatypes import ValueFormatter
 
@@ -44,13 +45,6 @@ def doms_lines(entries: Iterable[DomainEntry]) -> Iterator[str]:
                f"{d.domain_id:5d} {hexc(d.domain)} {d.state} {d.type} "
                f"{hexc(d.max_pages, INT, '??')} {hexc(d.tot_pages, INT, '??')} "
                f"{d.vcpus:>3}  {hexc(d.shared_info)} {p2m}")
-
-
-def xen_target(ctx: Context) -> XenTarget:
-    """The current target, a hypervisor's (the Xen commands run on no other)."""
-    target = ctx.target
-    assert isinstance(target, XenTarget), target
-    return target
 
 
 def _mark(entry: DomainEntry) -> str | None:

@@ -21,7 +21,7 @@ from ..targets.xen.pcpus import (
     scheduler_name,
 )
 from .base import Command, Context, Option
-from .xen_domains import xen_target
+from .args import xen_target
 
 PCPUS_HEADER = f"   PCID {center('PCPU', ADDR)} {center('CUR-VCPU', ADDR)} {center('TSS', ADDR)}"
 DUMPINFO_HEADER = (f" PCID {center('ENOTE', ADDR)} {center('CORE', ADDR)} "

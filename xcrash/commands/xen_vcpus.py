@@ -14,7 +14,8 @@ from ..targets.xen.domains import parse_hex
 from ..targets.xen.pcpus import crashing_vcpu, pcpus
 from ..targets.xen.vcpus import VcpuEntry, find_vcpu, vcpu_entries
 from .base import Command, Context, Option
-from .xen_domains import struct_values, xen_target
+from .args import xen_target
+from .xen_domains import struct_values
 
 VCPUS_HEADER = f"   VCID  PCID {center('VCPU', ADDR)} ST T DOMID {center('DOMAIN', ADDR)}"
 
