@@ -1,145 +1,29 @@
-"""Xen domains: the ``struct domain`` list and what ``doms``/``domain`` show.
-
-Order as crash lists them: ``dom_io``, ``dom_xen`` (and ``dom_cow`` when the
-build has it), the idle domain (``idle_vcpu[0]->domain``), then
-``domain_list`` (kept sorted by domain id by Xen).
+"""Xen domains: each ``struct domain`` read through DWARF, and what ``doms``/``domain``
+show.  Which domains there are, in crash's order, is ``domainlist.py``'s; without DWARF
+``domains_untyped.py`` reads what VMCOREINFO_XEN describes.
 
 Xen 4.17 has no ``guest_type``: a domain is HVM/PVH when
-``options & XEN_DOMCTL_CDF_hvm``.  Without DWARF only VMCOREINFO_XEN's facts
-are known (domain id and list link offsets, the frame table): ids come from
-the list and page counts from the frame table's owner fields.
+``options & XEN_DOMCTL_CDF_hvm``.
 """
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from collections.abc import Iterator
 
 from ...caveats import Unreadable, caveat
-from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, XcrashError
+from ...errors import MemoryError_, NoSuchMember, NoSuchType, XcrashError
 from ...objects import Object
 from ...symbols.types import Kind
 from . import layout
+from .domainlist import VCPU_LIMIT, Domain, all_domain_addresses, hardware_domain, type_letter
+from .domains_untyped import domains_from_vmcoreinfo
 from .pcpus import crashing_vcpu, pcpus, running_vcpus
 
 if TYPE_CHECKING:
     from .hypervisor import XenTarget
 
-DOMID_IO = 0x7FF1
-DOMID_XEN = 0x7FF2
-DOMID_COW = 0x7FF3
-DOMID_IDLE = 0x7FFF
 XEN_DOMCTL_CDF_hvm = 1 << 0
-DOMAIN_LIMIT = 1 << 15
-VCPU_LIMIT = 4096
-
-
-@dataclass
-class Domain:
-    address: int
-    domain_id: int
-    #: "O" dom_io, "X" dom_xen, "C" dom_cow, "I" idle, "0" the hardware domain, "U" a guest
-    type: str
-    max_pages: int | None = None
-    tot_pages: int | None = None
-    vcpus: list[int] = field(default_factory=list)     # struct vcpu addresses, ids in order
-    shared_info: int = 0
-    #: pfn_to_mfn_frame_list_list (None: no shared_info)
-    p2m_mfn: int | None | Unreadable = None
-    state: str = "RU"
-    hvm: bool = False
-    is_dying: int = 0
-    max_vcpus: int = 0
-    #: where the facts came from: "DWARF" or "VMCOREINFO_XEN"
-    source: str = "DWARF"
-
-    @property
-    def guest_kind(self) -> str:
-        if self.type in "OXCI":
-            return "system"
-        return "HVM/PVH" if self.hvm else "PV"
-
-
-def special_domains(target: XenTarget) -> list[int]:
-    """``dom_io``, ``dom_xen``, ``dom_cow`` (struct domain addresses, where they exist)."""
-    out = []
-    for name in ("dom_io", "dom_xen", "dom_cow"):
-        try:
-            addr = target.space.read_u64(target.global_address(name))
-        except NoSuchSymbol:
-            continue        # dom_cow only with memory sharing; none without symbols
-        except MemoryError_ as err:
-            caveat(f"{name} unreadable ({err}): left out of the domains")
-            continue
-        if addr:
-            out.append(addr)
-    return out
-
-
-def idle_domain(target: XenTarget) -> int | None:
-    """The idle domain: ``idle_vcpu[0]->domain``."""
-    if target.symbols is None:
-        return None
-    try:
-        vcpu0 = target.idle_vcpus[0]
-        if not vcpu0:
-            return None
-        if target.has_types:
-            return int(target.object_at("struct vcpu", vcpu0).domain)
-        return target.space.read_u64(vcpu0 + layout.VCPU_DOMAIN)
-    except NoSuchSymbol:
-        return None         # a xen-syms without idle_vcpu
-    except MemoryError_ as err:
-        caveat(f"idle_vcpu[0]->domain unreadable ({err}): the idle domain left out")
-        return None
-
-
-def domain_list(target: XenTarget) -> Iterator[int]:
-    """Addresses of the domains on ``domain_list`` (bounded, cycle-safe)."""
-    next_off = _next_in_list_offset(target)
-    addr = target.space.read_u64(target.global_address("domain_list"))
-    seen: set[int] = set()
-    while addr and addr not in seen and len(seen) < DOMAIN_LIMIT:
-        seen.add(addr)
-        yield addr
-        addr = target.space.read_u64(addr + next_off)
-
-
-def _next_in_list_offset(target: XenTarget) -> int:
-    if target.has_types:
-        return target.offsetof("struct domain", "next_in_list")
-    vi = target.vmcoreinfo
-    off = vi.offset("domain", "next_in_list") if vi is not None else None
-    if off is None:
-        raise XcrashError("the offset of domain.next_in_list is neither in DWARF nor in "
-                          "VMCOREINFO_XEN")
-    return off
-
-
-def all_domain_addresses(target: XenTarget) -> list[int]:
-    out = special_domains(target)
-    idle = idle_domain(target)
-    if idle is not None:
-        out.append(idle)
-    for addr in domain_list(target):
-        if addr not in out:
-            out.append(addr)
-    return out
-
-
-def hardware_domain(target: XenTarget) -> int | None:
-    for name in ("hardware_domain", "dom0"):
-        try:
-            addr = target.space.read_u64(target.address_of(name))
-        except NoSuchSymbol:
-            continue        # the other name (hardware_domain since Xen 4.5)
-        except MemoryError_ as err:
-            caveat(f"{name} unreadable ({err}): domain 0 taken as the hardware domain")
-            return None
-        if addr:
-            return addr
-    return None
 
 
 def domains(target: XenTarget) -> list[Domain]:
@@ -160,7 +44,7 @@ def _member_or(obj: Object, name: str, default: int = 0) -> int:
 def read_domain(target: XenTarget, addr: int, hw: int | None = None) -> Domain:
     d = target.object_at("struct domain", addr)
     domid = int(d.domain_id)
-    dom = Domain(addr, domid, _type_letter(domid, addr, hw))
+    dom = Domain(addr, domid, type_letter(domid, addr, hw))
     dom.max_pages = int(d.max_pages)
     dom.tot_pages = int(d.tot_pages)
     dom.shared_info = int(d.shared_info)
@@ -224,20 +108,6 @@ def _state(d: Object) -> str:
     if _member_or(d, "is_polling"):
         return "PO"
     return "RU"
-
-
-def _type_letter(domid: int, addr: int, hw: int | None) -> str:
-    if domid == DOMID_IO:
-        return "O"
-    if domid == DOMID_XEN:
-        return "X"
-    if domid == DOMID_COW:
-        return "C"
-    if domid == DOMID_IDLE:
-        return "I"
-    if (hw is not None and addr == hw) or (hw is None and domid == 0):
-        return "0"
-    return "U"
 
 
 def find_domain(target: XenTarget, spec: str) -> Domain:
@@ -315,107 +185,3 @@ def domain_entries(target: XenTarget) -> list[DomainEntry]:
             active=any(v in running for v in d.vcpus),
             crashing=crashing is not None and crashing in d.vcpus))
     return out
-
-
-# ---------------------------------------------------------------- without DWARF
-
-def domains_from_vmcoreinfo(target: XenTarget) -> list[Domain]:
-    """Domain ids from the list links VMCOREINFO_XEN describes, and page counts from
-    the frame table (``page_info._domain`` holds the owner's pickled address)."""
-    vi = target.vmcoreinfo
-    if vi is None:
-        raise XcrashError("no DWARF and no VMCOREINFO_XEN: the domains cannot be found")
-    id_off = vi.offset("domain", "domain_id")
-    if id_off is None:
-        id_off = layout.DOMAIN_ID
-    addrs = special_domains(target)
-    idle = idle_domain(target)
-    if idle is not None:
-        addrs.append(idle)
-    addrs += [a for a in domain_list(target) if a not in addrs]
-    counts = owner_page_counts(target)
-    out = []
-    for addr in addrs:
-        domid = target.space.read_u16(addr + id_off)
-        dom = Domain(addr, domid, _type_letter(domid, addr, None), state="??",
-                     source="VMCOREINFO_XEN")
-        dom.vcpus = vcpus_by_fixed_layout(target, addr)
-        dom.max_vcpus = len(dom.vcpus)
-        # the system domains keep no tot_pages: what they own is not comparable
-        if counts is not None and dom.type not in "OXCI":
-            dom.tot_pages = counts.get(addr, 0)
-        out.append(dom)
-    return out
-
-
-def vcpus_by_fixed_layout(target: XenTarget, addr: int) -> list[int]:
-    """A domain's struct vcpu addresses without DWARF: ``d->vcpu[0..max_vcpus)``
-    read at the offsets struct domain has kept since 4.2, each entry checked
-    (its ``domain`` is this domain, its ``vcpu_id`` its index); [] when they do not
-    check out (``doms`` shows ``?``)."""
-    space = target.space
-    try:
-        count = space.read_u32(addr + layout.DOMAIN_MAX_VCPUS)
-        array = space.read_u64(addr + layout.DOMAIN_VCPU_ARRAY)
-        if not 0 < count <= VCPU_LIMIT or not array:
-            return []
-        pointers = [p for (p,) in struct.iter_unpack("<Q", space.read(array, 8 * count))]
-        out = []
-        for index, vcpu in enumerate(pointers):
-            if not vcpu:
-                continue
-            if space.read_u64(vcpu + layout.VCPU_DOMAIN) != addr \
-                    or space.read_u32(vcpu + layout.VCPU_ID) != index:
-                return []
-            out.append(vcpu)
-        return out
-    except MemoryError_ as err:
-        caveat(f"the vCPUs of struct domain {addr:x} unreadable ({err}): none listed")
-        return []
-
-
-#: count_info bits (x86, 4.17): allocated, Xen heap
-PGC_allocated = 1 << 63
-PGC_xen_heap = 1 << 62
-
-
-def owner_page_counts(target: XenTarget) -> dict[int, int] | None:
-    """Pages per owning domain (xenheap pages left out), from the frame table; None
-    when VMCOREINFO_XEN does not describe it (TOTPAGE then shows ``??``)."""
-    vi = target.vmcoreinfo
-    ft = target.frame_table
-    if vi is None or ft is None:
-        return None
-    size = vi.size("page_info")
-    dom_off = vi.offset("page_info", "_domain")
-    cnt_off = vi.offset("page_info", "count_info")
-    if size is None or dom_off is None or cnt_off is None:
-        return None
-    try:
-        max_page = target.space.read_u64(target.global_address("max_page"))
-    except NoSuchSymbol:
-        return None         # not in VMCOREINFO_XEN nor xen-syms: TOTPAGE unknown
-    except MemoryError_ as err:
-        caveat(f"max_page unreadable ({err}): TOTPAGE not counted")
-        return None
-    space = target.space
-    counts: dict[int, int] = {}
-    chunk_pages = 4096
-    for first in range(0, max_page, chunk_pages):
-        n = min(chunk_pages, max_page - first)
-        try:
-            raw = space.read(ft + first * size, n * size)
-        except MemoryError_:
-            continue           # a hole in the frame table (no RAM there)
-        mv = memoryview(raw)
-        for i in range(n):
-            base = i * size
-            pickled = int.from_bytes(mv[base + dom_off:base + dom_off + 4], "little")
-            if not pickled:
-                continue
-            count = int.from_bytes(mv[base + cnt_off:base + cnt_off + 8], "little")
-            if count & PGC_xen_heap or not count & PGC_allocated:
-                continue
-            owner = space.directmap_start + (pickled << 12)
-            counts[owner] = counts.get(owner, 0) + 1
-    return counts

@@ -20,7 +20,7 @@ from ...memory.space import PhysicalReader, PhysicalSpace
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
 from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
-from .domains import Domain
+from .domainlist import Domain
 from .guestsyms import EVERYWHERE, SymbolSearch, memory_symbols
 
 if TYPE_CHECKING:
