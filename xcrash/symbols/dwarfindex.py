@@ -15,11 +15,11 @@ import os
 from typing import Any
 
 from .. import progress
-from .dwarf import (AT_byte_size, AT_declaration, AT_location, AT_name, AT_sibling,
-                    AT_specification, L_FIXED, TAG_base_type, TAG_enumeration_type,
-                    TAG_structure_type, TAG_subprogram, TAG_typedef, TAG_union_type,
-                    TAG_variable, V_LINE_STRP, V_STRING, V_STRP, V_STRX, Abbrev, DwarfFile,
-                    Unit, read_values, skip_values, uleb)
+from .dwarf import DwarfFile, Unit
+from .dwarfforms import (AT_byte_size, AT_declaration, AT_location, AT_name, AT_sibling, AT_specification,
+                         L_FIXED, TAG_base_type, TAG_enumeration_type, TAG_structure_type, TAG_subprogram,
+                         TAG_typedef, TAG_union_type, TAG_variable, V_LINE_STRP, V_STRING, V_STRP, V_STRX,
+                         Abbrev, read_values, skip_values, uleb)
 
 _PREFIX = {TAG_structure_type: "struct ", TAG_union_type: "union ",
            TAG_enumeration_type: "enum ", TAG_typedef: "", TAG_base_type: ""}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .dwarf import AT_location, AT_name, TAG_variable, V_STRING, V_STRP, Die, DwarfFile
+from .dwarf import Die, DwarfFile
+from .dwarfforms import AT_location, AT_name, TAG_variable, V_STRING, V_STRP
 
 _WINDOW = 1 << 20
 _MAX_NAME_PATTERNS = 64

@@ -10,15 +10,18 @@ import functools
 from typing import Any
 from collections.abc import Callable
 
-from .dwarf import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT_count,
-                    AT_data_bit_offset, AT_data_member_location, AT_declaration, AT_encoding,
-                    AT_location, AT_name, AT_specification, AT_type, AT_upper_bound, TAG_array_type,
-                    TAG_atomic_type, TAG_base_type, TAG_class_type, TAG_const_type,
-                    TAG_enumeration_type, TAG_enumerator, TAG_formal_parameter, TAG_member,
-                    TAG_pointer_type, TAG_reference_type, TAG_restrict_type, TAG_structure_type,
-                    TAG_subprogram, TAG_subrange_type, TAG_subroutine_type, TAG_typedef,
-                    TAG_union_type, TAG_unspecified_parameters, TAG_unspecified_type,
-                    TAG_variable, TAG_volatile_type, Die, DwarfFile, uleb)
+from .dwarf import Die, DwarfFile
+from .dwarfforms import (AT_bit_offset, AT_bit_size, AT_byte_size, AT_const_value, AT_count,
+                         AT_data_bit_offset, AT_data_member_location, AT_declaration,
+                         AT_encoding, AT_location, AT_name, AT_specification,
+                         AT_type, AT_upper_bound, TAG_array_type, TAG_atomic_type,
+                         TAG_base_type, TAG_class_type, TAG_const_type,
+                         TAG_enumeration_type, TAG_enumerator, TAG_formal_parameter,
+                         TAG_member, TAG_pointer_type, TAG_reference_type,
+                         TAG_restrict_type, TAG_structure_type, TAG_subprogram,
+                         TAG_subrange_type, TAG_subroutine_type, TAG_typedef,
+                         TAG_union_type, TAG_unspecified_parameters,
+                         TAG_unspecified_type, TAG_variable, TAG_volatile_type, uleb)
 from .dwarfsearch import DwarfSearch
 from .types import VOID, Kind, Member, Parameter, Type
 

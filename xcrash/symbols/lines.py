@@ -13,8 +13,9 @@ import struct
 from array import array
 from typing import Any
 
-from .dwarf import (AT_comp_dir, AT_name, AT_stmt_list, L_BLOCK_ULEB, L_CSTR, L_FIXED, L_ULEB,
-                    V_LINE_STRP, V_STRP, V_STRX, DwarfFile, Unit, _forms, sleb, uleb)
+from .dwarf import DwarfFile, Unit
+from .dwarfforms import (AT_comp_dir, AT_name, AT_stmt_list, L_BLOCK_ULEB, L_CSTR, L_FIXED, L_ULEB,
+                         V_LINE_STRP, V_STRP, V_STRX, form_table, sleb, uleb)
 
 DW_LNCT_path, DW_LNCT_directory_index = 1, 2
 
@@ -241,7 +242,7 @@ class _Program:
             form, p = uleb(d, p)
             formats.append((content, form))
         n, p = uleb(d, p)
-        table = _forms(8, self.osz, 5)
+        table = form_table(8, self.osz, 5)
         entries = []
         for _ in range(n):
             entry: dict[int, Any] = {}
