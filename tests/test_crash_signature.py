@@ -235,3 +235,17 @@ def test_sleeping_tasks_waited_since_they_started() -> None:
 
 def test_no_module_on_the_sample_kernels() -> None:
     assert crashinfo.module_notes(open_sample("linux-sysrq").targets["kernel"]) == []
+
+
+@pytest.mark.parametrize("line, signed", [
+    ("INFO: task xc-trigger:422 blocked for more than 5 seconds.",
+     "INFO: task blocked for more than 5 seconds."),
+    ("watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [xc-trigger:201]",
+     "watchdog: BUG: soft lockup - CPU#1 stuck for 22s!"),
+    ("BUG: scheduling while atomic: xc/12/0x00000002", "BUG: scheduling while atomic"),
+    ("Kernel panic - not syncing: sysrq triggered crash",
+     "Kernel panic - not syncing: sysrq triggered crash")])
+def test_the_task_that_hit_it_is_not_in_the_signature(line: str, signed: str) -> None:
+    assert crashinfo.signed_message(line) == signed
+    other = line.replace("xc-trigger", "kworker/0:1").replace("xc/12", "sh/99")
+    assert signature(crashinfo.signed_message(other), ["f"]) == signature(signed, ["f"])

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 
 _ELF = b"\x7fELF"
 _ET_CORE = 4
-_SIGNATURES = (b"KDUMP   ", b"DISKDUMP", b"makedumpfile")
+_SIGNATURES = (b"KDUMP   ", b"DISKDUMP", b"makedumpfile\0\0\0\0")
 _XZ = b"\xfd7zXZ\x00"
 
 

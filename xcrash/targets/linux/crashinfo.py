@@ -119,6 +119,21 @@ _FRAME = re.compile(r"^\s+([\w.$]+)\+0x[0-9a-f]+/0x[0-9a-f]+")
 _RIP = re.compile(r"^RIP: [0-9a-f]{4}:([\w.$]+)\+0x")
 _WARNING_AT = re.compile(r"^WARNING: .* at \S+ ([\w.$]+)\+0x")
 _HUNG = re.compile(r"^INFO: task (.+):(\d+) blocked for more than")
+#: the task names a report line carries (``task xc:12``, ``[xc:12]``, ``: xc/12/0x2``): the
+#: same bug hit by another program is the same crash
+_TASK_NAMES = [(re.compile(p), r) for p, r in [
+    (r"^(INFO: task) .+:\d+ (blocked for)", r"\1 \2"),
+    (r"\s*\[[^\]\s]+:\d+\]\s*$", ""),
+    (r"^(BUG: [^:]+): \S+/\d+/0x[0-9a-f]+$", r"\1"),
+]]
+
+
+def signed_message(line: str) -> str:
+    """A report line without the name and PID of the task that hit it."""
+    text = line.strip()
+    for pattern, repl in _TASK_NAMES:
+        text = pattern.sub(repl, text)
+    return text
 
 
 # -- the log's reports ----------------------------------------------------------------------
@@ -316,7 +331,7 @@ def crash_site(target: LinuxTarget) -> CrashSite | None:
     function = function or (frames[0] if frames else None)
     if not line:
         line = "unknown crash (no panic message, no report in the log)"
-    return CrashSite(target=target.name, title=title_of(line, function), message=line.strip(),
+    return CrashSite(target=target.name, title=title_of(line, function), message=signed_message(line),
                      frames=frames, cpu=cpu, pid=pid, comm=comm, task=task, kind=kind)
 
 
