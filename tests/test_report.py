@@ -180,3 +180,24 @@ def test_redactor_hides_host_names_and_command_lines() -> None:
     assert [line for line, keep in zip(lines, r.keep_mask(lines)) if keep] == \
         ["Run /init as init", "ordinary line"]
     assert Redactor(False).keep_mask(lines) == [True] * len(lines)
+
+
+def test_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """xcrash report VMCORE SYMS: text, --json, --html FILE; a file that is no dump: 2."""
+    from xcrash import cli
+    entry = sample_manifest()["dumps"]["linux-nmi"]
+    args = [str(SAMPLES / entry["files"][0]["path"]), str(SAMPLES / entry["kernel"]["vmlinux"])]
+    assert cli.main(["report", *args], fast_exit=False) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("xcrash ") and "\nTITLE: Kernel panic - not syncing: NMI: " in text
+    assert cli.main(["report", "--json", "--redact", *args], fast_exit=False) == 0
+    data = json.loads(capsys.readouterr().out)
+    jsonschema.validate(data, REPORT_SCHEMA)
+    assert data["redacted"] is True and data["dump"]["path"] == "vmcore.elf.xz"
+    page = tmp_path / "r.html"
+    assert cli.main(["report", "--html", str(page), *args], fast_exit=False) == 0
+    assert capsys.readouterr().out == "" and page.read_text().startswith("<!DOCTYPE html>")
+    (tmp_path / "junk").write_bytes(b"junk" * 100)
+    assert cli.main(["report", str(tmp_path / "junk")], fast_exit=False) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("xcrash: ")
