@@ -134,3 +134,27 @@ def each_text(records: Iterable[Any]) -> Iterator[str]:
 def nothing() -> Records:
     """A result with no records and no text."""
     return Records([], each_text)
+
+
+# -- what --explain teaches ---------------------------------------------------------------
+@dataclass
+class Teaching:
+    """What ``--explain`` adds after its account of the reads: the kernel structures an
+    answer came from and why they are walked that way (``sentences``, with the version
+    differences that mattered on this dump), further facts line by line (``details``:
+    which ORC entry unwound which frame, ...), and a program in the Python API that
+    prints the same answer.  The program is ``imports`` and ``body``; the engine puts
+    the opening of the session's own dump between them, binding the target to
+    ``variable``.  ``body`` is empty when no program reproduces this form of the
+    command (``sentences`` then say which form has one)."""
+    sentences: list[str]
+    imports: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+    variable: str = "kernel"
+
+    def __add__(self, other: Teaching) -> Teaching:
+        """Two teachings one after another (a program that prints both answers)."""
+        return Teaching(self.sentences + other.sentences,
+                        self.imports + [i for i in other.imports if i not in self.imports],
+                        self.body + other.body, self.details + other.details, self.variable)

@@ -1,7 +1,7 @@
 """A session: one dump, its symbol files, the targets found in it, the current one."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
 
 from . import caveats
@@ -142,6 +142,18 @@ def _no_vmlinux_message(vmcore: str, dump: Dump, symfiles: list[SymbolFile]) -> 
     return f"{vmcore}: no vmlinux given: physical memory only"
 
 
+@dataclass
+class OpenArguments:
+    """What a session was opened with, the paths as given: what ``--explain`` fills in
+    the programs it prints, so that they open the same dump the same way (and print the
+    same paths, as ``sys`` and ``target`` show them)."""
+    vmcore: str
+    #: the symbol files and the other parts of a split dump, in the order given
+    paths: tuple[str, ...] = ()
+    #: ``symbols_for`` (``--sym domN=FILE``)
+    symbols_for: dict[str, str] = field(default_factory=dict)
+
+
 class Session:
     """The dump, its targets (by name) and the current target."""
 
@@ -153,6 +165,8 @@ class Session:
         self.current: Target = targets[current]
         #: start-up notes for the user (which symbol file serves which target, ...)
         self.messages = messages or []
+        #: the files it was opened from (None: made otherwise, as tests' sessions)
+        self.opened_with: OpenArguments | None = None
 
     @classmethod
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
@@ -199,7 +213,10 @@ class Session:
         current = target or next(iter(targets))
         if current not in targets:
             raise NoSuchTarget(current, list(targets))
-        return cls(dump, symfiles, targets, current, messages)
+        session = cls(dump, symfiles, targets, current, messages)
+        session.opened_with = OpenArguments(vmcore, (*parts, *symbol_paths),
+                                            dict(symbols_for or {}))
+        return session
 
     def select(self, name: str) -> Target:
         if name not in self.targets:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from ..errors import CommandError
 from .. import results
+from ..results import Teaching
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -111,6 +112,13 @@ class Command:
 
     def run(self, ctx: Context, args: list[str]) -> Result:
         raise NotImplementedError
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        """What ``--explain`` teaches after its account of the reads: the kernel
+        structures behind this command's answer and a program printing the same answer
+        (the arguments as ``run`` took them, after it ran); None where there is nothing
+        to teach."""
+        return None
 
     @classmethod
     def usage(cls) -> str:

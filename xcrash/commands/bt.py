@@ -14,15 +14,15 @@ from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.frames import exception_frame_lines, word_lines, xen_exception_frame_lines
 from ..layouts.tasks import task_header
-from ..results import Records
-from ..targets.linux import traces
+from ..results import Records, Teaching
+from ..targets.linux import teach, traces
 from ..targets.linux.context import NoPanicTask, current_task, panic_task, resolve_task
 from ..targets.linux.tasks import active_tasks
 from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, CpuStack, FrameSource,
                                     FrameWords, StackChange, StackOverflow, StackText,
                                     StackWord, TaskExceptionFrame, TraceStart)
 from ..targets.linux.wordnames import WordName, word_names
-from ..targets.xen import traces as xen_traces
+from ..targets.xen import teach as xen_teach, traces as xen_traces
 from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,
                                   XenStackChange)
 from .args import linux_target, parse_cpu_list
@@ -283,6 +283,39 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
         offsets = ("x" if opts["hexoff"] else "d") if opts["symoff"] else None
         return Records(records, partial(trace_lines, offsets=offsets,
                                         with_address=opts["symslab"]))
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        opts, rest = self.parse(args)
+        if ctx.target.kind == "xen":
+            xen = cast("XenTarget", ctx.target)
+            cpus = (list(xen.cpu_notes) if opts["all"] else
+                    parse_cpu_list(opts["cpus"], "bt") if opts["cpus"] is not None else
+                    [xen.crashing_cpu if xen.crashing_cpu is not None
+                     else next(iter(xen.cpu_notes))])
+            teaching = xen_teach.pcpu_trace_teaching(xen, cpus)
+            if opts["method"] or opts["data"]:
+                teaching.sentences.append("(The program below prints the traces as bt with "
+                                          "no option finds them.)")
+                return Teaching(teaching.sentences, variable="xen")
+            teaching.imports.append("from xcrash.commands.bt import xen_trace_lines")
+            teaching.body += ["for line in xen_trace_lines(records):", "    print(line)"]
+            return teaching
+        target = linux_target(ctx)
+        views = ("irqframes", "overflow", "eframes", "text", "alltext", "symdata", "symslab",
+                 "data", "lines", "symoff", "ref", "group")
+        tasks = self._tasks(target, opts, rest)
+        if opts["all"] and not rest:
+            teaching = teach.active_traces_teaching(target)
+        else:
+            teaching = teach.trace_teaching(target, tasks)
+        if any(opts[v] for v in views):
+            teaching.sentences.append("(The program below prints the traces as plain bt does; "
+                                      "its other views have none yet.)")
+            return Teaching(teaching.sentences, details=teaching.details)
+        teaching.imports.append("from xcrash.commands.bt import trace_lines")
+        teaching.body += ["for line in trace_lines(records):  # crash's layout of the records",
+                          "    print(line)"]
+        return teaching
 
     @staticmethod
     def _tasks(target: LinuxTarget, opts: dict[str, Any], rest: list[str]) -> list[int]:

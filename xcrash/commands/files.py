@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from ..caveats import Unreadable
 from ..layouts import separated
 from ..layouts.tasks import task_header
-from ..results import Records
+from ..results import Records, Teaching
+from ..targets.linux import teach
 from ..targets.linux.files import OpenFile, TaskFiles, task_files
 from .args import linux_target, per_task_records, tasks_or_current
 from .base import Command, Context
@@ -67,6 +68,16 @@ current context task (see `set`).  `foreach files` lists every task's files.
         _opts, rest = self.parse(args)
         tasks = tasks_or_current(linux_target(ctx), rest, "files")
         return Records(per_task_records(ctx, tasks, "files", task_files), files_lines)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching:
+        _opts, rest = self.parse(args)
+        target = linux_target(ctx)
+        teaching = teach.files_teaching(target, tasks_or_current(target, rest, "files"))
+        teaching.imports.append("from xcrash.commands.files import files_lines")
+        teaching.body += ["for line in files_lines(records):  # crash's layout of the records",
+                          "    print(line)"]
+        return teaching
 
 
 COMMANDS = [Files]

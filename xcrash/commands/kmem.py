@@ -16,9 +16,9 @@ from ..layouts import separated
 from ..layouts.kmem import (address_lines, cache_detail_lines, cache_lines, free_area_lines,
                             hstate_lines, memory_map_lines, page_flag_lines, page_lines,
                             slab_object_lines, usage_lines, vmalloc_lines)
-from ..results import Column, Layout, Records
+from ..results import Column, Layout, Records, Teaching
 from ..targets.linux import (freepages, meminfo, memnodes, pages, slab, slablists, slabobjects,
-                             vmalloc, whereis)
+                             teach, vmalloc, whereis)
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option
 
@@ -127,6 +127,17 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
             return Records([whereis.whereis(target, parse_address(target, a)) for a in rest],
                            partial(_each, address_lines))
         return self._one(ctx, target, chosen[0], rest)
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        opts, rest = self.parse(args)
+        chosen = [dest for dest in ONE_OF if opts[dest]]
+        if chosen != ["info"] or rest or opts["nodes"]:
+            return None
+        teaching = teach.meminfo_teaching(cast("LinuxTarget", ctx.target))
+        teaching.imports.append("from xcrash.layouts.kmem import usage_lines")
+        teaching.body += ["for line in usage_lines(records):  # crash's table of the counts",
+                          "    print(line)"]
+        return teaching
 
     def _one(self, ctx: Context, target: LinuxTarget, option: str,
              rest: list[str]) -> Records:

@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import TYPE_CHECKING, cast
 from collections.abc import Iterable, Iterator
 
 from ..caveats import caveat
 from ..errors import CommandError
-from ..results import Records, text_lines
-from ..targets.linux import printk, sysinfo
+from ..results import Records, Teaching, text_lines
+from ..targets.linux import printk, sysinfo, teach
+from ..targets.xen import teach as xen_teach
 from ..targets.linux.printk import Record
 from .args import linux_target, xen_target
 from .base import Command, Context, Option
+
+if TYPE_CHECKING:
+    from ..targets.linux.kernel import LinuxTarget
+    from ..targets.xen.hypervisor import XenTarget
 
 
 def record_lines(records: Iterable[Record], *, no_time: bool = False, wall: int | None = None,
@@ -84,6 +90,38 @@ ring (what `xl dmesg` shows), the whole ring oldest first, as crash shows it.
         layout = partial(record_lines, no_time=opts["no_time"], wall=wall, level=opts["level"],
                          caller=opts["caller"], dictionary=opts["dict"])
         return Records(_polled(ctx, printk.records(target)), layout)
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching:
+        opts, _rest = self.parse(args)
+        return _teach(ctx, opts)
+
+
+def _teach(ctx: Context, opts: dict[str, bool]) -> Teaching:
+    target = ctx.target
+    if target.kind == "xen":
+        teaching = xen_teach.console_teaching(cast("XenTarget", target))
+        teaching.body += ["if text:", "    print(text.removesuffix(\"\\n\"))"]
+        return teaching
+    teaching = teach.log_teaching(cast("LinuxTarget", target))
+    if opts["human"]:
+        teaching.sentences.append("(The program below prints the log with seconds since "
+                                  "boot; log -T has none yet.)")
+        return Teaching(teaching.sentences)
+    chosen = {k: v for k, v in opts.items() if v}
+    if chosen:
+        teaching.imports.append("from xcrash.commands.log import record_lines")
+        names = {"no_time": "no_time", "level": "level", "caller": "caller", "dict": "dictionary"}
+        args = ", ".join(f"{names[k]}=True" for k in chosen)
+        teaching.body += [f"for line in record_lines(records, {args}):", "    print(line)"]
+        return teaching
+    teaching.body += [
+        "for rec in records:",
+        "    stamp = f\"[{rec.ts_nsec // 10**9:5d}.{rec.ts_nsec % 10**9 // 1000:06d}] \"",
+        "    first, *more = rec.text.split(\"\\n\")  # continuation lines go under the text",
+        "    print(stamp + first)",
+        "    for line in more:",
+        "        print(\" \" * len(stamp) + line)"]
+    return teaching
 
 
 def _polled(ctx: Context, records: Iterable[Record]) -> Iterator[Record]:

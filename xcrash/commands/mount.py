@@ -5,7 +5,8 @@ from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..errors import CommandError
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
+from ..targets.linux import teach
 from ..targets.linux.context import resolve_task
 from ..targets.linux.mounts import Mount, mounts
 from .args import linux_target
@@ -69,6 +70,16 @@ kernels since 3.6 no longer have, and are not offered here.
         if opts["task"]:
             task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
         return Records(mounts(target, task), mount_lines, columns=COLUMNS)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching:
+        opts, _rest = self.parse(args)
+        target = linux_target(ctx)
+        task = resolve_task(target, opts["task"]) if opts["task"] else None
+        teaching = teach.mounts_teaching(target, task)
+        teaching.imports.append("from xcrash.commands.mount import mount_lines")
+        teaching.body += ["for line in mount_lines(records):", "    print(line)"]
+        return teaching
 
 
 COMMANDS = [MountCmd]

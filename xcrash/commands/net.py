@@ -7,7 +7,8 @@ from ..caveats import Unreadable
 from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.tasks import task_header
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
+from ..targets.linux import teach
 from ..targets.linux.net import (AF_INET, AF_INET6, FAMILIES, SOCK_TYPES, NetDevice, Socket,
                                  TaskSockets, net_devices, task_sockets)
 from ..targets.linux.context import resolve_task
@@ -88,6 +89,18 @@ are not implemented yet.
         if opts["task"]:
             task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
         return Records(net_devices(target, task), device_lines, columns=DEVICE_COLUMNS)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        opts, _rest = self.parse(args)
+        if opts["sockets"]:
+            return None
+        target = linux_target(ctx)
+        task = resolve_task(target, opts["task"]) if opts["task"] else None
+        teaching = teach.net_teaching(target, task)
+        teaching.imports.append("from xcrash.commands.net import device_lines")
+        teaching.body += ["for line in device_lines(records):", "    print(line)"]
+        return teaching
 
 
 COMMANDS = [Net]

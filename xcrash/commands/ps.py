@@ -15,8 +15,8 @@ from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.tasks import task_header
 from ..layouts.times import duration
-from ..results import Column, Records
-from ..targets.linux import taskinfo
+from ..results import Column, Records, Teaching
+from ..targets.linux import taskinfo, teach
 from ..targets.linux.kernel import LinuxTarget
 from ..targets.linux.taskinfo import (RLIM_INFINITY, RLIMIT_NAMES, LastRun, TaskArguments,
                                       TaskEntry, TaskFamily, TaskLimits, TaskTimes)
@@ -239,6 +239,39 @@ shows 0, as for a kernel thread).  -I is later crash's (8.0.6 lacks it).
                                         header=not opts["no_header"]),
                        columns=KSTACK_COLUMNS if opts["kstack"] else COLUMNS,
                        mark=lambda e: "active" if e.active else None)
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching:
+        opts, rest = self.parse(args)
+        teaching = teach.tasks_teaching(linux_target(ctx))
+        plain = {"kernel", "user", "leaders", "no_idle", "active_only"}
+        if any(value not in (None, False) for dest, value in opts.items() if dest not in plain):
+            teaching.sentences.append("(The program below prints the task table; the other "
+                                      "views of ps have none yet.)")
+            return Teaching(teaching.sentences)
+        tests = {"kernel": "e.kernel_thread", "user": "not e.kernel_thread",
+                 "leaders": "e.pid == e.tgid", "no_idle": "e.pid != 0",
+                 "active_only": "e.active"}
+        body = teaching.body
+        for dest, test in tests.items():
+            if opts[dest]:
+                body.append(f"records = [e for e in records if {test}]  # {self._flag(dest)}")
+        if rest:
+            pids = sorted({int(a) for a in rest if a.isdigit()})
+            comms = sorted({a for a in rest if not a.isdigit()})
+            body.append(f"records = [e for e in records if e.pid in {set(pids) or '()'!s} "
+                        f"or e.comm in {set(comms) or '()'!s} or f'{{e.task:x}}' in "
+                        f"{set(comms) or '()'!s}]")
+        body += ['print("' + HEADER + '")',
+                 "for e in records:",
+                 '    comm = f"[{e.comm}]" if e.kernel_thread else e.comm  # kernel threads '
+                 'in brackets',
+                 "    print(f\"{'>' if e.active else ' '}{e.pid:8d} {e.ppid:7d} {e.cpu:3d}  "
+                 "{e.task:16x}  \"",
+                 '          f"{e.state:<2} {e.mem_percent:5.1f} {e.vsz:8d} {e.rss:8d}  {comm}")']
+        return teaching
+
+    def _flag(self, dest: str) -> str:
+        return next(o.flag for o in self.options if o.dest == dest)
 
     def _selected(self, opts: dict[str, Any], rest: list[str],
                   entries: list[TaskEntry]) -> list[TaskEntry]:

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.times import duration
-from ..results import Records
-from ..targets.linux import runq
+from ..results import Records, Teaching
+from ..targets.linux import runq, teach
 from ..targets.linux.kernel import LinuxTarget
 from ..targets.linux.runq import QueuedTasks, RqClock, RqLag, RqTask, RunQueue
 from ..targets.linux.taskinfo import has_sched_info
@@ -146,6 +146,20 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
         if opts["on_rq"]:
             return Records(runq.queued_tasks(target, cpus), on_rq_lines)
         return Records(runq.run_queues(target, cpus), queue_lines)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        opts, _rest = self.parse(args)
+        if opts["timestamps"] or opts["lag"] or opts["since"] or opts["on_rq"]:
+            return None
+        target = ctx.target
+        assert isinstance(target, LinuxTarget)          # targets = ("linux",)
+        wanted = set(parse_cpu_list(opts["cpus"], "runq")) if opts["cpus"] else None
+        cpus = [c for c in target.online_cpus if wanted is None or c in wanted]
+        teaching = teach.runq_teaching(target, cpus)
+        teaching.imports.append("from xcrash.commands.runq import queue_lines")
+        teaching.body += ["for line in queue_lines(records):", "    print(line)"]
+        return teaching
 
 
 COMMANDS = [Runq]

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ..errors import CommandError
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
+from ..targets.xen import teach as xen_teach
 from ..session import TargetSummary, target_summaries
 from ..targets.xen.pvguest import PvLinuxTarget
 from .base import ANY_TARGET, Command, Context
@@ -81,6 +82,20 @@ xen-syms the session starts in dom0, as crash's dom0 session does.
         chosen = session.select(name)
         why = chosen.symbol_match if isinstance(chosen, PvLinuxTarget) else ""
         return Records([Selected(name, why)], selected_lines)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        _opts, rest = self.parse(args)
+        if rest:
+            return None
+        session = ctx.session
+        guests = [t for t in session.targets.values() if isinstance(t, PvLinuxTarget)]
+        if not guests:
+            return None
+        teaching = xen_teach.guests_teaching(session, guests)
+        teaching.imports.append("from xcrash.commands.target import target_lines")
+        teaching.body += ["for line in target_lines(records):", "    print(line)"]
+        return teaching
 
 
 COMMANDS = [TargetCommand]

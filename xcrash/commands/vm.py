@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from ..layouts import separated
 from ..layouts.columns import center
 from ..layouts.tasks import task_header
-from ..results import Records
+from ..results import Records, Teaching
+from ..targets.linux import teach
 from ..targets.linux.vma import MemoryMap, Vma, memory_map
 from .args import linux_target, per_task_records, tasks_or_current
 from .base import Command, Context
@@ -58,6 +59,16 @@ VMAs.  Without an argument: the current context task (see `set`).
         _opts, rest = self.parse(args)
         tasks = tasks_or_current(linux_target(ctx), rest, "vm")
         return Records(per_task_records(ctx, tasks, "vm", memory_map), vm_lines)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching:
+        _opts, rest = self.parse(args)
+        target = linux_target(ctx)
+        teaching = teach.vm_teaching(target, tasks_or_current(target, rest, "vm"))
+        teaching.imports.append("from xcrash.commands.vm import vm_lines")
+        teaching.body += ["for line in vm_lines(records):  # crash's layout of the records",
+                          "    print(line)"]
+        return teaching
 
 
 COMMANDS = [Vm]

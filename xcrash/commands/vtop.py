@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from ..errors import CommandError
 from ..layouts import separated
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
+from ..targets.linux import teach
+from ..targets.linux.kernel import LinuxTarget
 from ..targets.memory import AddressTranslation, direct_map_base, translation
 from .args import parse_address, parse_number
 from .base import Command, Context
@@ -64,6 +66,17 @@ guest's pseudo-physical address (Xen's m2p) and MACHINE the dump's.
         target = ctx.target
         addresses = [parse_address(target, arg) for arg in rest]
         return Records([translation(target, vaddr) for vaddr in addresses], vtop_lines)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        _opts, rest = self.parse(args)
+        target = ctx.target
+        if not rest or not isinstance(target, LinuxTarget):
+            return None
+        teaching = teach.translation_teaching(target, [parse_address(target, a) for a in rest])
+        teaching.imports.append("from xcrash.commands.vtop import vtop_lines")
+        teaching.body += ["for line in vtop_lines(records):", "    print(line)"]
+        return teaching
 
 
 @dataclass

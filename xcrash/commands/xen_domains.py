@@ -11,10 +11,11 @@ from collections.abc import Iterable, Iterator
 from ..caveats import Unreadable
 from ..errors import CommandError, XcrashError
 from ..layouts.xen_columns import ADDR, INT, center, hexc
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
 from ..symbols.types import declaration
 from ..targets.xen.domains import DomainEntry, domain_entries, find_domain, parse_hex
 from ..targets.xen.hypervisor import XenTarget
+from ..targets.xen import teach as xen_teach
 from ..targets.xen.pcpus import crashing_vcpu, pcpus
 from .args import xen_target
 from .base import Command, Context
@@ -94,6 +95,16 @@ checked); a warning says so.
                 wanted.extend(hit)
             entries = wanted
         return Records(entries, doms_lines, columns=DOMS_COLUMNS, mark=_mark)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        _opts, rest = self.parse(args)
+        if rest:
+            return None
+        teaching = xen_teach.domains_teaching(xen_target(ctx))
+        teaching.imports.append("from xcrash.commands.xen_domains import doms_lines")
+        teaching.body += ["for line in doms_lines(records):", "    print(line)"]
+        return teaching
 
 
 class DomainCmd(Command):

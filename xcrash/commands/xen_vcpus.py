@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 
 from ..errors import CommandError, XcrashError
 from ..layouts.xen_columns import ADDR, center, hexc
-from ..results import Column, Records
+from ..results import Column, Records, Teaching
+from ..targets.xen import teach as xen_teach
 from ..targets.xen.domains import parse_hex
 from ..targets.xen.pcpus import crashing_vcpu, pcpus
 from ..targets.xen.vcpus import VcpuEntry, find_vcpu, vcpu_entries
@@ -86,6 +87,16 @@ does).
         if (rest or opts["ids"]) and not entries:
             raise CommandError(f"vcpus: invalid vcpu: {' '.join(rest)}")
         return Records(entries, vcpus_lines, columns=VCPUS_COLUMNS, mark=_mark)
+
+
+    def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
+        opts, rest = self.parse(args)
+        if rest or opts["ids"]:
+            return None
+        teaching = xen_teach.vcpus_teaching(xen_target(ctx))
+        teaching.imports.append("from xcrash.commands.xen_vcpus import vcpus_lines")
+        teaching.body += ["for line in vcpus_lines(records):", "    print(line)"]
+        return teaching
 
 
 class VcpuCmd(Command):

@@ -13,9 +13,11 @@
 """
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from typing import TYPE_CHECKING
 
+from ..results import Teaching
 from ..trace import Event
 
 if TYPE_CHECKING:
@@ -85,3 +87,38 @@ def explain(events: list[Event], target: Target) -> str:
     if len(lines) == 1:
         lines.append("(nothing was read from the dump)")
     return "\n".join(lines)
+
+
+# -- what the kernel keeps, and the program ----------------------------------------------
+#: the line after which --explain prints its program
+PROGRAM_LINE = "-- as a program --"
+WIDTH = 96
+
+
+def program_text(session: Any, target: Any, teaching: Teaching) -> str:
+    """The teaching's program, opening the session's own dump and symbol files and
+    selecting its target: runs as printed (``python -c``) and prints the same answer."""
+    opened = getattr(session, "opened_with", None)
+    if opened is not None:
+        args = [repr(opened.vmcore)] + [repr(p) for p in opened.paths]
+        if opened.symbols_for:
+            args.append(f"symbols_for={opened.symbols_for!r}")
+    else:       # a session not opened from files (tests'): the reader fills them in
+        args = ["VMCOREFILE", "SYMBOLFILE"]
+    lines = ["import xcrash"] + teaching.imports
+    lines += ["", f"session = xcrash.open({', '.join(args)})",
+              f"{teaching.variable} = session.select({target.name!r})"]
+    lines += teaching.body
+    return "\n".join(lines)
+
+
+def teaching_lines(session: Any, target: Any, teaching: Teaching) -> list[str]:
+    """The sentences (wrapped), the details, then the program after PROGRAM_LINE."""
+    lines = ["-- what the kernel keeps --"]
+    for sentence in teaching.sentences:
+        lines += textwrap.wrap(sentence, WIDTH, break_on_hyphens=False,
+                               break_long_words=False) or [""]
+    lines += [f"{'steps' if i == 0 else '':<8} {d}" for i, d in enumerate(teaching.details)]
+    if teaching.body:
+        lines += [PROGRAM_LINE, program_text(session, target, teaching)]
+    return lines

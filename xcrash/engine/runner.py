@@ -25,7 +25,7 @@ from ..commands.registry import Registry
 from ..commands.settings import default_settings
 from ..errors import FileError, XcrashError
 from . import output
-from .explain import explain
+from .explain import explain, teaching_lines
 from .interrupt import Interrupt
 from .line import Line, LineError, parse, replace_first_word
 
@@ -152,6 +152,7 @@ class Runner:
                         chunks = list(self._chunks(result, line, found))
                     if events or asked:     # `set explain on` stays quiet for `set` itself
                         chunks += [text + "\n" for text in explain(events, target).split("\n")]
+                        chunks += [text + "\n" for text in self._teaching(cmd, ctx, args)]
                     self._write("".join(chunks), line)
                 else:
                     result = cmd.run(ctx, args)
@@ -174,6 +175,17 @@ class Runner:
         except Exception as exc:
             self._internal_error(word, exc)
         return False
+
+    def _teaching(self, cmd: Command, ctx: Context, args: list[str]) -> list[str]:
+        """What the command teaches (--explain): the kernel's structures, then a program.
+        An explanation that cannot be made says why; the command's answer stands."""
+        try:
+            teaching = cmd.teach(ctx, args)
+        except XcrashError as exc:
+            return ["-- what the kernel keeps --", f"(not explained: {exc})"]
+        if teaching is None:
+            return []
+        return "\n".join(teaching_lines(self.session, ctx.target, teaching)).split("\n")
 
     def _internal_error(self, word: str, exc: Exception) -> None:
         if os.environ.get("XCRASH_DEBUG"):

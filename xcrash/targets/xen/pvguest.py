@@ -123,6 +123,12 @@ class PvLinuxTarget(LinuxTarget):
             return None
         return (pfn << PAGE_SHIFT) | (maddr & ((1 << PAGE_SHIFT) - 1))
 
+    def machine_address(self, gpaddr: int) -> int:
+        """The machine address of a guest (pseudo-)physical address: its frame through
+        the guest's p2m table (what ``__pa()`` and the guest's ``struct page`` arrays
+        speak of → where the dump holds it)."""
+        return self.p2m.machine_address(gpaddr)
+
     @property
     def cpus(self) -> list[Cpu]:
         """The vCPUs' registers, each already under its vCPU id (the dump's notes
