@@ -246,7 +246,7 @@ class LinuxTarget(Target):
         its ``BtFrame``, ``TaskExceptionFrame`` and ``StackChange`` records
         (``targets/linux/traces.py``)."""
         from .traces import trace_records
-        return trace_records(self, task if isinstance(task, int) else int(task.address_))
+        return trace_records(self, task if isinstance(task, int) else task.at_)
 
     def log(self) -> Iterator[Any]:
         """The kernel log's records, oldest first (``printk.Record``: ``ts_nsec``, ``level``,
