@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("report",),
     ("triage",),
     ("shell",),
-    ("cli", "tutorial", "__main__", "__init__"),
+    ("cli", "course", "__main__", "__init__"),
 ]
 
 

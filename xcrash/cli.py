@@ -61,8 +61,8 @@ def parser() -> argparse.ArgumentParser:
                    help="serve Xen guest domN with this vmlinux (repeatable)")
     p.add_argument("--version", action="version", version=f"xcrash {__version__}")
     p.add_argument("--tutorial", action="store_true",
-                   help="exercises on the shipped sample dumps (no VMCORE; --answers FILE "
-                        "reads the answers from FILE)")
+                   help="the course on the sample dumps (no VMCORE), or exercises from "
+                        "VMCORE's own facts; `xcrash --tutorial -h` for its options")
     p.add_argument("vmcore", metavar="VMCORE", help="the dump file (the parts of a "
                    "makedumpfile --split set: all of them, in any order)")
     p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
@@ -89,7 +89,7 @@ def run(argv: list[str]) -> int:
     if argv and argv[0] in SUBCOMMANDS:
         return SUBCOMMANDS[argv[0]](argv[1:])
     if "--tutorial" in argv:
-        from .tutorial import main as tutorial
+        from .course import main as tutorial
         return tutorial(argv)
     try:
         args = parser().parse_args(argv)
