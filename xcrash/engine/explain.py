@@ -21,6 +21,7 @@ from ..results import Teaching
 from ..trace import Event
 
 if TYPE_CHECKING:
+    from ..session import Session
     from ..targets.base import Target
 
 #: how many distinct lines of each kind are shown
@@ -95,7 +96,7 @@ PROGRAM_LINE = "-- as a program --"
 WIDTH = 96
 
 
-def program_text(session: Any, target: Any, teaching: Teaching) -> str:
+def program_text(session: Session, target: Target, teaching: Teaching) -> str:
     """The teaching's program, opening the session's own dump and symbol files and
     selecting its target: runs as printed (``python -c``) and prints the same answer."""
     opened = getattr(session, "opened_with", None)
@@ -112,7 +113,7 @@ def program_text(session: Any, target: Any, teaching: Teaching) -> str:
     return "\n".join(lines)
 
 
-def teaching_lines(session: Any, target: Any, teaching: Teaching) -> list[str]:
+def teaching_lines(session: Session, target: Target, teaching: Teaching) -> list[str]:
     """The sentences (wrapped), the details, then the program after PROGRAM_LINE."""
     lines = ["-- what the kernel keeps --"]
     for sentence in teaching.sentences:
