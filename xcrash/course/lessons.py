@@ -18,7 +18,7 @@ from typing import Any
 
 from ..targets.linux.incident import Incident
 from ..targets.xen.incident import XenIncident
-from . import questions as q
+from . import faults, questions as q, xenquestions as xq
 from .questions import Question
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,24 +51,24 @@ BUILDERS: dict[str, Builder] = {
     "reason": _linux(q.reason), "panic-task": _linux(q.panic_task),
     "panic-cpu": _linux(q.panic_cpu), "caller": _linux(q.caller), "release": _linux(q.release),
     "tasks": _linux(q.tasks), "entry": _linux(q.entry), "entry-mode": _linux(q.entry_mode),
-    "kind": _linux(q.kind), "fault-function": _linux(q.fault_function),
-    "fault-module": _linux(q.fault_module), "module-caller": _linux(q.module_caller),
-    "fault-address": _linux(q.fault_address), "fault-stack": _linux(q.fault_stack),
-    "source": _linux(q.source), "lockup-cpu": _linux(q.lockup_cpu),
-    "lockup-task": _linux(q.lockup_task), "blocked-task": _linux(q.hung_task),
-    "blocked-wait": _linux(q.blocked_wait), "biggest": _linux(q.biggest),
-    "fault-instruction": lambda f: (q.fault_instruction(f.linux, f.session, f.target)
+    "kind": _linux(faults.kind), "fault-function": _linux(faults.fault_function),
+    "fault-module": _linux(faults.fault_module), "module-caller": _linux(faults.module_caller),
+    "fault-address": _linux(faults.fault_address), "fault-stack": _linux(faults.fault_stack),
+    "source": _linux(faults.source), "lockup-cpu": _linux(faults.lockup_cpu),
+    "lockup-task": _linux(faults.lockup_task), "blocked-task": _linux(faults.hung_task),
+    "blocked-wait": _linux(faults.blocked_wait), "biggest": _linux(faults.biggest),
+    "fault-instruction": lambda f: (faults.fault_instruction(f.linux, f.session, f.target)
                                     if f.linux is not None else None),
-    "stdout": lambda f: q.standard_output(f.session, f.target),
-    "other-cpu": lambda f: (q.other_cpu(f.linux, f.session, f.target)
+    "stdout": lambda f: faults.standard_output(f.session, f.target),
+    "other-cpu": lambda f: (faults.other_cpu(f.linux, f.session, f.target)
                             if f.linux is not None else None),
-    "slab": lambda f: q.task_structs(f.session, f.target),
-    "xen-cpu": _xen(q.xen_cpu), "xen-reason": _xen(q.xen_reason),
-    "xen-trigger": _xen(q.xen_trigger), "xen-domain": _xen(q.xen_domain),
-    "guest-task": lambda f: q.guest_task_on_vcpu(f.xen, f.session) if f.xen else None,
-    "guest-hypercall": lambda f: q.guest_hypercall(f.xen, f.session) if f.xen else None,
-    "guest-registers": lambda f: q.guest_registers(f.xen, f.session) if f.xen else None,
-    "dom0-programs": lambda f: q.guest_programs(f.session, "dom0"),
+    "slab": lambda f: faults.task_structs(f.session, f.target),
+    "xen-cpu": _xen(xq.xen_cpu), "xen-reason": _xen(xq.xen_reason),
+    "xen-trigger": _xen(xq.xen_trigger), "xen-domain": _xen(xq.xen_domain),
+    "guest-task": lambda f: xq.guest_task_on_vcpu(f.xen, f.session) if f.xen else None,
+    "guest-hypercall": lambda f: xq.guest_hypercall(f.xen, f.session) if f.xen else None,
+    "guest-registers": lambda f: xq.guest_registers(f.xen, f.session) if f.xen else None,
+    "dom0-programs": lambda f: xq.guest_programs(f.session, "dom0"),
 }
 
 
@@ -301,10 +301,10 @@ def guest_questions(session: Any) -> list[Question]:
     """What each guest ran, and one domU's release from its own log."""
     guests = [n for n, t in session.targets.items() if n.startswith("dom")
               and t.kind == "linux" and getattr(t, "symfile", None) is not None]
-    out = [x for x in (q.guest_programs(session, n) for n in guests if n != "dom0")
+    out = [x for x in (xq.guest_programs(session, n) for n in guests if n != "dom0")
            if x is not None]
     for name in [g for g in guests if g != "dom0"][:1]:
-        found = q.guest_release(session, name)
+        found = xq.guest_release(session, name)
         if found is not None:
             out.append(found)
     return out

@@ -17,9 +17,9 @@ from ...errors import MemoryError_, NoSuchType, SymbolFileMismatch, XcrashError
 from ...memory.linux import LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
 from ...memory.x86_64 import PageTableSpace
-from ...objects import Object
 from ...symbols.types import Type
 from ..base import Cpu, Target
+from .pyapi import KernelObjects
 
 _BANNER_RELEASE = re.compile(rb"Linux version (\S+)")
 
@@ -127,7 +127,7 @@ class KernelThread(XcrashError):
         self.task = task
 
 
-class LinuxTarget(Target):
+class LinuxTarget(KernelObjects, Target):
     """A Linux kernel: bare metal, or a Xen guest once its space is built."""
 
     kind = "linux"
@@ -214,45 +214,6 @@ class LinuxTarget(Target):
         """Every task (idle tasks of all CPUs first), as typed objects."""
         from .tasks import for_each_task
         return list(for_each_task(self))
-
-    # -- the Python API's kernel objects (README: "Python API") -------------------------
-    def task(self, which: int | str) -> Object:
-        """A task's ``struct task_struct``: by PID (an int below 2**32, or a decimal
-        string; PID 0 is CPU 0's idle task) or by address (an int, or a hex string)."""
-        from .context import resolve_task
-        if isinstance(which, int):
-            which = str(which) if which < 1 << 32 else f"{which:x}"
-        return self.object_at("struct task_struct", resolve_task(self, which))
-
-    def panic_task(self) -> Object | None:
-        """The task that was running on the panicking CPU (``panic_cpu``), or None."""
-        from .context import panic_task_address
-        addr = panic_task_address(self, guess=False)
-        return self.task(addr) if addr is not None else None
-
-    def active_tasks(self) -> dict[int, Object]:
-        """CPU number → the task that was current on that CPU at the crash."""
-        from .tasks import active_tasks
-        return {cpu: self.object_at("struct task_struct", addr)
-                for cpu, addr in active_tasks(self).items()}
-
-    def threads(self, task: Object) -> list[Object]:
-        """The threads of ``task``'s process (its thread group), the leader first."""
-        from .tasks import threads
-        return list(threads(self, task.group_leader.deref_()))
-
-    def backtrace(self, task: Object | int) -> list[Any]:
-        """``bt``'s records of a task (an object or its address): a ``TraceStart``, then
-        its ``BtFrame``, ``TaskExceptionFrame`` and ``StackChange`` records
-        (``targets/linux/traces.py``)."""
-        from .traces import trace_records
-        return trace_records(self, task if isinstance(task, int) else task.at_)
-
-    def log(self) -> Iterator[Any]:
-        """The kernel log's records, oldest first (``printk.Record``: ``ts_nsec``, ``level``,
-        ``text``, ...)."""
-        from .printk import records
-        return records(self)
 
     @property
     def modules(self) -> Any:

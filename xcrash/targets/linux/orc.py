@@ -233,3 +233,31 @@ def find_entry(target: LinuxTarget, address: int) -> OrcEntry | None:
             if table is not None:
                 entry = table.find(address)
     return entry
+
+
+_REG_NAMES = {REG_SP: "rsp", REG_BP: "rbp", REG_SP_INDIRECT: "[rsp]", REG_BP_INDIRECT: "[rbp]",
+              REG_R10: "r10", REG_R13: "r13", REG_DI: "rdi", REG_DX: "rdx", REG_AX: "rax"}
+
+
+def rule_text(entry: OrcEntry, scanned: bool = False) -> str:
+    """How a step of a walk found its caller, in words (``bt --explain``): the entry's
+    rule, the frame-pointer fallback, or a scan for the return address."""
+    if entry is NULL_ENTRY:
+        return "pc 0 (a call through a NULL pointer): the return address is at [rsp]"
+    if entry is FP_ENTRY:
+        return "no ORC entry: the frame pointer (saved rbp, return address above it)"
+    if scanned:
+        return (f"no ORC entry, no frame pointer: the first return address above rsp, "
+                f"at rsp+{entry.sp_offset - 8:#x}")
+    if entry.type == "end":
+        return "ORC: end of the stack (the entry code's last frame)"
+    base = _REG_NAMES.get(entry.sp_reg, f"register {entry.sp_reg}")
+    cfa = f"{base}{entry.sp_offset:+#x}" if entry.sp_offset else base
+    if entry.type == TYPE_REGS:
+        return f"ORC: a struct pt_regs at {cfa}"
+    if entry.type == TYPE_REGS_PARTIAL:
+        return f"ORC: an interrupt's iret frame ending at {cfa}"
+    saved_bp = (f", caller's rbp at CFA{entry.bp_offset:+#x}" if entry.bp_reg == REG_PREV_SP
+                else f", caller's rbp at rbp{entry.bp_offset:+#x}" if entry.bp_reg == REG_BP
+                else "")
+    return f"ORC: CFA = {cfa}, return address at CFA-8{saved_bp}"

@@ -72,8 +72,7 @@ class Trace:
     #: the task has no kernel stack (exited: ``task.stack`` is NULL)
     no_stack: bool = False
     stacks: list[tuple[int, int, str]] = field(default_factory=list)
-    #: how each step of the walk found its caller: (the code address unwound, the rule:
-    #: the ORC entry used, or the fallback), for --explain
+    #: (code address, how its caller was found: orc.rule_text) of each step, for --explain
     rules: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -206,17 +205,16 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
     prev_kind = kind
     for _ in range(MAX_FRAMES):
         entry: O.OrcEntry | None
-        how = "ORC"
+        scanned = False
         if ip == 0:
-            entry, how = O.NULL_ENTRY, "null"
+            entry = O.NULL_ENTRY
         else:
             entry = O.find_entry(target, ip if signal else ip - 1)
         if entry is None or entry.type == "undefined":
             # code objtool did not annotate (6.1: kexec_core.o) or generated code:
             # the frame pointer when its frame returns just after a direct call to this
             # function, else the nearest word above sp that does
-            entry, how = _frame_pointer_entry(target, mem, stacks, sp, bp,
-                                              ip if signal else ip - 1), "frame pointer"
+            entry = _frame_pointer_entry(target, mem, stacks, sp, bp, ip if signal else ip - 1)
             if entry is None:
                 ret_slot = _scan_return(target, mem, stacks, sp, ip if signal else ip - 1)
                 if ret_slot is None:
@@ -227,8 +225,8 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
                 entry = O.OrcEntry(ret_slot + 8 - sp, 0 if saved is None else saved, O.REG_SP,
                                    O.REG_UNDEFINED if saved is None else O.REG_PREV_SP,
                                    O.TYPE_CALL)
-                how = "scan"
-        trace.rules.append((ip, rule_text(entry, how)))
+                scanned = True
+        trace.rules.append((ip, O.rule_text(entry, scanned)))
         if entry.type == "end":
             return
         r = entry.sp_reg
@@ -289,34 +287,6 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
             if new_kind == stacks.kind(old_sp) and sp <= old_sp:
                 raise _Stop(f"stack going the wrong way at exception frame {regs_addr:x}")
     raise _Stop(f"more than {MAX_FRAMES} frames")
-
-
-_REG_NAMES = {O.REG_SP: "rsp", O.REG_BP: "rbp", O.REG_SP_INDIRECT: "[rsp]",
-              O.REG_BP_INDIRECT: "[rbp]", O.REG_R10: "r10", O.REG_R13: "r13", O.REG_DI: "rdi",
-              O.REG_DX: "rdx"}
-
-
-def rule_text(entry: O.OrcEntry, how: str) -> str:
-    """How a step of the walk found its caller, in words (``bt --explain``)."""
-    if how == "null":
-        return "pc 0 (a call through a NULL pointer): the return address is at [rsp]"
-    if how == "frame pointer":
-        return "no ORC entry: the frame pointer (saved rbp, return address above it)"
-    if how == "scan":
-        return (f"no ORC entry, no frame pointer: the first return address above rsp, "
-                f"at rsp+{entry.sp_offset - 8:#x}")
-    if entry.type == "end":
-        return "ORC: end of the stack (the entry code's last frame)"
-    base = _REG_NAMES.get(entry.sp_reg, f"register {entry.sp_reg}")
-    cfa = f"{base}{entry.sp_offset:+#x}" if entry.sp_offset else base
-    if entry.type == O.TYPE_REGS:
-        return f"ORC: a struct pt_regs at {cfa}"
-    if entry.type == O.TYPE_REGS_PARTIAL:
-        return f"ORC: an interrupt's iret frame ending at {cfa}"
-    saved_bp = (f", caller's rbp at CFA{entry.bp_offset:+#x}" if entry.bp_reg == O.REG_PREV_SP
-                else f", caller's rbp at rbp{entry.bp_offset:+#x}" if entry.bp_reg == O.REG_BP
-                else "")
-    return f"ORC: CFA = {cfa}, return address at CFA-8{saved_bp}"
 
 
 _THUNKS = ("__x86_indirect_thunk", "__x86_indirect_call_thunk", "__x86_return_thunk")
