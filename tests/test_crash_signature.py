@@ -10,7 +10,8 @@ from conftest import LINUX_DIR, SAMPLES, XEN_DIR, need, open_sample, sample_mani
 
 import xcrash
 from xcrash.targets.linux import crashinfo
-from xcrash.targets.linux.crashinfo import LogReport, _cause, log_reports, title_of
+from xcrash.targets.linux.crashinfo import _cause, title_of
+from xcrash.targets.linux.logreports import LogReport, log_reports
 from xcrash.targets.signature import CrashSite, function_name, normalise_message, signature
 from xcrash.targets.xen.crashinfo import console_reason
 

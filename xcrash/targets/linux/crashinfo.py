@@ -4,8 +4,8 @@ the log said went wrong, and what was loaded that the distribution did not build
 - :func:`crash_site`: the crash's title (syzbot's style: ``BUG: unable to handle page
   fault in ext4_foo``) and the frames of its trace that are not crash machinery
   (:data:`MACHINERY`), for :class:`~xcrash.targets.signature.CrashSite`'s signature;
-- :func:`log_reports`: every ``WARNING``/``BUG``/``Oops``/``Call Trace``/panic block of
-  the log, each with its lines;
+- :func:`~xcrash.targets.linux.logreports.log_reports` (``logreports.py``): every
+  ``WARNING``/``BUG``/``Oops``/``Call Trace``/panic block of the log, each with its lines;
 - :func:`blocked_tasks`: the tasks in ``D`` state (TASK_UNINTERRUPTIBLE) and how long
   each had been off its CPU;
 - :func:`module_notes`: the modules whose taint flags say out-of-tree, unsigned,
@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
 from ..signature import CrashSite, function_name
-from . import printk
 from .context import panic_task, task_index
+from .logreports import LogReport, log_lines, log_reports
 from .taskinfo import TaskRef, comm_of
 from .tasks import for_each_task, task_cpu, task_state_name
 
@@ -83,34 +83,6 @@ wait_on_page_bit_common folio_wait_bit_common rt_mutex_slowlock __rt_mutex_slowl
 percpu_rwsem_wait __percpu_down_read schedule_idle
 """.split())
 
-#: how many of a log block's lines are kept before its Call Trace (ABRT's limit too)
-HEAD_LINES = 40
-#: the longest block kept
-BLOCK_LINES = 80
-#: a line this long after a block's first (ns) starts something else
-GAP_NS = 2 * 10**9
-
-#: the first line of a block the log reports a problem with, and its kind
-_STARTS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), k) for p, k in [
-    (r"^Kernel panic - not syncing", "panic"),
-    (r"^(watchdog: )?BUG: soft lockup", "soft lockup"),
-    (r"^(NMI watchdog: )?Watchdog detected hard LOCKUP", "hard lockup"),
-    (r"^INFO: task \S.* blocked for more than", "hung task"),
-    (r"^(rcu: )?INFO: rcu_\w+ (self-)?detected( expedited)? stalls?", "rcu stall"),
-    (r"^BUG: (kernel NULL pointer dereference|unable to handle)", "oops"),
-    (r"^BUG: ", "bug"),
-    (r"^kernel BUG at ", "bug"),
-    (r"^WARNING: ", "warning"),
-    (r"^(general protection fault|divide error|invalid opcode|stack segment|double fault"
-     r"|kernel stack overflow)", "oops"),
-    (r"^Oops: ", "oops"),
-    (r"^Call Trace:", "call trace"),
-]]
-#: lines that continue a block after its Call Trace: frames, stack markers, registers
-_TRACE_LINE = re.compile(
-    r"^\s+(\? )?[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[\w]+\])?\s*$|^\s*</?[A-Z#]\w*>\s*$"
-    r"|^(RIP|RSP|RAX|RDX|RBP|R10|R13|FS|CS|CR2|DS|DR0|DR3|DR6|PKRU|Code|Modules linked in"
-    r"|Kernel Offset|CPU|Hardware name|Call Trace)\b|^---\[ end ")
 #: the kinds of "Kernel panic" message that only say an earlier report was fatal
 _CONSEQUENCES = ("Fatal exception", "panic_on_warn set", "softlockup: hung tasks",
                  "hung_task: blocked tasks", "Fatal hardware error", "hard LOCKUP",
@@ -134,67 +106,6 @@ def signed_message(line: str) -> str:
     for pattern, repl in _TASK_NAMES:
         text = pattern.sub(repl, text)
     return text
-
-
-# -- the log's reports ----------------------------------------------------------------------
-@dataclass
-class LogReport:
-    """A block of the kernel log reporting a problem: its kind (panic, oops, bug,
-    warning, soft lockup, hard lockup, hung task, rcu stall, call trace), the time of
-    its first line (ns since boot) and its lines."""
-    kind: str
-    ts_nsec: int
-    lines: list[str]
-
-    @property
-    def first(self) -> str:
-        return self.lines[0] if self.lines else ""
-
-
-def _kind(text: str) -> str | None:
-    for pattern, kind in _STARTS:
-        if pattern.match(text):
-            return kind
-    return None
-
-
-def log_lines(target: LinuxTarget) -> list[tuple[int, str]]:
-    """(ts_nsec, text) of every line of the log (a record's continuation lines apart)."""
-    return [(r.ts_nsec, line) for r in printk.records(target) for line in r.text.split("\n")]
-
-
-def log_reports(target: LinuxTarget, lines: list[tuple[int, str]] | None = None
-                ) -> list[LogReport]:
-    """Every report block of the log, oldest first: from its first line (``BUG:``,
-    ``WARNING:``, ``Kernel panic - not syncing``, ...) through its Call Trace and
-    registers, to ``---[ end ...`` or the first line that is none of those (before the
-    Call Trace, a report's own lines are free text; a panic's are the CPU line, the
-    trace and the registers only), and never more than 2 s after its first line; an
-    ``Oops:`` line right after a ``BUG:`` belongs to it."""
-    if lines is None:
-        lines = log_lines(target)
-    out: list[LogReport] = []
-    block: LogReport | None = None
-    in_trace = False
-    for ts, text in lines:
-        kind = _kind(text)
-        if block is not None:
-            joins = (kind in (None, "call trace")
-                     or kind == "oops" and text.startswith("Oops: ") and block.kind != "call trace")
-            free = not in_trace and block.kind != "panic" and len(block.lines) < HEAD_LINES
-            if joins and len(block.lines) < BLOCK_LINES and ts - block.ts_nsec <= GAP_NS and (
-                    free or _TRACE_LINE.match(text)):
-                block.lines.append(text)
-                in_trace = in_trace or text.startswith("Call Trace:")
-                if text.startswith("---[ end "):
-                    block = None
-                continue
-            block = None
-        if kind is not None:
-            block = LogReport(kind, ts, [text])
-            out.append(block)
-            in_trace = kind == "call trace"
-    return out
 
 
 def _cause(reports: list[LogReport]) -> LogReport | None:
