@@ -250,3 +250,9 @@ def test_the_task_that_hit_it_is_not_in_the_signature(line: str, signed: str) ->
     assert crashinfo.signed_message(line) == signed
     other = line.replace("xc-trigger", "kworker/0:1").replace("xc/12", "sh/99")
     assert signature(crashinfo.signed_message(other), ["f"]) == signature(signed, ["f"])
+
+
+def test_without_xen_syms_the_title_says_what_is_missing() -> None:
+    site = site_of(sample_files("xen-own")[0])
+    assert site is not None and site.kind == "unknown"
+    assert site.title == "Xen: crash, reason unknown (no xen-syms: its console and stacks unread)"

@@ -119,8 +119,9 @@ def crash_site(target: XenTarget, dom0: CrashSite | None = None) -> CrashSite:
             caveat(f"pCPU {cpu}'s trace is unreadable ({err}): the crash has no frames")
     where = f" on pCPU {cpu}" if cpu is not None else ""
     if reason is None:
-        return CrashSite(target.name, f"Xen: crash{where}", "Xen crash", frames, cpu=cpu,
-                         kind="unknown")
+        why = " (no xen-syms: its console and stacks unread)" if target.symbols is None else ""
+        return CrashSite(target.name, f"Xen: crash{where}, reason unknown{why}", "Xen crash",
+                         frames, cpu=cpu, kind="unknown")
     if reason.kind == "crash key":
         key = _KEY.search(reason.message)
         assert key is not None
