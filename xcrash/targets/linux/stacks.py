@@ -59,6 +59,14 @@ def _cpu_stacks_known(target: LinuxTarget) -> dict[int, list[tuple[int, int, str
     return {}
 
 
+def _hardirq_stack_ptr(target: LinuxTarget, cpu: int) -> int:
+    """A CPU's IRQ stack pointer: a per-CPU variable of its own, or (6.2 to 6.14) a member
+    of the per-CPU ``struct pcpu_hot``."""
+    if target.symbols.get("hardirq_stack_ptr") is None and target.symbols.get("pcpu_hot"):
+        return int(target.per_cpu("pcpu_hot", cpu).hardirq_stack_ptr)
+    return int(target.per_cpu("hardirq_stack_ptr", cpu))
+
+
 def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
     """(low, high, name) of a CPU's IRQ stack and exception stacks (NMI, DOUBLEFAULT, ...)."""
     known = _cpu_stacks_known(target)
@@ -67,7 +75,7 @@ def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     size = thread_size(target)
     try:
-        ptr = int(target.per_cpu("hardirq_stack_ptr", cpu))
+        ptr = _hardirq_stack_ptr(target, cpu)
         if ptr:
             top = ptr + 8 if ptr & 0xFFF else ptr        # 5.12+: the pointer is top - 8
             out.append((top - size, top, "IRQ"))
