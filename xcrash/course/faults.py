@@ -60,7 +60,7 @@ def fault_address(inc: Incident, target: str | None = None) -> Question | None:
               ["The page-fault handler logs the address the CPU could not access (CR2); "
                "`log` holds the Oops report.",
                "In `log`, the report's first line: `BUG: ... address: <hex>`."],
-              [f"{a:x}"], "hex", target, example=f"{a:#x}")
+              [f"{a:x}"], "hex", target, example=f"{a:#x}", evidence=[f"{a:016x}"])
 
 
 def fault_instruction(inc: Incident, session: Any, target: str | None = None
@@ -180,6 +180,11 @@ def biggest(inc: Incident, target: str | None = None) -> Question | None:
               [b.comm, str(b.pid)], target=target)
 
 
+#: the log's report lines, found by grep (the shell pipeline after a command)
+REPORTS = ("log | grep -e BUG -e Oops -e WARNING -e 'soft lockup' -e 'blocked for' "
+           "-e 'Out of memory' -e NMI -e 'sysrq: Trigger'")
+
+
 def kind(inc: Incident, target: str | None = None) -> Question | None:
     words = {"sysrq": ["sysrq", "sysrq-c", "sysrq c"], "oops": ["oops", "page fault", "fault"],
              "bug": ["bug", "bug()", "invalid opcode"], "warn": ["warn", "warning", "warn_on"],
@@ -190,11 +195,12 @@ def kind(inc: Incident, target: str | None = None) -> Question | None:
     if inc.kind not in words:
         return None
     return _q("kind", "What kind of death was it: sysrq, Oops, BUG, WARN, soft lockup, NMI, "
-              "hung task, out of memory, stack overflow?", inc.kind, "log | tail -40",
-              ["The end of `log` holds the report the kernel wrote before panicking; `sys` "
-               "shows its PANIC message.",
+              "hung task, out of memory, stack overflow?", inc.kind, REPORTS,
+              ["The kernel writes a report to the log before it panics; `sys` shows the PANIC "
+               "message, `log | grep ...` finds the report among the messages.",
                "Read the report's first line (BUG:, Oops:, WARNING:, watchdog:, INFO: task, "
-               "Out of memory...)."], words[inc.kind], target=target)
+               "Out of memory...)."], words[inc.kind], target=target,
+              evidence=[inc.report] if inc.report else None)
 
 
 # -- Linux: a task's files, the other CPUs, the allocator ------------------------------------

@@ -327,8 +327,9 @@ def any_dump_questions(session: Any) -> list[Question]:
         kind = KINDS.get(facts.linux.kind)
         if kind is not None:
             names += [n for n in kind.questions if n not in names]
-        names += [n for n in ("fault-function", "fault-module", "fault-address",
-                              "fault-instruction", "blocked-task", "blocked-wait")
+        names += [n for n in ("fault-function", "fault-module", "module-caller",
+                              "fault-address", "fault-instruction", "source", "lockup-cpu",
+                              "lockup-task", "blocked-task", "blocked-wait")
                   if n not in names]
     out += [BUILDERS[n](facts) for n in names]
     return [x for x in out if x is not None]

@@ -83,8 +83,9 @@ def reason(inc: Incident, target: str | None = None) -> Question | None:
     if not inc.panic_message:
         return None
     reason_text = inc.panic_message.split("not syncing:", 1)[-1].strip()
-    return _q("reason", "Why did the kernel die?  Type its panic message (what follows "
-              "'Kernel panic - not syncing:' is enough).", inc.panic_message, "sys",
+    return _q("reason", "Why did the kernel die?  Type the panic message `sys` shows (of "
+              "'Kernel panic - not syncing: ...', what follows 'not syncing:' is enough).",
+              inc.panic_message, "sys",
               ["`sys` summarises the dump: its PANIC line is the message the kernel printed "
                "as it died (crash finds it in the log).",
                "Read the PANIC line of `sys` (the same text ends `log`): type what follows "
@@ -116,7 +117,9 @@ def panic_cpu(inc: Incident, target: str | None = None) -> Question | None:
 
 
 def caller(inc: Incident, target: str | None = None) -> Question | None:
-    if not inc.caller:
+    """Who called panic(); not asked when an exception frame interrupted kernel code (an
+    Oops, BUG, WARN: the fault's questions are the ones that teach there)."""
+    if not inc.caller or inc.fault is not None:
         return None
     names = [n.split(".")[0] for n in inc.functions]
     direct = inc.functions[names.index("panic") + 1] if "panic" in names[:-1] else inc.caller

@@ -46,10 +46,13 @@ def task_expression(target: LinuxTarget, addr: int) -> tuple[str, str]:
 def thread_list(target: LinuxTarget) -> str:
     """How this kernel links a process's threads."""
     if _has(target, "struct task_struct", "thread_node"):
-        return ("each process's threads on signal->thread_head (task_struct.thread_node, "
-                "Linux 6.1 on; older kernels ring them through task_struct.thread_group)")
-    return ("each process's threads on the ring of task_struct.thread_group (this kernel has "
-            "no signal->thread_head, which 6.1 brought)")
+        also = ("this kernel also keeps the older thread_group ring, gone in 6.7"
+                if _has(target, "struct task_struct", "thread_group")
+                else "the older thread_group ring went in 6.7")
+        return (f"each process's threads on signal->thread_head through "
+                f"task_struct.thread_node (3.14 on; {also})")
+    return ("each process's threads on the ring of task_struct.thread_group (this kernel "
+            "predates signal->thread_head, 3.14)")
 
 
 # -- ps ---------------------------------------------------------------------------------
@@ -70,8 +73,9 @@ def tasks_teaching(target: LinuxTarget) -> Teaching:
                   "before 6.2)" if split else ""))
     else:
         rss = "the file, anon and shmem percpu_counters of mm->rss_stat[] (6.2 on)"
-    current = ("pcpu_hot.current_task, 6.2 on" if _sym(target, "pcpu_hot")
-               else "the per-CPU current_task, in pcpu_hot from 6.2 on")
+    current = ("pcpu_hot.current_task, the per-CPU structure of hot variables (6.2 to 6.14)"
+               if _sym(target, "pcpu_hot") else
+               "the per-CPU variable current_task; 6.2 to 6.14 kept it in pcpu_hot")
     return Teaching(
         [f"ps walks every task: each CPU's idle task from its run queue (runqueues.idle, a "
          f"per-CPU variable), then init_task.tasks, the list that holds one task_struct per "
