@@ -136,9 +136,19 @@ def _check_with_sys_bt_ps(session, q: Question, target: str | None) -> None:
         traces = _run(session, "bt -a", target).split("\n\n")
         headers = [_bt_header(t) for t in traces]
         assert any(q.check(comm) for _pid, _cpu, comm in headers[1:])
-    elif q.key == "entry":
-        frames = re.findall(r"^ ?#\d+ \[[0-9a-f]+\] (\S+) at", _run(session, "bt", target), re.M)
-        assert q.check(frames[-1]) or q.check(frames[-1].split("_")[0])
+    elif q.key in ("entry", "entry-mode", "fault-function"):
+        # the first register block of bt, and the frame above it
+        bt = _run(session, "bt", target)
+        m = re.search(r"^ ?#\d+ \[[0-9a-f]+\] (\S+) at \S+.*\n((?:    .*\n)+)", bt, re.M)
+        assert m, bt
+        block = m.group(2)
+        if q.key == "entry":
+            assert q.check(m.group(1))
+        elif q.key == "entry-mode":
+            assert q.check("user" if "CS: 0033" in block else "kernel")
+        else:
+            rip = re.search(r"\[exception RIP: (\S+)\]", block)
+            assert rip and q.check(rip.group(1))
 
 
 def test_first_look_answers_agree_with_sys_bt_and_ps(asked) -> None:

@@ -134,7 +134,7 @@ def ask(question: Question, number: int, session: Any, trainee: Trainee,
         if text.lower() != "hint":
             out.write("Not quite.\n")
         if hints < len(question.hints):
-            out.write(f"Hint: {question.hints[hints]}\n")
+            out.write("\n".join(textwrap.wrap(f"Hint: {question.hints[hints]}", 96)) + "\n")
             hints += 1
             continue
         break

@@ -88,8 +88,9 @@ def reason(inc: Incident, target: str | None = None) -> Question | None:
               inc.panic_message, "sys",
               ["`sys` summarises the dump: its PANIC line is the message the kernel printed "
                "as it died (crash finds it in the log).",
-               "Read the PANIC line of `sys` (the same text ends `log`): type what follows "
-               "'not syncing:'."],
+               "Read the PANIC line of `sys` (the same text ends `log`)"
+               + (": type what follows 'not syncing:'." if "not syncing:" in inc.panic_message
+                  else ", and type it.")],
               [inc.panic_message, reason_text], "phrase", target, example=reason_text)
 
 
