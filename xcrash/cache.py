@@ -61,7 +61,7 @@ def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], None]) ->
         try:
             os.unlink(tmp)
         except FileNotFoundError:
-            pass
+            pass            # never made, or already gone: nothing to clean up
         raise
     return target
 

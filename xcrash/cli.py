@@ -143,7 +143,7 @@ def _batch(runner: Any, steps: list[tuple[str, str]]) -> int:
             if not ok:
                 status = max(status, FAILED)
     except Quit:
-        pass
+        pass                # q: the batch ends there, with the status so far
     except KeyboardInterrupt:
         _say("interrupted")
         return max(status, FAILED)
@@ -370,7 +370,7 @@ def _flush() -> None:
         try:
             stream.flush()
         except (OSError, ValueError):
-            pass
+            pass            # a closed or broken stream at exit: nothing more to say on it
 
 
 def _silence_stdout() -> None:

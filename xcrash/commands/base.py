@@ -206,4 +206,4 @@ def _is_negative_number(arg: str) -> bool:
         int(arg, 0)
         return True
     except ValueError:
-        return False
+        return False        # the answer asked for: not a number (an option, then)

@@ -326,7 +326,7 @@ def _selects(e: TaskEntry, arg: str) -> bool:
         if int(arg, 16) == e.task:
             return True
     except ValueError:
-        pass
+        pass                # not hex: a command name
     return arg == e.comm
 
 

@@ -166,7 +166,7 @@ class KdumpDump(Dump):
         try:
             desc = self._descriptor(pfn, paddr)
         except PageNotInDump:
-            return False
+            return False    # the answer asked for
         if desc is None:
             return self.zero_excluded
         offset, size, _ = desc

@@ -81,7 +81,7 @@ def is_kdump_file(path: str) -> bool:
     try:
         return read_head(path, path).startswith((SIGNATURE, LEGACY_SIGNATURE))
     except BadDump:
-        return False
+        return False        # the answer asked for: not a kdump file
 
 
 def _open_one(path: str) -> Dump:

@@ -20,7 +20,7 @@ def to_pipeline(text: str, pipeline: str, out: TextIO) -> None:
     try:
         fd: int | None = out.fileno()
     except (AttributeError, io.UnsupportedOperation, ValueError):
-        fd = None
+        fd = None           # no file descriptor (a StringIO): the output is copied
     if fd is not None:
         subprocess.run(pipeline, shell=True, input=text, text=True, stdout=fd)
     else:

@@ -239,7 +239,7 @@ class Runner:
         try:
             return self.interactive and self.out.isatty()
         except (AttributeError, ValueError):
-            return False
+            return False    # a stream with no terminal behind it (closed, or no isatty)
 
 
 class Names(Protocol):

@@ -129,7 +129,7 @@ class AddressSpace:
             self.read(addr, size)
             return True
         except MemoryError_:
-            return False
+            return False    # the answer asked for
 
 
 class PhysicalSpace(AddressSpace):

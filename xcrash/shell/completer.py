@@ -186,7 +186,7 @@ class ShellCompleter(Completer):
         try:
             cpus = [c.index for c in self.runner.session.current.cpus]
         except Exception:
-            return
+            return          # CPUs that cannot be listed: no numbers offered (a prompt never fails)
         yield from _offer(prefix, ((str(i), "cpu") for i in cpus))
 
     def _targets(self, prefix: str) -> Iterator[Completion]:

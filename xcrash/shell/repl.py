@@ -58,13 +58,13 @@ def run_repl(runner: Runner) -> int:
         try:
             text = prompt.prompt(lambda: prompt_text(runner))
         except KeyboardInterrupt:
-            continue
+            continue        # Ctrl-C at the prompt drops the line, as a shell does
         except EOFError:
-            return 0
+            return 0        # Ctrl-D leaves
         try:
             runner.execute(text)
         except Quit:
-            return 0
+            return 0        # q
         except KeyboardInterrupt:
             runner.error(None, "interrupted")
         except BrokenPipeError:

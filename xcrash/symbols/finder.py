@@ -65,7 +65,7 @@ def build_id_of(path: Path) -> str | None:
     try:
         return (ElfImage(str(path)).build_id() or "").lower() or None
     except (FileError, OSError):
-        return None
+        return None         # not a readable ELF file: no candidate for the dump
 
 
 def find_local(build_id: str, release: str | None) -> Found | None:

@@ -195,7 +195,7 @@ class Type:
             self.member(name)
             return True
         except NoSuchMember:
-            return False
+            return False    # the answer asked for
 
     def member_path(self, path: str) -> tuple[int, Type, Member]:
         """Resolve ``a.b.c`` (no pointer hops) to (bit offset, type, last Member)."""

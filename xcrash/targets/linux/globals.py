@@ -155,7 +155,7 @@ def _without_padding(target: Target, address: int, size: int, length: int) -> in
     try:
         raw = target.space.read(address, size * length)
     except MemoryError_:
-        return length
+        return length       # no padding to see: the extent the symbols give
     zero = bytes(size)
     while length and raw[(length - 1) * size:length * size] == zero:
         length -= 1

@@ -89,9 +89,9 @@ def _reported(found: Iterator[Record], lost: list[str]) -> Iterator[Record]:
 def _header_type(target: LinuxTarget) -> Type:
     for name in ("struct printk_log", "struct log"):
         try:
-            return target.type(name)         # struct log before 3.11
+            return target.type(name)
         except NoSuchType:
-            continue
+            continue        # the other name: struct log before 3.11
     raise LogUnavailable("log_buf found but no struct printk_log type")
 
 

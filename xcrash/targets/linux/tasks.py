@@ -113,6 +113,8 @@ def active_tasks(target: LinuxTarget) -> dict[int, int]:
                     target.pointer_type(target.type("struct task_struct")),
                     target.per_cpu_address(target.address_of("current_task"), cpu)))
         except XcrashError:
+            # no per-CPU current_task (or not readable): the scheduler's own record of
+            # the CPU's current task, which holds the same
             out[cpu] = int(target.per_cpu("runqueues", cpu).curr)
     return out
 
@@ -223,7 +225,9 @@ def task_holding(target: LinuxTarget, address: int) -> tuple[int, str] | None:
             return base, "task_struct"
         try:
             stack = int(task.stack)
-        except (MemoryError_, XcrashError):
+        except MemoryError_ as err:
+            caveat(f"task {base:x}: its stack pointer unreadable ({err}): its stack not "
+                   "searched for the address")
             continue
         if stack and stack <= address < stack + stack_size and stack_hit is None:
             stack_hit = (base, "stack")
@@ -245,26 +249,3 @@ def thread_size(target: LinuxTarget) -> int:
         caveat(f"THREAD_SIZE unknown (no __start_init_task, no union thread_union): "
                f"{DEFAULT_THREAD_SIZE} assumed")
         return DEFAULT_THREAD_SIZE
-
-
-#: written at the far end of every task's kernel stack (set_task_stack_end_magic)
-STACK_END_MAGIC = 0x57AC6E9D
-
-
-def stack_overflows(target: LinuxTarget) -> list[tuple[Object, int, int]]:
-    """(task, stack end, the word found there) for each task whose stack end lost its
-    magic: the stack grew past it.  init_task is left out, as crash does (its
-    stack is the static init_stack)."""
-    init = target.symbols.get("init_task")
-    out = []
-    for task in for_each_task(target):
-        if init is not None and task.address_ == init.address:
-            continue
-        try:
-            end = int(task.stack)
-            found = target.space.read_u64(end)
-        except (MemoryError_, XcrashError):
-            continue
-        if end and found != STACK_END_MAGIC:
-            out.append((task, end, found))
-    return out

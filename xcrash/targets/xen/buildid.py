@@ -42,7 +42,7 @@ def _read(dump: Any, address: int, size: int) -> bytes:
     try:
         return bytes(dump.read(address, size))
     except MemoryError_:
-        pass
+        pass                # a page is missing: read page by page below, it as zeros
     out = bytearray()
     for page in range(address, address + size, 4096):
         try:

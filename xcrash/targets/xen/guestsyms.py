@@ -69,7 +69,7 @@ def vmcoreinfo_pages(machine: PhysicalReader, p2m: P2m) -> Iterator[tuple[int, V
         try:
             page = machine.read(mfn << PAGE_SHIFT, PAGE_SIZE)
         except MemoryError_:
-            continue
+            continue        # the rest of the page is not in the dump: cannot be it
         yield pfn << PAGE_SHIFT, VmcoreInfo(page)
 
 
