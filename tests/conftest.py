@@ -11,8 +11,11 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DUMPS = REPO.parent / "shared" / "dumps"
@@ -37,6 +40,12 @@ def pytest_configure(config: pytest.Config) -> None:
         shared = os.path.join(tempfile.gettempdir(), "xcrash-test-cache")
         os.makedirs(shared, exist_ok=True)
         os.environ["XDG_CACHE_HOME"] = shared
+
+
+def present(value: T | None) -> T:
+    """A value the test expects to be there: a None fails the test here."""
+    assert value is not None
+    return value
 
 
 def need(path: Path) -> Path:

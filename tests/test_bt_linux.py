@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 
@@ -190,6 +191,6 @@ def test_where_a_function_without_orc_saved_rbp(code: bytes, offset: int | None)
     from types import SimpleNamespace as NS
     from xcrash.targets.linux.unwind import _rbp_save_offset
     start = 0xFFFFFFFF81000000
-    target = NS(symbols=NS(resolve=lambda a: (NS(address=start), a - start)),
-                space=NS(read=lambda a, n: (code + bytes(64))[a - start:a - start + n]))
+    target: Any = NS(symbols=NS(resolve=lambda a: (NS(address=start), a - start)),
+                     space=NS(read=lambda a, n: (code + bytes(64))[a - start:a - start + n]))
     assert _rbp_save_offset(target, start + 0x40) == offset

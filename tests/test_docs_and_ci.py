@@ -58,6 +58,7 @@ def test_compare_crash_usage_line_is_what_its_parser_takes() -> None:
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    assert module.__doc__
     [usage] = [line.split("tools/compare_crash.py", 1)[1] for line in module.__doc__.splitlines()
                if "tools/compare_crash.py" in line]
     words = [w.strip("[]") for w in shlex.split(usage.replace("...", ""))]

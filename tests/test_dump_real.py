@@ -115,6 +115,7 @@ def test_linux_notes(linux_dump: Dump) -> None:
     assert [p.pid for p in pr] == [46, 68]             # lab_busyloop on CPU 0, lab_crasher on CPU 1
     assert pr[1].regs["rip"] >= START_KERNEL_MAP and pr[1].regs["cs"] == 0x10
     vi = linux_dump.vmcoreinfo
+    assert vi is not None
     assert vi.osrelease == "6.1.192-kdumplab"
     assert vi.build_id == "3a1fe53b797713bb2fc8b7955ff5be799c025f54"
     assert vi.symbol("swapper_pg_dir") == 0xffffffffaf20a000
@@ -128,8 +129,12 @@ def test_linux_notes(linux_dump: Dump) -> None:
 def test_linux_uts_name_in_memory(linux_dump: Dump) -> None:
     """VMCOREINFO's init_uts_ns, translated with phys_base, holds the kernel's utsname."""
     vi = linux_dump.vmcoreinfo
-    paddr = (vi.symbol("init_uts_ns") - START_KERNEL_MAP + vi.number("phys_base")) % 2**64
-    raw = linux_dump.read(paddr + vi.offset("uts_namespace", "name"), 6 * 65)
+    assert vi is not None
+    init_uts_ns, phys_base = vi.symbol("init_uts_ns"), vi.number("phys_base")
+    name = vi.offset("uts_namespace", "name")
+    assert init_uts_ns is not None and phys_base is not None and name is not None
+    paddr = (init_uts_ns - START_KERNEL_MAP + phys_base) % 2**64
+    raw = linux_dump.read(paddr + name, 6 * 65)
     fields = [raw[i * 65:(i + 1) * 65].split(b"\0")[0] for i in range(6)]
     assert fields[:3] == [b"Linux", b"kdumplab", b"6.1.192-kdumplab"]
 
@@ -191,6 +196,7 @@ def test_linux_elf_from_xz(elf_dump: Dump, dump_cache: Path, monkeypatch: pytest
     cached = sorted((dump_cache / "xcrash" / "derived").iterdir())
     start = time.perf_counter()
     with open_dump(str(LINUX / "vmcore-d31.elf.xz")) as again:
+        assert again.vmcoreinfo is not None
         assert again.vmcoreinfo.osrelease == "6.1.192-kdumplab"
     assert time.perf_counter() - start < 1.0          # the cached copy, not a new decompression
     assert sorted((dump_cache / "xcrash" / "derived").iterdir()) == cached
@@ -226,6 +232,7 @@ def test_xen_notes(xen_dump: Dump) -> None:
     assert [(r.cr0, r.cr3, r.cr4) for r in xen.cpu_regs] == [
         (0x80050033, 0x3f28c000, 0x150660), (0x80050033, 0x3f366000, 0x150660)]
     vi = xen.vmcoreinfo
+    assert vi is not None
     assert vi.page_size == 4096 and vi.symbol("domain_list") == 0xffff82d0405ac400
     assert vi.offset("domain", "next_in_list") == 136 and vi.size("domain") == 2432
     pr = xen_dump.prstatus
@@ -243,4 +250,5 @@ def test_xen_memory(xen_dump: Dump) -> None:
     with pytest.raises(PageNotInDump):
         xen_dump.read(0x313e4000, 8)
     # the Xen image at xen_phys_start holds code
+    assert xen_dump.xen is not None and xen_dump.xen.xen_phys_start is not None
     assert any(xen_dump.read(xen_dump.xen.xen_phys_start + 0x200000, PAGE))

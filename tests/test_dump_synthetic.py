@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from xcrash import trace
 from xcrash.dump import VmcoreInfo, open_dump
+from xcrash.dump.kdump import KdumpDump
 from xcrash.errors import BadDump, PageExcluded, PageNotInDump
 
 PAGE = 4096
@@ -211,7 +212,7 @@ def test_kdump_versions(tmp_path: Path, version: int, method: str) -> None:
         # notes from v4, VMCOREINFO text from v3
         assert len(dump.prstatus) == (2 if version >= 4 else 0)
         if version >= 3:
-            assert dump.vmcoreinfo.osrelease == "6.1.0-test"
+            assert dump.vmcoreinfo is not None and dump.vmcoreinfo.osrelease == "6.1.0-test"
         else:
             assert dump.vmcoreinfo is None
 
@@ -230,6 +231,7 @@ def test_kdump_zero_pages_share_one_descriptor(tmp_path: Path) -> None:
     raw = build_kdump(STANDARD_PAGES)
     path = write(tmp_path, "vmcore", raw)
     with open_dump(path) as dump:
+        assert isinstance(dump, KdumpDump)
         descs = [dump._descriptor(pfn, pfn * PAGE) for pfn in (3, 5, 7)]
         assert descs[0] == descs[1] == descs[2]
         assert all(dump.read(pfn * PAGE, PAGE) == bytes(PAGE) for pfn in (3, 5, 7))
@@ -242,6 +244,7 @@ def test_kdump_notes_and_registers(tmp_path: Path) -> None:
         assert pr[0].regs["rip"] == 0xffffffff81000000 and pr[0].regs["rsp"] == 0x1000
         assert list(pr[0].regs)[:3] == ["r15", "r14", "r13"] and len(pr[0].regs) == 27
         vi = dump.vmcoreinfo
+        assert vi is not None
         assert vi.symbol("swapper_pg_dir") == 0xffffffff82a0a000
         assert vi.number("phys_base") == -538968064 and vi.kerneloffset == 0x2d400000
         assert dump.xen is None and dump.qemu_cpus == []
@@ -426,6 +429,7 @@ def test_elf_segments(tmp_path: Path) -> None:
         assert dump.ranges() == [(0x1000, 0x5000), (0x10000, 0x12000), (0x20000, 0x23000)]
         assert dump.is_readable(0x11000) and not dump.is_readable(0x12000)
         assert dump.max_pfn == 0x23
+        assert dump.vmcoreinfo is not None
         assert dump.prstatus[0].pid == 7 and dump.vmcoreinfo.osrelease == "6.1.0-test"
         assert dump.read(0x1000, 0) == b""
 
@@ -482,6 +486,7 @@ def test_xen_notes(tmp_path: Path) -> None:
     path = write(tmp_path, "vmcore", build_elf([(0x1000, memory.ljust(2 * PAGE, b"\0"), 2 * PAGE)], notes))
     with open_dump(path) as dump:
         xen = dump.xen
+        assert xen is not None and xen.vmcoreinfo is not None
         assert xen.version == "4.17.5" and (xen.major_version, xen.minor_version) == (4, 17)
         assert xen.strings == {"extra_version": ".5", "changeset": "cs", "compiler": "gcc 12",
                                "compile_date": "Thu", "compile_time": "12:34"}
@@ -494,6 +499,7 @@ def test_xen_notes(tmp_path: Path) -> None:
     # the 72-byte (9 words) note of older Xen: no xen_phys_start
     old = note("Xen", 0x1000001, info[:64] + struct.pack("<Q", 0x1234))
     with open_dump(write(tmp_path, "old", build_elf([(0x1000, bytes(PAGE), PAGE)], old))) as dump:
+        assert dump.xen is not None
         assert dump.xen.xen_phys_start is None and dump.xen.dom0_p2m_frame_list_list == 0x1234
         assert dump.xen.version == "4.17"   # the version string's page is all zero
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -46,7 +47,8 @@ def test_readme_lists_every_key() -> None:
 
 def json_documents(text: str) -> list:
     """The JSON documents written one after another (one per -c)."""
-    decoder, out, i = json.JSONDecoder(), [], 0
+    decoder, i = json.JSONDecoder(), 0
+    out: list[Any] = []
     while True:
         while i < len(text) and text[i].isspace():
             i += 1

@@ -12,8 +12,9 @@ import struct
 
 import pytest
 
-from conftest import SAMPLES, open_sample, sample_manifest
+from conftest import SAMPLES, open_sample, present, sample_manifest
 from xcrash.dump.vmcoreinfo import VmcoreInfo
+from xcrash.api import Session
 from xcrash.targets.linux.fromdump import (
     SEARCHED,
     NoKallsyms,
@@ -52,7 +53,7 @@ def searched(request: pytest.FixtureRequest):
     from xcrash.targets.linux.fromdump import image_reader, phys_base
     dump = open_dump(_dump_file(request.param))
     vi = dump.vmcoreinfo
-    hidden = _hidden(vi)
+    hidden = _hidden(present(vi))
     symfile = symbols_from_vmcoreinfo(hidden, image_reader(dump, phys_base(hidden)))
     yield request.param, dump, vi, hidden, symfile
     dump.close()
@@ -90,7 +91,7 @@ def test_the_session_equals_the_vmlinux_session(searched, command: str, monkeypa
 
     def without_lines(*paths: str):
         dump = opener(*paths)
-        dump.vmcoreinfo = _hidden(dump.vmcoreinfo)
+        dump.vmcoreinfo = _hidden(present(dump.vmcoreinfo))
         return dump
     monkeypatch.setattr(xcrash.dump, "open_dump", without_lines)
     session = _alone.get(name) or _alone.setdefault(
@@ -99,7 +100,7 @@ def test_the_session_equals_the_vmlinux_session(searched, command: str, monkeypa
     assert session.run(command) == open_sample(name).run(command)
 
 
-_alone: dict[str, object] = {}
+_alone: dict[str, Session] = {}
 
 
 # -- synthetic images: each era's layout ---------------------------------------------------
@@ -125,11 +126,11 @@ def _tables(layout: str, count: int = 700) -> tuple[bytes, int, list[tuple[str, 
     tokens = [bytes([c]) if c in used else b"~" + bytes([65 + c % 26]) for c in range(256)]
     blob = bytearray()
     starts = []
-    for n, _ in names:
+    for name, _ in names:
         starts.append(len(blob))
-        length = len(n)
+        length = len(name)
         blob += bytes([length & 0x7F | 0x80, length >> 7]) if length > 127 else bytes([length])
-        blob += n.encode()
+        blob += name.encode()
     markers = [starts[i] for i in range(0, len(names), 256)]
     table = b"".join(t + b"\0" for t in tokens)
     index, pos = [], 0

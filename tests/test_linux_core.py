@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import re
 
-from conftest import crash_ref
+from conftest import crash_ref, present
 
 PANIC_TASK = 0xFFFFA1C0010C9480
 
 
 def test_jiffies_through_kernel_image_matches_crash_rd(linux_session) -> None:
     ref = crash_ref(linux_session.ref_dir, "16-rd_64_jiffies")
-    addr_text, value_text = re.match(r"([0-9a-f]+):\s+([0-9a-f]+)", ref).groups()
+    addr_text, value_text = present(re.match(r"([0-9a-f]+):\s+([0-9a-f]+)", ref)).groups()
     kernel = linux_session.current
     addr = kernel.address_of("jiffies")
     assert addr == int(addr_text, 16)

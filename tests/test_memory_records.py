@@ -24,7 +24,9 @@ def command_result(session, line: str):
     from xcrash.commands.base import Context
     from xcrash.commands.registry import Registry
     words = line.split()
-    return Registry().get(words[0]).run(Context(session, {}), words[1:])
+    cmd = Registry().get(words[0])
+    assert cmd is not None
+    return cmd.run(Context(session, {}), words[1:])
 
 
 @pytest.mark.parametrize("line", ["rd -p 100000 100000", "search -c xc-crasher"])

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import struct
 from types import SimpleNamespace as NS
+from typing import Any
 
 import pytest
 
-from conftest import run
+from conftest import present, run
 from xcrash.errors import NoSuchSymbol, XcrashError
 from xcrash.targets.linux import orc
 from xcrash.targets.linux.modules import KernelSymbols, Module, ModuleSymbol, ModuleTable
@@ -42,14 +43,14 @@ def _virtio() -> Module:
 def test_module_table_resolves_addresses_inside_modules_only() -> None:
     table = ModuleTable([_tun(), _virtio()])
     assert [m.name for m in table] == ["virtio", "tun"]                # by base address
-    sym, off = table.resolve(0xFFFFFFFFC029D66B)
+    sym, off = present(table.resolve(0xFFFFFFFFC029D66B))
     assert (sym.name, off, sym.module) == ("tun_do_read", 1451, "tun")
-    assert table.resolve(0xFFFFFFFFC02A6488)[0].name == "__this_module"
-    assert table.resolve(0xFFFFFFFFC0400010)[0].name == "tun_init"     # init region
+    assert present(table.resolve(0xFFFFFFFFC02A6488))[0].name == "__this_module"
+    assert present(table.resolve(0xFFFFFFFFC0400010))[0].name == "tun_init"     # init region
     assert table.resolve(0xFFFFFFFFC0271000 + 20480) is None           # past virtio's end
     assert table.resolve(0xFFFFFFFFC0500000) is None
-    assert table.module_at(0xFFFFFFFFC0271010).name == "virtio"
-    assert table.get("tun_chr_read_iter").address == 0xFFFFFFFFC029D960
+    assert present(table.module_at(0xFFFFFFFFC0271010)).name == "virtio"
+    assert present(table.get("tun_chr_read_iter")).address == 0xFFFFFFFFC029D960
     assert table.get("no_such_symbol") is None
 
 
@@ -77,10 +78,10 @@ def test_kernel_symbols_consult_modules_where_vmlinux_has_none() -> None:
 
     syms = KernelSymbols(base, load)
     assert syms.delta == 0x5A00000                      # the vmlinux table's attributes
-    assert syms.resolve(0xFFFFFFFF87411410)[0].name == "schedule"
+    assert present(syms.resolve(0xFFFFFFFF87411410))[0].name == "schedule"
     assert calls == []                                  # kernel addresses need no module list
-    assert syms.resolve(0xFFFFFFFFC029D66B)[0].name == "tun_do_read"
-    assert syms.resolve(0xFFFFFFFFC0700000)[0].name == "_end"   # nothing better: vmlinux's
+    assert present(syms.resolve(0xFFFFFFFFC029D66B))[0].name == "tun_do_read"
+    assert present(syms.resolve(0xFFFFFFFFC0700000))[0].name == "_end"   # nothing better: vmlinux's
     assert syms.lookup_static("tun_do_read").module == "tun"
     with pytest.raises(NoSuchSymbol):
         syms.lookup_static("nothing_like_it")
@@ -113,17 +114,19 @@ def test_module_orc_table_from_dump_arrays() -> None:
     entries = [(8, 0, orc.REG_SP, orc.REG_UNDEFINED, 0), (56, -16, orc.REG_SP, orc.REG_PREV_SP, 0),
                (16, -16, orc.REG_BP, orc.REG_PREV_SP, 0), (0, 0, orc.REG_UNDEFINED, 0, 0)]
     raw_ip, raw = _orc_arrays(ips, ip_base, entries)
-    target = NS(type=_no_types, symbols=NS(delta=0x5A00000, get=lambda name: None), cache={})
+    target: Any = NS(type=_no_types, symbols=NS(delta=0x5A00000, get=lambda name: None),
+                     cache={})                  # a stand-in: what the ORC layout reads
     table = orc.OrcTable(orc._layout(target), raw_ip, ip_base, raw, delta=0)
     e = table.find(0xFFFFFFFFC029D66B - 1)
+    assert e is not None
     assert (e.sp_offset, e.sp_reg, e.bp_reg, e.type) == (56, orc.REG_SP, orc.REG_PREV_SP, "call")
-    assert table.find(TUN_BASE + 0x3700).sp_reg == orc.REG_BP
+    assert present(table.find(TUN_BASE + 0x3700)).sp_reg == orc.REG_BP
     assert table.find(TUN_BASE + 0x2FFF) is None
     # module tables are sorted in place at load time; an unsorted one still works
     order = [2, 0, 3, 1]
     raw_ip2, raw2 = _orc_arrays([ips[i] for i in order], ip_base, [entries[i] for i in order])
     table2 = orc.OrcTable(orc._layout(target), raw_ip2, ip_base, raw2, delta=0)
-    assert table2.find(0xFFFFFFFFC029D66B - 1).sp_offset == 56
+    assert present(table2.find(0xFFFFFFFFC029D66B - 1)).sp_offset == 56
 
 
 def test_find_entry_falls_back_to_the_module_of_the_address() -> None:
@@ -135,20 +138,22 @@ def test_find_entry_falls_back_to_the_module_of_the_address() -> None:
     tun.orc = (ip_base, ip_base + 0x1000, 2)
     memory = {ip_base: raw_ip, ip_base + 0x1000: raw}
     vmlinux = NS(find=lambda address: None)
-    target = NS(type=_no_types, symbols=NS(delta=0, get=lambda name: None),
-                modules=ModuleTable([tun]), space=NS(read=lambda addr, size: memory[addr][:size]),
-                cache={"xcrash.targets.linux.orc.orc_table": vmlinux})
-    assert orc.find_entry(target, 0xFFFFFFFFC029D66A).sp_offset == 56
+    target: Any = NS(type=_no_types, symbols=NS(delta=0, get=lambda name: None),
+                     modules=ModuleTable([tun]),
+                     space=NS(read=lambda addr, size: memory[addr][:size]),
+                     cache={"xcrash.targets.linux.orc.orc_table": vmlinux})
+    assert present(orc.find_entry(target, 0xFFFFFFFFC029D66A)).sp_offset == 56
     assert orc.find_entry(target, 0xFFFFFFFF81000000) is None          # no module there
 
 
 def test_mod_table_as_crash_prints_it() -> None:
     from xcrash.commands.mod import module_lines
     from xcrash.targets.linux.modules import module_entry
-    mods = [_virtio(), _tun()]
-    mods.insert(0, Module(0xFFFFFFFFC027D000, "virtio_pci_modern_dev", 0xFFFFFFFFC027B000,
-                          20480, symbols=[ModuleSymbol("x", 0, 0, "t", "virtio_pci_modern_dev")]))
-    mods = [module_entry(m) for m in mods]       # mod's records
+    modules = [_virtio(), _tun()]
+    modules.insert(0, Module(0xFFFFFFFFC027D000, "virtio_pci_modern_dev", 0xFFFFFFFFC027B000,
+                             20480,
+                             symbols=[ModuleSymbol("x", 0, 0, "t", "virtio_pci_modern_dev")]))
+    mods = [module_entry(m) for m in modules]       # mod's records
     assert module_lines(mods) == [
         "     MODULE       NAME                         BASE         SIZE  OBJECT FILE",
         "ffffffffc027d000  virtio_pci_modern_dev  ffffffffc027b000  20480  (not loaded)  [CONFIG_KALLSYMS]",
@@ -175,11 +180,13 @@ def test_kernel_without_modules(linux_session) -> None:
 
 def test_installed_memory_is_rounded_up_to_a_near_gigabyte(monkeypatch) -> None:
     from xcrash.targets.linux import sysinfo
-    for present, shown in ((1023.5 * 2**20, "1 GB"), (255.5 * 2**20, "255.5 MB"),
-                           (2**30 - 64 * 2**20, "1 GB"), (2**30 - 65 * 2**20, "959 MB"),
-                           (4 * 2**30, "4 GB")):
-        monkeypatch.setattr(sysinfo, "memory_bytes", lambda target, v=int(present): v)
-        assert sysinfo.format_size(sysinfo.installed_memory_bytes(None)) == shown
+    for pages, shown in ((1023.5 * 2**20, "1 GB"), (255.5 * 2**20, "255.5 MB"),
+                         (2**30 - 64 * 2**20, "1 GB"), (2**30 - 65 * 2**20, "959 MB"),
+                         (4 * 2**30, "4 GB")):
+        monkeypatch.setattr(sysinfo, "memory_bytes", lambda target, v=int(pages): v)
+        target: Any = None              # memory_bytes, replaced, reads nothing
+        installed = sysinfo.installed_memory_bytes(target)
+        assert installed is not None and sysinfo.format_size(installed) == shown
 
 
 def test_hz_from_tick_nsec_without_an_in_kernel_config(monkeypatch) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 from xcrash.errors import NoSuchType
 from xcrash.symbols.types import Kind, Member, Type
@@ -55,7 +56,8 @@ def test_records_in_order_across_the_wrap() -> None:
     start = 64
     buf[start:start + len(a)] = a
     buf[start + len(a):start + len(a) + len(b)] = b      # then a zero `len`: wrap
-    out = list(records(FakeTarget(bytes(buf), start, len(c))))
+    target: Any = FakeTarget(bytes(buf), start, len(c))     # a stand-in: what printk reads
+    out = list(records(target))
     assert [(r.seq, r.ts_nsec, r.level, r.text) for r in out] == [
         (7, 1_000_000, 6, "first"), (8, 2_000_000, 4, "second line"), (9, 3_500_000, 0, "panic")]
 
@@ -65,6 +67,7 @@ def test_a_records_dictionary_follows_its_text() -> None:
     a = record(1_000, 6, b"virtio_net virtio0: up", b"SUBSYSTEM=virtio\0DEVICE=+virtio:virtio0")
     b = record(2_000, 6, b"plain")
     buf = (a + b).ljust(256, b"\0")
-    out = list(records(FakeTarget(buf, 0, len(a) + len(b))))
+    target: Any = FakeTarget(buf, 0, len(a) + len(b))
+    out = list(records(target))
     assert [(r.text, r.dict) for r in out] == [
         ("virtio_net virtio0: up", ("SUBSYSTEM=virtio", "DEVICE=+virtio:virtio0")), ("plain", ())]

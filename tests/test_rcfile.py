@@ -9,15 +9,21 @@ from xcrash.shell.rcfile import candidates, run_rcfiles
 
 def test_trusted_files_run_in_order_and_unsafe_ones_are_skipped(tmp_path: Path) -> None:
     home, work = tmp_path / "home", tmp_path / "work"
-    home.mkdir(), work.mkdir()
+    home.mkdir()
+    work.mkdir()
     (home / ".xcrashrc").write_text("set radix 16\n")
     (work / ".xcrashrc").write_text("alias x sys\n")
-    ran, warnings = [], []
-    run_rcfiles(lambda p: ran.append(p) or True, warnings.append, candidates(home, work))
+    ran: list[str] = []
+    warnings: list[str] = []
+
+    def runs(path: str) -> bool:
+        ran.append(path)
+        return True
+    run_rcfiles(runs, warnings.append, candidates(home, work))
     assert ran == [str(home / ".xcrashrc"), str(work / ".xcrashrc")] and not warnings
     os.chmod(work / ".xcrashrc", 0o666)
     ran.clear()
-    run_rcfiles(lambda p: ran.append(p) or True, warnings.append, candidates(home, work))
+    run_rcfiles(runs, warnings.append, candidates(home, work))
     assert ran == [str(home / ".xcrashrc")]
     assert warnings and "writable by others" in warnings[0]
 

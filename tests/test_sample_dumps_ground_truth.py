@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ def listed_processes(name: str, prefix: str) -> list[dict]:
     """The rows of a busybox ``ps`` listing in ground-truth.txt that still ran at the crash:
     the listing's own pipeline (``ps``, the subshell feeding ``sed``, ``sed``) and the short
     ``sleep`` of a loop (respawned every few seconds) are left out."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for line in ground_truth(name, prefix):
         m = re.match(r"\s*(\d+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$", line)
         if m:
@@ -216,8 +217,8 @@ def test_domu_log_has_every_line_its_console_printed(xen, domain: int) -> None:
     with on(session, f"dom{domain}"):
         log = run(session, "log").splitlines()
     assert console
-    at = [log.index(line) if line in log else None for line in console]
-    assert None not in at, [c for c, i in zip(console, at) if i is None][:5]
+    assert all(line in log for line in console), [c for c in console if c not in log][:5]
+    at = [log.index(line) for line in console]
     assert at == sorted(at)
 
 

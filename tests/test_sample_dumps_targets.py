@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 import xcrash
+from xcrash.targets.linux.kernel import LinuxTarget
+from xcrash.targets.xen.hypervisor import XenTarget
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample-dumps"
 MANIFEST = SAMPLES / "MANIFEST.json"
@@ -187,6 +189,7 @@ def test_bt_says_when_a_running_vcpus_registers_are_unknown() -> None:
     entry = MAN["dumps"]["xen-own"]
     session = xcrash.open(dump_file("xen-own"), *vmlinuxes())
     dom0 = session.targets["dom0"]
+    assert isinstance(dom0, LinuxTarget)
     dom0._cpus = []
     dom0.registers_unknown = "test"
     blocks = session.run("bt -a").split("\n\n")
@@ -206,6 +209,7 @@ def test_debian_binary_xen_gives_every_guest_with_its_processes() -> None:
     assert list(session.targets) == ["xen", "dom0", "dom1", "dom2"]
     for dom in entry["domains"]:
         target = session.select(f"dom{dom['id']}")
+        assert isinstance(target, LinuxTarget)
         assert target.symfile.path.endswith(dom["kernel"]["vmlinux"])
         assert target.utsname["release"] == dom["kernel"]["release"]
         ps = session.run("ps")
@@ -258,6 +262,7 @@ def test_hypervisor_lists_without_dwarf_equal_the_dwarf_view(stripped_own_xen_sy
     symbols; vcpus from struct domain/vcpu's fixed first members and the runstate
     found as the one offset agreeing with what the pCPUs ran: both as with DWARF."""
     session = xcrash.open(dump_file("xen-own"), str(stripped_own_xen_syms))
-    assert not session.targets["xen"].has_types
+    xen = session.targets["xen"]
+    assert isinstance(xen, XenTarget) and not xen.has_types
     for command in ("pcpus", "vcpus"):
         assert session.run(command) == xen_own.run(command), command

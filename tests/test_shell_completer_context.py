@@ -101,9 +101,13 @@ def test_pids_and_task_addresses_after_task_commands() -> None:
 def test_tasks_are_walked_once_per_target() -> None:
     session = FakeSession("vmcore")
     target = TaskTarget()
-    calls = []
+    calls: list[int] = []
     walk = target.tasks
-    target.tasks = lambda: calls.append(1) or walk()
+
+    def counted() -> list[SimpleNamespace]:
+        calls.append(1)
+        return walk()
+    target.tasks = counted      # type: ignore[method-assign]  # count the walks of this one
     session.targets = {"kernel": target}
     session.current = target
     runner, _, _ = make_runner(session)

@@ -39,7 +39,8 @@ def test_plugins_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
         ("hello", "plugin_commands:Hello"), ("pair", "plugin_commands:PAIR")))
     warnings: list[str] = []
     registry = Registry(warn=warnings.append)
-    assert registry.get("hello").summary == "say hello"
+    hello = registry.get("hello")
+    assert hello is not None and hello.summary == "say hello"
     assert registry.get("hi") is registry.get("hello")
     assert registry.get("bye") is not None
     assert warnings == []
@@ -52,7 +53,8 @@ def test_broken_or_clashing_plugins_only_warn(monkeypatch: pytest.MonkeyPatch) -
     warnings: list[str] = []
     registry = Registry(warn=warnings.append)
     assert registry.get("hello") is not None          # the good one still loads
-    assert registry.get("help").summary != "tries to take a built-in name"
+    help_ = registry.get("help")
+    assert help_ is not None and help_.summary != "tries to take a built-in name"
     assert len(warnings) == 3
     assert all("\n" not in w for w in warnings)
     assert "gone" in warnings[0] and "ModuleNotFoundError" in warnings[0]

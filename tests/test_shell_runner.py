@@ -72,7 +72,8 @@ class Fails(Command):
 
 def runner_with(*commands: type[Command], session: FakeSession | None = None):
     registry = Registry(builtin=False, plugins=False)
-    for cmd in (HelpCommand, *commands):
+    classes: list[type[Command]] = [HelpCommand, *commands]
+    for cmd in classes:
         registry.add(cmd)
     out, err = io.StringIO(), io.StringIO()
     runner = Runner(session or FakeSession("vmcore"), registry, default_settings({}),

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import XEN_DIR, crash_ref, need
+from conftest import XEN_DIR, crash_ref, need, present
 from xcrash.symbols.types import Kind, Type, declaration
 
 
@@ -67,7 +67,7 @@ def test_dwarf_keeps_array_dimensions(vmlinux_dwarf):
 
 def test_variable_types(vmlinux_symbols):
     sf = vmlinux_symbols
-    assert sf.variable_type("jiffies").display_name() == "volatile long unsigned int"
+    assert present(sf.variable_type("jiffies")).display_name() == "volatile long unsigned int"
     init_task = sf.variable_type("init_task")
     assert init_task.name == "task_struct" and init_task.size == 6592
     assert sf.variable_type("runqueues").display_name() == "struct rq"      # BTF per-CPU VAR
@@ -82,14 +82,14 @@ def test_variable_types_need_no_name_index(vmlinux_symbols, tmp_path, monkeypatc
     from xcrash.symbols import open_symbol_file
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))          # no index cached
     sf = open_symbol_file(vmlinux_symbols.real_path)
-    assert sf.variable_type("jiffies").display_name() == "volatile long unsigned int"
-    assert sf.variable_type("jiffies_64").display_name() == "u64"
-    assert sf.variable_type("init_task").size == 6592
+    assert present(sf.variable_type("jiffies")).display_name() == "volatile long unsigned int"
+    assert present(sf.variable_type("jiffies_64")).display_name() == "u64"
+    assert present(sf.variable_type("init_task")).size == 6592
     assert sf.variable_type("no_such_variable") is None
     assert "index" not in sf.dwarf.__dict__
-    _ = sf.dwarf.index                                               # built and cached now
+    _ = present(sf.dwarf).index                                      # built and cached now
     again = open_symbol_file(vmlinux_symbols.real_path)
-    assert again.variable_type("jiffies").display_name() == "volatile long unsigned int"
+    assert present(again.variable_type("jiffies")).display_name() == "volatile long unsigned int"
     assert "index" in again.dwarf.__dict__                          # answered by the index
 
 

@@ -88,7 +88,8 @@ def test_small_elf(tmp_path, private_cache):
     with pytest.raises(AddressNotInFile):
         sf.read_static(DATA + 0x800, 4)
     assert sf.section_address(".text") == (TEXT, 16)
-    assert bytes(sf.section(".text")) == b"\x90" * 16 and sf.section(".nothing") is None
+    text = sf.section(".text")
+    assert text is not None and bytes(text) == b"\x90" * 16 and sf.section(".nothing") is None
     view = sf.symbols.relocated(0x1000000)
     assert view.lookup("start").address == TEXT + 0x1000000
     assert view.lookup("cpu_var").address == 0x10 and view.in_percpu_section(view.lookup("cpu_var"))

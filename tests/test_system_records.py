@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 from types import SimpleNamespace as NS
+from typing import Any
 
 import pytest
 
@@ -88,7 +89,8 @@ class LogBufTarget:
         return self.buf
 
 
-def _broken_log(text: bytes) -> LogBufTarget:
+def _broken_log(text: bytes) -> Any:
+    # a stand-in target (what printk reads), typed as the LinuxTarget printk takes
     """A record, then one whose length runs past the end of the buffer."""
     a = _record(1_000, text)
     b = _record(2_000, b"lost", length=4096)
@@ -110,7 +112,7 @@ def test_panic_message_with_lost_records() -> None:
     with pytest.warns(CaveatWarning, match="the readable records' best"):
         assert panic_message(_broken_log(b"Kernel panic - not syncing: x")) == \
             "Kernel panic - not syncing: x"
-    whole = LogBufTarget(_record(1, b"calm").ljust(64, b"\0"), 0, 24)
+    whole: Any = LogBufTarget(_record(1, b"calm").ljust(64, b"\0"), 0, 24)
     assert panic_message(whole) == ""           # crash's PANIC: "" when the log has none
 
 
@@ -150,11 +152,12 @@ def test_an_unreadable_config_is_not_a_missing_one() -> None:
 
     def read(addr, size):
         raise MemoryError_("excluded", addr)
-    target = NS(cache={}, read=read, symbols=NS(get=lambda name: NS(address=0x1000, size=64)
-                                                if name == "kernel_config_data" else None))
+    target: Any = NS(cache={}, read=read, symbols=NS(get=lambda name: NS(address=0x1000, size=64)
+                                                     if name == "kernel_config_data" else None))
     with pytest.raises(ConfigUnavailable, match="kernel_config_data unreadable"):
         kernel_config_text(target)
-    assert kernel_config_text(NS(cache={}, symbols=NS(get=lambda name: None))) is None
+    without: Any = NS(cache={}, symbols=NS(get=lambda name: None))
+    assert kernel_config_text(without) is None
 
 
 def test_a_skipped_release_check_is_said() -> None:

@@ -216,7 +216,7 @@ def test_p2m_tree_synthetic() -> None:
         def read(self, paddr: int, size: int) -> bytes:
             data = pages.get(paddr >> 12)
             if data is None:
-                raise MemoryError_(f"no page {paddr:#x}")
+                raise MemoryError_(f"no page {paddr:#x}", paddr)
             off = paddr & 0xFFF
             return data[off:off + size]
 

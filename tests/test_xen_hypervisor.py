@@ -148,7 +148,8 @@ def _facts_rows(text: str) -> list[tuple[str, str, str]]:
 def test_doms_without_dwarf(xen_session, stripped_xen_syms) -> None:
     import xcrash
     session = xcrash.open(str(XEN_DIR / "vmcore-d1.elf.xz"), str(stripped_xen_syms))
-    assert session.current.kind == "xen" and not session.current.has_types
+    from xcrash.targets.xen.hypervisor import XenTarget
+    assert isinstance(session.current, XenTarget) and not session.current.has_types
     rows = _facts_rows(run(session, "doms"))
     full = _facts_rows(run(xen_session, "doms"))
     # same ids and domains; TOTPAGE (frame-table owners) equals tot_pages for real domains

@@ -38,7 +38,7 @@ def source_key(source: str) -> str:
     return hashlib.sha256(ident).hexdigest()[:20]
 
 
-def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], None]) -> Path:
+def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], object]) -> Path:
     """Return the cached file derived from ``source`` by ``produce``, making it if needed.
 
     ``kind`` names the transformation (e.g. ``"unxz"``) and becomes part of the

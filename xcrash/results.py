@@ -72,7 +72,9 @@ class Records:
         self._cached = self.items = kept
 
 
-Result = Records | Sequence[Records] | Iterator[Records]
+#: what a command returns: Records, a sequence of results (nested ones too), or a generator
+#: of Records made part by part
+Result = Records | Sequence["Result"] | Iterator[Records]
 
 
 def parts(result: Result | None) -> Iterator[Records]:

@@ -14,7 +14,7 @@ import re
 import shutil
 import sys
 import traceback
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO
 from collections.abc import Iterator
 
 from .. import caveats, render, trace
@@ -28,9 +28,6 @@ from . import output
 from .explain import explain, teaching_lines
 from .interrupt import Interrupt
 from .line import Line, LineError, parse, replace_first_word
-
-if TYPE_CHECKING:
-    from ..symbols.types import Type
 
 _MAYBE_NAME = re.compile(r"[A-Za-z_][\w.$]*")
 
@@ -248,7 +245,7 @@ class Names(Protocol):
 
     def symbol(self, name: str) -> object: ...
 
-    def type(self, name: str) -> Type: ...
+    def type(self, name: str) -> object: ...
 
 
 def classify(target: Names, word: str) -> str | None:
