@@ -204,14 +204,16 @@ def main(argv: list[str], *, out: TextIO | None = None,
         return NO_DUMPS
     trainee = Trainee(Answers(source, out), out, Recorder(record))
     try:
-        out.write(INTRO)
         if args.dump:
             try:
                 session = opener(*args.dump)
             except (XcrashError, OSError) as exc:
-                print(f"xcrash: {args.dump[0]}: {exc}", file=sys.stderr)
+                said = str(exc) if args.dump[0] in str(exc) else f"{args.dump[0]}: {exc}"
+                print(f"xcrash: {said}", file=sys.stderr)
                 return NO_DUMPS
+            out.write(INTRO)
             return run_exercises(session, trainee, " ".join(args.dump))
+        out.write(INTRO)
         if not lessons:
             out.write("No sample dump here (sample-dumps/MANIFEST.json and its files): "
                       "nothing to practise on.  `xcrash --tutorial VMCORE VMLINUX` makes "
