@@ -16,24 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "xcrash"
 
 #: (module path under xcrash/, enclosing function) of handlers left to their modules' owners
-#: (issue 16: report and triage; issue 20: the course and what it teaches)
+#: (issue 16: report and triage)
 PENDING = {
     ("report/build.py", "_release"),
     ("triage/scan.py", "looks_like_dump"),
-    ("course/__init__.py", "load_manifest"),
-    ("course/faults.py", "fault_instruction"),
-    ("course/faults.py", "other_cpu"),
-    ("course/faults.py", "standard_output"),
-    ("course/faults.py", "task_structs"),
-    ("course/play.py", "read"),
-    ("course/questions.py", "_hex"),
-    ("course/xenquestions.py", "guest_hypercall"),
-    ("course/xenquestions.py", "guest_programs"),
-    ("course/xenquestions.py", "guest_registers"),
-    ("course/xenquestions.py", "guest_release"),
-    ("course/xenquestions.py", "guest_task_on_vcpu"),
-    ("targets/linux/teach.py", "_has"),
-    ("targets/linux/teach.py", "_node_item"),
 }
 
 

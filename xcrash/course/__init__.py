@@ -173,7 +173,7 @@ def load_manifest(samples: Path = SAMPLES) -> dict[str, Any]:
         found: dict[str, Any] = json.loads((samples / "MANIFEST.json").read_text())
         return found
     except (OSError, ValueError):
-        return {}
+        return {}       # no manifest here: no lessons (main says there is nothing to practise on)
 
 
 def main(argv: list[str], *, out: TextIO | None = None,

@@ -71,7 +71,7 @@ def fault_instruction(inc: Incident, session: Any, target: str | None = None
     try:
         rows = session.run(f"dis {f.rip:#x} 1", records=True)
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     if not rows:
         return None
     mnemonic, text = rows[0]["mnemonic"], rows[0]["text"]
@@ -208,7 +208,7 @@ def standard_output(session: Any, target: str | None = None) -> Question | None:
     try:
         rows = session.run("files", records=True)
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     path = next((f["path"] for f in (rows[0]["files"] if rows else [])
                  if f["fd"] == 1 and (f["path"] or "").startswith("/")), "")
     if not path:
@@ -225,7 +225,7 @@ def other_cpu(inc: Incident, session: Any, target: str | None = None) -> Questio
     try:
         rows = session.run("ps -A", records=True)
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     others = [r for r in rows if r["cpu"] != inc.panic_cpu and r["pid"] != 0]
     if len(others) != 1:
         return None
@@ -242,7 +242,7 @@ def task_structs(session: Any, target: str | None = None) -> Question | None:
     try:
         rows = session.run("kmem -s task_struct", records=True)
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     if not rows:
         return None
     n = rows[0]["allocated"]

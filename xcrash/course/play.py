@@ -30,7 +30,7 @@ class Answers:
             try:
                 return input(prompt)
             except EOFError:
-                return None
+                return None     # the end of the trainee's input: no more answers
         line = self.source.readline()
         if not line:
             return None

@@ -31,7 +31,7 @@ def _hex(text: str) -> int | None:
     try:
         return int(t, 16)
     except ValueError:
-        return None
+        return None     # not a number: it matches no address
 
 
 @dataclass

@@ -63,7 +63,7 @@ def guest_task_on_vcpu(inc: XenIncident, session: Any) -> Question | None:
         session.select(name)
         rows = [r for r in session.run("ps -A", records=True) if r["cpu"] == inc.vcpu_id]
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     if len(rows) != 1:
         return None
     r = rows[0]
@@ -85,7 +85,7 @@ def guest_hypercall(inc: XenIncident, session: Any) -> Question | None:
         frames = [r for r in session.run(f"bt -c {inc.vcpu_id}", records=True)
                   if r.get("function") and "level" in r]
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     names = [r["function"] for r in frames]
     if not names or not names[0].startswith("xen_hypercall"):
         return None
@@ -108,7 +108,7 @@ def guest_registers(inc: XenIncident, session: Any) -> Question | None:
     try:
         cpus = session.target(name).cpus
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     source = next((c.source for c in cpus if c.index == inc.vcpu_id), "")
     if not source:
         return None
@@ -130,7 +130,7 @@ def guest_programs(session: Any, name: str) -> Question | None:
         session.select(name)
         rows = session.run("ps -u", records=True)
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     programs = sorted({r["comm"] for r in rows if r.get("comm")
                        and r["comm"] not in ("init", "sh")})
     if not programs:
@@ -148,7 +148,7 @@ def guest_release(session: Any, name: str) -> Question | None:
         session.select(name)
         log = session.run("log")
     except XcrashError:
-        return None
+        return None     # the dump cannot answer it: no such question
     match = re.search(r"Linux version (\S+)", log)
     if match is None:
         return None

@@ -25,7 +25,7 @@ def _has(target: LinuxTarget, struct: str, member: str) -> bool:
     try:
         return bool(target.type(struct).has_member(member))
     except XcrashError:
-        return False
+        return False    # no such type in this kernel: nor the member
 
 
 def _sym(target: LinuxTarget, name: str) -> bool:
@@ -240,7 +240,7 @@ def _node_item(target: LinuxTarget, name: str) -> bool:
         return name in dict(target.type("enum node_stat_item").strip_typedefs().enumerators
                             or ())
     except XcrashError:
-        return False
+        return False    # no such enum in this kernel: nor the counter
 
 
 # -- files, vm --------------------------------------------------------------------------
