@@ -30,8 +30,13 @@ _TAG_PREFIX = {STRUCT: "struct ", UNION: "union ", ENUM: "enum ", ENUM64: "enum 
 _MAX_DEPTH = 200
 
 
-def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
+def parse_btf(blob: bytes | memoryview, path: str, base: BtfTypes | None = None
+              ) -> dict[str, Any]:
     """Every record of a BTF blob, and name -> type id indexes.
+
+    ``base``: the blob is split BTF on top of it (a module's on the kernel's): its
+    type ids go on from the base's last, its string offsets from the end of the
+    base's strings, and a name offset below that is the base's.
 
     Records are tuples indexed by type id (0 is void, stored as None):
 
@@ -59,8 +64,13 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
     if hdr_len < _HEADER.size or types_end > len(blob) or strings_end > len(blob):
         raise BadSymbolFile(path, "BTF: sections lie beyond the end of the blob")
     strings = blob[strings_start:strings_end]
+    first_id = base.next_id if base is not None else 1
+    str_start = base.strings_size if base is not None else 0
 
     def name(off: int) -> str:
+        if off < str_start and base is not None:
+            return base.name_at(off) or ""
+        off -= str_start
         if off >= len(strings):
             raise BadSymbolFile(path, f"BTF: name offset {off:#x} beyond the string section")
         end = strings.find(b"\0", off)
@@ -80,7 +90,7 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
         name_off, info, size_or_type = _TYPE.unpack_from(blob, pos)
         pos += _TYPE.size
         kind, vlen, kflag = (info >> 24) & 0x1F, info & 0xFFFF, info >> 31
-        tid = len(records)
+        tid = first_id + len(records) - 1
         words = _FIXED_WORDS.get(kind, 0) + vlen * _ITEM_WORDS.get(kind, 0)
         if pos + 4 * words > types_end:
             raise BadSymbolFile(path, f"BTF: type {tid} runs past the type section")
@@ -130,14 +140,22 @@ def parse_btf(blob: bytes | memoryview, path: str) -> dict[str, Any]:
     for key, tid in fwds.items():
         tags.setdefault(key, tid)
     return {"records": records, "strings": (strings_start, strings_end), "tags": tags,
-            "plain": plain, "funcs": funcs, "vars": variables}
+            "plain": plain, "funcs": funcs, "vars": variables, "first_id": first_id,
+            "str_start": str_start}
 
 
 class BtfTypes:
-    """Types built on demand from parsed BTF records."""
+    """Types built on demand from parsed BTF records.  Split BTF (``base``: what it is
+    split from) answers its own ids and names; those below its first are the base's,
+    built by the base."""
 
-    def __init__(self, parsed: dict[str, Any], blob: bytes | memoryview, path: str) -> None:
+    def __init__(self, parsed: dict[str, Any], blob: bytes | memoryview, path: str,
+                 base: BtfTypes | None = None) -> None:
         start, end = parsed["strings"]
+        self._base = base
+        #: the first type id and string offset of this blob (1 and 0 but for split BTF)
+        self._first: int = parsed.get("first_id", 1)
+        self._str_start: int = parsed.get("str_start", 0)
         self._strings = bytes(blob[start:end])
         self._records: list[tuple[Any, ...] | None] = parsed["records"]
         self.tags: dict[str, int] = parsed["tags"]
@@ -150,6 +168,20 @@ class BtfTypes:
         self._depth = 0
 
     # -- public -------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        """The first type id of BTF split from this one."""
+        return self._first + len(self._records) - 1
+
+    @property
+    def strings_size(self) -> int:
+        """The first string offset of BTF split from this one."""
+        return self._str_start + len(self._strings)
+
+    def name_at(self, off: int) -> str | None:
+        """The name at a string offset (None for offset 0)."""
+        return self._name(off)
+
     def find(self, key: str) -> Type | None:
         """A type by ``struct x`` / ``union x`` / ``enum x`` / plain name."""
         tid = self.tags.get(key) if key.startswith(("struct ", "union ", "enum ")) \
@@ -170,15 +202,17 @@ class BtfTypes:
     def anonymous_struct(self, members: tuple[str, ...]) -> Type | None:
         """The unnamed struct whose members are exactly ``members``, in order (the
         type of a variable declared ``static struct { ... } name``), or None."""
-        for tid, rec in enumerate(self._records):
+        for i, rec in enumerate(self._records):
             if rec is None or rec[0] != STRUCT or rec[1] or len(rec[4]) != 3 * len(members):
                 continue
             if tuple(self._name(rec[4][i]) for i in range(0, len(rec[4]), 3)) == members:
-                return self.type(tid)
+                return self.type(self._first + i - 1)
         return None
 
     def type(self, tid: int) -> Type:
         t = self._cache.get(tid)
+        if t is None and self._base is not None and tid < self._first:
+            return self._base.type(tid)
         if t is None:
             self._check_acyclic(tid)
             if self._depth > _MAX_DEPTH:
@@ -195,15 +229,21 @@ class BtfTypes:
         return BadSymbolFile(self._path, f"BTF: {problem}")
 
     def _record(self, tid: int) -> tuple[Any, ...]:
-        if not 0 < tid < len(self._records):
+        if self._base is not None and tid < self._first:
+            return self._base._record(tid)
+        i = tid - self._first + 1
+        if not 0 < i < len(self._records):
             raise self._bad(f"type id {tid} out of range")
-        rec = self._records[tid]
+        rec = self._records[i]
         assert rec is not None
         return rec
 
     def _name(self, off: int) -> str | None:
         if not off:
             return None
+        if self._base is not None and off < self._str_start:
+            return self._base._name(off)
+        off -= self._str_start
         if off >= len(self._strings):
             raise self._bad(f"name offset {off:#x} beyond the string section")
         end = self._strings.find(b"\0", off)
@@ -218,8 +258,8 @@ class BtfTypes:
         """Refuse a reference cycle that does not pass through a named struct,
         union or enum (C cannot express one; rendering it would never end)."""
         done = self._acyclic
-        if tid in done:
-            return
+        if tid in done or tid < self._first:
+            return          # checked, or the base's (which checks its own)
         on_path: set[int] = set()
         stack: list[tuple[int, list[int]]] = [(tid, self._edges(tid))]
         on_path.add(tid)
@@ -231,7 +271,7 @@ class BtfTypes:
                 done.add(node)
                 continue
             nxt = pending.pop()
-            if nxt in done:
+            if nxt in done or nxt < self._first:
                 continue
             if nxt in on_path:
                 raise self._bad(f"type {nxt} refers to itself")
@@ -283,6 +323,8 @@ class BtfTypes:
         if kind == FWD:
             key = ("union " if rec[2] else "struct ") + (name or "")
             full = self.tags.get(key)
+            if (full is None or self._record(full)[0] == FWD) and self._base is not None:
+                full = self._base.tags.get(key)         # a module's forward of a kernel type
             if full is not None and self._record(full)[0] != FWD:
                 return self.type(full)
             return Type(Kind.UNION if rec[2] else Kind.STRUCT, name, None, members=None)

@@ -87,9 +87,23 @@ class TypeIndex:
         self._loaded: dict[str, TypeSource | None] = {}
         self._made: dict[str, Type] = {}
 
+    def extended(self, label: str, loader: Callable[[], TypeSource | None]) -> TypeIndex:
+        """This index with one more source, asked last."""
+        return TypeIndex([*self._sources, (label, loader)])
+
     def _source(self, label: str, loader: Callable[[], TypeSource | None]) -> TypeSource | None:
         if label not in self._loaded:
-            self._loaded[label] = loader()
+            # while it loads it answers nothing: a loader may itself look types up
+            self._loaded[label] = None
+            loaded = False
+            try:
+                source = loader()
+                loaded = True
+            finally:
+                if loaded:
+                    self._loaded[label] = source
+                else:
+                    del self._loaded[label]     # it failed: the next look-up tries again
         return self._loaded[label]
 
     def find(self, name: str) -> Type:

@@ -194,6 +194,20 @@ class LinuxTarget(KernelObjects, Target):
             target._adopt_page_offset()
         return target
 
+    @property
+    def types(self) -> Any:
+        """The symbol file's types, then (where its types are BTF) the loaded modules'
+        (their split BTF in memory: ``modbtf.py``) for the names it does not know."""
+        index = super().types
+        if not getattr(self.symfile, "has_btf", False):
+            return index
+        extended = self.cache.get("types with the modules'")
+        if extended is None:
+            from .modbtf import module_types
+            extended = self.cache["types with the modules'"] = index.extended(
+                "modules' BTF", lambda: module_types(self))
+        return extended
+
     def variable_type(self, name: str) -> Type:
         """The declared type of a global variable: the symbol file's (DWARF, or BTF for
         per-CPU variables), else, without DWARF, the kernel's declaration as
