@@ -54,7 +54,7 @@ def searched(request: pytest.FixtureRequest):
     dump = open_dump(_dump_file(request.param))
     vi = dump.vmcoreinfo
     hidden = _hidden(present(vi))
-    symfile = symbols_from_vmcoreinfo(hidden, image_reader(dump, phys_base(hidden)))
+    symfile = symbols_from_vmcoreinfo(hidden, image_reader(dump, phys_base(hidden)), cached=False)
     yield request.param, dump, vi, hidden, symfile
     dump.close()
 
@@ -213,3 +213,30 @@ def test_an_image_without_tables_says_a_vmlinux_is_needed() -> None:
                        r"no kallsyms tables were found in the kernel image by their "
                        r"structure: give the kernel's vmlinux$"):
         symbols_from_vmcoreinfo(vi, read)
+
+
+def test_the_table_and_btf_are_kept_by_build_id(tmp_path, monkeypatch) -> None:
+    """A second opening of the same build reads the decoded kallsyms and the parsed BTF
+    from the symbol cache: nothing is searched, decoded or parsed again."""
+    from xcrash.dump import open_dump
+    from xcrash.symbols import btf, kallsyms
+    from xcrash.targets.linux import fromdump
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    with open_dump(_dump_file("linux-sysrq")) as dump:
+        vi = _hidden(dump.vmcoreinfo)
+        read = fromdump.image_reader(dump, fromdump.phys_base(vi))
+        first = symbols_from_vmcoreinfo(vi, read)
+        first_btf = first.btf.find("struct task_struct")
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise AssertionError("decoded again")
+        for module, name in ((fromdump, "search_kallsyms"), (fromdump, "read_kallsyms"),
+                             (kallsyms, "read_kallsyms"), (btf, "parse_btf")):
+            monkeypatch.setattr(module, name, refuse)
+        monkeypatch.setattr("xcrash.symbols.memfile.parse_btf", refuse)
+        again = symbols_from_vmcoreinfo(vi, read)
+        assert again.kallsyms_origin == SEARCHED
+        assert list(again.symbols) == list(first.symbols)
+        assert again.btf.find("struct task_struct").byte_size == first_btf.byte_size
+    assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "xcrash" / "symbols").iterdir()) \
+        == ["memory-btf.marshal", "memory-kallsyms-searched.marshal"]

@@ -189,3 +189,38 @@ def test_a_module_btf_that_does_not_fit_is_left_out_with_a_warning(alone, damage
     out, err = _run(alone, "struct lab_state")
     assert out == warning + "\n"
     assert err == "xcrash: struct: invalid data structure reference: lab_state\n"
+
+
+# -- the stock Debian dumps (sample-dumps/debian-*/, when there): modules, no file -----------
+def _stock_dumps() -> list:
+    """One stock dump per kernel release: each has the xcrash_lab module loaded."""
+    from conftest import sample_manifest
+    per_release: dict[str, str] = {}
+    for name, entry in sorted(sample_manifest()["dumps"].items()):
+        if name.startswith("debian-"):
+            per_release.setdefault(entry["kernel"]["release"], name)
+    return sorted(per_release.values()) or [
+        pytest.param(None, marks=pytest.mark.skip(reason="no stock Debian dump here yet"))]
+
+
+@pytest.mark.parametrize("name", _stock_dumps())
+def test_modules_of_a_stock_dump_without_any_file(name: str) -> None:
+    """`mod`, `sym` of a module symbol, and a module's own types (its split BTF), with
+    the dump alone, as with the kernel's vmlinux."""
+    import xcrash
+    from conftest import SAMPLES, open_sample, sample_manifest
+    from xcrash.targets.linux.modbtf import module_types
+    entry = sample_manifest()["dumps"][name]
+    alone = xcrash.open(str(SAMPLES / entry["files"][0]["path"]), find_symbols=False)
+    full = open_sample(name)
+    assert alone.run("mod") == full.run("mod")
+    lab = next(m for m in alone.current.modules if m.name == "xcrash_lab")
+    symbol = next(s for s in lab.symbols if s.type_char in "tT")
+    assert alone.run(f"sym {symbol.name}") == full.run(f"sym {symbol.name}")
+    types = module_types(alone.current)
+    if types is None or "xcrash_lab" not in types.modules:
+        pytest.skip(f"{name}: xcrash_lab has no BTF")
+    kernel = alone.current.symfile.btf
+    own = [n for n in types.modules["xcrash_lab"].names() if kernel.find(n) is None]
+    for type_name in own[:5]:
+        assert alone.run(f"whatis {type_name}").strip(), type_name

@@ -1,7 +1,9 @@
 """On-disk cache of what is derived from a symbol file (symtab, BTF, DWARF index).
 
 One file per part, ``$XDG_CACHE_HOME/xcrash/symbols/<key>.<part>.marshal``,
-where the key is the build-id (else a digest of path, size and mtime).  Each
+where the key is the build-id (else a digest of path, size and mtime).  What is
+derived from a kernel's own memory (no file: ``memfile.py``) has parts of its own
+names, stamped by the build-id alone.  Each
 file records the build-id, size and mtime of the ELF file it was made from and
 is ignored unless all three match, so a rebuilt kernel with a reused name (or
 a different copy of the same build) is reparsed transparently.  Files are
@@ -25,9 +27,18 @@ T = TypeVar("T")
 
 
 class SymbolCache:
-    def __init__(self, elf: ElfImage, build_id: str | None) -> None:
-        self._stamp = (FORMAT, build_id, elf.size, elf.mtime_ns)
-        self._key = build_id or source_key(elf.path)
+    """The parts derived from one ELF file; with ``elf`` None, from a kernel's own memory
+    (kallsyms, BTF read from a dump), keyed and stamped by its build-id alone."""
+
+    def __init__(self, elf: ElfImage | None, build_id: str | None) -> None:
+        if elf is None:
+            if not build_id:
+                raise ValueError("a cache of a kernel's memory needs its build-id")
+            self._stamp: tuple[int, str | None, int | str, int] = (FORMAT, build_id, "memory", 0)
+            self._key = build_id
+        else:
+            self._stamp = (FORMAT, build_id, elf.size, elf.mtime_ns)
+            self._key = build_id or source_key(elf.path)
         self._dir: Path | None = None
 
     def _path(self, part: str) -> Path | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from ..arch import START_KERNEL_MAP
 from .btf import BtfTypes, parse_btf
+from .cache import SymbolCache
 from .kallsyms import KallsymsSymbol
 from .symtab import NO_SECTION, PERCPU, RELOCATABLE, SymbolTable
 from .typeindex import TypeIndex
@@ -96,7 +97,11 @@ class MemorySymbolFile:
     exact_sizes = False
 
     def __init__(self, label: str, build_id: str | None, symbols: list[KallsymsSymbol],
-                 kaslr_offset: int, read: Callable[[int, int], bytes]) -> None:
+                 kaslr_offset: int, read: Callable[[int, int], bytes], *,
+                 symtab: dict[str, Any] | None = None, cache: SymbolCache | None = None
+                 ) -> None:
+        """``symtab``: the table :func:`symtab_from_kallsyms` made (from the cache),
+        instead of ``symbols``; ``cache``: where the parsed BTF is kept (by build-id)."""
         self.path = label                       # what start-up and `sys` show
         self.real_path = label
         self.build_id = build_id
@@ -104,7 +109,9 @@ class MemorySymbolFile:
         self.kallsyms_origin = "VMCOREINFO"
         self.kaslr_offset = kaslr_offset
         self._read = read
-        self.symbols = SymbolTable(symtab_from_kallsyms(symbols, kaslr_offset))
+        self._cache = cache
+        self.symbols = SymbolTable(symtab if symtab is not None
+                                   else symtab_from_kallsyms(symbols, kaslr_offset))
         start, stop = (self.symbols.get(n) for n in SECTIONS[".BTF"])
         self.has_btf = start is not None and stop is not None and stop.address > start.address
         self.types = TypeIndex([("btf", lambda: self.btf)])
@@ -140,7 +147,10 @@ class MemorySymbolFile:
         if blob is None:
             return None
         data = bytes(blob)
-        return BtfTypes(parse_btf(data, self.path), data, self.path)
+        if self._cache is None:
+            return BtfTypes(parse_btf(data, self.path), data, self.path)
+        parsed = self._cache.get("memory-btf", lambda: parse_btf(data, self.path))
+        return BtfTypes(parsed, data, self.path)
 
     dwarf = None
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 
 from ...arch import START_KERNEL_MAP
 from ...errors import XcrashError
-from ...symbols.kallsyms import KallsymsError, KallsymsLocations, read_kallsyms
+from ...symbols.cache import SymbolCache
+from ...symbols.kallsyms import KallsymsError, KallsymsLocations, KallsymsSymbol, read_kallsyms
 from ...symbols.kallsymsearch import search_kallsyms
-from ...symbols.memfile import MemorySymbolFile
+from ...symbols.memfile import MemorySymbolFile, symtab_from_kallsyms
 
 #: what start-up says of such a target
 LABEL = "(the dump: kallsyms, BTF, ORC)"
@@ -69,33 +70,49 @@ def image_reader(dump: Any, phys_base: int) -> Callable[[int, int], bytes]:
 
 
 def symbols_from_vmcoreinfo(vi: Any, read: Callable[[int, int], bytes],
-                            label: str = LABEL) -> MemorySymbolFile:
+                            label: str = LABEL, cached: bool = True) -> MemorySymbolFile:
     """The symbol file of the kernel whose VMCOREINFO is ``vi``, its image read by
     ``read`` at run-time addresses: kallsyms where VMCOREINFO says (Linux 6.0 on),
     else where a search of the image finds it.  NoKallsyms when neither says where
     it is (one line: the vmlinux is needed); the decoders' errors when the tables
-    are damaged."""
+    are damaged.  The decoded table and the parsed BTF are kept in the symbol cache
+    by build-id (``cached``) and read from there next time."""
     if vi.get("SYMBOL(_stext)") is None:
         raise NoKallsyms("VMCOREINFO has no SYMBOL(_stext): kallsyms cannot be placed; give "
                          "the kernel's vmlinux")
     stext = vi.symbol("_stext")
+    kaslr = vi.kerneloffset or 0
+    why_not: NoKallsyms | None = None
     try:
         candidates, origin = [kallsyms_locations(vi)], FROM_VMCOREINFO
     except NoKallsyms as missing:
-        candidates, origin = searched_locations(vi, read), SEARCHED
-        if not candidates:
-            raise NoKallsyms(f"{missing}, and no kallsyms tables were found in the kernel image "
-                             "by their structure: give the kernel's vmlinux") from None
+        candidates, origin, why_not = [], SEARCHED, missing
+    cache = SymbolCache(None, vi.build_id) if cached and vi.build_id else None
+    part = f"memory-kallsyms-{'searched' if origin == SEARCHED else 'vmcoreinfo'}"
+    symtab = cache.load(part) if cache is not None else None
+    if symtab is None:
+        if origin == SEARCHED:
+            candidates = searched_locations(vi, read)
+            if not candidates:
+                raise NoKallsyms(f"{why_not}, and no kallsyms tables were found in the kernel "
+                                 "image by their structure: give the kernel's vmlinux")
+        symtab = symtab_from_kallsyms(_decode(read, candidates, stext, origin), kaslr)
+        if cache is not None:
+            cache.store(part, symtab)
+    symfile = MemorySymbolFile(label, vi.build_id, [], kaslr, read, symtab=symtab, cache=cache)
+    symfile.kallsyms_origin = origin
+    return symfile
+
+
+def _decode(read: Callable[[int, int], bytes], candidates: list[KallsymsLocations], stext: int,
+            origin: str) -> list[KallsymsSymbol]:
+    """The symbols of the first candidate layout that decodes."""
     problems = []
     for loc in candidates:
         try:
-            symbols = read_kallsyms(read, loc, stext)
+            return read_kallsyms(read, loc, stext)
         except KallsymsError as err:
             problems.append(str(err))
-            continue
-        symfile = MemorySymbolFile(label, vi.build_id, symbols, vi.kerneloffset or 0, read)
-        symfile.kallsyms_origin = origin
-        return symfile
     raise KallsymsError(f"kallsyms ({origin}) does not decode: " + "; ".join(problems))
 
 
