@@ -223,10 +223,10 @@ def test_the_table_and_btf_are_kept_by_build_id(tmp_path, monkeypatch) -> None:
     from xcrash.targets.linux import fromdump
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     with open_dump(_dump_file("linux-sysrq")) as dump:
-        vi = _hidden(dump.vmcoreinfo)
+        vi = _hidden(present(dump.vmcoreinfo))
         read = fromdump.image_reader(dump, fromdump.phys_base(vi))
         first = symbols_from_vmcoreinfo(vi, read)
-        first_btf = first.btf.find("struct task_struct")
+        first_btf = present(present(first.btf).find("struct task_struct"))
 
         def refuse(*args: object, **kwargs: object) -> None:
             raise AssertionError("decoded again")
@@ -237,6 +237,7 @@ def test_the_table_and_btf_are_kept_by_build_id(tmp_path, monkeypatch) -> None:
         again = symbols_from_vmcoreinfo(vi, read)
         assert again.kallsyms_origin == SEARCHED
         assert list(again.symbols) == list(first.symbols)
-        assert again.btf.find("struct task_struct").byte_size == first_btf.byte_size
+        again_btf = present(present(again.btf).find("struct task_struct"))
+        assert again_btf.byte_size == first_btf.byte_size
     assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "xcrash" / "symbols").iterdir()) \
         == ["memory-btf.marshal", "memory-kallsyms-searched.marshal"]

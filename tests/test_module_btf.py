@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, present
 from xcrash.errors import BadSymbolFile
 from xcrash.symbols import btf
 from xcrash.symbols.btf import BtfTypes, parse_btf
@@ -86,14 +86,15 @@ def test_split_btf_goes_on_from_its_base(base) -> None:
     assert m.first == kernel.next_id == 6 and m.name("int") < kernel.strings_size
     mod = _load(m.bytes(), kernel)
     assert mod.next_id == thing + 2
-    t = mod.find("struct lab_thing")
-    assert t is not None and t.byte_size == 40
-    link, count, ptr, other = t.members
+    t = present(mod.find("struct lab_thing"))
+    assert t.byte_size == 40
+    link, count, ptr, other = present(t.members)
     assert link.type is kernel.type(ids["list_head"])       # the kernel's own type object
     assert count.type.name == "int" and count.bit_offset == 128
-    assert ptr.type.target.name == "lab_inner" and ptr.type.target.members[0].name == "cookie"
+    inner_t = present(ptr.type.target)
+    assert inner_t.name == "lab_inner" and present(inner_t.members)[0].name == "cookie"
     assert other.type.target is kernel.type(ids["list_head"])   # the forward, resolved in the base
-    assert mod.find("lab_thing_t").target is t
+    assert present(mod.find("lab_thing_t")).target is t
     # a name the module only forward-declares is the kernel's type
     assert mod.find("struct list_head") is kernel.type(ids["list_head"])
     assert kernel.find("struct lab_thing") is None
@@ -105,7 +106,7 @@ def test_damaged_split_btf_is_a_bad_symbol_file(base) -> None:
     m.struct("broken", 8, [("x", kernel.next_id + 7, 0)])   # a type id nobody has
     mod = _load(m.bytes(), kernel)
     with pytest.raises(BadSymbolFile, match="out of range"):
-        _ = mod.find("struct broken").members[0].type.byte_size
+        _ = present(present(mod.find("struct broken")).members)[0].type.byte_size
     m = SplitBlob(kernel)
     m.add(btf.TYPEDEF, None, ids["int"])
     raw = bytearray(m.bytes())
@@ -214,13 +215,16 @@ def test_modules_of_a_stock_dump_without_any_file(name: str) -> None:
     alone = xcrash.open(str(SAMPLES / entry["files"][0]["path"]), find_symbols=False)
     full = open_sample(name)
     assert alone.run("mod") == full.run("mod")
-    lab = next(m for m in alone.current.modules if m.name == "xcrash_lab")
+    from xcrash.targets.linux.kernel import LinuxTarget
+    target = alone.current
+    assert isinstance(target, LinuxTarget)
+    lab = next(m for m in target.modules if m.name == "xcrash_lab")
     symbol = next(s for s in lab.symbols if s.type_char in "tT")
     assert alone.run(f"sym {symbol.name}") == full.run(f"sym {symbol.name}")
-    types = module_types(alone.current)
+    types = module_types(target)
     if types is None or "xcrash_lab" not in types.modules:
         pytest.skip(f"{name}: xcrash_lab has no BTF")
-    kernel = alone.current.symfile.btf
+    kernel = present(target.symfile.btf)
     own = [n for n in types.modules["xcrash_lab"].names() if kernel.find(n) is None]
     for type_name in own[:5]:
         assert alone.run(f"whatis {type_name}").strip(), type_name
