@@ -97,7 +97,26 @@ def test_the_session_equals_the_vmlinux_session(searched, command: str, monkeypa
     session = _alone.get(name) or _alone.setdefault(
         name, xcrash.open(_dump_file(name), find_symbols=False))
     assert any("kallsyms (" in m and f"symbols, {SEARCHED})" in m for m in session.messages)
-    assert session.run(command) == open_sample(name).run(command)
+    mine, theirs = session.run(command).splitlines(), open_sample(name).run(command).splitlines()
+    assert len(mine) == len(theirs)
+    for got, want in zip(mine, theirs):
+        if got != want:
+            _same_frame_by_an_alias(session, got, want)
+
+
+def _same_frame_by_an_alias(session: Session, got: str, want: str) -> None:
+    """kallsyms cannot tell an assembler function from a label at its address
+    (asm_call_on_stack, asm_call_sysvec_on_stack): a frame may be named by another of
+    the names at its address, and nothing else may differ."""
+    import re
+    frame = re.compile(r"^( ?#\d+ \[[0-9a-f]+\]) (\S+) at ([0-9a-f]+)(.*)$")
+    g, w = frame.match(got), frame.match(want)
+    assert g and w, (got, want)
+    assert (g[1], g[3], g[4]) == (w[1], w[3], w[4]), (got, want)
+    symbols = session.current.symbols
+    assert symbols is not None
+    theirs, ours = symbols.get(w[2]), symbols.get(g[2])
+    assert theirs is not None and ours is not None and theirs.address == ours.address, (got, want)
 
 
 _alone: dict[str, Session] = {}
@@ -241,3 +260,32 @@ def test_the_table_and_btf_are_kept_by_build_id(tmp_path, monkeypatch) -> None:
         assert again_btf.byte_size == first_btf.byte_size
     assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "xcrash" / "symbols").iterdir()) \
         == ["memory-btf.marshal", "memory-kallsyms-searched.marshal"]
+
+
+def test_of_names_at_one_address_the_function_names_it() -> None:
+    """kallsyms does not say which name at an address an ELF symbol table types and
+    sizes: a function BTF describes is preferred, a section-bound label is not."""
+    from xcrash.symbols.kallsyms import KallsymsSymbol
+    from xcrash.symbols.memfile import symtab_from_kallsyms
+    from xcrash.symbols.symtab import SymbolTable
+    at = 0xFFFFFFFF81C00000
+    symbols = [KallsymsSymbol("_stext", 0xFFFFFFFF81000000, "T"),
+               KallsymsSymbol("__do_softirq", at, "T"),
+               KallsymsSymbol("__softirqentry_text_start", at, "T"),
+               KallsymsSymbol("__SCT__tp_func_x", at + 0x40, "T"),
+               KallsymsSymbol("__static_call_text_start", at + 0x40, "T"),
+               KallsymsSymbol("zz_inner_label", at + 0x80, "T"),
+               KallsymsSymbol("aa_function", at + 0x80, "T"),
+               KallsymsSymbol("_end", at + 0x1000, "B")]
+
+    def named(table: SymbolTable, address: int) -> str:
+        hit = table.resolve(address + 4)
+        assert hit is not None
+        return str(hit[0].name)
+    plain = SymbolTable(symtab_from_kallsyms(symbols, 0))
+    typed = SymbolTable(symtab_from_kallsyms(symbols, 0, frozenset({"__do_softirq",
+                                                                     "aa_function"})))
+    assert [named(plain, a) for a in (at, at + 0x40, at + 0x80)] == \
+        ["__do_softirq", "__SCT__tp_func_x", "zz_inner_label"]
+    assert [named(typed, a) for a in (at, at + 0x40, at + 0x80)] == \
+        ["__do_softirq", "__SCT__tp_func_x", "aa_function"]

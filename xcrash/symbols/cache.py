@@ -23,6 +23,7 @@ from ..cache import cache_dir, source_key
 from .elffile import ElfImage
 
 FORMAT = 3          # bump when the layout of any part changes
+MEMORY_FORMAT = 2   # bump when what is made from a kernel's memory changes (memfile.py)
 T = TypeVar("T")
 
 
@@ -34,7 +35,8 @@ class SymbolCache:
         if elf is None:
             if not build_id:
                 raise ValueError("a cache of a kernel's memory needs its build-id")
-            self._stamp: tuple[int, str | None, int | str, int] = (FORMAT, build_id, "memory", 0)
+            self._stamp: tuple[int, str | None, int | str, int] = (FORMAT, build_id, "memory",
+                                                                   MEMORY_FORMAT)
             self._key = build_id
         else:
             self._stamp = (FORMAT, build_id, elf.size, elf.mtime_ns)

@@ -11,6 +11,7 @@ global variables come from elsewhere (``targets/linux/globals.py``).
 from __future__ import annotations
 
 import functools
+import re
 from array import array
 from typing import Any
 from collections.abc import Callable
@@ -33,14 +34,26 @@ SECTIONS = {
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 
-def symtab_from_kallsyms(symbols: list[KallsymsSymbol], kaslr_offset: int) -> dict[str, Any]:
+#: linker-script and section-bound labels (``__softirqentry_text_start``,
+#: ``__start___ksymtab``, ``_stext``): untyped and unsized in an ELF symbol table
+_MARKER = re.compile(r"^_.*_(start|end)$|^__(start|stop)_|^_(s|e)?text$")
+
+
+def symtab_from_kallsyms(symbols: list[KallsymsSymbol], kaslr_offset: int,
+                         functions: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The marshal-able form :class:`SymbolTable` reads (as ``build_symtab`` makes it
     from an ELF file), at link-time addresses: run-time minus ``kaslr_offset`` for the
     symbols of the kernel image; per-CPU offsets and absolute values stay.  kallsyms
     keeps no sizes: a function reaches to the next symbol (text is laid out function
     after function); a data symbol is unsized, as an ELF symbol of size 0, since data
     between symbols may belong to what kallsyms leaves out (string literals, the
-    compiler's ``.LC18`` labels)."""
+    compiler's ``.LC18`` labels).
+
+    Nor does kallsyms say which of the names at one address is the function an ELF
+    symbol table types and sizes (the one a vmlinux names an address by): of text
+    symbols, ``functions`` (what BTF describes as functions: C functions) rank
+    higher and section-bound labels lower (``__do_softirq`` over
+    ``__softirqentry_text_start``)."""
     by_name = {s.name: s.address for s in symbols}
     image = (by_name.get("_text", by_name.get("_stext", START_KERNEL_MAP)), by_name.get("_end", _MASK))
     percpu = (by_name.get("__per_cpu_start", 0), by_name.get("__per_cpu_end", 0))
@@ -57,6 +70,8 @@ def symtab_from_kallsyms(symbols: list[KallsymsSymbol], kaslr_offset: int) -> di
             f |= RELOCATABLE
         value = (s.address - kaslr_offset) & _MASK if f & RELOCATABLE else s.address
         rank = s.letter.isupper() * 8 + (s.letter in "tTdDbBrR") * 2 + 1
+        if s.letter in "tT":
+            rank += (s.name in functions) - bool(_MARKER.search(s.name))
         names.append(s.name)
         values.append(value)
         sizes.append(following.get(s.address, s.address) - s.address if s.letter in "tTwW"
@@ -98,10 +113,11 @@ class MemorySymbolFile:
 
     def __init__(self, label: str, build_id: str | None, symbols: list[KallsymsSymbol],
                  kaslr_offset: int, read: Callable[[int, int], bytes], *,
-                 symtab: dict[str, Any] | None = None, cache: SymbolCache | None = None
-                 ) -> None:
+                 symtab: dict[str, Any] | None = None, cache: SymbolCache | None = None,
+                 parsed_btf: dict[str, Any] | None = None) -> None:
         """``symtab``: the table :func:`symtab_from_kallsyms` made (from the cache),
-        instead of ``symbols``; ``cache``: where the parsed BTF is kept (by build-id)."""
+        instead of ``symbols``; ``cache``: where the parsed BTF is kept (by build-id);
+        ``parsed_btf``: the BTF parsed already."""
         self.path = label                       # what start-up and `sys` show
         self.real_path = label
         self.build_id = build_id
@@ -110,6 +126,7 @@ class MemorySymbolFile:
         self.kaslr_offset = kaslr_offset
         self._read = read
         self._cache = cache
+        self._parsed_btf = parsed_btf
         self.symbols = SymbolTable(symtab if symtab is not None
                                    else symtab_from_kallsyms(symbols, kaslr_offset))
         start, stop = (self.symbols.get(n) for n in SECTIONS[".BTF"])
@@ -147,9 +164,10 @@ class MemorySymbolFile:
         if blob is None:
             return None
         data = bytes(blob)
-        if self._cache is None:
-            return BtfTypes(parse_btf(data, self.path), data, self.path)
-        parsed = self._cache.get("memory-btf", lambda: parse_btf(data, self.path))
+        parsed = self._parsed_btf
+        if parsed is None:
+            parsed = (parse_btf(data, self.path) if self._cache is None
+                      else self._cache.get("memory-btf", lambda: parse_btf(data, self.path)))
         return BtfTypes(parsed, data, self.path)
 
     dwarf = None

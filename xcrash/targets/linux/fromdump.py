@@ -14,7 +14,8 @@ from typing import Any
 from collections.abc import Callable
 
 from ...arch import START_KERNEL_MAP
-from ...errors import XcrashError
+from ...errors import BadSymbolFile, MemoryError_, XcrashError
+from ...symbols.btf import parse_btf
 from ...symbols.cache import SymbolCache
 from ...symbols.kallsyms import KallsymsError, KallsymsLocations, KallsymsSymbol, read_kallsyms
 from ...symbols.kallsymsearch import search_kallsyms
@@ -90,18 +91,40 @@ def symbols_from_vmcoreinfo(vi: Any, read: Callable[[int, int], bytes],
     cache = SymbolCache(None, vi.build_id) if cached and vi.build_id else None
     part = f"memory-kallsyms-{'searched' if origin == SEARCHED else 'vmcoreinfo'}"
     symtab = cache.load(part) if cache is not None else None
+    parsed_btf = None
     if symtab is None:
         if origin == SEARCHED:
             candidates = searched_locations(vi, read)
             if not candidates:
                 raise NoKallsyms(f"{why_not}, and no kallsyms tables were found in the kernel "
                                  "image by their structure: give the kernel's vmlinux")
-        symtab = symtab_from_kallsyms(_decode(read, candidates, stext, origin), kaslr)
+        symbols = _decode(read, candidates, stext, origin)
+        parsed_btf = _parsed_btf(symbols, read, cache, label)
+        functions = frozenset(parsed_btf["funcs"]) if parsed_btf is not None else frozenset()
+        symtab = symtab_from_kallsyms(symbols, kaslr, functions)
         if cache is not None:
             cache.store(part, symtab)
-    symfile = MemorySymbolFile(label, vi.build_id, [], kaslr, read, symtab=symtab, cache=cache)
+    symfile = MemorySymbolFile(label, vi.build_id, [], kaslr, read, symtab=symtab, cache=cache,
+                               parsed_btf=parsed_btf)
     symfile.kallsyms_origin = origin
     return symfile
+
+
+def _parsed_btf(symbols: list[KallsymsSymbol], read: Callable[[int, int], bytes],
+                cache: SymbolCache | None, label: str) -> dict[str, Any] | None:
+    """The kernel's BTF parsed (from the cache when it is there), for the names of its
+    functions; None without BTF, or when it cannot be read: the symbol file's BTF
+    then says why when it is asked for, and the names rank as kallsyms has them."""
+    bounds = {s.name: s.address for s in symbols if s.name in ("__start_BTF", "__stop_BTF")}
+    start, stop = bounds.get("__start_BTF"), bounds.get("__stop_BTF")
+    if start is None or stop is None or not 0 < stop - start <= 1 << 28:
+        return None
+    try:
+        data = bytes(read(start, stop - start))
+        return (parse_btf(data, label) if cache is None
+                else cache.get("memory-btf", lambda: parse_btf(data, label)))
+    except (MemoryError_, BadSymbolFile):
+        return None     # said by the symbol file's BTF when a command needs it
 
 
 def _decode(read: Callable[[int, int], bytes], candidates: list[KallsymsLocations], stext: int,
