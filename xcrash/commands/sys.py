@@ -29,14 +29,16 @@ def field_lines(records: Iterable[Any], *, xen: bool = False) -> Iterator[str]:
     is quoted, and left out when the log could not say it."""
     for record in records:
         for f in dataclasses.fields(record):
-            if not f.metadata.get("json", True):
+            if not f.metadata.get("json", True) or not f.metadata.get("text", True):
                 continue
             value = getattr(record, f.name)
             if value is None or f.name == "panic" and isinstance(value, Unreadable):
                 continue
             name = f.name.upper().replace("_", " ")
             text = str(value)
-            if f.name == "dumpfile":
+            if f.name == "kernel" and getattr(record, "tainted", False):
+                text += "  [TAINTED]"          # as crash marks a tainted kernel
+            elif f.name == "dumpfile":
                 name += "S" if record.split else ""
                 text = text.replace("\n", "\n" + PART_INDENT)
             elif f.name == "panic":

@@ -204,6 +204,8 @@ class LinuxSystem:
     panic: str | Unreadable
     #: a split dump: ``dumpfile`` holds one part per line
     split: bool = field(default=False, metadata={"json": False})
+    #: the kernel is tainted (crash's ``[TAINTED]`` after KERNEL)
+    tainted: bool | Unreadable = field(default=False, metadata={"text": False})
 
 
 def linux_system(target: LinuxTarget) -> LinuxSystem:
@@ -225,7 +227,22 @@ def linux_system(target: LinuxTarget) -> LinuxSystem:
         nodename=uts["nodename"], release=uts["release"], version=uts["version"],
         machine=uts["machine"] + (f"  ({mhz} Mhz)" if mhz else "  (unknown Mhz)"),
         memory=format_size(mem) if mem is not None else Unreadable("memory size"),
-        panic=panic(target), split=split)
+        panic=panic(target), split=split, tainted=is_tainted(target))
+
+
+def is_tainted(target: LinuxTarget) -> bool | Unreadable:
+    """Whether the kernel is tainted: ``tainted`` (an int, old kernels) or ``tainted_mask``."""
+    for name, size in (("tainted", 4), ("tainted_mask", 8)):
+        sym = target.symbols.get(name)
+        if sym is None:
+            continue                # an older or newer kernel: the other name
+        try:
+            raw = target.space.read(sym.address, size)
+        except MemoryError_ as err:
+            caveat(f"{name} unreadable ({err}): whether the kernel is tainted is unknown")
+            return Unreadable(str(err))
+        return int.from_bytes(raw, "little") != 0
+    return False
 
 
 def panic(target: LinuxTarget) -> str | Unreadable:
