@@ -145,8 +145,20 @@ def task_memory(target: LinuxTarget, task: Object,
             pages += deltas
     else:   # 6.2+: an array of percpu_counter
         for idx in counters:
-            pages += int(stat[idx].count)
+            pages += _percpu_counter_sum(target, stat[idx])
     return int(mm.total_vm) * 4, max(pages, 0) * 4
+
+
+def _percpu_counter_sum(target: LinuxTarget, fbc: Object) -> int:
+    """percpu_counter_sum_positive(): the counter's count and each CPU's delta not yet
+    folded into it (what crash adds up, over every CPU of the dump), at least 0."""
+    total = int(fbc.count)
+    if fbc.type_.has_member("counters"):
+        base = int(fbc.counters)
+        for cpu in range(target.nr_cpu_ids):
+            raw = target.space.read(target.per_cpu_address(base, cpu), 4)
+            total += int.from_bytes(raw, "little", signed=True)
+    return max(total, 0)
 
 
 def _thread_rss_deltas(target: LinuxTarget, leader: Object, counters: list[int]) -> int:

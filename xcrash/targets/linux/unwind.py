@@ -286,6 +286,13 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
                 raise _Stop(f"exception frame at {regs_addr:x}: rsp {sp:x} is not on a known stack")
             if new_kind == stacks.kind(old_sp) and sp <= old_sp:
                 raise _Stop(f"stack going the wrong way at exception frame {regs_addr:x}")
+            if new_kind != stacks.kind(regs_addr):
+                # the registers were saved on an exception stack (an NMI's, a double
+                # fault's): the interrupted function is a frame of its own at its rsp, on
+                # the stack the walk goes back to (crash shows it so)
+                items.append(StackSwitch(prev_kind))
+                items.append(Frame(sp, ip, new_kind))
+                prev_kind = new_kind
     raise _Stop(f"more than {MAX_FRAMES} frames")
 
 
