@@ -22,7 +22,7 @@ from collections.abc import Callable
 from ..cache import cache_dir, source_key
 from .elffile import ElfImage
 
-FORMAT = 3          # bump when the layout of any part changes
+FORMAT = 4          # bump when the layout of any part changes
 MEMORY_FORMAT = 2   # bump when what is made from a kernel's memory changes (memfile.py)
 T = TypeVar("T")
 

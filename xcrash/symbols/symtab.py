@@ -340,6 +340,18 @@ class SymbolTable:
         trace.record("symbol", f"{address:#x}", symbol=sym.name, offset=best[0])
         return sym, best[0]
 
+    def at_address(self, address: int) -> list[Symbol]:
+        """Every symbol whose run-time address is exactly ``address`` (aliases)."""
+        c = self._core
+        out = []
+        for which, link in ((0, (address - self.delta) & 0xFFFFFFFFFFFFFFFF), (1, address)):
+            values = c.order_values[which]
+            k = bisect.bisect_left(values, link)
+            while k < len(values) and values[k] == link:
+                out.append(self._symbol(c.orders[which][k]))
+                k += 1
+        return out
+
     def next_address(self, address: int) -> int | None:
         """The address of the first symbol above ``address`` (the end of a symbol
         that has no size, as gdb takes it)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...arch import PAGE_SIZE
 from ...caveats import caveat
 from ...errors import MemoryError_, NoSuchSymbol, NoSuchType
 from ..base import cached_per_target
@@ -42,6 +43,16 @@ class Stacks:
             if lo <= addr < hi:
                 return kind
         return None
+
+    def kind_or_guard(self, addr: int) -> str | None:
+        """The stack of ``addr``, counting the guard page just below a task stack as
+        that stack: where a kernel stack overflow (a double fault) leaves rsp."""
+        kind = self.kind(addr)
+        if kind is None:
+            for lo, _hi, k in self.ranges:
+                if k == "task" and lo - PAGE_SIZE <= addr < lo:
+                    return k
+        return kind
 
     def range_of(self, addr: int) -> tuple[int, int, str] | None:
         for r in self.ranges:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
-from ...symbols.symtab import display_name
+from ...symbols.symtab import Symbol, display_name
 from .context import task_index
 from .stackscan import exception_frames, text_symbol
 from .taskinfo import TaskRef, comm_of
@@ -160,7 +160,17 @@ def _named_pc(target: LinuxTarget, pc: int, after_call: bool
     if hit is None:
         return None, None, None
     sym = hit[0]
-    return display_name(sym.name), pc - sym.address, getattr(sym, "module", None)
+    return display_name(_crash_alias(target, sym).name), pc - sym.address, \
+        getattr(sym, "module", None)
+
+
+def _crash_alias(target: LinuxTarget, sym: Symbol) -> Symbol:
+    """Of the symbols at one address, the one crash's own table names a frame by: it
+    sorts its symbols by address, then by name, and takes the last (gdb's choice,
+    which `dis` and `sym` follow, prefers a typed, sized symbol)."""
+    at = getattr(target.symbols, "at_address", None)
+    aliases = at(sym.address) if at is not None else []
+    return max(aliases, key=lambda s: s.name) if aliases else sym
 
 
 def _rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None, int | None]:

@@ -281,7 +281,7 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
                 regs_full = regs
             elif entry.bp_reg == O.REG_PREV_SP:
                 bp = mem.u64(cfa + entry.bp_offset)
-            new_kind = stacks.kind(sp)
+            new_kind = stacks.kind_or_guard(sp)
             if new_kind is None:
                 raise _Stop(f"exception frame at {regs_addr:x}: rsp {sp:x} is not on a known stack")
             if new_kind == stacks.kind(old_sp) and sp <= old_sp:
