@@ -101,7 +101,7 @@ DUMPS = {
                            "panic_on_oops; CPU 1 in user mode", spin="1"),
     "debian-6.12-qemu": Dump("6.12", "qemu-panic", "Debian 6.12: sysrq c without kdump; QEMU's "
                             "dump-guest-memory (ELF, and kdump-zlib), no vmcoreinfo device",
-                            extra_append="panic=0", qemu=("elf", "kdump-zlib")),
+                            mem="320M", extra_append="panic=0", qemu=("elf", "kdump-zlib")),
 }
 
 #: what crash is asked on every stock dump (issue 14's list)
@@ -505,6 +505,14 @@ for _n, _d in DUMPS.items():
 
 # --------------------------------------------------------------------------- collect
 
+#: (format, page compression) of each file name the runs write
+FORMATS = {"vmcore.kdump": ("kdump-compressed", "zlib"), "vmcore.plain.kdump": ("kdump", "none"),
+           "vmcore.elf": ("elf", "none"), "vmcore.qemu.elf": ("elf", "none"),
+           "vmcore.qemu.kdump": ("kdump-compressed", "zlib")}
+#: dumps whose zlib copy ships beside the plain one (one real compressed file per suite)
+SHIP_ZLIB = {"debian-5.10-sysrq"}
+
+
 def st_collect(names: list[str]) -> None:
     """Copy the chosen dumps, stripped vmlinux files and references into sample-dumps/."""
     man_path = F.HERE / "MANIFEST.json"
@@ -526,11 +534,25 @@ def st_collect(names: list[str]) -> None:
         dd.mkdir(exist_ok=True)
         rd = rundir(name)
         files = []
+        producer = ""
+        if (rd / "out" / "makedumpfile-version.txt").exists():
+            producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
         for src in dump_files(name):
-            big = src.suffix == ".elf" or ".qemu." in src.name
+            if src.name == "vmcore.kdump" and len(dump_files(name)) > 1 and \
+                    name not in SHIP_ZLIB:
+                continue            # the plain copy of the same dump is what ships
+            big = not src.name.endswith(("vmcore.kdump",))      # all but zlib pages: xz
             dst = dd / (src.name + (".xz" if big else ""))
             F.put(src, dst, big)
-            files.append(F.file_entry(dst, xz=big, uncompressed_size=src.stat().st_size))
+            fmt, pages = FORMATS.get(src.name, ("kdump-compressed", "zlib"))
+            files.append(F.file_entry(
+                dst, format=fmt, page_compression=pages, xz=big,
+                dump_level=KERNELS[d.kernel].level if "qemu" not in src.name else None,
+                uncompressed_size=src.stat().st_size,
+                producer=("QEMU dump-guest-memory" if "qemu" in src.name
+                          else f"makedumpfile {producer.split('version ')[-1]}".strip()),
+                written_by=("QEMU monitor, no VMCOREINFO device" if "qemu" in src.name
+                            else "capture kernel (kexec -p), /proc/vmcore")))
         for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
             if (rd / "out" / aux).exists():
                 F.put(rd / "out" / aux, dd / aux, False)
