@@ -44,6 +44,7 @@ DECLARED: dict[str, Declared] = {
     "sysctl_overcommit_ratio": Declared("int"),
     "sysctl_overcommit_kbytes": Declared("unsigned long"),
     "tk_core": Declared(members=("seq", "timekeeper")),
+    "timekeeper_data": Declared("struct tk_data", array=-1),
     "major_names": Declared("struct blk_major_name *", array=255),
     "chrdevs": Declared("struct char_device_struct *", array=255),
     "blockdev_superblock": Declared("struct super_block *"),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ...arch import PAGE_SIZE
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
+from ...objects import Object
 from ..base import cached_per_target
 from ..system import crash_date, dumpfile, format_size, format_uptime
 from .config import ConfigUnavailable, kernel_config
@@ -49,8 +50,11 @@ def hz(target: LinuxTarget) -> int:
     try:
         tick = target.space.read_u64(target.address_of("tick_nsec"))
     except XcrashError as err:
-        caveat(f"HZ unknown (no CONFIG_HZ in the kernel, tick_nsec: {err}): crash's default "
-               f"{DEFAULT_HZ} assumed")
+        clocked = _hz_from_clocks(target)
+        if clocked is not None:
+            return clocked
+        caveat(f"HZ unknown (no CONFIG_HZ in the kernel, tick_nsec: {err}, jiffies and the "
+               f"monotonic clock disagree for every HZ): crash's default {DEFAULT_HZ} assumed")
         return DEFAULT_HZ
     if tick:
         guess = round(1_000_000_000 / tick)
@@ -59,6 +63,32 @@ def hz(target: LinuxTarget) -> int:
     caveat(f"HZ unknown (no CONFIG_HZ in the kernel, tick_nsec {tick} gives no HZ): crash's "
            f"default {DEFAULT_HZ} assumed")
     return DEFAULT_HZ
+
+
+#: the HZ a kernel can be built with (Kconfig's HZ_100 ... HZ_1000)
+HZ_CHOICES = (100, 250, 300, 1000)
+
+
+def _hz_from_clocks(target: LinuxTarget) -> int | None:
+    """The HZ under which jiffies (which start 300 s before wrapping 32 bits) count the
+    time the monotonic clock says has passed since boot (tk_core's tkr_mono.base), within
+    a second; None when no choice fits (7.x has no tick_nsec, Debian no in-kernel config)."""
+    try:
+        jiffies = target.space.read_u64(target.address_of("jiffies"))
+        mono = int(core_timekeeper(target).tkr_mono.base) / 1e9
+    except XcrashError:
+        return None         # no clock to compare with: the caller says HZ is unknown
+    fits = [h for h in HZ_CHOICES
+            if abs(((jiffies - ((-300 * h) & 0xFFFFFFFF)) & 0xFFFFFFFFFFFFFFFF) / h - mono) < 1]
+    return fits[0] if len(fits) == 1 else None
+
+
+def core_timekeeper(target: LinuxTarget) -> Object:
+    """The kernel's ``struct timekeeper``: ``tk_core.timekeeper``, or from 7.x (several
+    timekeepers for auxiliary clocks) ``timekeeper_data[TIMEKEEPER_CORE].timekeeper``."""
+    if target.symbols.get("tk_core") is None and target.symbols.get("timekeeper_data"):
+        return target.object("timekeeper_data")[0].timekeeper
+    return target.object("tk_core").timekeeper
 
 
 def uptime_seconds(target: LinuxTarget) -> int | None:
@@ -87,7 +117,7 @@ def crash_time(target: LinuxTarget) -> int | None:
     if ts and not guest:
         return int(ts)
     try:
-        return int(target.object("tk_core").timekeeper.xtime_sec)
+        return int(core_timekeeper(target).xtime_sec)
     except XcrashError as err:
         if ts:
             caveat(f"tk_core unreadable ({err}): the date is the dump header's (the host's "
