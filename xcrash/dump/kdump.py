@@ -28,6 +28,8 @@ _HEADER = struct.Struct("<8si390s6xqqIiiIIIIIIi")
 # kdump_sub_header, all fields up to version 6
 _SUB = struct.Struct("<QiiQQqQqQqQQQQ")
 _DESC = struct.Struct("<qIIQ")
+_PAGE_MASK = PAGE_SIZE - 1
+_ZERO_PAGE = bytes(PAGE_SIZE)
 _UTS_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
 
 
@@ -136,29 +138,40 @@ class KdumpDump(Dump):
         offset, size, flags, _ = _DESC.unpack_from(self._mf.map, pos)
         return offset, size, flags
 
+    def _read(self, paddr: int, size: int) -> bytes:
+        off = paddr & _PAGE_MASK
+        if off + size <= PAGE_SIZE:         # the usual read: within one page, maybe cached
+            page = self._cache.get(paddr >> PAGE_SHIFT)
+            if page is None:
+                page = self._page(paddr >> PAGE_SHIFT, paddr)
+            return page[off:off + size]
+        return super()._read(paddr, size)
+
     def _page(self, pfn: int, addr: int) -> bytes:
+        page = self._cache.get(pfn)
+        if page is not None:
+            return page
         desc = self._descriptor(pfn, addr)
         if desc is None:
             if self.zero_excluded:
-                return bytes(PAGE_SIZE)
+                return _ZERO_PAGE
             raise PageExcluded(addr)
         offset, size, flags = desc
-        page = self._cache.get(offset)
-        if page is not None:
-            return page
         if offset == 0:
             if self.zero_excluded:
-                return bytes(PAGE_SIZE)
+                return _ZERO_PAGE
             raise PageNotInDump(addr, "page data missing (incomplete dump)")
         if offset < 0 or size == 0 or size > PAGE_SIZE:
             raise PageNotInDump(addr, f"corrupt page descriptor (offset {offset:#x}, size {size})")
         if offset + size > self._mf.size:
             raise PageNotInDump(addr, "page data beyond the end of the file (incomplete dump)")
         try:
-            page = decompress(self._mf.map[offset:offset + size], flags, PAGE_SIZE)
+            # read, not sliced from the mapping: pages read once do not stay in the
+            # process's resident set (a search reads every page of the dump)
+            page = decompress(self._mf.pread(offset, size), flags, PAGE_SIZE)
         except CorruptPage as e:
             raise PageNotInDump(addr, f"corrupt page data: {e}") from None
-        self._cache.put(offset, page)
+        self._cache.put(pfn, page)
         return page
 
     def is_readable(self, paddr: int) -> bool:

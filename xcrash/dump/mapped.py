@@ -51,9 +51,10 @@ class MappedFile:
                 raise BadDump(self.shown, "empty file")
             self.map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
         except OSError as e:
-            raise BadDump(self.shown, _why(e)) from None
-        finally:
             os.close(fd)
+            raise BadDump(self.shown, _why(e)) from None
+        #: kept open for pread: data read once (a page of a search) need not stay mapped
+        self.fd = fd
         self.size = size
         self.view = memoryview(self.map)
 
@@ -66,6 +67,11 @@ class MappedFile:
         self.check(offset, fmt.size, what)
         return fmt.unpack_from(self.map, offset)
 
+    def pread(self, offset: int, length: int) -> bytes:
+        """Bytes of the file read with pread(2), not through the mapping: they do not
+        count in the process's resident set once used (callers check the bounds)."""
+        return os.pread(self.fd, length, offset)
+
     def check(self, offset: int, length: int, what: str) -> None:
         if offset < 0 or length < 0:
             raise BadDump(self.shown, f"damaged header: {what} at offset {offset}, length {length}")
@@ -76,6 +82,9 @@ class MappedFile:
             )
 
     def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
         self.view.release()
         try:
             self.map.close()

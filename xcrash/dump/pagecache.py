@@ -1,7 +1,8 @@
-"""A small LRU cache of decoded pages, keyed by where their data lies in the file.
+"""A small LRU cache of decoded pages, keyed by page frame number.
 
-Keying by file offset rather than PFN lets the pages that share one
-descriptor (makedumpfile stores all zero pages once) share one entry.
+A read within one page looks its frame up here before anything else (no page
+descriptor, no decompression): the objects a command walks (task_structs, slab
+pages, list nodes) are read member by member from a few hot pages.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections import OrderedDict
 
 
 class PageCache:
-    def __init__(self, capacity: int = 512) -> None:
+    def __init__(self, capacity: int = 2048) -> None:
         self.capacity = capacity
         self._pages: OrderedDict[int, bytes] = OrderedDict()
 
