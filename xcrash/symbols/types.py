@@ -86,7 +86,7 @@ class Type:
 
     __slots__ = ("kind", "name", "size", "signed", "encoding", "length", "_target",
                  "_members", "enumerators", "params", "variadic", "qualifiers",
-                 "_member_index")
+                 "_member_index", "_stripped", "_byte_size")
 
     def __init__(
         self,
@@ -117,6 +117,10 @@ class Type:
         self.variadic = variadic
         self.qualifiers = qualifiers
         self._member_index: dict[str, tuple[int, Member]] | None = None
+        # computed on first use (a type does not change once built; only its lazy
+        # references resolve, to the same types)
+        self._stripped: Type | None = None
+        self._byte_size: int | None = None
 
     # -- references -----------------------------------------------------
     @property
@@ -143,24 +147,32 @@ class Type:
 
     # -- shape ------------------------------------------------------------
     def strip_typedefs(self) -> Type:
-        t = self
-        for _ in range(64):
-            if t.kind is not Kind.TYPEDEF:
-                return t
-            t = t.target
-        return t
+        stripped = self._stripped
+        if stripped is None:
+            t = self
+            for _ in range(64):
+                if t.kind is not Kind.TYPEDEF:
+                    break
+                t = t.target
+            stripped = self._stripped = t
+        return stripped
 
     @property
     def byte_size(self) -> int:
         """Size in bytes, following typedefs and computing array sizes."""
-        t = self.strip_typedefs()
-        if t.kind is Kind.ARRAY:
-            return (t.length or 0) * t.target.byte_size
-        if t.kind is Kind.POINTER:
-            return t.size or 8
-        if t.kind in (Kind.VOID, Kind.FUNCTION):
-            return t.size or 1
-        return t.size or 0
+        size = self._byte_size
+        if size is None:
+            t = self.strip_typedefs()
+            if t.kind is Kind.ARRAY:
+                size = (t.length or 0) * t.target.byte_size
+            elif t.kind is Kind.POINTER:
+                size = t.size or 8
+            elif t.kind in (Kind.VOID, Kind.FUNCTION):
+                size = t.size or 1
+            else:
+                size = t.size or 0
+            self._byte_size = size
+        return size
 
     def is_integer(self) -> bool:
         return self.strip_typedefs().kind in (Kind.INT, Kind.ENUM)

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import Object
+from ...objects import Fields, Object
+from ..base import cached_per_target
 from . import sysinfo
-from .tasks import (NoUserMemory, active_tasks, for_each_task, is_kernel_thread, task_arguments,
-                    task_cpu, task_memory, task_state_name, threads)
+from .tasks import (PF_KTHREAD, NoUserMemory, active_tasks, for_each_task, is_kernel_thread,
+                    rss_counters, state_name, task_arguments, task_cpu, task_memory,
+                    task_state_name, thread_rss_deltas, threads)
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
@@ -61,7 +63,14 @@ def task_entries(target: LinuxTarget) -> list[TaskEntry]:
     group_deltas: dict[int, int] = {}
     errors: list[str] = []
     entries = []
+    bulk = _PsFields.of(target)
+    pids: dict[int, int] = {}
     for task in for_each_task(target, errors):
+        try:
+            entries.append(bulk.entry(task.at_, active, total, group_deltas, pids))
+            continue
+        except XcrashError:
+            pass    # anything unusual: the member-by-member reading says what (below)
         try:
             entries.append(_entry(target, task, active, total, group_deltas))
         except MemoryError_ as err:
@@ -95,6 +104,70 @@ def _entry(target: LinuxTarget, task: Object, active: set[int], total_kib: int |
         state=task_state_name(task), mem_percent=percent, vsz=vsz, rss=rss,
         kernel_thread=is_kernel_thread(task), active=task.address_ in active,
         tgid=int(task.tgid), policy=int(task.policy))
+
+
+class _PsFields:
+    """What ps reads of every task and its mm, decoded in bulk (:class:`Fields`): the
+    same values as :func:`_entry` reads member by member, which serves the tasks this
+    cannot read."""
+
+    def __init__(self, target: LinuxTarget) -> None:
+        self.target = target
+        task_t = target.type("struct task_struct")
+        self.task = Fields(target, task_t, (
+            "pid", "tgid", "comm", "__state" if task_t.has_member("__state") else "state",
+            "exit_state", "flags", "cpu" if task_t.has_member("cpu") else "thread_info.cpu",
+            "mm", "parent", "policy", "group_leader"))
+        self.pid = Fields(target, task_t, ("pid",))
+        counters = rss_counters(target)
+        mm_t = target.type("struct mm_struct")
+        stat = mm_t.member("rss_stat")[1].type
+        #: before 6.2 (mm_rss_stat's count array, plus the threads' own deltas)
+        self.split = stat.strip_typedefs().has_member("count")
+        self.thread_deltas = self.split and task_t.has_member("rss_stat")
+        counts = (tuple(f"rss_stat.count[{i}].counter" for i in counters) if self.split
+                  else tuple(f"rss_stat[{i}].count" for i in counters))
+        self.mm = Fields(target, mm_t, ("total_vm", *counts))
+        self.counters = counters
+
+    @staticmethod
+    def of(target: LinuxTarget) -> _PsFields:
+        return _ps_fields(target)
+
+    def entry(self, addr: int, active: set[int], total_kib: int | None,
+              group_deltas: dict[int, int], pids: dict[int, int]) -> TaskEntry:
+        (pid, tgid, comm, state, exit_state, flags, cpu, mm, parent, policy,
+         leader) = self.task.read(addr)
+        vsz = rss = 0
+        if mm:
+            total_vm, *counts = self.mm.read(mm)
+            pages = sum(counts)
+            if self.thread_deltas:
+                deltas = group_deltas.get(leader)
+                if deltas is None:
+                    deltas = group_deltas[leader] = thread_rss_deltas(
+                        self.target, self.target.object_at(self.task.type, leader),
+                        self.counters, strict=True)
+                pages += deltas
+            vsz, rss = total_vm * 4, max(pages, 0) * 4
+        ppid = 0
+        if pid:
+            ppid = pids.get(parent, -1)
+            if ppid < 0:
+                ppid = pids[parent] = self.pid.read(parent)[0]
+        nul = comm.find(b"\0")
+        return TaskEntry(
+            pid=pid, task=addr, cpu=cpu,
+            comm=(comm if nul < 0 else comm[:nul]).decode("utf-8", "replace"),
+            ppid=ppid, state=state_name(state | exit_state),
+            mem_percent=round(rss * 100 / total_kib, 1) if total_kib else 0.0,
+            vsz=vsz, rss=rss, kernel_thread=bool(flags & PF_KTHREAD), active=addr in active,
+            tgid=tgid, policy=policy)
+
+
+@cached_per_target
+def _ps_fields(target: LinuxTarget) -> _PsFields:
+    return _PsFields(target)
 
 
 def saved_stack_pointer(target: LinuxTarget, entry: TaskEntry) -> int | None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from ...arch import DEFAULT_THREAD_SIZE
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import CorruptList, Object, list_for_each_entry
+from ...objects import CorruptList, Fields, Object, list_for_each_entry
 from ..base import cached_per_target
 
 if TYPE_CHECKING:
@@ -77,7 +77,11 @@ def task_state_name(task: Object) -> str:
     """crash's two-letter state (RU IN UN ID ZO ST TR DE PA NE WA)."""
     t = task.type_
     state = int(task.member_("__state" if t.has_member("__state") else "state"))
-    state |= int(task.exit_state)
+    return state_name(state | int(task.exit_state))
+
+
+def state_name(state: int) -> str:
+    """crash's two-letter name of a task's state ORed with its exit state."""
     if state == 0:
         return "RU"
     if state & 0x1:
@@ -129,7 +133,7 @@ def task_memory(target: LinuxTarget, task: Object,
     if not int(mm):
         return 0, 0
     mm = mm.deref_()
-    counters = _rss_counters(target)
+    counters = rss_counters(target)
     stat = mm.rss_stat
     pages = 0
     if stat.type_.strip_typedefs().has_member("count"):
@@ -139,7 +143,7 @@ def task_memory(target: LinuxTarget, task: Object,
         if leader.type_.has_member("rss_stat"):
             deltas = None if group_deltas is None else group_deltas.get(leader.at_)
             if deltas is None:
-                deltas = _thread_rss_deltas(target, leader, counters)
+                deltas = thread_rss_deltas(target, leader, counters)
                 if group_deltas is not None:
                     group_deltas[leader.at_] = deltas
             pages += deltas
@@ -161,21 +165,32 @@ def _percpu_counter_sum(target: LinuxTarget, fbc: Object) -> int:
     return max(total, 0)
 
 
-def _thread_rss_deltas(target: LinuxTarget, leader: Object, counters: list[int]) -> int:
-    """The per-thread RSS deltas of a thread group, summed (pages)."""
+def thread_rss_deltas(target: LinuxTarget, leader: Object, counters: list[int], *,
+                      strict: bool = False) -> int:
+    """The per-thread RSS deltas of a thread group, summed (pages); ``strict`` raises
+    what the walk meets instead of saying it."""
     pages = 0
+    fields = _rss_delta_fields(target)
     try:
         for thread in threads(target, leader):
-            for idx in counters:
-                pages += int(thread.rss_stat.count[idx])
+            pages += sum(fields.read(thread.at_))
     except (CorruptList, MemoryError_) as err:
+        if strict:
+            raise
         caveat(f"thread list of {leader.address_:x} unreadable ({err}): RSS without the "
                "per-thread counters of the threads past that point")
     return pages
 
 
 @cached_per_target
-def _rss_counters(target: LinuxTarget) -> list[int]:
+def _rss_delta_fields(target: LinuxTarget) -> Fields:
+    """A thread's own RSS deltas (task_struct.rss_stat.count[...] of rss_counters)."""
+    return Fields(target, "struct task_struct",
+                  [f"rss_stat.count[{idx}]" for idx in rss_counters(target)])
+
+
+@cached_per_target
+def rss_counters(target: LinuxTarget) -> list[int]:
     """Indexes of MM_FILEPAGES, MM_ANONPAGES and MM_SHMEMPAGES."""
     out = [0, 1, 3]
     try:   # named from 6.2 on; an anonymous enum with the same values before
