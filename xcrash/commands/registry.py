@@ -12,6 +12,8 @@ Lookup is by exact name or alias, as in crash: no unique-prefix matching.
 from __future__ import annotations
 
 import importlib
+import marshal
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Iterable
@@ -58,6 +60,11 @@ class Registry:
         self._want_plugins = plugins
         self._warn = warn
         self._loaded = False
+        #: built-in modules whose commands are in (get() loads one where it can)
+        self._modules: set[str] = set()
+        #: the built-in commands' words and modules (the index), once started
+        self._index: dict[str, str] | None = None
+        self._plugins_loaded = False
         self._by_word: dict[str, Command] = {}
         self._commands: list[Command] = []
         self.aliases: dict[str, Alias] = {
@@ -66,16 +73,36 @@ class Registry:
 
     # -- loading ------------------------------------------------------------------
     def _load(self) -> None:
+        """Every command: the built-in modules not loaded yet, then the plug-ins."""
         if self._loaded:
             return
         self._loaded = True
         if self._want_builtin:
             for module in builtin_modules():
-                self._load_module(module)
-        if self._want_plugins:
+                if module not in self._modules:
+                    self._load_module(module)
+            index = {word: type(cmd).__module__.rsplit(".", 1)[-1]
+                     for word, cmd in self._by_word.items()
+                     if type(cmd).__module__.startswith(f"{__package__}.")}
+            if index != self._index:
+                _store_index(index)
+        if self._want_plugins and not self._plugins_loaded:
+            self._load_plugins()
+
+    def _start(self) -> None:
+        """On first use: the index of built-in commands the last full load left, and the
+        plug-ins (a plug-in cannot take a built-in's word, loaded or not); without a
+        valid index, everything."""
+        if self._index is not None:
+            return
+        self._index = _load_index() if self._want_builtin else {}
+        if not self._index and self._want_builtin:
+            self._load()
+        elif self._want_plugins:
             self._load_plugins()
 
     def _load_module(self, module: str) -> None:
+        self._modules.add(module)
         try:
             mod = importlib.import_module(f"{__package__}.{module}")
         except Exception as exc:  # a broken module must not take the shell down
@@ -85,6 +112,7 @@ class Registry:
             self.add(cls, origin=f"module {module}")
 
     def _load_plugins(self) -> None:
+        self._plugins_loaded = True
         import importlib.metadata
         try:
             points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -107,7 +135,9 @@ class Registry:
         if not isinstance(cmd, Command) or not cmd.name:
             raise TypeError(f"{cls!r} is not a named xcrash Command")
         words = (cmd.name, *cmd.aliases)
-        taken = [w for w in words if w in self._by_word]
+        builtin = type(cmd).__module__.startswith(f"{__package__}.")
+        taken = [w for w in words if w in self._by_word
+                 or not builtin and self._index and w in self._index]
         if taken:
             self._warn(f"{origin}: command {cmd.name!r} ignored: "
                        f"{', '.join(taken)} already defined")
@@ -118,7 +148,17 @@ class Registry:
 
     # -- lookup -----------------------------------------------------------------------
     def get(self, word: str) -> Command | None:
-        """The command called ``word`` (its name or one of its aliases)."""
+        """The command called ``word`` (its name or one of its aliases).  A built-in
+        command's module is found in the index the last full load left, and only it is
+        imported (a batch run of one command does not import them all)."""
+        self._start()
+        if not self._loaded and self._index:
+            module = self._index.get(word)
+            if module is not None and module not in self._modules:
+                self._load_module(module)
+            cmd = self._by_word.get(word)
+            if cmd is not None:
+                return cmd
         self._load()
         return self._by_word.get(word)
 
@@ -147,6 +187,48 @@ def builtin_modules() -> Iterable[str]:
     for info in pkgutil.iter_modules(commands.__path__):
         if not info.name.startswith("_") and info.name not in _NOT_COMMAND_MODULES:
             yield info.name
+
+
+# -- the index of built-in commands: word -> module -------------------------------------
+def _index_stamp() -> list[tuple[str, int, int]]:
+    """What the index is valid for: this package (where it is), its source files, their
+    sizes and times."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    out = [(here, 0, 0)]
+    with os.scandir(here) as entries:
+        for e in entries:
+            if e.name.endswith(".py"):
+                st = e.stat()
+                out.append((e.name, st.st_size, st.st_mtime_ns))
+    return sorted(out)
+
+
+def _index_path() -> str:
+    from ..cache import cache_dir
+    return os.path.join(cache_dir("commands"), "index.marshal")
+
+
+def _load_index() -> dict[str, str]:
+    """The index a full load wrote, if the package has not changed since ({} if not)."""
+    try:
+        with open(_index_path(), "rb") as f:
+            stamp, index = marshal.loads(f.read())
+        if stamp == [tuple(x) for x in _index_stamp()] and isinstance(index, dict):
+            return index
+    except (OSError, EOFError, ValueError, TypeError):
+        pass        # no index (or a damaged one): every module is loaded, as without it
+    return {}
+
+
+def _store_index(index: dict[str, str]) -> None:
+    try:
+        path = _index_path()
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            f.write(marshal.dumps((_index_stamp(), index)))
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        pass        # a read-only cache only costs the next start a full load
 
 
 
