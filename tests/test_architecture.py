@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1] / "xcrash"
 #: the layers, lowest first (docs/architecture.md); a module's layer is its first
 #: dotted prefix found here
 LAYERS: list[tuple[str, ...]] = [
-    ("arch", "errors", "trace", "progress", "highlight", "cache"),
+    ("arch", "errors", "trace", "progress", "highlight", "cache", "parallel"),
     ("dump",),
     ("memory",),
     ("symbols",),

@@ -10,8 +10,9 @@ range only; its descriptors are counted from the start of that range.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
-from ..errors import BadDump, PageExcluded, PageNotInDump
+from ..errors import BadDump, MemoryError_, PageExcluded, PageNotInDump
 from ..arch import PAGE_SHIFT, PAGE_SIZE
 from .base import Dump
 from .bitmap import Bitmap
@@ -30,6 +31,23 @@ _SUB = struct.Struct("<QiiQQqQqQqQQQQ")
 _DESC = struct.Struct("<qIIQ")
 _PAGE_MASK = PAGE_SIZE - 1
 _ZERO_PAGE = bytes(PAGE_SIZE)
+#: the most page data :meth:`KdumpDump.pages` reads at once
+_SPAN = 8 << 20
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The intersection of two sorted lists of disjoint ``[start, end)`` runs."""
+    out: list[tuple[int, int]] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
 _UTS_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
 
 
@@ -39,6 +57,7 @@ class KdumpDump(Dump):
         self._mf = MappedFile(path, self.path)
         self._cache = PageCache()
         self._views: tuple[memoryview, ...] = ()
+        self._present: list[tuple[int, int]] | None = None
         try:
             self._parse()
         except BaseException:
@@ -157,22 +176,73 @@ class KdumpDump(Dump):
                 return _ZERO_PAGE
             raise PageExcluded(addr)
         offset, size, flags = desc
+        if offset == 0 and self.zero_excluded:
+            return _ZERO_PAGE
+        self._check_data(addr, offset, size)
+        # read, not sliced from the mapping: pages read once do not stay in the
+        # process's resident set (a search reads every page of the dump)
+        page = self._decode(addr, self._mf.pread(offset, size), flags)
+        self._cache.put(pfn, page)
+        return page
+
+    def _check_data(self, addr: int, offset: int, size: int) -> None:
+        """Raise what is wrong with a dumpable page's descriptor, if anything."""
         if offset == 0:
-            if self.zero_excluded:
-                return _ZERO_PAGE
             raise PageNotInDump(addr, "page data missing (incomplete dump)")
         if offset < 0 or size == 0 or size > PAGE_SIZE:
             raise PageNotInDump(addr, f"corrupt page descriptor (offset {offset:#x}, size {size})")
         if offset + size > self._mf.size:
             raise PageNotInDump(addr, "page data beyond the end of the file (incomplete dump)")
+
+    @staticmethod
+    def _decode(addr: int, data: bytes, flags: int) -> bytes:
         try:
-            # read, not sliced from the mapping: pages read once do not stay in the
-            # process's resident set (a search reads every page of the dump)
-            page = decompress(self._mf.pread(offset, size), flags, PAGE_SIZE)
+            return decompress(data, flags, PAGE_SIZE)
         except CorruptPage as e:
             raise PageNotInDump(addr, f"corrupt page data: {e}") from None
-        self._cache.put(pfn, page)
-        return page
+
+    # ---------------------------------------------------------------- every page (search)
+
+    def present_runs(self) -> list[tuple[int, int]]:
+        """``[start, end)`` runs of the page frames whose data this file holds (RAM,
+        dumpable, in this part's range), in order."""
+        if self._present is None:
+            ram = [(max(a, self.start_pfn), min(b, self.end_pfn)) for a, b in self._ram.runs()
+                   if a < self.end_pfn and b > self.start_pfn]
+            self._present = _intersect(ram, self._dumpable.runs())
+        return self._present
+
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]:
+        """(PFN, its page or the error reading it raises) of every frame of ``[start,
+        end)``, a piece of one of :meth:`present_runs`: the descriptors read together,
+        the page data of the piece with one read where it lies together, nothing
+        cached (each page is read once)."""
+        first = self._data_offset + (self._dumpable.rank(start) - self._first_index) * _DESC.size
+        count = end - start
+        if first + count * _DESC.size > self._mf.size:      # incomplete: page by page
+            for pfn in range(start, end):
+                try:
+                    yield pfn, self._page(pfn, pfn << PAGE_SHIFT)
+                except MemoryError_ as err:
+                    yield pfn, err
+            return
+        descs = list(_DESC.iter_unpack(self._mf.map[first:first + count * _DESC.size]))
+        good = [(o, o + n) for o, n, _, _ in descs if 0 < o and 0 < n <= PAGE_SIZE]
+        lo = min((a for a, _ in good), default=0)
+        hi = max((b for _, b in good), default=0)
+        blob = b""
+        if good and hi <= self._mf.size and hi - lo <= _SPAN:
+            blob = self._mf.pread(lo, hi - lo)
+        for i, (offset, size, flags, _) in enumerate(descs):
+            pfn = start + i
+            addr = pfn << PAGE_SHIFT
+            try:
+                self._check_data(addr, offset, size)
+                data = (blob[offset - lo:offset - lo + size] if blob
+                        else self._mf.pread(offset, size))
+                yield pfn, self._decode(addr, data, flags)
+            except MemoryError_ as err:
+                yield pfn, err
 
     def is_readable(self, paddr: int) -> bool:
         pfn = paddr >> PAGE_SHIFT

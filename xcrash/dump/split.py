@@ -6,9 +6,10 @@ Each part holds the pages of one PFN range; together the parts must cover
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import replace
 
-from ..errors import BadDump
+from ..errors import BadDump, MemoryError_
 from .base import Dump
 from .kdump import KdumpDump
 
@@ -48,6 +49,14 @@ class SplitDump(Dump):
 
     def is_readable(self, paddr: int) -> bool:
         return self._part(paddr >> self.page_shift).is_readable(paddr)
+
+    def present_runs(self) -> list[tuple[int, int]]:
+        """Every part's runs of frames it holds (each part its own range), in order."""
+        return [run for part in self._parts for run in part.present_runs()]
+
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]:
+        """As KdumpDump.pages; ``[start, end)`` lies in one part (a piece of a run)."""
+        return self._part(start).pages(start, end)
 
     def ranges(self) -> list[tuple[int, int]]:
         return self._parts[0].ranges()

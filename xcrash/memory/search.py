@@ -1,11 +1,21 @@
-"""Searching memory page by page (what `search` builds on)."""
+"""Searching memory page by page (what `search` builds on).
+
+A search over a dump that can hand its pages out in bulk (:class:`PageSource`: a
+kdump-compressed file) reads only the pages the dump holds, all patterns at once, in
+pieces shared among the CPUs (:func:`search_dump`); any other physical memory is read
+page by page (:func:`search_physical`).
+"""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import bisect
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-from ..arch import PAGE_SIZE
+from .. import parallel, progress, trace
+from ..arch import PAGE_SHIFT, PAGE_SIZE
 from ..errors import MemoryError_, PageExcluded
-from .space import PhysicalReader
+from .space import PhysicalReader, PhysicalSpace
 
 
 def search_physical(phys: PhysicalReader, ranges: list[tuple[int, int]], needle: bytes, *,
@@ -61,4 +71,140 @@ def search_pages(pages: Iterable[tuple[int, bytes]], needle: bytes, *, align: in
         while pos >= 0:
             if (vaddr + pos) % align == 0 and start <= vaddr + pos < end:
                 yield vaddr + pos, data[pos:]
+            pos = data.find(needle, pos + 1)
+
+
+# -- every page a dump holds, on every CPU ----------------------------------------------------
+class PageSource(Protocol):
+    """A dump that hands out the pages it holds (dump/kdump.py, dump/split.py)."""
+    zero_excluded: bool
+
+    def present_runs(self) -> list[tuple[int, int]]: ...
+
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]: ...
+
+    def read(self, paddr: int, size: int) -> bytes: ...
+
+
+def page_source(space: object) -> PageSource | None:
+    """The dump under a physical space when it can hand its pages out in bulk (and
+    nothing asks for every read to be traced, nor for excluded pages as zeros)."""
+    reader = space.phys if isinstance(space, PhysicalSpace) else None
+    if reader is None or trace._active is not None or getattr(reader, "zero_excluded", True):
+        return None
+    if not hasattr(reader, "present_runs") or not hasattr(reader, "pages"):
+        return None
+    return reader       # type: ignore[return-value]  # checked: it has the methods
+
+
+#: pages of one piece of work (4 MiB)
+CHUNK_PAGES = 1024
+
+
+@dataclass
+class ChunkHits:
+    """What a piece of the search found: each pattern's hits (physical addresses, in
+    order), the pages that could not be read (address, error), pages searched."""
+    hits: list[list[int]]
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    pages: int = 0
+
+
+_Job = tuple[PageSource, tuple[bytes, ...], tuple[int, ...]]
+
+
+def search_dump(source: PageSource, ranges: list[tuple[int, int]],
+                needles: Sequence[tuple[bytes, int]], *, start: int = 0, end: int = 1 << 64,
+                interrupted: Callable[[], bool] = lambda: False,
+                workers: int | None = None) -> Generator[ChunkHits, None, None]:
+    """Every pattern (bytes, alignment) searched in the pages the dump holds within the
+    physical ``ranges`` and [start, end): what each piece found, in address order,
+    as the pieces are done (by ``workers`` processes, default one per CPU).  Matches
+    may cross into the next page, as :func:`search_physical`'s."""
+    chunks = _chunks(source, ranges, start, end)
+    total = sum(b - a for chunk in chunks for a, b, _, _ in chunk) or 1
+    job = (source, tuple(n for n, _ in needles), tuple(a for _, a in needles))
+    done = 0
+    results = parallel.mapped(_scan, job, chunks, workers)
+    try:
+        for result in results:
+            if interrupted():
+                raise KeyboardInterrupt
+            done += result.pages
+            progress.report("searching memory", done / total)
+            yield result
+    finally:
+        results.close()
+        progress.report("searching memory", 1.0)
+
+
+def _chunks(source: PageSource, ranges: list[tuple[int, int]], start: int, end: int
+            ) -> list[list[tuple[int, int, int, int]]]:
+    """The work in pieces of about CHUNK_PAGES pages: (first PFN, end PFN, lowest and
+    end address a hit may have) of runs of present pages."""
+    present = source.present_runs()
+    starts = [a for a, _ in present]
+    pieces: list[tuple[int, int, int, int]] = []
+    for lo, hi in ranges:
+        lo, hi = max(lo, start), min(hi, end)
+        if lo >= hi:
+            continue
+        plo, phi = lo >> PAGE_SHIFT, (hi + PAGE_SIZE - 1) >> PAGE_SHIFT
+        i = max(bisect.bisect_right(starts, plo) - 1, 0)
+        while i < len(present) and present[i][0] < phi:
+            a, b = max(present[i][0], plo), min(present[i][1], phi)
+            while a < b:
+                n = min(b - a, CHUNK_PAGES)
+                pieces.append((a, a + n, lo, hi))
+                a += n
+            i += 1
+    chunks: list[list[tuple[int, int, int, int]]] = []
+    size = CHUNK_PAGES
+    for piece in pieces:
+        if size + piece[1] - piece[0] > CHUNK_PAGES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(piece)
+        size += piece[1] - piece[0]
+    return chunks
+
+
+def _scan(job: _Job, chunk: list[tuple[int, int, int, int]]) -> ChunkHits:
+    source, needles, aligns = job
+    out = ChunkHits([[] for _ in needles])
+    overlap = max(len(n) for n in needles) - 1
+    for a, b, lo, hi in chunk:
+        out.pages += b - a
+        prev_pfn, prev = -1, b""
+        for pfn, page in source.pages(a, b):
+            if isinstance(page, MemoryError_):
+                out.errors.append((pfn << PAGE_SHIFT, str(page)))
+                if prev:
+                    _match(out.hits, needles, aligns, prev_pfn, prev, b"", lo, hi)
+                prev = b""
+                continue
+            if prev:
+                _match(out.hits, needles, aligns, prev_pfn, prev, page[:overlap], lo, hi)
+            prev_pfn, prev = pfn, page
+        if prev:
+            tail = b""
+            if overlap:
+                try:
+                    tail = source.read((prev_pfn + 1) << PAGE_SHIFT, overlap)
+                except MemoryError_:
+                    pass    # the next page is not there: no match can cross into it
+            _match(out.hits, needles, aligns, prev_pfn, prev, tail, lo, hi)
+    return out
+
+
+def _match(hits: list[list[int]], needles: tuple[bytes, ...], aligns: tuple[int, ...],
+           pfn: int, page: bytes, tail: bytes, lo: int, hi: int) -> None:
+    data = page + tail if tail else page
+    base = pfn << PAGE_SHIFT
+    for found, needle, align in zip(hits, needles, aligns):
+        pos = data.find(needle)
+        while 0 <= pos < PAGE_SIZE:
+            addr = base + pos
+            if addr % align == 0 and lo <= addr < hi:
+                found.append(addr)
             pos = data.find(needle, pos + 1)

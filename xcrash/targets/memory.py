@@ -15,7 +15,7 @@ from ..arch import PAGE_SIZE
 from ..caveats import Unreadable, caveat
 from ..errors import MemoryError_
 from ..memory.linux import LinuxKernelSpace
-from ..memory.search import search_pages, search_physical
+from ..memory.search import PageSource, page_source, search_dump, search_pages, search_physical
 from ..memory.space import AddressSpace
 from ..memory.x86_64 import PageTableSpace
 
@@ -179,6 +179,11 @@ def search_memory(target: Target, ranges: list[tuple[int, int]], needles: Iterab
     phys = target.phys_space
     base = direct_map_base(target) if virtual else None
     needles = list(needles)
+    source = page_source(phys)
+    if source is not None:
+        yield from _search_dump(phys, source, ranges, needles, base, start=start, end=end,
+                                limit=limit, interrupted=interrupted)
+        return
     for index, needle in enumerate(needles):
         unreadable: list[MemoryError_] = []
 
@@ -187,16 +192,73 @@ def search_memory(target: Target, ranges: list[tuple[int, int]], needles: Iterab
             for paddr in search_physical(phys, ranges, needle.data, align=needle.align,
                                          start=start, end=end, interrupted=interrupted,
                                          unreadable=unreadable):
-                shown = needle.pattern
-                if needle.chars:
-                    shown = printable(phys.read(paddr, min(CHARS_CONTEXT,
-                                                           PAGE_SIZE - (paddr & (PAGE_SIZE - 1)))))
-                yield SearchHit(paddr + base if base is not None else paddr, paddr,
-                                needle.pattern, shown)
+                yield _hit(phys, needle, paddr, base)
         yield from _limited(hits(), limit, _which(index, len(needles)))
         if unreadable:
             caveat(f"search: {len(unreadable)} page(s) of memory could not be read and were "
                    f"not searched (the first: {unreadable[0]})")
+
+
+def _hit(phys: AddressSpace, needle: Needle, paddr: int, base: int | None) -> SearchHit:
+    shown = needle.pattern
+    if needle.chars:
+        shown = printable(phys.read(paddr, min(CHARS_CONTEXT,
+                                               PAGE_SIZE - (paddr & (PAGE_SIZE - 1)))))
+    return SearchHit(paddr + base if base is not None else paddr, paddr, needle.pattern, shown)
+
+
+def _search_dump(phys: AddressSpace, source: PageSource, ranges: list[tuple[int, int]],
+                 needles: list[Needle], base: int | None, *, start: int, end: int, limit: int,
+                 interrupted: Callable[[], bool]) -> Iterator[SearchHit]:
+    """search_memory over the pages a dump holds, every pattern in one pass on every CPU:
+    the first pattern's hits as they are found, the others' kept until the patterns
+    before them are done; the same hits, order and warnings as a pass per pattern."""
+    count = len(needles)
+    found: list[list[int]] = [[] for _ in needles]      # hits not shown yet
+    taken = [0] * count
+    stop: list[int | None] = [None] * count             # page of the limit-th hit
+    errors: list[tuple[int, str]] = []
+    current = 0
+
+    def finish(i: int) -> Iterator[SearchHit]:
+        """The rest of pattern i's hits, then its warnings."""
+        for paddr in found[i]:
+            yield _hit(phys, needles[i], paddr, base)
+        found[i] = []
+        if stop[i] is not None:
+            caveat(f"search: stopped after {limit} hits{_which(i, count)} (-l)")
+        seen = [e for e in errors if stop[i] is None or e[0] < (stop[i] or 0)]
+        if seen:
+            caveat(f"search: {len(seen)} page(s) of memory could not be read and were "
+                   f"not searched (the first: {seen[0][1]})")
+
+    pieces = search_dump(source, ranges, [(n.data, n.align) for n in needles], start=start,
+                         end=end, interrupted=interrupted)
+    try:
+        for piece in pieces:
+            errors += piece.errors
+            for i, hits in enumerate(piece.hits):
+                if stop[i] is not None or not hits:
+                    continue
+                hits = hits[:limit - taken[i]]
+                taken[i] += len(hits)
+                found[i] += hits
+                if taken[i] >= limit:
+                    stop[i] = hits[-1] & ~(PAGE_SIZE - 1)
+            while current < count:
+                for paddr in found[current]:
+                    yield _hit(phys, needles[current], paddr, base)
+                found[current] = []
+                if stop[current] is None:
+                    break
+                yield from finish(current)
+                current += 1
+            if current >= count:
+                return
+    finally:
+        pieces.close()
+    for i in range(current, count):
+        yield from finish(i)
 
 
 def search_user(pages: Callable[[int, int], Iterable[tuple[int, bytes]]],
