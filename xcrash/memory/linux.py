@@ -43,7 +43,7 @@ class LinuxKernelSpace(PageTableSpace):
             size = self.direct_map_end - self.page_offset
         self.page_offset = page_offset
         self.direct_map_end = page_offset + size
-        self._cache.clear()
+        self.forget()
 
     def kernel_physical(self, vaddr: int) -> int | None:
         """The (pseudo-)physical address of a kernel-image or direct-map address,

@@ -63,6 +63,16 @@ class PageTableSpace(AddressSpace):
         self.entry_mask = ~entry_mask & 0xFFFFFFFFFFFFFFFF
         self.name = name
         self._cache: dict[int, int] = {}
+        #: the 2 MiB and 1 GiB mappings met on walks (by vaddr >> 21, vaddr >> 30): the
+        #: other pages they map translate without a walk (vmemmap, the direct map)
+        self._large: dict[int, int] = {}
+        self._huge: dict[int, int] = {}
+
+    def forget(self) -> None:
+        """Drop the translations remembered (the tables' meaning changed)."""
+        self._cache.clear()
+        self._large.clear()
+        self._huge.clear()
 
     def _entry(self, table: int, vaddr: int, shift: int) -> tuple[int, int]:
         addr = table + 8 * ((vaddr >> shift) & 0x1FF)
@@ -72,7 +82,13 @@ class PageTableSpace(AddressSpace):
         hit = self._cache.get(vaddr)
         if hit is not None:
             return hit
-        paddr = self._walk(vaddr, None)
+        large = self._large.get(vaddr >> 21)
+        if large is not None:
+            paddr = large | (vaddr & 0x1FF000)
+        else:
+            huge = self._huge.get(vaddr >> 30)
+            paddr = (huge | (vaddr & 0x3FFFF000) if huge is not None
+                     else self._walk(vaddr, None))
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[vaddr] = paddr
@@ -92,8 +108,12 @@ class PageTableSpace(AddressSpace):
             if not entry & PRESENT:
                 raise TranslationError(vaddr, f"{name} entry not present ({entry:#x})")
             if shift == 30 and entry & PSE:
+                if len(self._huge) < _CACHE_LIMIT:
+                    self._huge[vaddr >> 30] = entry & LARGE_1G_MASK
                 return (entry & LARGE_1G_MASK) | (vaddr & 0x3FFFF000)
             if shift == 21 and entry & PSE:
+                if len(self._large) < _CACHE_LIMIT:
+                    self._large[vaddr >> 21] = entry & LARGE_2M_MASK
                 return (entry & LARGE_2M_MASK) | (vaddr & 0x1FF000)
             table = entry & FRAME_MASK
         return table

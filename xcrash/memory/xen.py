@@ -40,7 +40,7 @@ class XenSpace(PageTableSpace):
         self.pdx_hole_shift = hole_shift
         self.ma_va_bottom_mask = bottom_mask
         self.ma_top_mask = top_mask
-        self._cache.clear()
+        self.forget()
 
     # -- the two arithmetic rules ----------------------------------------------------
     def directmap_to_machine(self, vaddr: int) -> int:

@@ -7,9 +7,12 @@ counter that cannot be read is :class:`Unreadable` (``?``) with a WARNING.
 """
 from __future__ import annotations
 
+import struct
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ... import parallel
 from ...arch import PAGE_SHIFT, PAGE_SIZE
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
@@ -205,32 +208,78 @@ def shared_pages(target: LinuxTarget) -> Count:
     flags_off = page_t.offsetof("flags")
     ref_off = page_t.offsetof("_refcount")
     vmemmap = pages.vmemmap_base(target)
-    shared = lost = read = 0
-    first_error = ""
     per_chunk = PAGE_SIZE // size if PAGE_SIZE % size == 0 else 1
+    # flags (u64) and _refcount (s32) of every struct page of a chunk, in one unpack
+    fields = sorted([(flags_off, "Q", 8), (ref_off, "i", 4)])
+    one = ""
+    pos = 0
+    for off, code, width in fields:
+        one += f"{off - pos}x{code}"
+        pos = off + width
+    one += f"{size - pos}x"
+    job = _SharedJob(target, vmemmap, size, per_chunk, struct.Struct("<" + one * per_chunk),
+                     fields[0][0] == flags_off, reserved)
+    pieces = []
     for pgdat in pgdats(target):
         start = int(pgdat.node_start_pfn)
         end = start + int(pgdat.node_spanned_pages)
-        for pfn in range(start - start % per_chunk, end, per_chunk):
-            first, last = max(pfn, start), min(pfn + per_chunk, end)
-            try:
-                raw = target.space.read(vmemmap + pfn * size, per_chunk * size)
-            except MemoryError_ as err:
-                lost += last - first
-                first_error = first_error or str(err)
-                continue
-            read += last - first
-            for i in range(first - pfn, last - pfn):
-                off = i * size
-                flags = int.from_bytes(raw[off + flags_off:off + flags_off + 8], "little")
-                count = int.from_bytes(raw[off + ref_off:off + ref_off + 4], "little", signed=True)
-                if not flags & reserved and count > 1:
-                    shared += 1
+        first = start - start % per_chunk
+        pieces += [(pfn, min(pfn + _SHARED_PIECE, end), start, end)
+                   for pfn in range(first, end, _SHARED_PIECE)]
+    shared = lost = read = 0
+    first_error = ""
+    # every struct page is read: on every CPU when there are many
+    workers = None if sum(p[1] - p[0] for p in pieces) >= 4 * _SHARED_PIECE else 1
+    for got, gone, seen, error in parallel.mapped(_shared_in, job, pieces, workers):
+        shared += got
+        lost += gone
+        read += seen
+        first_error = first_error or error
     if lost and not read:
         return _unreadable("SHARED: every struct page", XcrashError(first_error))
     if lost:
         caveat(f"SHARED: {lost} struct pages not in the dump ({first_error}) are not counted")
     return shared
+
+
+#: struct pages per piece of the SHARED count (a piece is a process's work)
+_SHARED_PIECE = 1 << 16
+
+
+@dataclass
+class _SharedJob:
+    target: LinuxTarget
+    vmemmap: int
+    size: int
+    per_chunk: int
+    unpack: struct.Struct
+    flags_first: bool
+    reserved: int
+
+
+def _shared_in(job: _SharedJob, piece: tuple[int, int, int, int]) -> tuple[int, int, int, str]:
+    """(shared, not in the dump, read, the first error) over the struct pages of
+    [lo, hi) (per_chunk aligned) within the node's [start, end)."""
+    lo, hi, start, end = piece
+    shared = lost = read = 0
+    first_error = ""
+    size, per_chunk = job.size, job.per_chunk
+    for pfn in range(lo, hi, per_chunk):
+        first, last = max(pfn, start), min(pfn + per_chunk, end)
+        try:
+            raw = job.target.space.read(job.vmemmap + pfn * size, per_chunk * size)
+        except MemoryError_ as err:
+            lost += last - first
+            first_error = first_error or str(err)
+            continue
+        read += last - first
+        values = job.unpack.unpack(raw)
+        flag_values = values[0 if job.flags_first else 1::2]
+        counts = values[1 if job.flags_first else 0::2]
+        a, b = first - pfn, last - pfn
+        shared += sum(1 for flags, count in zip(flag_values[a:b], counts[a:b])
+                      if count > 1 and not flags & job.reserved)
+    return shared, lost, read, first_error
 
 
 def pgdats(target: LinuxTarget) -> list[Object]:
