@@ -86,6 +86,8 @@ class TypeIndex:
         self._sources = sources          # (label, loader); a loader may return None
         self._loaded: dict[str, TypeSource | None] = {}
         self._made: dict[str, Type] = {}
+        #: names already looked up (helpers ask for the same types in their loops)
+        self._found: dict[str, Type | None] = {}
 
     def extended(self, label: str, loader: Callable[[], TypeSource | None]) -> TypeIndex:
         """This index with one more source, asked last."""
@@ -114,6 +116,15 @@ class TypeIndex:
         return t
 
     def get(self, name: str) -> Type | None:
+        if trace._active is None:       # explain mode records each lookup: no shortcut
+            try:
+                return self._found[name]
+            except KeyError:
+                t = self._found[name] = self._get(name)
+                return t
+        return self._get(name)
+
+    def _get(self, name: str) -> Type | None:
         text = name.strip()
         pointers = 0
         while text.endswith("*"):

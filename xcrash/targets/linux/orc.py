@@ -11,6 +11,7 @@ numbering it uses by the hash in its ``.orc_header`` (6.4 on), which is read.
 from __future__ import annotations
 
 import bisect
+import operator
 import struct
 from array import array
 from dataclasses import dataclass
@@ -122,16 +123,15 @@ class OrcTable:
         base = ip_base
         self._entries = bytes(entries)
         self._order: list[int] | None = None
-        # sorted at build time since v5.6: ip[i] <= ip[i+1] iff rel[i+1] - rel[i] >= -4
-        if any(b - a < -4 for a, b in zip(rel, rel[1:])):
-            # base-relative positions: |4i + r| < 2**34, so no wrap-around and an int64 holds it
-            ips = [4 * i + r for i, r in enumerate(rel)]
+        # base-relative positions: |4i + r| < 2**34, so no wrap-around and an int64 holds
+        # them; one array of them, searched without a key function
+        ips = array("q", map(operator.add, rel, range(0, 4 * n, 4)))
+        # sorted at build time since v5.6 (else sorted here, the entries' order kept)
+        if n > 1 and min(map(operator.sub, ips[1:], ips[:-1])) < 0:
             order = sorted(range(n), key=ips.__getitem__)
-            rel = array("q", (ips[i] for i in order))
+            ips = array("q", (ips[i] for i in order))
             self._order = order
-            self._key = rel.__getitem__
-        else:
-            self._key = lambda i, rel=rel: 4 * i + rel[i]
+        self._ips = ips
         self._base = base
         self._n = n
         self.delta = delta
@@ -143,13 +143,13 @@ class OrcTable:
 
     def ip(self, i: int) -> int:
         """Link-time address where entry ``i`` (in address order) starts."""
-        return (self._base + self._key(i)) & 0xFFFFFFFFFFFFFFFF
+        return (self._base + self._ips[i]) & 0xFFFFFFFFFFFFFFFF
 
     def find(self, address: int) -> OrcEntry | None:
         """The entry covering a run-time address (None: no table covers it)."""
         link = (address - self.delta) & 0xFFFFFFFFFFFFFFFF
         # rightmost duplicate, like the kernel's __orc_find()
-        i = bisect.bisect_right(range(self._n), link - self._base, key=self._key) - 1
+        i = bisect.bisect_right(self._ips, link - self._base) - 1
         if i < 0 or i == self._n - 1 and link != self.ip(i):
             return None
         hit = self._cache.get(i)
