@@ -15,7 +15,7 @@ from ...objects import Fields, Object
 from ..base import cached_per_target
 from . import sysinfo
 from .tasks import (PF_KTHREAD, NoUserMemory, active_tasks, for_each_task, is_kernel_thread,
-                    rss_counters, state_name, task_arguments, task_cpu, task_memory,
+                    mm_rss, state_name, task_arguments, task_cpu, task_memory,
                     task_state_name, thread_rss_deltas, threads)
 
 if TYPE_CHECKING:
@@ -119,16 +119,7 @@ class _PsFields:
             "exit_state", "flags", "cpu" if task_t.has_member("cpu") else "thread_info.cpu",
             "mm", "parent", "policy", "group_leader"))
         self.pid = Fields(target, task_t, ("pid",))
-        counters = rss_counters(target)
-        mm_t = target.type("struct mm_struct")
-        stat = mm_t.member("rss_stat")[1].type
-        #: before 6.2 (mm_rss_stat's count array, plus the threads' own deltas)
-        self.split = stat.strip_typedefs().has_member("count")
-        self.thread_deltas = self.split and task_t.has_member("rss_stat")
-        counts = (tuple(f"rss_stat.count[{i}].counter" for i in counters) if self.split
-                  else tuple(f"rss_stat[{i}].count" for i in counters))
-        self.mm = Fields(target, mm_t, ("total_vm", *counts))
-        self.counters = counters
+        self.rss = mm_rss(target)
 
     @staticmethod
     def of(target: LinuxTarget) -> _PsFields:
@@ -140,14 +131,13 @@ class _PsFields:
          leader) = self.task.read(addr)
         vsz = rss = 0
         if mm:
-            total_vm, *counts = self.mm.read(mm)
-            pages = sum(counts)
-            if self.thread_deltas:
+            total_vm, pages = self.rss.read(mm)
+            if self.rss.thread_deltas:
                 deltas = group_deltas.get(leader)
                 if deltas is None:
                     deltas = group_deltas[leader] = thread_rss_deltas(
                         self.target, self.target.object_at(self.task.type, leader),
-                        self.counters, strict=True)
+                        self.rss.counters, strict=True)
                 pages += deltas
             vsz, rss = total_vm * 4, max(pages, 0) * 4
         ppid = 0

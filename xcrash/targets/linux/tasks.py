@@ -107,6 +107,11 @@ def is_kernel_thread(task: Object) -> bool:
 
 def active_tasks(target: LinuxTarget) -> dict[int, int]:
     """CPU → address of the task that was current on it."""
+    return dict(_active_tasks(target))
+
+
+@cached_per_target
+def _active_tasks(target: LinuxTarget) -> dict[int, int]:
     out = {}
     for cpu in target.online_cpus:
         try:
@@ -125,55 +130,90 @@ def active_tasks(target: LinuxTarget) -> dict[int, int]:
 
 def task_memory(target: LinuxTarget, task: Object,
                 group_deltas: dict[int, int] | None = None) -> tuple[int, int]:
-    """(VSZ in KiB, RSS in KiB) of a task's mm, with the per-thread RSS
-    deltas that SPLIT_RSS_COUNTING kernels (before 6.2) keep in each thread.
-    ``group_deltas`` keeps each thread group's sum of deltas, so that a listing
-    of every thread sums each group once (not once per thread: quadratic)."""
-    mm = task.mm
-    if not int(mm):
+    """(VSZ in KiB, RSS in KiB) of a task's mm, counted as crash counts them: each of
+    the file, anon and shmem counters that is positive (6.2+: a percpu_counter's
+    count plus its per-CPU parts), plus on SPLIT_RSS_COUNTING kernels (before 6.2)
+    the positive per-thread deltas of every thread of the group.  ``group_deltas``
+    keeps each thread group's sum of deltas, so that a listing of every thread sums
+    each group once (not once per thread: quadratic)."""
+    mm = int(task.mm)
+    if not mm:
         return 0, 0
-    mm = mm.deref_()
-    counters = rss_counters(target)
-    stat = mm.rss_stat
-    pages = 0
-    if stat.type_.strip_typedefs().has_member("count"):
-        for idx in counters:
-            pages += int(stat.count[idx].counter)
+    rss = mm_rss(target)
+    total_vm, pages = rss.read(mm)
+    if rss.thread_deltas:
         leader = task.group_leader.deref_()
-        if leader.type_.has_member("rss_stat"):
-            deltas = None if group_deltas is None else group_deltas.get(leader.at_)
-            if deltas is None:
-                deltas = thread_rss_deltas(target, leader, counters)
-                if group_deltas is not None:
-                    group_deltas[leader.at_] = deltas
-            pages += deltas
-    else:   # 6.2+: an array of percpu_counter
-        for idx in counters:
-            pages += _percpu_counter_sum(target, stat[idx])
-    return int(mm.total_vm) * 4, max(pages, 0) * 4
+        deltas = None if group_deltas is None else group_deltas.get(leader.at_)
+        if deltas is None:
+            deltas = thread_rss_deltas(target, leader, rss.counters)
+            if group_deltas is not None:
+                group_deltas[leader.at_] = deltas
+        pages += deltas
+    return total_vm * 4, max(pages, 0) * 4
 
 
-def _percpu_counter_sum(target: LinuxTarget, fbc: Object) -> int:
-    """percpu_counter_sum_positive(): the counter's count and each CPU's delta not yet
-    folded into it (what crash adds up, over every CPU of the dump), at least 0."""
-    total = int(fbc.count)
-    if fbc.type_.has_member("counters"):
-        base = int(fbc.counters)
-        for cpu in range(target.nr_cpu_ids):
-            raw = target.space.read(target.per_cpu_address(base, cpu), 4)
-            total += int.from_bytes(raw, "little", signed=True)
-    return max(total, 0)
+class MmRss:
+    """An mm's total_vm and RSS counters, decoded in bulk (:func:`mm_rss`)."""
+
+    def __init__(self, target: LinuxTarget) -> None:
+        self.target = target
+        self.counters = rss_counters(target)
+        mm_t = target.type("struct mm_struct")
+        stat = mm_t.member("rss_stat")[1].type.strip_typedefs()
+        #: before 6.2: mm_rss_stat's atomic counters, plus each thread's own deltas
+        self.split = stat.has_member("count")
+        self.thread_deltas = self.split and target.type("struct task_struct").has_member(
+            "rss_stat")
+        self.cpus: list[int] = []
+        if self.split:
+            paths = [f"rss_stat.count[{i}].counter" for i in self.counters]
+        else:       # 6.2+: percpu_counters, their per-CPU parts summed as crash does
+            paths = [f"rss_stat[{i}].count" for i in self.counters]
+            if stat.target.has_member("counters"):
+                paths += [f"rss_stat[{i}].counters" for i in self.counters]
+                self.cpus = _counter_cpu_offsets(target)
+        self.fields = Fields(target, mm_t, ("total_vm", *paths))
+
+    def read(self, mm: int) -> tuple[int, int]:
+        """(total_vm, resident pages but the per-thread deltas) of the mm at ``mm``."""
+        total_vm, *values = self.fields.read(mm)
+        n = len(self.counters)
+        counts = values[:n]
+        if self.cpus:
+            read = self.target.space.read
+            for i, base in enumerate(values[n:]):
+                for off in self.cpus:
+                    counts[i] += int.from_bytes(read((base + off) & _MASK, 4), "little",
+                                                signed=True)
+        return total_vm, sum(c for c in counts if c > 0)
+
+
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+@cached_per_target
+def mm_rss(target: LinuxTarget) -> MmRss:
+    return MmRss(target)
+
+
+def _counter_cpu_offsets(target: LinuxTarget) -> list[int]:
+    """The per-CPU offsets of the CPUs whose part of a percpu_counter crash adds: every
+    CPU up to the highest present one."""
+    offsets = target.per_cpu_offsets
+    present = target.cpu_mask("__cpu_present_mask")
+    count = max(present) + 1 if present else len(offsets)
+    return offsets[:count]
 
 
 def thread_rss_deltas(target: LinuxTarget, leader: Object, counters: list[int], *,
                       strict: bool = False) -> int:
-    """The per-thread RSS deltas of a thread group, summed (pages); ``strict`` raises
-    what the walk meets instead of saying it."""
+    """The positive per-thread RSS deltas of a thread group, summed (pages);
+    ``strict`` raises what the walk meets instead of saying it."""
     pages = 0
     fields = _rss_delta_fields(target)
     try:
         for thread in threads(target, leader):
-            pages += sum(fields.read(thread.at_))
+            pages += sum(v for v in fields.read(thread.at_) if v > 0)
     except (CorruptList, MemoryError_) as err:
         if strict:
             raise
