@@ -1,30 +1,25 @@
-"""A small LRU cache of decoded pages, keyed by page frame number.
+"""A small cache of decoded pages, keyed by page frame number.
 
 A read within one page looks its frame up here before anything else (no page
 descriptor, no decompression): the objects a command walks (task_structs, slab
-pages, list nodes) are read member by member from a few hot pages.
+pages, list nodes) are read member by member from a few hot pages.  The oldest
+page goes first (a look-up costs one dict access; a hot page evicted is decoded
+again, once per ``capacity`` pages decoded).
 """
 from __future__ import annotations
-
-from collections import OrderedDict
 
 
 class PageCache:
     def __init__(self, capacity: int = 2048) -> None:
         self.capacity = capacity
-        self._pages: OrderedDict[int, bytes] = OrderedDict()
-
-    def get(self, key: int) -> bytes | None:
-        page = self._pages.get(key)
-        if page is not None:
-            self._pages.move_to_end(key)
-        return page
+        self._pages: dict[int, bytes] = {}
+        self.get = self._pages.get
 
     def put(self, key: int, page: bytes) -> None:
-        self._pages[key] = page
-        self._pages.move_to_end(key)
-        if len(self._pages) > self.capacity:
-            self._pages.popitem(last=False)
+        pages = self._pages
+        pages[key] = page
+        if len(pages) > self.capacity:
+            del pages[next(iter(pages))]
 
     def clear(self) -> None:
         self._pages.clear()

@@ -7,7 +7,8 @@ per-CPU chunks, modules, cpu_entry_area) walks the kernel page tables.
 """
 from __future__ import annotations
 
-from ..arch import PAGE_MASK, START_KERNEL_MAP
+from .. import trace
+from ..arch import PAGE_MASK, PAGE_SIZE, START_KERNEL_MAP
 from .space import PhysicalReader, Step, Translation
 from .x86_64 import PageTableSpace
 
@@ -16,6 +17,7 @@ DEFAULT_PAGE_OFFSET_5LEVEL = 0xFF11000000000000
 DIRECT_MAP_SIZE_4LEVEL = 1 << 46      # 64 TiB
 DIRECT_MAP_SIZE_5LEVEL = 1 << 52      # 4 PiB
 DEFAULT_KERNEL_IMAGE_SIZE = 1 << 30   # with RANDOMIZE_BASE
+_MASK = 0xFFFFFFFFFFFFFFFF
 
 
 class LinuxKernelSpace(PageTableSpace):
@@ -31,6 +33,8 @@ class LinuxKernelSpace(PageTableSpace):
         self.image_end = START_KERNEL_MAP + kernel_image_size
         self.direct_map_end = page_offset + (DIRECT_MAP_SIZE_5LEVEL if levels == 5
                                              else DIRECT_MAP_SIZE_4LEVEL)
+        #: this class's own translation (a subclass may translate otherwise: Xen PV)
+        self._arithmetic_reads = type(self)._translate_page is LinuxKernelSpace._translate_page
 
     def set_page_offset(self, page_offset: int, size: int | None = None) -> None:
         """Adopt the direct-map base read from the kernel (``page_offset_base``).
@@ -57,6 +61,18 @@ class LinuxKernelSpace(PageTableSpace):
     def _translate_page(self, vaddr: int) -> int:
         paddr = self.kernel_physical(vaddr)
         return paddr if paddr is not None else super()._translate_page(vaddr)
+
+    def read(self, vaddr: int, size: int) -> bytes:
+        # the usual read (within a page of the direct map or the kernel image, nothing
+        # traced) computed here: kernel objects are read member by member
+        offset = vaddr & PAGE_MASK
+        if trace._active is None and offset + size <= PAGE_SIZE and self._arithmetic_reads:
+            if self.page_offset <= vaddr < self.direct_map_end:
+                return self.phys.read(vaddr - self.page_offset, size)
+            if START_KERNEL_MAP <= vaddr < self.image_end:
+                page = (vaddr - offset - START_KERNEL_MAP + self.phys_base) & _MASK
+                return self.phys.read(page | offset, size)
+        return super().read(vaddr, size)
 
     def _arithmetic(self, vaddr: int) -> Translation | None:
         page = self.kernel_physical(vaddr & ~PAGE_MASK)

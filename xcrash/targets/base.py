@@ -47,6 +47,7 @@ class Target:
         self.symfile = symfile
         self.symbols = symbols             # SymbolTable, relocated to run-time addresses
         self._pointer_types: dict[int, Type] = {}
+        self._offsets: dict[tuple[str, str], int] = {}
         #: facts derived once per target by helpers (see :func:`cached_per_target`)
         self.cache: dict[str, Any] = {}
 
@@ -114,8 +115,15 @@ class Target:
         return t
 
     def offsetof(self, type_name: str, path: str) -> int:
-        """C's ``offsetof(struct x, a.b)`` in this target's types, in bytes."""
-        return self.type(type_name).offsetof(path)
+        """C's ``offsetof(struct x, a.b)`` in this target's types, in bytes (worked out
+        once: helpers ask in their loops; explain mode records each lookup)."""
+        if trace._active is not None:
+            return self.type(type_name).offsetof(path)
+        key = (type_name, path)
+        offset = self._offsets.get(key)
+        if offset is None:
+            offset = self._offsets[key] = self.type(type_name).offsetof(path)
+        return offset
 
     def pointer_type(self, target: Type) -> Type:
         t = self._pointer_types.get(id(target))

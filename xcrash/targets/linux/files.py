@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ... import trace
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_
 from ...objects import Object
+from ..base import cached_per_target
 from .taskinfo import TaskRef, task_ref
 
 if TYPE_CHECKING:
@@ -60,7 +62,29 @@ def _component(target: LinuxTarget, dentry: int) -> str | None:
 
 
 def dentry_path(target: LinuxTarget, dentry: int, vfsmount: int) -> str:
-    """The full path of ``dentry`` seen through mount ``vfsmount`` (0: no mount crossing)."""
+    """The full path of ``dentry`` seen through mount ``vfsmount`` (0: no mount crossing);
+    each worked out once (thousands of tasks share a root, a directory, a terminal)."""
+    if trace.enabled():         # explain mode shows every read
+        return _dentry_path(target, dentry, vfsmount)
+    known = _paths(target)
+    path = known.get((dentry, vfsmount))
+    if path is None:
+        if len(known) >= _PATHS_KEPT:
+            known.clear()
+        path = known[(dentry, vfsmount)] = _dentry_path(target, dentry, vfsmount)
+    return path
+
+
+#: paths remembered per target, at most
+_PATHS_KEPT = 1 << 16
+
+
+@cached_per_target
+def _paths(target: LinuxTarget) -> dict[tuple[int, int], str]:
+    return {}
+
+
+def _dentry_path(target: LinuxTarget, dentry: int, vfsmount: int) -> str:
     sp = target.space
     d_parent = _offset(target, "struct dentry", "d_parent")
     mnt_in_mount = _offset(target, "struct mount", "mnt")
@@ -101,14 +125,26 @@ def dentry_path(target: LinuxTarget, dentry: int, vfsmount: int) -> str:
 def _devname(target: LinuxTarget, vfsmount: int) -> str | None:
     """The device name of a mount ("" when it has none; None, with a caveat, when
     it cannot be read: crash's naming rules that depend on it are then not applied)."""
+    known = _devnames(target) if not trace.enabled() else {}
+    if vfsmount in known:
+        return known[vfsmount]
     mount = vfsmount - _offset(target, "struct mount", "mnt")
     try:
         name = target.space.read_u64(mount + _offset(target, "struct mount", "mnt_devname"))
-        return target.space.read_cstring(name, 64).decode("utf-8", "replace") if name else ""
+        found = target.space.read_cstring(name, 64).decode("utf-8", "replace") if name else ""
+        if len(known) < _PATHS_KEPT:
+            known[vfsmount] = found
+        return found
     except MemoryError_ as err:
         caveat(f"device name of mount {mount:x} unreadable ({err}): paths on it are named "
                "without crash's devtmpfs/devpts rules")
         return None
+
+
+@cached_per_target
+def _devnames(target: LinuxTarget) -> dict[int, str]:
+    """Device names of the mounts read so far."""
+    return {}
 
 
 def _file_root_mount(target: LinuxTarget, vfsmount: int) -> int:

@@ -239,9 +239,20 @@ _REG_NAMES = {REG_SP: "rsp", REG_BP: "rbp", REG_SP_INDIRECT: "[rsp]", REG_BP_IND
               REG_R10: "r10", REG_R13: "r13", REG_DI: "rdi", REG_DX: "rdx", REG_AX: "rax"}
 
 
+_RULES: dict[tuple[OrcEntry, bool, bool, bool], str] = {}
+
+
 def rule_text(entry: OrcEntry, scanned: bool = False) -> str:
     """How a step of a walk found its caller, in words (``bt --explain``): the entry's
     rule, the frame-pointer fallback, or a scan for the return address."""
+    key = (entry, scanned, entry is NULL_ENTRY, entry is FP_ENTRY)
+    text = _RULES.get(key)
+    if text is None:
+        text = _RULES[key] = _rule_text(entry, scanned)
+    return text
+
+
+def _rule_text(entry: OrcEntry, scanned: bool) -> str:
     if entry is NULL_ENTRY:
         return "pc 0 (a call through a NULL pointer): the return address is at [rsp]"
     if entry is FP_ENTRY:

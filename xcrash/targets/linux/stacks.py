@@ -7,6 +7,7 @@ read as :data:`PT_REGS`.
 """
 from __future__ import annotations
 
+import struct
 from typing import TYPE_CHECKING
 
 from ...arch import PAGE_SIZE
@@ -29,11 +30,13 @@ PT_REGS_SIZE = 8 * len(PT_REGS)
 class Stacks:
     """The stacks a task may be running on: its own, its CPU's IRQ and exception stacks."""
 
-    def __init__(self, target: LinuxTarget, task: Object, cpu: int | None) -> None:
+    def __init__(self, target: LinuxTarget, task: Object, cpu: int | None, *,
+                 base: int | None = None) -> None:
         self.target = target
         self.ranges: list[tuple[int, int, str]] = []
         size = thread_size(target)
-        base = int(task.stack)
+        if base is None:            # task->stack, unless the caller read it
+            base = int(task.stack)
         self.ranges.append((base, base + size, "task"))
         if cpu is not None:
             self.ranges.extend(cpu_stacks(target, cpu))
@@ -111,6 +114,11 @@ def cpu_stacks(target: LinuxTarget, cpu: int) -> list[tuple[int, int, str]]:
     return out
 
 
+_U64 = struct.Struct("<Q")
+_REGS = struct.Struct(f"<{len(PT_REGS)}Q")
+_NOT_READ = b""
+
+
 class StackMemory:
     """Word reads through the target's space, a page at a time (a walk reads the same
     pages again and again)."""
@@ -130,16 +138,22 @@ class StackMemory:
         return self.pages[base]
 
     def u64(self, addr: int) -> int:
-        p = self.page(addr)
+        p = self.pages.get(addr & ~0xFFF, _NOT_READ)
+        if p is _NOT_READ:
+            p = self.page(addr)
         off = addr & 0xFFF
         if p is None or off > 4088:
             try:
                 return self.space.read_u64(addr)
             except MemoryError_ as err:
                 raise MemoryError_(f"cannot read {addr:x}: {err}", addr) from None
-        return int.from_bytes(p[off:off + 8], "little")
+        return int(_U64.unpack_from(p, off)[0])
 
     def regs(self, addr: int) -> dict[str, int]:
+        p = self.page(addr)
+        off = addr & 0xFFF
+        if p is not None and off + _REGS.size <= 4096:     # within one page: one unpack
+            return dict(zip(PT_REGS, _REGS.unpack_from(p, off)))
         return {name: self.u64(addr + 8 * i) for i, name in enumerate(PT_REGS)}
 
 

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from collections.abc import Callable, Iterator
 
+from ... import trace as tracing
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
 from ...symbols.symtab import Symbol, display_name
+from ..base import cached_per_target
 from .context import task_index
 from .stackscan import exception_frames, text_symbol
 from .taskinfo import TaskRef, comm_of
@@ -154,6 +156,25 @@ def _named_pc(target: LinuxTarget, pc: int, after_call: bool
     """(function, offset, module) of a return address.  At a symbol's first byte, the
     call was the last instruction of the code before it (a noreturn call ending a
     .cold block): that code's function, as crash shows it."""
+    if tracing.enabled():       # explain mode records each symbol lookup
+        return _name_pc(target, pc, after_call)
+    known = _named_pcs(target)
+    key = (pc, after_call)
+    found = known.get(key)
+    if found is None:
+        found = known[key] = _name_pc(target, pc, after_call)
+    return found
+
+
+@cached_per_target
+def _named_pcs(target: LinuxTarget) -> dict[tuple[int, bool], tuple[str | None, int | None,
+                                                                     str | None]]:
+    """Return addresses named so far (every task's trace passes the same few hundred)."""
+    return {}
+
+
+def _name_pc(target: LinuxTarget, pc: int, after_call: bool
+             ) -> tuple[str | None, int | None, str | None]:
     hit = target.symbols.resolve(pc)
     if hit is not None and hit[1] == 0 and after_call:
         hit = target.symbols.resolve(pc - 1) or hit

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...errors import MemoryError_, XcrashError
+from ...objects import Fields
+from ..base import cached_per_target
 from . import orc as O
 from .stacks import PT_REGS, PT_REGS_SIZE, StackMemory, Stacks, cpu_stacks, memory
 from .tasks import active_tasks, task_cpu
@@ -143,11 +145,17 @@ def backtrace(target: LinuxTarget, task: Object) -> Trace:
     addr = task.address_
     assert addr is not None                     # a task is an object in memory
     cpu = task_on_cpu(target, addr)
-    trace = Trace(addr, cpu if cpu is not None else task_cpu(task))
-    if not int(task.stack):
+    saved_sp: int | None
+    try:    # what the walk reads of the task, in one go (member by member if that fails)
+        stack, saved_sp, own_cpu = _trace_fields(target).read(addr)
+        trace = Trace(addr, cpu if cpu is not None else own_cpu)
+    except MemoryError_:
+        trace = Trace(addr, cpu if cpu is not None else task_cpu(task))
+        stack, saved_sp = int(task.stack), None
+    if not stack:
         trace.no_stack = True
         return trace
-    stacks = Stacks(target, task, cpu if cpu is not None else None)
+    stacks = Stacks(target, task, cpu if cpu is not None else None, base=stack)
     trace.stacks = stacks.ranges
     mem = memory(target)
     regs = cpu_regs(target, cpu) if cpu is not None else None
@@ -170,19 +178,32 @@ def backtrace(target: LinuxTarget, task: Object) -> Trace:
                 _walk(target, mem, stacks, trace, regs["rip"], regs["rsp"], regs["rbp"],
                       signal=True, slot=regs["rsp"], known=dict(regs))
         else:
-            frame_t = target.type("struct inactive_task_frame")
-            sp = int(task.thread.sp)
-            ret_off = frame_t.offsetof("ret_addr")
-            bp_off = frame_t.offsetof("bp")
+            ret_off, bp_off, frame_size = _switch_frame(target)
+            sp = int(task.thread.sp) if saved_sp is None else saved_sp
             pc = mem.u64(sp + ret_off)
             rff = target.symbols.get("ret_from_fork")
-            _walk(target, mem, stacks, trace, pc, sp + frame_t.byte_size, mem.u64(sp + bp_off),
+            _walk(target, mem, stacks, trace, pc, sp + frame_size, mem.u64(sp + bp_off),
                   signal=rff is not None and pc == rff.address, slot=sp + ret_off)
     except _Stop as why:
         trace.error = str(why)
     except XcrashError as err:
         trace.error = str(err)
     return trace
+
+
+@cached_per_target
+def _trace_fields(target: LinuxTarget) -> Fields:
+    """task->stack, thread.sp and the task's CPU."""
+    task_t = target.type("struct task_struct")
+    return Fields(target, task_t, ("stack", "thread.sp",
+                                   "cpu" if task_t.has_member("cpu") else "thread_info.cpu"))
+
+
+@cached_per_target
+def _switch_frame(target: LinuxTarget) -> tuple[int, int, int]:
+    """Offsets of ret_addr and bp in struct inactive_task_frame, and its size."""
+    frame_t = target.type("struct inactive_task_frame")
+    return frame_t.offsetof("ret_addr"), frame_t.offsetof("bp"), frame_t.byte_size
 
 
 def _guess_bp(mem: StackMemory, slot: int) -> int:
