@@ -306,11 +306,13 @@ class AddressTranslation:
     page: int | None = field(default=None, metadata={"json": False})
 
 
-def translation(target: Target, vaddr: int) -> AddressTranslation:
-    """The translation of ``vaddr`` in the target's (kernel or hypervisor) space."""
+def translation(target: Target, vaddr: int,
+                space: AddressSpace | None = None) -> AddressTranslation:
+    """The translation of ``vaddr`` in the target's (kernel or hypervisor) space, or in
+    ``space`` (a task's user memory)."""
     from .xen.guests import PvLinuxTarget
-    space = target.space
-    tr = target.translate(vaddr)
+    space = space if space is not None else target.space
+    tr = space.explain(vaddr)
     physical: int | None | Unreadable = tr.paddr
     machine = None
     if tr.paddr is not None and isinstance(target, PvLinuxTarget):

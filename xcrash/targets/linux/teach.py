@@ -362,11 +362,15 @@ def translation_teaching(target: LinuxTarget, addresses: list[int]) -> Teaching:
             "tables from init_top_pgt (the dump's VMCOREINFO says where): each level's entry "
             "holds the next table's physical frame, a large page ends the walk early.",
             "The direct map (page_offset_base) and the kernel image (__START_KERNEL_map + "
-            "phys_base) also translate by arithmetic, which vtop shows beside the walk."]
+            "phys_base) also translate by arithmetic, which gives the physical address even "
+            "where the walk ends early; the page's struct page follows (vmemmap_base + pfn).",
+            "A user address walks the page tables of the task's mm (mm->pgd) instead, and is "
+            "shown with the VMA (vm_area_struct) that holds it."]
     shown = ", ".join(f"{a:#x}" for a in addresses)
-    body = [f"records = [memory.translation(kernel, {shown})]  # the walk, step by step"
+    call = "memory.translation" if guest else "vtop.kernel_translation"
+    body = [f"records = [{call}(kernel, {shown})]  # the walk, step by step"
             if len(addresses) == 1 else
-            f"records = [memory.translation(kernel, a) for a in ({shown})]"]
+            f"records = [{call}(kernel, a) for a in ({shown})]"]
     if guest:
         try:
             target.space.translate(addresses[0])
@@ -378,5 +382,7 @@ def translation_teaching(target: LinuxTarget, addresses: list[int]) -> Teaching:
                      "pseudo = kernel.pseudo_physical(machine)  # Xen's m2p, checked by "
                      "the p2m",
                      "assert pseudo is None or kernel.machine_address(pseudo) == machine"]
-    return Teaching(sentences, ["from xcrash.targets import memory"], body)
+    imports = ["from xcrash.targets import memory"] if guest else \
+        ["from xcrash.targets.linux import vtop"]
+    return Teaching(sentences, imports, body)
 

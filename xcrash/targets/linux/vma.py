@@ -67,6 +67,12 @@ def _mapped_file(target: LinuxTarget, vma: Object, address: int) -> str | None |
         return Unreadable(str(err))
 
 
+def vma_record(target: LinuxTarget, vma: Object, address: int) -> Vma:
+    """The record of the ``struct vm_area_struct`` at ``address``."""
+    return Vma(address, int(vma.vm_start), int(vma.vm_end), int(vma.vm_flags),
+               _mapped_file(target, vma, address))
+
+
 def memory_map(target: LinuxTarget, task: Object) -> MemoryMap:
     """The memory map of ``task``: zeros and no VMAs for a kernel thread."""
     from .tasks import task_memory
@@ -77,9 +83,6 @@ def memory_map(target: LinuxTarget, task: Object) -> MemoryMap:
         return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0, [])
     pgd = target.space.read_u64(mm + target.offsetof("struct mm_struct", "pgd"))
     vma_t = target.type("struct vm_area_struct")
-    vmas = []
-    for addr in vma_addresses(target, mm):
-        vma = target.object_at(vma_t, addr)
-        vmas.append(Vma(addr, int(vma.vm_start), int(vma.vm_end), int(vma.vm_flags),
-                        _mapped_file(target, vma, addr)))
+    vmas = [vma_record(target, target.object_at(vma_t, addr), addr)
+            for addr in vma_addresses(target, mm)]
     return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, mm, pgd, rss, total_vm, vmas)

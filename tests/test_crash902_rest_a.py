@@ -1,0 +1,65 @@
+"""vtop, ptov, search, bt, vm, kmem, swap, foreach against crash 9.0.2, byte for byte.
+
+The references (tests/crash-ref/linux-sysrq/9.0.2/, xen-own/9.0.2/) are crash 9.0.2's
+output (Debian sid's crash=9.0.2+~16.3-1), one crash session per command, on the
+project's sample dumps; the first line of each is `crash> CMD`.  A reference of one
+line `CMD: message` is crash's error: xcrash must fail with the same message.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from xcrash.engine.runner import Runner
+
+REFS = Path(__file__).resolve().parent / "crash-ref"
+SYSRQ = REFS / "linux-sysrq" / "9.0.2"
+
+
+def reference(path: Path) -> tuple[str, str]:
+    """(command, crash's output exactly as written)."""
+    first, _, text = path.read_text().partition("\n")
+    assert first.startswith("crash> ")
+    return first[len("crash> "):], text
+
+
+def outcome(session, command: str) -> tuple[bool, str, str]:
+    """(succeeded, output, errors) of one command line, as the shell runs it."""
+    out, err = io.StringIO(), io.StringIO()
+    ok = Runner(session, out=out, err=err).execute(command)
+    return ok, out.getvalue(), err.getvalue()
+
+
+def check(session, path: Path) -> None:
+    command, want = reference(path)
+    ok, got, err = outcome(session, command)
+    name = command.split()[0]
+    lines = want.splitlines()
+    if len(lines) == 1 and lines[0].startswith(f"{name}: "):
+        assert not ok and err == f"xcrash: {lines[0]}\n"
+        return
+    assert ok, err
+    assert got == want
+
+
+SYSRQ_IDENTICAL = [
+    "vtop-user", "vtop-c-user", "vtop-c-anon", "vtop-u-stack", "vtop-kernel", "vtop-k-direct",
+    "vtop-vmalloc", "vtop-pte-zero", "vtop-kthread", "vtop-u-kernel", "vtop-k-user",
+    "vtop-null", "ptov-percpu", "ptov-percpu-list", "ptov-two", "ptov-invalid",
+    "ptov-bad-cpu",
+]
+
+
+@pytest.fixture
+def panic_context(sysrq):
+    """linux-sysrq with crash's context at start-up: the panic task."""
+    sysrq.current.selected_task = None
+    yield sysrq
+    sysrq.current.selected_task = None
+
+
+@pytest.mark.parametrize("name", SYSRQ_IDENTICAL)
+def test_sysrq_identical_to_crash_902(panic_context, name: str) -> None:
+    check(panic_context, SYSRQ / f"{name}.txt")
