@@ -49,6 +49,9 @@ SYSRQ_IDENTICAL = [
     "vtop-vmalloc", "vtop-pte-zero", "vtop-kthread", "vtop-u-kernel", "vtop-k-user",
     "vtop-null", "ptov-percpu", "ptov-percpu-list", "ptov-two", "ptov-invalid",
     "ptov-bad-cpu",
+    "foreach-gleader-ps", "foreach-gleader-bt", "foreach-vtop", "foreach-vtop-kthread",
+    "foreach-set", "foreach-gleader-kernel", "foreach-kernel-gleader", "foreach-sw",
+    "foreach-two-states",
 ]
 
 
