@@ -52,6 +52,11 @@ SYSRQ_IDENTICAL = [
     "foreach-gleader-ps", "foreach-gleader-bt", "foreach-vtop", "foreach-vtop-kthread",
     "foreach-set", "foreach-gleader-kernel", "foreach-kernel-gleader", "foreach-sw",
     "foreach-two-states",
+    "search-c", "search-t", "search-T", "search-K-c", "search-V-c", "search-p-c", "search-m",
+    "search-x", "search-h", "search-w", "search-symbol", "search-expression", "search-length",
+    "search-end", "search-etext", "search-u-crasher", "search-x-chars", "search-t-T",
+    "search-t-s", "search-c-mask", "search-two-values", "search-x-w", "search-p", "search-K",
+    "search-V",
 ]
 
 

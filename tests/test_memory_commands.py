@@ -20,7 +20,7 @@ def test_list_reports_a_broken_chain_after_the_good_entries(linux_session) -> No
 
 
 def test_search_finds_log_markers_and_pointers(linux_session) -> None:
-    text = run(linux_session, "search -c KDUMPLAB: -l 3")
+    text = run(linux_session, "search -c KDUMPLAB: -n 3")
     assert text.count("KDUMPLAB:") == 3
     assert "ffffa1c000192cd0: ffffffffaf214600" in run(linux_session, "search ffffffffaf214600")
 
@@ -30,7 +30,7 @@ def test_search_sees_lab_memhogs_megabyte_only_where_user_pages_were_kept(linux_
     user pages are kept (-d 23); with -d 31 only the kernel's own copies remain."""
     if linux_session.variant == "elf":
         return
-    hits = run(linux_session, "search -p -c KDUMPLAB-USER-PATTERN -l 100000").splitlines()
+    hits = run(linux_session, "search -p -c KDUMPLAB-USER-PATTERN -n 100000").splitlines()
     if linux_session.variant == "user-pages":
         assert len(hits) > 31000
     else:

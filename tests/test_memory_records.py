@@ -70,13 +70,13 @@ def test_rd_a_shows_printable_runs_as_crash_does(sysrq) -> None:
 
 
 def test_search_limit_is_a_warning(sysrq) -> None:
-    ok, out, _ = run(sysrq, "search -l 2 ffffffffa6214600")
-    assert ok and out.splitlines()[-1] == "WARNING: search: stopped after 2 hits (-l)"
+    ok, out, _ = run(sysrq, "search -n 2 ffffffffa6214600")
+    assert ok and out.splitlines()[-1] == "WARNING: search: stopped after 2 hits (-n)"
     assert len(out.splitlines()) == 3
-    ok, out, _ = run(sysrq, "search -l 2 ffffffffa6214600", "json")
+    ok, out, _ = run(sysrq, "search -n 2 ffffffffa6214600", "json")
     doc = json.loads(out)
-    assert [set(r) for r in doc["records"]] == [{"address", "physical", "pattern"}] * 2
-    assert doc["warnings"] == ["search: stopped after 2 hits (-l)"]
+    assert [set(r) for r in doc["records"]] == [{"address", "pattern", "value"}] * 2
+    assert doc["warnings"] == ["search: stopped after 2 hits (-n)"]
 
 
 def test_an_unreadable_struct_file_is_question_marks(sysrq, monkeypatch) -> None:

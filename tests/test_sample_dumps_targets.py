@@ -68,8 +68,8 @@ def test_each_domu_runs_what_the_manifest_says(xen_own) -> None:
 def test_markers_are_found_in_their_own_guest_only(xen_own) -> None:
     try:
         xen_own.select("dom1")
-        assert "XENDUMP-MARKER-guest1" in xen_own.run("search -c XENDUMP-MARKER-guest1 -l 1")
-        assert xen_own.run("search -c XENDUMP-MARKER-guest2 -l 1").strip() == ""
+        assert "XENDUMP-MARKER-guest1" in xen_own.run("search -c XENDUMP-MARKER-guest1 -n 1")
+        assert xen_own.run("search -c XENDUMP-MARKER-guest2 -n 1").strip() == ""
     finally:
         xen_own.select("xen")
 

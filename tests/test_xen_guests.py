@@ -92,10 +92,10 @@ def test_domu_ps_and_log_are_the_guests_own(session, name: str, guest: str, pids
 
 
 def test_search_finds_each_guests_markers_in_its_memory_only(session) -> None:
-    hits = run(session, "search -c -l 20 XENDUMP-MARKER-guest1", "dom1").splitlines()
+    hits = run(session, "search -c -n 20 XENDUMP-MARKER-guest1", "dom1").splitlines()
     assert len(hits) == 21 and all("XENDUMP-MARKER-guest1-43" in h for h in hits[:-1])
     assert run(session, "search -c XENDUMP-MARKER-guest2", "dom1") == ""
-    hits = run(session, "search -c -l 3 XENDUMP-MARKER-guest2", "dom2").splitlines()
+    hits = run(session, "search -c -n 3 XENDUMP-MARKER-guest2", "dom2").splitlines()
     assert all("XENDUMP-MARKER-guest2-" in h for h in hits[:-1])
     assert any("XENDUMP-MARKER-guest2-49" in h for h in hits[:-1])
     assert run(session, "search -c XENDUMP-MARKER-guest1", "dom2") == ""
@@ -142,7 +142,7 @@ def test_sym_override_and_a_domain_without_symbols(capsys: pytest.CaptureFixture
     assert s.targets["dom0"].symfile is None and s.targets["dom2"].symfile is None
     assert any(m.startswith("dom1: ") and "--sym" in m for m in s.messages)
     # no symbols: the memory commands still work on the guest's own memory
-    hits = run(s, "search -c -l 2 XENDUMP-MARKER-guest2", "dom2").splitlines()
+    hits = run(s, "search -c -n 2 XENDUMP-MARKER-guest2", "dom2").splitlines()
     assert hits and "XENDUMP-MARKER-guest2" in hits[0]
     assert run(s, "rd ffff888000070000", "dom2").startswith("ffff888000070000:  ")
     with pytest.raises(Exception, match="no symbol file"):

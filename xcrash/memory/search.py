@@ -208,3 +208,69 @@ def _match(hits: list[list[int]], needles: tuple[bytes, ...], aligns: tuple[int,
             if addr % align == 0 and lo <= addr < hi:
                 found.append(addr)
             pos = data.find(needle, pos + 1)
+
+
+class Pattern:
+    """What a search looks for: ``data`` at addresses aligned to ``align``; a numeric
+    pattern's ``mask`` (crash's -m) sets the bits that do not matter."""
+
+    __slots__ = ("data", "align", "mask")
+
+    def __init__(self, data: bytes, align: int = 1, mask: bytes | None = None) -> None:
+        self.data = data
+        self.align = align
+        self.mask = mask
+
+    def _masked(self, chunk: bytes) -> bytes:
+        """``chunk`` (aligned at its start) with the mask's bits set in every unit."""
+        assert self.mask is not None
+        repeat = (self.mask * (len(chunk) // len(self.mask) + 1))[:len(chunk)]
+        return (int.from_bytes(chunk, "little") | int.from_bytes(repeat, "little")).to_bytes(
+            len(chunk), "little")
+
+    def find(self, buf: bytes, base: int, first: int, last: int) -> Iterator[int]:
+        """Offsets in ``buf`` (at address ``base``) where the pattern starts, from
+        ``first`` up to (not including) ``last``, aligned."""
+        data = self.data
+        if self.mask is not None:
+            skew = (-base) % len(self.mask)        # buf starts mid-unit after a carry
+            head = buf[:skew]
+            buf = head + self._masked(buf[skew:])
+            data = self._masked(data)
+        pos = buf.find(data, first)
+        while 0 <= pos < last:
+            if (base + pos) % self.align == 0:
+                yield pos
+            pos = buf.find(data, pos + 1)
+
+
+def search_stream(pages: Iterable[tuple[int, bytes]], patterns: list[Pattern], *,
+                  start: int = 0, end: int = 1 << 64, context: int = 0,
+                  check: Callable[[], None] = lambda: None
+                  ) -> Iterator[tuple[int, int, bytes]]:
+    """(address, pattern index, bytes from the match on) of every match in the pages
+    given as (virtual address, contents) in address order, within [start, end).  A
+    match that crosses from one page into the next is found when the pages are
+    contiguous (crash's cross-page matches); matches are produced in address order,
+    the patterns' in their order at one address.  The bytes from a match run to the
+    end of its page, or ``context`` bytes on when the match crosses into the next."""
+    longest = max((len(p.data) for p in patterns), default=1)
+    carry, carry_end = b"", None
+    for vaddr, data in pages:
+        check()
+        if vaddr != carry_end:
+            carry = b""
+        buf = carry + data
+        base = vaddr - len(carry)
+        found: list[tuple[int, int]] = []
+        for index, p in enumerate(patterns):
+            first = max(len(carry) - (len(p.data) - 1), 0)
+            for pos in p.find(buf, base, first, len(buf) - len(p.data) + 1):
+                if start <= base + pos < end:
+                    found.append((pos, index))
+        found.sort()
+        for pos, index in found:
+            stop = len(buf) if pos >= len(carry) else pos + max(context, len(patterns[index].data))
+            yield base + pos, index, buf[pos:stop]
+        carry = buf[-(longest - 1):] if longest > 1 else b""
+        carry_end = vaddr + len(data)

@@ -139,7 +139,8 @@ class PageTableSpace(AddressSpace):
 def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
                  limit: int = 1 << 22) -> Iterator[tuple[int, int, int]]:
     """(virtual address, physical address, size) of every present leaf mapping in
-    [lo, hi) of a 4-level table, in address order; unreadable tables are skipped.
+    [lo, hi) of a 4-level table, in address order (kernel addresses sign-extended);
+    unreadable tables are skipped.
     At most ``limit`` mappings (a bound against corrupt tables)."""
     count = 0
     levels = ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12))
@@ -153,6 +154,8 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
             return      # a table the dump lacks maps nothing the dump holds (docstring)
         for i, (entry,) in enumerate(struct.iter_unpack("<Q", raw)):
             va = base + i * span
+            if depth == 0 and i >= 256:
+                va |= 0xFFFF000000000000       # the upper half: canonical kernel addresses
             if va + span <= lo or va >= hi or not entry & PRESENT:
                 continue
             entry &= space.entry_mask

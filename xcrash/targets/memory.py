@@ -1,13 +1,13 @@
 """What any target's memory holds, as the memory commands show it: units and
-strings (`rd`), the places a pattern is found (`search`), how a virtual address
-translates (`vtop`).
+strings (`rd`), where the direct map starts, how a virtual address translates
+(`vtop`); `search` is ``targets/search.py``.
 
 Memory is read a page at a time, so that a page missing from the dump ends a
 display exactly there, with a caveat saying so.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,6 @@ from ..arch import PAGE_SIZE
 from ..caveats import Unreadable, caveat
 from ..errors import MemoryError_
 from ..memory.linux import LinuxKernelSpace
-from ..memory.search import PageSource, page_source, search_dump, search_pages, search_physical
 from ..memory.space import AddressSpace
 from ..memory.x86_64 import PageTableSpace
 
@@ -126,154 +125,9 @@ def string(space: AddressSpace, addr: int, count: int | None) -> Iterator[Chars]
 
 
 # -- search ---------------------------------------------------------------------------
-@dataclass
-class SearchHit:
-    """Where a pattern was found: the address as asked for (kernel virtual, physical
-    or user virtual), the physical address (None for user memory), the pattern."""
-    address: int
-    physical: int | None
-    pattern: str
-    #: what crash shows after the address: the pattern, or for a string the
-    #: characters from the match on
-    shown: str = field(default="", metadata={"json": False})
-
-
-@dataclass(frozen=True)
-class Needle:
-    """A pattern as typed and the bytes searched for, at this alignment."""
-    pattern: str
-    data: bytes
-    align: int
-    #: a string: the characters around each hit are shown
-    chars: bool = False
-
-
 def direct_map_base(target: Target) -> int | None:
     """Where the kernel's direct map starts (None: the target has no direct map)."""
     return target.space.page_offset if isinstance(target.space, LinuxKernelSpace) else None
-
-
-def _limited(hits: Iterator[SearchHit], limit: int, which: str) -> Iterator[SearchHit]:
-    """The first ``limit`` hits; more are announced (not named: a string pattern in
-    the warning would count as one more hit to a reader of the text)."""
-    count = 0
-    for hit in hits:
-        yield hit
-        count += 1
-        if count >= limit:
-            caveat(f"search: stopped after {limit} hits{which} (-l)")
-            return
-
-
-def _which(index: int, count: int) -> str:
-    return f" of pattern {index + 1}" if count > 1 else ""
-
-
-def search_memory(target: Target, ranges: list[tuple[int, int]], needles: Iterable[Needle], *,
-                  virtual: bool, start: int = 0, end: int = 1 << 64, limit: int,
-                  interrupted: Callable[[], bool] = lambda: False) -> Iterator[SearchHit]:
-    """Each needle's hits in the physical ``ranges`` of the target's memory (in
-    [start, end), physical addresses), produced as they are found; ``virtual``:
-    shown as direct-map addresses.  Pages the dump does not hold although they lie
-    in the ranges are named in a caveat."""
-    phys = target.phys_space
-    base = direct_map_base(target) if virtual else None
-    needles = list(needles)
-    source = page_source(phys)
-    if source is not None:
-        yield from _search_dump(phys, source, ranges, needles, base, start=start, end=end,
-                                limit=limit, interrupted=interrupted)
-        return
-    for index, needle in enumerate(needles):
-        unreadable: list[MemoryError_] = []
-
-        def hits(needle: Needle = needle,
-                 unreadable: list[MemoryError_] = unreadable) -> Iterator[SearchHit]:
-            for paddr in search_physical(phys, ranges, needle.data, align=needle.align,
-                                         start=start, end=end, interrupted=interrupted,
-                                         unreadable=unreadable):
-                yield _hit(phys, needle, paddr, base)
-        yield from _limited(hits(), limit, _which(index, len(needles)))
-        if unreadable:
-            caveat(f"search: {len(unreadable)} page(s) of memory could not be read and were "
-                   f"not searched (the first: {unreadable[0]})")
-
-
-def _hit(phys: AddressSpace, needle: Needle, paddr: int, base: int | None) -> SearchHit:
-    shown = needle.pattern
-    if needle.chars:
-        shown = printable(phys.read(paddr, min(CHARS_CONTEXT,
-                                               PAGE_SIZE - (paddr & (PAGE_SIZE - 1)))))
-    return SearchHit(paddr + base if base is not None else paddr, paddr, needle.pattern, shown)
-
-
-def _search_dump(phys: AddressSpace, source: PageSource, ranges: list[tuple[int, int]],
-                 needles: list[Needle], base: int | None, *, start: int, end: int, limit: int,
-                 interrupted: Callable[[], bool]) -> Iterator[SearchHit]:
-    """search_memory over the pages a dump holds, every pattern in one pass on every CPU:
-    the first pattern's hits as they are found, the others' kept until the patterns
-    before them are done; the same hits, order and warnings as a pass per pattern."""
-    count = len(needles)
-    found: list[list[int]] = [[] for _ in needles]      # hits not shown yet
-    taken = [0] * count
-    stop: list[int | None] = [None] * count             # page of the limit-th hit
-    errors: list[tuple[int, str]] = []
-    current = 0
-
-    def finish(i: int) -> Iterator[SearchHit]:
-        """The rest of pattern i's hits, then its warnings."""
-        for paddr in found[i]:
-            yield _hit(phys, needles[i], paddr, base)
-        found[i] = []
-        if stop[i] is not None:
-            caveat(f"search: stopped after {limit} hits{_which(i, count)} (-l)")
-        seen = [e for e in errors if stop[i] is None or e[0] < (stop[i] or 0)]
-        if seen:
-            caveat(f"search: {len(seen)} page(s) of memory could not be read and were "
-                   f"not searched (the first: {seen[0][1]})")
-
-    pieces = search_dump(source, ranges, [(n.data, n.align) for n in needles], start=start,
-                         end=end, interrupted=interrupted)
-    try:
-        for piece in pieces:
-            errors += piece.errors
-            for i, hits in enumerate(piece.hits):
-                if stop[i] is not None or not hits:
-                    continue
-                hits = hits[:limit - taken[i]]
-                taken[i] += len(hits)
-                found[i] += hits
-                if taken[i] >= limit:
-                    stop[i] = hits[-1] & ~(PAGE_SIZE - 1)
-            while current < count:
-                for paddr in found[current]:
-                    yield _hit(phys, needles[current], paddr, base)
-                found[current] = []
-                if stop[current] is None:
-                    break
-                yield from finish(current)
-                current += 1
-            if current >= count:
-                return
-    finally:
-        pieces.close()
-    for i in range(current, count):
-        yield from finish(i)
-
-
-def search_user(pages: Callable[[int, int], Iterable[tuple[int, bytes]]],
-                needles: Iterable[Needle], *, start: int, end: int, limit: int,
-                check: Callable[[], None] = lambda: None) -> Iterator[SearchHit]:
-    """Each needle's hits in the user pages ``pages(start, end)`` gives (virtual
-    address, contents), in [start, end)."""
-    needles = list(needles)
-    for index, needle in enumerate(needles):
-        def hits(needle: Needle = needle) -> Iterator[SearchHit]:
-            for vaddr, data in search_pages(pages(start, end), needle.data, align=needle.align,
-                                            start=start, end=end, check=check):
-                shown = printable(data[:CHARS_CONTEXT]) if needle.chars else needle.pattern
-                yield SearchHit(vaddr, None, needle.pattern, shown)
-        yield from _limited(hits(), limit, _which(index, len(needles)))
 
 
 # -- vtop --------------------------------------------------------------------------------
