@@ -57,6 +57,9 @@ SYSRQ_IDENTICAL = [
     "search-end", "search-etext", "search-u-crasher", "search-x-chars", "search-t-T",
     "search-t-s", "search-c-mask", "search-two-values", "search-x-w", "search-p", "search-K",
     "search-V",
+    "bt-r", "bt-I-S-blocked", "bt-S-blocked", "bt-S-blocked-above", "bt-I-blocked",
+    "bt-I-S-panic", "bt-I-S-nmi", "bt-a-n-idle", "bt-n-idle", "bt-n-other", "bt-o",
+    "bt-o-blocked", "bt-o-idle", "bt-o-a", "bt-sd", "bt-s-d", "bt-sx-d", "bt-pid-0",
 ]
 
 
@@ -71,3 +74,40 @@ def panic_context(sysrq):
 @pytest.mark.parametrize("name", SYSRQ_IDENTICAL)
 def test_sysrq_identical_to_crash_902(panic_context, name: str) -> None:
     check(panic_context, SYSRQ / f"{name}.txt")
+
+
+def test_bt_O_toggles_the_old_method_for_later_bt_commands(sysrq) -> None:
+    """crash's bt -O says so and makes -o the default; a second -O takes it back."""
+    command, want = reference(SYSRQ / "bt-O.txt")
+    old = reference(SYSRQ / "bt-o.txt")[1]
+    runner_out, err = io.StringIO(), io.StringIO()
+    runner = Runner(sysrq, out=runner_out, err=err)
+    sysrq.current.selected_task = None
+    assert runner.execute(command) and runner_out.getvalue() == want
+    runner_out.truncate(0), runner_out.seek(0)
+    assert runner.execute("bt") and runner_out.getvalue() == old
+    runner_out.truncate(0), runner_out.seek(0)
+    assert runner.execute("bt -O") and runner_out.getvalue() == \
+        "bt: use new bt method by default\n"
+    runner_out.truncate(0), runner_out.seek(0)
+    assert runner.execute("bt") and runner_out.getvalue() != old
+
+
+def test_bt_S_outside_the_stack_is_crashs_error_in_one_line(panic_context) -> None:
+    """crash prints the header, then its two-line error; xcrash its one line."""
+    command, want = reference(SYSRQ / "bt-S-outside.txt")
+    ok, _out, err = outcome(panic_context, command)
+    first, second = want.splitlines()[1:3]
+    assert not ok and err == f"xcrash: {first} ({second.strip()[1:-1]})\n"
+
+
+def test_bt_S_alone_on_a_running_task_starts_at_its_first_return_address(panic_context) -> None:
+    """crash first skips the frame size of the task's own starting function (here
+    machine_kexec's) from SP, so `bt -S` at panic's slot starts a frame later; xcrash
+    starts at the return address at SP.  The rest of the trace is the same."""
+    command, want = reference(SYSRQ / "bt-S-panic.txt")
+    ok, got, _err = outcome(panic_context, command)
+    frames = [line for line in got.splitlines() if line.startswith((" #", "#"))]
+    assert ok and frames[0].startswith(" #0 [ffffb711802a3d90] panic at ")
+    assert [f.split("]", 1)[1] for f in frames[1:]] == \
+        [f.split("]", 1)[1] for f in want.splitlines() if f.startswith((" #", "#"))]

@@ -9,33 +9,29 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 from collections.abc import Iterable, Iterator
 
-from ..caveats import caveat
 from ..errors import CommandError
 from ..layouts import separated
-from ..layouts.frames import exception_frame_lines, word_lines, xen_exception_frame_lines
+from ..layouts.frames import exception_frame_lines, word_lines
 from ..layouts.tasks import task_header
-from ..results import Records, Teaching
-from ..targets.linux import teach, traces
-from ..targets.linux.context import NoPanicTask, current_task, panic_task, resolve_task
+from ..results import Records, Teaching, text_lines as free_text
+from ..errors import XcrashError
+from ..targets.linux import btviews, teach, traces
+from ..targets.linux.context import (NoPanicTask, current_task, panic_task, resolve_task,
+                                     task_index)
+from ..targets.memory import Word
 from ..targets.linux.tasks import active_tasks
 from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, CpuStack, FrameSource,
                                     FrameWords, StackChange, StackOverflow, StackText,
                                     StackWord, TaskExceptionFrame, TraceStart)
 from ..targets.linux.wordnames import WordName, word_names
-from ..targets.xen import teach as xen_teach, traces as xen_traces
-from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,
-                                  XenStackChange)
-from .args import linux_target, parse_cpu_list
+from ..targets.xen import teach as xen_teach
+from .btxen import xen_run
+from .args import linux_target, parse_address, parse_cpu_list, parse_number
 from .base import Command, Context, Option
 
 if TYPE_CHECKING:
     from ..targets.linux.kernel import LinuxTarget
     from ..targets.xen.hypervisor import XenTarget
-
-METHOD_NAMES = {"fp": "frame pointers", "cfi": "DWARF CFI", "scan": "stack scan"}
-#: the options of Linux targets only
-LINUX_ONLY = ("symdata", "symslab", "lines", "text", "alltext", "eframes", "irqframes",
-              "symoff", "hexoff", "panic", "group", "overflow", "ref")
 
 
 # -- the layouts of a Linux task's trace --------------------------------------------------
@@ -146,6 +142,33 @@ def cpu_search_lines(records: Iterable[Any]) -> Iterator[str]:
         yield "(none found)"
 
 
+def raw_lines(records: Iterable[Any]) -> Iterator[str]:
+    """bt -r: each task's header, then its stack two words a line, a word that points
+    into a symbol shown as symbol+offset (crash's display_memory, SYMBOLIC)."""
+    first = True
+    line: list[Word] = []
+
+    def flush() -> Iterator[str]:
+        if line:
+            yield f"{line[0].address:x}:  " + "".join(
+                f"{w.name:<16} " if w.name else f"{w.value:016x} " for w in line)
+            line.clear()
+    for r in records:
+        if isinstance(r, TraceStart):
+            yield from flush()
+            if not first:
+                yield ""
+            first = False
+            yield task_header(r)
+            if r.error:
+                yield f"bt: {r.error}"
+        else:
+            line.append(r)
+            if len(line) == 2:
+                yield from flush()
+    yield from flush()
+
+
 def overflow_lines(records: Iterable[StackOverflow]) -> Iterator[str]:
     """bt -v: the tasks whose stack end lost its STACK_END_MAGIC."""
     empty = True
@@ -155,44 +178,6 @@ def overflow_lines(records: Iterable[StackOverflow]) -> Iterator[str]:
         yield line
     if empty:
         yield "No stack overflows detected"
-
-
-# -- the layout of a Xen pCPU's trace ---------------------------------------------------
-def _xen_end(start: PcpuTraceStart) -> Iterator[str]:
-    if start.error:
-        yield f"bt: {start.error}"
-    verdict = f"    (unwound by {start.method}"
-    for other, same in start.checked.items():
-        verdict += f"; {other}: " + ("same frames" if same else "differs")
-    yield verdict + ")"
-    if start.lazy_vcpu is not None:
-        who = start.lazy_vcpu_name or f"vcpu {start.lazy_vcpu:x}"
-        yield (f"    ({who}: its registers are still loaded here (lazy context switch), "
-               f"in cpu_info {start.cpu_info:x})")
-
-
-def xen_trace_lines(records: Iterable[Any]) -> Iterator[str]:
-    """The back traces of physical CPUs, a blank line between them; after the frames,
-    how they were found and whether the other methods agree."""
-    start: PcpuTraceStart | None = None
-    for r in records:
-        if isinstance(r, PcpuTraceStart):
-            if start is not None:
-                yield from _xen_end(start)
-                yield ""
-            start = r
-            yield f"PCPU: {r.cpu:2d}  VCPU: {r.vcpu:x}"
-        elif isinstance(r, XenFrame):
-            yield f"{'#' + str(r.level):>3} [{r.sp:x}] {r.function or '(unknown)'} at {r.pc:x}"
-        elif isinstance(r, XenFrameWords):
-            yield from word_lines(r.words)
-        elif isinstance(r, XenExceptionFrame):
-            guest = (start.vcpu_name if start is not None else None) or "guest"
-            yield from xen_exception_frame_lines(r, guest if r.guest else None)
-        elif isinstance(r, XenStackChange):
-            yield f"--- <{r.left_stack} exception stack> ---"
-    if start is not None:
-        yield from _xen_end(start)
 
 
 # -- the command --------------------------------------------------------------------------
@@ -209,16 +194,27 @@ format:
   #n [stack slot of the return address] function at return address
 followed by the registers of each exception frame (pt_regs) on the way.
 Without arguments: the current context task (`set`), at first the task that
-was running on the panicking CPU.  Running tasks start where crash starts
-them: machine_kexec on the panicking CPU, crash_nmi_callback on CPUs stopped
-by the crash NMI.  -E searches every stack (crash stops at the first stack it
-cannot place).
+was running on the panicking CPU; a PID several tasks share (0: each CPU's idle
+task) shows them all.  Running tasks start where crash starts them:
+machine_kexec on the panicking CPU, crash_nmi_callback on CPUs stopped by the
+crash NMI.  -E searches every stack (crash stops at the first stack it cannot
+place).  -o is crash's old x86_64 method (every return address from the
+trace's start, stale ones too); -O makes it the default of the bt commands
+that follow, and back.  -I IP / -S SP start the walk elsewhere: a blocked
+task, whose saved pc is in __schedule, starts as crash does at the
+inactive_task_frame SP is taken to be; with -I, IP is the first frame, at SP;
+with -S alone on a running task the walk starts at the first return address at
+or above SP (crash first skips the task's own first frame size there).
 
-On the Xen target: the back trace of the crashing physical CPU (-a: every
-pCPU, -c CPU: those), from the registers Xen saved in its crash notes, through
-exception frames (an NMI's interrupted code, a guest's entry); each trace says
-whether DWARF CFI (.debug_frame), frame pointers or a stack scan produced it,
-and whether the other methods agree.  -a, -c, -f and -m apply there.
+On the Xen target: the back trace of the crashing physical CPU (a pCPU number,
+or -a, or -c CPUS, for others), from the registers Xen saved in its crash
+notes, through exception frames (an NMI's interrupted code, a guest's entry);
+each trace says whether DWARF CFI (.debug_frame), frame pointers or a stack scan
+produced it, and whether the other methods agree (-m chooses).  Of crash's
+options -f -F -l -s -x -d -t -T -r -R -g and -n idle apply there (a pCPU's
+stack, Xen's symbols); -e -E -v -o -O are refused as crash refuses them in
+hypervisor mode, -p has no panic task, and -I/-S are refused (a pCPU's trace
+starts from its crash note).
 """
     example = "bt\nbt -a\nbt -c 1\nbt -f"
     options = (Option("-a", "all", "the task active on every CPU (Xen: every pCPU)"),
@@ -248,6 +244,19 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
                       "exception frame's register); tasks without a stack are left out "
                       "(crash prints a bare \"(no stack)\" for them)",
                       takes_value=True, metavar="ref"),
+               Option("-r", "raw", "the raw stack: its words from the bottom (from -S SP), "
+                      "two a line, those that point into symbols named"),
+               Option("-I", "ip", "start the trace at this text address", takes_value=True,
+                      metavar="ip"),
+               Option("-S", "sp", "start the trace at this stack address", takes_value=True,
+                      metavar="sp"),
+               Option("-n", "idle", "-n idle: leave out the traces of idle tasks stopped "
+                      "on their CPU (the header stays)", takes_value=True, metavar="idle"),
+               Option("-o", "old", "crash's old x86_64 method: every return address on the "
+                      "stack from the trace's start, stale ones too"),
+               Option("-O", "old_default", "make -o the default of later bt commands (again: "
+                      "back to the ORC walk)"),
+               Option("-d", "decoff", "with -s: the offsets in decimal (the default)"),
                Option("-m", "method", "Xen: the unwinding method (cfi, fp or scan)",
                       takes_value=True, metavar="method"))
     # crash refuses -a or -c with -g; of -a and -c it honours -c alone, without a word
@@ -255,32 +264,65 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
+        if opts["hexoff"] and opts["decoff"]:
+            raise CommandError("bt: -d and -x are mutually exclusive")
+        if opts["idle"] is not None and opts["idle"] != "idle":
+            raise CommandError("bt: -n option not supported or applicable on this "
+                               "architecture or kernel")
         if ctx.target.kind == "xen":
-            return self._xen(ctx, cast("XenTarget", ctx.target), opts, rest)
+            return xen_run(ctx, cast("XenTarget", ctx.target), opts, rest)
         target = linux_target(ctx)
         if opts["method"] is not None:
             raise CommandError("bt: -m chooses the unwinding method of the Xen target")
+        if opts["old_default"]:
+            old = not ctx.settings.get("bt_old_method", False)
+            ctx.settings["bt_old_method"] = old
+            return free_text(f"bt: use {'old' if old else 'new'} bt method by default")
         if opts["irqframes"]:
             return Records(traces.cpu_stack_search_records(target), cpu_search_lines)
         if opts["overflow"]:
             return Records(traces.stack_overflow_records(target), overflow_lines)
         tasks = self._tasks(target, opts, rest)
+        ip = parse_address(target, opts["ip"]) if opts["ip"] is not None else None
+        sp = parse_number(opts["sp"], 16) if opts["sp"] is not None else None
+        if sp == 0:
+            raise CommandError("bt: invalid stack address for this task: 0")
+        skip_idle = opts["idle"] == "idle"
 
         def each(records_of: Any) -> Iterator[Any]:
+            active = set(active_tasks(target).values()) if skip_idle else set()
+            panicking = panic_task(target) if skip_idle else None
             for addr in tasks:
                 ctx.check()
-                yield from records_of(target, addr)
+                records = records_of(target, addr)
+                if addr in active and records and records[0].pid == 0 and \
+                        (panicking is None or panicking[1] != addr):
+                    records = records[:1]       # -n idle: the header only
+                yield from records
 
+        if opts["raw"]:
+            return Records(each(partial(btviews.raw_stack_records, sp=sp)), raw_lines)
         if opts["eframes"]:
             return Records(each(traces.stack_search_records), search_lines)
         if opts["text"] or opts["alltext"]:
             return Records(each(partial(traces.stack_text_records, whole=opts["alltext"])),
                            text_lines)
+        offsets = ("x" if opts["hexoff"] else "d") if opts["symoff"] else None
+        if opts["old"] or ctx.settings.get("bt_old_method", False) and \
+                ip is None and sp is None:
+            return Records(each(btviews.old_method_records),
+                           partial(trace_lines, offsets=offsets))
         symbolic = opts["symdata"] or opts["symslab"]
+        walk = None
+        if ip is not None or sp is not None:
+            def walk(task: Any) -> Any:
+                try:
+                    return btviews.backtrace_from(target, task, ip, sp)
+                except XcrashError as err:
+                    raise CommandError(f"bt: {err}") from None
         records = each(partial(traces.trace_records, words=opts["data"] or symbolic,
                                names=word_names(target) if symbolic else None,
-                               sources=opts["lines"], ref=opts["ref"]))
-        offsets = ("x" if opts["hexoff"] else "d") if opts["symoff"] else None
+                               sources=opts["lines"], ref=opts["ref"], walk=walk))
         return Records(records, partial(trace_lines, offsets=offsets,
                                         with_address=opts["symslab"]))
 
@@ -297,7 +339,7 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
                 teaching.sentences.append("(The program below prints the traces as bt with "
                                           "no option finds them.)")
                 return Teaching(teaching.sentences, variable="xen")
-            teaching.imports.append("from xcrash.commands.bt import xen_trace_lines")
+            teaching.imports.append("from xcrash.commands.btxen import xen_trace_lines")
             teaching.body += ["for line in xen_trace_lines(records):", "    print(line)"]
             return teaching
         target = linux_target(ctx)
@@ -329,7 +371,13 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
                 if cpu not in active:
                     raise CommandError(f"bt: invalid cpu: {cpu}")
                 tasks.append(active[cpu])
-        tasks += [resolve_task(target, arg) for arg in rest]
+        index = task_index(target)
+        for arg in rest:
+            # a PID several tasks share (each CPU's idle task, 0): all of them, as crash
+            if arg.isdigit() and int(arg) in index.by_pid:
+                tasks += index.by_pid[int(arg)]
+            else:
+                tasks.append(resolve_task(target, arg))
         if not tasks and not opts["panic"]:
             current = current_task(target)
             if current is not None:
@@ -345,33 +393,5 @@ and whether the other methods agree.  -a, -c, -f and -m apply there.
             tasks = traces.thread_groups(target, tasks)
         return tasks
 
-    @staticmethod
-    def _xen(ctx: Context, target: XenTarget, opts: dict[str, Any], rest: list[str]
-             ) -> Records:
-        if rest:
-            raise CommandError("bt: on the Xen target, name physical CPUs with -c CPU (or -a)")
-        given = [o.shown for o in Bt.options if o.dest in LINUX_ONLY and opts[o.dest]]
-        if given:
-            raise CommandError(f"bt: {', '.join(given)}: not available on the Xen target")
-        method = METHOD_NAMES.get(opts["method"], opts["method"]) if opts["method"] else None
-        if opts["all"]:
-            cpus = list(target.cpu_notes)
-        elif opts["cpus"] is not None:
-            cpus = parse_cpu_list(opts["cpus"], "bt")
-            for cpu in cpus:
-                if cpu not in target.cpu_notes:
-                    raise CommandError(f"bt: invalid pcpu: {cpu}")
-        elif target.crashing_cpu is not None:
-            cpus = [target.crashing_cpu]
-        else:
-            cpus = [next(iter(target.cpu_notes))]
-            caveat(f"the crashing pCPU is not known: pCPU {cpus[0]}, the first that saved "
-                   "registers, is shown")
-
-        def each() -> Iterator[Any]:
-            for cpu in cpus:
-                ctx.check()
-                yield from xen_traces.pcpu_trace_records(target, cpu, method, words=opts["data"])
-        return Records(each(), xen_trace_lines)
 
 COMMANDS = [Bt]

@@ -231,12 +231,14 @@ def _start(task: Object, trace: Trace) -> TraceStart:
 
 def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
                   names: Callable[[int], WordName | None] | None = None,
-                  sources: bool = False, ref: str | None = None) -> list[Any]:
+                  sources: bool = False, ref: str | None = None,
+                  walk: Callable[[Object], Trace] | None = None) -> list[Any]:
     """The records of a task's back trace; with ``words`` each frame's stack words
     (named by ``names``: bt -F), with ``sources`` each frame's source line.  With
-    ``ref`` (bt -R) nothing when the trace does not reference it."""
+    ``ref`` (bt -R) nothing when the trace does not reference it.  ``walk`` makes the
+    trace (bt -I/-S) instead of the task's own back trace."""
     task = _task(target, addr)
-    trace = backtrace(target, task)
+    trace = walk(task) if walk is not None else backtrace(target, task)
     if ref is not None and not references(target, trace, ref):
         return []
     out: list[Any] = [_start(task, trace)]

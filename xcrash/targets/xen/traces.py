@@ -41,6 +41,8 @@ class PcpuTraceStart:
     #: "domain 0 vcpu 1": the vCPU's name (None: not known, without Xen's types)
     vcpu_name: str | None = field(default=None, metadata={"json": False})
     lazy_vcpu_name: str | None = field(default=None, metadata={"json": False})
+    #: bt -n idle: the pCPU runs its idle vCPU, its trace is left out (the header stays)
+    skipped: bool = field(default=False, metadata={"json": False})
 
 
 @dataclass
@@ -79,6 +81,8 @@ class XenStackChange:
 class XenWord:
     address: int
     value: int | Unreadable
+    #: bt -F: the symbol+offset the value points into
+    name: str | None = field(default=None, metadata={"json": False})
 
 
 @dataclass
