@@ -18,7 +18,7 @@ from ..targets.linux.kernel import LinuxTarget
 from ..layouts.tasks import task_header
 from ..targets.linux.taskinfo import TaskRef
 from ..targets.memory import direct_map_base
-from ..targets.search import (MODES, Needle, Region, SearchNote, page_chunks,
+from ..targets.search import (MODES, Needle, PhysicalRun, Region, SearchNote, page_chunks,
                               physical_pages, say_unreadable, search_regions)
 from .args import parse_address, parse_number
 from .base import Command, Context, Option
@@ -204,9 +204,11 @@ over physical memory and shows physical addresses (guests: direct-map addresses)
         elif "-p" in where:
             start, end = self._bounds(target, opts, notes, 0, 1 << 52, "physical")
             ranges = target.dump.ranges() if target.dump is not None else []
+            valid = searchranges.valid_frames(target)
             regions = [Region("physical", physical_pages(
-                target.space.phys, ranges, start=start, end=end,
-                valid=searchranges.valid_frames(target), unreadable=unreadable))]
+                target.space.phys, ranges, start=start, end=end, valid=valid,
+                unreadable=unreadable), physical=PhysicalRun(target.phys_space, ranges, 0,
+                                                             valid, start, end))]
             space = target.phys_space
         else:
             kinds = searchranges.kernel_ranges(target)
@@ -219,7 +221,8 @@ over physical memory and shows physical addresses (guests: direct-map addresses)
         def hits() -> Iterator[Any]:
             yield from notes
             yield from search_regions(regions, needles, start=start, end=end, limit=limit,
-                                      context=context, space=space, check=ctx.check)
+                                      context=context, space=space, check=ctx.check,
+                                      unreadable=unreadable)
             say_unreadable(unreadable)
         return Records(hits(), hit_lines, columns=COLUMNS)
 
@@ -267,14 +270,16 @@ over physical memory and shows physical addresses (guests: direct-map addresses)
         unreadable: list[Any] = []
         region = Region("physical", physical_pages(target.phys_space, ranges, offset=offset,
                                                    start=start + offset, end=end + offset,
-                                                   unreadable=unreadable))
+                                                   unreadable=unreadable),
+                        physical=PhysicalRun(target.phys_space, ranges, offset,
+                                             lambda _p: True))
         space = target.space if offset else target.phys_space
 
         def hits() -> Iterator[Any]:
             yield from notes
             yield from search_regions([region], needles, start=start + offset,
                                       end=end + offset, limit=limit, context=context,
-                                      space=space, check=ctx.check)
+                                      space=space, check=ctx.check, unreadable=unreadable)
             say_unreadable(unreadable)
         return Records(hits(), hit_lines, columns=COLUMNS)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..arch import PAGE_SIZE
 from ..caveats import caveat
 from ..errors import MemoryError_, PageExcluded
-from ..memory.search import Pattern, search_stream
+from ..memory.search import Pattern, page_source, search_dump, search_stream
 from ..memory.space import AddressSpace, PhysicalReader
 from .linux.taskinfo import TaskRef
 from .memory import CHARS_CONTEXT, Word, printable, words
@@ -72,12 +72,27 @@ class SearchNote:
 
 
 @dataclass
+class PhysicalRun:
+    """A region that is physical memory seen at an offset (the direct map, the kernel
+    image mapping, physical memory itself): searched through the dump's own pages on
+    every CPU when the dump can hand them out (memory/search.py's search_dump)."""
+    space: AddressSpace
+    ranges: list[tuple[int, int]]
+    offset: int
+    valid: Callable[[int], bool]
+    #: the region's own bounds, as shown (physical + offset)
+    lo: int = 0
+    hi: int = 1 << 64
+
+
+@dataclass
 class Region:
     """A stretch of memory searched: its pages in address order, read lazily; a task's
     stack (search -t) has the task, whose header comes before its first hit."""
     name: str
     pages: Iterable[tuple[int, bytes]]
     task: TaskRef | None = None
+    physical: PhysicalRun | None = None
 
 
 def physical_pages(phys: PhysicalReader, ranges: Iterable[tuple[int, int]], *,
@@ -125,7 +140,8 @@ def page_chunks(pages: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes
 def search_regions(regions: Iterable[Region], needles: list[Needle], *, start: int = 0,
                    end: int = 1 << 64, limit: int | None = None, context: int = 0,
                    space: AddressSpace | None = None,
-                   check: Callable[[], None] = lambda: None
+                   check: Callable[[], None] = lambda: None,
+                   unreadable: list[MemoryError_] | None = None
                    ) -> Iterator[SearchHit | SearchNote | TaskRef]:
     """Every hit of the needles in the regions, in the regions' order and by address
     within one (the needles in their order at one address), as crash's search finds
@@ -136,8 +152,15 @@ def search_regions(regions: Iterable[Region], needles: list[Needle], *, start: i
     counts = [0] * len(needles)
     for region in regions:
         header = region.task
-        for address, index, raw in search_stream(region.pages, patterns, start=start, end=end,
-                                                 context=CHARS_CONTEXT, check=check):
+        found: Iterable[tuple[int, int, bytes]]
+        fast = region.physical is not None and not any(n.mask for n in needles) and \
+            page_source(region.physical.space) is not None
+        if fast and region.physical is not None:
+            found = _dump_hits(region.physical, needles, start, end, check, unreadable)
+        else:
+            found = search_stream(region.pages, patterns, start=start, end=end,
+                                  context=CHARS_CONTEXT, check=check)
+        for address, index, raw in found:
             needle = needles[index]
             if limit is not None and counts[index] >= limit:
                 continue
@@ -149,6 +172,43 @@ def search_regions(regions: Iterable[Region], needles: list[Needle], *, start: i
                 yield header
                 header = None
             yield hit_of(needle, address, raw, context, space)
+
+
+def _dump_hits(run: PhysicalRun, needles: list[Needle], start: int, end: int,
+               check: Callable[[], None], unreadable: list[MemoryError_] | None
+               ) -> Iterator[tuple[int, int, bytes]]:
+    """search_stream's (address, needle, bytes from the match) over physical memory, from
+    the pages the dump holds, all needles in one pass on every CPU: each piece's hits
+    in address order (the needles in their order at one address)."""
+    source = page_source(run.space)
+    assert source is not None
+    phys = run.space
+
+    def interrupted() -> bool:
+        check()                     # raises KeyboardInterrupt after Ctrl-C
+        return False
+    pieces = search_dump(source, run.ranges, [(n.data, n.compiled().align) for n in needles],
+                         start=max(max(start, run.lo) - run.offset, 0),
+                         end=min(end, run.hi) - run.offset, interrupted=interrupted)
+    try:
+        for piece in pieces:
+            if unreadable is not None:
+                unreadable += [MemoryError_(why, addr) for addr, why in piece.errors]
+            merged = sorted((paddr, index) for index, hits in enumerate(piece.hits)
+                            for paddr in hits)
+            for paddr, index in merged:
+                if not run.valid(paddr & ~(PAGE_SIZE - 1)):
+                    continue
+                size = len(needles[index].data)
+                room = PAGE_SIZE - (paddr & (PAGE_SIZE - 1))
+                try:
+                    raw = phys.read(paddr, CHARS_CONTEXT if size > room else min(
+                        room, max(CHARS_CONTEXT, size)))
+                except MemoryError_:
+                    raw = needles[index].data       # the bytes found are the pattern's
+                yield paddr + run.offset, index, raw
+    finally:
+        pieces.close()
 
 
 def hit_of(needle: Needle, address: int, raw: bytes, context: int,

@@ -19,7 +19,7 @@ from ...arch import PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...memory.x86_64 import mapped_pages
-from ..search import Region, page_chunks, physical_pages
+from ..search import PhysicalRun, Region, page_chunks, physical_pages
 from .memnodes import memory_nodes, section_pfn_ranges
 from .pages import page_size_of_struct, vmemmap_base
 
@@ -102,16 +102,16 @@ def kernel_regions(target: LinuxTarget, start: int, end: int, leave_out: tuple[s
         if kind in leave_out or start >= hi or end <= lo:
             continue
         lo, hi = max(lo, start), min(hi, end)
-        if kind == UNITY:
-            po = target.space.page_offset
-            pages = physical_pages(target.space.phys, dump_ranges, offset=po, start=lo,
-                                   end=hi, valid=valid, unreadable=unreadable)
-        elif kind == START_MAP:
-            # vaddr - __START_KERNEL_map + phys_base, the addresses wrapping below 0 not
-            # memory at all
-            shift = (START_KERNEL_MAP - target.space.phys_base) & (2**64 - 1)
+        if kind in (UNITY, START_MAP):
+            # the direct map; the image: vaddr - __START_KERNEL_map + phys_base (the
+            # addresses wrapping below 0 are not memory at all)
+            shift = (target.space.page_offset if kind == UNITY else
+                     (START_KERNEL_MAP - target.space.phys_base) & (2**64 - 1))
             pages = physical_pages(target.space.phys, dump_ranges, offset=shift, start=lo,
                                    end=hi, valid=valid, unreadable=unreadable)
+            yield Region(kind, pages, physical=PhysicalRun(target.phys_space, dump_ranges,
+                                                           shift, valid, lo, hi))
+            continue
         elif kind == VMALLOC:
             pages = _mapped(target, [(a.start, a.end) for a in vmap_areas(target)], lo, hi,
                             valid)
