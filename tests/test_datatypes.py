@@ -92,7 +92,14 @@ def test_dis_records(sysrq) -> None:
     assert (insns[0]["file"], insns[0]["line"]) == ("sysrq.c", 155)
 
 
-def test_a_broken_list_warns_after_its_entries(sysrq) -> None:
-    out = sysrq.run("list -o -1 init_task").splitlines()
-    assert out[0] == sysrq.run("sym init_task").split()[0]
-    assert out[-1].startswith("WARNING: list: ") and "left out" in out[-1]
+def test_a_broken_list_fails_after_its_entries(sysrq) -> None:
+    """crash: the entries, the one whose next pointer cannot be read last, then the error
+    (jiffies' value is no kernel address)."""
+    import io
+
+    from xcrash.engine.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    assert not Runner(sysrq, out=out, err=err).execute("list -o 0 jiffies")
+    assert out.getvalue() == "ffffffffa6207980\nfffee6fd\n"
+    assert err.getvalue() == ('xcrash: list: invalid kernel virtual address: fffee6fd  '
+                              'type: "list entry"\n')

@@ -18,7 +18,7 @@ VMLINUX = REPO / "sample-dumps" / "symbols" / "vmlinux-6.1-xcrash.xz"
 COMMANDS = ["sys", "ps", "bt -a", "foreach bt", "log", "mod", "kmem -i", "kmem -s", "files", "vm",
             "net", "mount", "irq", "timer", "runq", "dev", "sig", "kmem -f", "kmem -v",
             "foreach files", "foreach vm", "net -s", "timer -r", "irq -s", "kmem -n", "ps -t",
-            "task", "mach", "bt -f", "dev -i", "struct task_struct.comm,pid 1",
+            "task", "mach", "bt -f", "dev -i", "struct task_struct.comm,pid init_task",
             "whatis init_task", "p init_uts_ns.name", "p jiffies", "sym jiffies",
             "rd -s linux_banner 4"]
 

@@ -15,8 +15,16 @@ def test_list_walks_the_task_list(linux_session) -> None:
 
 
 def test_list_reports_a_broken_chain_after_the_good_entries(linux_session) -> None:
-    lines = run(linux_session, "list -o 0 ffffffffaf214600").splitlines()
-    assert lines[0] == "ffffffffaf214600" and "not present" in lines[-1]
+    """As crash: the entries up to the one whose next pointer cannot be read, then the
+    error (the command fails)."""
+    import io
+
+    from xcrash.engine.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    assert not Runner(linux_session, out=out, err=err).execute("list -o 0 ffffffffaf214600")
+    assert out.getvalue().splitlines() == ["ffffffffaf214600", "4000"]
+    assert err.getvalue() == ('xcrash: list: invalid kernel virtual address: 4000  '
+                              'type: "list entry"\n')
 
 
 def test_search_finds_log_markers_and_pointers(linux_session) -> None:

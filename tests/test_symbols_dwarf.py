@@ -67,11 +67,11 @@ def test_dwarf_keeps_array_dimensions(vmlinux_dwarf):
 
 def test_variable_types(vmlinux_symbols):
     sf = vmlinux_symbols
-    assert present(sf.variable_type("jiffies")).display_name() == "volatile long unsigned int"
+    assert present(sf.variable_type("jiffies")).display_name() == "volatile unsigned long"
     init_task = sf.variable_type("init_task")
     assert init_task.name == "task_struct" and init_task.size == 6592
     assert sf.variable_type("runqueues").display_name() == "struct rq"      # BTF per-CPU VAR
-    assert sf.variable_type("__per_cpu_offset").display_name() == "long unsigned int [8]"
+    assert sf.variable_type("__per_cpu_offset").display_name() == "unsigned long [8]"
     assert sf.variable_type("linux_banner").display_name() == "const char []"
     assert sf.variable_type("no_such_variable") is None
 
@@ -82,14 +82,14 @@ def test_variable_types_need_no_name_index(vmlinux_symbols, tmp_path, monkeypatc
     from xcrash.symbols import open_symbol_file
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))          # no index cached
     sf = open_symbol_file(vmlinux_symbols.real_path)
-    assert present(sf.variable_type("jiffies")).display_name() == "volatile long unsigned int"
+    assert present(sf.variable_type("jiffies")).display_name() == "volatile unsigned long"
     assert present(sf.variable_type("jiffies_64")).display_name() == "u64"
     assert present(sf.variable_type("init_task")).size == 6592
     assert sf.variable_type("no_such_variable") is None
     assert "index" not in sf.dwarf.__dict__
     _ = present(sf.dwarf).index                                      # built and cached now
     again = open_symbol_file(vmlinux_symbols.real_path)
-    assert present(again.variable_type("jiffies")).display_name() == "volatile long unsigned int"
+    assert present(again.variable_type("jiffies")).display_name() == "volatile unsigned long"
     assert "index" in again.dwarf.__dict__                          # answered by the index
 
 
@@ -119,7 +119,7 @@ def test_xen_types_come_from_dwarf(xen_symbols):
     ours = [m.name for m in domain.members if m.name]
     assert ours == shown
     assert sf.types.find("struct vcpu").member("vcpu_id")[1].type.display_name() == "int"
-    assert sf.variable_type("xen_phys_start").display_name() == "long unsigned int"
+    assert sf.variable_type("xen_phys_start").display_name() == "unsigned long"
     assert sf.variable_type("idle_vcpu").display_name() == "struct vcpu *[256]"
     assert sf.function_type("__start_xen").kind is Kind.FUNCTION
     assert sf.types.find("domid_t").strip_typedefs().size == 2

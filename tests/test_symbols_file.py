@@ -178,9 +178,9 @@ def test_real_vmlinux(vmlinux_symbols):
 
 @pytest.mark.parametrize("name, shown", [
     ("task_struct", "struct task_struct"), ("struct task_struct", "struct task_struct"),
-    ("  struct   pid * ", "struct pid *"), ("unsigned long", "long unsigned int"),
-    ("long unsigned int", "long unsigned int"), ("unsigned", "unsigned int"),
-    ("signed char", "signed char"), ("long long unsigned", "long long unsigned int"),
+    ("  struct   pid * ", "struct pid *"), ("unsigned long", "unsigned long"),
+    ("long unsigned int", "unsigned long"), ("unsigned", "unsigned int"),
+    ("signed char", "signed char"), ("long long unsigned", "unsigned long long"),
     ("const char *", "const char *"), ("char **", "char **"), ("void *", "void *"),
     ("u64", "u64"), ("union rcu_special", "union rcu_special"), ("enum pid_type", "enum pid_type"),
     ("pid_type", "enum pid_type"), ("_Bool", "_Bool"), ("bool", "bool"),

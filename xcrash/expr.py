@@ -224,9 +224,12 @@ class Evaluator:
     """Evaluate a parsed expression against a target.  With ``addresses``, a name
     stands for its symbol's address (crash's ``eval``), not for the variable."""
 
-    def __init__(self, target: Target, *, addresses: bool = False) -> None:
+    def __init__(self, target: Target, *, addresses: bool = False,
+                 history: Callable[[str], Object | int] | None = None) -> None:
         self.target = target
         self.addresses = addresses
+        #: gdb's value history: ``$N``, ``$``, ``$$``, ``$$N`` (None: no history here)
+        self.history = history
 
     def is_type_name(self, word: str) -> bool:
         try:
@@ -305,6 +308,8 @@ class Evaluator:
         return target.object_at(value.type_, target.per_cpu_address(value.address_, cpu))
 
     def name(self, name: str) -> Object | int:
+        if name.startswith("$") and self.history is not None:
+            return self.history(name)
         if self.addresses:
             return self.target.address_of(name)
         try:
@@ -343,6 +348,8 @@ class Evaluator:
         if op == "*":
             if isinstance(value, Object) and value.type_.is_pointer():
                 return value.deref_()
+            if isinstance(value, Object) and value.type_.strip_typedefs().kind is Kind.FUNCTION:
+                return value            # C: *function is the function
             raise CommandError("* of something that is not a pointer")
         v = int(value)
         return _wrap({"-": -v, "~": ~v, "!": int(not v), "+": v}[op])

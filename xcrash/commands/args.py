@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import CommandError, NoSuchSymbol
 
@@ -127,3 +127,22 @@ def parse_cpu_list(spec: str, command: str, every: list[int] | None = None) -> l
     except ValueError:
         raise CommandError(f"{command}: invalid cpu list: {spec}") from None
     return out
+
+
+def radix_of(ctx: Context, opts: dict[str, Any]) -> int:
+    """-x / -d, else the session's output radix (``set radix``)."""
+    if opts.get("hex"):
+        return 16
+    if opts.get("dec"):
+        return 10
+    return int(ctx.settings.get("radix", 10))
+
+
+def context_cpu(target: Target) -> int | None:
+    """The CPU of the context task (a cpuspec's empty ``:``), None without one."""
+    from ..targets.linux.kernel import LinuxTarget
+    if not isinstance(target, LinuxTarget):
+        return None
+    from ..targets.linux.tasks import task_cpu
+    task = target.context_task()
+    return None if task is None else task_cpu(target.object_at("struct task_struct", task))

@@ -6,7 +6,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 from collections.abc import Iterable, Iterator
 
-from ..layouts import separated
+from ..errors import CommandError
 from ..layouts import tasks as task_layouts
 from ..results import Records
 from ..targets.linux.taskinfo import TaskRef, comm_of
@@ -31,8 +31,25 @@ def contents(target: LinuxTarget, addr: int, members: list[str]) -> TaskContents
     task_t = target.type("struct task_struct")
     task = target.object_at(task_t, addr)
     record = TaskContents(int(task.pid), addr, task_cpu(task), comm_of(task))
+    if members:
+        # crash looks for each name in the task_struct, then in the thread_info
+        info_t = (task_t.member("thread_info")[1].type if task_t.has_member("thread_info")
+                  else None)
+        values = []
+        for m in members:
+            nested = "." in m or "[" in m
+            if nested or task_t.has_member(m):
+                values += read_struct(target, task_t, addr, [m]).members or []
+            if not nested and info_t is not None and info_t.has_member(m):
+                info = task.thread_info
+                values += read_struct(target, info_t, info.at_, [m]).members or []
+            if not nested and not task_t.has_member(m) and not (
+                    info_t is not None and info_t.has_member(m)):
+                raise CommandError(f"{m}: not a task_struct or thread_info member")
+        record.structs.append(StructContents(addr, None, values))
+        return record
     record.structs.append(read_struct(target, task_t, addr, members))
-    if not members and task.type_.has_member("thread_info"):
+    if task.type_.has_member("thread_info"):
         # crash shows the thread_info after the task (embedded in it since 4.9)
         info = task.thread_info
         assert info.address_ is not None            # a member of an object in memory
@@ -42,12 +59,14 @@ def contents(target: LinuxTarget, addr: int, members: list[str]) -> TaskContents
 
 
 def contents_lines(records: Iterable[TaskContents], radix: int = 10) -> Iterator[str]:
-    def block(r: TaskContents) -> list[str]:
-        lines = [task_layouts.task_header(r)]
+    """Each task's header, its structures, then a blank line (after the last too)."""
+    for r in records:
+        yield task_layouts.task_header(r)
         for i, struct in enumerate(r.structs):
-            lines += [""] * (i > 0) + list(struct_lines(struct, radix))
-        return lines
-    return separated(block(r) for r in records)
+            if i:
+                yield ""
+            yield from struct_lines(struct, radix)
+        yield ""
 
 
 class Task(Command):
@@ -58,13 +77,17 @@ class Task(Command):
     targets = ("linux",)
     description = """\
 The header line (PID, TASK, CPU, COMMAND) of each task, then its whole
-struct task_struct gdb-style; without a task, the current context's task
-(see `set`).  gdb's folding of repeated characters differs from crash's in
-char arrays (crash prints the fpstate's __padding unfolded).
+struct task_struct and struct thread_info gdb-style, and a blank line; without a
+task, the current context's task (see `set`).  -R shows only the members named,
+each found in the task_struct, then in the thread_info.
 """
     example = "task\ntask -R comm,pid 1"
-    options = (Option("-R", "members", "only these members (nested paths like se.on_rq work)",
-                      takes_value=True, repeat=True, metavar="member[,member]"),)
+    options = (Option("-R", "members", "only these task_struct and thread_info members "
+                      "(nested paths like se.on_rq work)",
+                      takes_value=True, repeat=True, metavar="member[,member]"),
+               Option("-x", "hex", "values in hexadecimal"),
+               Option("-d", "dec", "values in decimal"))
+    exclusive = (("hex", "dec"),)
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
@@ -76,7 +99,8 @@ char arrays (crash prints the fpstate's __padding unfolded).
             for addr in tasks:
                 ctx.check()
                 yield contents(target, addr, members)
-        return Records(each(), partial(contents_lines, radix=int(ctx.settings.get("radix", 10))))
+        radix = 16 if opts["hex"] else 10 if opts["dec"] else int(ctx.settings.get("radix", 10))
+        return Records(each(), partial(contents_lines, radix=radix))
 
 
 COMMANDS = [Task]

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from .. import trace
-from ..errors import PageNotInDump
+from ..errors import MemoryError_, PageNotInDump
 from .notes import (Note, PrStatus, QemuCpuState, XenNotes, find_vmcoreinfo, prstatus_notes,
                     qemu_notes, xen_notes)
 from .vmcoreinfo import VmcoreInfo
@@ -118,6 +118,18 @@ class Dump:
 
     def close(self) -> None:
         pass
+
+    def file_read(self, offset: int, size: int) -> bytes:
+        """Bytes of the dump file itself at ``offset`` (crash's ``-f``: a dump file
+        offset); MemoryError_ past its end, or for a dump read from several files."""
+        mf = getattr(self, "_mf", None)
+        if mf is None:
+            raise MemoryError_(f"dump file offset {offset:#x}: this dump is not one file",
+                               offset)
+        if offset < 0 or offset + size > mf.size:
+            raise MemoryError_(f"dump file offset {offset:#x}: beyond the end of the file",
+                               offset)
+        return bytes(mf.map[offset:offset + size])
 
     def _cstring(self, paddr: int, limit: int = 256) -> str | None:
         """A NUL-terminated string in dump memory (at most ``limit`` bytes), None if unreadable."""

@@ -4,7 +4,7 @@
     jiffies = $1 = 4294894171
     -- how xcrash found this --
     symbols  jiffies = ffffffffaf207980
-    types    volatile long unsigned int (variable jiffies)
+    types    volatile unsigned long (variable jiffies)
     memory   1 read, 8 bytes; translations: kernel image 1
              ffffffffaf207980 -> f007980 (kernel image)
     python   k = xcrash.open(VMCORE, VMLINUX).current

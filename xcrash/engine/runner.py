@@ -110,6 +110,9 @@ class Runner:
         word = line.words[0]
         if self.registry.get(word) is not None:
             return line
+        rewritten = _gdb_spelling(line.text, word)
+        if rewritten is not None:
+            return self._resolve(parse(rewritten), seen)
         alias = self.registry.aliases.get(word)
         if alias is not None and word not in seen:
             return self._resolve(parse(replace_first_word(line.text, alias.text)), seen | {word})
@@ -269,6 +272,29 @@ def classify(target: Names, word: str) -> str | None:
             continue
         if kind != "typedef" or getattr(getattr(found, "kind", None), "value", None) == "typedef":
             return kind
+    return None
+
+
+_PRINT_FORMAT = re.compile(r"(p|print)/([a-z]+)")
+#: gdb's print formats crash passes on, as p's options
+_FORMATS = {"x": "-x", "d": "-d"}
+
+
+def _gdb_spelling(text: str, word: str) -> str | None:
+    """A line as crash takes it when its first word is gdb's: ``*page ADDR`` (crash's
+    pointer-to command glued to the name), ``p/x EXPR`` (gdb's print format: x and d,
+    the radixes p has)."""
+    stripped = text.lstrip()
+    if word.startswith("*") and len(word) > 1:
+        return "* " + stripped[1:]
+    m = _PRINT_FORMAT.fullmatch(word)
+    if m is not None:
+        flag = _FORMATS.get(m.group(2))
+        if flag is None:
+            raise LineError(f"{word}: print format /{m.group(2)} not supported "
+                            "(p -x and p -d are)")
+        # gdb's own print, not crash's p: no "name = " before the value
+        return f"p {flag} (" + stripped[len(word):].strip() + ")"
     return None
 
 

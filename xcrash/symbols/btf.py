@@ -209,6 +209,19 @@ class BtfTypes:
                 return self.type(self._first + i - 1)
         return None
 
+    def enumerator(self, name: str) -> tuple[Type, int] | None:
+        """The enum that has an enumerator called ``name``, and its value (the first
+        such enum), or None."""
+        for tid, rec in enumerate(self._records):
+            if rec is None or rec[0] not in (ENUM, ENUM64):
+                continue
+            flat = rec[4]
+            for i in range(0, len(flat), 2):
+                if self._name(flat[i]) == name:
+                    t = self.type(tid)
+                    return t, next(v for n, v in t.enumerators or () if n == name)
+        return None
+
     def type(self, tid: int) -> Type:
         t = self._cache.get(tid)
         if t is None and self._base is not None and tid < self._first:

@@ -31,7 +31,10 @@ _WALK, _JUMP, _ENTRY = 0, 1, 2
 
 
 def build_dwarf_index(dw: DwarfFile) -> dict[str, Any]:
-    """``{"types": {"struct x" | "enum x" | "x": offset}, "vars": {...}, "funcs": {...}}``."""
+    """``{"types": {"struct x" | "enum x" | "x": offset}, "vars": {...}, "funcs": {...},
+    "variants": {"struct x": [(offset, size, last unit), ...]}}``: a struct, union or
+    enum name defined with several sizes lists each definition (``types`` has the
+    most repeated one), with the offset of the last unit that has it."""
     try:
         with dw.elf.reading(dw.info_base, dw.info_size):
             return _Walk(dw).run()
@@ -88,6 +91,8 @@ class _Walk:
         # sized definitions: name -> [(raw key, offset)], and raw key -> units
         self.variants: dict[str, list[tuple[Any, int]]] = {}
         self.counts: dict[Any, int] = {}
+        #: sized definitions: raw key -> the offset of the last unit that has it
+        self.last_unit: dict[Any, int] = {}
 
     def run(self) -> dict[str, Any]:
         units = list(self.dw.units)
@@ -98,10 +103,13 @@ class _Walk:
             self._unit(unit)
         progress.report(task, 1.0)
         types = self.defined[_TYPES]
+        variants: dict[str, list[tuple[int, int, int]]] = {}
         for name, found in self.variants.items():
             if len(found) > 1:
                 types[name] = max(found, key=lambda kv: self.counts[kv[0]])[1]
-        result: dict[str, Any] = {}
+                variants[name] = [(die, key[1], self.last_unit.get(key, 0))
+                                  for key, die in found]
+        result: dict[str, Any] = {"variants": variants}
         for space, key in ((_TYPES, "types"), (_VARS, "vars"), (_FUNCS, "funcs")):
             merged = dict(self.declared[space])
             merged.update(self.defined[space])
@@ -159,6 +167,7 @@ class _Walk:
                         o = p + plan.size_at
                         key = (key, from_bytes(data[o:o + plan.size_size], "little"))
                         counts[key] = counts.get(key, 0) + 1
+                        self.last_unit[key] = unit.offset
                     seen = plan.seen
                     if key not in seen:
                         seen.add(key)

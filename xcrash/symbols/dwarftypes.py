@@ -84,6 +84,12 @@ class DwarfTypes:
     def funcs(self) -> dict[str, int]:
         return self.index["funcs"]
 
+    def variants(self, key: str) -> list[tuple[Type, int]]:
+        """Every definition of a struct, union or enum name defined with several sizes,
+        with the offset of the last unit that has it; [] for a name with one."""
+        variants: Any = self.index.get("variants", {})
+        return [(self.type_at(die), last) for die, _size, last in variants.get(key, ())]
+
     # -- by name or address ---------------------------------------------------
     def find(self, key: str) -> Type | None:
         """A type by ``struct x`` / ``union x`` / ``enum x`` / plain name."""

@@ -24,6 +24,9 @@ from .typeindex import TypeIndex
 from .types import Type
 
 _XEN_MARKERS = ("__start_xen", "xen_phys_start")
+#: the cache part of the DWARF name index (v2: with the definitions of names of several
+#: sizes, ``variants``)
+DWARF_INDEX = "dwarf-index-v2"
 _LINUX_MARKERS = ("linux_banner", "init_task")
 
 
@@ -97,8 +100,8 @@ class SymbolFile:
             return None
         def index(build: bool) -> dict[str, Any] | None:
             if build:
-                return self._cache.get("dwarf-index", lambda: build_dwarf_index(dw))
-            return self._cache.load("dwarf-index")
+                return self._cache.get(DWARF_INDEX, lambda: build_dwarf_index(dw))
+            return self._cache.load(DWARF_INDEX)
 
         btf = self.btf
         return DwarfTypes(dw, index, complete=btf.find if btf is not None else None)

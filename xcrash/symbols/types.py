@@ -287,7 +287,19 @@ def base_name(t: Type) -> str:
         return f"enum {t.name}" if t.name else "enum {...}"
     if t.kind is Kind.VOID:
         return "void"
+    if t.kind is Kind.INT and t.name is not None:
+        return GDB_SPELLING.get(t.name, t.name)
     return t.name or "?"
+
+
+#: GCC's names of the C base types (DWARF's and BTF's) as gdb writes them in a type
+#: (crash 8.0.6 and 9.0.2 alike: ``unsigned long``, not ``long unsigned int``)
+GDB_SPELLING = {
+    "long unsigned int": "unsigned long", "long int": "long",
+    "long long int": "long long", "long long unsigned int": "unsigned long long",
+    "short int": "short", "short unsigned int": "unsigned short",
+    "__int128 unsigned": "unsigned __int128",
+}
 
 
 VOID = Type(Kind.VOID, "void", None)

@@ -9,13 +9,14 @@ ends with a caveat saying where; one that breaks before the first is an error.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..caveats import caveat
-from ..errors import CommandError, XcrashError
+from ..errors import CommandError, MemoryError_, XcrashError
 from ..objects import LIST_LIMIT, CorruptList, list_for_each
 from ..symbols.types import Type
-from .values import StructContents, read_struct
+from .values import StructContents, read_fast, read_struct
 
 if TYPE_CHECKING:
     from .base import Target
@@ -37,6 +38,76 @@ def chain(target: Target, start: int, offset: int) -> Iterator[int]:
         addr = read(addr + offset)
         if addr in seen and addr != start:
             raise CorruptList(start, addr, "loop that does not return to the start")
+
+
+class ListEnd(CommandError):
+    """crash's end of a list walk that went wrong after some entries: ``invalid list
+    entry``, ``duplicate list entry``, a loop Brent's algorithm found."""
+
+
+def crash_list(target: Target, start: int, next_offset: int, *, end: int = 0,
+               head_format: bool = False, brent: bool = False) -> Iterator[int]:
+    """The nodes of a list as crash's do_list walks it: from ``start``, each next
+    pointer at ``next_offset``, until NULL, ``end``, the start, the node itself or
+    the first node again (after the first).  A NULL in a list_head list, a node that
+    cannot be read or one seen twice ends the walk with crash's error; with ``brent``,
+    a loop is measured (R. P. Brent's algorithm, crash's -B) and said in the error."""
+    read = target.space.read_u64
+
+    def follow(node: int) -> int:
+        at = node + next_offset
+        try:
+            return read(at)
+        except MemoryError_:
+            # crash's readmem error for the next pointer it could not read
+            what = "invalid" if at < 0xFFFF800000000000 else "seek error:"
+            raise ListEnd(f"{what} kernel virtual address: {at:x}  type: \"list entry\""
+                          ) from None
+
+    first = follow(start)
+    seen: set[int] = set()
+    node = start
+    count = 0
+    tortoise = hare = start
+    power, length = 2, 0
+    if brent:
+        hare = follow(hare)
+    looping = False
+    while True:
+        if not looping:
+            yield node
+        if not brent and node in seen:
+            raise ListEnd(f"duplicate list entry: {node:x}")
+        seen.add(node)
+        count += 1
+        if count > LIST_LIMIT:
+            raise ListEnd(f"more than {LIST_LIMIT} entries: list entry {node:x}")
+        last = node
+        node = follow(node)
+        if node == 0:
+            if head_format:
+                raise ListEnd("invalid list entry: 0")
+            return
+        if node in (end, start, last) or (node == first and count != 1):
+            return
+        if not brent:
+            continue
+        if not looping:
+            if count > 1 and tortoise == hare:
+                looping = True
+                tortoise = hare = start
+                for _ in range(length):
+                    hare = follow(hare)
+                steps = 0
+                while tortoise != hare:
+                    tortoise, hare = follow(tortoise), follow(hare)
+                    steps += 1
+                raise ListEnd(f"loop detected, loop length: {length}; length from start to "
+                              f"loop: {steps:x}; duplicate list entry: {tortoise:x}")
+            if power == length:
+                tortoise, power, length = hare, power * 2, 0
+            hare = node
+            length += 1
 
 
 def list_head_entries(target: Target, head: int, offset: int) -> Iterator[int]:
@@ -75,6 +146,58 @@ def shown(target: Target, addresses: Iterator[int], what: str, t: Type | None = 
                 yield StructContents(address)
             else:
                 yield read_struct(target, t, address, members, header=t.display_name())
+    except XcrashError as err:      # a read that failed, a loop, a damaged tree node
+        if not count:
+            raise CommandError(f"{what}: {err}") from None
+        caveat(f"{what}: {err}: the entries past {count} are left out")
+
+
+@dataclass
+class WalkEntry:
+    """An entry of ``list`` or ``tree``: its address, and with -s/-S each structure
+    asked for there (``StructContents``, or with -S the members read raw:
+    ``FastMember`` lists); ``position``: ``tree -p``'s place in the tree."""
+    address: int
+    structs: list[Any] = field(default_factory=list)
+    #: ``tree -p``'s line: ``  position: root/l``, ``  index: 3  position: root/0/3``
+    position: str | None = None
+    #: the address line in hex (else decimal: a maple tree's, in crash 9.0.2's radix)
+    hexadecimal: bool = field(default=True, metadata={"json": False})
+    #: the address line shown (not under a maple tree's -v dump)
+    address_shown: bool = field(default=True, metadata={"json": False})
+
+
+@dataclass
+class ShownStruct:
+    """A -s/-S argument: the type and the members to show (none: the whole type)."""
+    type: Type
+    members: list[str]
+    fast: bool = False
+
+
+def walk_entries(target: Target, addresses: Iterator[int], what: str,
+                 shows: list[ShownStruct], offset: int = 0,
+                 positions: Iterator[str] | None = None) -> Iterator[WalkEntry]:
+    """Each address of a walk as a record; each structure asked for read ``offset``
+    below it (the -l offset of a list).  A read that fails after some entries ends the
+    walk with a caveat; crash's own ends of a list (ListEnd) are errors after them."""
+    count = 0
+    try:
+        for address in addresses:
+            count += 1
+            entry = WalkEntry(address)
+            if positions is not None:
+                entry.position = next(positions, None)
+            for show in shows:
+                at = address - offset
+                if show.fast and show.members:
+                    entry.structs.append(read_fast(target, show.type, at, show.members))
+                else:
+                    entry.structs.append(read_struct(target, show.type, at, show.members or None,
+                                                     header=show.type.display_name()))
+            yield entry
+    except ListEnd:
+        raise
     except XcrashError as err:      # a read that failed, a loop, a damaged tree node
         if not count:
             raise CommandError(f"{what}: {err}") from None
