@@ -58,6 +58,8 @@ def trace_lines(records: Iterable[Any], *, offsets: str | None = None,
             yield task_header(r)
             if r.no_stack:
                 yield "(no stack)"
+            if r.note:
+                yield f"    ({r.note})"
             error = r.error
         elif isinstance(r, BtFrame):
             shown = r.function or "(unknown)"

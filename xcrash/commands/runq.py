@@ -129,7 +129,7 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
             raise CommandError(f"usage: {self.usage()}")
         target = ctx.target
         assert isinstance(target, LinuxTarget)          # targets = ("linux",)
-        online = list(target.online_cpus)
+        online = list(target.present_cpus)      # an offline CPU's queue too, as crash
         wanted = set(parse_cpu_list(opts["cpus"], "runq")) if opts["cpus"] else None
         cpus = [c for c in online if wanted is None or c in wanted]
         if opts["timestamps"]:
@@ -155,7 +155,7 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
         target = ctx.target
         assert isinstance(target, LinuxTarget)          # targets = ("linux",)
         wanted = set(parse_cpu_list(opts["cpus"], "runq")) if opts["cpus"] else None
-        cpus = [c for c in target.online_cpus if wanted is None or c in wanted]
+        cpus = [c for c in target.present_cpus if wanted is None or c in wanted]
         teaching = teach.runq_teaching(target, cpus)
         teaching.imports.append("from xcrash.commands.runq import queue_lines")
         teaching.body += ["for line in queue_lines(records):", "    print(line)"]

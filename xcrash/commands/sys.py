@@ -65,7 +65,8 @@ class Sys(Command):
     group = "general"
     description = """\
 The dump at a glance, in crash's layout: KERNEL (symbol file), DUMPFILE
-([PARTIAL DUMP] when makedumpfile excluded pages), CPUS (online), DATE (crash
+([PARTIAL DUMP] when makedumpfile excluded pages), CPUS (present;
+[OFFLINE: n] for those not online), DATE (crash
 time from VMCOREINFO), UPTIME, LOAD AVERAGE, TASKS (idle tasks included, as
 crash counts), NODENAME, RELEASE, VERSION, MACHINE, MEMORY (present pages of
 all nodes), PANIC (the panic message found in the log, by crash's keywords).

@@ -169,18 +169,31 @@ class LinuxTarget(KernelObjects, Target):
         vi = dump.vmcoreinfo
         phys_base = getattr(dump.header, "phys_base", None)
         kaslr = None
+        levels = None
         knows_kaslr = vi is not None and (vi.get("KERNELOFFSET") is not None
                                           or vi.get("SYMBOL(_stext)") is not None)
+        how = "linux_banner found in memory"
         if not knows_kaslr and symfile is not None and probe:
-            from .kaslr import kaslr_offset_from_banner
-            kaslr = kaslr_offset_from_banner(dump, symfile, phys_base or 0)
+            from .kaslr import image_from_memory, kaslr_offset_from_banner
+            image = image_from_memory(dump, symfile)
+            if image is not None:
+                kaslr, found_base, levels = image
+                how = "linux_banner found in memory, mapped there by the kernel's page tables"
+                if phys_base is not None and phys_base != found_base:
+                    how += f" (phys_base {found_base:#x}, not the dump's {phys_base:#x})"
+                phys_base = found_base
+            else:
+                kaslr = kaslr_offset_from_banner(dump, symfile, phys_base or 0)
         layout = layout_from_vmcoreinfo(vi, symfile, phys_base, kaslr)
+        if levels is not None:
+            layout.levels = levels
         remarks = []
         if not knows_kaslr:
-            layout.source = ("linux_banner found in memory" if kaslr is not None
+            layout.source = (how if kaslr is not None
                              else "symbol file (no VMCOREINFO, banner not found: KASLR unknown)")
         if not knows_kaslr and symfile is not None:
-            found = (f"{kaslr:#x}, found where linux_banner lies in memory" if kaslr is not None
+            found = (f"{kaslr:#x} (phys_base {layout.phys_base:#x}), {how}"
+                     if kaslr is not None
                      else "linux_banner not found in memory either, 0 assumed" if probe
                      else "not searched for (--minimal), 0 assumed")
             remarks.append(f"{dump.path}: no KASLR offset in the dump: {found}")
@@ -347,14 +360,23 @@ class LinuxTarget(KernelObjects, Target):
         return list(range(len(self._cpus)))
 
     @cached_property
+    def present_cpus(self) -> list[int]:
+        """The CPUs of the machine (``__cpu_present_mask``), online or not: as crash does,
+        each has its idle task, run queue and stack shown, and ``sys`` counts the ones
+        not online as [OFFLINE]."""
+        return sorted(set(self.cpu_mask("__cpu_present_mask")) | set(self.online_cpus))
+
+    @cached_property
     def cpus(self) -> list[Cpu]:
-        """Registers per CPU.  The i-th NT_PRSTATUS note is CPU i only when every
-        online CPU saved one; otherwise each note goes to the CPU whose current
+        """Registers per CPU.  The i-th NT_PRSTATUS note is CPU i when every online CPU
+        saved one, or when QEMU wrote them (one per vCPU); otherwise each note goes to the CPU whose current
         task has the note's pid (idle tasks, all pid 0, fill the CPUs left)."""
         notes = self._cpus
         online = self.online_cpus
         if self.dump is None or len(notes) == len(online) or not notes:
             return notes
+        if len(self.dump.qemu_cpus) == len(notes):
+            return notes    # QEMU wrote a note for every vCPU, in vCPU order, online or not
         try:
             from .tasks import active_tasks
             pids = {cpu: int(self.object_at("struct task_struct", addr).pid)

@@ -26,7 +26,8 @@ LOG_CONT = 8
 
 #: crash's panic message keywords, in its order of preference
 PANIC_KEYWORDS = (
-    "SysRq : Crash", "SysRq : Trigger a crash", "Kernel panic: ", "Kernel panic - ",
+    "SysRq : Crash", "SysRq : Trigger a crash", "SysRq : Netdump", "Kernel panic: ",
+    "Kernel panic - ",
     "Kernel BUG at", "kernel BUG at", "Unable to handle kernel paging request",
     "Unable to handle kernel NULL pointer dereference", "BUG: unable to handle kernel ",
     "general protection fault: ", "double fault: ", "divide error: ", "stack segment: ",
@@ -256,24 +257,24 @@ def _text(space: Any, data: int, mask: int, begin: int, nxt: int, text_len: int)
 
 
 def panic_message(target: LinuxTarget) -> str | Unreadable:
-    """The panic message as crash finds it: the first keyword, in crash's order,
-    found in the log (searched from the end); "" when the log has none.  Unreadable
-    (with a caveat) when the log, or a record of it, could not be read and none of
-    the others has one: no message rather than a wrong one."""
+    """The panic message as crash finds it: the first line of the log (in log order)
+    holding the first of crash's keywords, in their order, that any line holds; the
+    whole line, as crash shows it ("" when the log has none).  Unreadable (with a
+    caveat) when the log, or a record of it, could not be read and none of the others
+    has one: no message rather than a wrong one."""
     lost: list[str] = []
     try:
-        lines = [r.text for r in records(target, lost)]
+        lines = [line for r in records(target, lost) for line in r.text.split("\n")]
     except XcrashError as err:
         caveat(f"the log is unreadable ({err}): no panic message")
         return Unreadable(str(err))
     for keyword in PANIC_KEYWORDS:
-        for text in reversed(lines):
-            pos = text.find(keyword)
-            if pos >= 0:
+        for line in lines:
+            if keyword in line:
                 if lost:
                     caveat(f"{len(lost)} log records unreadable ({lost[0]}): the panic "
                            "message is the readable records' best")
-                return text[pos:].rstrip("\n")
+                return line
     if lost:
         caveat(f"{len(lost)} log records unreadable ({lost[0]}): no panic message in the "
                "others")

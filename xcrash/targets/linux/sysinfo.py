@@ -238,6 +238,13 @@ class LinuxSystem:
     tainted: bool | Unreadable = field(default=False, metadata={"text": False})
 
 
+def cpus_text(target: LinuxTarget) -> str:
+    """crash's CPUS: the present CPUs, with [OFFLINE: n] for those not online."""
+    present, online = target.present_cpus, set(target.online_cpus)
+    offline = sum(cpu not in online for cpu in present)
+    return f"{len(present)}" + (f" [OFFLINE: {offline}]" if offline else "")
+
+
 def linux_system(target: LinuxTarget) -> LinuxSystem:
     path, split = dumpfile(target.dump)
     when = crash_time(target)
@@ -249,7 +256,7 @@ def linux_system(target: LinuxTarget) -> LinuxSystem:
     mem = installed_memory_bytes(target)
     return LinuxSystem(
         kernel=target.symfile.path if target.symfile is not None else "(none)",
-        dumpfile=path, cpus=str(len(target.online_cpus)),
+        dumpfile=path, cpus=cpus_text(target),
         date=crash_date(when) if when is not None else Unreadable("crash time"),
         uptime=format_uptime(up) if up is not None else Unreadable("jiffies"),
         load_average=load if load is not None else Unreadable("avenrun"),

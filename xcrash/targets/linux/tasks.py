@@ -31,9 +31,10 @@ def threads(target: LinuxTarget, leader: Object) -> Iterator[Object]:
 
 
 def idle_tasks(target: LinuxTarget) -> list[Object]:
-    """Each online CPU's idle task (``runqueues.idle``); CPU 0's is init_task."""
+    """Each present CPU's idle task (``runqueues.idle``), an offline CPU's too (crash
+    lists it); CPU 0's is init_task."""
     out = []
-    for cpu in target.online_cpus:
+    for cpu in target.present_cpus:
         try:
             out.append(target.per_cpu("runqueues", cpu).idle.deref_())
         except XcrashError:
@@ -113,7 +114,7 @@ def active_tasks(target: LinuxTarget) -> dict[int, int]:
 @cached_per_target
 def _active_tasks(target: LinuxTarget) -> dict[int, int]:
     out = {}
-    for cpu in target.online_cpus:
+    for cpu in target.present_cpus:
         try:
             if target.symbols.get("pcpu_hot") is not None:
                 out[cpu] = int(target.per_cpu("pcpu_hot", cpu).current_task)

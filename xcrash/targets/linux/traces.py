@@ -45,6 +45,9 @@ class TraceStart(TaskRef):
     no_stack: bool = False
     #: why the walk stopped before its normal end (crash's ``bt: ...`` after the frames)
     error: str | None = None
+    #: where the frames come from when not from registers or the task's saved switch
+    #: frame (a CPU that saved no registers: found by a search of its stack)
+    note: str | None = None
 
 
 @dataclass
@@ -226,7 +229,7 @@ def _task(target: LinuxTarget, addr: int) -> Object:
 
 def _start(task: Object, trace: Trace) -> TraceStart:
     return TraceStart(int(task.pid), trace.task, trace.cpu, comm_of(task),
-                      no_stack=trace.no_stack, error=trace.error)
+                      no_stack=trace.no_stack, error=trace.error, note=trace.note)
 
 
 def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,

@@ -76,6 +76,8 @@ class Trace:
     stacks: list[tuple[int, int, str]] = field(default_factory=list)
     #: (code address, how its caller was found: orc.rule_text) of each step, for --explain
     rules: list[tuple[int, str]] = field(default_factory=list)
+    #: where the frames come from, when neither registers nor a switch frame gave them
+    note: str | None = None
 
 
 # -- starting points -----------------------------------------------------------------------
@@ -166,7 +168,11 @@ def backtrace(target: LinuxTarget, task: Object) -> Trace:
                       "text addresses on its stack"
         return trace
     try:
-        if cpu is not None and regs is not None:
+        if cpu is not None and regs is None:
+            # running on a CPU that saved no registers (offline: it was not stopped by
+            # the crash): thread.sp is from its last switch, long overwritten
+            _search_start(target, mem, stacks, trace, stack)
+        elif cpu is not None and regs is not None:
             start = _active_start(target, mem, stacks, regs)
             if start is not None:
                 slot, pc = start
@@ -189,6 +195,58 @@ def backtrace(target: LinuxTarget, task: Object) -> Trace:
     except XcrashError as err:
         trace.error = str(err)
     return trace
+
+
+def _search_start(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace,
+                  stack: int) -> None:
+    """The trace of a task running on a CPU that saved no registers: from the deepest
+    return address on its stack whose unwind reaches the stack's end with every return
+    address following a call to the function of the frame below it (a stale return
+    address, left by a call that returned, fails that check where the live frames
+    begin: crash, which searches without it, shows such frames)."""
+    cpu = trace.cpu
+    why = ("offline" if cpu not in target.online_cpus else "online, but it saved no "
+           "registers")
+    lo, hi = stack, stack + thread_size_of(stacks, stack)
+    for slot in range(lo, hi - 8, 8):
+        try:
+            pc = mem.u64(slot)
+        except MemoryError_:
+            continue            # an unreadable page of the stack holds no frame
+        if pc < 0xFFFFFFFF80000000 or not target.symbols.resolve(pc - 1) or \
+                not _after_call(target, mem, pc, None):
+            continue
+        trial = Trace(trace.task, cpu)
+        try:
+            _walk(target, mem, stacks, trial, pc, slot + 8, _guess_bp(mem, slot),
+                  signal=False, slot=slot, verified=True)
+        except (_Stop, XcrashError):
+            continue
+        trace.items, trace.rules = trial.items, trial.rules
+        callee = _call_target(target, pc)
+        trace.note = (f"CPU {cpu} was {why}: the frames start at the deepest return address "
+                      f"on the stack that unwinds to its end" +
+                      (f"; its call went to {callee}" if callee else ""))
+        return
+    trace.note = f"CPU {cpu} was {why}: no return address on its stack unwinds to its end"
+
+
+def thread_size_of(stacks: Stacks, base: int) -> int:
+    """The length of the task stack that starts at ``base``."""
+    rng = stacks.range_of(base)
+    return rng[1] - base if rng is not None else 0
+
+
+def _call_target(target: LinuxTarget, pc: int) -> str | None:
+    """The function a direct call just before ``pc`` went to (None: not a direct call)."""
+    try:
+        code = bytes(target.space.read(pc - 5, 5))
+    except MemoryError_:
+        return None             # checked readable by _after_call: not met
+    if code[0] != 0xE8:
+        return None
+    hit = target.symbols.resolve((pc + int.from_bytes(code[1:], "little", signed=True)) & MASK)
+    return hit[0].name if hit else None
 
 
 @cached_per_target
@@ -218,7 +276,11 @@ def _guess_bp(mem: StackMemory, slot: int) -> int:
 
 # -- the walk ---------------------------------------------------------------------------------
 def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, ip: int, sp: int,
-          bp: int, *, signal: bool, slot: int, known: dict[str, int] | None = None) -> None:
+          bp: int, *, signal: bool, slot: int, known: dict[str, int] | None = None,
+          verified: bool = False) -> None:
+    """Unwind from ``ip`` at ``sp``, appending to ``trace``; with ``verified`` each
+    return address must follow a call to the function of the frame below it (a direct
+    call's target checked, an indirect call taken as it is)."""
     items = trace.items
     kind = stacks.kind(slot) or "task"
     items.append(Frame(slot, ip, kind))
@@ -266,7 +328,7 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
                 raise _Stop(f"unwind at {ip:x} needs a register that is not known")
             cfa = regs_full[name] + entry.sp_offset
         cfa &= MASK
-        old_sp, old_bp = sp, bp
+        old_sp, old_bp, old_ip, old_signal = sp, bp, ip, signal
         if entry.type == O.TYPE_CALL:
             ret_slot = cfa - 8
             ip = mem.u64(ret_slot)
@@ -287,6 +349,10 @@ def _walk(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: Trace, i
             prev_kind = new_kind
             if ip < 0xFFFFFFFF80000000:                  # kernel image and modules
                 raise _Stop(f"return address {ip:x} at {ret_slot:x} is not kernel text")
+            if verified:
+                below = target.symbols.resolve(old_ip if old_signal else old_ip - 1)
+                if below is None or not _after_call(target, mem, ip, below[0].address):
+                    raise _Stop(f"{ip:x} at {ret_slot:x} follows no call to the frame below")
             items.append(Frame(ret_slot, ip, new_kind))
         else:
             full = entry.type == O.TYPE_REGS
