@@ -82,7 +82,9 @@ def _actions(target: LinuxTarget, desc: int) -> list[IrqAction]:
 
 
 def nr_irqs(target: LinuxTarget, descs: dict[int, int]) -> int:
-    sym = target.symbols.get("nr_irqs")
+    """How many IRQ numbers the kernel allows: ``nr_irqs`` (``total_nr_irqs`` on 7.x,
+    where crash, finding neither, assumes NR_IRQS 224 and stops there)."""
+    sym = target.symbols.get("nr_irqs") or target.symbols.get("total_nr_irqs")
     if sym is None:                 # before 2.6.28 the count is NR_IRQS, a constant
         return max(descs, default=-1) + 1
     return int(target.space.read_u32(sym.address))
