@@ -12,6 +12,15 @@ CONFIG_SLUB_DEBUG); the free objects are counted as the allocator sees them:
 * each CPU's partial slabs (``kmem_cache_cpu.partial``, linked by ``slab.next``);
 * each node's partial slabs (``kmem_cache_node.partial``): ``objects - inuse``.
 
+Linux 6.18 added per-CPU *sheaves*, arrays of free objects (``kmem_cache.cpu_sheaves``:
+``main`` and ``spare``) refilled from and returned to a per-node *barn* of full and
+empty sheaves (``kmem_cache_node.barn``; ``kmem_cache.per_node[].barn`` from 7.1), and
+7.0 removed the per-CPU slabs.  The slabs count the objects of a sheaf as in use, so
+they are added to the free ones: every object in a CPU's main and spare sheaves and in
+the barns' full sheaves (as drgn counts them); the ``rcu_free`` sheaf's objects wait for
+a grace period and count as allocated, as objects queued by kfree_rcu did before
+(crash 9.0.2 cannot read the caches of 7.x at all).
+
 Allocated = total - free, which is what crash prints.  Linux 5.17 split ``struct
 slab`` out of ``struct page``; both layouts are read.  SLAB and SLOB kernels are
 refused with a clear error.  What could not be read is said in each record's
@@ -86,10 +95,15 @@ class SlubReader:
         try:
             cache_t = target.type("struct kmem_cache")
             node_t = target.type("struct kmem_cache_node")
-            cpu_t = target.type("struct kmem_cache_cpu")
+            #: 6.18+: per-CPU sheaves of free objects; 7.0+: no per-CPU slabs
+            self.sheaves = cache_t.has_member("cpu_sheaves")
+            cpu_slabs = cache_t.has_member("cpu_slab")
+            if not cpu_slabs and not self.sheaves:
+                raise NoSuchType("struct kmem_cache_cpu")
+            cpu_t = target.type("struct kmem_cache_cpu") if cpu_slabs else None
         except NoSuchType:
-            raise SlabError("this kernel does not use SLUB (no struct kmem_cache_cpu); "
-                            "only SLUB caches can be listed") from None
+            raise SlabError("this kernel does not use SLUB (no struct kmem_cache_cpu nor "
+                            "per-CPU sheaves); only SLUB caches can be listed") from None
         try:
             slab_t = target.type("struct slab")
             if not slab_t.has_member("slab_cache"):
@@ -109,10 +123,21 @@ class SlubReader:
         self.c_size = off(cache_t, "size")
         self.c_offset = off(cache_t, "offset")
         self.c_oo = off(cache_t, "oo")
-        self.c_cpu_slab = off(cache_t, "cpu_slab")
-        self.c_node = off(cache_t, "node")
+        self.c_cpu_slab = maybe(cache_t, "cpu_slab")
+        self.c_cpu_sheaves = maybe(cache_t, "cpu_sheaves")
+        # the nodes: node[] of pointers, or (7.1+) per_node[] of {barn, node} pointers
+        per_node = cache_t.has_member("per_node")
+        nodes_member = "per_node" if per_node else "node"
+        self.c_node = off(cache_t, nodes_member)
+        node_array = cache_t.member(nodes_member)[1].type.strip_typedefs()
+        element = node_array.target.strip_typedefs()
+        self.node_stride = element.byte_size
+        self.node_ptr = element.offsetof("node") if per_node else 0
+        #: where a node's barn pointer is: in per_node[] (7.1+), in kmem_cache_node (6.18+)
+        self.barn_in_per_node = element.offsetof("barn") if per_node else None
+        self.n_barn = maybe(node_t, "barn")
         # kmem_cache is allocated only up to node[nr_node_ids]: what follows is not ours
-        declared = cache_t.member("node")[1].type.strip_typedefs().length or 1
+        declared = node_array.length or 1
         nr_node_ids = target.symbols.get("nr_node_ids")
         self.nr_nodes = (min(target.space.read_u32(nr_node_ids.address), declared)
                          if nr_node_ids is not None else declared)
@@ -127,9 +152,19 @@ class SlubReader:
                             "CONFIG_SLUB_DEBUG): slab totals are not kept")
         self.n_nr_slabs = off(node_t, "nr_slabs")
         self.n_total_objects = off(node_t, "total_objects")
-        self.k_freelist = off(cpu_t, "freelist")
-        self.k_slab = off(cpu_t, "slab" if cpu_t.has_member("slab") else "page")
-        self.k_partial = maybe(cpu_t, "partial")
+        if self.sheaves:
+            pcs_t = target.type("struct slub_percpu_sheaves")
+            sheaf_t = target.type("struct slab_sheaf")
+            barn_t = target.type("struct node_barn")
+            self.h_main, self.h_spare = off(pcs_t, "main"), off(pcs_t, "spare")
+            self.f_size, self.f_objects = off(sheaf_t, "size"), off(sheaf_t, "objects")
+            self.f_list = off(sheaf_t, "barn_list")
+            self.b_full = off(barn_t, "sheaves_full")
+            self.b_nr_full = off(barn_t, "nr_full")
+        self.k_freelist = off(cpu_t, "freelist") if cpu_t is not None else 0
+        self.k_slab = (off(cpu_t, "slab" if cpu_t.has_member("slab") else "page")
+                       if cpu_t is not None else 0)
+        self.k_partial = maybe(cpu_t, "partial") if cpu_t is not None else None
         self.s_list = off(slab_t, "slab_list" if slab_t.has_member("slab_list") else "lru")
         self.s_next = maybe(slab_t, "next")
         self.s_counters = off(slab_t, "counters")
@@ -172,6 +207,30 @@ class SlubReader:
             stored = self.space.read_u64(where)
             obj = stored if cache.random is None else stored ^ cache.random ^ _swab64(where)
 
+    def sheaf_objects(self, raw: RawCache) -> Iterator[int]:
+        """The free objects held in sheaves (7.0+): each CPU's main and spare sheaf,
+        then each node's barn's full sheaves."""
+        for offset in self.cpu_offsets if raw.cpu_sheaves else ():
+            pcs = (raw.cpu_sheaves + offset) & MASK64
+            for member in (self.h_main, self.h_spare):
+                sheaf = self.space.read_u64(pcs + member)
+                if sheaf:
+                    yield from self._sheaf(sheaf, raw.objects_cap)
+        for barn in raw.barns:
+            head = barn + self.b_full
+            expected = self.space.read_u32(barn + self.b_nr_full)
+            for n, link in enumerate(list_for_each(self.target, head)):
+                if n > expected + 1000:
+                    raise CorruptList(head, link, f"more full sheaves than nr_full ({expected})")
+                yield from self._sheaf(link - self.f_list, raw.objects_cap)
+
+    def _sheaf(self, sheaf: int, cap: int) -> list[int]:
+        size = self.space.read_u32(sheaf + self.f_size)
+        if size > cap:
+            raise CorruptList(sheaf, size, f"a sheaf of {size} objects (capacity {cap})")
+        raw = self.space.read(sheaf + self.f_objects, 8 * size)
+        return [int.from_bytes(raw[i:i + 8], "little") for i in range(0, 8 * size, 8)]
+
     def cpu_partial(self, kcc: int) -> Iterator[int]:
         """The slabs on one CPU's partial list (``slab.next`` chain, NULL-ended)."""
         if self.k_partial is None or self.s_next is None:
@@ -189,7 +248,12 @@ class SlubReader:
     def cache(self, raw: RawCache) -> SlabCache:
         problems: list[str] = []
         free = 0
-        for cpu, offset in enumerate(self.cpu_offsets):
+        if self.sheaves:
+            try:
+                free += len(raw.sheaf_objects(self))
+            except (MemoryError_, CorruptList) as e:
+                problems.append(f"sheaves: {e}")
+        for cpu, offset in enumerate(self.cpu_offsets if raw.cpu_slab else ()):
             kcc = (raw.cpu_slab + offset) & MASK64
             try:
                 free += self._cpu_free(raw, kcc)
@@ -262,13 +326,28 @@ class RawCache:
         oo = sp.read_u32(address + r.c_oo)
         self.objects = oo & 0xFFFF
         self.slab_size = PAGE_SIZE << (oo >> 16)
-        self.cpu_slab = sp.read_u64(address + r.c_cpu_slab)
+        self.cpu_slab = sp.read_u64(address + r.c_cpu_slab) if r.c_cpu_slab is not None else 0
+        self.cpu_sheaves = (sp.read_u64(address + r.c_cpu_sheaves)
+                            if r.c_cpu_sheaves is not None else 0)
         self.random = sp.read_u64(address + r.c_random) if r.c_random is not None else None
         self.flags = sp.read_u32(address + r.c_flags)
         self.red_left_pad = (sp.read_u32(address + r.c_red_left_pad)
                              if self.flags & SLAB_RED_ZONE and r.c_red_left_pad is not None else 0)
-        nodes = [sp.read_u64(address + r.c_node + 8 * i) for i in range(r.nr_nodes)]
-        self.nodes = [n for n in nodes if n]
+        per_node = [address + r.c_node + r.node_stride * i for i in range(r.nr_nodes)]
+        self.nodes = [n for n in (sp.read_u64(p + r.node_ptr) for p in per_node) if n]
+        barns = ([sp.read_u64(p + r.barn_in_per_node) for p in per_node]
+                 if r.barn_in_per_node is not None else
+                 [sp.read_u64(n + r.n_barn) for n in self.nodes] if r.n_barn is not None else [])
+        self.barns = [b for b in barns if b]
+        #: most objects a sheaf can hold: a larger size is damage
+        self.objects_cap = 4096
+        self._sheaf_objects: set[int] | None = None
+
+    def sheaf_objects(self, r: SlubReader) -> set[int]:
+        """The free objects the cache's sheaves hold (7.0+; read once)."""
+        if self._sheaf_objects is None:
+            self._sheaf_objects = set(r.sheaf_objects(self)) if r.sheaves else set()
+        return self._sheaf_objects
 
 
 @cached_per_target

@@ -64,7 +64,8 @@ def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlab
 
     cpus = []
     per_node: dict[int, int] = {}
-    for n, offset in enumerate(r.cpu_offsets):
+    # 7.0+: CPUs hold free objects in sheaves, no slabs: no CPU slabs to list
+    for n, offset in enumerate(r.cpu_offsets if raw.cpu_slab else ()):
         kcc = (raw.cpu_slab + offset) & MASK64
         active = None
         partial: list[SlabPage] = []

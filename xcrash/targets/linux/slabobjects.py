@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...arch import PAGE_SHIFT
+from ...caveats import caveat
+from ...errors import MemoryError_
+from ...objects import CorruptList
 from . import pages
 from .slab import MASK64, RawCache, SlabCache, SlubReader, cache_set, cache_addresses, slub_reader
 
@@ -99,6 +102,15 @@ def slab_of_page(target: LinuxTarget, page: int) -> SlabObject | None:
     return _object(r, raw, describe_slab(target, r, raw, head), None)
 
 
+def _in_sheaves(r: SlubReader, raw: RawCache) -> set[int]:
+    try:
+        return raw.sheaf_objects(r)
+    except (MemoryError_, CorruptList) as err:
+        caveat(f"slab cache {raw.name}: sheaves unreadable ({err}): the objects they hold "
+               "are shown as allocated")
+        return set()
+
+
 def describe_slab(target: LinuxTarget, r: SlubReader, raw: RawCache, page: int) -> SlabPage:
     """One slab: its objects and which are free — on its own freelist, and on a
     CPU's lockless freelist when it is that CPU's active slab."""
@@ -108,7 +120,8 @@ def describe_slab(target: LinuxTarget, r: SlubReader, raw: RawCache, page: int) 
     objects = [memory + i * raw.size + raw.red_left_pad for i in range(nobjects)]
     free = set(r.freelist(raw, r.space.read_u64(page + r.s_freelist), nobjects))
     cpu = None
-    for n, offset in enumerate(r.cpu_offsets):
+    free |= _in_sheaves(r, raw).intersection(objects)     # 6.18+: cached in sheaves
+    for n, offset in enumerate(r.cpu_offsets if raw.cpu_slab else ()):   # none on 7.0+
         kcc = (raw.cpu_slab + offset) & MASK64
         if r.space.read_u64(kcc + r.k_slab) == page:
             cpu = n
