@@ -1,11 +1,13 @@
 """drgn script (run by `drgn -c VMCORE -s VMLINUX bench/drgn_ps_bt_log.py`; `prog` is
-drgn's global): sys-like facts, a ps-like task list, every task's stack, the log.
+drgn's global): sys-like facts, a ps-like task list, every task's stack (each present CPU's idle task
+after the others), the log.
 The drgn side of bench/peers.py's "sys; ps; bt -a|foreach bt; log" and the drgn
 reference output of bench/make-distro-dump.sh."""
 import sys
 from drgn.helpers.linux.pid import for_each_task
 from drgn.helpers.linux.printk import get_printk_records
-from drgn.helpers.linux.sched import task_state_to_char, task_cpu
+from drgn.helpers.linux.cpumask import for_each_present_cpu
+from drgn.helpers.linux.sched import idle_task, task_state_to_char, task_cpu
 out = []
 uts = prog["init_uts_ns"].name
 out.append("RELEASE: " + uts.release.string_().decode())
@@ -22,6 +24,12 @@ for t in tasks:
     out.append("PID: %d" % t.pid.value_())
     try:
         out.append(str(prog.stack_trace(t)))
+    except Exception as e:
+        out.append("stack: %s" % e)
+for cpu in for_each_present_cpu(prog):      # the idle tasks (pid 0) for_each_task leaves out
+    out.append("IDLE CPU: %d" % cpu)
+    try:
+        out.append(str(prog.stack_trace(idle_task(prog, cpu))))
     except Exception as e:
         out.append("stack: %s" % e)
 for r in get_printk_records(prog):

@@ -4,7 +4,8 @@
     python3 sample-dumps/stock.py list                # the stages, done or not
     python3 sample-dumps/stock.py all                 # every stage, skipping finished ones
     python3 sample-dumps/stock.py dump NAME [NAME..]  # one dump: its prerequisites, run, refs
-    python3 sample-dumps/stock.py collect             # copy the chosen files into sample-dumps/
+    python3 sample-dumps/stock.py drgn-refs [NAME..]  # redo only drgn's references
+    python3 sample-dumps/stock.py collect [NAME..]    # ship them: bundles, references
 
 Unmodified `linux-image-*-cloud-amd64` kernels of four Debian suites (bullseye 5.10, bookworm
 6.1, trixie 6.12, sid 7.x), each with its own suite's makedumpfile in the capture kernel and a
@@ -33,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import factory as F  # noqa: E402  (the factory's helpers and stage machinery)
 from factory import log, out_text, run, stage  # noqa: E402
+import unpack  # noqa: E402  (the bundles' packing and unpacking)
 
 S = F.WORK / "stock"
 ROOTS = S / "roots"
@@ -478,13 +480,27 @@ def st_refs(name: str) -> None:
     finally:
         for t in mounted:
             subprocess.run(["umount", "-l", str(t)], check=False)
+    drgn_refs(name)
+
+
+#: the drgn scripts whose outputs are references: file name -> script
+DRGN_SCRIPTS = {"stacks.txt": F.HERE.parent / "bench" / "drgn_ps_bt_log.py",
+                "kmem-s.txt": F.HERE / "drgn_slabs.py"}
+
+
+def drgn_refs(name: str) -> None:
+    """drgn 0.3.0's stacks (idle tasks included) and slab usage of a dump, with the
+    full -dbg vmlinux."""
     drgn = S / "drgn-venv" / "bin" / "drgn"
-    if drgn.exists():
-        (ref / "drgn").mkdir(parents=True, exist_ok=True)
-        for dump in dump_files(name)[:1]:
-            with open(ref / "drgn" / "stacks.txt", "wb") as f:
-                subprocess.run([drgn, "-q", "--main-symbols", "-c", dump, "-s", kd / "vmlinux",
-                                F.HERE.parent / "bench" / "drgn_ps_bt_log.py"],
+    if not drgn.exists():
+        return
+    out = S / "refs" / name / "drgn"
+    out.mkdir(parents=True, exist_ok=True)
+    for dump in dump_files(name)[:1]:
+        for file, script in DRGN_SCRIPTS.items():
+            with open(out / file, "wb") as f:
+                subprocess.run([drgn, "-q", "--main-symbols", "-c", dump, "-s",
+                                kdir(DUMPS[name].kernel) / "vmlinux", script],
                                stdout=f, stderr=subprocess.STDOUT, timeout=900, check=False)
 
 
@@ -509,69 +525,111 @@ for _n, _d in DUMPS.items():
 FORMATS = {"vmcore.kdump": ("kdump-compressed", "zlib"), "vmcore.plain.kdump": ("kdump", "none"),
            "vmcore.elf": ("elf", "none"), "vmcore.qemu.elf": ("elf", "none"),
            "vmcore.qemu.kdump": ("kdump-compressed", "zlib")}
-#: dumps whose zlib copy ships beside the plain one (one real compressed file per suite)
-SHIP_ZLIB = {"debian-5.10-sysrq"}
+#: the start and end of the lines collect writes into sample-dumps/.gitignore
+IGNORED = ("# unpacked from the bundles (python3 sample-dumps/unpack.py): written by stock.py\n",
+           "# end of the bundles' files\n")
+
+
+def _ignore_unpacked(paths: list[str]) -> None:
+    """List the bundles' files in sample-dumps/.gitignore (they are unpacked, not committed)."""
+    gi = F.HERE / ".gitignore"
+    text = gi.read_text() if gi.exists() else ""
+    if IGNORED[0] in text:
+        head, _, rest = text.partition(IGNORED[0])
+        text = head + rest.partition(IGNORED[1])[2]
+    gi.write_text(text + IGNORED[0] + "".join(f"/{p}\n" for p in sorted(paths)) + IGNORED[1])
+
+
+def _bundle(ver: str, members: list[tuple[Path, str]], man: dict) -> str:
+    """Pack one kernel's files into debian-VER.tar.xz unless the bundle there already holds
+    exactly these files (the manifest says so): packing 1 GB takes tens of minutes."""
+    name = f"debian-{ver}.tar.xz"
+    path = F.HERE / name
+    want = [[n, F.sha256(src)] for src, n in members]
+    old = man.get("bundles", {}).get(name, {})
+    if not (path.exists() and old.get("members") == want and old.get("sha256") == F.sha256(path)):
+        log(f"packing {name}: {len(members)} files, "
+            f"{sum(s.stat().st_size for s, _ in members) / 1e6:.0f} MB")
+        t0 = time.time()
+        unpack.pack(path, members)
+        log(f"packed {name}: {path.stat().st_size / 1e6:.1f} MB in {time.time() - t0:.0f} s")
+    man.setdefault("bundles", {})[name] = {
+        **F.file_entry(path), "kernel": ver, "members": want,
+        "how": "tar in one xz stream, 256 MiB dictionary: python3 sample-dumps/unpack.py"}
+    return name
 
 
 def st_collect(names: list[str]) -> None:
-    """Copy the chosen dumps, stripped vmlinux files and references into sample-dumps/."""
+    """Ship the chosen dumps: per kernel series one bundle (its stripped vmlinux and its dumps,
+    see unpack.py), each dump's small files (logs, crash references) as they are."""
     man_path = F.HERE / "MANIFEST.json"
     man = json.loads(man_path.read_text())
-    sym = F.HERE / "symbols"
-    for name in names:
-        d = DUMPS[name]
-        k = KERNELS[d.kernel]
-        kd = kdir(d.kernel)
-        stripped = sym / f"vmlinux-{k.release}.stripped.xz"
-        if not stripped.exists():
-            F.xz(kd / "vmlinux.stripped", stripped)
-        man["symbols"][stripped.name] = F.file_entry(
-            stripped, xz=True, build_id=F.build_id(kd / "vmlinux"), release=k.release,
-            package=f"linux-image-{k.release}={k.version}",
-            how="objcopy --strip-debug of the -dbg vmlinux: symbols, BTF and ORC, no DWARF",
-            full_vmlinux=f"linux-image-{k.release}-dbg={k.version}")
-        dd = F.HERE / name
-        dd.mkdir(exist_ok=True)
-        rd = rundir(name)
-        files = []
-        producer = ""
-        if (rd / "out" / "makedumpfile-version.txt").exists():
-            producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
-        for src in dump_files(name):
-            if src.name == "vmcore.kdump" and len(dump_files(name)) > 1 and \
-                    name not in SHIP_ZLIB:
-                continue            # the plain copy of the same dump is what ships
-            big = not src.name.endswith(("vmcore.kdump",))      # all but zlib pages: xz
-            dst = dd / (src.name + (".xz" if big else ""))
-            F.put(src, dst, big)
-            fmt, pages = FORMATS.get(src.name, ("kdump-compressed", "zlib"))
-            files.append(F.file_entry(
-                dst, format=fmt, page_compression=pages, xz=big,
-                dump_level=KERNELS[d.kernel].level if "qemu" not in src.name else None,
-                uncompressed_size=src.stat().st_size,
-                producer=("QEMU dump-guest-memory" if "qemu" in src.name
-                          else f"makedumpfile {producer.split('version ')[-1]}".strip()),
-                written_by=("QEMU monitor, no VMCOREINFO device" if "qemu" in src.name
-                            else "capture kernel (kexec -p), /proc/vmcore")))
-        for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
-            if (rd / "out" / aux).exists():
-                F.put(rd / "out" / aux, dd / aux, False)
-        F.put(rd / "serial.log", dd / "serial.log", False)
-        ref = S / "refs" / name
-        if ref.exists():
-            shutil.rmtree(dd / "crash-ref", ignore_errors=True)
-            shutil.copytree(ref, dd / "crash-ref")
-        man["dumps"][name] = {
-            "scenario": d.doc, "files": files,
-            "kernel": {"release": k.release, "package": f"linux-image-{k.release}={k.version}",
-                       "suite": k.suite, "vmlinux": f"symbols/{stripped.name}",
-                       "build_id": F.build_id(kd / "vmlinux")},
-            "death": d.death, "cpus": d.smp, "memory": d.mem,
-            "crash_ref": f"{name}/crash-ref" if ref.exists() else None,
-            "open_with": f"xcrash sample-dumps/{name}/{files[0]['path'].split('/')[-1]} "
-                         f"sample-dumps/symbols/{stripped.name}",
-        }
+    for stale in [n for n in man["dumps"] if n.startswith("debian-") and n not in names]:
+        del man["dumps"][stale]
+    unpacked = []
+    for ver in KERNELS:
+        chosen = [n for n in names if DUMPS[n].kernel == ver]
+        if not chosen:
+            continue
+        k = KERNELS[ver]
+        kd = kdir(ver)
+        bundle = f"debian-{ver}.tar.xz"
+        stripped = f"symbols/vmlinux-{k.release}.stripped"
+        members = [(kd / "vmlinux.stripped", stripped)]
+        man["symbols"][Path(stripped).name] = {
+            "path": stripped, "size": (kd / "vmlinux.stripped").stat().st_size,
+            "sha256": F.sha256(kd / "vmlinux.stripped"), "bundle": bundle,
+            "build_id": F.build_id(kd / "vmlinux"), "release": k.release,
+            "package": f"linux-image-{k.release}={k.version}",
+            "how": "objcopy --strip-debug of the -dbg vmlinux: symbols, BTF and ORC, no DWARF",
+            "full_vmlinux": f"linux-image-{k.release}-dbg={k.version}"}
+        for name in chosen:
+            man["dumps"][name] = _collect_dump(name, k, bundle, stripped, members)
+        unpacked += [n for _, n in members]
+        _bundle(ver, members, man)
+    _ignore_unpacked(unpacked)
     man_path.write_text(json.dumps(man, indent=1) + "\n")
+
+
+def _collect_dump(name: str, k: Kernel, bundle: str, vmlinux: str,
+                  members: list[tuple[Path, str]]) -> dict:
+    """A dump's manifest entry; its big files appended to ``members``, its small ones copied."""
+    d = DUMPS[name]
+    dd = F.HERE / name
+    dd.mkdir(exist_ok=True)
+    rd = rundir(name)
+    producer = ""
+    if (rd / "out" / "makedumpfile-version.txt").exists():
+        producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
+    files = []
+    for src in dump_files(name):
+        members.append((src, f"{name}/{src.name}"))
+        fmt, pages = FORMATS.get(src.name, ("kdump-compressed", "zlib"))
+        qemu = "qemu" in src.name
+        files.append({
+            "path": f"{name}/{src.name}", "size": src.stat().st_size, "sha256": F.sha256(src),
+            "bundle": bundle, "format": fmt, "page_compression": pages,
+            "dump_level": None if qemu else k.level,
+            "producer": ("QEMU dump-guest-memory" if qemu
+                         else f"makedumpfile {producer.split('version ')[-1]}".strip()),
+            "written_by": ("QEMU monitor, no VMCOREINFO device" if qemu
+                           else "capture kernel (kexec -p), /proc/vmcore")})
+    for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
+        if (rd / "out" / aux).exists():
+            F.put(rd / "out" / aux, dd / aux, False)
+    F.put(rd / "serial.log", dd / "serial.log", False)
+    ref = S / "refs" / name
+    if ref.exists():
+        shutil.rmtree(dd / "crash-ref", ignore_errors=True)
+        shutil.copytree(ref, dd / "crash-ref")
+    return {
+        "scenario": d.doc, "files": files,
+        "kernel": {"release": k.release, "package": f"linux-image-{k.release}={k.version}",
+                   "suite": k.suite, "vmlinux": vmlinux, "build_id": F.build_id(kdir(d.kernel) / "vmlinux")},
+        "death": d.death, "cpus": d.smp, "memory": d.mem,
+        "crash_ref": f"{name}/crash-ref" if ref.exists() else None,
+        "open_with": f"xcrash sample-dumps/{files[0]['path']} sample-dumps/{vmlinux}",
+    }
 
 
 def main() -> int:
@@ -591,6 +649,10 @@ def main() -> int:
         for d in names[1:]:
             F.run_stage(f"stock-run-{d}", force=a.force)
             F.run_stage(f"stock-refs-{d}", force=a.force)
+        return 0
+    if names[0] == "drgn-refs":
+        for d in names[1:] or [n for n in DUMPS if F.STAGES[f"stock-refs-{n}"].done()]:
+            drgn_refs(d)
         return 0
     if names[0] == "collect":
         st_collect(names[1:] or [n for n in DUMPS if F.STAGES[f"stock-refs-{n}"].done()])
