@@ -9,6 +9,7 @@ per run (``XCRASH_TEST_CACHE`` names another).
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import TypeVar
@@ -40,6 +41,22 @@ def pytest_configure(config: pytest.Config) -> None:
         shared = os.path.join(tempfile.gettempdir(), "xcrash-test-cache")
         os.makedirs(shared, exist_ok=True)
         os.environ["XDG_CACHE_HOME"] = shared
+    _unpack_sample_bundles()
+
+
+def _unpack_sample_bundles() -> None:
+    """The sample dumps that ship in bundles (sample-dumps/unpack.py), unpacked where the
+    manifest lists them unless they are there already: once per checkout."""
+    script = REPO / "sample-dumps" / "unpack.py"
+    if not script.exists():
+        return
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("sample_dumps_unpack", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for problem in module.unpack(REPO / "sample-dumps"):
+        print(f"sample-dumps: {problem}", file=sys.stderr)
 
 
 def present(value: T | None) -> T:

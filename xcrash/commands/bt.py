@@ -208,6 +208,21 @@ inactive_task_frame SP is taken to be; with -I, IP is the first frame, at SP;
 with -S alone on a running task the walk starts at the first return address at
 or above SP (crash first skips the task's own first frame size there).
 
+Where xcrash and crash differ, on purpose (the kernel's own Call Trace, drgn
+and QEMU's registers agree with xcrash):
+  - a frame crash drops is kept: a .cold part of the caller (nmi_panic.cold
+    under an NMI panic), cpu_startup_entry under do_idle (7.x idle tasks);
+  - the first frame after "--- <IRQ stack> ---" is at the slot holding its
+    return address (crash shows the slot 8 bytes above);
+  - a task running on a CPU that saved no registers (an offline CPU's idle
+    task) is unwound from the deepest return address on its stack whose unwind
+    reaches the stack's end, each return address following a call to the frame
+    below; a line says so (crash searches without that check and shows frames
+    of calls that had returned);
+  - on a QEMU dump the registers of each vCPU are QEMU's: frame #0 is where the
+    CPU was (crash starts from a frame it finds on the stack);
+  - 7.x: the frames are the unwinder's (crash 9.0.2 adds stale ones there).
+
 On the Xen target: the back trace of the crashing physical CPU (a pCPU number,
 or -a, or -c CPUS, for others), from the registers Xen saved in its crash
 notes, through exception frames (an NMI's interrupted code, a guest's entry);
