@@ -221,7 +221,7 @@ def _search_start(target: LinuxTarget, mem: StackMemory, stacks: Stacks, trace: 
             _walk(target, mem, stacks, trial, pc, slot + 8, _guess_bp(mem, slot),
                   signal=False, slot=slot, verified=True)
         except (_Stop, XcrashError):
-            continue
+            continue            # no verified chain from this slot: try the next one up
         trace.items, trace.rules = trial.items, trial.rules
         callee = _call_target(target, pc)
         trace.note = (f"CPU {cpu} was {why}: the frames start at the deepest return address "
