@@ -39,10 +39,11 @@ def render(result: Result, mode: str = "plain", *, color: bool = True, width: in
 
 
 # -- plain text --------------------------------------------------------------------------
-def plain_chunks(result: Result) -> Iterator[str]:
-    """crash's text, one line (with its newline) at a time."""
+def plain_chunks(result: Result, keep: bool = True) -> Iterator[str]:
+    """crash's text, one line (with its newline) at a time (``keep``: see
+    Records.lines)."""
     for part in parts(result):
-        for line in part.lines():
+        for line in part.lines(keep):
             yield line + "\n"
 
 

@@ -56,11 +56,18 @@ class Records:
             self.items = self._cached
         return self._cached
 
-    def lines(self) -> Iterator[str]:
+    def lines(self, keep: bool = True) -> Iterator[str]:
         """crash's text, line by line: streams when the records are lazy, keeping each
-        record as it comes, so that records() after lines() still has them all."""
+        record as it comes, so that records() after lines() still has them all.
+        Without ``keep`` (output written as it comes: memory stays bounded however long
+        it is), lazy records are not kept, and records() cannot be asked afterwards."""
         if self._cached is not None:
             yield from self.layout(self._cached)
+            return
+        if not keep:
+            items = self.items
+            self.items = _streamed()
+            yield from self.layout(items)
             return
         kept: list[Any] = []
 
@@ -70,6 +77,11 @@ class Records:
                 yield record
         yield from self.layout(keeping())
         self._cached = self.items = kept
+
+
+def _streamed() -> Iterator[Any]:
+    raise RuntimeError("these records were streamed without being kept")
+    yield       # a generator: it raises when read
 
 
 #: what a command returns: Records, a sequence of results (nested ones too), or a generator

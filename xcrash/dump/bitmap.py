@@ -2,16 +2,18 @@
 
 Bit ``n`` is bit ``n & 7`` of byte ``n >> 3``.  ``rank`` answers "how many
 dumpable pages precede this PFN", i.e. the index of its page descriptor.  A
-prefix table of set-bit counts per 4096-bit block, built on first use, makes
-each rank one table look-up plus one popcount inside a block.
+prefix table of set-bit counts per 512-bit block, built on first use, makes
+each rank one table look-up plus one popcount inside a block (512 bits: a page
+read of a large dump ranks once, and a smaller block is a smaller popcount).
 """
 from __future__ import annotations
 
 import re
+from array import array
 from itertools import accumulate
 
-_BLOCK_BYTES = 512
-_BLOCK_SHIFT = 12          # bits per block = 4096
+_BLOCK_BYTES = 64
+_BLOCK_SHIFT = 9           # bits per block = 512
 _NONZERO = re.compile(rb"[^\x00]+")
 
 
@@ -19,7 +21,7 @@ class Bitmap:
     def __init__(self, data: memoryview | bytes, nbits: int) -> None:
         self._data = data
         self.nbits = min(nbits, len(data) * 8)
-        self._prefix: list[int] | None = None
+        self._prefix: array[int] | None = None
 
     def __getitem__(self, n: int) -> bool:
         return 0 <= n < self.nbits and bool(self._data[n >> 3] >> (n & 7) & 1)
@@ -36,12 +38,12 @@ class Bitmap:
             count += (self._data[hi] & ((1 << (n & 7)) - 1)).bit_count()
         return count
 
-    def _build_prefix(self) -> list[int]:
+    def _build_prefix(self) -> array[int]:
         data = self._data
         nbytes = (self.nbits + 7) >> 3
         counts = (int.from_bytes(data[i:min(i + _BLOCK_BYTES, nbytes)], "little").bit_count()
                   for i in range(0, nbytes, _BLOCK_BYTES))
-        return list(accumulate(counts, initial=0))
+        return array("Q", accumulate(counts, initial=0))
 
     def runs(self) -> list[tuple[int, int]]:
         """Maximal runs of set bits as ``[start, end)`` bit numbers."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
+from .. import trace
 from ..errors import BadDump, MemoryError_, PageExcluded, PageNotInDump
 from ..arch import PAGE_SHIFT, PAGE_SIZE
 from .base import Dump
@@ -156,6 +157,16 @@ class KdumpDump(Dump):
             raise PageNotInDump(addr, "page descriptor beyond the end of the file (incomplete dump)")
         offset, size, flags, _ = _DESC.unpack_from(self._mf.map, pos)
         return offset, size, flags
+
+    def read(self, paddr: int, size: int) -> bytes:
+        off = paddr & _PAGE_MASK
+        if 0 < size and off + size <= PAGE_SIZE and paddr >= 0 and trace._active is None:
+            # the usual read, within one page, maybe cached: straight here
+            page = self._cache.get(paddr >> PAGE_SHIFT)
+            if page is None:
+                page = self._page(paddr >> PAGE_SHIFT, paddr)
+            return page[off:off + size]
+        return super().read(paddr, size)
 
     def _read(self, paddr: int, size: int) -> bytes:
         off = paddr & _PAGE_MASK

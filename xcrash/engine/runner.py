@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import traceback
 from typing import Any, Protocol, TextIO
 from collections.abc import Iterator
@@ -206,7 +207,8 @@ class Runner:
             yield render.to_json({"command": line.text, "target": self.session.current.name,
                                   "records": data, "warnings": list(found)})
             return
-        yield from render.plain_chunks(result)
+        # nothing asks for the records once shown: not kept (memory stays bounded)
+        yield from render.plain_chunks(result, keep=False)
         yield from (f"WARNING: {what}\n" for what in found)
 
     def _write(self, text: str, line: Line) -> None:
@@ -222,8 +224,20 @@ class Runner:
     def _emit(self, result: Result, line: Line, found: list[str]) -> None:
         json_mode = self.settings.get("output") == "json"
         if line.pipe is None and line.redirect is None and not self._on_terminal():
-            for chunk in self._chunks(result, line, found):    # streamed as produced
-                self.out.write(chunk)
+            # streamed as produced: written a few hundred lines at a time, or at once
+            # when the lines come slowly (a tenth of a second since the last write)
+            pending: list[str] = []
+            last = time.monotonic()
+            try:
+                for chunk in self._chunks(result, line, found):
+                    pending.append(chunk)
+                    if len(pending) >= 256 or time.monotonic() - last > 0.1:
+                        self.out.write("".join(pending))
+                        pending.clear()
+                        last = time.monotonic()
+            finally:        # what was produced before an error or Ctrl-C is shown
+                if pending:
+                    self.out.write("".join(pending))
             return
         if line.pipe is not None or line.redirect is not None or json_mode:
             self._write("".join(self._chunks(result, line, found)), line)

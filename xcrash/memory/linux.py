@@ -7,6 +7,8 @@ per-CPU chunks, modules, cpu_entry_area) walks the kernel page tables.
 """
 from __future__ import annotations
 
+import struct
+
 from .. import trace
 from ..arch import PAGE_MASK, PAGE_SIZE, START_KERNEL_MAP
 from .space import PhysicalReader, Step, Translation
@@ -18,6 +20,7 @@ DIRECT_MAP_SIZE_4LEVEL = 1 << 46      # 64 TiB
 DIRECT_MAP_SIZE_5LEVEL = 1 << 52      # 4 PiB
 DEFAULT_KERNEL_IMAGE_SIZE = 1 << 30   # with RANDOMIZE_BASE
 _MASK = 0xFFFFFFFFFFFFFFFF
+_U64 = struct.Struct("<Q")
 
 
 class LinuxKernelSpace(PageTableSpace):
@@ -73,6 +76,13 @@ class LinuxKernelSpace(PageTableSpace):
                 page = (vaddr - offset - START_KERNEL_MAP + self.phys_base) & _MASK
                 return self.phys.read(page | offset, size)
         return super().read(vaddr, size)
+
+    def read_u64(self, addr: int) -> int:
+        # a pointer of the direct map (list and tree walks chase thousands)
+        if self.page_offset <= addr < self.direct_map_end and addr & 0xFFF <= 0xFF8 \
+                and trace._active is None and self._arithmetic_reads:
+            return int(_U64.unpack(self.phys.read(addr - self.page_offset, 8))[0])
+        return int(_U64.unpack(self.read(addr, 8))[0])
 
     def _arithmetic(self, vaddr: int) -> Translation | None:
         page = self.kernel_physical(vaddr & ~PAGE_MASK)

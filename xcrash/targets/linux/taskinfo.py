@@ -14,7 +14,7 @@ from ...errors import MemoryError_, XcrashError
 from ...objects import Fields, Object
 from ..base import cached_per_target
 from . import sysinfo
-from .tasks import (PF_KTHREAD, NoUserMemory, active_tasks, for_each_task, is_kernel_thread,
+from .tasks import (PF_KTHREAD, NoUserMemory, active_tasks, is_kernel_thread, task_addresses,
                     mm_rss, state_name, task_arguments, task_cpu, task_memory,
                     task_state_name, thread_rss_deltas, threads)
 
@@ -65,12 +65,15 @@ def task_entries(target: LinuxTarget) -> list[TaskEntry]:
     entries = []
     bulk = _PsFields.of(target)
     pids: dict[int, int] = {}
-    for task in for_each_task(target, errors):
+    mms: dict[int, tuple[int, int]] = {}
+    task_t = target.type("struct task_struct")
+    for addr in task_addresses(target, errors):
         try:
-            entries.append(bulk.entry(task.at_, active, total, group_deltas, pids))
+            entries.append(bulk.entry(addr, active, total, group_deltas, pids, mms))
             continue
         except XcrashError:
             pass    # anything unusual: the member-by-member reading says what (below)
+        task = target.object_at(task_t, addr)
         try:
             entries.append(_entry(target, task, active, total, group_deltas))
         except MemoryError_ as err:
@@ -126,12 +129,18 @@ class _PsFields:
         return _ps_fields(target)
 
     def entry(self, addr: int, active: set[int], total_kib: int | None,
-              group_deltas: dict[int, int], pids: dict[int, int]) -> TaskEntry:
+              group_deltas: dict[int, int], pids: dict[int, int],
+              mms: dict[int, tuple[int, int]]) -> TaskEntry:
+        """The entry of the task at ``addr``; ``pids``, ``mms`` and ``group_deltas``
+        keep what the other tasks of a listing share (parents, mms, thread groups)."""
         (pid, tgid, comm, state, exit_state, flags, cpu, mm, parent, policy,
          leader) = self.task.read(addr)
         vsz = rss = 0
         if mm:
-            total_vm, pages = self.rss.read(mm)
+            counted = mms.get(mm)
+            if counted is None:
+                counted = mms[mm] = self.rss.read(mm)
+            total_vm, pages = counted
             if self.rss.thread_deltas:
                 deltas = group_deltas.get(leader)
                 if deltas is None:

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ...arch import DEFAULT_THREAD_SIZE
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import CorruptList, Fields, Object, list_for_each_entry
+from ...objects import CorruptList, Fields, Object, list_for_each, list_for_each_entry
 from ..base import cached_per_target
 
 if TYPE_CHECKING:
+    from ...symbols.types import Type
     from .kernel import LinuxTarget
 
 
@@ -49,25 +50,58 @@ def for_each_task(target: LinuxTarget, errors: list[str] | None = None) -> Itera
     A broken list ends that walk with a note in ``errors``; the walk goes on
     with what can still be read.
     """
+    task_t = target.type("struct task_struct")
+    for addr in task_addresses(target, errors):
+        yield target.object_at(task_t, addr)
+
+
+def task_addresses(target: LinuxTarget, errors: list[str] | None = None) -> Iterator[int]:
+    """The addresses of :func:`for_each_task`'s tasks, walked with raw reads."""
     seen: set[int] = set()
     for idle in idle_tasks(target):
         if idle.at_ not in seen:
             seen.add(idle.at_)
-            yield idle
+            yield idle.at_
     init = target.object("init_task", "struct task_struct")
+    task_t = init.type_
+    tasks_off = task_t.offsetof("tasks")
+    group = _thread_walk(target, task_t)
     try:
-        for leader in list_for_each_entry(target, init.type_, init.tasks.at_, "tasks"):
+        for node in list_for_each(target, init.at_ + tasks_off):
+            leader = node - tasks_off
             try:
-                for thread in threads(target, leader):
-                    if thread.at_ not in seen:
-                        seen.add(thread.at_)
+                for thread in group(leader):
+                    if thread not in seen:
+                        seen.add(thread)
                         yield thread
             except (CorruptList, MemoryError_) as err:
                 if errors is not None:
-                    errors.append(f"invalid task list of {leader.address_:x}: {err}")
+                    errors.append(f"invalid task list of {leader:x}: {err}")
     except (CorruptList, MemoryError_) as err:
         if errors is not None:
             errors.append(f"task list: {err}")
+
+
+def _thread_walk(target: LinuxTarget, task_t: Type) -> Callable[[int], Iterator[int]]:
+    """The addresses of a process's threads (as :func:`threads`), given its leader's."""
+    read = target.space.read_u64
+    if task_t.has_member("thread_node"):
+        signal_off = task_t.offsetof("signal")
+        head_off = target.offsetof("struct signal_struct", "thread_head")
+        node_off = task_t.offsetof("thread_node")
+
+        def walk(leader: int) -> Iterator[int]:
+            head = (read(leader + signal_off) + head_off) & 0xFFFFFFFFFFFFFFFF
+            for node in list_for_each(target, head):
+                yield node - node_off
+        return walk
+    group_off = task_t.offsetof("thread_group")
+
+    def ring(leader: int) -> Iterator[int]:
+        yield leader
+        for node in list_for_each(target, leader + group_off):
+            yield node - group_off
+    return ring
 
 
 PF_KTHREAD = 0x00200000
