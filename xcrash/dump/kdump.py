@@ -59,6 +59,8 @@ class KdumpDump(Dump):
         self._cache = PageCache()
         self._views: tuple[memoryview, ...] = ()
         self._present: list[tuple[int, int]] | None = None
+        #: where the one copy of the zero pages' data is (see _note_zero)
+        self._zero_data: set[tuple[int, int, int]] = set()
         try:
             self._parse()
         except BaseException:
@@ -190,11 +192,21 @@ class KdumpDump(Dump):
         if offset == 0 and self.zero_excluded:
             return _ZERO_PAGE
         self._check_data(addr, offset, size)
+        if (offset, size, flags) in self._zero_data:
+            return _ZERO_PAGE
         # read, not sliced from the mapping: pages read once do not stay in the
         # process's resident set (a search reads every page of the dump)
         page = self._decode(addr, self._mf.pread(offset, size), flags)
+        self._note_zero((offset, size, flags), page)
         self._cache.put(pfn, page)
         return page
+
+    def _note_zero(self, desc: tuple[int, int, int], page: bytes) -> None:
+        """makedumpfile writes the data of a zero page once and points every zero
+        page's descriptor at it (dump level without 1): such data is not decoded
+        again."""
+        if page == _ZERO_PAGE and len(self._zero_data) < 16:
+            self._zero_data.add(desc)
 
     def _check_data(self, addr: int, offset: int, size: int) -> None:
         """Raise what is wrong with a dumpable page's descriptor, if anything."""
@@ -223,11 +235,12 @@ class KdumpDump(Dump):
             self._present = _intersect(ram, self._dumpable.runs())
         return self._present
 
-    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]:
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_ | int]]:
         """(PFN, its page or the error reading it raises) of every frame of ``[start,
         end)``, a piece of one of :meth:`present_runs`: the descriptors read together,
         the page data of the piece with one read where it lies together, nothing
-        cached (each page is read once)."""
+        cached (each page is read once).  A run of pages that all point at the zero
+        page's data comes as (first PFN, how many) instead."""
         first = self._data_offset + (self._dumpable.rank(start) - self._first_index) * _DESC.size
         count = end - start
         if first + count * _DESC.size > self._mf.size:      # incomplete: page by page
@@ -238,22 +251,36 @@ class KdumpDump(Dump):
                     yield pfn, err
             return
         descs = list(_DESC.iter_unpack(self._mf.map[first:first + count * _DESC.size]))
-        good = [(o, o + n) for o, n, _, _ in descs if 0 < o and 0 < n <= PAGE_SIZE]
+        zero = self._zero_data
+        good = [(o, o + n) for o, n, f, _ in descs
+                if 0 < o and 0 < n <= PAGE_SIZE and (o, n, f) not in zero]
         lo = min((a for a, _ in good), default=0)
         hi = max((b for _, b in good), default=0)
         blob = b""
         if good and hi <= self._mf.size and hi - lo <= _SPAN:
             blob = self._mf.pread(lo, hi - lo)
+        zeros = 0           # zero pages met, not said yet
         for i, (offset, size, flags, _) in enumerate(descs):
             pfn = start + i
             addr = pfn << PAGE_SHIFT
+            if (offset, size, flags) in zero and 0 < size <= PAGE_SIZE:
+                zeros += 1
+                continue
+            if zeros:
+                yield pfn - zeros, zeros
+                zeros = 0
             try:
                 self._check_data(addr, offset, size)
-                data = (blob[offset - lo:offset - lo + size] if blob
+                data = (blob[offset - lo:offset - lo + size] if blob and lo <= offset < hi
                         else self._mf.pread(offset, size))
-                yield pfn, self._decode(addr, data, flags)
+                page = self._decode(addr, data, flags)
             except MemoryError_ as err:
                 yield pfn, err
+                continue
+            self._note_zero((offset, size, flags), page)
+            yield pfn, page
+        if zeros:
+            yield end - zeros, zeros
 
     def is_readable(self, paddr: int) -> bool:
         pfn = paddr >> PAGE_SHIFT

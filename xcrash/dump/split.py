@@ -54,7 +54,7 @@ class SplitDump(Dump):
         """Every part's runs of frames it holds (each part its own range), in order."""
         return [run for part in self._parts for run in part.present_runs()]
 
-    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]:
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_ | int]]:
         """As KdumpDump.pages; ``[start, end)`` lies in one part (a piece of a run)."""
         return self._part(start).pages(start, end)
 

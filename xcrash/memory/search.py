@@ -81,7 +81,8 @@ class PageSource(Protocol):
 
     def present_runs(self) -> list[tuple[int, int]]: ...
 
-    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_]]: ...
+    def pages(self, start: int, end: int) -> Iterator[tuple[int, bytes | MemoryError_ | int]]:
+        ...
 
     def read(self, paddr: int, size: int) -> bytes: ...
 
@@ -173,10 +174,22 @@ def _scan(job: _Job, chunk: list[tuple[int, int, int, int]]) -> ChunkHits:
     source, needles, aligns = job
     out = ChunkHits([[] for _ in needles])
     overlap = max(len(n) for n in needles) - 1
+    # a run of zero pages can hold a match of a pattern with a byte that is not zero
+    # only where it crosses into the page after the run: its last page is searched,
+    # with what follows; an all-zero pattern is searched in every page
+    runs = all(n.strip(b"\0") for n in needles)
     for a, b, lo, hi in chunk:
         out.pages += b - a
         prev_pfn, prev = -1, b""
         for pfn, page in source.pages(a, b):
+            if isinstance(page, int):                       # a run of zero pages
+                zeros = [pfn + page - 1] if runs else list(range(pfn, pfn + page))
+                for zero_pfn in zeros:
+                    if prev:
+                        _match(out.hits, needles, aligns, prev_pfn, prev, _ZEROS[:overlap],
+                               lo, hi)
+                    prev_pfn, prev = zero_pfn, _ZERO_PAGE
+                continue
             if isinstance(page, MemoryError_):
                 out.errors.append((pfn << PAGE_SHIFT, str(page)))
                 if prev:
@@ -197,13 +210,25 @@ def _scan(job: _Job, chunk: list[tuple[int, int, int, int]]) -> ChunkHits:
     return out
 
 
+_ZERO_PAGE = bytes(PAGE_SIZE)
+_ZEROS = bytes(PAGE_SIZE)
+
+
 def _match(hits: list[list[int]], needles: tuple[bytes, ...], aligns: tuple[int, ...],
            pfn: int, page: bytes, tail: bytes, lo: int, hi: int) -> None:
-    data = page + tail if tail else page
     base = pfn << PAGE_SHIFT
+    if page is _ZERO_PAGE and all(n.strip(b"\0") for n in needles):
+        # a zero page: only a match crossing into the next page, in its last bytes
+        keep = max(len(n) for n in needles) - 1
+        base += PAGE_SIZE - keep
+        data = _ZEROS[:keep] + tail
+        end = keep
+    else:
+        data = page + tail if tail else page
+        end = PAGE_SIZE
     for found, needle, align in zip(hits, needles, aligns):
         pos = data.find(needle)
-        while 0 <= pos < PAGE_SIZE:
+        while 0 <= pos < end:
             addr = base + pos
             if addr % align == 0 and lo <= addr < hi:
                 found.append(addr)
