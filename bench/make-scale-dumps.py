@@ -197,9 +197,9 @@ def st_run(name: str) -> None:
     (rd / "vmcore.kdump").chmod(0o644)
     (rd / "vmlinux").symlink_to(kd / "vmlinux")
     (rd / "vmlinux.stripped").symlink_to(kd / "vmlinux.stripped")
-    facts = [l for l in serial.read_text(errors="replace").splitlines() if "XCRASH" in l]
+    facts = [line for line in serial.read_text(errors="replace").splitlines() if "XCRASH" in line]
     log(f"{name}: {(rd / 'vmcore.kdump').stat().st_size >> 20} MiB dump; "
-        + "; ".join(l.split("XCRASH", 1)[1] for l in facts if "-GT" in l or " in " in l))
+        + "; ".join(f.split("XCRASH", 1)[1] for f in facts if "-GT" in f or " in " in f))
 
 
 # --------------------------------------------------------------------------- drgn

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
+from ...objects import Fields
 from ..base import cached_per_target
 from .taskinfo import TaskRef, comm_of
-from .tasks import active_tasks, for_each_task, task_cpu
+from .tasks import active_tasks, task_addresses, task_cpu
 
 if TYPE_CHECKING:
     from ...objects import Object
@@ -87,12 +88,11 @@ class TaskIndex:
 def task_index(target: LinuxTarget) -> TaskIndex:
     index = TaskIndex()
     errors: list[str] = []
-    for t in for_each_task(target, errors):
-        addr = t.address_
-        assert addr is not None                 # a task is an object in memory
+    pid_of = Fields(target, "struct task_struct", ("pid",)).read
+    for addr in task_addresses(target, errors):
         index.addresses.add(addr)
         try:
-            index.by_pid.setdefault(int(t.pid), []).append(addr)
+            index.by_pid.setdefault(pid_of(addr)[0], []).append(addr)
         except MemoryError_ as err:
             index.problems.append(f"task {addr:x}: PID unreadable ({err}): known by its "
                                   "address only")

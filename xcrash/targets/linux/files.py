@@ -7,11 +7,13 @@ empty name (pipes, anonymous inodes) give an empty path, as in crash.
 """
 from __future__ import annotations
 
+import functools
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ... import trace
-from ...caveats import Unreadable, caveat
+from ...caveats import Unreadable, caveat, collecting
 from ...errors import MemoryError_
 from ...objects import Object
 from ..base import cached_per_target
@@ -164,21 +166,53 @@ def file_type(target: LinuxTarget, inode: int) -> str:
 
 
 def open_file(target: LinuxTarget, fd: int, file: int) -> OpenFile:
+    """What an open file shows; a struct file is described once per target (thousands of
+    descriptors share a few: every process's terminal)."""
+    known = _open_files_seen(target) if not trace.enabled() else None
+    found = known.get(file) if known is not None else None
+    if found is None:
+        said: list[str] = []
+        try:
+            with collecting() as said:
+                found = _describe_file(target, file)
+        finally:                # said where they were met, a failed read's too
+            for what in said:
+                caveat(what)
+        # an answer that came with a warning is not kept: every command that meets
+        # the file says it
+        if known is not None and not said and len(known) < _PATHS_KEPT:
+            known[file] = found
+    return OpenFile(fd, file, *found)
+
+
+@cached_per_target
+def _open_files_seen(target: LinuxTarget) -> dict[int, tuple[int, int, str, str]]:
+    return {}
+
+
+def _describe_file(target: LinuxTarget, file: int) -> tuple[int, int, str, str]:
+    """(dentry, inode, type, path) of a struct file."""
     sp = target.space
     dentry = sp.read_u64(file + _offset(target, "struct file", "f_path.dentry"))
     if not dentry:
-        return OpenFile(fd, file, 0, 0, "?", "?")
+        return 0, 0, "?", "?"
     inode = sp.read_u64(dentry + _offset(target, "struct dentry", "d_inode"))
     if not inode:
-        return OpenFile(fd, file, dentry, 0, "?", "?")
-    vfsmount = _file_root_mount(target, sp.read_u64(file + _offset(target, "struct file", "f_path.mnt")))
+        return dentry, 0, "?", "?"
+    vfsmount = _file_root_mount(target, sp.read_u64(file + _offset(target, "struct file",
+                                                                   "f_path.mnt")))
     path = dentry_path(target, dentry, vfsmount)
     if path.startswith("/pts/") and _devname(target, vfsmount) == "devpts":
         path = "/dev" + path
     kind = file_type(target, inode)
     if kind == "SOCK" and path == "/":
         path = ""
-    return OpenFile(fd, file, dentry, inode, kind, path)
+    return dentry, inode, kind, path
+
+
+@functools.lru_cache(maxsize=64)
+def _words(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}Q")
 
 
 def _fs_path(target: LinuxTarget, fs: int, which: str) -> str:
@@ -214,10 +248,15 @@ def _open_files(target: LinuxTarget, files_struct: int) -> list[OpenFile]:
     if not (fd_array and open_fds and max_fds):
         return files
     bitmap = int.from_bytes(sp.read(open_fds, (max_fds + 7) // 8), "little")
+    used = min(bitmap.bit_length(), max_fds)
+    try:        # the pointers of the open descriptors, in one read
+        pointers: list[int] | None = list(_words(used).unpack(sp.read(fd_array, 8 * used)))
+    except MemoryError_:
+        pointers = None     # read one by one below: the first that fails says where
     for fd in range(max_fds):
         if not bitmap >> fd & 1:
             continue
-        file = sp.read_u64(fd_array + 8 * fd)
+        file = pointers[fd] if pointers is not None else sp.read_u64(fd_array + 8 * fd)
         if file:
             try:
                 files.append(open_file(target, fd, file))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
 from ...objects import Object, list_for_each
+from .context import task_index
 from .files import dentry_path
 from .rbtree import rb_inorder
 from .tasks import for_each_task
@@ -43,6 +44,11 @@ def mounts(target: LinuxTarget, task: Object | None = None) -> Iterator[Mount]:
 
 def _first_task(target: LinuxTarget) -> Object:
     """The task with the lowest PID above 0 (crash takes pid 1, 2, ... until one exists)."""
+    index = task_index(target)
+    if not index.problems:      # every task's PID known: the index answers
+        pids = [pid for pid in index.by_pid if pid > 0]
+        if pids:
+            return target.object_at("struct task_struct", index.by_pid[min(pids)][0])
     first: tuple[int, Object] | None = None
     for task in for_each_task(target):
         pid = int(task.pid)
