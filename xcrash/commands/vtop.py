@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import CommandError
 from ..layouts import separated
+from ..layouts.columns import center
 from ..layouts.kmem import PAGE_HEADER, page_line
 from ..results import Column, Records, Teaching
 from ..targets.linux import teach
@@ -83,7 +84,16 @@ def _walk_lines(t: VirtualTranslation) -> Iterator[str]:
             yield f"  PAGE: {t.page:x}"
     if t.pte is not None:
         yield ""
-        yield from pte_lines([decode(t.pte)])
+        yield from swap_pte_lines(t.pte, t.swap) if t.swap else pte_lines([decode(t.pte)])
+
+
+def swap_pte_lines(pte: int, location: str) -> Iterator[str]:
+    """crash's PTE / SWAP / OFFSET block of a swap entry."""
+    device, _, offset = location.rpartition("  OFFSET: ")
+    text = f"{pte:x}"
+    w1, w2, w3 = max(len(text), 3), max(len(device), 4), max(len(offset), 6)
+    yield f"{center('PTE', w1)}  {center('SWAP', w2)}  {center('OFFSET', w3)}"
+    yield f"{center(text, w1, True)}  {center(device, w2, True)}  {center(offset, w3, True)}"
 
 
 def linux_translation_lines(t: VirtualTranslation, page_header: bool) -> Iterator[str]:
@@ -108,7 +118,10 @@ def linux_translation_lines(t: VirtualTranslation, page_header: bool) -> Iterato
         yield VMA_HEADER
         if t.vma is not None:
             yield vma_line(t.vma)
-        if t.physical is None and t.file is not None:
+        if t.physical is None and t.swap is not None:
+            yield ""
+            yield f"SWAP: {t.swap}"
+        elif t.physical is None and t.file is not None:
             yield ""
             yield f"FILE: {t.file.path}  OFFSET: {t.file.offset:x}"
     yield ""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...caveats import Unreadable, caveat
@@ -34,6 +34,9 @@ class MemoryMap(TaskRef):
     rss_kb: int
     total_vm_kb: int
     vmas: list[Vma]
+    #: vm -M: the page directory of the mm_struct given for a task whose mm is gone
+    #: (its VMAs are that mm's; MM and PGD stay the task's zeros, as crash shows them)
+    forced_pgd: int | None = field(default=None, metadata={"json": False})
 
 
 def vma_addresses(target: LinuxTarget, mm: int) -> Iterator[int]:
@@ -73,14 +76,21 @@ def vma_record(target: LinuxTarget, vma: Object, address: int) -> Vma:
                _mapped_file(target, vma, address))
 
 
-def memory_map(target: LinuxTarget, task: Object) -> MemoryMap:
-    """The memory map of ``task``: zeros and no VMAs for a kernel thread."""
+def memory_map(target: LinuxTarget, task: Object, mm: int | None = None) -> MemoryMap:
+    """The memory map of ``task``: zeros and no VMAs for a kernel thread; ``mm`` (vm -M)
+    gives the VMAs of that mm_struct to a task whose mm is gone."""
     from .tasks import task_memory
     ref = task_ref(task)
     total_vm, rss = task_memory(target, task)
+    if not int(task.mm):
+        if not mm:
+            return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0, [])
+        vma_t = target.type("struct vm_area_struct")
+        return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0,
+                         [vma_record(target, target.object_at(vma_t, a), a)
+                          for a in vma_addresses(target, mm)],
+                         target.space.read_u64(mm + target.offsetof("struct mm_struct", "pgd")))
     mm = int(task.mm)
-    if not mm:
-        return MemoryMap(ref.pid, ref.task, ref.cpu, ref.comm, 0, 0, 0, 0, [])
     pgd = target.space.read_u64(mm + target.offsetof("struct mm_struct", "pgd"))
     vma_t = target.type("struct vm_area_struct")
     vmas = [vma_record(target, target.object_at(vma_t, addr), addr)

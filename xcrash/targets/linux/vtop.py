@@ -17,6 +17,7 @@ from ...caveats import Unreadable
 from ...errors import MemoryError_
 from ...memory.x86_64 import FRAME_MASK, LARGE_1G_MASK, LARGE_2M_MASK, PRESENT, PSE
 from .pages import PageInfo, page_info, phys_to_page
+from .swap import swap_location
 from .vma import Vma, vma_addresses, vma_record
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class VirtualTranslation:
     vma: Vma | None = None
     #: a page that is not mapped: the file and offset it would come from
     file: FileOffset | None = None
+    #: a page that is swapped out: crash's "DEVICE  OFFSET: N" of its swap entry
+    swap: str | None = None
     #: the struct page of the physical page (crash's mem_map line)
     mem_page: PageInfo | None = None
     #: why the walk stopped short (a table not in the dump)
@@ -172,6 +175,8 @@ def kernel_translation(target: LinuxTarget, vaddr: int) -> VirtualTranslation:
                            physical, walk.entries,
                            sym.address if sym is not None else None, walk.page, walk.size,
                            pte=walk.leaf, error=walk.error)
+    if walk.paddr is None and walk.leaf:
+        t.swap = swap_location(target, walk.leaf)
     if physical is not None:
         t.mem_page = _mem_page(target, physical)
     return t
@@ -211,7 +216,9 @@ def user_translation(target: LinuxTarget, task: Object, vaddr: int) -> VirtualTr
                            walk.paddr, walk.entries, None, walk.page, walk.size,
                            pte=walk.leaf, vma=vma, error=walk.error)
     if walk.paddr is None:
-        if not walk.leaf:
+        if walk.leaf:
+            t.swap = swap_location(target, walk.leaf)
+        else:
             t.file = file_offset(target, vma, vaddr)
         return t
     t.zero_page = walk.page is not None and _zero_page(target, walk.page)
@@ -219,18 +226,29 @@ def user_translation(target: LinuxTarget, task: Object, vaddr: int) -> VirtualTr
     return t
 
 
+@dataclass
+class SwapSlot:
+    """Where a swapped-out page is: crash's "DEVICE  OFFSET: N"."""
+    location: str
+    offset: int
+
+
 def pages_of_vma(target: LinuxTarget, root: int, vma: Vma
-                 ) -> list[tuple[int, int | FileOffset | None]]:
-    """vm -p: each page of a VMA: its physical address, or (not mapped) the file page
-    it would map, or None."""
-    out: list[tuple[int, int | FileOffset | None]] = []
+                 ) -> list[tuple[int, int | FileOffset | SwapSlot | None]]:
+    """vm -p: each page of a VMA: its physical address, or (not mapped) its swap slot
+    or the file page it would map, or None."""
+    from .swap import swap_entry
+    out: list[tuple[int, int | FileOffset | SwapSlot | None]] = []
     pgoff: int | None = None
     for vaddr in range(vma.start, vma.end, PAGE_SIZE):
         walk = _walk(target, root, vaddr, user=True)
         if walk.paddr is not None:
             out.append((vaddr, walk.paddr))
             continue
-        if vma.file and not isinstance(vma.file, Unreadable) and not walk.leaf:
+        if walk.leaf:
+            out.append((vaddr, SwapSlot(swap_location(target, walk.leaf),
+                                        swap_entry(target, walk.leaf)[1])))
+        elif vma.file and not isinstance(vma.file, Unreadable):
             if pgoff is None:
                 pgoff = int(target.object_at("struct vm_area_struct", vma.address).vm_pgoff)
             out.append((vaddr, FileOffset(vma.file, (((vaddr - vma.start) >> PAGE_SHIFT)
