@@ -64,6 +64,10 @@ SYSRQ_IDENTICAL = [
     "vm-M-p", "vm-m", "vm-m-kthread", "vm-v", "vm-d-v", "vm-x-d", "vm-R-file",
     "vm-R-file-two", "vm-R-vaddr", "vm-R-vaddr-kthread", "vm-R-paddr", "vm-R-vma",
     "vm-R-offset", "vm-R-mm", "vm-R-flags", "vm-f", "vm-f-old-names", "vm-f-all", "vm-x-m", "swap",
+    "kmem-V", "kmem-z", "kmem-o", "kmem-m", "kmem-m-struct", "kmem-m-dot", "kmem-m-two",
+    "kmem-m-nosuch", "kmem-m-P", "kmem-P", "kmem-p-P", "kmem-physical", "kmem-r", "kmem-r-name",
+    "kmem-s-I", "kmem-S-cpu", "kmem-S-cpus", "kmem-S-cpu-bad", "kmem-S-cpu-absent", "kmem-i",
+    "kmem-i-shared", "kmem-i-other", "kmem-c", "kmem-C", "kmem-s-list",
 ]
 
 
@@ -116,3 +120,17 @@ def test_bt_S_alone_on_a_running_task_starts_at_its_first_return_address(panic_c
     assert [f.split("]", 1)[1] for f in frames[1:]] == \
         [f.split("]", 1)[1] for f in want.splitlines() if f.startswith((" #", "#"))]
 
+
+
+@pytest.mark.parametrize("name", ["kmem-z-address", "kmem-V-o", "kmem-I-alone", "kmem-P-virtual"])
+def test_kmem_errors_are_one_line(panic_context, name: str) -> None:
+    """crash follows an option error with its usage (xcrash: the error's line alone) and
+    says of a physical address past memory that it cannot determine its page, then that
+    it is not in the mem map (xcrash: the second); a -I without -s/-S/-r is only a usage
+    for crash, a one-line error for xcrash."""
+    command, want = reference(SYSRQ / f"{name}.txt")
+    ok, _out, err = outcome(panic_context, command)
+    lines = want.splitlines()
+    expected = {"kmem-I-alone": "kmem: -I goes with -s, -S or -r",
+                "kmem-P-virtual": f"kmem: {lines[1]}"}.get(name, lines[0])
+    assert not ok and err == f"xcrash: {expected}\n"

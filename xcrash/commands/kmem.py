@@ -16,9 +16,12 @@ from ..layouts import separated
 from ..layouts.kmem import (address_lines, cache_detail_lines, cache_lines, free_area_lines,
                             hstate_lines, memory_map_lines, page_flag_lines, page_lines,
                             slab_object_lines, usage_lines, vmalloc_lines)
+from ..layouts.kmemstats import (cpu_offset_lines, page_member_lines, vm_stat_lines,
+                                 zone_stat_lines)
 from ..results import Column, Layout, Records, Teaching
-from ..targets.linux import (freepages, meminfo, memnodes, pages, slab, slablists, slabobjects,
-                             teach, vmalloc, whereis)
+from ..targets.cpuspec import parse_cpuspec
+from ..targets.linux import (freepages, meminfo, memnodes, pagemembers, pages, slab, slablists,
+                             slabobjects, teach, vmalloc, vmstat, whereis)
 from .args import looks_hex, parse_address, parse_number
 from .base import Command, Context, Option
 
@@ -27,9 +30,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-#: the options of which crash takes one ("only one flag allowed!"); -n goes with any
-ONE_OF = ("info", "slabs", "slab_detail", "pages", "free", "free_pages", "vmalloc",
-          "page_flags", "huge")
+#: the options of which crash takes one ("only one flag allowed!"); -n and -z go with
+#: any (shown after it), -P qualifies an address
+ONE_OF = ("info", "slabs", "slab_detail", "root_caches", "pages", "free", "free_pages",
+          "vmalloc", "page_flags", "huge", "vm_stat", "cpu_offsets", "page_hash")
+#: of these pairs crash keeps the last typed; xcrash the second (-S over -s, ...)
+SAME_FLAG = {"info_shared": "info", "members": "pages", "page_hash_pages": "page_hash"}
+#: the options that take no address argument
+NO_ADDRESS = ("info", "free_pages", "huge", "vm_stat", "cpu_offsets", "root_caches", "zones",
+              "nodes")
 
 CACHE_COLUMNS = [Column("CACHE", "cache", fmt=lambda v: f"{v:x}"),
                  Column("OBJSIZE", "objsize", "right"), Column("ALLOCATED", "allocated", "right"),
@@ -84,53 +93,103 @@ in crash's order: the kernel symbol, the vmalloc area, the slab and object, the
 slab of a struct page, the free buddy block holding the page, the task whose
 task_struct or stack holds it, and its struct page.
 
-Differences from crash: `kmem -s` takes several cache names, shown in the order
-asked, and an unknown name is an error (crash takes one and prints nothing); a
-view that cannot be read is left out with a WARNING; a struct page that is not
-in the dump shows ? where crash shows zeros.  Only SLUB kernels are read.  The
-other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
+`kmem -i` leaves SHARED out, as crash 9.0.2 does (it reads every struct page):
+`kmem -i=shared` shows it.  `kmem -V` shows the kernel's vm_stat tables and the
+event counters summed over the CPUs, `kmem -z` each zone's, `kmem -o` the per-CPU
+offsets; `-m` names struct page members as crash does (`lru`, `lru.next`); `-S=CPUS`
+limits -S to those CPUs; `-I` names caches to leave uncounted.  A physical address
+(given with -P, or one below the kernel's addresses) is looked at through the direct
+map.
+
+Where xcrash and crash differ: `kmem -s` takes several cache names, shown in the
+order asked, and an unknown name is an error (crash takes one and prints nothing); a
+view that cannot be read is left out with a WARNING; a struct page that is not in the
+dump shows ? where crash shows zeros; an option error is one line (crash adds its
+usage).  Only SLUB kernels are read.  -c and -C (the page_hash_table of kernels before
+2.6) are refused as crash refuses them; -r (root caches, kernels before 5.9) is
+refused; -f with an address is not implemented (`kmem ADDRESS` shows the free block);
+crash's undocumented -l/-L (the LRU lists of 2.4 kernels) are not options; a physical
+address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
 """
-    example = ("kmem -i\nkmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\n"
+    example = ("kmem -i\nkmem -i=shared\nkmem -V\nkmem -z\nkmem -o\n"
+               "kmem -m flags,_refcount 1000\nkmem -S=1 pid\nkmem -s -I dentry\n"
+               "kmem -s dentry task_struct\nkmem -s ffff975a80221490\nkmem -S pid\n"
                "kmem -f\nkmem -v\nkmem ffff975a80221490\nkmem -p 1000\nkmem -g 10200")
-    options = (Option("-i", "info", "memory usage: total, free, used, shared, buffers, cached "
-                      "and slab pages, huge pages, swap, commit limit"),
+    options = (Option("-i", "info", "memory usage: total, free, used, buffers, cached and slab "
+                      "pages, huge pages, swap, commit limit"),
+               Option("-i=shared", "info_shared", "-i with the SHARED line (every struct page "
+                      "counted: slow on a large memory)"),
                Option("-s", "slabs", "slab caches (with names, those caches; with an address, "
-                      "the slab and object holding it)"),
+                      "the slab and object holding it; `list`: the caches' addresses and "
+                      "names)"),
                Option("-S", "slab_detail", "slab caches with every slab: per CPU its active "
                       "and partial slabs and their objects, per node its counters and lists"),
-               Option("-p", "pages", "the struct page of every page frame (with physical "
-                      "addresses, of those): mapping, index, count, flags and their names"),
+               Option("-S=", "slab_cpus", "-S for those CPUs only (1,3,5-7 or a/all)",
+                      takes_value=True, metavar="cpu[s]"),
+               Option("-r", "root_caches", "each root cache with its children's counts "
+                      "(kernels before 5.9 with slab_root_caches)"),
+               Option("-I", "ignore", "with -s/-S/-r: the caches of this comma-separated "
+                      "list are named, not counted", takes_value=True, metavar="slab[,slab]"),
+               Option("-p", "pages", "the struct page of every page frame (with addresses, "
+                      "of those): mapping, index, count, flags and their names"),
+               Option("-m", "members", "-p with these struct page members instead "
+                      "(`lru`, `lru.next`, ...)", takes_value=True, metavar="member[,member]"),
+               Option("-P", "physical", "the address arguments are physical addresses"),
                Option("-f", "free", "each zone and its free lists by order and migrate type"),
                Option("-F", "free_pages", "the free lists with the first struct page of "
                       "every free block"),
                Option("-v", "vmalloc", "the vmalloc areas: vmap_area, vm_struct, range, size"),
+               Option("-V", "vm_stat", "the vm_zone_stat, vm_node_stat (vm_numa_stat) "
+                      "counters, and the vm_event_states counters summed over the CPUs"),
+               Option("-z", "zones", "each zone: size, present pages, watermarks, vm_stat"),
+               Option("-o", "cpu_offsets", "each CPU's __per_cpu_offset[] value"),
                Option("-g", "page_flags", "the page flag bits of enum pageflags (with a hex "
                       "flags value, those set in it)"),
                Option("-h", "huge", "each huge page size (struct hstate): size, free, total"),
                Option("-n", "nodes", "memory nodes, their zones, the present memory sections "
-                      "(mem_map decoded, state) and the memory hotplug blocks"))
-    exclusive = (ONE_OF,)
+                      "(mem_map decoded, state) and the memory hotplug blocks"),
+               Option("-c", "page_hash", "the page_hash_table (kernels before 2.6: refused)"),
+               Option("-C", "page_hash_pages", "-c with every page (refused likewise)"))
 
     def run(self, ctx: Context, args: list[str]) -> Records | list[Records]:
-        opts, rest = self.parse(args)
+        opts, rest = self.parse(_spelled(args))
         target = cast("LinuxTarget", ctx.target)
+        if opts["slab_cpus"] is not None:
+            opts["slab_detail"] = True
+        for alias, dest in SAME_FLAG.items():
+            opts[dest] = opts[dest] or opts[alias]
+        if opts["slab_detail"] or opts["root_caches"]:
+            opts["slabs"] = opts["slabs"] and not opts["slab_detail"] and not opts["root_caches"]
+        if opts["free_pages"]:
+            opts["free"] = False
         chosen = [dest for dest in ONE_OF if opts[dest]]
+        if len(chosen) > 1:
+            raise CommandError("kmem: only one flag allowed!")
+        if opts["ignore"] is not None and not set(chosen) & {"slabs", "slab_detail",
+                                                              "root_caches"}:
+            raise CommandError("kmem: -I goes with -s, -S or -r")
+        addresses = [a for a in rest if looks_hex(a)]
+        if addresses and any(opts[d] for d in NO_ADDRESS):
+            raise CommandError("kmem: no address arguments allowed with this option")
+        if rest != addresses and not set(chosen) & {"slabs", "slab_detail", "root_caches"}:
+            raise CommandError(f"kmem: {_not_address(rest, addresses)}: a cache name goes "
+                               "with -s, -S or -r; an address is hexadecimal")
+        parts: list[Records] = []
+        if chosen:
+            parts.append(self._one(ctx, target, chosen[0], rest, opts))
+        elif rest:
+            parts.append(self._where(target, rest, opts["physical"]))
         if opts["nodes"]:
-            if rest:
-                raise CommandError("kmem: no address arguments allowed with -n")
-            listing = Records([memnodes.memory_map(target)], memory_map_lines)
-            # crash shows -n after the other option's output
-            return [self._one(ctx, target, chosen[0], []), listing] if chosen else listing
-        if not chosen:
-            if not rest:
-                raise CommandError("kmem: give an option or an address (`help kmem`)")
-            return Records([whereis.whereis(target, parse_address(target, a)) for a in rest],
-                           partial(_each, address_lines))
-        return self._one(ctx, target, chosen[0], rest)
+            parts.append(Records([memnodes.memory_map(target)], memory_map_lines))
+        if opts["zones"]:
+            parts.append(Records(vmstat.zone_stats(target), zone_stat_lines))
+        if not parts:
+            raise CommandError("kmem: give an option or an address (`help kmem`)")
+        return parts[0] if len(parts) == 1 else parts
 
     def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
-        opts, rest = self.parse(args)
-        chosen = [dest for dest in ONE_OF if opts[dest]]
+        opts, rest = self.parse(_spelled(args))
+        chosen = [dest for dest in ONE_OF + ("info_shared", "zones") if opts[dest]]
         if chosen != ["info"] or rest or opts["nodes"]:
             return None
         teaching = teach.meminfo_teaching(cast("LinuxTarget", ctx.target))
@@ -139,35 +198,56 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
                           "    print(line)"]
         return teaching
 
+    def _where(self, target: LinuxTarget, rest: list[str], physical: bool) -> Records:
+        """kmem ADDRESS: every view of each address; a physical one (-P, or not a kernel
+        address) through the direct map, as crash."""
+        reports = []
+        for a in rest:
+            address = parse_address(target, a)
+            if physical or address < 1 << 63:
+                reports.append(whereis.physical_whereis(target, address))
+            else:
+                reports.append(whereis.whereis(target, address))
+        return Records(reports, partial(_each, address_lines))
+
     def _one(self, ctx: Context, target: LinuxTarget, option: str,
-             rest: list[str]) -> Records:
-        if option in ("info", "free", "free_pages", "huge") and rest:
-            raise CommandError(f"kmem: no address arguments allowed with {_flag(self, option)}")
+             rest: list[str], opts: dict[str, Any]) -> Records:
+        if option == "page_hash":
+            flag = "-C" if opts["page_hash_pages"] else "-c"
+            raise CommandError(f"kmem: {flag} option not supported or applicable on this "
+                               "architecture or kernel")
+        if option == "root_caches":
+            if target.symbols.get("slab_root_caches") is None:
+                raise CommandError("kmem: -r option not supported or applicable on this "
+                                   "architecture or kernel")
+            raise CommandError("kmem: -r: a root cache's children (slab_root_caches, kernels "
+                               "before 5.9) are not read; `kmem -s` counts each cache")
         if option == "info":
-            return Records([meminfo.meminfo(target)], usage_lines)
+            return Records([meminfo.meminfo(target, shared=opts["info_shared"])], usage_lines)
         if option in ("free", "free_pages"):
             with_pages = option == "free_pages"
             return Records(freepages.zones(target, with_pages=with_pages),
                            partial(free_area_lines, with_pages=with_pages))
         if option == "huge":
             return Records(meminfo.hstates(target), hstate_lines)
+        if option == "vm_stat":
+            return Records(vmstat.vm_stat_tables(target), vm_stat_lines)
+        if option == "cpu_offsets":
+            return Records(vmstat.cpu_offsets(target), cpu_offset_lines)
         if option == "page_flags":
             values: list[int | None] = [parse_number(a, 16) for a in rest] or [None]
             return Records([pages.page_flag_table(target, v) for v in values],
                            partial(_each, page_flag_lines))
         if option == "pages":
-            if rest:
-                return Records([pages.page_info(target, pages.phys_to_page(
-                    target, parse_address(target, a))) for a in rest], page_lines,
-                    columns=PAGE_COLUMNS)
-            # every page frame: streamed as text (a rich table would hold them all)
-            return Records(_checked(ctx, pages.page_infos(target,
-                                                          memnodes.section_pfn_ranges(target))),
-                           page_lines)
+            return self._pages(ctx, target, rest, opts)
         if option == "vmalloc":
             if rest:
                 raise CommandError(f"kmem: -v takes no argument ({rest[0]})")
             return Records(vmalloc.vmap_areas(target), vmalloc_lines, columns=VMALLOC_COLUMNS)
+        ignore = set((opts["ignore"] or "").replace(",", " ").split())
+        if rest == ["list"]:
+            return Records([slab.IgnoredCache(raw.address, raw.name)
+                            for raw in slab.raw_caches(target, None)], cache_list_lines)
         if option == "slabs" and len(rest) == 1 and looks_hex(rest[0]) and \
                 rest[0] not in slab.cache_names(target):
             address = parse_address(target, rest[0])
@@ -178,21 +258,80 @@ other kmem options (-c, -C, -l, -L, -z, -V, -o, -r) are not implemented.
             return Records(_said([hit]), slab_object_lines)
         names = rest or None
         if option == "slab_detail":
-            return Records(_checked(ctx, slablists.cache_slabs(target, names)), cache_detail_lines)
-        return Records(_said(_checked(ctx, slab.slab_caches(target, names))), cache_lines,
-                       columns=CACHE_COLUMNS)
+            cpus = None if opts["slab_cpus"] is None else _cpus(target, opts["slab_cpus"])
+            return Records(_checked(ctx, slablists.cache_slabs(target, names, cpus, ignore)),
+                           cache_detail_lines)
+        return Records(_said(_checked(ctx, slab.counted_caches(target, names, ignore))),
+                       cache_lines, columns=CACHE_COLUMNS)
+
+    def _pages(self, ctx: Context, target: LinuxTarget, rest: list[str],
+               opts: dict[str, Any]) -> Records:
+        """-p and -m: the struct pages of the addresses given, or of every page frame."""
+        physical = opts["physical"]
+        if opts["members"] is not None:
+            radix = int(ctx.settings.get("radix", 10))
+            specs = pagemembers.member_specs(target, opts["members"], radix)
+            pagemembers.check_supported(specs)
+            lines = partial(page_member_lines, specs=specs)
+            if rest:
+                return Records([pagemembers.page_members(target, pagemembers.page_of(
+                    target, parse_address(target, a), physical), specs) for a in rest], lines)
+            return Records(_checked(ctx, pagemembers.every_page_members(
+                target, memnodes.section_pfn_ranges(target), specs)), lines)
+        if rest:
+            return Records([pages.page_info(target, pagemembers.page_of(
+                target, parse_address(target, a), physical)) for a in rest], page_lines,
+                columns=PAGE_COLUMNS)
+        # every page frame: streamed as text (a rich table would hold them all)
+        return Records(_checked(ctx, pages.page_infos(target,
+                                                      memnodes.section_pfn_ranges(target))),
+                       page_lines)
 
 
-def _said(caches: Iterable[slab.SlabCache]) -> Iterator[slab.SlabCache]:
+def _spelled(args: list[str]) -> list[str]:
+    """crash's attached spellings: -i=ANYTHING (-i, SHARED only for -i=shared) and
+    -S=CPUS (the -S= option and its value)."""
+    out: list[str] = []
+    for a in args:
+        if a.startswith("-i=") and a != "-i=shared":
+            out.append("-i")
+        elif a.startswith("-S=") and a != "-S=":
+            out += ["-S=", a[3:]]
+        else:
+            out.append(a)
+    return out
+
+
+def _cpus(target: LinuxTarget, spec: str) -> list[int]:
+    """-S=CPUS as crash's make_cpumask reads it (its errors word for word)."""
+    for part in spec.split(","):
+        for number in part.split("-"):
+            if part not in ("a", "all"):
+                bad = next((ch for ch in number if not ch.isdigit()), None)
+                if bad is not None or not number:
+                    raise CommandError(f'kmem: {number}: "{bad or ""}" is not a digit 0 - 9')
+    try:
+        return parse_cpuspec(target, spec, None)
+    except CommandError as err:
+        raise CommandError(f"kmem: {err}") from None
+
+
+def _not_address(rest: list[str], addresses: list[str]) -> str:
+    return next(a for a in rest if a not in addresses)
+
+
+def cache_list_lines(records: Iterable[slab.IgnoredCache]) -> Iterator[str]:
+    """`kmem -s list`: each cache's address and name."""
+    yield from (f"{c.cache:x} {c.name}" for c in records)
+
+
+def _said(caches: Iterable[T]) -> Iterator[T]:
     """The caches of `kmem -s`, each part that could not be read said in a WARNING
     (the counts leave it out)."""
     for c in caches:
-        slab.say_problems(c)
+        if isinstance(c, slab.SlabCache):
+            slab.say_problems(c)
         yield c
-
-
-def _flag(cmd: Command, dest: str) -> str:
-    return next(o.flag for o in cmd.options if o.dest == dest)
 
 
 COMMANDS = [Kmem]

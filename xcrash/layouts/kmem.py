@@ -16,6 +16,7 @@ from ..caveats import Unreadable
 from . import separated
 from .columns import center
 from .tasks import context_lines
+from ..targets.linux.slab import IgnoredCache
 
 if TYPE_CHECKING:
     from ..targets.linux.freepages import FreeBlock, Zone
@@ -60,12 +61,13 @@ def usage_line(label: str, pages: Count, of: tuple[Count, str] | None = None) ->
 
 
 def usage_lines(records: Iterable[MemInfo]) -> Iterator[str]:
-    """crash's `kmem -i`."""
+    """crash's `kmem -i` (the SHARED line when it was counted: `kmem -i=shared`)."""
     for m in records:
         mem = (m.total, "TOTAL MEM")
         swap = (m.swap_total, "TOTAL SWAP")
+        shared = [] if m.shared is None else [usage_line("SHARED", m.shared, mem)]
         yield from (USAGE_HEADER, usage_line("TOTAL MEM", m.total), usage_line("FREE", m.free, mem),
-                    usage_line("USED", m.used, mem), usage_line("SHARED", m.shared, mem),
+                    usage_line("USED", m.used, mem), *shared,
                     usage_line("BUFFERS", m.buffers, mem), usage_line("CACHED", m.cached, mem),
                     usage_line("SLAB", m.slab, mem), "",
                     usage_line("TOTAL HUGE", m.huge_total),
@@ -228,12 +230,14 @@ def vmalloc_lines(records: Iterable[VmapArea]) -> Iterator[str]:
 
 
 # -- kmem -s, -S, -s ADDRESS -----------------------------------------------------------------
-def cache_line(c: SlabCache) -> str:
+def cache_line(c: SlabCache | IgnoredCache) -> str:
+    if isinstance(c, IgnoredCache):
+        return f"{c.cache:x} {'[IGNORED]':<43}  {c.name}"
     return (f"{c.cache:<16x} {c.objsize:8d}  {c.allocated:9d}  {c.total:8d}  {c.slabs:5d}  "
             f"{c.slab_size // 1024:4d}k  {c.name}")
 
 
-def cache_lines(records: Iterable[SlabCache]) -> Iterator[str]:
+def cache_lines(records: Iterable[SlabCache | IgnoredCache]) -> Iterator[str]:
     """crash's `kmem -s`: a line per cache (what could not be read of it is a WARNING
     after the listing)."""
     yield CACHE_HEADER
@@ -273,17 +277,19 @@ def slab_object_lines(records: Iterable[SlabObject]) -> Iterator[str]:
         yield from slab_lines(r.slab, r.address)
 
 
-def cache_detail_lines(records: Iterable[CacheSlabs]) -> Iterator[str]:
+def cache_detail_lines(records: Iterable[CacheSlabs | IgnoredCache]) -> Iterator[str]:
     """`kmem -S`: per cache, each CPU's active and partial slabs with their objects,
     then each node's counters, partial slabs and full slabs (tracked only with
-    SLAB_STORE_USER), then what could not be read; a blank line between caches."""
-    first = True
+    SLAB_STORE_USER), then what could not be read, and a blank line; the header
+    again before the next cache (a cache left out by -I: its tagged line only)."""
+    header_due = True
     for cs in records:
-        if not first:
-            yield ""
-        first = False
-        yield CACHE_HEADER
+        if header_due:
+            yield CACHE_HEADER
         yield cache_line(cs)
+        header_due = not isinstance(cs, IgnoredCache)
+        if isinstance(cs, IgnoredCache):
+            continue
         for cpu in cs.cpus:
             yield from (f"CPU {cpu.cpu} KMEM_CACHE_CPU:", f"  {cpu.kmem_cache_cpu:x}",
                         f"CPU {cpu.cpu} SLAB:")
@@ -308,6 +314,7 @@ def cache_detail_lines(records: Iterable[CacheSlabs]) -> Iterator[str]:
                     yield SLAB_HEADER
                     yield from (slab_info_line(sp) for sp in slabs)
         yield from (f"kmem: {cs.name}: {p}" for p in cs.problems + cs.slab_problems)
+        yield ""
 
 
 # -- kmem ADDRESS ----------------------------------------------------------------------------

@@ -31,7 +31,8 @@ class MemInfo:
     total: Count
     free: Count
     used: Count
-    shared: Count
+    #: None: not counted (crash 9.0.2 counts it only for `kmem -i=shared`)
+    shared: Count | None
     buffers: Count
     cached: Count
     slab: Count
@@ -115,7 +116,8 @@ def blockdev_pages(target: LinuxTarget) -> Count:
         return _unreadable("block device inodes (BUFFERS)", err)
 
 
-def meminfo(target: LinuxTarget) -> MemInfo:
+def meminfo(target: LinuxTarget, shared: bool = False) -> MemInfo:
+    """kmem -i's counts; SHARED (every struct page read) only when ``shared``."""
     total = _read(target, "_totalram_pages")
     if total is None:
         total = _read(target, "totalram_pages")
@@ -134,7 +136,8 @@ def meminfo(target: LinuxTarget) -> MemInfo:
     swap_total = 0 if swap_total is None else swap_total            # a kernel without swap
     swap_free = 0 if swap_free is None else swap_free
     huge_total, huge_free = huge_pages(target)
-    return MemInfo(total=total, free=free, used=_minus(total, free), shared=shared_pages(target),
+    return MemInfo(total=total, free=free, used=_minus(total, free),
+                   shared=shared_pages(target) if shared else None,
                    buffers=buffers, cached=cached, slab=slab, huge_total=huge_total,
                    huge_free=huge_free, swap_total=swap_total, swap_free=swap_free,
                    swap_used=_minus(swap_total, swap_free),

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
 from ...arch import PAGE_SIZE
 from ...caveats import Unreadable, caveat
@@ -388,6 +388,21 @@ def slab_caches(target: LinuxTarget, names: Iterable[str] | None = None) -> Iter
     counts, one at a time (an unknown name or a kernel without SLUB raises at once)."""
     r = slub_reader(target)
     return (r.cache(raw) for raw in raw_caches(target, names))
+
+
+@dataclass
+class IgnoredCache:
+    """A cache `kmem -s -I NAME` leaves out: crash names it, tagged [IGNORED]."""
+    cache: int
+    name: str | Unreadable
+
+
+def counted_caches(target: LinuxTarget, names: Iterable[str] | None = None,
+                   ignore: Collection[str] = ()) -> Iterator[SlabCache | IgnoredCache]:
+    """slab_caches, those named in ``ignore`` not counted (kmem -I)."""
+    r = slub_reader(target)
+    return (IgnoredCache(raw.address, raw.name) if raw.name in ignore else r.cache(raw)
+            for raw in raw_caches(target, names))
 
 
 def cache_names(target: LinuxTarget) -> set[str]:

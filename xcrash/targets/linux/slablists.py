@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from ...errors import MemoryError_
 from ...objects import CorruptList, list_for_each
-from .slab import MASK64, SLAB_STORE_USER, RawCache, SlabCache, SlubReader, raw_caches, slub_reader
+from .slab import (MASK64, SLAB_STORE_USER, IgnoredCache, RawCache, SlabCache, SlubReader,
+                   raw_caches, slub_reader)
 from .slabobjects import SlabPage, describe_slab
 
 if TYPE_CHECKING:
@@ -45,14 +46,20 @@ class CacheSlabs(SlabCache):
     slab_problems: list[str]
 
 
-def cache_slabs(target: LinuxTarget, names: Iterable[str] | None = None) -> Iterator[CacheSlabs]:
+def cache_slabs(target: LinuxTarget, names: Iterable[str] | None = None,
+                cpus: Collection[int] | None = None,
+                ignore: Collection[str] = ()) -> Iterator[CacheSlabs | IgnoredCache]:
     """Every cache (or those in ``names``, in that order) with its slabs, one cache at
-    a time (an unknown name or a kernel without SLUB raises at once)."""
+    a time (an unknown name or a kernel without SLUB raises at once); only the CPUs in
+    ``cpus`` (None: all) shown and counted in a node's PER-CPU; the caches named in
+    ``ignore`` not read (kmem -I)."""
     r = slub_reader(target)
-    return (_cache_slabs(target, r, raw) for raw in raw_caches(target, names))
+    return (IgnoredCache(raw.address, raw.name) if raw.name in ignore
+            else _cache_slabs(target, r, raw, cpus) for raw in raw_caches(target, names))
 
 
-def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlabs:
+def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache,
+                 cpus: Collection[int] | None) -> CacheSlabs:
     problems: list[str] = []
 
     def describe(page: int) -> SlabPage | None:
@@ -62,10 +69,12 @@ def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlab
             problems.append(f"slab {page:x}: {e}")
             return None
 
-    cpus = []
+    shown = []
     per_node: dict[int, int] = {}
     # 7.0+: CPUs hold free objects in sheaves, no slabs: no CPU slabs to list
     for n, offset in enumerate(r.cpu_offsets if raw.cpu_slab else ()):
+        if cpus is not None and n not in cpus:
+            continue
         kcc = (raw.cpu_slab + offset) & MASK64
         active = None
         partial: list[SlabPage] = []
@@ -80,7 +89,7 @@ def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlab
             problems.append(f"cpu {n}: {e}")
         if active is not None:
             per_node[active.node] = per_node.get(active.node, 0) + 1
-        cpus.append(CpuSlabs(n, kcc, active, partial))
+        shown.append(CpuSlabs(n, kcc, active, partial))
     nodes = []
     for i, node in enumerate(raw.nodes):
         try:
@@ -96,7 +105,7 @@ def _cache_slabs(target: LinuxTarget, r: SlubReader, raw: RawCache) -> CacheSlab
     cache = r.cache(raw)
     return CacheSlabs(**{f.name: getattr(cache, f.name) for f in dataclasses.fields(SlabCache)
                          if f.init},
-                      cpus=cpus, nodes=nodes, slab_problems=problems)
+                      cpus=shown, nodes=nodes, slab_problems=problems)
 
 
 def _node_list(r: SlubReader, head: int, describe: Callable[[int], SlabPage | None],

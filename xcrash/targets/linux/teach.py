@@ -228,8 +228,9 @@ def meminfo_teaching(target: LinuxTarget) -> Teaching:
          f"counter NR_FREE_PAGES of vm_zone_stat[], CACHED the node counter NR_FILE_PAGES of "
          f"vm_node_stat[] less the swap cache and BUFFERS (the pages of the block devices' "
          f"inodes, on blockdev_superblock's s_inodes list), SLAB {slab}.",
-         "SHARED is counted page by page over every struct page (_refcount > 1, not "
-         "PG_reserved), COMMITTED is vm_committed_as and COMMIT LIMIT follows "
+         "SHARED, shown only for `kmem -i=shared` (as crash 9.0.2: it is slow on large "
+         "memories), is counted page by page over every struct page (_refcount > 1, not "
+         "PG_reserved); COMMITTED is vm_committed_as and COMMIT LIMIT follows "
          "vm_commit_limit() (sysctl_overcommit_kbytes or _ratio, plus the swap)."],
         ["from xcrash.targets.linux import meminfo"],
         ["records = [meminfo.meminfo(kernel)]  # one MemInfo: counts in pages"])

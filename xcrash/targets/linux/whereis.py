@@ -128,3 +128,13 @@ def whereis(target: LinuxTarget, address: int) -> AddressReport:
         except MemoryError_ as err:
             caveat(f"struct page {page:x} unreadable ({err}): not shown")
     return report
+
+
+def physical_whereis(target: LinuxTarget, paddr: int) -> AddressReport:
+    """`kmem -P ADDRESS` (and a physical address given alone): what the address's
+    direct-map address is, as crash looks at a physical address below high_memory."""
+    page_offset = getattr(target.space, "page_offset", None)
+    high = target.space.read_u64(target.address_of("high_memory"))
+    if page_offset is None or paddr >= high - page_offset:
+        raise XcrashError(f"{paddr:x}: physical address not found in mem map")
+    return whereis(target, page_offset + paddr)
