@@ -86,7 +86,7 @@ pointers decoded), each CPU's partial slabs and each node's partial list, which
 is crash's arithmetic.  Full slabs are tracked only with SLAB_STORE_USER
 (slub_debug=U).  `kmem -f` checks nr_free_pages against what the free lists
 hold ("verified").  A vmalloc area's size includes its guard page.  crash takes
-one option at a time, but -n, which may come with another (shown after it).
+one option at a time, but -n and -z, which may come with another (shown after it).
 
 With an address and no option, kmem tells everything there is to say about it,
 in crash's order: the kernel symbol, the vmalloc area, the slab and object, the
