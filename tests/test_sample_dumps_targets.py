@@ -127,8 +127,10 @@ def _ref_commands(directory: Path) -> list[tuple[str, Path]]:
         words = path.stem.split("-")[1:]
         if words[0] in ("session", "sys"):       # paths as given / dmi: checked elsewhere
             continue
-        out.append((" ".join([words[0]] + [w if w in ("bt", "files", "vm") else f"-{w}" for w in words[1:]]),
-                    path))
+        command = " ".join([words[0]] + [w if w in ("bt", "files", "vm") else f"-{w}"
+                                         for w in words[1:]])
+        # crash 8.0.6's kmem -i always shows SHARED; 9.0.2 (and xcrash) only for -i=shared
+        out.append(("kmem -i=shared" if command == "kmem -i" else command, path))
     return out
 
 
