@@ -134,3 +134,80 @@ def test_kmem_errors_are_one_line(panic_context, name: str) -> None:
     expected = {"kmem-I-alone": "kmem: -I goes with -s, -S or -r",
                 "kmem-P-virtual": f"kmem: {lines[1]}"}.get(name, lines[0])
     assert not ok and err == f"xcrash: {expected}\n"
+
+
+XEN = REFS / "xen-own" / "9.0.2"
+
+
+@pytest.fixture
+def xen(_sample_xen_own):
+    """sample-dumps/xen-own with the hypervisor selected."""
+    _sample_xen_own.select("xen")
+    return _sample_xen_own
+
+
+def _pcpu_row(line: str) -> list[str]:
+    """A pcpus line without crash's crashing-CPU mark and TSS (xcrash shows the TSS
+    where crash 9.0.2 shows 0, and marks the crashing pCPU that 9.0.2 does not find)."""
+    return line.replace("*", " ").split()[:3]
+
+
+@pytest.mark.parametrize("name", ["pcpus", "pcpus-id", "pcpus-address", "pcpus-r", "pcpus-r-id"])
+def test_xen_pcpus_as_crash_902_but_the_tss_and_the_mark(xen, name: str) -> None:
+    command, want = reference(XEN / f"{name}.txt")
+    ok, got, err = outcome(xen, command)
+    assert ok, err
+    mine, theirs = got.splitlines(), want.splitlines()
+    assert len(mine) == len(theirs)
+    for m, t in zip(mine, theirs):
+        if t.lstrip(" *")[:1].isdigit():
+            assert _pcpu_row(m) == _pcpu_row(t) and t.split()[-1] == "0"
+        else:
+            assert m == t
+
+
+def test_xen_pcpus_t_shows_the_tss_where_crash_902_fails(xen) -> None:
+    """crash looks for init_tss's struct tss_struct (gone in Xen 4.16): its error after
+    the first lines; xcrash shows the struct tss64 of per_cpu(tss_page)."""
+    command, want = reference(XEN / "pcpus-r-t.txt")
+    ok, got, err = outcome(xen, command)
+    theirs, mine = want.splitlines(), got.splitlines()
+    assert ok, err
+    assert theirs[-1] == "pcpus: invalid structure name: tss_struct"
+    assert mine[2:len(theirs) - 1] == theirs[2:-1]
+    assert mine[len(theirs) - 1] == "struct tss64 {" and mine[-1] == "}"
+
+
+@pytest.mark.parametrize("name", ["pcpus-bad-id", "pcpus-bad-address", "pcpus-not-number",
+                                  "sched-bad-id", "sched-address"])
+def test_xen_argument_errors_as_crash_902(xen, name: str) -> None:
+    command, want = reference(XEN / f"{name}.txt")
+    ok, _out, err = outcome(xen, command)
+    assert not ok and err == f"xcrash: {want.splitlines()[0]}\n"
+
+
+@pytest.mark.parametrize("name", ["sched", "sched-v", "sched-id"])
+def test_xen_sched_rows_that_crash_902_cannot_read(xen, name: str) -> None:
+    """crash reads per_cpu(sched_res) as the structure itself on Xen 4.17 and prints
+    the scheduler's name only; xcrash its rows (-v: a header above each)."""
+    command, want = reference(XEN / f"{name}.txt")
+    ok, got, err = outcome(xen, command)
+    rows = [line for line in got.splitlines()[2:] if line and not line.startswith("  CPU")]
+    assert ok and got.startswith(want), err
+    assert [r.split()[0] for r in rows] == (["1"] if name == "sched-id" else ["0", "1"])
+    assert got.count("  CPU ") == (2 if name == "sched-v" else 1)
+
+
+def test_xen_dumpinfo_t_and_a_note_address(xen) -> None:
+    """crash 9.0.2 faults in dumpinfo on Xen 4.17 (no reference): crash's layout of
+    -t (xen_hyper_show_dumpinfo) on the notes of the patched 8.0.6's table."""
+    ok, got, err = outcome(xen, "dumpinfo -t ffff83002fcbfc00")
+    assert ok, err
+    assert got.splitlines()[1:] == [
+        "    1 ffff83002fcbfc00 ffff83002fcbfc00 ffff83002fcbfd64        --       ",
+        "                  tv_sec           tv_usec    ",
+        *(f"  {n:<11}        0                0       "
+          for n in ("pr_utime", "pr_stime", "pr_cutime", "pr_cstime"))]
+    ok, _out, err = outcome(xen, "dumpinfo ffff83002fcbfc01")
+    assert not ok and err == "xcrash: dumpinfo: invalid note address or id value: " \
+        "ffff83002fcbfc01\n"

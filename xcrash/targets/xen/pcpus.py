@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, XcrashError
+from ..values import StructContents, read_struct
 from .layout import CPU_INFO_CURRENT_VCPU, CPU_INFO_PROCESSOR_ID, TSS_PAGE_TSS
 
 if TYPE_CHECKING:
@@ -105,6 +106,9 @@ class CpuNote:
     regs: dict[str, int] | None = None
     #: dumpinfo -r: cr0, cr2, cr3, cr4 from its CRASH_REGS note
     control_regs: dict[str, int] | None = None
+    #: dumpinfo -t: pr_utime, pr_stime, pr_cutime, pr_cstime (tv_sec, tv_usec) of the
+    #: NT_PRSTATUS note in Xen's memory
+    times: list[tuple[int, int]] | None = None
 
     @property
     def regs_address(self) -> int:
@@ -117,10 +121,11 @@ def _note_size(namesz: int, descsz: int) -> int:
     return 12 + ((namesz + 3) & ~3) + ((descsz + 3) & ~3)
 
 
-def cpu_notes(target: XenTarget, registers: bool = False) -> list[CpuNote]:
+def cpu_notes(target: XenTarget, registers: bool = False, times: bool = False) -> list[CpuNote]:
     """``crash_notes[cpu]`` (``{Elf_Note *start; size_t size}``): each pCPU's
     buffer is [CORE NT_PRSTATUS][Xen CRASH_REGS], pCPU 0's followed by [Xen CRASH_INFO].
-    ``registers``: with the registers the dump's notes saved."""
+    ``registers``: with the registers the dump's notes saved; ``times``: with the
+    times of the NT_PRSTATUS note (elf_prstatus.pr_utime at 48, four timevals)."""
     target.need_symbols("dumpinfo")
     array = target.space.read_u64(target.address_of("crash_notes"))
     if not array:
@@ -146,6 +151,11 @@ def cpu_notes(target: XenTarget, registers: bool = False) -> list[CpuNote]:
             entry.regs = dict(note.regs) if note is not None else None
             entry.control_regs = {f"cr{k}": getattr(cr, f"cr{k}") for k in (0, 2, 3, 4)} \
                 if cr is not None else None
+        if times:
+            raw = target.space.read(entry.core + 12 + 8 + 48, 64)
+            entry.times = [(int.from_bytes(raw[i:i + 8], "little", signed=True),
+                            int.from_bytes(raw[i + 8:i + 16], "little", signed=True))
+                           for i in range(0, 64, 16)]
         out.append(entry)
     return out
 
@@ -162,6 +172,39 @@ def scheduler_name(target: XenTarget, cpu: int | None = None) -> str | None:
     except MemoryError_ as err:
         caveat(f"the scheduler of pCPU {cpu} unreadable ({err}): its name shown as (unknown)")
         return None
+
+
+@dataclass
+class PcpuDetail:
+    """A pCPU of `pcpus -r`/`-t`: its line, its registers, its TSS."""
+    pcpu: Pcpu
+    registers: StructContents | None = None
+    tss: StructContents | None = None
+
+
+def registers_struct(target: XenTarget, pcpu: Pcpu) -> StructContents:
+    """pcpus -r: the cpu_user_regs at the top of the pCPU's stack (cpu_info's
+    guest_cpu_user_regs), as crash prints it."""
+    target.need_types("pcpus -r")
+    info_t = target.type("struct cpu_info")
+    address = pcpu.cpu_info + info_t.offsetof("guest_cpu_user_regs")
+    return read_struct(target, target.type("struct cpu_user_regs"), address)
+
+
+def tss_struct(target: XenTarget, pcpu: Pcpu) -> StructContents:
+    """pcpus -t: the pCPU's TSS (struct tss_struct of init_tss before Xen 4.16, the
+    tss of per_cpu(tss_page) since: struct tss64)."""
+    target.need_types("pcpus -t")
+    if isinstance(pcpu.tss, Unreadable):
+        raise XcrashError(f"the TSS of pCPU {pcpu.cpu}: {pcpu.tss.reason}")
+    for name, member in (("tss_page", "tss"), ("init_tss", None)):
+        try:
+            var = target.per_cpu(name, pcpu.cpu)
+            t = var.member_(member).type_ if member else var.type_
+        except (NoSuchSymbol, NoSuchMember):
+            continue        # the other name (and layout) of the other Xen versions
+        return read_struct(target, t, pcpu.tss)
+    raise XcrashError("neither per_cpu tss_page nor init_tss in xen-syms")
 
 
 @dataclass
