@@ -67,7 +67,8 @@ SYSRQ_IDENTICAL = [
     "kmem-V", "kmem-z", "kmem-o", "kmem-m", "kmem-m-struct", "kmem-m-dot", "kmem-m-two",
     "kmem-m-nosuch", "kmem-m-P", "kmem-P", "kmem-p-P", "kmem-physical", "kmem-r", "kmem-r-name",
     "kmem-s-I", "kmem-S-cpu", "kmem-S-cpus", "kmem-S-cpu-bad", "kmem-S-cpu-absent", "kmem-i",
-    "kmem-i-shared", "kmem-i-other", "kmem-c", "kmem-C", "kmem-s-list",
+    "kmem-i-shared", "kmem-i-other", "kmem-c", "kmem-C", "kmem-s-list", "kmem-f-page",
+    "kmem-f-physical", "kmem-f-virtual", "kmem-f-not-free", "kmem-f-two",
 ]
 
 

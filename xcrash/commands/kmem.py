@@ -7,6 +7,7 @@ reads the options and picks the records.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from collections.abc import Iterable, Iterator
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.kmem import (address_lines, cache_detail_lines, cache_lines, free_area_lines,
-                            hstate_lines, memory_map_lines, page_flag_lines, page_lines,
+                            free_block_lines, hstate_lines, memory_map_lines, page_flag_lines, page_lines,
                             slab_object_lines, usage_lines, vmalloc_lines)
 from ..layouts.kmemstats import (cpu_offset_lines, page_member_lines, vm_stat_lines,
                                  zone_stat_lines)
@@ -107,7 +108,7 @@ view that cannot be read is left out with a WARNING; a struct page that is not i
 dump shows ? where crash shows zeros; an option error is one line (crash adds its
 usage).  Only SLUB kernels are read.  -c and -C (the page_hash_table of kernels before
 2.6) are refused as crash refuses them; -r (root caches, kernels before 5.9) is
-refused; -f with an address is not implemented (`kmem ADDRESS` shows the free block);
+refused;
 crash's undocumented -l/-L (the LRU lists of 2.4 kernels) are not options; a physical
 address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
 """
@@ -224,6 +225,10 @@ address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
                                "before 5.9) are not read; `kmem -s` counts each cache")
         if option == "info":
             return Records([meminfo.meminfo(target, shared=opts["info_shared"])], usage_lines)
+        if option == "free" and rest:
+            return Records([FreeBlockAt(a, freepages.free_block_of(target, pagemembers.page_of(
+                target, a, opts["physical"]))) for a in (parse_address(target, r) for r in rest)],
+                free_block_at_lines)
         if option in ("free", "free_pages"):
             with_pages = option == "free_pages"
             return Records(freepages.zones(target, with_pages=with_pages),
@@ -318,6 +323,23 @@ def _cpus(target: LinuxTarget, spec: str) -> list[int]:
 
 def _not_address(rest: list[str], addresses: list[str]) -> str:
     return next(a for a in rest if a not in addresses)
+
+
+@dataclass
+class FreeBlockAt:
+    """kmem -f ADDRESS: the free buddy block holding the address's page (None: none)."""
+    address: int
+    block: freepages.FreeBlock | None
+
+
+def free_block_at_lines(records: Iterable[FreeBlockAt]) -> Iterator[str]:
+    """Each address's free block (nothing for a page not free), a blank line between
+    the addresses, as crash."""
+    for i, r in enumerate(records):
+        if i:
+            yield ""
+        if r.block is not None:
+            yield from free_block_lines(r.block, r.address)
 
 
 def cache_list_lines(records: Iterable[slab.IgnoredCache]) -> Iterator[str]:
