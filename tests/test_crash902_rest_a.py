@@ -47,7 +47,7 @@ def check(session, path: Path) -> None:
 SYSRQ_IDENTICAL = [
     "vtop-user", "vtop-c-user", "vtop-c-anon", "vtop-u-stack", "vtop-kernel", "vtop-k-direct",
     "vtop-vmalloc", "vtop-pte-zero", "vtop-kthread", "vtop-u-kernel", "vtop-k-user",
-    "vtop-null", "ptov-percpu", "ptov-percpu-list", "ptov-two", "ptov-invalid",
+    "vtop-null", "vtop-two", "vtop-c-kernel", "vtop-c-taskp", "ptov-percpu", "ptov-percpu-list", "ptov-two", "ptov-invalid",
     "ptov-bad-cpu",
     "foreach-gleader-ps", "foreach-gleader-bt", "foreach-vtop", "foreach-vtop-kthread",
     "foreach-set", "foreach-gleader-kernel", "foreach-kernel-gleader", "foreach-sw",
