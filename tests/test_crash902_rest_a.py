@@ -68,7 +68,9 @@ SYSRQ_IDENTICAL = [
     "kmem-m-nosuch", "kmem-m-P", "kmem-P", "kmem-p-P", "kmem-physical", "kmem-r", "kmem-r-name",
     "kmem-s-I", "kmem-S-cpu", "kmem-S-cpus", "kmem-S-cpu-bad", "kmem-S-cpu-absent", "kmem-i",
     "kmem-i-shared", "kmem-i-other", "kmem-c", "kmem-C", "kmem-s-list", "kmem-f-page",
-    "kmem-f-physical", "kmem-f-virtual", "kmem-f-not-free", "kmem-f-two",
+    "kmem-f-physical", "kmem-f-virtual", "kmem-f-not-free", "kmem-f-two", "kmem-p-page",
+    "kmem-p-virtual", "kmem-m-page", "kmem-s-I-name", "kmem-S-I-name", "kmem-s-I-other",
+    "kmem-m-format", "kmem-m-second", "kmem-m-decimal",
 ]
 
 
