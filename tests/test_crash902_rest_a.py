@@ -47,8 +47,8 @@ def check(session, path: Path) -> None:
 SYSRQ_IDENTICAL = [
     "vtop-user", "vtop-c-user", "vtop-c-anon", "vtop-u-stack", "vtop-kernel", "vtop-k-direct",
     "vtop-vmalloc", "vtop-pte-zero", "vtop-kthread", "vtop-u-kernel", "vtop-k-user",
-    "vtop-null", "vtop-two", "vtop-c-kernel", "vtop-c-taskp", "ptov-percpu", "ptov-percpu-list", "ptov-two", "ptov-invalid",
-    "ptov-bad-cpu",
+    "vtop-null", "vtop-two", "vtop-c-kernel", "vtop-c-taskp", "ptov-percpu", "ptov-percpu-list",
+    "ptov-two", "ptov-invalid", "ptov-bad-cpu",
     "foreach-gleader-ps", "foreach-gleader-bt", "foreach-vtop", "foreach-vtop-kthread",
     "foreach-set", "foreach-gleader-kernel", "foreach-kernel-gleader", "foreach-sw",
     "foreach-two-states",
@@ -70,7 +70,8 @@ SYSRQ_IDENTICAL = [
     "kmem-i-shared", "kmem-i-other", "kmem-c", "kmem-C", "kmem-s-list", "kmem-f-page",
     "kmem-f-physical", "kmem-f-virtual", "kmem-f-not-free", "kmem-f-two", "kmem-p-page",
     "kmem-p-virtual", "kmem-m-page", "kmem-s-I-name", "kmem-S-I-name", "kmem-s-I-other",
-    "kmem-m-format", "kmem-m-second", "kmem-m-decimal",
+    "kmem-m-format", "kmem-m-second", "kmem-m-decimal", "kmem-o-z", "kmem-z-i", "kmem-l", "kmem-L",
+    "kmem-g-z",
 ]
 
 

@@ -34,12 +34,18 @@ T = TypeVar("T")
 #: the options of which crash takes one ("only one flag allowed!"); -n and -z go with
 #: any (shown after it), -P qualifies an address
 ONE_OF = ("info", "slabs", "slab_detail", "root_caches", "pages", "free", "free_pages",
-          "vmalloc", "page_flags", "huge", "vm_stat", "cpu_offsets", "page_hash")
+          "vmalloc", "page_flags", "huge", "vm_stat", "cpu_offsets", "page_hash", "lru")
+#: the options crash shows after -n and -z (the others before them)
+AFTER_ZONES = ("lru", "vm_stat", "cpu_offsets", "page_flags")
+#: -l/-L: the 2.4 kernels' LRU list each value names
+LRU_LISTS = {"a": "active_list", "i": "inactive_list", "ic": "inactive_clean_list",
+             "id": "inactive_dirty_list"}
 #: of these pairs crash keeps the last typed; xcrash the second (-S over -s, ...)
-SAME_FLAG = {"info_shared": "info", "members": "pages", "page_hash_pages": "page_hash"}
+SAME_FLAG = {"info_shared": "info", "members": "pages", "page_hash_pages": "page_hash",
+             "lru_pages": "lru"}
 #: the options that take no address argument
 NO_ADDRESS = ("info", "free_pages", "huge", "vm_stat", "cpu_offsets", "root_caches", "zones",
-              "nodes")
+              "nodes", "lru_pages", "page_hash_pages")
 
 CACHE_COLUMNS = [Column("CACHE", "cache", fmt=lambda v: f"{v:x}"),
                  Column("OBJSIZE", "objsize", "right"), Column("ALLOCATED", "allocated", "right"),
@@ -109,7 +115,8 @@ dump shows ? where crash shows zeros; an option error is one line (crash adds it
 usage).  Only SLUB kernels are read.  -c and -C (the page_hash_table of kernels before
 2.6) are refused as crash refuses them; -r (root caches, kernels before 5.9) is
 refused;
-crash's undocumented -l/-L (the LRU lists of 2.4 kernels) are not options; a physical
+crash's undocumented -l/-L (the LRU lists of 2.4 kernels) say, as crash, that the list
+does not exist; a physical
 address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
 """
     example = ("kmem -i\nkmem -i=shared\nkmem -V\nkmem -z\nkmem -o\n"
@@ -149,6 +156,11 @@ address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
                Option("-h", "huge", "each huge page size (struct hstate): size, free, total"),
                Option("-n", "nodes", "memory nodes, their zones, the present memory sections "
                       "(mem_map decoded, state) and the memory hotplug blocks"),
+               Option("-l", "lru", "the LRU list of 2.4 kernels: a (active), i (inactive), ic, id "
+                      "(refused: crash's word that it does not exist)", takes_value=True,
+                      metavar="a|i|ic|id"),
+               Option("-L", "lru_pages", "-l with every page (refused likewise)",
+                      takes_value=True, metavar="a|i|ic|id"),
                Option("-c", "page_hash", "the page_hash_table (kernels before 2.6: refused)"),
                Option("-C", "page_hash_pages", "-c with every page (refused likewise)"))
 
@@ -176,14 +188,16 @@ address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
             raise CommandError(f"kmem: {_not_address(rest, addresses)}: a cache name goes "
                                "with -s, -S or -r; an address is hexadecimal")
         parts: list[Records] = []
-        if chosen:
+        if chosen and chosen[0] not in AFTER_ZONES:
             parts.append(self._one(ctx, target, chosen[0], rest, opts))
-        elif rest:
+        elif rest and not chosen:
             parts.append(self._where(target, rest, opts["physical"]))
         if opts["nodes"]:
             parts.append(Records([memnodes.memory_map(target)], memory_map_lines))
         if opts["zones"]:
             parts.append(Records(vmstat.zone_stats(target), zone_stat_lines))
+        if chosen and chosen[0] in AFTER_ZONES:
+            parts.append(self._one(ctx, target, chosen[0], rest, opts))
         if not parts:
             raise CommandError("kmem: give an option or an address (`help kmem`)")
         return parts[0] if len(parts) == 1 else parts
@@ -213,6 +227,14 @@ address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
 
     def _one(self, ctx: Context, target: LinuxTarget, option: str,
              rest: list[str], opts: dict[str, Any]) -> Records:
+        if option == "lru":
+            which = opts["lru_pages"] or opts["lru"]
+            if which not in LRU_LISTS:
+                raise CommandError(f"kmem: -l and -L take a, i, ic or id, not {which}")
+            raise CommandError(f"kmem: {LRU_LISTS[which]} does not exist in this kernel"
+                               if target.symbols.get(LRU_LISTS[which]) is None else
+                               f"kmem: {LRU_LISTS[which]}: the LRU lists of 2.4 kernels are "
+                               "not read")
         if option == "page_hash":
             flag = "-C" if opts["page_hash_pages"] else "-c"
             raise CommandError(f"kmem: {flag} option not supported or applicable on this "
