@@ -170,7 +170,7 @@ address is not looked for in the vmalloc areas (crash's GET_PHYS_TO_VMALLOC).
         if opts["slab_cpus"] is not None:
             opts["slab_detail"] = True
         for alias, dest in SAME_FLAG.items():
-            opts[dest] = opts[dest] or opts[alias]
+            opts[dest] = opts[dest] or opts[alias] not in (None, False)
         if opts["slab_detail"] or opts["root_caches"]:
             opts["slabs"] = opts["slabs"] and not opts["slab_detail"] and not opts["root_caches"]
         if opts["free_pages"]:
@@ -331,16 +331,20 @@ def _spelled(args: list[str]) -> list[str]:
 
 def _cpus(target: LinuxTarget, spec: str) -> list[int]:
     """-S=CPUS as crash's make_cpumask reads it (its errors word for word)."""
-    for part in spec.split(","):
-        for number in part.split("-"):
-            if part not in ("a", "all"):
-                bad = next((ch for ch in number if not ch.isdigit()), None)
-                if bad is not None or not number:
-                    raise CommandError(f'kmem: {number}: "{bad or ""}" is not a digit 0 - 9')
+    parts = []
+    for part in filter(None, spec.split(",")):        # strtok's reading: empty pieces skipped
+        numbers = [n for n in part.split("-") if n][:2]
+        for number in numbers if part not in ("a", "all") else []:
+            bad = next((ch for ch in number if not ch.isdigit()), None)
+            if bad is not None:
+                raise CommandError(f'kmem: {number}: "{bad}" is not a digit 0 - 9')
+        parts.append(part if part in ("a", "all") else "-".join(numbers))
+    if not parts:
+        return []
     try:
-        return parse_cpuspec(target, spec, None)
-    except CommandError as err:
-        raise CommandError(f"kmem: {err}") from None
+        return parse_cpuspec(target, ",".join(parts), None)
+    except CommandError:
+        raise CommandError(f"kmem: invalid cpu specification: {spec}") from None
 
 
 def _not_address(rest: list[str], addresses: list[str]) -> str:
