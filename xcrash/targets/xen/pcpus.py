@@ -185,7 +185,7 @@ class PcpuDetail:
 def registers_struct(target: XenTarget, pcpu: Pcpu) -> StructContents:
     """pcpus -r: the cpu_user_regs at the top of the pCPU's stack (cpu_info's
     guest_cpu_user_regs), as crash prints it."""
-    target.need_types("pcpus -r")
+    target.need_types("-r (struct cpu_user_regs)")
     info_t = target.type("struct cpu_info")
     address = pcpu.cpu_info + info_t.offsetof("guest_cpu_user_regs")
     return read_struct(target, target.type("struct cpu_user_regs"), address)
@@ -194,7 +194,7 @@ def registers_struct(target: XenTarget, pcpu: Pcpu) -> StructContents:
 def tss_struct(target: XenTarget, pcpu: Pcpu) -> StructContents:
     """pcpus -t: the pCPU's TSS (struct tss_struct of init_tss before Xen 4.16, the
     tss of per_cpu(tss_page) since: struct tss64)."""
-    target.need_types("pcpus -t")
+    target.need_types("-t (the TSS structure)")
     if isinstance(pcpu.tss, Unreadable):
         raise XcrashError(f"the TSS of pCPU {pcpu.cpu}: {pcpu.tss.reason}")
     for name, member in (("tss_page", "tss"), ("init_tss", None)):
