@@ -167,15 +167,28 @@ def gdb_style(insn: Any) -> Insn:
     return Insn(insn.address, insn.size, mnemonic, text, target, rip_target, bytes(insn.bytes))
 
 
-def disassemble(code: bytes, address: int) -> Iterator[Insn]:
+def disassemble(code: bytes, address: int, bug_bytes: int = 0) -> Iterator[Insn]:
+    """The instructions of ``code``; ``bug_bytes``: the bytes crash's gdb skips after
+    a ud2 (``dis -b``: a BUG()'s encoded file and line on old kernels), made part of
+    the ud2."""
     md = _capstone()
     offset = 0
     while offset < len(code):
-        produced = False
+        produced = skipped = False
         for insn in md.disasm(code[offset:], address + offset):
             produced = True
             offset += insn.size
-            yield gdb_style(insn)
+            one = gdb_style(insn)
+            if bug_bytes > 0 and one.mnemonic in ("ud2", "ud2a"):
+                one.size += bug_bytes
+                one.bytes = code[offset - insn.size:offset + bug_bytes]
+                offset += bug_bytes
+                skipped = True
+                yield one
+                break
+            yield one
+        if skipped:
+            continue
         if not produced or offset < len(code):
             if offset >= len(code):
                 break
@@ -246,23 +259,24 @@ def code_range(target: Target, address: int, count: int | None, *, reverse: bool
 
 def instructions(target: Target, start: int, *, end: int | None = None, count: int | None = None,
                  first: int | None = None, hex_offsets: bool = False, lines: bool = False,
-                 space: AddressSpace | None = None) -> Iterator[Instruction]:
+                 space: AddressSpace | None = None, bug_bytes: int = 0) -> Iterator[Instruction]:
     """The instructions from ``start`` to ``end`` (or ``count`` of them), from
-    ``first`` on.  ``space``: read there instead (user text: no symbols, no lines).
+    ``first`` on.  ``space``: read there instead (user text: no symbols, no lines);
+    ``bug_bytes``: skipped after each ud2 (:func:`disassemble`).
     The text is read before the first record (a read error is the caller's)."""
     user = space is not None
     code, cut = _read_some(space if space is not None else target.space, start,
                            (end - start + MAX_INSN) if end is not None else (count or 1) * MAX_INSN)
     describe = (lambda _a: None) if user else _describer(target, hex_offsets)
     return _records(target, code, start, end, count, first, describe, lines and not user,
-                    cut)
+                    cut, bug_bytes)
 
 
 def _records(target: Target, code: bytes, start: int, end: int | None, count: int | None,
              first: int | None, describe: Callable[[int], str | None], lines: bool,
-             cut: bool) -> Iterator[Instruction]:
+             cut: bool, bug_bytes: int = 0) -> Iterator[Instruction]:
     n = 0
-    for n, insn in enumerate(disassemble(code, start), 1):
+    for n, insn in enumerate(disassemble(code, start, bug_bytes), 1):
         if count is not None and n > count or end is not None and insn.address >= end:
             return
         if first is not None and insn.address < first:

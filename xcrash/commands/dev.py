@@ -12,6 +12,7 @@ from ..layouts.columns import center
 from ..results import Column, Records
 from ..targets.linux.devices import (RESOURCE_TREES, Device, PciBus, PciDevice, Resource,
                                      block_devices, char_devices, pci_root_buses, resources)
+from ..targets.linux.diskio import DiskIo, disk_io
 from .args import linux_target
 from .base import Command, Context, Option
 
@@ -101,7 +102,7 @@ def resource_lines(found: Iterable[Resource], *, first: bool = True) -> Iterator
 
 class Dev(Command):
     name = "dev"
-    synopsis = "dev [-p | -i]"
+    synopsis = "dev [-i | -p | -d | -D ] [-V | -v index [file]]"
     summary = "character and block device majors, PCI devices, I/O resources"
     group = "linux"
     targets = ("linux",)
@@ -112,28 +113,46 @@ that major and its block_device_operations), in the kernel's hash order as
 crash prints them; (none) when no cdev or gendisk is known for the major, ?
 with a WARNING line when the lookup could not be read.
 The PCI TYPE column is the PCIe port type, as crash's: legacy PCI devices show
-ENDPOINT, their PCIe flags being 0.  crash's -d/-D (disk I/O statistics) are
-not implemented yet.
+ENDPOINT, their PCIe flags being 0.  -d shows each disk of the block class
+(but ram and loop disks, as crash) with its request queue and the requests in
+flight on it, reads and writes (blk-mq: the tags allocated in each hardware
+queue whose request is in flight on that queue; without blk-mq, the disk's
+per-CPU in_flight counters); -D only the disks with requests in flight.  Of
+-i, -p, -d and -D the first given is shown, as in crash.  -V/-v (device dumps
+in the vmcore) are refused: xcrash does not read device dumps.
 """
-    example = "dev\ndev -p\ndev -i"
+    example = "dev\ndev -p\ndev -i\ndev -d"
     options = (Option("-p", "pci", "the PCI devices of each root bus and of the buses behind "
                       "its bridges: struct pci_dev, domain:bus:slot.function, class, "
                       "vendor:device, type"),
                Option("-i", "io", "the I/O port and I/O memory resource trees "
                       "(ioport_resource, iomem_resource, as /proc/ioports and /proc/iomem "
-                      "with each struct resource), a child after its parent"))
+                      "with each struct resource), a child after its parent"),
+               Option("-d", "diskio", "disk I/O in flight, per disk"),
+               Option("-D", "busy", "the same, only the disks with I/O in flight"),
+               Option("-V", "dumps", "the device dumps in the vmcore (refused)"),
+               Option("-v", "dump", "one device dump (refused)", takes_value=True,
+                      metavar="index"))
 
     def run(self, ctx: Context, args: list[str]) -> list[Records]:
         opts, rest = self.parse(args)
         if rest:
             raise CommandError(f"dev: unexpected argument {rest[0]}")
         target = linux_target(ctx)
-        if opts["pci"]:
+        if opts["dumps"] or opts["dump"] is not None:
+            raise CommandError("dev: -V/-v: device dumps are not read by xcrash")
+        first = next((a for a in args if a in ("-i", "-p", "-d", "-D")), None)
+        if first in ("-d", "-D"):
+            found = disk_io(target)
+            if first == "-D":
+                found = [d for d in found if d.read + d.write]
+            return [Records(found, diskio_lines)]
+        if first == "-p":
             roots = pci_root_buses(target)
             if not roots:
                 raise CommandError("dev: no PCI devices found on this system")
             return [Records(roots, pci_lines)]
-        if opts["io"]:
+        if opts["io"] and first != "-p":
             return [Records(resources(target, kind, symbol), partial(resource_lines, first=i == 0))
                     for i, (kind, symbol) in enumerate(RESOURCE_TREES)]
         return [Records(char_devices(target), partial(device_lines, header=CHR_HEADER),
@@ -141,6 +160,13 @@ not implemented yet.
                 Records(block_devices(target),
                         partial(device_lines, header=BLK_HEADER, first=False),
                         columns=device_columns("GENDISK"))]
+
+
+def diskio_lines(records: Iterable[DiskIo]) -> Iterator[str]:
+    yield "MAJOR GENDISK            NAME       REQUEST_QUEUE      TOTAL  READ WRITE "
+    for d in records:
+        yield (f"{d.major:5d} {d.gendisk:<16x}   {d.name:<10} {d.queue:<16x}   "
+               f"{d.read + d.write:5d} {d.read:5d} {d.write:5d} ")
 
 
 COMMANDS = [Dev]

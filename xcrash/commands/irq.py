@@ -1,6 +1,7 @@
 """irq: interrupt descriptors and their handlers, as crash lists them."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from collections.abc import Callable, Iterable, Iterator
 
@@ -10,6 +11,7 @@ from ..layouts.columns import center
 from ..results import Column, Records
 from ..targets.linux.irqs import (IdtGate, Irq, IrqAction, IrqAffinity, IrqStats, SoftIrq, cpu_ranges,
                                   idt_handlers, irq_affinity, irq_stats, irqs, softirq_actions)
+from ..targets.cpuspec import parse_cpuspec
 from .args import linux_target, parse_number
 from .base import Command, Context, Option
 
@@ -92,7 +94,7 @@ def _vector_columns(key: str) -> list[Column]:
 
 class IrqCmd(Command):
     name = "irq"
-    synopsis = "irq [-u] [irq ...] | -s | -a | -b | -d"
+    synopsis = "irq [-u] [irq ...] | -s [-c cpu(s)] | -a | -b | -d"
     summary = "interrupt descriptors and handlers"
     group = "linux"
     targets = ("linux",)
@@ -101,7 +103,8 @@ Each IRQ number below nr_irqs: its struct irq_desc, and each irqaction
 registered on it with the handler's name (shared lines get one row per
 action); (unused) where there is no descriptor or no action.  With numbers,
 only those IRQs.  Where the options are combined, the first of -b, -d, -a, -s
-in that order is shown.
+in that order is shown.  -c limits -s to those CPUs ("1,3", "0-1", "a" or
+"all"); without -s it is accepted and has no effect, as in crash.
 """
     example = "irq\nirq -u\nirq 4\nirq -s\nirq -a\nirq -b\nirq -d"
     options = (Option("-u", "in_use", "only the IRQs that have a descriptor (as crash's -u: "
@@ -113,7 +116,9 @@ in that order is shown.
                Option("-b", "softirqs", "the softirq vectors (softirq_vec) that have a "
                       "handler, and the handler"),
                Option("-d", "idt", "the 256 gates of the interrupt descriptor table "
-                      "(idt_table), each as symbol+offset (or its address)"))
+                      "(idt_table), each as symbol+offset (or its address)"),
+               Option("-c", "cpus", "with -s: only these CPUs", takes_value=True,
+                      metavar="cpu(s)"))
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
@@ -127,8 +132,13 @@ in that order is shown.
             return Records(irq_affinity(target), affinity_lines, columns=AFFINITY_COLUMNS)
         if opts["stats"]:
             cpus = sorted(target.online_cpus)
-            return Records(irq_stats(target), partial(stats_lines, cpus=cpus),
-                           columns=stats_columns(cpus))
+            stats: Iterable[IrqStats] = irq_stats(target)
+            if opts["cpus"] is not None:
+                chosen = set(parse_cpuspec(target, opts["cpus"], None))
+                keep = [i for i, c in enumerate(cpus) if c in chosen]
+                cpus = [cpus[i] for i in keep]
+                stats = (replace(st, counts=[st.counts[i] for i in keep]) for st in stats)
+            return Records(stats, partial(stats_lines, cpus=cpus), columns=stats_columns(cpus))
         found: Iterable[Irq] = irqs(target)
         if rest:
             wanted = [parse_number(a) for a in rest]

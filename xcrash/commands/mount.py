@@ -1,6 +1,7 @@
 """mount: the mounted filesystems of a mount namespace, as crash lists them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
@@ -54,22 +55,41 @@ from 1 up), in the namespace's order: the struct mount, its super_block, the
 filesystem type, the device name and the directory it is mounted on (the path
 rebuilt through the parent mounts, as `files` does).  A name that cannot be
 read shows as crash shows it ("unknown", "(unknown)"), with a WARNING line.
-crash's -f/-i (open files/inodes per superblock) need the s_files lists that
-kernels since 3.6 no longer have, and are not offered here.
+An argument selects the mounts it names: a struct mount, vfsmount or
+super_block address, a filesystem type, a device name or a mount point (each
+argument in turn, a mount as often as it matches).  crash 9.0.2 shows its
+first mount's line for every match (its saved line is never updated once the
+header is printed); xcrash shows the mount that matched.  crash's -f/-i (open
+files/dirty inodes per superblock) need the s_files/s_dirty lists that
+kernels since 3.13 and 2.6.32 no longer have: refused, as crash refuses them.
 """
-    example = "mount\nmount -n 1"
+    example = "mount\nmount -n 1\nmount /proc"
+    synopsis = "mount [-f][-i] [-n pid|task] [mount|vfsmount|superblock|dev|dir|dentry|inode]"
     options = (Option("-n", "task", "the mount namespace of this task instead", takes_value=True,
-                      metavar="pid|task"),)
+                      metavar="pid|task"),
+               Option("-f", "files", "the open files of each filesystem (kernels before 3.13)"),
+               Option("-i", "inodes", "the dirty inodes of each filesystem (kernels before "
+                      "2.6.32)"))
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
-        if rest:
-            raise CommandError(f"mount: unexpected argument {rest[0]} (give -n pid|task)")
         target = linux_target(ctx)
+        sb_t = target.type("struct super_block")
+        if opts["inodes"] and not sb_t.has_member("s_dirty"):
+            raise CommandError("-i option not supported or applicable on this architecture "
+                               "or kernel (no super_block.s_dirty list)")
+        if opts["files"] and not sb_t.has_member("s_files"):
+            raise CommandError("-f option not supported or applicable on this architecture "
+                               "or kernel (no super_block.s_files list)")
         task = None
         if opts["task"]:
             task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
-        return Records(mounts(target, task), mount_lines, columns=COLUMNS)
+        if not rest:
+            return Records(mounts(target, task), mount_lines, columns=COLUMNS)
+        found = list(mounts(target, task))
+        vfs = target.offsetof("struct mount", "mnt")
+        chosen = [m for spec in rest for m in found if _names(m, spec, vfs)]
+        return Records(chosen, mount_lines if chosen else _nothing, columns=COLUMNS)
 
 
     def teach(self, ctx: Context, args: list[str]) -> Teaching:
@@ -80,6 +100,30 @@ kernels since 3.6 no longer have, and are not offered here.
         teaching.imports.append("from xcrash.commands.mount import mount_lines")
         teaching.body += ["for line in mount_lines(records):", "    print(line)"]
         return teaching
+
+
+def _nothing(_records: Iterable[Mount]) -> Iterator[str]:
+    return iter(())
+
+
+def _path(text: str) -> str:
+    """crash's pathcmp: repeated and trailing slashes do not count."""
+    return re.sub("/+", "/", text).rstrip("/")
+
+
+def _names(m: Mount, spec: str, vfs_offset: int) -> bool:
+    """Whether ``spec`` names the mount as crash's filter does: one of its line's
+    words (addresses, type, device, directory), or its embedded vfsmount."""
+    word = spec[2:] if spec.lower().startswith("0x") else spec
+    words = [f"{m.address:x}", f"{m.superblock:x}", _shown(m.fstype, "unknown"),
+             _shown(m.devname, "(unknown)") if m.devname is not None else "",
+             _shown(m.dirname, "(unknown)")]
+    if any(w and _path(w) == _path(word) for w in words):
+        return True
+    try:
+        return int(word, 16) == m.address + vfs_offset
+    except ValueError:
+        return False            # not an address: only the words could match
 
 
 COMMANDS = [MountCmd]

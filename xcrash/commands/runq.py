@@ -12,8 +12,9 @@ from ..errors import CommandError
 from ..layouts import separated
 from ..layouts.times import duration
 from ..results import Records, Teaching
-from ..targets.linux import runq, teach
+from ..targets.linux import runq, runqgroups, teach
 from ..targets.linux.kernel import LinuxTarget
+from ..targets.linux.runqgroups import GroupQueue
 from ..targets.linux.runq import QueuedTasks, RqClock, RqLag, RqTask, RunQueue
 from ..targets.linux.taskinfo import has_sched_info
 from .args import parse_cpu_list
@@ -38,6 +39,27 @@ def queue_lines(queues: Iterable[RunQueue]) -> Iterator[str]:
     return separated([f"CPU {q.cpu} RUNQUEUE: {q.rq:x}", f"  CURRENT: {_task(q.current)}",
                       f"  RT PRIO_ARRAY: {q.rt_array:x}", *_queued(q.rt),
                       f"  CFS RB_ROOT: {q.cfs_root:x}", *_queued(q.cfs)] for q in queues)
+
+
+def group_lines(queues: Iterable[GroupQueue]) -> Iterator[str]:
+    """crash's runq -g: per CPU its current task and root task group, then each queue's
+    tasks and nested groups, indented by depth."""
+    for i, q in enumerate(queues):
+        if i:
+            yield ""
+        yield f"CPU {q.cpu}"
+        yield f"  CURRENT: {_task_short(q.current)}"
+        yield f"  ROOT_TASK_GROUP: {q.root_group:x}  CFS_RQ: {q.cfs_rq:x}"
+        for line in q.lines:
+            if line.task is not None:
+                mark = " [CURRENT]" if line.current else ""
+                yield f"{' ' * (5 + 3 * line.depth)}[{line.task.prio:3d}] {_task(line.task)}{mark}"
+            elif line.group:
+                name = f" <{line.name}>" if line.name else ""
+                yield (f"{' ' * (2 + 3 * line.depth)}TASK_GROUP: {line.group:x}  CFS_RQ: "
+                       f"{line.queue:x} {name}{' (THROTTLED)' if line.throttled else ''}")
+            else:
+                yield f"{' ' * (5 + 3 * line.depth)}[no tasks queued]"
 
 
 def timestamp_lines(clocks: Iterable[RqClock]) -> Iterator[str]:
@@ -106,8 +128,9 @@ waiting on its real-time priority array and in its CFS red-black tree
 A run queue that cannot be read is left out, with a WARNING line.  Of -t, -T,
 -m and -d the first in that order is shown, as crash does.  -m is an error
 without CONFIG_SCHED_INFO, where crash shows the run-queue clock as the
-running time; -t then shows 0 for the tasks, as crash does.  crash's -g (task
-groups) is not implemented yet.  JSON: a record per CPU (cpu, rq, current,
+running time; -t then shows 0 for the tasks, as crash does.  -g shows each
+CPU's root task group's CFS queue with the groups queued on it nested under
+it (CONFIG_FAIR_GROUP_SCHED; RT group scheduling is refused).  JSON: a record per CPU (cpu, rq, current,
 rt_array, rt, cfs_root, cfs; tasks as pid, task, comm, prio); -t and -m: cpu,
 clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
 """
@@ -120,6 +143,7 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
                       "days hh:mm:ss.ms"),
                Option("-d", "on_rq", "every task whose on_rq is set, by CPU, in task-list "
                       "order"),
+               Option("-g", "groups", "the CFS queues by task group"),
                Option("-c", "cpus", "only these CPUs (1,3 or 0-2); -T always shows every CPU, "
                       "as crash does", takes_value=True, metavar="cpus"))
 
@@ -132,6 +156,8 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
         online = list(target.present_cpus)      # an offline CPU's queue too, as crash
         wanted = set(parse_cpu_list(opts["cpus"], "runq")) if opts["cpus"] else None
         cpus = [c for c in online if wanted is None or c in wanted]
+        if opts["groups"] and not (opts["timestamps"] or opts["lag"] or opts["since"]):
+            return Records(runqgroups.group_queues(target, cpus), group_lines)
         if opts["timestamps"]:
             return Records(runq.rq_clocks(target, cpus), timestamp_lines)
         if opts["lag"]:
@@ -150,7 +176,7 @@ clock, current, last_arrival; -T: cpu, clock, lag (ns); -d: cpu, tasks.
 
     def teach(self, ctx: Context, args: list[str]) -> Teaching | None:
         opts, _rest = self.parse(args)
-        if opts["timestamps"] or opts["lag"] or opts["since"] or opts["on_rq"]:
+        if opts["timestamps"] or opts["lag"] or opts["since"] or opts["on_rq"] or opts["groups"]:
             return None
         target = ctx.target
         assert isinstance(target, LinuxTarget)          # targets = ("linux",)

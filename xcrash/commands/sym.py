@@ -51,11 +51,16 @@ class Sym(Command):
 For a symbol: its address, type letter (as nm prints it) and source line (a
 module symbol: its [module]).  For an address: the symbol+offset containing it
 and the source line.  Addresses are run-time (KASLR-relocated) addresses.
+-p and -n add the symbol before it (crash's table order: by address, then
+name) and the first symbol after it.  The source file is named without its
+directory (crash prints the path the debug info gives).
 """
     example = "sym sysrq_handle_crash\nsym -q sysrq_handle\nsym panic+4"
     options = (Option("-l", "list", "every symbol, in address order"),
                Option("-q", "query", "every symbol whose name contains the string",
-                      takes_value=True, metavar="string"))
+                      takes_value=True, metavar="string"),
+               Option("-p", "prev", "the symbol before it too"),
+               Option("-n", "next", "the symbol after it too"))
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
@@ -69,7 +74,19 @@ and the source line.  Addresses are run-time (KASLR-relocated) addresses.
                            lambda r: listing_lines(r, query=True), columns=COLUMNS)
         if not rest:
             raise CommandError(f"usage: {self.usage()}")
+        if opts["prev"] or opts["next"]:
+            return Records([e for arg in rest for e in _around(target, arg, opts["prev"],
+                                                                opts["next"])], symbol_lines)
         return Records([_lookup(target, arg) for arg in rest], symbol_lines)
+
+
+def _around(target: Target, arg: str, prev: bool, nxt: bool) -> list[SymbolEntry]:
+    """sym -p/-n: the symbol before (the entry before it in crash's table), the
+    symbol or address, the symbol after (the first at a higher address)."""
+    found = _lookup(target, arg)
+    before, after = symbolinfo.neighbours(target, found.name, found.address - getattr(
+        found, "offset", 0))
+    return ([before] if prev and before else []) + [found] + ([after] if nxt and after else [])
 
 
 def _lookup(target: Target, arg: str) -> SymbolEntry:

@@ -9,7 +9,8 @@ from collections.abc import Iterable, Iterator
 from ..caveats import Unreadable
 from ..errors import CommandError
 from ..results import Records, text_lines
-from ..targets.linux import sysinfo
+from ..targets.linux import syscalls, sysinfo
+from ..targets.linux.syscalls import SyscallEntry
 from ..targets.linux.kernel import LinuxTarget
 from ..targets.linux.sysinfo import DmiField
 from ..targets.linux.taints import KernelTaint, kernel_taint
@@ -57,10 +58,49 @@ def dmi_lines(records: Iterable[DmiField], *, width: int) -> Iterator[str]:
         yield f"  {r.name:>{width}}: {r.value}"
 
 
+def syscall_lines(records: Iterable[SyscallEntry], *, radix: int = 10,
+                  header: bool = True) -> Iterator[str]:
+    """crash's ``sys -c``: NUM, the function, its file and line (when crash finds it)."""
+    if header:
+        yield "NUM  SYSTEM CALL                FILE AND LINE NUMBER"
+    for r in records:
+        num = f"{r.number:3x}" if radix == 16 else f"{r.number:3d}"
+        if r.name is None:
+            yield f"{num}  invalid sys_call_table entry: {r.address:x} "
+        else:
+            yield f"{num}  {r.name:<26} "
+
+
+def _syscall_matches(entry: SyscallEntry, spec: str) -> bool:
+    """crash's match of a ``sys -c`` argument: a number is the entry's number, a word
+    is found in the function's name."""
+    if spec.isdigit() or spec.lower().startswith("0x"):
+        try:
+            return entry.number == int(spec, 0 if spec.lower().startswith("0x") else 10)
+        except ValueError:
+            return False        # not a number after all: nothing matches, as crash
+    return entry.name is not None and spec in entry.name
+
+
+def chosen_syscalls(table: list[SyscallEntry], specs: list[str]) -> tuple[list[SyscallEntry], bool]:
+    """The entries each argument names, argument by argument (a number names one), and
+    whether crash prints the header: only when the first argument names something
+    (it counts the arguments already done as headers printed)."""
+    out: list[SyscallEntry] = []
+    header = False
+    for i, spec in enumerate(specs):
+        found = [e for e in table if _syscall_matches(e, spec)]
+        if spec.isdigit() or spec.lower().startswith("0x"):
+            found = found[:1]
+        header = header or (i == 0 and bool(found))
+        out += found
+    return out, header
+
+
 class Sys(Command):
     targets = ANY_TARGET
     name = "sys"
-    arguments = "[config]"
+    arguments = "[config] | -c [name|number] ..."
     summary = "system data: kernel, dump file, CPUs, date, uptime, panic message"
     group = "general"
     description = """\
@@ -74,18 +114,33 @@ A value that could not be read is ?, with a WARNING line saying why; PANIC is
 left out when log records were lost and none of the others has a message.
 On the Xen hypervisor: crash's hypervisor layout (DOMAINS, the CPU model)
 plus RELEASE; on a target without symbols: what the dump's headers say.
+-c lists the system call table (each argument: an entry's number, or a
+string found in the function names; numbers in hexadecimal with `set radix
+16`).  FILE AND LINE NUMBER is left empty: crash fills it only where the
+source line of schedule()'s first instruction is under a kernel/ directory,
+which gdb's line tables do not give on the kernels tried (an inlined
+current.h line).
 `sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG)
 without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
 -i: a record per DMI string (name, value); of config: text lines.
 """
-    example = "sys\nsys -t\nsys config | grep CONFIG_HZ"
-    options = (Option("-t", "taints", "the taint mask and its letters (as the kernel's own "
+    example = "sys\nsys -t\nsys -c read\nsys config | grep CONFIG_HZ"
+    options = (Option("-c", "syscalls", "the system call table, or the entries named by "
+                      "number or a string in their names"),
+               Option("-t", "taints", "the taint mask and its letters (as the kernel's own "
                       "\"Tainted:\" line spells them)"),
                Option("-i", "dmi", "the DMI strings the kernel keeps (dmi_ident)"))
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         target = ctx.target
+        if opts["syscalls"] and not (opts["taints"] or opts["dmi"]):
+            if not isinstance(target, LinuxTarget):
+                raise CommandError("sys -c: only for a Linux target")
+            table = syscalls.syscall_table(target)
+            chosen, header = chosen_syscalls(table, rest) if rest else (table, True)
+            radix = int(ctx.settings.get("radix", 10))
+            return Records(chosen, partial(syscall_lines, radix=radix, header=header))
         if opts["taints"] or opts["dmi"]:
             if rest:
                 raise CommandError(f"usage: {self.usage()}")

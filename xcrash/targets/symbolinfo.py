@@ -79,3 +79,67 @@ def listing(target: Target, contains: str | None = None) -> Iterator[SymbolEntry
         chosen = (s for s in symbols if contains in s.name)
     for sym in sorted(chosen, key=lambda s: s.address):
         yield entry(target, sym, source=False)
+
+
+def full_source_line(target: Target, address: int) -> tuple[str, int] | None:
+    """(path as the debug info names it, line) of a run-time text address, or None
+    (no line tables, or no line for it)."""
+    symfile = target.symfile
+    if symfile is None or not hasattr(symfile, "line_for_address"):
+        return None             # a symbol file without line tables
+    link = (address - getattr(target.symbols, "delta", 0)) & 0xFFFFFFFFFFFFFFFF
+    hit = symfile.line_for_address(link)
+    return (str(hit[0]), int(hit[1])) if hit else None
+
+
+@dataclass
+class SourceLine:
+    """A line of a source file as ``dis -s`` lists it; ``marked``: the line of the
+    address."""
+    number: int
+    text: str
+    marked: bool = False
+
+
+def source_listing(path: str, line: int, count: int | None) -> list[SourceLine] | None:
+    """crash's ``dis -s`` listing of ``path`` around ``line`` (gdb's ten lines from five
+    before it), up to the function's closing ``}`` (a line that is only ``}``) after
+    it, or ``count`` lines after it; None when the file is not on this machine."""
+    from pathlib import Path
+    try:
+        text = Path(path).read_text(errors="replace").split("\n")
+    except OSError:
+        return None             # the source is not on this machine: crash says so
+    out = []
+    first = max(1, line - 5)
+    after = 0
+    for number in range(first, len(text) + 1):
+        body = text[number - 1]
+        if number > line:
+            if count is not None:
+                if after >= count:
+                    break
+                after += 1
+        out.append(SourceLine(number, body, number == line))
+        if count is None and number > line and body == "}":
+            break
+    return out
+
+
+def neighbours(target: Target, name: str, address: int) -> tuple[SymbolEntry | None,
+                                                                 SymbolEntry | None]:
+    """crash's ``sym -p``/``-n``: the symbol before ``name`` in its table (by address
+    then name: an alias at the same address counts) and the first after it at a
+    higher address; None past either end."""
+    symbols: Iterable[Any] = target.symbols if target.symbols is not None else ()
+    table = sorted(((s.address, s.name, s) for s in symbols if s.type_char != "a"),
+                   key=lambda t: (t[0], t[1]))
+    keys = [(a, n) for a, n, _s in table]
+    import bisect
+    i = bisect.bisect_left(keys, (address, name))
+    if i >= len(keys) or keys[i] != (address, name):
+        return None, None
+    before = entry(target, table[i - 1][2]) if i > 0 else None
+    j = bisect.bisect_right(keys, (address, "\U0010ffff"))
+    after = entry(target, table[j][2]) if j < len(table) else None
+    return before, after

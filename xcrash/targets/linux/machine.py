@@ -140,3 +140,44 @@ def cpu_stack_table(target: LinuxTarget) -> list[StackKind]:
             break
         out.append(StackKind(name, size, bases))
     return out
+
+
+@dataclass
+class MemoryRange:
+    """mach -m: one entry of the firmware's physical memory map (the kernel's E820
+    table): [start, end) and its type's name."""
+    start: int
+    end: int
+    type: str
+
+
+E820_TYPES = {0: "(invalid type)", 1: "E820_RAM", 2: "E820_RESERVED", 3: "E820_ACPI",
+              4: "E820_NVS", 5: "E820_UNUSABLE", 12: "E820_PRAM", 128: "E820_RESERVED_KERN"}
+
+
+def memory_map(target: LinuxTarget) -> list[MemoryRange]:
+    """The E820 map the kernel keeps (``e820_table``, a pointer since 4.12; ``e820``,
+    a struct or a pointer to one, before), named as crash names its types."""
+    from ...errors import CommandError
+    for name in ("e820", "e820_table"):
+        sym = target.symbols.get(name)
+        if sym is not None:
+            break
+    else:
+        raise CommandError("mach: neither e820 or e820_table symbols exist")
+    try:
+        var = target.object(name)
+        table = var.deref_() if var.type_.is_pointer() else var
+        new = table.type_.strip_typedefs().has_member("nr_entries")     # 4.12+: e820_table
+        count = int(table.nr_entries if new else table.nr_map)
+        entries = table.entries if new else table.map
+        out = []
+        for i in range(min(count, 1024)):
+            e = entries[i]
+            start, size, kind = int(e.addr), int(e.size), int(e.type)
+            out.append(MemoryRange(start, start + size, E820_TYPES.get(kind, f"type {kind}")))
+    except MemoryError_ as err:
+        raise CommandError(f"mach: {name}: {err}") from err
+    except (NoSuchMember, NoSuchType) as err:
+        raise CommandError(f"mach: {name}: {err}") from err
+    return out
