@@ -31,6 +31,8 @@ def safe_buffers(target: LinuxTarget) -> list[SafeBuffer] | None:
     """Every CPU's NMI and printk-safe buffer (crash's CPU count); None when the kernel
     has no struct printk_safe_seq_buf (before 4.11, since 5.15)."""
     from ..cpuspec import cpu_count
+    if not any(name in target.symbols for name in SAFE_BUFFERS):
+        return None             # 5.15+: no such buffers (and no type to look up)
     try:
         t = target.type("struct printk_safe_seq_buf").strip_typedefs()
     except NoSuchType:
