@@ -119,3 +119,19 @@ def test_linux_fast_paths_and_page_crossing_read() -> None:
     assert space.explain(START_KERNEL_MAP + 0xFFE).method == "kernel image"
     space.set_page_offset(0xFFFFA1C000000000)
     assert space.translate(0xFFFFA1C000000010) == 0x10
+
+
+def test_5level_direct_map_never_covers_the_kernel_image() -> None:
+    """Debian 6.1 with LA57 before page_offset_base is read: the 5-level direct map's
+    4 PiB from the 4-level base reached past __START_KERNEL_map and took the image's
+    addresses (page_offset_base itself) for direct-map ones."""
+    phys = FakePhys()
+    phys.write(0x1a200010, b"image")
+    space = LinuxKernelSpace(phys, 0x1000, phys_base=(0x1a200000 - 0x2fc00000) & (2**64 - 1),
+                             levels=5)
+    assert space.page_offset == 0xFF11000000000000
+    kernel_text = START_KERNEL_MAP + 0x2fc00010
+    assert space.read(kernel_text, 5) == b"image"
+    assert space.explain(kernel_text).method == "kernel image"
+    space.set_page_offset(0xFFFF888000000000, 1 << 52)
+    assert space.read(kernel_text, 5) == b"image"

@@ -23,19 +23,27 @@ _MASK = 0xFFFFFFFFFFFFFFFF
 _U64 = struct.Struct("<Q")
 
 
+def _direct_map_end(page_offset: int, size: int) -> int:
+    """Where the direct map ends: its size from ``page_offset``, never past the kernel
+    image mapping (a 5-level direct map's 4 PiB from the 4-level base would cover it)."""
+    return min(page_offset + size, START_KERNEL_MAP)
+
+
 class LinuxKernelSpace(PageTableSpace):
     """Kernel virtual memory of a bare-metal (or HVM) x86_64 Linux kernel."""
 
     def __init__(self, phys: PhysicalReader, pgd_paddr: int, *, phys_base: int,
-                 page_offset: int = DEFAULT_PAGE_OFFSET, levels: int = 4,
+                 page_offset: int | None = None, levels: int = 4,
                  kernel_image_size: int = DEFAULT_KERNEL_IMAGE_SIZE, sme_mask: int = 0,
                  name: str = "kernel") -> None:
         super().__init__(phys, pgd_paddr, levels=levels, entry_mask=sme_mask, name=name)
         self.phys_base = phys_base
+        if page_offset is None:
+            page_offset = DEFAULT_PAGE_OFFSET_5LEVEL if levels == 5 else DEFAULT_PAGE_OFFSET
         self.page_offset = page_offset
         self.image_end = START_KERNEL_MAP + kernel_image_size
-        self.direct_map_end = page_offset + (DIRECT_MAP_SIZE_5LEVEL if levels == 5
-                                             else DIRECT_MAP_SIZE_4LEVEL)
+        self.direct_map_end = _direct_map_end(page_offset, DIRECT_MAP_SIZE_5LEVEL if levels == 5
+                                              else DIRECT_MAP_SIZE_4LEVEL)
         #: this class's own translation (a subclass may translate otherwise: Xen PV)
         self._arithmetic_reads = type(self)._translate_page is LinuxKernelSpace._translate_page
 
@@ -49,7 +57,7 @@ class LinuxKernelSpace(PageTableSpace):
         if size is None:
             size = self.direct_map_end - self.page_offset
         self.page_offset = page_offset
-        self.direct_map_end = page_offset + size
+        self.direct_map_end = _direct_map_end(page_offset, size)
         self.forget()
 
     def kernel_physical(self, vaddr: int) -> int | None:
