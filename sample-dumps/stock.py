@@ -73,6 +73,8 @@ class Dump:
     formats: str = "plain"
     extra_append: str = ""
     qemu: tuple[str, ...] = field(default=())   # dump-guest-memory variants (qemu-panic)
+    la57: bool = False      # 5-level paging (the CPU offers LA57, the kernel uses it)
+    ship: bool = True       # collected into sample-dumps/ (else made and checked here only)
 
 
 DUMPS = {
@@ -82,6 +84,8 @@ DUMPS = {
                             "(xcrash_lab), panic_on_oops", formats="plain elf"),
     "debian-6.1-hung": Dump("6.1", "hung", "Debian 6.1: a task in D state for ever, "
                            "hung_task_panic (khungtaskd panics)"),
+    "debian-6.1-la57": Dump("6.1", "sysrq", "Debian 6.1 with 5-level paging (LA57): sysrq c",
+                           la57=True),
     "debian-6.12-oops-core": Dump("6.12", "oops-core", "Debian 6.12: kstrtoull faults on a "
                                  "pointer a module passes (Oops in core code); CPU 1 in user "
                                  "mode, CPU 2 idle", smp=3, spin="1"),
@@ -104,6 +108,11 @@ DUMPS = {
     "debian-6.12-qemu": Dump("6.12", "qemu-panic", "Debian 6.12: sysrq c without kdump; QEMU's "
                             "dump-guest-memory (ELF, and kdump-zlib), no vmcoreinfo device",
                             mem="320M", extra_append="panic=0", qemu=("elf", "kdump-zlib")),
+    "debian-6.12-qemu-formats": Dump("6.12", "qemu-panic", "Debian 6.12: sysrq c without kdump; "
+                                     "one stopped machine dumped by QEMU in its three kdump "
+                                     "formats (zlib, lzo, snappy): the same memory three ways",
+                                     mem="320M", extra_append="panic=0",
+                                     qemu=("kdump-zlib", "kdump-lzo", "kdump-snappy"), ship=False),
 }
 
 #: what crash is asked on every stock dump (issue 14's list)
@@ -362,7 +371,8 @@ def st_run(name: str) -> None:
     append = (f"console=ttyS0 loglevel=7 panic=-1 crashkernel=192M init_on_free=1 x.death={d.death} "
               f"x.spin={d.spin} x.offline={d.offline} x.formats={formats.replace(' ', '~')} "
               + d.extra_append)
-    args = ["-accel", "tcg,thread=multi", "-cpu", "max,la57=off", "-smp", str(d.smp), "-m", d.mem,
+    cpu = "max" if d.la57 else "max,la57=off"
+    args = ["-accel", "tcg,thread=multi", "-cpu", cpu, "-smp", str(d.smp), "-m", d.mem,
             "-nodefaults", "-kernel", kd / "vmlinuz", "-initrd", kd / "initrd.gz", "-append", append,
             "-drive", f"file={rd / 'dump.img'},format=raw,if=virtio,cache=unsafe",
             "-drive", f"file={rd / 'boot.img'},format=raw,if=virtio,readonly=on"]
@@ -401,7 +411,9 @@ def qemu_dump_run(rd: Path, args: list, d: Dump) -> float:
             (out / "info-registers.txt").write_text(m.cmd("info registers -a"))
             for variant in d.qemu:
                 flag, fname = {"elf": ("", "vmcore.qemu.elf"),
-                               "kdump-zlib": ("-z ", "vmcore.qemu.kdump")}[variant]
+                               "kdump-zlib": ("-z ", "vmcore.qemu.kdump"),
+                               "kdump-lzo": ("-l ", "vmcore.qemu.lzo.kdump"),
+                               "kdump-snappy": ("-s ", "vmcore.qemu.snappy.kdump")}[variant]
                 m.cmd(f"dump-guest-memory {flag}{out / fname}")
                 while not (out / fname).exists() or "completed" not in m.cmd("info dump"):
                     time.sleep(2)
@@ -524,7 +536,9 @@ for _n, _d in DUMPS.items():
 #: (format, page compression) of each file name the runs write
 FORMATS = {"vmcore.kdump": ("kdump-compressed", "zlib"), "vmcore.plain.kdump": ("kdump", "none"),
            "vmcore.elf": ("elf", "none"), "vmcore.qemu.elf": ("elf", "none"),
-           "vmcore.qemu.kdump": ("kdump-compressed", "zlib")}
+           "vmcore.qemu.kdump": ("kdump-compressed", "zlib"),
+           "vmcore.qemu.lzo.kdump": ("kdump-compressed", "lzo"),
+           "vmcore.qemu.snappy.kdump": ("kdump-compressed", "snappy")}
 #: the start and end of the lines collect writes into sample-dumps/.gitignore
 IGNORED = ("# unpacked from the bundles (python3 sample-dumps/unpack.py): written by stock.py\n",
            "# end of the bundles' files\n")
@@ -655,7 +669,8 @@ def main() -> int:
             drgn_refs(d)
         return 0
     if names[0] == "collect":
-        st_collect(names[1:] or [n for n in DUMPS if F.STAGES[f"stock-refs-{n}"].done()])
+        st_collect(names[1:] or [n for n in DUMPS
+                                  if DUMPS[n].ship and F.STAGES[f"stock-refs-{n}"].done()])
         return 0
     if names == ["all"]:
         names = mine

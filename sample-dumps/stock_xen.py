@@ -94,7 +94,7 @@ for _v in XENS:
 
 DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xen-gntdev", "xen-gntalloc", "xenfs",
                 "xen-blkback", "virtio_ring", "virtio", "virtio_pci_modern_dev",
-                "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk", "ext4"]
+                "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]  # ext4 asks crc32c at mount
 
 
 def st_initramfs(ver: str) -> None:
@@ -105,7 +105,8 @@ def st_initramfs(ver: str) -> None:
     kd = d / "kernel-root"
     shutil.rmtree(kd, ignore_errors=True)
     shutil.copytree(root / "usr/lib/modules" / x.release if (root / "usr/lib/modules" / x.release).exists()
-                    else root / "lib/modules" / x.release, kd / "lib/modules" / x.release, symlinks=True)
+                    else root / "lib/modules" / x.release, kd / "root/lib/modules" / x.release,
+                    symlinks=True)         # module_files looks under KERNEL-DIR/root
     files = S.module_files(kd)
     saved = list(S.NEEDED)
     S.NEEDED[:] = [m.replace("-", "_") for m in DOM0_MODULES]
