@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Debian's binary Xen hypervisors with Debian's generic kernels as dom0 and PV domUs.
 
-    python3 sample-dumps/stock_xen.py list | all | dump NAME
+    python3 sample-dumps/stock_xen.py list | all | dump NAME | collect [NAME]
 
 The stock-kernel factory (stock.py) for Xen: a suite's chroot (stock.py's) gets that
 suite's ``xen-hypervisor-X-amd64`` (and its ``-dbg`` xen-syms where Debian has one),
@@ -55,7 +55,7 @@ class XenDump:
 DUMPS = {
     "xen-4.20-dom0-panic": XenDump("4.20", "dom0-sysrq", "Debian's Xen 4.20 (with its -dbg xen-syms), "
                                    "Debian 6.12 as dom0 (2 vCPUs) and two PV domUs; sysrq c in dom0: "
-                                   "dom0 panics, Xen downs its second vCPU and kexecs"),
+                                   "dom0 panics on one vCPU and takes the other down (VCPUOP_down), Xen kexecs"),
 }
 GUESTS = "guest1:1:128 guest2:2:128"      # name:vCPUs:MiB (the generic kernel needs room)
 
@@ -197,6 +197,63 @@ for _n, _d in DUMPS.items():
     F.STAGES[f"stock-run-{_n}"].doc = "QEMU run: " + _d.doc
 
 
+def st_collect(name: str) -> None:
+    """Ship a Xen dump: its bundle (the dump and the hypervisor's -dbg xen-syms; dom0 and
+    the domUs give their symbols from memory: Debian's generic -dbg vmlinux is not fetched),
+    its logs as they are, its MANIFEST.json entry.  crash cannot open Xen 4.20: no
+    references; the consoles (serial.log, ground-truth.txt) are the judges."""
+    import json
+    xd = DUMPS[name]
+    x = XENS[xd.xen]
+    d = xdir(xd.xen)
+    rd = S.rundir(name)
+    man_path = F.HERE / "MANIFEST.json"
+    man = json.loads(man_path.read_text())
+    bundle = f"xen-{x.version}.tar.xz"
+    syms = f"symbols/xen-syms-{x.version}-debian"
+    dump = rd / "out" / "vmcore.kdump"
+    members = [(d / "xen-syms", syms), (dump, f"{name}/vmcore.kdump")]
+    man["symbols"][Path(syms).name] = {
+        "path": syms, "size": (d / "xen-syms").stat().st_size, "sha256": F.sha256(d / "xen-syms"),
+        "bundle": bundle, "build_id": F.build_id(d / "xen-syms"),
+        "package": f"xen-hypervisor-{x.version}-amd64-dbg={x.package}",
+        "how": "Debian's -dbg xen-syms as shipped (DWARF, symbols)"}
+    dd = F.HERE / name
+    dd.mkdir(exist_ok=True)
+    for aux in ("ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
+        F.put(rd / "out" / aux, dd / aux, False)
+    F.put(rd / "serial.log", dd / "serial.log", False)
+    serial = (rd / "serial.log").read_text(errors="replace")
+    producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
+    man["dumps"][name] = {
+        "scenario": xd.doc,
+        "files": [{"path": f"{name}/vmcore.kdump", "size": dump.stat().st_size,
+                   "sha256": F.sha256(dump), "bundle": bundle, "format": "kdump-compressed",
+                   "page_compression": "none", "dump_level": 1,
+                   "producer": f"makedumpfile {producer.split('version ')[-1]}".strip(),
+                   "written_by": "capture kernel (Xen's kexec), /proc/vmcore"}],
+        "crash_ref": None,
+        "xen": {"version": F.first_match(r"Xen version (\S+)", serial), "package_version": x.package,
+                "build": f"Debian binary xen-hypervisor-{x.version}-amd64 (+ -dbg xen-syms: DWARF)",
+                "xen_syms": syms, "build_id": F.build_id(d / "xen-syms")},
+        "dom0_kernel": {"release": x.release, "package": f"linux-image-{x.release}={x.kversion}",
+                        "symbols": "from the dump (kallsyms, BTF, ORC)"},
+        "guests": GUESTS,
+        "death": xd.death,
+        "panic_string": F.first_match(r"(Kernel panic - not syncing: .*)", serial),
+        "xen_says": F.first_match(r"\(XEN\) (Hardware Dom0 crashed.*)", serial),
+        "open_with": f"xcrash sample-dumps/{name}/vmcore.kdump sample-dumps/{syms}",
+    }
+    S._bundle(x.version, members, man, name=bundle)
+    S._ignore_unpacked(sorted({*_unpacked_now(man), *(n for _, n in members)}))
+    man_path.write_text(json.dumps(man, indent=1) + "\n")
+
+
+def _unpacked_now(man: dict) -> list[str]:
+    """The files every bundle of the manifest carries (the .gitignore section lists them all)."""
+    return [n for b in man.get("bundles", {}).values() for n, _ in b["members"]]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("stages", nargs="*")
@@ -211,6 +268,10 @@ def main() -> int:
     if names[0] == "dump":
         for n in names[1:]:
             F.run_stage(f"stock-run-{n}", force=a.force)
+        return 0
+    if names[0] == "collect":
+        for n in names[1:] or list(DUMPS):
+            st_collect(n)
         return 0
     for n in (mine if names == ["all"] else names):
         F.run_stage(n, force=a.force)
