@@ -54,9 +54,27 @@ def test_every_domain_gets_its_symbols_from_its_own_memory(alone) -> None:
         {f"dom{i}": r for i, r in releases.items()}
 
 
+def test_alone_the_hypervisor_has_the_symbols_of_its_own_table(alone) -> None:
+    """No xen-syms: Xen's own symbol table in the dump serves the hypervisor target
+    (tests/test_xen_ownsyms.py compares it with the symbols-only path); start-up
+    says so."""
+    from xcrash.targets.xen.ownsyms import LABEL as XEN_LABEL
+    name, session = alone
+    xen = session.targets["xen"]
+    if session.symbol_files:                # given its xen-syms: that file serves it
+        assert xen.symfile is session.symbol_files[0]
+        return
+    assert xen.symfile.path == XEN_LABEL and "machine" not in session.targets
+    line = next(m for m in session.messages if "Xen's own table" in m)
+    assert line.startswith(f"{SAMPLES / sample_manifest()['dumps'][name]['files'][0]['path']}: "
+                           "no xen-syms given: symbols from the dump: Xen's own table ("), line
+    assert "; no DWARF: the xen target has symbols, no types" in line, line
+    assert "do_nmi_crash" in on(session, "xen", "bt -a")
+
+
 def test_alone_the_session_starts_in_dom0(alone) -> None:
     _, session = alone
-    if "machine" in session.targets:        # no xen-syms: crash's dom0 session
+    if not session.symbol_files:            # no xen-syms: crash's dom0 session
         assert list(session.targets)[0] == "dom0"
 
 

@@ -48,13 +48,25 @@ def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
                  search: SymbolSearch | None = None) -> None:
     """The hypervisor target (``xen``), then the guests' (``dom0``, ``domN``:
     :func:`xcrash.targets.xen.guests.guest_targets`).  Without xen-syms the
-    hypervisor target knows only VMCOREINFO_XEN's facts; the session starts in dom0
-    when it has symbols (a vmlinux, as crash's dom0 session, or its own memory's),
-    else in the machine target."""
+    hypervisor target has the symbols of Xen's own table in the dump (``search.memory``:
+    ``targets/xen/ownsyms.py``), else only VMCOREINFO_XEN's facts beside a machine
+    target; the session starts in dom0 when it has symbols (a vmlinux, as crash's dom0
+    session, or its own memory's)."""
+    from .symbols.xenmemfile import XenMemorySymbolFile
     from .targets.xen.guests import guest_targets
     from .targets.xen.guestsyms import SymbolSearch
     from .targets.xen.hypervisor import XenTarget
-    xen_syms = next((s for s in symfiles if s.kind == "xen-syms"), None)
+    from .targets.xen.ownsyms import NoOwnSymbols, own_symbols
+    from .targets.xen.ownsyms import describe as describe_own
+    given = next((s for s in symfiles if s.kind == "xen-syms"), None)
+    search = search or SymbolSearch()
+    xen_syms: SymbolFile | XenMemorySymbolFile | None = given
+    own_problem = None
+    if given is None and search.memory:
+        try:
+            xen_syms = own_symbols(dump)
+        except NoOwnSymbols as err:
+            own_problem = str(err)
     try:
         xen = XenTarget.from_dump(dump, xen_syms)
     except XcrashError as err:      # said in the start-up messages
@@ -63,16 +75,21 @@ def _xen_targets(vmcore: str, dump: Dump, symfiles: list[SymbolFile],
     messages.extend(xen.notes)
     if xen_syms is None:
         targets["machine"] = MachineTarget(dump)
+        why = f" (Xen's own symbol table: {own_problem})" if own_problem else ""
         messages.append(f"{vmcore}: a Xen hypervisor dump without xen-syms: the guests, "
-                        "physical memory (machine), and VMCOREINFO_XEN's facts (xen)")
+                        f"physical memory (machine), and VMCOREINFO_XEN's facts (xen){why}")
+    elif isinstance(xen_syms, XenMemorySymbolFile):
+        messages.append(f"{vmcore}: no xen-syms given: symbols from the dump: Xen's own table "
+                        f"({describe_own(xen_syms)}); no DWARF: the xen target has symbols, "
+                        "no types (doms from VMCOREINFO_XEN)")
     elif not xen_syms.has_dwarf:
         messages.append(f"{xen_syms.path}: no DWARF: the xen target has symbols, no types "
                         "(doms from VMCOREINFO_XEN)")
     targets["xen"] = xen
-    guests, notes = guest_targets(xen, symfiles, forced, search or SymbolSearch())
+    guests, notes = guest_targets(xen, symfiles, forced, search)
     messages.extend(notes)
     dom0 = guests.get("dom0")
-    if xen_syms is None and dom0 is not None and dom0.symfile is not None:
+    if given is None and dom0 is not None and dom0.symfile is not None:
         # `xcrash vmcore vmlinux`, crash's dom0 session: start in dom0 (`xcrash vmcore`
         # too when dom0's own memory gives its symbols)
         others = dict(targets)

@@ -22,7 +22,8 @@ enough (scripts/kallsyms.c writes it):
    token index from 6.4 on.  Each layout is offered; ``read_kallsyms`` keeps the
    one that puts ``_stext`` where VMCOREINFO says.
 
-Alignments are 8 bytes (4 in 7.x); both are tried.  Nothing is guessed from the
+Alignments are 8 bytes (4 in 7.x; 2 for the index of Xen 4.21's own table, which
+symbols/xensyms.py finds with these helpers); each is tried.  Nothing is guessed from the
 release.
 """
 from __future__ import annotations
@@ -143,7 +144,7 @@ def _token_tables_at(image: Image, anchor: int) -> TokenTables | None:
             return None
         pos = nul + 1
     end = anchor + pos
-    for align in (8, 4):
+    for align in (8, 4, 2):             # 2: Xen 4.21 on (symbols/xensyms.py)
         index_at = -(-end // align) * align
         index = struct.unpack("<256H", image.get(index_at, 512).ljust(512, b"\0"))
         table = anchor - index[0x30]

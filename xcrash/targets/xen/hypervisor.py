@@ -5,9 +5,10 @@ and xen-syms say: where the image is (``xen_phys_start``, from the crash note or
 CPU's page table), the root ``idle_pg_table``, a BIGMEM direct map, PDX compression.
 
 A :class:`XenTarget` works with a full ``xen-syms`` (DWARF types), with a
-symbols-only one, and even with no symbol file at all: then only the facts
-VMCOREINFO_XEN carries are known (``domain_list``, a few sizes and offsets),
-which is enough for ``doms`` to list domain ids and page counts.
+symbols-only one (or Xen's own symbol table read from the dump, which serves as one:
+``ownsyms.py``), and even with no symbols at all: then only the facts VMCOREINFO_XEN
+carries are known (``domain_list``, a few sizes and offsets), which is enough for
+``doms`` to list domain ids and page counts.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from ...dump.notes import PrStatus, XenCrashRegs, XenNotes
     from ...objects import Object
     from ...symbols.symbolfile import SymbolFile
+    from ...symbols.xenmemfile import XenMemorySymbolFile
 
 MASK = 0xFFFFFFFFFFFFFFFF
 GIB = 1 << 30
@@ -48,7 +50,7 @@ class XenTarget(Target):
     space: XenSpace
 
     def __init__(self, name: str, space: XenSpace, phys_space: PhysicalSpace,
-                 symfile: SymbolFile | None, *, dump: Dump) -> None:
+                 symfile: SymbolFile | XenMemorySymbolFile | None, *, dump: Dump) -> None:
         symbols = symfile.symbols if symfile is not None else None
         super().__init__(name, space, phys_space, symfile, symbols)
         if dump.xen is None:
@@ -62,7 +64,7 @@ class XenTarget(Target):
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def from_dump(cls, dump: Dump, symfile: SymbolFile | None = None,
+    def from_dump(cls, dump: Dump, symfile: SymbolFile | XenMemorySymbolFile | None = None,
                   name: str = "xen") -> XenTarget:
         xen = dump.xen
         if xen is None:
@@ -133,6 +135,8 @@ class XenTarget(Target):
     def need_types(self, what: str) -> None:
         if not self.has_types:
             source = "no xen-syms was given" if self.symfile is None else \
+                "the dump's own symbol table has none (give xen-syms with DWARF)" \
+                if self.symfile.elf is None else \
                 f"{self.symfile.path} has no DWARF (a symbols-only xen-syms)"
             raise XenUnavailable(f"{what} needs Xen's types, and {source}")
 

@@ -27,7 +27,7 @@ class Unwinder:
     @cached_property
     def cfi(self) -> CallFrameInfo | None:
         sf = self.target.symfile
-        if sf is None or sf.elf.section_by_name(".debug_frame") is None:
+        if sf is None or sf.elf is None or sf.elf.section_by_name(".debug_frame") is None:
             return None
         cfi = CallFrameInfo(sf.real_path)
         return cfi if len(cfi) else None
