@@ -34,7 +34,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("report",),
     ("triage",),
     ("shell",),
-    ("cli", "course", "__main__", "__init__"),
+    ("cli", "crashopts", "course", "__main__", "__init__"),
 ]
 
 

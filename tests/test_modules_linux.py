@@ -14,7 +14,8 @@ import pytest
 from conftest import present, run
 from xcrash.errors import NoSuchSymbol, XcrashError
 from xcrash.targets.linux import orc
-from xcrash.targets.linux.modules import KernelSymbols, Module, ModuleSymbol, ModuleTable
+from xcrash.targets.linux.kernelsymbols import KernelSymbols
+from xcrash.targets.linux.modules import Module, ModuleSymbol, ModuleTable
 
 TUN_BASE = 0xFFFFFFFFC029A000
 

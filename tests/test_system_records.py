@@ -118,7 +118,7 @@ def test_panic_message_with_lost_records() -> None:
 
 # -- mod, mach, runq ---------------------------------------------------------------------
 def test_an_unreadable_module_list_is_not_no_modules() -> None:
-    from xcrash.targets.linux.modules import KernelSymbols
+    from xcrash.targets.linux.kernelsymbols import KernelSymbols
 
     def load():
         raise MemoryError_("page excluded", 0x1000)

@@ -27,6 +27,7 @@ from . import __version__
 from .commands.base import Quit
 from .commands.registry import Registry
 from .commands.settings import default_settings
+from . import crashopts
 from .errors import BadDump, FileError, XcrashError
 
 #: tests only: "module:function" opening a fake session instead of xcrash.open
@@ -66,7 +67,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("vmcore", metavar="VMCORE", help="the dump file (the parts of a "
                    "makedumpfile --split set: all of them, in any order)")
     p.add_argument("symbol_files", metavar="SYMBOL-FILE", nargs="*",
-                   help="vmlinux / xen-syms (.xz accepted)")
+                   help="vmlinux / xen-syms (.xz accepted); a System.map is checked against "
+                        "the vmlinux (crash's relocation of another build by it is not "
+                        "offered)")
+    crashopts.add_crash_options(p)
     return p
 
 
@@ -92,9 +96,20 @@ def run(argv: list[str]) -> int:
         from .course import main as tutorial
         return tutorial(argv)
     try:
+        early_status = crashopts.early(argv)
+    except BrokenPipeError:
+        _silence_stdout()       # xcrash --log DUMP | head
+        return OK
+    if early_status is not None:
+        return early_status
+    try:
         args = parser().parse_args(argv)
     except SystemExit as exc:   # -h, --version, or bad arguments (usage already printed)
         return OK if exc.code in (0, None) else CANNOT_OPEN
+    refused = crashopts.prepare(args)
+    if refused is not None:
+        _say(refused)
+        return CANNOT_OPEN
     for kind, path in args.batch:
         if kind == "file" and not os.access(path, os.R_OK):
             _say(f"{path}: {'cannot read' if os.path.exists(path) else 'no such file'}")
@@ -106,6 +121,12 @@ def run(argv: list[str]) -> int:
     settings = default_settings()
     if args.json:
         settings["output"] = "json"
+    try:
+        for note in crashopts.apply(session, args, settings):
+            _say(note)
+    except XcrashError as exc:
+        _say(str(exc))
+        return CANNOT_OPEN
     if args.minimal:
         from .commands.registry import MinimalRegistry
         registry: Registry = MinimalRegistry()
@@ -173,6 +194,9 @@ def _open(args: argparse.Namespace) -> Any:
             opener = functools.partial(opener, symbols_for=forced)
         if args.dump_only:
             opener = functools.partial(opener, find_symbols=False)
+        kaslr = crashopts.kaslr_offset(getattr(args, "kaslr", None))
+        if kaslr is not None:
+            opener = functools.partial(opener, kaslr=kaslr)
         return _open_any_order(opener, [args.vmcore, *args.symbol_files], args.target)
     except XcrashError as exc:
         _say(str(exc))

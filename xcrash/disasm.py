@@ -248,6 +248,14 @@ def code_range(target: Target, address: int, count: int | None, *, reverse: bool
             return sym.address, address + 1, None, None     # up to and including address
         return sym.address, sym.address + sym.size, None, address
     if count is None and hit is not None and hit[1] == 0:
+        module = getattr(hit[0], "module", None)
+        if module and module not in getattr(target, "cache", {}).get("modules' debug files", {}):
+            # a module function known by kallsyms alone: crash shows it up to the next
+            # symbol (its object file loaded, gdb's extent: the symbol's size)
+            modules = getattr(target, "modules", None)
+            following = modules.next_address(address) if modules is not None else None
+            if following:
+                return address, following, None, None
         if hit[0].size:
             return address, address + hit[0].size, None, None
         # a symbol without a size (assembly entry code): up to the next symbol

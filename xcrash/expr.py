@@ -319,8 +319,7 @@ class Evaluator:
         sym = self.target.symbol(name)
         if sym.type_char in "tTwW":
             # a function: typed by its prototype when DWARF has it, else its address
-            symfile = self.target.symfile
-            ftype = symfile.function_type(name) if symfile is not None else None
+            ftype = self.target.function_type(name)
             if ftype is not None:
                 return Object(self.target, ftype, sym.address)
             return int(sym.address)

@@ -189,14 +189,15 @@ class Session:
     def open(cls, vmcore: str, *symbol_paths: str, target: str | None = None,
              check_symbols: bool = True, symbols_for: dict[str, str] | None = None,
              minimal: bool = False, find_symbols: bool = True,
-             memory_symbols: bool = True) -> Self:
+             memory_symbols: bool = True, kaslr: int | None = None) -> Self:
         """``symbols_for``: ``{"dom2": "vmlinux-guest"}`` forces a symbol file on a
         Xen guest (``--sym dom2=FILE``); such files need not be in ``symbol_paths``.
         A kernel no symbol file given serves gets the debug vmlinux of its build-id
         (``find_symbols``: in the debug directories, from debuginfod), else symbols
         from its own memory (``memory_symbols``; never with ``minimal``).
         kdump files among ``symbol_paths`` are the other parts of a split dump
-        (makedumpfile --split), as crash takes them."""
+        (makedumpfile --split), as crash takes them.  ``kaslr``: the kernel's KASLR
+        offset as given (crash's --kaslr), refused when VMCOREINFO says otherwise."""
         from .dump import is_kdump_file, open_dump
         from .symbols import open_symbol_file
         from .targets.linux.kernel import LinuxTarget, check_symbol_file
@@ -213,7 +214,8 @@ class Session:
             vmlinux = vmlinuxes[0]
             if check_symbols:
                 messages.extend(check_symbol_file(vmlinux, dump.vmcoreinfo))
-            kernel = targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal)
+            kernel = targets["kernel"] = LinuxTarget.from_dump(dump, vmlinux, probe=not minimal,
+                                                               kaslr=kaslr)
             messages.extend(kernel.notes)
         elif dump.xen is not None:
             from .targets.xen.guestsyms import SymbolSearch

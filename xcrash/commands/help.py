@@ -71,6 +71,11 @@ class HelpCommand(Command):
         return text_lines(text[:-1] if text.endswith("\n") else text)
 
 
+def help_page(registry: CommandBook, word: str) -> str:
+    """``help WORD``'s text (the command line's ``-h WORD``)."""
+    return _page(registry, word)
+
+
 def _page(registry: CommandBook, word: str) -> str:
     """A command's page, or what an alias stands for."""
     cmd = registry.get(word)

@@ -7,14 +7,17 @@ from ..targets.symbolinfo import SymbolEntry, SymbolHit
 
 def symbol_line(e: SymbolEntry) -> str:
     """``ffffffff81234560 (t) name+16 file.c: 155``; a module symbol ends in its
-    ``[module]`` instead of a source line (and a blank after module text, as crash
-    leaves one)."""
+    ``[module]``, then its source line when its object file is loaded (``mod -s``),
+    else a blank after module text, as crash leaves one."""
     offset = e.offset if isinstance(e, SymbolHit) else 0
     shown = display_name(e.name)
     text = f"{e.address:x} ({e.type}) {shown}+{offset}" if offset else \
         f"{e.address:x} ({e.type}) {shown}"
     if e.module:
-        return text + f" [{e.module}]" + (" " if e.type in "tT" else "")
+        text += f" [{e.module}]"
+        if e.source is not None:
+            return text + f" {e.source[0]}: {e.source[1]}"
+        return text + (" " if e.type in "tT" else "")
     if e.source is not None:
         return text + f" {e.source[0]}: {e.source[1]}"
     return text

@@ -81,7 +81,8 @@ class Target:
         if hit is None:
             return None
         sym, off = hit
-        if off >= (sym.size or 0x1000):
+        # a module's kallsyms symbol reaches the next one, as crash counts it
+        if off >= (sym.size or 0x1000) and not getattr(sym, "module", None):
             return None
         # per-CPU symbols are offsets, not addresses: 0 is no "fixed_percpu_data"
         if hasattr(self.symbols, "in_percpu_section") and self.symbols.in_percpu_section(sym):
@@ -137,6 +138,10 @@ class Target:
         if t is None:
             raise NoSuchType(f"type of variable {name}")
         return t
+
+    def function_type(self, name: str) -> Type | None:
+        """The prototype of the function ``name`` (None when no symbol file has it)."""
+        return self.symfile.function_type(name) if self.symfile is not None else None
 
     def object(self, name: str, type: Type | str | None = None) -> Object:
         """The global variable ``name`` as a typed object."""

@@ -46,6 +46,8 @@ def entry(target: Target | None, sym: Any, offset: int | None = None, *,
     module = getattr(sym, "module", None)      # only module symbols carry one
     address = sym.address + (offset or 0)
     where = source_line(target, address) if source and not module else None
+    if source and module and target is not None and hasattr(target, "module_line"):
+        where = target.module_line(address)        # its object file loaded (mod -s)
     if offset is not None:
         return SymbolHit(sym.name, address, sym.type_char, module, where, offset)
     return SymbolEntry(sym.name, address, sym.type_char, module, where)

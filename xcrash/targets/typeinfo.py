@@ -163,6 +163,8 @@ def symbol_declaration(target: Target, name: str) -> Declaration | None:
     Without a type in the symbol file the declaration is None."""
     symbols = target.symbols
     sym = symbols.get(name) if symbols is not None else None
+    if sym is None and hasattr(symbols, "module_symbol"):
+        sym = symbols.module_symbol(name)
     if sym is None:
         return None
     t: Type | None
@@ -170,8 +172,8 @@ def symbol_declaration(target: Target, name: str) -> Declaration | None:
         t = target.variable_type(name)
     except NoSuchType:
         t = None                    # not a typed variable: a function, or untyped
-    if t is None and sym.type_char in "tTwW" and target.symfile is not None:
-        t = target.symfile.function_type(name)
+    if t is None and sym.type_char in "tTwW":
+        t = target.function_type(name)
     return Declaration(name, declaration(t, name) if t is not None else None, sym.address,
                        sym.type_char)
 

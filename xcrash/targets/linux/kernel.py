@@ -144,7 +144,8 @@ class LinuxTarget(KernelObjects, Target):
         symbols = symfile.symbols.relocated(layout.kaslr_offset) if symfile is not None else None
         if symbols is not None:
             # loaded modules' symbols behind the vmlinux's, read on first need
-            from .modules import KernelSymbols, ModuleTable, read_modules
+            from .kernelsymbols import KernelSymbols
+            from .modules import ModuleTable, read_modules
             base = symbols
 
             def load_modules() -> ModuleTable:
@@ -162,17 +163,22 @@ class LinuxTarget(KernelObjects, Target):
 
     @classmethod
     def from_dump(cls, dump: Any, symfile: Any, name: str = "kernel",
-                  probe: bool = True) -> LinuxTarget:
+                  probe: bool = True, kaslr: int | None = None) -> LinuxTarget:
         """A bare-metal kernel: physical addresses index the dump directly.
         ``probe=False`` (--minimal) reads nothing of the kernel at start-up: no
-        banner search, no randomised direct-map base."""
+        banner search, no randomised direct-map base.  ``kaslr``: the offset given
+        (--kaslr), refused when VMCOREINFO's KERNELOFFSET differs."""
         vi = dump.vmcoreinfo
         phys_base = getattr(dump.header, "phys_base", None)
-        kaslr = None
         levels = None
         knows_kaslr = vi is not None and (vi.get("KERNELOFFSET") is not None
                                           or vi.get("SYMBOL(_stext)") is not None)
         how = "linux_banner found in memory"
+        if kaslr is not None and vi is not None and vi.get("KERNELOFFSET") is not None \
+                and vi.kerneloffset != kaslr:
+            raise XcrashError(f"--kaslr {kaslr:#x}: the dump's VMCOREINFO says KERNELOFFSET="
+                              f"{vi.kerneloffset:x}")
+        knows_kaslr = knows_kaslr or kaslr is not None
         if not knows_kaslr and symfile is not None and probe:
             from .kaslr import image_from_memory, kaslr_offset_from_banner
             image = image_from_memory(dump, symfile)
@@ -212,13 +218,18 @@ class LinuxTarget(KernelObjects, Target):
         """The symbol file's types, then (where its types are BTF) the loaded modules'
         (their split BTF in memory: ``modbtf.py``) for the names it does not know."""
         index = super().types
-        if not getattr(self.symfile, "has_btf", False):
+        from .moddebug import ModuleTypes, loaded
+        with_btf = getattr(self.symfile, "has_btf", False)
+        if not with_btf and not loaded(self):
             return index
         extended = self.cache.get("types with the modules'")
         if extended is None:
-            from .modbtf import module_types
-            extended = self.cache["types with the modules'"] = index.extended(
-                "modules' BTF", lambda: module_types(self))
+            if loaded(self):
+                index = index.extended("modules' DWARF", lambda: ModuleTypes(self))
+            if with_btf:
+                from .modbtf import module_types
+                index = index.extended("modules' BTF", lambda: module_types(self))
+            extended = self.cache["types with the modules'"] = index
         return extended
 
     def variable_type(self, name: str) -> Type:
@@ -226,6 +237,9 @@ class LinuxTarget(KernelObjects, Target):
         per-CPU variables), else, without DWARF, the kernel's declaration as
         ``globals.py`` knows it, checked against BTF."""
         t = self.symfile.variable_type(name) if self.symfile is not None else None
+        if t is None and self.cache.get("modules' debug files"):
+            from .moddebug import variable_type
+            t = variable_type(self, name)
         if t is None and self.symfile is not None and not self.symfile.has_dwarf:
             from .globals import declared_type
             t = declared_type(self, name)
@@ -236,6 +250,37 @@ class LinuxTarget(KernelObjects, Target):
         if t is None:
             raise NoSuchType(f"type of variable {name}")
         return t
+
+    def function_type(self, name: str) -> Type | None:
+        """The prototype of a function: the symbol file's, else a loaded module
+        object file's (``mod -s``)."""
+        t = super().function_type(name)
+        if t is None and self.cache.get("modules' debug files"):
+            from .moddebug import function_type
+            t = function_type(self, name)
+        return t
+
+    def module_line(self, address: int) -> tuple[str, int] | None:
+        """(source path, line) of an address in a module whose object file is loaded
+        (``mod -s``), else None."""
+        if not self.cache.get("modules' debug files"):
+            return None
+        from .moddebug import line_for_address
+        return line_for_address(self, address)
+
+    def module_debug_symbol(self, address: int) -> tuple[Any, int] | None:
+        """gdb's name for an address in a module whose object file is loaded (its
+        minimal symbols, then crash's region pseudo-symbols), else None."""
+        if not self.cache.get("modules' debug files"):
+            return None
+        from .moddebug import gdb_symbol
+        return gdb_symbol(self, address)
+
+    def source_line(self, address: int) -> tuple[str, int] | None:
+        hit = self.module_line(address)
+        if hit is not None:
+            return hit
+        return super().source_line(address)
 
     def tasks(self) -> list[Any]:
         """Every task (idle tasks of all CPUs first), as typed objects."""

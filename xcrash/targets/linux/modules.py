@@ -7,7 +7,7 @@ layouts come from the symbol file's types; the module's extent is
 ``core_layout`` (<= 6.3) or ``mem[]`` (6.4+, text base ``mem[MOD_TEXT]``, size
 the sum of the core regions as crash counts it).
 
-:class:`KernelSymbols` puts the module symbols behind the vmlinux symbol
+``kernelsymbols.KernelSymbols`` puts the module symbols behind the vmlinux symbol
 table: ``resolve`` of an address no vmlinux symbol covers looks in the
 modules, so every command that names addresses (bt, sym, dis, rd -s) names
 module code too.  The module list is read on first need.
@@ -18,10 +18,10 @@ import bisect
 import struct
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from ...caveats import caveat
-from ...errors import MemoryError_, NoSuchSymbol, NoSuchType, XcrashError
+from ...errors import MemoryError_, NoSuchType
 
 if TYPE_CHECKING:
     from ...objects import Object
@@ -68,10 +68,12 @@ class ModuleEntry:
     base: int
     size: int
     symbols: int
+    #: the object file loaded for it (mod -s/-S), None when none is
+    object_file: str | None = None
 
 
-def module_entry(m: Module) -> ModuleEntry:
-    return ModuleEntry(m.address, m.name, m.base, m.size, len(m.symbols))
+def module_entry(m: Module, object_file: str | None = None) -> ModuleEntry:
+    return ModuleEntry(m.address, m.name, m.base, m.size, len(m.symbols), object_file)
 
 
 class ModuleTable:
@@ -114,6 +116,14 @@ class ModuleTable:
 
     def symbols(self) -> list[ModuleSymbol]:
         return list(self._sorted)
+
+    def next_address(self, address: int) -> int | None:
+        """The first module symbol address above ``address``, in its module."""
+        mod = self.module_at(address)
+        i = bisect.bisect_right(self._addresses, address)
+        if mod is None or i >= len(self._addresses) or not mod.contains(self._addresses[i]):
+            return None
+        return self._addresses[i]
 
     def resolve(self, address: int) -> tuple[ModuleSymbol, int] | None:
         """The nearest module symbol at or below ``address``, in the same module."""
@@ -238,13 +248,26 @@ def _module_symbols(target: LinuxTarget, mod: Object, name: str, regions: list[t
         sym_name = strings[name_off:end if end >= 0 else None].decode("utf-8", "replace")
         if not sym_name:
             continue
-        letter = chr(types[i]) if i < len(types) and 32 < types[i] < 127 else (
-            chr(info) if 32 < info < 127 else "?")
+        letter = _letter(types[i] if i < len(types) else 0, info)
         out.append(ModuleSymbol(sym_name, value, size, letter, name))
     if nameless:
         problems.append(f"module {name}: {nameless} symbol names unreadable: those symbols "
                         "left out")
     return out
+
+
+def _letter(typed: int, info: int) -> str:
+    """crash's letter of a module symbol: before the type table (5.x), the kernel's
+    letter in st_info; with it, ``t``/``T`` for a function by its binding, ``?`` for a
+    local symbol of no type (a ``.LC`` label), else the table's letter in the binding's case."""
+    if not typed:
+        return chr(info) if 32 < info < 127 else "?"
+    letter, kind, bind = chr(typed) if 32 < typed < 127 else "?", info & 0xF, info >> 4
+    if kind == 0 and bind == 0:
+        return "?"
+    if bind == 1:
+        return letter.upper()
+    return letter.lower() if bind == 0 else letter
 
 
 def _read_upto(target: LinuxTarget, address: int, size: int) -> bytes:
@@ -275,6 +298,7 @@ def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
     has_orc = arch_t is not None and arch_t.has_member("num_orcs")
     out = []
     problems: list[str] = []
+    kallsyms = not target.cache.get("option no_kallsyms")
     for node in _list_entries(target, head.address, problems):
         mod = target.object_at(mtype, node - list_off)
         try:
@@ -285,7 +309,8 @@ def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
             continue
         m = Module(mod.at_, name, base, size, regions)
         try:
-            m.symbols = _module_symbols(target, mod, name, regions, problems)
+            if kallsyms:            # --no_kallsyms: crash's option leaves them unread
+                m.symbols = _module_symbols(target, mod, name, regions, problems)
         except MemoryError_ as err:
             problems.append(f"module {name}: symbols unreadable ({err}): none shown")
         if has_orc:
@@ -300,78 +325,3 @@ def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
     for problem in problems:
         caveat(problem)
     return ModuleTable(out, problems)
-
-
-# -- the vmlinux table with the modules behind it ------------------------------------------------
-class KernelSymbols:
-    """The kernel's symbol table (a relocated ``SymbolTable``) with the loaded
-    modules' symbols consulted where the vmlinux has none.
-
-    Everything else is the vmlinux table's (attributes are passed through).
-    ``load`` reads the module list; it is called on first need and a failure
-    leaves an empty module table.
-    """
-
-    def __init__(self, base: Any, load: Callable[[], ModuleTable]) -> None:
-        self._base = base
-        self._load = load
-        self._modules: ModuleTable | None = None
-        self._loading = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._base, name)
-
-    @property
-    def base(self) -> Any:
-        return self._base
-
-    @property
-    def modules(self) -> ModuleTable:
-        if self._modules is None:
-            if self._loading:
-                # a lookup made while reading the list: no module is known yet
-                return ModuleTable([])
-            self._loading = True
-            try:
-                self._modules = self._load()
-            except XcrashError as err:
-                caveat(f"the module list is unreadable ({err}): no module symbols")
-                self._modules = ModuleTable([], unreadable=str(err))
-            finally:
-                self._loading = False
-        return self._modules
-
-    def resolve(self, address: int) -> tuple[Any, int] | None:
-        hit = self._base.resolve(address)
-        if address >= MODULE_SPACE_START and (hit is None or not self._base_covers(hit, address)):
-            mod_hit = self.modules.resolve(address)
-            if mod_hit is not None:
-                return mod_hit
-        return hit
-
-    @staticmethod
-    def _base_covers(hit: tuple[Any, int], address: int) -> bool:
-        sym, off = hit
-        return bool(sym.size) and off < sym.size
-
-    def module_symbol(self, name: str) -> ModuleSymbol | None:
-        return self.modules.get(name)
-
-    def lookup_static(self, name: str) -> Any:
-        try:
-            return self._base.lookup_static(name)
-        except NoSuchSymbol:
-            sym = self.modules.get(name)
-            if sym is None:
-                raise
-            return sym
-
-    def __iter__(self) -> Iterator[Any]:
-        yield from self._base
-        yield from self.modules.symbols()
-
-    def __len__(self) -> int:
-        return len(self._base)
-
-    def __contains__(self, name: str) -> bool:
-        return name in self._base

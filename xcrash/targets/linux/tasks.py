@@ -58,6 +58,13 @@ def for_each_task(target: LinuxTarget, errors: list[str] | None = None) -> Itera
 def task_addresses(target: LinuxTarget, errors: list[str] | None = None) -> Iterator[int]:
     """The addresses of :func:`for_each_task`'s tasks, walked with raw reads."""
     seen: set[int] = set()
+    if target.cache.get("option active"):
+        # --active: crash tracks the CPUs' active tasks only
+        for _cpu, address in sorted(active_tasks(target).items()):
+            if address not in seen:
+                seen.add(address)
+                yield target.object_at("struct task_struct", address)
+        return
     for idle in idle_tasks(target):
         if idle.at_ not in seen:
             seen.add(idle.at_)

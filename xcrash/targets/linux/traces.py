@@ -216,6 +216,9 @@ def source_line(target: LinuxTarget, pc: int) -> tuple[str, int] | None:
     if symfile is None:
         return None
     try:
+        in_module = target.module_line(pc)
+        if in_module is not None:
+            return in_module
         return symfile.line_for_address((pc - target.symbols.delta) & MASK)
     except XcrashError as err:
         caveat(f"line table unreadable ({err}): frames without their source line")
@@ -270,6 +273,12 @@ def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
             level += 1
         elif isinstance(item, ExceptionFrame):
             out.append(_task_frame(target, addr, item))
+            rip, cs = item.regs.get("rip"), item.regs.get("cs", 3)
+            if sources and rip is not None and not cs & 3 and item.regs.get("rsp"):
+                # crash's bt -l: a kernel-mode frame's line, of the exception RIP itself
+                found = source_line(target, rip)
+                if found:
+                    out.append(FrameSource(addr, level, found[0], found[1]))
         elif isinstance(item, StackSwitch):
             out.append(StackChange(addr, item.left))
     return out

@@ -1,0 +1,265 @@
+"""crash's command-line options, where they mean something for xcrash.
+
+Taken as crash 9.0.2 takes them: ``-h CMD`` (a command's page, then exit),
+``--osrelease DUMP`` and ``--build-id DUMP`` (VMCOREINFO's, then exit), ``--hex`` /
+``--dec`` (the output radix), ``--zero_excluded``, ``--active`` (only the CPUs'
+active tasks), ``--no_modules``, ``--no_kallsyms``, ``--no_ikconfig`` (no start-up
+reading of the configuration: xcrash does none), ``--kaslr``,
+``--mod DIR``, ``--cpus N``, ``--p2m_mfn PFN`` and ``--xen_phys_start ADDR`` (checked
+against what xcrash finds), ``-x`` (accepted: plug-ins load always).  Where xcrash
+differs the option's help says so: ``--log DUMP`` prints the log (crash refuses on
+5.10 and later kernels), a System.map is checked against the vmlinux and a live
+system is refused.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from .errors import XcrashError
+
+OK, FAILED, CANNOT_OPEN = 0, 1, 2
+#: what crash calls a live system's memory
+LIVE_SOURCES = ("/proc/kcore", "/dev/mem", "/dev/crash")
+
+
+def add_crash_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("crash's options")
+    g.add_argument("--hex", dest="radix", action="store_const", const=16,
+                   help="print numbers in hexadecimal (set radix 16)")
+    g.add_argument("--dec", dest="radix", action="store_const", const=10,
+                   help="print numbers in decimal (set radix 10, the default)")
+    g.add_argument("-x", dest="extensions", action="store_true",
+                   help="accepted: crash loads its extension modules; xcrash's plug-in "
+                        "commands (entry points xcrash.commands) are always loaded")
+    g.add_argument("--zero_excluded", action="store_true",
+                   help="read pages the dump excluded as zero-filled (set zero_excluded on)")
+    g.add_argument("--active", action="store_true",
+                   help="only the CPUs' active tasks (ps, foreach, set PID...); unlike "
+                        "crash, ps shows their real PPID (crash: -1)")
+    g.add_argument("--no_modules", action="store_true",
+                   help="do not read the module list (no module symbols, types or mod)")
+    g.add_argument("--no_kallsyms", action="store_true",
+                   help="do not read the modules' kallsyms symbols from the dump")
+    g.add_argument("--no_ikconfig", action="store_true",
+                   help="accepted: crash does not read the built-in configuration at "
+                        "start-up (sys config still does), nor does xcrash")
+    g.add_argument("--kaslr", metavar="offset|auto",
+                   help="the KASLR offset (auto: found by xcrash, the default); an offset "
+                        "VMCOREINFO contradicts is refused")
+    g.add_argument("--mod", dest="mod_dir", metavar="directory",
+                   help="search the modules' object files there (mod -s/-S)")
+    g.add_argument("--cpus", type=int, metavar="number",
+                   help="accepted and checked: a number other than the dump's says so")
+    g.add_argument("--p2m_mfn", metavar="pfn",
+                   help="Xen: start on the PV guest whose p2m frame list list is at this "
+                        "MFN (every guest is a target anyway: see target)")
+    g.add_argument("--xen_phys_start", metavar="physical-address",
+                   help="Xen: checked against the crash note's xen_phys_start")
+    g.add_argument("--osrelease", metavar="dumpfile",
+                   help="print VMCOREINFO's OSRELEASE of the dump and exit")
+    g.add_argument("--build-id", dest="build_id", metavar="dumpfile",
+                   help="print VMCOREINFO's BUILD-ID of the dump and exit")
+    g.add_argument("--log", dest="log_dump", metavar="dumpfile",
+                   help="print the kernel log of the dump and exit (read with the kernel's "
+                        "own symbols; crash 9.0.2 refuses kernels from 5.10 on)")
+
+
+def early(argv: list[str]) -> int | None:
+    """The forms that need no session (``-h CMD``, ``--osrelease``, ``--build-id``,
+    ``--log``): their exit status, else None."""
+    if len(argv) == 2 and argv[0] in ("-h", "--help"):
+        return _help_page(argv[1])
+    for flag in ("--osrelease", "--build-id", "--log"):
+        for i, word in enumerate(argv):
+            value = word.partition("=")[2] if word.startswith(flag + "=") else (
+                argv[i + 1] if word == flag and i + 1 < len(argv) else None)
+            if value is not None:
+                return _vmcoreinfo(flag, value) if flag != "--log" else _log(value)
+    return None
+
+
+def _help_page(word: str) -> int:
+    from .commands.help import help_page
+    from .commands.registry import Registry
+    try:
+        print(help_page(Registry(), word).rstrip("\n"))
+    except XcrashError as err:
+        _say(f"-h: {err}")
+        return CANNOT_OPEN
+    return OK
+
+
+def _vmcoreinfo(flag: str, path: str) -> int:
+    """crash's answer: the value, else ``unknown`` and status 1."""
+    from .dump import open_dump
+    try:
+        dump = open_dump(path)
+    except (XcrashError, OSError):
+        print("unknown")            # crash says no more of a file it cannot read
+        return FAILED
+    vi = dump.vmcoreinfo
+    value = None
+    if vi is not None:
+        value = vi.osrelease if flag == "--osrelease" else vi.build_id
+    print(value or "unknown")
+    return OK if value else FAILED
+
+
+def _log(path: str) -> int:
+    import xcrash
+    from .engine.runner import Runner
+    try:
+        session = xcrash.open(path, find_symbols=False)
+    except (XcrashError, OSError) as err:
+        _say(str(err))
+        return CANNOT_OPEN
+    return OK if Runner(session).execute("log") else FAILED
+
+
+def prepare(args: argparse.Namespace) -> str | None:
+    """Before opening: why the files cannot be opened (a live system), else None; the
+    System.map files are set apart from the symbol files (``args.system_maps``)."""
+    for path in (args.vmcore, *args.symbol_files):
+        if os.path.realpath(path) in LIVE_SOURCES or path in LIVE_SOURCES:
+            return (f"{path}: live systems are not supported (xcrash reads dumps: save one "
+                    "with makedumpfile, or QEMU's dump-guest-memory)")
+    args.system_maps = [p for p in args.symbol_files if is_system_map(p)]
+    args.symbol_files = [p for p in args.symbol_files if p not in args.system_maps]
+    return None
+
+
+def apply(session: Any, args: argparse.Namespace, settings: dict[str, Any]) -> list[str]:
+    """The options that act on an opened session; the notes to show.  An option the
+    dump contradicts raises XcrashError."""
+    notes = check_system_maps(session, args.system_maps)
+    if args.radix:
+        settings["radix"] = args.radix
+    if args.zero_excluded:
+        session.dump.zero_excluded = True
+    session.module_dir = args.mod_dir
+    if args.xen_phys_start is not None:
+        _check_xen_phys_start(session, args.xen_phys_start)
+    if args.p2m_mfn is not None:
+        session.select(_guest_of_p2m(session, args.p2m_mfn))
+    for target in session.targets.values():
+        if target.kind != "linux":
+            continue
+        for flag in ("no_modules", "no_kallsyms", "active"):
+            if getattr(args, flag):
+                target.cache[f"option {flag}"] = True
+        if args.no_modules and hasattr(target.symbols, "disable_modules"):
+            target.symbols.disable_modules()
+    if args.cpus is not None:
+        notes.extend(_check_cpus(session, args.cpus))
+    return notes
+
+
+def kaslr_offset(text: str | None) -> int | None:
+    """--kaslr's offset (None: auto, xcrash's own finding)."""
+    if text is None or text == "auto":
+        return None
+    return _number(text, "--kaslr")
+
+
+def is_system_map(path: str) -> bool:
+    """Whether ``path`` is a System.map (``address letter name`` lines)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+    except OSError:
+        return False            # the session's open says what is wrong with the file
+    first = head.split(b"\n", 1)[0].split()
+    return (len(first) == 3 and len(first[1]) == 1 and len(first[0]) in (8, 16)
+            and all(c in b"0123456789abcdefABCDEF" for c in first[0]))
+
+
+def check_system_maps(session: Any, maps: list[str]) -> list[str]:
+    """crash takes a System.map to relocate a vmlinux of another build; xcrash checks
+    the map against the vmlinux instead: the notes to show, XcrashError if it differs."""
+    notes = []
+    for path in maps:
+        target = session.targets.get("kernel")
+        symfile = getattr(target, "symfile", None)
+        if symfile is None or getattr(symfile, "kind", None) != "vmlinux":
+            raise XcrashError(f"{path}: a System.map alone gives no types: give the vmlinux "
+                              "of the dumped kernel, or no symbol file (the dump's own kallsyms)")
+        checked = 0
+        with open(path, encoding="latin-1") as f:
+            for line in f:
+                words = line.split()
+                if len(words) != 3 or words[2] not in _MAP_CHECKS:
+                    continue
+                sym = symfile.symbols.get(words[2])
+                if sym is None:
+                    continue
+                checked += 1
+                if sym.address != int(words[0], 16):
+                    raise XcrashError(
+                        f"{path}: {words[2]} at {words[0]}, {sym.address:x} in {symfile.path}: "
+                        "not the vmlinux's map (crash's relocation of another build's "
+                        "vmlinux by the map is not offered: give the dumped kernel's vmlinux)")
+        notes.append(f"{path}: agrees with {symfile.path} ({checked} symbols compared): "
+                     "nothing more to take from it")
+    return notes
+
+
+#: the symbols a System.map is checked by
+_MAP_CHECKS = frozenset(("_text", "_stext", "_etext", "init_task", "linux_banner", "_end",
+                         "swapper_pg_dir", "init_top_pgt"))
+
+
+def _number(text: str, what: str) -> int:
+    """A hexadecimal number, as crash reads these options (0x optional)."""
+    try:
+        return int(text, 16)
+    except ValueError:
+        raise XcrashError(f"{what} {text}: not a number") from None
+
+
+def _check_xen_phys_start(session: Any, text: str) -> None:
+    wanted = _number(text, "--xen_phys_start")
+    xen = session.dump.xen
+    found = getattr(xen, "xen_phys_start", None) if xen is not None else None
+    if xen is None:
+        raise XcrashError(f"--xen_phys_start {text}: the dump is no Xen host's")
+    if found is not None and found != wanted:
+        raise XcrashError(f"--xen_phys_start {text}: the dump's crash note says "
+                          f"{found:#x}")
+
+
+def _guest_of_p2m(session: Any, text: str) -> str:
+    """The target of the PV guest whose p2m frame list list is at MFN ``text`` (doms'
+    P2M_MFN column)."""
+    wanted = _number(text, "--p2m_mfn")
+    xen = session.targets.get("xen")
+    if xen is None:
+        raise XcrashError(f"--p2m_mfn {text}: the dump is no Xen host's with its xen-syms")
+    from .targets.xen.domains import domains
+    known = []
+    for dom in domains(xen):
+        if isinstance(dom.p2m_mfn, int):
+            known.append(f"dom{dom.domain_id} {dom.p2m_mfn:x}")
+            if dom.p2m_mfn == wanted and f"dom{dom.domain_id}" in session.targets:
+                return f"dom{dom.domain_id}"
+    raise XcrashError(f"--p2m_mfn {text}: no PV guest's p2m frame list list is there"
+                      + (f" ({', '.join(known)})" if known else ""))
+
+
+def _check_cpus(session: Any, cpus: int) -> list[str]:
+    target = session.current
+    if target.kind != "linux":
+        return []
+    try:
+        found = len(target.online_cpus)
+    except XcrashError:
+        return []           # the CPUs unreadable: nothing to check the number against
+    if found != cpus:
+        return [f"--cpus {cpus}: the dump's kernel has {found} online CPUs: those are used"]
+    return []
+
+
+def _say(message: str) -> None:
+    print(f"xcrash: {message}", file=sys.stderr, flush=True)
