@@ -40,9 +40,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="xcrash",
         description="Crash-dump analysis shell for Linux and Xen kdump vmcores.",
-        epilog="Without -c/-i: the interactive shell on a terminal, else commands "
-               "are read from standard input.  Exit status: 0 all commands succeeded, "
-               "1 a command failed, 2 a file could not be opened or bad arguments.")
+        epilog="Without -c/-i: the interactive shell on a terminal, else commands are read "
+               "from standard input.  Exit status: 0 all commands succeeded, 1 a command failed, "
+               "2 a file could not be opened or bad arguments.  -h CMD: a command's help page "
+               "(as crash -h CMD).  Live systems (/proc/kcore) are not supported.")
     p.add_argument("-c", dest="batch", action="append", default=[], metavar="CMD",
                    type=lambda s: ("command", s), help="run CMD (repeatable), then exit")
     p.add_argument("-i", dest="batch", action="append", metavar="FILE",
@@ -95,11 +96,7 @@ def run(argv: list[str]) -> int:
     if "--tutorial" in argv:
         from .course import main as tutorial
         return tutorial(argv)
-    try:
-        early_status = crashopts.early(argv)
-    except BrokenPipeError:
-        _silence_stdout()       # xcrash --log DUMP | head
-        return OK
+    early_status = crashopts.early(argv)
     if early_status is not None:
         return early_status
     try:
@@ -194,9 +191,7 @@ def _open(args: argparse.Namespace) -> Any:
             opener = functools.partial(opener, symbols_for=forced)
         if args.dump_only:
             opener = functools.partial(opener, find_symbols=False)
-        kaslr = crashopts.kaslr_offset(getattr(args, "kaslr", None))
-        if kaslr is not None:
-            opener = functools.partial(opener, kaslr=kaslr)
+        opener = crashopts.with_kaslr(opener, getattr(args, "kaslr", None))
         return _open_any_order(opener, [args.vmcore, *args.symbol_files], args.target)
     except XcrashError as exc:
         _say(str(exc))

@@ -14,6 +14,7 @@ system is refused.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from typing import Any
@@ -42,7 +43,8 @@ def add_crash_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no_modules", action="store_true",
                    help="do not read the module list (no module symbols, types or mod)")
     g.add_argument("--no_kallsyms", action="store_true",
-                   help="do not read the modules' kallsyms symbols from the dump")
+                   help="the modules' symbol letters from their ELF symbols alone (t/T "
+                        "for functions, ? for the rest), as crash 9.0.2 shows them")
     g.add_argument("--no_ikconfig", action="store_true",
                    help="accepted: crash does not read the built-in configuration at "
                         "start-up (sys config still does), nor does xcrash")
@@ -70,6 +72,18 @@ def add_crash_options(p: argparse.ArgumentParser) -> None:
 def early(argv: list[str]) -> int | None:
     """The forms that need no session (``-h CMD``, ``--osrelease``, ``--build-id``,
     ``--log``): their exit status, else None."""
+    try:
+        return _early(argv)
+    except BrokenPipeError:
+        # our reader went away (xcrash --log DUMP | head): stdout to /dev/null, so the
+        # final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return OK
+
+
+def _early(argv: list[str]) -> int | None:
     if len(argv) == 2 and argv[0] in ("-h", "--help"):
         return _help_page(argv[1])
     for flag in ("--osrelease", "--build-id", "--log"):
@@ -157,11 +171,11 @@ def apply(session: Any, args: argparse.Namespace, settings: dict[str, Any]) -> l
     return notes
 
 
-def kaslr_offset(text: str | None) -> int | None:
-    """--kaslr's offset (None: auto, xcrash's own finding)."""
+def with_kaslr(opener: Any, text: str | None) -> Any:
+    """The session opener, given --kaslr's offset (none for auto: xcrash's finding)."""
     if text is None or text == "auto":
-        return None
-    return _number(text, "--kaslr")
+        return opener
+    return functools.partial(opener, kaslr=_number(text, "--kaslr"))
 
 
 def is_system_map(path: str) -> bool:

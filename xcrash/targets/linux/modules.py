@@ -226,6 +226,8 @@ def _module_symbols(target: LinuxTarget, mod: Object, name: str, regions: list[t
     symtab, strtab = int(ks.symtab), int(ks.strtab)
     # the nm type letters have their own table since 5.x; before, st_info says
     typetab = int(ks.typetab) if ks.type_.has_member("typetab") else 0
+    if target.cache.get("option no_kallsyms"):
+        typetab = 0         # --no_kallsyms: crash's letters from st_info alone
     raw = bytes(target.space.read(symtab, n * _ELF64_SYM.size))
     types = bytes(target.space.read(typetab, n)) if typetab else b""
     entries = list(_ELF64_SYM.iter_unpack(raw))
@@ -258,10 +260,13 @@ def _module_symbols(target: LinuxTarget, mod: Object, name: str, regions: list[t
 
 def _letter(typed: int, info: int) -> str:
     """crash's letter of a module symbol: before the type table (5.x), the kernel's
-    letter in st_info; with it, ``t``/``T`` for a function by its binding, ``?`` for a
+    letter in st_info (without the table, --no_kallsyms: t/T for a function, else ?);
+    with it, ``t``/``T`` for a function by its binding, ``?`` for a
     local symbol of no type (a ``.LC`` label), else the table's letter in the binding's case."""
     if not typed:
-        return chr(info) if 32 < info < 127 else "?"
+        if 32 < info < 127:
+            return chr(info)        # before 5.x the kernel kept its letter in st_info
+        return {0x02: "t", 0x12: "T"}.get(info, "?")
     letter, kind, bind = chr(typed) if 32 < typed < 127 else "?", info & 0xF, info >> 4
     if kind == 0 and bind == 0:
         return "?"
@@ -298,7 +303,6 @@ def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
     has_orc = arch_t is not None and arch_t.has_member("num_orcs")
     out = []
     problems: list[str] = []
-    kallsyms = not target.cache.get("option no_kallsyms")
     for node in _list_entries(target, head.address, problems):
         mod = target.object_at(mtype, node - list_off)
         try:
@@ -309,8 +313,7 @@ def read_modules(target: LinuxTarget, base_symbols: Any) -> ModuleTable:
             continue
         m = Module(mod.at_, name, base, size, regions)
         try:
-            if kallsyms:            # --no_kallsyms: crash's option leaves them unread
-                m.symbols = _module_symbols(target, mod, name, regions, problems)
+            m.symbols = _module_symbols(target, mod, name, regions, problems)
         except MemoryError_ as err:
             problems.append(f"module {name}: symbols unreadable ({err}): none shown")
         if has_orc:

@@ -63,7 +63,7 @@ def task_addresses(target: LinuxTarget, errors: list[str] | None = None) -> Iter
         for _cpu, address in sorted(active_tasks(target).items()):
             if address not in seen:
                 seen.add(address)
-                yield target.object_at("struct task_struct", address)
+                yield address
         return
     for idle in idle_tasks(target):
         if idle.at_ not in seen:

@@ -198,11 +198,23 @@ def _crash_alias(target: LinuxTarget, sym: Symbol) -> Symbol:
 
 
 def _rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None, int | None]:
-    """The kernel function an exception frame's RIP is in (crash's ``[exception RIP:]``)."""
+    """The kernel function an exception frame's RIP is in (crash's ``[exception RIP:]``);
+    in no function, crash's words for it: a mapped address of module space (its module
+    unknown: --no_modules) "no symbolic reference", another "unknown or invalid
+    address"."""
     if regs["cs"] & 3:
         return None, None
     hit = target.symbols.resolve(regs["rip"])
-    return (display_name(hit[0].name), hit[1]) if hit else (None, None)
+    if hit:
+        return display_name(hit[0].name), hit[1]
+    from .modules import MODULE_SPACE_START
+    if regs["rip"] >= MODULE_SPACE_START:
+        try:
+            target.space.translate(regs["rip"])
+            return "no symbolic reference", 0
+        except MemoryError_:
+            pass                # not mapped: crash's "unknown or invalid address"
+    return "unknown or invalid address", 0
 
 
 def _task_frame(target: LinuxTarget, task: int, item: ExceptionFrame) -> TaskExceptionFrame:
