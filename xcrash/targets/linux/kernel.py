@@ -18,7 +18,8 @@ from ...memory.linux import LinuxKernelSpace
 from ...memory.space import AddressSpace, PhysicalSpace
 from ...memory.x86_64 import PageTableSpace
 from ...symbols.types import Type
-from ..base import Cpu, Target
+from ..base import Cpu
+from .moddebug import ModuleDebugInfo
 from .pyapi import KernelObjects
 
 _BANNER_RELEASE = re.compile(rb"Linux version (\S+)")
@@ -127,7 +128,7 @@ class KernelThread(XcrashError):
         self.task = task
 
 
-class LinuxTarget(KernelObjects, Target):
+class LinuxTarget(KernelObjects, ModuleDebugInfo):
     """A Linux kernel: bare metal, or a Xen guest once its space is built."""
 
     kind = "linux"
@@ -250,37 +251,6 @@ class LinuxTarget(KernelObjects, Target):
         if t is None:
             raise NoSuchType(f"type of variable {name}")
         return t
-
-    def function_type(self, name: str) -> Type | None:
-        """The prototype of a function: the symbol file's, else a loaded module
-        object file's (``mod -s``)."""
-        t = super().function_type(name)
-        if t is None and self.cache.get("modules' debug files"):
-            from .moddebug import function_type
-            t = function_type(self, name)
-        return t
-
-    def module_line(self, address: int) -> tuple[str, int] | None:
-        """(source path, line) of an address in a module whose object file is loaded
-        (``mod -s``), else None."""
-        if not self.cache.get("modules' debug files"):
-            return None
-        from .moddebug import line_for_address
-        return line_for_address(self, address)
-
-    def module_debug_symbol(self, address: int) -> tuple[Any, int] | None:
-        """gdb's name for an address in a module whose object file is loaded (its
-        minimal symbols, then crash's region pseudo-symbols), else None."""
-        if not self.cache.get("modules' debug files"):
-            return None
-        from .moddebug import gdb_symbol
-        return gdb_symbol(self, address)
-
-    def source_line(self, address: int) -> tuple[str, int] | None:
-        hit = self.module_line(address)
-        if hit is not None:
-            return hit
-        return super().source_line(address)
 
     def tasks(self) -> list[Any]:
         """Every task (idle tasks of all CPUs first), as typed objects."""

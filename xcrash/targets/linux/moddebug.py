@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from collections.abc import Iterator
 
 from ...errors import BadSymbolFile, MemoryError_, NoSuchType
@@ -27,6 +27,7 @@ from ...symbols.finder import roots
 from ...symbols.gdbsym import gdb_lookup
 from ...symbols.kofile import module_symbol_file
 from ...symbols.types import Type
+from ..base import Target
 
 if TYPE_CHECKING:
     from ...symbols.symbolfile import SymbolFile
@@ -330,6 +331,39 @@ def _mem_kinds(target: LinuxTarget) -> dict[int, str]:
         return dict(enumerate(("TEXT", "DATA", "RODATA", "RO_AFTER_INIT", "INIT_TEXT",
                                "INIT_DATA", "INIT_RODATA")))   # 6.4's, unchanged since
     return {int(v): str(k).removeprefix("MOD_") for k, v in t.strip_typedefs().enumerators or []}
+
+
+class ModuleDebugInfo(Target):
+    """What a Linux target takes from its modules' loaded object files (a base of
+    ``LinuxTarget``): prototypes, source lines and gdb's names in module code."""
+
+    def function_type(self, name: str) -> Type | None:
+        """The prototype of a function: the symbol file's, else a loaded module
+        object file's (``mod -s``)."""
+        t = super().function_type(name)
+        if t is None and self.cache.get(_KEY):
+            t = function_type(cast("LinuxTarget", self), name)
+        return t
+
+    def module_line(self, address: int) -> tuple[str, int] | None:
+        """(source path, line) of an address in a module whose object file is loaded
+        (``mod -s``), else None."""
+        if not self.cache.get(_KEY):
+            return None
+        return line_for_address(cast("LinuxTarget", self), address)
+
+    def module_debug_symbol(self, address: int) -> tuple[Any, int] | None:
+        """gdb's name for an address in a module whose object file is loaded (its
+        minimal symbols, then crash's region pseudo-symbols), else None."""
+        if not self.cache.get(_KEY):
+            return None
+        return gdb_symbol(cast("LinuxTarget", self), address)
+
+    def source_line(self, address: int) -> tuple[str, int] | None:
+        hit = self.module_line(address)
+        if hit is not None:
+            return hit
+        return super().source_line(address)
 
 
 class ModuleTypes:
