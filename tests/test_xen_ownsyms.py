@@ -97,6 +97,22 @@ def test_the_decoded_table_is_kept_by_build_id(pair) -> None:
     assert [tuple(s) for s in again.symbols] == [tuple(s) for s in own.symbols]
 
 
+def test_a_table_of_text_symbols_only_is_not_used(pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Xen built without CONFIG_LIVEPATCH keeps only its text symbols: no stack_base,
+    idle_vcpu or per-CPU offsets, which the target reads; the table is declined (the
+    session then has VMCOREINFO_XEN's facts and a machine target)."""
+    from xcrash.targets.xen import ownsyms
+    found = ownsyms.find_xen_symbols
+
+    def text_only(*args, **kwargs):
+        symbols, where = found(*args, **kwargs)
+        return [s for s in symbols if s.letter in "tT"], where
+    monkeypatch.setattr(ownsyms, "find_xen_symbols", text_only)
+    with pytest.raises(ownsyms.NoOwnSymbols, match="names no stack_base, idle_vcpu, "
+                       r"__per_cpu_offset \(text symbols only: a build without CONFIG_LIVEPATCH"):
+        ownsyms.own_symbols(pair[0].dump, cached=False)
+
+
 def test_types_are_said_to_need_dwarf(pair) -> None:
     """What needs Xen's types says so in one line, as on the symbols-only path."""
     from xcrash.errors import XcrashError

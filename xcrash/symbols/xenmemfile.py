@@ -71,6 +71,9 @@ def xen_symtab(symbols: list[XenSymbol], image: tuple[int, int],
     [start, end) of Xen's image (its symbols are RELOCATABLE with no delta, as an
     ELF file's); ``read_code`` reads text to find where functions end (None: up to
     the next symbol)."""
+    # an ELF symbol table has its local symbols first: so are they here (the first of a
+    # repeated name is the one it means; sym -l lists the names of an address so)
+    symbols = sorted(symbols, key=lambda s: not s.letter.islower())
     ordered = sorted({s.address for s in symbols})
     bounds = {s.name: s.address for s in symbols if s.name in ("_srodata", "_erodata")}
     rodata = (bounds.get("_srodata", 0), bounds.get("_erodata", 0))

@@ -24,8 +24,12 @@ from .hypervisor import XEN_IMG_OFFSET, XenTarget
 LABEL = "(the dump: Xen's own table)"
 #: how far past its start Xen's image is searched (4.17's and 4.20's are under 6 MiB)
 IMAGE_SPAN = 16 << 20
+#: what the hypervisor target reads through symbols, which a table of text symbols only
+#: (Xen built without CONFIG_LIVEPATCH: no ``--all-symbols``) lacks; without them the
+#: VMCOREINFO_XEN path serves better than the names
+NEEDED = ("stack_base", "idle_vcpu", "__per_cpu_offset")
 #: the symbol cache's part (bump the suffix when what is kept changes)
-CACHE_PART = "xen-own-symbols-1"
+CACHE_PART = "xen-own-symbols-2"
 
 
 class NoOwnSymbols(XcrashError):
@@ -54,6 +58,11 @@ def own_symbols(dump: Any, cached: bool = True) -> XenMemorySymbolFile:
         raise NoOwnSymbols(str(err)) from None
     except MemoryError_ as err:
         raise NoOwnSymbols(f"Xen's symbol table unreadable: {err}") from None
+    names = {s.name for s in symbols}
+    missing = [n for n in NEEDED if n not in names]
+    if missing:
+        raise NoOwnSymbols(f"Xen's own table names no {', '.join(missing)} (text symbols only: "
+                           "a build without CONFIG_LIVEPATCH keeps no others); give xen-syms")
     end = next((s.address for s in symbols if s.name == "_end"), start + IMAGE_SPAN)
 
     def read_code(address: int, size: int) -> bytes:
