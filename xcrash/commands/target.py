@@ -65,7 +65,10 @@ targets: dom0's p2m root comes from Xen's crash note, a domU's from the
 shared_info pointer near the start of its struct domain (proved by its
 vmlinux's banner and build-id); the vCPUs' registers come from the pCPUs'
 guest frames and struct vcpu's saved frame (start-up says which).  With no
-xen-syms the session starts in dom0, as crash's dom0 session does.
+xen-syms the session starts in dom0, as crash's dom0 session does, and the
+hypervisor's symbols come from Xen's own table in the dump (the one Xen names
+its backtraces with: SYMBOLS `(the dump: Xen's own table)`), as a symbols-only
+xen-syms's do.
 """
     example = "target\ntarget dom1\nps\ndom xen"
 

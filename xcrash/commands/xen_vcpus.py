@@ -61,7 +61,8 @@ Every vCPU of every domain (doms order), as crash lists them:
 `>` marks the vCPU a physical CPU was running (cpu_info's current_vcpu),
 `*` the crashing CPU's.  With lazy context switching a pCPU that runs its idle
 vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
-With a symbols-only xen-syms (Debian's -dbg) the vCPUs are read at the fixed
+With a symbols-only xen-syms (Debian's -dbg), or Xen's own symbol table read
+from the dump when no xen-syms is given, the vCPUs are read at the fixed
 offsets struct domain and struct vcpu have kept since Xen 4.2, each checked
 against its domain, and the runstate where its layout fits every vCPU and says
 RUNNING exactly for those the pCPUs ran (?? and a warning when no single offset
