@@ -126,6 +126,12 @@ def test_types_are_said_to_need_dwarf(pair) -> None:
             with_elf.run(command)
 
 
+def test_xen_4_17_lays_out_domains_and_vcpus_as_ever(pair) -> None:
+    from xcrash.targets.xen.domainlist import fixed_layout
+    found = fixed_layout(pair[0].targets["xen"])
+    assert (found.domain_vcpu_array, found.vcpu_domain, found.source) == (8, 16, "the domain list")
+
+
 # -- the table's layouts, made up (no dump of Xen 4.21 exists here) ------------------------
 ORIGIN = 0xFFFF82D040000000
 STEXT = ORIGIN + 0x200000
@@ -191,3 +197,41 @@ def test_a_made_up_table_decodes(ends: bool) -> None:
     fn3 = table.lookup("fn3")
     assert fn3.size == (0x23 if ends else 0x40)
     assert table.resolve(STEXT + 0x40 * 3 + 5) == (fn3, 5)
+
+
+# -- struct domain and struct vcpu as Xen 4.18 and 4.20 moved them, without DWARF ----------
+class _Memory:
+    """Little-endian words at addresses (anything else reads as zeros)."""
+
+    def __init__(self, words: dict[int, int]) -> None:
+        self.words = words
+
+    def read_u64(self, address: int) -> int:
+        return self.words.get(address, 0)
+
+    def read_u32(self, address: int) -> int:
+        return self.words.get(address, 0) & 0xFFFFFFFF
+
+
+@pytest.mark.parametrize("array_off, domain_off", [(8, 16), (8, 24), (16, 24)],
+                         ids=["4.17", "4.18", "4.20"])
+def test_where_a_domain_keeps_its_vcpus_is_found_from_the_domain_list(
+        monkeypatch: pytest.MonkeyPatch, array_off: int, domain_off: int) -> None:
+    """d->vcpu moved behind unique_id (4.20), v->domain behind vcpu_info_area (4.18):
+    the pair that links each domain to its vCPU 0 and back is the one taken."""
+    from types import SimpleNamespace
+
+    from xcrash.targets.xen import domainlist
+    domains = [0xFFFF830000100000 + 0x10000 * i for i in range(3)]
+    words: dict[int, int] = {}
+    for i, d in enumerate(domains):
+        array, vcpu = d + 0x8000, d + 0x9000
+        words.update({d + 4: 1 + i, d + array_off: array, array: vcpu, vcpu + domain_off: d})
+        # what the other candidate offsets hold: a vcpu_info pointer, unique_id
+        words.setdefault(d + (16 if array_off == 8 else 8), 0x1000 + i)
+        words.setdefault(vcpu + (24 if domain_off == 16 else 16), 0xFFFF830000001000)
+    monkeypatch.setattr(domainlist, "domain_list", lambda target: iter(domains))
+    target = SimpleNamespace(has_types=False, space=_Memory(words), cache={})
+    found = domainlist.fixed_layout(target)     # type: ignore[arg-type]
+    assert (found.domain_vcpu_array, found.vcpu_domain, found.source) == \
+        (array_off, domain_off, "the domain list")

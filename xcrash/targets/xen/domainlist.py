@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, NoSuchSymbol, XcrashError
+from ..base import cached_per_target
 from . import layout
 
 if TYPE_CHECKING:
@@ -66,6 +67,63 @@ def special_domains(target: XenTarget) -> list[int]:
     return out
 
 
+@dataclass(frozen=True)
+class FixedLayout:
+    """Where ``struct domain`` keeps its vCPU array and ``struct vcpu`` its domain:
+    after ``max_vcpus`` (4.2 to 4.19) or after ``unique_id`` too (4.20 on); after the
+    ``vcpu_info`` pointer (to 4.17) or the two-pointer ``vcpu_info_area`` (4.18 on)."""
+    domain_vcpu_array: int
+    vcpu_domain: int
+    #: how it was found: "DWARF", "the domain list" or "assumed"
+    source: str
+
+
+#: the places each has had (layout.py's first)
+VCPU_ARRAY_OFFSETS = (layout.DOMAIN_VCPU_ARRAY, layout.DOMAIN_VCPU_ARRAY_4_20)
+VCPU_DOMAIN_OFFSETS = (layout.VCPU_DOMAIN, layout.VCPU_DOMAIN_4_18)
+
+
+@cached_per_target
+def fixed_layout(target: XenTarget) -> FixedLayout:
+    """The offsets of :class:`FixedLayout`: from DWARF, else the pair that links the
+    domains on ``domain_list`` and their first vCPU both ways (``d->vcpu[0]->domain``
+    is ``d``, its ``vcpu_id`` 0), for every domain that has one; else the oldest
+    (with a warning where domains could be read but none agreed)."""
+    if target.has_types:
+        return FixedLayout(target.offsetof("struct domain", "vcpu"),
+                           target.offsetof("struct vcpu", "domain"), "DWARF")
+    space = target.space
+    agreed: set[tuple[int, int]] | None = None
+    try:
+        for addr in domain_list(target):
+            fits = set()
+            for array_off in VCPU_ARRAY_OFFSETS:
+                array = space.read_u64(addr + array_off)
+                if not array or not 0 < space.read_u32(addr + layout.DOMAIN_MAX_VCPUS) \
+                        <= VCPU_LIMIT:
+                    continue
+                try:
+                    vcpu = space.read_u64(array)
+                    fits |= {(array_off, off) for off in VCPU_DOMAIN_OFFSETS
+                             if vcpu and space.read_u64(vcpu + off) == addr
+                             and space.read_u32(vcpu + layout.VCPU_ID) == 0}
+                except MemoryError_:
+                    continue        # not a vCPU array there: the other offset
+            if fits:
+                agreed = fits if agreed is None else agreed & fits
+    except XcrashError as err:
+        caveat(f"the domain list unreadable ({err}): struct domain and struct vcpu taken "
+               "as Xen 4.17 lays them out")
+        agreed = None
+    if agreed is not None and len(agreed) == 1:
+        array_off, vcpu_domain = next(iter(agreed))
+        return FixedLayout(array_off, vcpu_domain, "the domain list")
+    if agreed is not None:
+        caveat("no single layout of struct domain and struct vcpu links the domains to their "
+               "vCPUs: Xen 4.17's taken")
+    return FixedLayout(layout.DOMAIN_VCPU_ARRAY, layout.VCPU_DOMAIN, "assumed")
+
+
 def idle_domain(target: XenTarget) -> int | None:
     """The idle domain: ``idle_vcpu[0]->domain``."""
     if target.symbols is None:
@@ -76,7 +134,7 @@ def idle_domain(target: XenTarget) -> int | None:
             return None
         if target.has_types:
             return int(target.object_at("struct vcpu", vcpu0).domain)
-        return target.space.read_u64(vcpu0 + layout.VCPU_DOMAIN)
+        return target.space.read_u64(vcpu0 + fixed_layout(target).vcpu_domain)
     except NoSuchSymbol:
         return None         # a xen-syms without idle_vcpu
     except MemoryError_ as err:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from ...caveats import caveat
 from ...errors import MemoryError_, NoSuchSymbol, XcrashError
 from . import layout
-from .domainlist import (VCPU_LIMIT, Domain, domain_list, idle_domain, special_domains,
-                         type_letter)
+from .domainlist import (VCPU_LIMIT, Domain, domain_list, fixed_layout, idle_domain,
+                         special_domains, type_letter)
 
 if TYPE_CHECKING:
     from .hypervisor import XenTarget
@@ -52,8 +52,9 @@ def vcpus_by_fixed_layout(target: XenTarget, addr: int) -> list[int]:
     check out (``doms`` shows ``?``)."""
     space = target.space
     try:
+        fixed = fixed_layout(target)
         count = space.read_u32(addr + layout.DOMAIN_MAX_VCPUS)
-        array = space.read_u64(addr + layout.DOMAIN_VCPU_ARRAY)
+        array = space.read_u64(addr + fixed.domain_vcpu_array)
         if not 0 < count <= VCPU_LIMIT or not array:
             return []
         pointers = [p for (p,) in struct.iter_unpack("<Q", space.read(array, 8 * count))]
@@ -61,7 +62,7 @@ def vcpus_by_fixed_layout(target: XenTarget, addr: int) -> list[int]:
         for index, vcpu in enumerate(pointers):
             if not vcpu:
                 continue
-            if space.read_u64(vcpu + layout.VCPU_DOMAIN) != addr \
+            if space.read_u64(vcpu + fixed.vcpu_domain) != addr \
                     or space.read_u32(vcpu + layout.VCPU_ID) != index:
                 return []
             out.append(vcpu)

@@ -23,6 +23,7 @@ from ...memory.xen_pv import P2m, PvKernelSpace
 from ..linux.tasks import active_tasks
 from ..linux.unwind import Stacks
 from . import layout
+from .domainlist import fixed_layout
 from .domains import Domain, domains
 from .guestsyms import EVERYWHERE, SymbolSearch
 from .hypervisor import STACK_SIZE
@@ -217,7 +218,8 @@ def _idle_pcpu_frames(xen: XenTarget) -> list[tuple[int, dict[str, int]]]:
             if info is None:
                 continue        # said by _cpu_info_near_note when it is a read error
             current = xen.space.read_u64(info + layout.CPU_INFO_CURRENT_VCPU)
-            domain = xen.space.read_u64(current + layout.VCPU_DOMAIN) if current else 0
+            domain = xen.space.read_u64(current + fixed_layout(xen).vcpu_domain) \
+                if current else 0
             if domain and xen.space.read_u16(domain + layout.DOMAIN_ID) < DOMID_FIRST_RESERVED:
                 continue                # a guest vCPU runs there: its frame is taken
             raw = xen.space.read(info, layout.CPU_USER_REGS_SIZE)

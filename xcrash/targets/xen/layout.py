@@ -1,5 +1,6 @@
 """Where Xen keeps things when its DWARF is not at hand: the offsets that have not
-moved (x86_64, Xen 4.2 to 4.17), each written once.
+moved (x86_64, Xen 4.2 to 4.17), each written once, and the places the few that did
+move have had since (which one a dump has: ``domainlist.fixed_layout``).
 
 With a xen-syms that has DWARF the helpers ask the types instead (the vCPU members:
 :func:`xcrash.targets.xen.vcpus.vcpu_layout`); these are what a symbols-only
@@ -13,12 +14,16 @@ from __future__ import annotations
 VCPU_ID = 0
 VCPU_PROCESSOR = 4
 VCPU_DOMAIN = 16
+#: 4.18 on: struct guest_area vcpu_info_area (two pointers) before the domain
+VCPU_DOMAIN_4_18 = 24
 
 # -- struct domain's first members: domid_t domain_id, unsigned int max_vcpus,
 #    struct vcpu **vcpu (since Xen 4.2)
 DOMAIN_ID = 0
 DOMAIN_MAX_VCPUS = 4
 DOMAIN_VCPU_ARRAY = 8
+#: 4.20 on: uint64_t unique_id before the vCPU array
+DOMAIN_VCPU_ARRAY_4_20 = 16
 
 # -- struct cpu_info at the top of a pCPU's primary stack: the guest frame
 #    (struct cpu_user_regs, 200 bytes) first, then processor_id and current_vcpu;

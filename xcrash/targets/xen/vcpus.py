@@ -25,6 +25,7 @@ from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ..base import cached_per_target
 from . import layout
+from .domainlist import fixed_layout
 from .domains import Domain, domains, find_domain, parse_hex
 from .pcpus import crashing_vcpu, pcpus, running_vcpus
 
@@ -58,7 +59,7 @@ class VcpuLayout:
             self.domain = t.offsetof("domain")
         else:
             self.vcpu_id, self.processor, self.domain = \
-                layout.VCPU_ID, layout.VCPU_PROCESSOR, layout.VCPU_DOMAIN
+                layout.VCPU_ID, layout.VCPU_PROCESSOR, fixed_layout(target).vcpu_domain
 
     @cached_property
     def runstate(self) -> int | None:
