@@ -63,8 +63,10 @@ Every vCPU of every domain (doms order), as crash lists them:
 vCPU may still hold a guest vCPU's registers: JSON's state_loaded says which.
 With a symbols-only xen-syms (Debian's -dbg), or Xen's own symbol table read
 from the dump when no xen-syms is given, the vCPUs are read at the fixed
-offsets struct domain and struct vcpu have kept since Xen 4.2, each checked
-against its domain, and the runstate where its layout fits every vCPU and says
+offsets struct domain and struct vcpu have kept since Xen 4.2 (the vCPU array
+and the vCPU's domain, which moved in 4.18 and 4.20, where they link every
+domain to its first vCPU and back), each checked against its domain, and the
+runstate where its layout fits every vCPU and says
 RUNNING exactly for those the pCPUs ran (?? and a warning when no single offset
 does).
 """
