@@ -38,8 +38,8 @@ def add_crash_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--zero_excluded", action="store_true",
                    help="read pages the dump excluded as zero-filled (set zero_excluded on)")
     g.add_argument("--active", action="store_true",
-                   help="only the CPUs' active tasks (ps, foreach, set PID...); unlike "
-                        "crash, ps shows their real PPID (crash: -1)")
+                   help="only the CPUs' active tasks (ps, foreach, set PID...); ps shows "
+                        "PPID -1 for a parent not tracked, as crash")
     g.add_argument("--no_modules", action="store_true",
                    help="do not read the module list (no module symbols, types or mod)")
     g.add_argument("--no_kallsyms", action="store_true",

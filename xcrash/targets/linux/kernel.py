@@ -237,10 +237,13 @@ class LinuxTarget(KernelObjects, ModuleDebugInfo):
         """The declared type of a global variable: the symbol file's (DWARF, or BTF for
         per-CPU variables), else, without DWARF, the kernel's declaration as
         ``globals.py`` knows it, checked against BTF."""
-        t = self.symfile.variable_type(name) if self.symfile is not None else None
-        if t is None and self.cache.get("modules' debug files"):
+        t = None
+        in_module = self.cache.get("modules' debug files") and self.symbols.get(name) is None
+        if in_module:       # a module's variable (mod -s): its object file first
             from .moddebug import variable_type
             t = variable_type(self, name)
+        if t is None and self.symfile is not None:
+            t = self.symfile.variable_type(name)
         if t is None and self.symfile is not None and not self.symfile.has_dwarf:
             from .globals import declared_type
             t = declared_type(self, name)

@@ -163,7 +163,9 @@ class _PsFields:
                 pages += deltas
             vsz, rss = total_vm * 4, max(pages, 0) * 4
         ppid = 0
-        if pid:
+        if pid and parent not in active and self.target.cache.get("option active"):
+            ppid = -1           # --active: crash tracks no parent, and says -1
+        elif pid:
             ppid = pids.get(parent, -1)
             if ppid < 0:
                 ppid = pids[parent] = self.pid.read(parent)[0]
