@@ -89,6 +89,8 @@ def test_session_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     (["--kaslr", "0x1234", DUMP, VMLINUX],
      "--kaslr 0x1234: the dump's VMCOREINFO says KERNELOFFSET=24400000"),
     (["--kaslr", "zz", DUMP, VMLINUX], "--kaslr zz: not a number"),
+    (["--dump-only", "--kaslr", "1234", DUMP],       # the kernel's own symbols (kallsyms)
+     "--kaslr 0x1234: the kernel's KASLR offset is 0x24400000"),
     (["/proc/kcore", VMLINUX], "/proc/kcore: live systems are not supported (xcrash reads "
                                "dumps: save one with makedumpfile, or QEMU's "
                                "dump-guest-memory)"),

@@ -229,6 +229,11 @@ class Session:
                 messages.append(_no_vmlinux_message(vmcore, dump, symfiles))
         if dump.vmcoreinfo is not None:
             messages.extend(f"{vmcore}: {problem}" for problem in dump.vmcoreinfo.problems)
+        kernel_layout = getattr(targets.get("kernel"), "layout", None)
+        if kaslr is not None and kernel_layout is not None \
+                and kernel_layout.kaslr_offset != kaslr:
+            raise XcrashError(f"--kaslr {kaslr:#x}: the kernel's KASLR offset is "
+                              f"{kernel_layout.kaslr_offset:#x}")
         current = target or next(iter(targets))
         if current not in targets:
             raise NoSuchTarget(current, list(targets))

@@ -49,7 +49,7 @@ def module_symbol_file(path: str, sections: Mapping[str, int]) -> SymbolFile:
     address of each allocated section the kernel kept); BadSymbolFile if it is not
     a relocatable x86-64 ELF file."""
     if not os.path.isfile(path):
-        raise BadSymbolFile(path, "no such file")
+        raise BadSymbolFile(path, "not a regular file" if os.path.exists(path) else "no such file")
     elf_path = path
     if path.endswith(".xz"):
         try:
