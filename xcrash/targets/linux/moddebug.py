@@ -78,6 +78,9 @@ def load(target: LinuxTarget, module: Module, path: str,
     sections = section_addresses(target, module)
     guessed = _sections_from_symbols(path, module, sections)
     sections.update({k: v for k, v in guessed.items() if k not in sections})
+    if ".text" not in sections:
+        raise BadSymbolFile(path, f"where module {module.name}'s sections lie is unknown (no "
+                                  "readable sect_attrs, no function in common with its kallsyms)")
     symfile = module_symbol_file(path, sections)
     _check_build(symfile, module, path)
     entry = ModuleDebug(module.name, path, symfile, sections, with_sections)
