@@ -25,6 +25,15 @@ DIFFERS = {
         "sbitmapq ffff975a80a3bcd0":
             "crash 9.0.2 stops at the wait queues (6.1's sbq_wait_state has no wait_cnt)",
     },
+    "linux-sysrq/rd-rest.txt": {},      # rd -R, -f, -r (-r writes /tmp/xcrash-rd-test.bin)
+    "linux-sysrq/shell.txt": {
+        "set -v": "scroll (a pager here), silent (crash ran with -s), edit (prompt_toolkit's "
+                  "keys), the symbol and dump files' paths, xcrash's own settings after",
+        "set silent": "crash ran with -s (silent on: it says nothing)",
+        "set print_array on": "gdb's one-element-per-line arrays are refused, saying why",
+        "set edit": "xcrash's line editing is prompt_toolkit's emacs-style keys",
+        "gdb p jiffies": "there is no gdb behind xcrash: one line says so",
+    },
     "scale-6.12-1k/subsystems.txt": {
         "net -R 4 596": "crash prints its usage (-R needs -s or -S); xcrash says so",
         "net -R ffff8ea3509b9c80 596 315":
@@ -58,10 +67,17 @@ def scale():
 
 @pytest.fixture(scope="module", params=sorted(DIFFERS))
 def replayed(request):
+    from xcrash.targets.linux.tasks import active_tasks, mark_active
     name = request.param
     session = (request.getfixturevalue("sysrq") if name.startswith("linux-sysrq")
                else request.getfixturevalue("scale"))
-    return name, replay(session, REFS / name)
+    results = replay(session, REFS / name)
+    Path("/tmp/xcrash-rd-test.bin").unlink(missing_ok=True)
+    # the session is shared: `set -a` is undone (each CPU's dumped task marked again)
+    target = session.current
+    for cpu, task in active_tasks(target, as_dumped=True).items():
+        mark_active(target, cpu, task)
+    return name, results
 
 
 def test_equal_crash(replayed) -> None:
@@ -78,6 +94,60 @@ def test_known_differences_still_differ(replayed) -> None:
     commands = {c for c, _w, _g in results}
     assert set(DIFFERS[name]) <= commands
     assert not [c for c, w, g in results if c in DIFFERS[name] and w == g]
+
+
+def _runner(session):
+    import io
+
+    from xcrash.engine.runner import Runner
+    out, err = io.StringIO(), io.StringIO()
+    return Runner(session, out=out, err=err), out, err
+
+
+def test_history_requests(sysrq) -> None:
+    """crash's h, r, r N, rN, !N, !!, r STRING; each recalled line echoed after the
+    prompt and kept in the history again."""
+    runner, out, err = _runner(sysrq)
+    for line in ("eval 1", "eval 2", "r", "r 1", "r2", "!1", "!!", "r eval 2", "h"):
+        assert runner.execute(line), err.getvalue()
+    text = out.getvalue()
+    assert text.count("xcrash> eval 2\n") == 3 and text.count("xcrash> eval 1\n") == 3
+    assert text.endswith("".join(f"[{i}] {t}\n" for i, t in enumerate(
+        ["eval 1", "eval 2", "eval 2", "eval 1", "eval 2", "eval 1", "eval 1", "eval 2"], 1)))
+    assert not runner.execute("r 99") and "command 99 not entered yet!" in err.getvalue()
+    assert not runner.execute("r zz") and "invalid repeat request: r zz" in err.getvalue()
+
+
+def test_repeat_until_interrupted(sysrq) -> None:
+    """repeat runs its command until Ctrl-C (here: once three runs are out)."""
+    runner, out, err = _runner(sysrq)
+    runner.interrupt.is_set = lambda: out.getvalue().count("hexadecimal") >= 3
+    assert not runner.execute("repeat eval 5")
+    assert out.getvalue().count("hexadecimal: 5") >= 3
+    assert err.getvalue() == "xcrash: repeat: interrupted\n"
+    for bad, message in (("repeat", "usage"), ("repeat -2 nosuch", "nosuch: not a command")):
+        assert not runner.execute(bad) and message in err.getvalue()
+
+
+def test_input_redirection(sysrq, tmp_path) -> None:
+    """cmd args < file: one run per line of the file; < inside an expression is not one."""
+    from xcrash.engine.line import parse
+    assert parse("p (1 < 2)").input is None and parse("eval 1 << 3").input is None
+    runner, out, err = _runner(sysrq)
+    args = tmp_path / "args"
+    args.write_text("5\n\n6\n")
+    assert runner.execute(f"eval < {args}") and out.getvalue().count("hexadecimal") == 2
+    assert not runner.execute(f"eval < {tmp_path / 'absent'}")
+
+
+def test_rd_raw_copy(sysrq, tmp_path) -> None:
+    """rd -r writes the bytes it says it copied (crash 9.0.2 says so and leaves an
+    empty file)."""
+    runner, out, _err = _runner(sysrq)
+    dest = tmp_path / "banner"
+    assert runner.execute(f"rd -r {dest} linux_banner 13")
+    assert dest.read_bytes() == b"Linux version"
+    assert out.getvalue().startswith("13 bytes copied from 0x")
 
 
 def test_source_listing(tmp_path) -> None:

@@ -116,6 +116,7 @@ def run(argv: list[str]) -> int:
         return CANNOT_OPEN
 
     settings = default_settings()
+    settings["silent"] = bool(args.silent)       # crash's -s sets its silent variable
     if args.json:
         settings["output"] = "json"
     try:

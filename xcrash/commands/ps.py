@@ -80,8 +80,10 @@ def arguments_lines(records: Iterable[TaskArguments]) -> Iterator[str]:
 
 
 def ancestry_lines(records: Iterable[TaskFamily]) -> Iterator[str]:
-    return separated([" " * depth + task_header(t) for depth, t in enumerate(r.related)]
-                     for r in records)
+    """ps -p: each task's chain of parents, a blank line after each (as crash)."""
+    for r in records:
+        yield from (" " * depth + task_header(t) for depth, t in enumerate(r.related))
+        yield ""
 
 
 def family_lines(records: Iterable[TaskFamily], *, empty: str) -> Iterator[str]:

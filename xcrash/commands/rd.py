@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import CommandError
 from ..memory.space import AddressSpace
-from ..results import Records
+from ..results import Records, text_lines
 from ..targets.memory import Chars, Word, printable, string, words
 from .args import parse_address, parse_number
 from .base import ANY_TARGET, Command, Context, Option
@@ -70,7 +70,10 @@ is a number of units (decimal).
 
 A page that makedumpfile excluded or that is not in the dump stops the display
 at that address: an error when it is the first, else a warning after the lines
-read before it.  A long display is shown as it is read.
+read before it.  A long display is shown as it is read.  -R shows the count
+units that end at the address; -f reads the dump file itself (the address is an
+offset in it); -r FILE copies count bytes (or up to -e's address) to FILE
+instead of showing them.
 """
     example = "rd -64 jiffies\nrd -s init_task 8\nrd -a linux_banner"
     options = (
@@ -93,7 +96,12 @@ read before it.  A long display is shown as it is read.
                metavar="offs"),
         Option("-e", "end", "read up to this end address (instead of a count)",
                takes_value=True, metavar="addr"),
+        Option("-R", "reverse", "the units up to and including the address"),
+        Option("-f", "file", "the address is an offset in the dump file"),
+        Option("-r", "raw", "copy the bytes to this file", takes_value=True, metavar="file"),
     )
+    synopsis = ("rd [-adDsSupxmfNR][-8|-16|-32|-64][-o offs][-e addr][-r file][address|symbol]\n"
+                "   [count]")
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
@@ -115,6 +123,14 @@ read before it.  A long display is shown as it is read.
             count = max((end - addr) // (1 if opts["ascii"] else unit), 1)
         else:
             count = None
+        if opts["raw"] is not None:
+            return self._copy(space, addr, opts["raw"],
+                              parse_number(rest[1], 10) if len(rest) > 1 else None,
+                              parse_address(target, opts["end"]) if opts["end"] else None)
+        if opts["reverse"] and count and count > 1:
+            addr -= (count - 1) * (1 if opts["ascii"] else unit)
+            if addr < 0:
+                raise CommandError(f"rd: -R: the {count} units before {rest[0]} start below 0")
         if opts["ascii"]:
             return Records(string(space, addr, count), chars_lines)
         namer: Callable[[int], str | None] | None = None
@@ -134,9 +150,33 @@ read before it.  A long display is shown as it is read.
                        layout)
 
     @staticmethod
+    def _copy(space: AddressSpace, addr: int, path: str, count: int | None,
+              end: int | None) -> Records:
+        """rd -r: count bytes (or up to ``end``) from the address into a file."""
+        if count is None and end is None:
+            raise CommandError("rd: -r option requires either a count argument or the -e "
+                               "option")
+        size = count if count is not None else (end or addr) - addr
+        if size <= 0:
+            raise CommandError(f"rd: invalid count: {size}")
+        data = space.read(addr, size)
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as err:
+            raise CommandError(f"rd: cannot open {path}: {err.strerror}") from None
+        return text_lines(f"{size} bytes copied from 0x{addr:x} to {path}")
+
+    @staticmethod
     def _space(ctx: Context, opts: dict[str, Any]) -> AddressSpace:
         from ..targets.linux.kernel import LinuxTarget
         target = ctx.target
+        if opts["file"]:
+            from ..memory.filespace import FileSpace
+            dump = getattr(ctx.session, "dump", None)
+            if dump is None:
+                raise CommandError("-f option requires a dumpfile")
+            return FileSpace.of_dump(dump)
         if opts["physical"] or opts["machine"]:
             return target.phys_space
         if opts["user"]:

@@ -16,6 +16,7 @@ from ..layouts.tasks import context_lines
 from ..results import Records
 from ..targets.linux.context import (NoPanicTask, TaskContext, cpu_task, current_task,
                                      panic_task_address, resolve_task, task_context)
+from . import crashvars
 from .base import ANY_TARGET, Command, Context, Option
 
 if TYPE_CHECKING:
@@ -80,9 +81,19 @@ class Setting:
 
 
 def setting_lines(records: Iterable[Setting]) -> Iterator[str]:
-    """``set NAME``: one setting."""
+    """``set NAME``: one setting (offline as set -v shows it, as crash)."""
     for r in records:
-        yield f"{'output radix' if r.setting == 'radix' else r.setting}: {r.described}"
+        if r.setting == "offline":
+            yield f"{r.setting:>13}: {r.described}"
+        else:
+            yield f"{'output radix' if r.setting == 'radix' else r.setting}: {r.described}"
+
+
+#: set -v's order: crash's variables as crash lists them, then xcrash's own
+VERBOSE_ORDER = ["scroll", "radix", "refresh", "print_max", "print_array", "console", "debug",
+                 "core", "hash", "silent", "edit", "namelist", "dumpfile", "unwind",
+                 "zero_excluded", "null-stop", "gdb", "scope", "offline", "redzone", "error",
+                 "color", "output", "explain"]
 
 
 def settings_lines(records: Iterable[Setting]) -> Iterator[str]:
@@ -102,6 +113,20 @@ def has_task_context(target: Target) -> bool:
     return isinstance(target, LinuxTarget)
 
 
+@dataclass
+class ActiveMark:
+    """set -a: the task now taken as the one active on its CPU."""
+    pid: int
+    comm: str
+    task: int
+    cpu: int
+
+
+def active_mark_lines(records: Iterable[ActiveMark]) -> Iterator[str]:
+    for r in records:
+        yield f'"{r.comm}" task {r.task:x} has been marked as the active task on cpu {r.cpu}'
+
+
 class SetCommand(Command):
     name = "set"
     arguments = "[setting [value]] | [pid | task]"
@@ -109,6 +134,8 @@ class SetCommand(Command):
     group = "session"
     targets = ANY_TARGET
     options = (Option("-v", "verbose", "show every setting"),
+               Option("-a", "active", "this task becomes the active task of its CPU",
+                      takes_value=True, metavar="pid|task"),
                Option("-p", "panic", "the panic task becomes the context"),
                Option("-c", "cpu", "the task active on this CPU becomes the context",
                       takes_value=True, metavar="cpu"))
@@ -116,22 +143,42 @@ class SetCommand(Command):
         "With a setting name and a value, changes it; with a name alone, shows it; "
         "with -v, shows every setting.  Settings:\n\n"
         + "\n".join(f"  {name:<14} {text}" for name, text in SETTINGS.items())
-        + "\n\nOn a Linux target, a PID or task address (crash's `set PID`), -c and -p "
+        + "\n\ncrash's variables: print_max (array elements and string characters p and "
+        "struct show), null-stop (char arrays end at their first NUL), offline (show|hide: "
+        "offline CPUs in mach -c and the like), scope (a text address, shown; xcrash's "
+        "types are the same in every scope), refresh, hash, silent, debug (kept, no "
+        "effect on a dump); print_array, console, core, edit, namelist, dumpfile, unwind, "
+        "gdb, redzone and error show crash's value and refuse another, saying why.\n\n"
+        "On a Linux target, a PID or task address (crash's `set PID`), -c and -p "
         "select the task context that commands without a task argument use (bt, task, "
-        "vm, ...), and `set` alone shows it; elsewhere `set` alone shows the settings."
+        "vm, ...), and `set` alone shows it; elsewhere `set` alone shows the settings.  "
+        "-a makes a task the one active on its CPU (what bt -a, ps and runq take as "
+        "running there), as crash does on a dump."
     )
     example = "set radix 16\nset radix 10\nset -v\nset"
 
     def run(self, ctx: Context, args: list[str]) -> Records:
         opts, rest = self.parse(args)
         chosen = [f for f, given in (("-v", opts["verbose"]), ("-p", opts["panic"]),
-                                     ("-c", opts["cpu"] is not None)) if given]
+                                     ("-c", opts["cpu"] is not None),
+                                     ("-a", opts["active"] is not None)) if given]
         if len(chosen) > 1 or chosen and rest:
             raise CommandError(f"set: invalid argument: {' '.join(args)}")
         if opts["verbose"]:
-            return Records([self._setting(ctx, name) for name in SETTINGS], settings_lines)
+            return Records([self._setting(ctx, name, listed=True) for name in VERBOSE_ORDER],
+                           settings_lines)
         if rest and rest[0] in SETTINGS:
             return self._set(ctx, rest[0], rest[1:])
+        if rest and rest[0] in crashvars.BY_NAME:
+            if len(rest) > 2:
+                raise CommandError(f"{rest[0]}: one value expected")
+            if len(rest) == 2:
+                crashvars.change(ctx, rest[0], rest[1])
+            if rest[0] == "silent" and ctx.settings.get("silent"):
+                return Records([], setting_lines)       # crash says nothing when silent
+            return Records([self._setting(ctx, rest[0])], setting_lines)
+        if opts["active"] is not None:
+            return self._active(ctx, opts["active"])
         target = ctx.target
         if not has_task_context(target):
             if not rest and not chosen:
@@ -172,7 +219,23 @@ class SetCommand(Command):
         return Records([self._setting(ctx, name)], setting_lines)
 
     @staticmethod
-    def _setting(ctx: Context, name: str) -> Setting:
+    def _active(ctx: Context, word: str) -> Records:
+        """set -a: the task becomes the active one of its CPU (dumps only)."""
+        from ..targets.linux.kernel import LinuxTarget
+        from ..targets.linux.tasks import mark_active
+        target = ctx.target
+        if not isinstance(target, LinuxTarget):
+            raise CommandError(f"set: -a: the {target.kind} target has no tasks")
+        addr = resolve_task(target, word)
+        found = task_context(target, addr)
+        mark_active(target, found.cpu, addr)
+        return Records([ActiveMark(found.pid, found.comm, addr, found.cpu)], active_mark_lines)
+
+    @staticmethod
+    def _setting(ctx: Context, name: str, listed: bool = False) -> Setting:
+        if name in crashvars.BY_NAME:
+            text = crashvars.show(ctx, name, listed)
+            return Setting(name, text, text)
         if name == "zero_excluded":
             value = bool(getattr(ctx.session.dump, "zero_excluded", False))
         else:

@@ -7,7 +7,9 @@ Used by the interactive shell and by batch runs alike.
 - ``cmd args > file`` / ``>> file``: an unquoted ``>`` (not the ``->`` of a C
   expression, not ``>=``) sends the output to a file.
 - ``!cmd`` runs a shell command; ``< file`` reads commands from a file;
-  a line starting with ``#`` is a comment.
+  ``cmd args < file`` runs ``cmd args LINE`` for each line of the file (crash's
+  input redirection; a ``<`` inside parentheses, ``<<``, ``<=`` and ``<-`` are
+  left to the expression); a line starting with ``#`` is a comment.
 - Words split on blanks; ``'...'`` and ``"..."`` group (quotes removed), a
   backslash escapes the next character.  Nothing else is special, so
   ``struct task_struct.comm,pid ffff...``, ``p *init_task`` or
@@ -39,6 +41,10 @@ class Line:
     shell: str | None = None
     #: ``< file``: read commands from this file
     source: str | None = None
+    #: ``cmd args < file``: the file whose lines are appended to the command, one run each
+    input: str | None = None
+    #: with ``input``: the line to run for each of the file's lines, NUL where it goes
+    template: str = ""
 
     @property
     def empty(self) -> bool:
@@ -59,6 +65,14 @@ def parse(text: str) -> Line:
         return Line(stripped, source=words[0])
     command, pipe = split_pipe(stripped)
     command, redirect, append = split_redirect(command)
+    command, input_file = split_input(command)
+    if input_file is not None:
+        rest = (f" > {redirect}" if redirect and not append else f" >> {redirect}"
+                if redirect else "") + (f" | {pipe}" if pipe is not None else "")
+        if not split_words(command):
+            raise LineError("no command before <")
+        return Line(stripped, words=split_words(command), input=input_file,
+                    template=command + " \0" + rest)
     words = split_words(command)
     if not words:
         raise LineError("no command before " + ("|" if pipe is not None else ">"))
@@ -88,6 +102,24 @@ def split_redirect(text: str) -> tuple[str, str | None, bool]:
             raise LineError((">>" if append else ">") + " needs one file name")
         return text[:i].rstrip(), words[0], append
     return text, None, False
+
+
+def split_input(text: str) -> tuple[str, str | None]:
+    """(command, file) at an unquoted ``<`` outside parentheses followed by one file
+    name (crash's ``cmd args < file``); file None without one."""
+    depth = 0
+    for i, ch in _unquoted(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "<" and depth == 0 and i > 0:
+            if text[i - 1] in "<" or text[i + 1:i + 2] in ("<", "=", "-"):
+                continue
+            words = split_words(text[i + 1:])
+            if len(words) == 1:
+                return text[:i].rstrip(), words[0]
+    return text, None
 
 
 def split_words(text: str) -> list[str]:

@@ -50,6 +50,9 @@ class Runner:
         self._out = out
         self._err = err
         self.interrupt = Interrupt()
+        #: the lines typed so far (crash's command history: ``h``, ``r``, ``!!``, ``!N``)
+        self.history: list[str] = []
+        self._depth = 0
 
     @property
     def out(self) -> TextIO:
@@ -67,7 +70,73 @@ class Runner:
     # -- lines ------------------------------------------------------------------------
     def execute(self, text: str) -> bool:
         """Run one line; False when it failed (the error is already reported).
-        Raises Quit when the line asked to leave."""
+        Raises Quit when the line asked to leave.  A line typed at the top (not read
+        from a file) may be one of crash's history requests, and is kept in the
+        history."""
+        if self._depth == 0:
+            recalled = self._recall(text)
+            if recalled is None:
+                return True
+            if not isinstance(recalled, str):
+                return False
+            text = recalled
+            if text.strip():
+                self.history.append(text.strip())
+        self._depth += 1
+        try:
+            return self._execute(text)
+        finally:
+            self._depth -= 1
+
+    def _recall(self, text: str) -> str | bool | None:
+        """crash's history requests: ``h`` (or a line starting ``hi``) lists the lines
+        typed; ``r`` or ``!!`` is the last one, ``r N``/``rN``/``!N`` line N, ``r STR``
+        the last one starting with STR (each echoed after the prompt, as crash).
+        Returns the line to run, None when the request was answered, False when it
+        failed; any other line is returned as it is."""
+        line = text.strip()
+        if line == "h" or line.startswith("hi"):
+            if not self.history:
+                self.error(None, "no commands entered!")
+                return False
+            self.out.write("".join(f"[{i}] {t}\n" for i, t in enumerate(self.history, 1)))
+            return None
+        if line in ("r", "!!"):
+            wanted = ""
+        elif line[:1] == "r" and line[1:].strip().isdigit() or line.startswith("r "):
+            wanted = line[1:].strip()
+        elif line[:1] == "!" and line[1:].strip().isdigit():
+            wanted = line[1:].strip()
+        else:
+            return text
+        if not self.history:
+            self.error(None, "no commands entered!")
+            return False
+        if wanted.isdigit():
+            n = int(wanted)
+            if n == 0:
+                self.error(None, f"invalid repeat request: {line}")
+                return False
+            if n > len(self.history):
+                self.error(None, f"command {n} not entered yet!")
+                return False
+            found = self.history[n - 1]
+        else:
+            match = [t for t in self.history if t.startswith(wanted)]
+            if not match:
+                self.error(None, f"invalid repeat request: {line}")
+                return False
+            found = match[-1]
+        self.out.write(f"{self._prompt()}{found}\n")
+        return found
+
+    def _prompt(self) -> str:
+        """The shell's prompt (``xcrash> ``, ``xcrash:<target>> `` with several targets)."""
+        if len(getattr(self.session, "targets", ())) > 1:
+            return f"xcrash:{self.session.current.name}> "
+        return "xcrash> "
+
+    def _execute(self, text: str) -> bool:
         try:
             line = self._resolve(parse(text))
         except LineError as exc:
@@ -84,9 +153,27 @@ class Runner:
             except FileError as exc:
                 self.error(None, str(exc))
                 return False
+        if line.input is not None:
+            return self._each_input_line(line)
         if line.empty:
             return True
         return self._run(line)
+
+    def _each_input_line(self, line: Line) -> bool:
+        """``cmd args < file``: the command once per line of the file, that line's
+        words appended (crash's input redirection)."""
+        path = os.path.expanduser(line.input or "")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = [text.strip() for text in f.read().splitlines()]
+        except OSError as exc:
+            self.error(None, str(FileError(path, exc.strerror or str(exc))))
+            return False
+        ok = True
+        for text in lines:
+            if text:
+                ok = self.execute(line.template.replace("\0", text)) and ok
+        return ok
 
     def source(self, path: str) -> bool:
         """Run the lines of a file (``-i FILE``, ``< FILE``); FileError if it

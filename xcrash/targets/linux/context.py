@@ -143,7 +143,7 @@ def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | 
     guest: the guest did not panic; a dump taken without a panic) and with ``guess``,
     the task of the first CPU whose saved registers are in kernel mode, else of the
     first CPU, saying so; None otherwise."""
-    active = active_tasks(target)
+    active = active_tasks(target, as_dumped=True)
     sym = target.symbols.get("panic_cpu")
     why = "no panic_cpu in this kernel"
     if sym is not None:
@@ -170,7 +170,7 @@ def panic_task(target: LinuxTarget, *, guess: bool = True) -> tuple[int, int] | 
 def first_active(target: LinuxTarget) -> tuple[int, int, bool] | None:
     """(cpu, task, in kernel mode) of the first CPU whose saved registers are in kernel
     mode, else of the first CPU: a dump's current task when none panicked."""
-    active = active_tasks(target)
+    active = active_tasks(target, as_dumped=True)
     for c in target.cpus:
         if c.regs.get("cs", 0) & 3 == 0 and c.regs.get("rip") and c.index in active:
             return c.index, active[c.index], True

@@ -147,9 +147,23 @@ def is_kernel_thread(task: Object) -> bool:
     return bool(int(task.flags) & PF_KTHREAD)
 
 
-def active_tasks(target: LinuxTarget) -> dict[int, int]:
-    """CPU → address of the task that was current on it."""
-    return dict(_active_tasks(target))
+def active_tasks(target: LinuxTarget, *, as_dumped: bool = False) -> dict[int, int]:
+    """CPU → address of the task that was current on it (as ``set -a`` marked it, but
+    with ``as_dumped``: the panic task stays the one that panicked)."""
+    found = dict(_active_tasks(target))
+    if not as_dumped:
+        found.update(_marked_active(target))
+    return found
+
+
+def mark_active(target: LinuxTarget, cpu: int, task: int) -> None:
+    """crash's ``set -a``: take ``task`` as the one active on ``cpu`` from now on."""
+    _marked_active(target)[cpu] = task
+
+
+@cached_per_target
+def _marked_active(target: LinuxTarget) -> dict[int, int]:
+    return {}
 
 
 @cached_per_target
