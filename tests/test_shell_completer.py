@@ -28,12 +28,17 @@ def test_first_word_offers_commands_and_aliases_with_summaries() -> None:
 def test_options_of_the_command_being_typed() -> None:
     assert offered("set -") == {"-v": "show every setting",
                                 "-p": "the panic task becomes the context",
-                                "-c": "the task active on this CPU becomes the context"}
+                                "-c": "the task active on this CPU becomes the context",
+                                "-a": "this task (pid or task address) becomes the active "
+                                      "task of its CPU"}
 
 
 def test_setting_names_after_set_and_commands_after_help() -> None:
     assert set(offered("set ")) == {"radix", "color", "output", "scroll", "zero_excluded",
-                                    "explain"}
+                                    "explain", "refresh", "print_max", "print_array",
+                                    "console", "debug", "core", "hash", "silent", "edit",
+                                    "namelist", "dumpfile", "unwind", "null-stop", "gdb",
+                                    "scope", "offline", "redzone", "error"}
     assert "alias" in offered("help al")
 
 

@@ -79,7 +79,8 @@ def _show_scope(ctx: Context) -> str:
     address = int(ctx.settings.get("scope", 0))
     if not address:
         return "0 (not set)"
-    name = ctx.target.symbol_offset(address) if ctx.target.symbols is not None else None
+    name = (ctx.target.symbol_offset(address)
+            if getattr(ctx.target, "symbols", None) is not None else None)
     return f"{address:x} ({name})" if name else f"{address:x}"
 
 
@@ -102,12 +103,12 @@ def _stored_on_off(name: str) -> Callable[[Context, str], None]:
 
 
 def _symbol_file(ctx: Context) -> str:
-    symfile = ctx.target.symfile
+    symfile = getattr(ctx.target, "symfile", None)     # a target may have none
     return str(getattr(symfile, "path", "")) if symfile is not None else "(none)"
 
 
 def _dump_file(ctx: Context) -> str:
-    return str(getattr(ctx.session.dump, "path", "") or "(unknown)")
+    return str(getattr(getattr(ctx.session, "dump", None), "path", "") or "(unknown)")
 
 
 NO_GDB = "there is no gdb behind xcrash: use p, struct, union, whatis (or the Python API)"

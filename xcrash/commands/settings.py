@@ -134,8 +134,8 @@ class SetCommand(Command):
     group = "session"
     targets = ANY_TARGET
     options = (Option("-v", "verbose", "show every setting"),
-               Option("-a", "active", "this task becomes the active task of its CPU",
-                      takes_value=True, metavar="pid|task"),
+               Option("-a", "active", "this task (pid or task address) becomes the active "
+                      "task of its CPU", takes_value=True, metavar="pid"),
                Option("-p", "panic", "the panic task becomes the context"),
                Option("-c", "cpu", "the task active on this CPU becomes the context",
                       takes_value=True, metavar="cpu"))

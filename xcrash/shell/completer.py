@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
+from ..commands import crashvars
 from ..commands.settings import SETTINGS
 from .names import TargetNames, member_names
 
@@ -86,6 +87,9 @@ class ShellCompleter(Completer):
             yield from self._commands(current)
         elif command == "set" and len(before) == 1:
             yield from _offer(current, SETTINGS.items())
+            yield from _offer(current, ((v.name, "crash's variable" + (
+                f" (fixed here: {v.refusal})" if v.change is None else ""))
+                for v in crashvars.VARIABLES))
         elif command in _TYPE_COMMANDS and len([w for w in before if not w.startswith("-")]) == 1:
             yield from self._types(current)
             if command == "whatis":
