@@ -5,6 +5,8 @@
     python3 bench/scale.py                         # every dump of bench/make-scale-dumps.py
     python3 bench/scale.py --reps 5 --crash-reps 3 --only ps,search
     python3 bench/scale.py --plot-only             # redraw bench/scale.png from the JSON
+    python3 bench/scale.py --tools crash,drgn --results W/peers.json   # the peers apart
+    python3 bench/scale.py --tools xcrash --merge W/peers.json         # table of both
 
 The dumps, the drgn venv (drgn 0.3.0 and matplotlib) and the results live in the work
 dir of bench/make-scale-dumps.py ($XCRASH_SCALE_DIR).  Every measurement is a fresh
@@ -196,7 +198,7 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                                            **summary}
                 say(f"{dump.name} {name}: " + ", ".join(
                     f"{t} {s['seconds']:.2f} s {s['rss_mib']:.0f} MiB" for t, s in summary.items()))
-                RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+                args.results.write_text(json.dumps(results, indent=1) + "\n")
     finally:
         tools.unmount()
     return results
@@ -246,7 +248,11 @@ def plot(results: dict[str, object]) -> None:
     except ImportError:
         # the benchmark's own venv has matplotlib
         py = W / "drgn-venv" / "bin" / "python"
-        subprocess.run([str(py), __file__, "--plot-only"], check=True)
+        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=W) as f:
+            json.dump(results, f)
+            f.flush()
+            subprocess.run([str(py), __file__, "--plot-only", "--results", f.name],
+                           check=True, stdout=subprocess.DEVNULL)
         return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -283,6 +289,22 @@ def plot(results: dict[str, object]) -> None:
     say(f"plot: {PLOT}")
 
 
+def merge(paths: list[Path]) -> dict[str, object]:
+    """Runs of different tools (or commands) in one results dict: per dump and command,
+    each tool's summary from the last file that has it."""
+    out: dict[str, object] = {}
+    for path in paths:
+        r = json.loads(path.read_text())
+        if not out:
+            out = r
+            continue
+        for name, entry in r["dumps"].items():
+            mine = out["dumps"].setdefault(name, entry)            # type: ignore[union-attr]
+            for cmd, tools in entry["commands"].items():
+                mine["commands"].setdefault(cmd, {}).update(tools)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -291,11 +313,18 @@ def main() -> int:
     ap.add_argument("--dumps", nargs="*", help="dump names (default: every scale-* dump)")
     ap.add_argument("--tools", default="xcrash,crash,drgn")
     ap.add_argument("--only", help="commands, comma-separated (names of COMMANDS)")
-    ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--plot-only", action="store_true",
+                    help="table and plot from --results (and --merge) without running")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="JSON this run writes")
+    ap.add_argument("--merge", type=Path, nargs="*", default=[],
+                    help="other runs' JSON (e.g. crash and drgn measured apart) for the table "
+                         "and the plot")
     ap.add_argument("--no-lock", action="store_true", help="do not take the QEMU lock")
     args = ap.parse_args()
     if args.plot_only:
-        plot(json.loads(RESULTS.read_text()))
+        results = merge([args.results, *args.merge])
+        print(table(results))
+        plot(results)
         return 0
     lock = None
     if not args.no_lock:
@@ -308,6 +337,7 @@ def main() -> int:
     finally:
         if lock is not None:
             lock.close()
+    results = merge([args.results, *args.merge]) if args.merge else results
     print(table(results))
     plot(results)
     return 0

@@ -135,3 +135,30 @@ def test_5level_direct_map_never_covers_the_kernel_image() -> None:
     assert space.explain(kernel_text).method == "kernel image"
     space.set_page_offset(0xFFFF888000000000, 1 << 52)
     assert space.read(kernel_text, 5) == b"image"
+
+
+def test_mapped_pages_bounded_ranges() -> None:
+    """mapped_pages: the mappings that meet [lo, hi), in address order, kernel addresses
+    sign-extended, a 2 MiB page met in part, ranges in either half or across the hole."""
+    from xcrash.memory.x86_64 import mapped_pages
+    phys = FakePhys()
+    user, k1, k2 = 0x00007F0000001000, 0xFFFFC90000123000, 0xFFFFC90000125000
+    map_4k(phys, 0x1000, user, 0x111000, [0x2000, 0x3000, 0x4000])
+    map_4k(phys, 0x1000, k1, 0x222000, [0x5000, 0x6000, 0x7000])
+    map_4k(phys, 0x1000, k2, 0x333000, [0x5000, 0x6000, 0x7000])
+    big = 0xFFFFFFFF81200000
+    phys.write_u64(0x1000 + 8 * idx(big, 39), 0x8000 | 0x63)
+    phys.write_u64(0x8000 + 8 * idx(big, 30), 0x9000 | 0x63)
+    phys.write_u64(0x9000 + 8 * idx(big, 21), 0x40000000 | 0xE3)
+    space = PageTableSpace(phys, 0x1000)
+    every = [(user, 0x111000, 4096), (k1, 0x222000, 4096), (k2, 0x333000, 4096),
+             (big, 0x40000000, 1 << 21)]
+    assert list(mapped_pages(space, 0, 1 << 64)) == every
+    assert list(mapped_pages(space)) == every[:1]                  # the user half
+    assert list(mapped_pages(space, k1, k2)) == every[1:2]         # hi is exclusive
+    assert list(mapped_pages(space, k1 + 1, k2 + 1)) == every[1:3]
+    assert list(mapped_pages(space, k1 + 0x1000, k2)) == []
+    assert list(mapped_pages(space, big + 0x1000, big + 0x2000)) == every[3:]
+    assert list(mapped_pages(space, 1 << 47, 0xFFFFC90000124000)) == every[1:2]  # from the hole
+    assert list(mapped_pages(space, user, 0xFFFF900000000000)) == every[:1]      # into the hole
+    assert list(mapped_pages(space, 0, 1 << 64, limit=2)) == every[:2]

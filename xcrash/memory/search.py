@@ -139,6 +139,79 @@ def search_dump(source: PageSource, ranges: list[tuple[int, int]],
         progress.report("searching memory", 1.0)
 
 
+_MappedJob = tuple[PhysicalReader, "list[Pattern]", int, int, int]
+#: a piece of a mapped region: its runs of pages (virtual and physical address of the
+#: first, how many), and the page after its last when it follows it in virtual memory
+#: (a match may cross into it), or None
+_MappedPiece = tuple[list[tuple[int, int, int]], "tuple[int, int] | None"]
+
+
+def search_mapped(phys: PhysicalReader, runs: Sequence[tuple[int, int, int]],
+                  patterns: list[Pattern], *, start: int = 0, end: int = 1 << 64,
+                  context: int = 0, interrupted: Callable[[], bool] = lambda: False,
+                  workers: int | None = None, label: str = "searching memory"
+                  ) -> Generator[list[tuple[int, int, bytes]], None, None]:
+    """:func:`search_stream` over pages mapped in runs (virtual address, physical
+    address, pages), in virtual order, read from ``phys`` in pieces on every CPU: each
+    piece's (address, pattern index, bytes from the match on), in order, as the pieces
+    are done.  The same hits as search_stream over the pages read one by one (a page
+    that cannot be read is skipped): a piece also reads the page after its last when
+    the two are contiguous, for the matches that cross into it, and leaves that page's
+    own matches to the next piece."""
+    pieces: list[_MappedPiece] = []
+    current: list[tuple[int, int, int]] = []
+    size = 0
+    for va, pa, n in runs:
+        while n:
+            if size == CHUNK_PAGES:
+                pieces.append((current, None))
+                current, size = [], 0
+            take = min(n, CHUNK_PAGES - size)
+            current.append((va, pa, take))
+            size += take
+            va, pa, n = va + take * PAGE_SIZE, pa + take * PAGE_SIZE, n - take
+    if current:
+        pieces.append((current, None))
+    for i in range(len(pieces) - 1):
+        (own, _), (nxt, _) = pieces[i], pieces[i + 1]
+        last, first = own[-1], nxt[0]
+        if first[0] == last[0] + last[2] * PAGE_SIZE:
+            pieces[i] = (own, (first[0], first[1]))
+    total = sum(n for own, _ in pieces for _, _, n in own) or 1
+    job = (phys, patterns, start, end, context)
+    done = 0
+    results = parallel.mapped(_scan_mapped, job, pieces, workers)
+    try:
+        for result, (own, _after) in zip(results, pieces):
+            if interrupted():
+                raise KeyboardInterrupt
+            done += sum(n for _, _, n in own)
+            progress.report(label, done / total)
+            yield result
+    finally:
+        results.close()
+        progress.report(label, 1.0)
+
+
+def _scan_mapped(job: _MappedJob, piece: _MappedPiece) -> list[tuple[int, int, bytes]]:
+    phys, patterns, start, end, context = job
+    own, after = piece
+    va, _pa, n = own[-1]
+    limit = va + n * PAGE_SIZE              # matches from here on are the next piece's
+    pages = [(va + i * PAGE_SIZE, pa + i * PAGE_SIZE) for va, pa, n in own for i in range(n)]
+    if after is not None:
+        pages.append(after)
+
+    def contents() -> Iterator[tuple[int, bytes]]:
+        for vaddr, paddr in pages:
+            try:
+                yield vaddr, phys.read(paddr, PAGE_SIZE)
+            except MemoryError_:
+                continue        # not in the dump: nothing there to search
+    return list(search_stream(contents(), patterns, start=start, end=min(end, limit),
+                              context=context))
+
+
 def _chunks(source: PageSource, ranges: list[tuple[int, int]], start: int, end: int
             ) -> list[list[tuple[int, int, int, int]]]:
     """The work in pieces of about CHUNK_PAGES pages: (first PFN, end PFN, lowest and

@@ -141,23 +141,31 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
     """(virtual address, physical address, size) of every present leaf mapping in
     [lo, hi) of a 4-level table, in address order (kernel addresses sign-extended);
     unreadable tables are skipped.
-    At most ``limit`` mappings (a bound against corrupt tables)."""
+    At most ``limit`` mappings (a bound against corrupt tables).  Only the entries
+    that meet [lo, hi) are looked at: a small range costs a table read per level."""
     count = 0
     levels = ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12))
+    # in the 48-bit linear space the tables index (the upper half's addresses without
+    # their sign extension); an address in the non-canonical hole bounds either half
+    first_lin, end_lin = _linear(lo), _linear(hi)
 
     def walk(table: int, depth: int, base: int) -> Iterator[tuple[int, int, int]]:
         nonlocal count
         shift, span = levels[depth]
+        first = max(0, (first_lin - base) // span)
+        last = min(511, (end_lin - 1 - base) // span)
+        if last < first:
+            return
         try:
             raw = space.phys.read(table, 4096)
         except MemoryError_:
             return      # a table the dump lacks maps nothing the dump holds (docstring)
-        for i, (entry,) in enumerate(struct.iter_unpack("<Q", raw)):
-            va = base + i * span
-            if depth == 0 and i >= 256:
-                va |= 0xFFFF000000000000       # the upper half: canonical kernel addresses
-            if va + span <= lo or va >= hi or not entry & PRESENT:
+        entries = struct.unpack_from(f"<{last - first + 1}Q", raw, first * 8)
+        for i, entry in enumerate(entries, first):
+            if not entry & PRESENT:
                 continue
+            lin = base + i * span
+            va = lin | _SIGN_EXTENSION if lin >= _HALF else lin
             entry &= space.entry_mask
             if count >= limit:
                 return
@@ -168,8 +176,23 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
                 count += 1
                 yield va, entry & (LARGE_1G_MASK if depth == 1 else LARGE_2M_MASK), span
             else:
-                yield from walk(entry & FRAME_MASK, depth + 1, va)
+                yield from walk(entry & FRAME_MASK, depth + 1, lin)
 
     if space.levels != 4:
         raise TranslationError(lo, "page enumeration supports 4-level tables only")
     yield from walk(space.root, 0, 0)
+
+
+_HALF = 1 << 47
+_SIGN_EXTENSION = 0xFFFF000000000000
+
+
+def _linear(address: int) -> int:
+    """Where a (canonical) address is in the 48-bit space a 4-level table maps: the
+    upper half without its sign extension; the non-canonical hole at the halves'
+    meeting point, the end of the address space at 2**48."""
+    if address >= 1 << 64:
+        return 1 << 48
+    if address >= 0xFFFF800000000000:
+        return address - _SIGN_EXTENSION
+    return min(address, _HALF)

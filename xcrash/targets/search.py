@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from ..arch import PAGE_SIZE
 from ..caveats import caveat
 from ..errors import MemoryError_, PageExcluded
-from ..memory.search import Pattern, page_source, search_dump, search_stream
+from ..memory.search import (Pattern, page_source, search_dump, search_mapped,
+                             search_stream)
 from ..memory.space import AddressSpace, PhysicalReader
 from .linux.taskinfo import TaskRef
 from .memory import CHARS_CONTEXT, Word, printable, words
@@ -86,6 +87,15 @@ class PhysicalRun:
 
 
 @dataclass
+class MappedRun:
+    """A region's pages in runs (virtual address, physical address, pages) in virtual
+    order, the physical memory they are read from: searched in pieces on every CPU
+    (memory/search.py's search_mapped)."""
+    phys: PhysicalReader
+    runs: list[tuple[int, int, int]]
+
+
+@dataclass
 class Region:
     """A stretch of memory searched: its pages in address order, read lazily; a task's
     stack (search -t) has the task, whose header comes before its first hit."""
@@ -93,6 +103,7 @@ class Region:
     pages: Iterable[tuple[int, bytes]]
     task: TaskRef | None = None
     physical: PhysicalRun | None = None
+    mapped: MappedRun | None = None
 
 
 def physical_pages(phys: PhysicalReader, ranges: Iterable[tuple[int, int]], *,
@@ -157,6 +168,8 @@ def search_regions(regions: Iterable[Region], needles: list[Needle], *, start: i
             page_source(region.physical.space) is not None
         if fast and region.physical is not None:
             found = _dump_hits(region.physical, needles, start, end, check, unreadable)
+        elif region.mapped is not None:
+            found = _mapped_hits(region.mapped, region.name, patterns, start, end, check)
         else:
             found = search_stream(region.pages, patterns, start=start, end=end,
                                   context=CHARS_CONTEXT, check=check)
@@ -207,6 +220,22 @@ def _dump_hits(run: PhysicalRun, needles: list[Needle], start: int, end: int,
                 except MemoryError_:
                     raw = needles[index].data       # the bytes found are the pattern's
                 yield paddr + run.offset, index, raw
+    finally:
+        pieces.close()
+
+
+def _mapped_hits(run: MappedRun, name: str, patterns: list[Pattern], start: int, end: int,
+                 check: Callable[[], None]) -> Iterator[tuple[int, int, bytes]]:
+    """search_stream's hits over a mapped region, searched on every CPU."""
+    def interrupted() -> bool:
+        check()                     # raises KeyboardInterrupt after Ctrl-C
+        return False
+    pieces = search_mapped(run.phys, run.runs, patterns, start=start, end=end,
+                           context=CHARS_CONTEXT, interrupted=interrupted,
+                           label=f"searching memory ({name})")
+    try:
+        for piece in pieces:
+            yield from piece
     finally:
         pieces.close()
 

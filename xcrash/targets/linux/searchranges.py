@@ -19,7 +19,7 @@ from ...arch import PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
 from ...caveats import caveat
 from ...errors import MemoryError_, XcrashError
 from ...memory.x86_64 import mapped_pages
-from ..search import PhysicalRun, Region, page_chunks, physical_pages
+from ..search import MappedRun, PhysicalRun, Region, page_chunks, physical_pages
 from .memnodes import memory_nodes, section_pfn_ranges
 from .pages import page_size_of_struct, vmemmap_base
 
@@ -113,35 +113,51 @@ def kernel_regions(target: LinuxTarget, start: int, end: int, leave_out: tuple[s
                                                            shift, valid, lo, hi))
             continue
         elif kind == VMALLOC:
-            pages = _mapped(target, [(a.start, a.end) for a in vmap_areas(target)], lo, hi,
-                            valid)
+            areas = [(a.start, a.end) for a in vmap_areas(target)]
         elif kind == MODULES:
-            pages = _mapped(target, sorted(r for m in target.modules for r in m.regions),
-                            lo, hi, valid)
+            areas = sorted(r for m in target.modules for r in m.regions)
         else:
-            pages = _mapped(target, [(lo, hi)], lo, hi, valid)
-        yield Region(kind, pages)
+            areas = [(lo, hi)]
+        mapped = _mapped(target, areas, lo, hi, valid)
+        yield Region(kind, _contents(target, mapped),
+                     mapped=MappedRun(target.space.phys, mapped))
 
 
 def _mapped(target: LinuxTarget, areas: list[tuple[int, int]], lo: int, hi: int,
-            valid: Callable[[int], bool]) -> Iterator[tuple[int, bytes]]:
-    """The pages the kernel's page tables map in ``areas`` (within [lo, hi)) whose
-    frames have a struct page and are in the dump."""
+            valid: Callable[[int], bool]) -> list[tuple[int, int, int]]:
+    """Runs (virtual address, physical address, pages) of the pages the kernel's page
+    tables map in ``areas`` (within [lo, hi)) whose frames have a struct page, in
+    address order; a run's pages are contiguous in both."""
     space = target.space
+    out: list[tuple[int, int, int]] = []
     for a_lo, a_hi in areas:
         a_lo, a_hi = max(a_lo, lo), min(a_hi, hi)
         if a_lo >= a_hi:
             continue
         for vaddr, paddr, size in mapped_pages(space, a_lo, a_hi):
             for off in range(0, size, PAGE_SIZE):
-                va = vaddr + off
-                if not a_lo <= va < a_hi or not valid(paddr + off):
+                va, pa = vaddr + off, paddr + off
+                if not (a_lo <= va < a_hi and valid(pa)):
                     continue
-                try:
-                    data = space.phys.read(paddr + off, PAGE_SIZE)
-                except MemoryError_:
-                    continue        # not in the dump: nothing there to search
-                yield va, data
+                if out:
+                    v, p, n = out[-1]
+                    if v + n * PAGE_SIZE == va and p + n * PAGE_SIZE == pa:
+                        out[-1] = (v, p, n + 1)
+                        continue
+                out.append((va, pa, 1))
+    return out
+
+
+def _contents(target: LinuxTarget, runs: list[tuple[int, int, int]]
+              ) -> Iterator[tuple[int, bytes]]:
+    """The pages' contents, those the dump holds."""
+    phys = target.space.phys
+    for va, pa, n in runs:
+        for off in range(0, n * PAGE_SIZE, PAGE_SIZE):
+            try:
+                yield va + off, phys.read(pa + off, PAGE_SIZE)
+            except MemoryError_:
+                continue        # not in the dump: nothing there to search
 
 
 def stack_regions(target: LinuxTarget, tasks: list[int]) -> Iterator[Region]:

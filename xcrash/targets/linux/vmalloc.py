@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from collections.abc import Iterator
 
 from ...errors import XcrashError
-from ...objects import list_for_each
+from ...objects import Fields, list_for_each
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
@@ -41,14 +41,15 @@ def vmap_areas(target: LinuxTarget) -> Iterator[VmapArea]:
     va_t = target.type("struct vmap_area")
     list_off = va_t.offsetof("list")
     old_flags = va_t.has_member("flags") and va_t.has_member("purge_list")     # before 5.4
+    fields = Fields(target, va_t, ("vm", "va_start", "va_end", "flags" if old_flags else "vm"))
     for link in list_for_each(target, target.address_of("vmap_area_list")):
-        va = target.object_at(va_t, link - list_off)
+        vm, start, end, flags = fields.read(link - list_off)
         if old_flags:
-            if int(va.flags) != VM_VM_AREA:
+            if flags != VM_VM_AREA:
                 continue
-        elif not int(va.vm):
+        elif not vm:
             continue
-        yield VmapArea(link - list_off, int(va.vm), int(va.va_start), int(va.va_end))
+        yield VmapArea(link - list_off, vm, start, end)
 
 
 def vmap_area_of(target: LinuxTarget, address: int) -> VmapArea | None:
