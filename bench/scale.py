@@ -76,8 +76,9 @@ def say(msg: str) -> None:
 
 
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str = "/tmp",
-            timeout: float = 3600) -> dict[str, float]:
-    """Wall seconds, peak RSS (MiB), exit status, output bytes and lines of one process."""
+            timeout: float = 3600, keep: Path | None = None) -> dict[str, float]:
+    """Wall seconds, peak RSS (MiB), exit status, output bytes and lines of one process
+    (its output kept in ``keep``, if given)."""
     with tempfile.TemporaryFile() as out:
         t0 = time.perf_counter()
         p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -94,6 +95,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str = "/tmp"
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         data = out.read()
+    if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_bytes(data)
     return {"seconds": wall, "rss_mib": usage.ru_maxrss / 1024, "status": p.returncode,
             "bytes": len(data), "lines": data.count(b"\n"),
             "cpu": usage.ru_utime + usage.ru_stime}
@@ -182,13 +186,20 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 line = command.format(**dump.facts)
                 runs: dict[str, list[dict[str, float]]] = {t: [] for t in wanted}
                 reps = max(args.reps, args.crash_reps)
+                def keep(tool: str, rep: int, dump: Dump = dump, name: str = name) -> Path | None:
+                    if args.outputs is None or rep:
+                        return None
+                    return args.outputs / dump.name / tool / (name.replace(" ", "_") + ".txt")
                 for rep in range(reps):
                     if "xcrash" in wanted and rep < args.reps:
-                        runs["xcrash"].append(measure(tools.xcrash(dump, line), tools.env))
+                        runs["xcrash"].append(measure(tools.xcrash(dump, line), tools.env,
+                                                      keep=keep("xcrash", rep)))
                     if "crash" in wanted and rep < args.crash_reps:
-                        runs["crash"].append(measure(tools.crash(dump, line)))
+                        runs["crash"].append(measure(tools.crash(dump, line),
+                                                     keep=keep("crash", rep)))
                     if "drgn" in wanted and drgn_spec and rep < args.crash_reps:
-                        runs["drgn"].append(measure(tools.drgn(dump, drgn_spec.format(**dump.facts))))
+                        runs["drgn"].append(measure(tools.drgn(dump, drgn_spec.format(**dump.facts)),
+                                                    keep=keep("drgn", rep)))
                 if name == "search" and "xcrash" in wanted:
                     env = dict(tools.env, XCRASH_WORKERS="1")
                     runs["xcrash 1 CPU"] = [measure(tools.xcrash(dump, line), env)
@@ -315,6 +326,8 @@ def main() -> int:
     ap.add_argument("--only", help="commands, comma-separated (names of COMMANDS)")
     ap.add_argument("--plot-only", action="store_true",
                     help="table and plot from --results (and --merge) without running")
+    ap.add_argument("--outputs", type=Path,
+                    help="keep each tool's output of the first run in DIR/dump/tool/command.txt")
     ap.add_argument("--results", type=Path, default=RESULTS, help="JSON this run writes")
     ap.add_argument("--merge", type=Path, nargs="*", default=[],
                     help="other runs' JSON (e.g. crash and drgn measured apart) for the table "

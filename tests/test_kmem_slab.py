@@ -112,6 +112,27 @@ def test_vmalloc_areas_hold_the_task_stacks(sysrq) -> None:
     assert stacks and all(starts.get(stack) == 16384 + 4096 for stack in stacks)
 
 
+VMAP_NODE_DUMPS = [n for n in sample_manifest()["dumps"]
+                   if n.startswith(("debian-6.12", "debian-7."))][:1]
+
+
+@pytest.mark.parametrize("name", VMAP_NODE_DUMPS or
+                         [pytest.param("-", marks=pytest.mark.skip("no 6.9+ dump shipped"))])
+def test_vmalloc_areas_from_the_vmap_nodes(name: str) -> None:
+    """6.9+ keeps the busy areas per node (vmap_nodes[].busy): merged in address order,
+    the tasks' stacks among them (compared with crash 9.0.2 by hand on the scale dumps
+    of bench/make-scale-dumps.py: the same lines)."""
+    entry = sample_manifest()["dumps"][name]
+    session = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),
+                          str(SAMPLES / entry["kernel"]["vmlinux"]))
+    areas = session.run("kmem -v", records=True)
+    assert [a["start"] for a in areas] == sorted(a["start"] for a in areas)
+    starts = {a["start"] for a in areas}
+    stacks = [int(session.current.object_at("struct task_struct", row["task"]).stack)
+              for row in session.run("ps", records=True)[2:12]]
+    assert stacks and all(stack in starts for stack in stacks)
+
+
 def test_free_lists_add_up_to_the_zone_counters(sysrq) -> None:
     for zone in sysrq.run("kmem -f", records=True):
         assert sum(f["blocks"] << f["order"] for f in zone["lists"]) == zone["free"]
