@@ -388,9 +388,10 @@ starts from its crash note).
                 if cpu not in active:
                     raise CommandError(f"bt: invalid cpu: {cpu}")
                 tasks.append(active[cpu])
-        index = task_index(target)
+        index = task_index(target) if rest else None     # (bt -a needs no task walk)
         for arg in rest:
             # a PID several tasks share (each CPU's idle task, 0): all of them, as crash
+            assert index is not None
             if arg.isdigit() and int(arg) in index.by_pid:
                 tasks += index.by_pid[int(arg)]
             else:

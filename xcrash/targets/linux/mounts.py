@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
-from ...objects import Object, list_for_each
-from .context import task_index
+from ...objects import Fields, Object, list_for_each
 from .files import dentry_path
 from .rbtree import rb_inorder
-from .tasks import for_each_task
+from .tasks import task_addresses
 
 if TYPE_CHECKING:
     from .kernel import LinuxTarget
@@ -43,20 +42,26 @@ def mounts(target: LinuxTarget, task: Object | None = None) -> Iterator[Mount]:
 
 
 def _first_task(target: LinuxTarget) -> Object:
-    """The task with the lowest PID above 0 (crash takes pid 1, 2, ... until one exists)."""
-    index = task_index(target)
-    if not index.problems:      # every task's PID known: the index answers
-        pids = [pid for pid in index.by_pid if pid > 0]
-        if pids:
-            return target.object_at("struct task_struct", index.by_pid[min(pids)][0])
-    first: tuple[int, Object] | None = None
-    for task in for_each_task(target):
-        pid = int(task.pid)
+    """The task with the lowest PID above 0 (crash takes pid 1, 2, ... until one exists).
+    PID 1, the lowest there is, is usually the task list's first process: the walk
+    stops there (mount does not read every task of a dump with thousands)."""
+    pid_of = Fields(target, "struct task_struct", ("pid",)).read
+    errors: list[str] = []
+    first: tuple[int, int] | None = None
+    for addr in task_addresses(target, errors):
+        try:
+            pid = pid_of(addr)[0]
+        except MemoryError_:
+            continue        # a task whose PID cannot be read cannot be crash's pick
+        if pid == 1:
+            return target.object_at("struct task_struct", addr)
         if pid > 0 and (first is None or pid < first[0]):
-            first = (pid, task)
+            first = (pid, addr)
+    for error in errors:
+        caveat(f"{error}: the tasks past that point were not looked at for init")
     if first is None:
         raise NoNamespaces("no task with a PID above 0: no mount namespace to show")
-    return first[1]
+    return target.object_at("struct task_struct", first[1])
 
 
 def namespace_mounts(target: LinuxTarget, task: Object) -> list[int]:
