@@ -84,12 +84,14 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str = "/tmp"
         p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
                              stdin=subprocess.DEVNULL, cwd=cwd)
         deadline = t0 + timeout
+        timed_out = False
         while True:
             pid, status, usage = os.wait4(p.pid, os.WNOHANG)
             if pid:
                 break
-            if time.perf_counter() > deadline:
+            if time.perf_counter() > deadline and not timed_out:
                 p.kill()
+                timed_out = True
             time.sleep(0.005)
         wall = time.perf_counter() - t0
         p.returncode = os.waitstatus_to_exitcode(status)
@@ -100,7 +102,7 @@ def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: str = "/tmp"
         keep.write_bytes(data)
     return {"seconds": wall, "rss_mib": usage.ru_maxrss / 1024, "status": p.returncode,
             "bytes": len(data), "lines": data.count(b"\n"),
-            "cpu": usage.ru_utime + usage.ru_stime}
+            "cpu": usage.ru_utime + usage.ru_stime, "timed_out": timed_out}
 
 
 class Dump:
@@ -190,16 +192,22 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                     if args.outputs is None or rep:
                         return None
                     return args.outputs / dump.name / tool / (name.replace(" ", "_") + ".txt")
+                def more(tool: str, rep: int, limit: int, runs: dict = runs) -> bool:
+                    """Another run of the tool (none after one that timed out)."""
+                    return (tool in wanted and rep < limit
+                            and not any(r["timed_out"] for r in runs[tool]))
                 for rep in range(reps):
-                    if "xcrash" in wanted and rep < args.reps:
+                    if more("xcrash", rep, args.reps):
                         runs["xcrash"].append(measure(tools.xcrash(dump, line), tools.env,
-                                                      keep=keep("xcrash", rep)))
-                    if "crash" in wanted and rep < args.crash_reps:
+                                                      keep=keep("xcrash", rep),
+                                                      timeout=args.timeout))
+                    if more("crash", rep, args.crash_reps):
                         runs["crash"].append(measure(tools.crash(dump, line),
-                                                     keep=keep("crash", rep)))
-                    if "drgn" in wanted and drgn_spec and rep < args.crash_reps:
+                                                     keep=keep("crash", rep),
+                                                     timeout=args.timeout))
+                    if drgn_spec and more("drgn", rep, args.crash_reps):
                         runs["drgn"].append(measure(tools.drgn(dump, drgn_spec.format(**dump.facts)),
-                                                    keep=keep("drgn", rep)))
+                                                    keep=keep("drgn", rep), timeout=args.timeout))
                 if name == "search" and "xcrash" in wanted:
                     env = dict(tools.env, XCRASH_WORKERS="1")
                     runs["xcrash 1 CPU"] = [measure(tools.xcrash(dump, line), env)
@@ -221,6 +229,7 @@ def summarize(runs: list[dict[str, float]]) -> dict[str, float]:
             "cpu": statistics.median(r["cpu"] for r in runs),
             "rss_mib": max(r["rss_mib"] for r in runs),
             "status": max((r["status"] for r in runs), key=abs),
+            "timed_out": any(r.get("timed_out") for r in runs),
             "bytes": runs[-1]["bytes"], "lines": runs[-1]["lines"], "runs": len(runs)}
 
 
@@ -239,6 +248,8 @@ def table(results: dict[str, object]) -> str:
                 s = r.get(tool)
                 if not s:
                     return "– | –"
+                if s.get("timed_out"):
+                    return f"> {s['seconds']:.0f} (stopped) | {s['rss_mib']:.0f}"
                 bad = "" if s["status"] == 0 else f" (exit {s['status']})"
                 return f"{s['seconds']:.2f}{bad} | {s['rss_mib']:.0f}"
             ratio = (f"{r['crash']['seconds'] / r['xcrash']['seconds']:.1f}x"
@@ -250,6 +261,86 @@ def table(results: dict[str, object]) -> str:
                 out.append(f"|  (search rate) | {rate:.0f} MB/s of dumped pages, 2 CPUs"
                            + (f"; {f['dumped_bytes'] / one['seconds'] / 1e6:.0f} MB/s on 1"
                               if one else "") + " | | | | | | |")
+    return "\n".join(out)
+
+
+def matrix(results: dict[str, object]) -> str:
+    """Markdown, per kernel: command × tasks → each tool's median wall seconds, its
+    CPU seconds (user + system, the workers' included) in parentheses, peak RSS."""
+    dumps = results["dumps"]                                    # type: ignore[index]
+    out = []
+    for kernel in sorted({n.split("-")[1] for n in dumps}):
+        ds = sorted(((n, d) for n, d in dumps.items() if n.split("-")[1] == kernel),
+                    key=lambda nd: nd[1]["facts"]["tasks"])
+        tools = ("xcrash", "crash", "drgn")
+        out.append(f"\n#### Linux {kernel}: wall s (CPU s) peak MiB\n")
+        out.append("| command | " + " | ".join(
+            f"{d['facts']['tasks']} tasks: {t}" for _, d in ds for t in tools) + " |")
+        out.append("|---" * (1 + len(ds) * len(tools)) + "|")
+        commands = list(ds[0][1]["commands"])
+        for cmd in commands:
+            cells = []
+            for _, d in ds:
+                for tool in tools:
+                    r = d["commands"].get(cmd, {}).get(tool)
+                    if not r:
+                        cells.append("–")
+                    elif r.get("timed_out"):
+                        cells.append(f"> {r['seconds']:.0f} (stopped)")
+                    else:
+                        bad = "" if r["status"] == 0 else f" exit {r['status']}"
+                        cells.append(f"{r['seconds']:.2f} ({r['cpu']:.2f}) "
+                                     f"{r['rss_mib']:.0f}M{bad}")
+            out.append(f"| {cmd} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def growth(results: dict[str, object]) -> str:
+    """Markdown: per kernel, command and tool, the exponent k of time ~ tasks**k (the
+    least-squares slope of log time against log tasks over the dumps of one kernel):
+    of the whole-process time, whose start-up pulls it below 1, and (after the slash)
+    of the time beyond the start-up, taken as the tool's fastest command on that dump;
+    "·" where that part is under 0.2 s at the largest dump (nothing to fit)."""
+    import math
+    dumps = results["dumps"]                                    # type: ignore[index]
+    kernels = sorted({n.split("-")[1] for n in dumps})
+    tools = ("xcrash", "crash", "drgn")
+
+    def ok(d: dict, cmd: str, tool: str) -> bool:
+        return tool in d["commands"].get(cmd, {}) and d["commands"][cmd][tool]["status"] == 0
+
+    def start(d: dict, tool: str) -> float:
+        return min((r[tool]["seconds"] for c, r in d["commands"].items() if ok(d, c, tool)),
+                   default=0.0)
+
+    def slope(pts: list[tuple[float, float]]) -> float:
+        xs = [math.log(x) for x, _ in pts]
+        ys = [math.log(y) for _, y in pts]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / \
+            sum((x - mx) ** 2 for x in xs)
+
+    out = ["| command | " + " | ".join(f"{t} {k}" for k in kernels for t in tools) + " |",
+           "|---" * (1 + len(kernels) * len(tools)) + "|"]
+    commands = list(next(iter(dumps.values()))["commands"])
+    for cmd in commands:
+        cells = []
+        for kernel in kernels:
+            for tool in tools:
+                ds = sorted((d for n, d in dumps.items() if n.split("-")[1] == kernel
+                             and ok(d, cmd, tool)), key=lambda d: d["facts"]["tasks"])
+                if len(ds) < 2:
+                    cells.append("–")
+                    continue
+                whole = slope([(d["facts"]["tasks"], d["commands"][cmd][tool]["seconds"])
+                               for d in ds])
+                beyond = [(d["facts"]["tasks"],
+                           d["commands"][cmd][tool]["seconds"] - start(d, tool)) for d in ds]
+                if beyond[-1][1] < 0.2 or any(y <= 0.01 for _, y in beyond):
+                    cells.append(f"{whole:.2f} / ·")
+                else:
+                    cells.append(f"{whole:.2f} / {slope(beyond):.2f}")
+        out.append(f"| {cmd} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
@@ -326,6 +417,8 @@ def main() -> int:
     ap.add_argument("--only", help="commands, comma-separated (names of COMMANDS)")
     ap.add_argument("--plot-only", action="store_true",
                     help="table and plot from --results (and --merge) without running")
+    ap.add_argument("--timeout", type=float, default=600,
+                    help="seconds a run may take (then it is stopped, shown as > T)")
     ap.add_argument("--outputs", type=Path,
                     help="keep each tool's output of the first run in DIR/dump/tool/command.txt")
     ap.add_argument("--results", type=Path, default=RESULTS, help="JSON this run writes")
@@ -336,7 +429,10 @@ def main() -> int:
     args = ap.parse_args()
     if args.plot_only:
         results = merge([args.results, *args.merge])
+        print(matrix(results))
         print(table(results))
+        print("\n### Growth: k in time ~ tasks**k\n")
+        print(growth(results))
         plot(results)
         return 0
     lock = None
@@ -351,7 +447,10 @@ def main() -> int:
         if lock is not None:
             lock.close()
     results = merge([args.results, *args.merge]) if args.merge else results
+    print(matrix(results))
     print(table(results))
+    print("\n### Growth: k in time ~ tasks**k\n")
+    print(growth(results))
     plot(results)
     return 0
 
