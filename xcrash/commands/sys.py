@@ -68,7 +68,7 @@ def syscall_lines(records: Iterable[SyscallEntry], *, radix: int = 10,
         if r.name is None:
             yield f"{num}  invalid sys_call_table entry: {r.address:x} "
         else:
-            yield f"{num}  {r.name:<26} "
+            yield f"{num}  {r.name:<26} {r.source}"
 
 
 def _syscall_matches(entry: SyscallEntry, spec: str) -> bool:
@@ -116,10 +116,12 @@ On the Xen hypervisor: crash's hypervisor layout (DOMAINS, the CPU model)
 plus RELEASE; on a target without symbols: what the dump's headers say.
 -c lists the system call table (each argument: an entry's number, or a
 string found in the function names; numbers in hexadecimal with `set radix
-16`).  FILE AND LINE NUMBER is left empty: crash fills it only where the
-source line of schedule()'s first instruction is under a kernel/ directory,
-which gdb's line tables do not give on the kernels tried (an inlined
-current.h line).
+16`).  FILE AND LINE NUMBER follows crash's rule: the build directory is the
+path of schedule()'s first line up to its /kernel/, and each entry shows the
+first line of its function under it (not an include/ header), relative to
+it.  On the linux-sysrq sample gdb gives schedule()'s first line as an inlined
+current.h line and crash leaves the column empty; xcrash's line tables give
+core.c there and fill it.
 `sys config` prints the kernel's built-in configuration (CONFIG_IKCONFIG)
 without its blank lines, as crash does.  JSON of -t: tainted_mask, flags; of
 -i: a record per DMI string (name, value); of config: text lines.

@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 @dataclass
 class SyscallEntry:
     """One sys_call_table entry: its number, the function's name (None: the entry
-    points at no symbol) and its address."""
+    points at no symbol) and its address; ``source`` is crash's ``..path: line``
+    relative to the build directory ("" where crash finds none)."""
     number: int
     name: str | None
     address: int
+    source: str = ""
 
 
 def _table_length(target: LinuxTarget) -> int:
@@ -34,11 +36,43 @@ def _table_length(target: LinuxTarget) -> int:
     return (following - sym.address) // 8 if following else 256
 
 
+def _build_directory(target: LinuxTarget) -> str | None:
+    """crash's build directory: the path of schedule()'s first line up to its
+    ``/kernel/`` (or ``/./arch/``); None when that path has neither."""
+    from ..symbolinfo import full_source_line
+    sym = target.symbols.get("schedule") or target.symbols.get("do_schedule")
+    line = full_source_line(target, sym.address) if sym is not None else None
+    if line is None:
+        return None
+    for marker in ("/kernel/", "/./arch/"):
+        if marker in line[0]:
+            return line[0][:line[0].index(marker)]
+    return None
+
+
+def _source(target: LinuxTarget, address: int, build: str) -> str:
+    """crash's rule: the line of the first address of the function that is under the
+    build directory and not in an include/ header, as ``..rest: line``."""
+    from ..symbolinfo import full_source_line
+    end = target.symbols.next_address(address) or address + 1
+    for addr in range(address, min(end, address + 4096)):
+        found = full_source_line(target, addr)
+        if found is None:
+            continue
+        text = f"{found[0]}: {found[1]}"
+        if ".h: " in text and "include/" in text or build not in text:
+            continue
+        return ".." + text[text.index(build) + len(build):]
+    return ""
+
+
 def syscall_table(target: LinuxTarget) -> list[SyscallEntry]:
     """Every entry of sys_call_table.  Of the names at a function's address
     (``__do_sys_getpid``, ``__x64_sys_getpid``) crash's symbol search gives the first
-    by name the first time it meets the address and the last afterwards (its hash
-    chains remember where the last search ended): the entries are named so."""
+    by name (its hash chains remember where the last search ended, and an entry met
+    again after a search that ended beyond it may get the last name instead: on the
+    linux-sysrq sample, __x64_sys_ni_syscall from entry 156 on); xcrash names the
+    first."""
     sym = target.symbols.get("sys_call_table")
     if sym is None:
         raise CommandError("sys: sys_call_table does not exist in this kernel")
@@ -47,15 +81,15 @@ def syscall_table(target: LinuxTarget) -> list[SyscallEntry]:
         raw = target.space.read(sym.address, 8 * count)
     except MemoryError_ as err:
         raise CommandError(f"sys: sys_call_table: {err}") from err
+    build = _build_directory(target)
     met: dict[int, list[str]] = {}
+    sources: dict[int, str] = {}
     out = []
     for i in range(count):
         address = int.from_bytes(raw[8 * i:8 * i + 8], "little")
         names = met.get(address)
         if names is None:
             names = met[address] = sorted(s.name for s in target.symbols.at_address(address))
-            name = names[0] if names else None
-        else:
-            name = names[-1] if names else None
-        out.append(SyscallEntry(i, name, address))
+            sources[address] = _source(target, address, build) if names and build else ""
+        out.append(SyscallEntry(i, names[0] if names else None, address, sources[address]))
     return out
