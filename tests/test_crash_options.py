@@ -91,6 +91,10 @@ def test_session_options(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     (["--kaslr", "zz", DUMP, VMLINUX], "--kaslr zz: not a number"),
     (["--dump-only", "--kaslr", "1234", DUMP],       # the kernel's own symbols (kallsyms)
      "--kaslr 0x1234: the kernel's KASLR offset is 0x24400000"),
+    (["-L", DUMP, VMLINUX], "-L: crash's mlockall of its own memory: xcrash maps the dump "
+                            "files instead"),
+    (["--no_elf_notes", DUMP, VMLINUX], "--no_elf_notes: the registers always come from the "
+                                        "dump's NT_PRSTATUS notes"),
     (["/proc/kcore", VMLINUX], "/proc/kcore: live systems are not supported (xcrash reads "
                                "dumps: save one with makedumpfile, or QEMU's "
                                "dump-guest-memory)"),
@@ -125,3 +129,18 @@ def test_p2m_mfn_starts_on_that_guest(capsys: pytest.CaptureFixture[str]) -> Non
     assert status == 0, err
     current = [line for line in out.splitlines() if line.lstrip().startswith(">")]
     assert len(current) == 1 and current[0].split()[1] == "dom1", out
+
+
+def test_accepted_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """crash's --readnow, --hash, --no_crashrc, --no_scroll and --no_panic (the context of
+    CPU 0's swapper), --hyper (the hypervisor's session)."""
+    status, out, err = run(capsys, "-s", "--readnow", "--hash", "10", "--no_crashrc",
+                           "--no_scroll", "--no_panic", "-c", "set scroll", "-c", "set",
+                           DUMP, VMLINUX)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "scroll: off" and lines[1] == "    PID: 0" and "swapper/0" in lines[2]
+    status, out, err = run(capsys, "-s", "--hyper", "-c", "target", *XEN[:2])
+    assert status == 0, err
+    assert [line.split()[1] for line in out.splitlines() if line.lstrip().startswith(">")] \
+        == ["xen"]

@@ -61,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--target", metavar="NAME", help="start with this target (kernel, xen, dom0…)")
     p.add_argument("--sym", dest="sym", action="append", default=[], metavar="domN=FILE",
                    help="serve Xen guest domN with this vmlinux (repeatable)")
-    p.add_argument("--version", action="version", version=f"xcrash {__version__}")
+    p.add_argument("--version", "-v", "--buildinfo", action="version", version=f"xcrash {__version__}")
     p.add_argument("--tutorial", action="store_true",
                    help="the course on the sample dumps (no VMCORE), or exercises from "
                         "VMCORE's own facts; `xcrash --tutorial -h` for its options")

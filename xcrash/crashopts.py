@@ -6,7 +6,9 @@ Taken as crash 9.0.2 takes them: ``-h CMD`` (a command's page, then exit),
 active tasks), ``--no_modules``, ``--no_kallsyms``, ``--no_ikconfig`` (no start-up
 reading of the configuration: xcrash does none), ``--kaslr``,
 ``--mod DIR``, ``--cpus N``, ``--p2m_mfn PFN`` and ``--xen_phys_start ADDR`` (checked
-against what xcrash finds), ``-x`` (accepted: plug-ins load always).  Where xcrash
+against what xcrash finds), ``-x`` (accepted: plug-ins load always), ``--no_panic``,
+``--hyper``, ``--no_scroll``, ``--no_crashrc``; crash's start-up tuning (``--readnow``,
+``--hash``, ...) accepted as no-ops; the rest (``REFUSED``) refused in one line.  Where xcrash
 differs the option's help says so: ``--log DUMP`` prints the log (crash refuses on
 5.10 and later kernels), a System.map is checked against the vmlinux and a live
 system is refused.
@@ -26,8 +28,68 @@ OK, FAILED, CANNOT_OPEN = 0, 1, 2
 LIVE_SOURCES = ("/proc/kcore", "/dev/mem", "/dev/crash")
 
 
+#: crash 9.0.2's other options, each refused in one line saying why
+REFUSED = {
+    "-L": "crash's mlockall of its own memory: xcrash maps the dump files instead",
+    "-k": "LKCD Kerntypes files are not read",
+    "-g": "crash's check of a namelist for debug data: xcrash says at start-up what each "
+          "symbol file holds",
+    "-e": "the prompt's editing mode: xcrash's shell keeps emacs keys",
+    "-S": "/boot/System.map: give the System.map among the symbol files",
+    "-d": "crash's debug level: XCRASH_DEBUG=1 shows internal errors' tracebacks, --explain "
+          "how each answer was found",
+    "-t": "crash's crash time and exit: xcrash -s -c sys shows it (DATE)",
+    "-p": "the page size: 4 KiB on x86_64, no other is read",
+    "-o": "raw RAM images (MEMORY-IMAGE@ADDRESS) are not read",
+    "-m": "machine-dependent overrides: xcrash takes phys_base, the page offset and the "
+          "paging levels from VMCOREINFO and the dump",
+    "--machdep": "machine-dependent overrides: xcrash takes phys_base, the page offset and "
+                 "the paging levels from VMCOREINFO and the dump",
+    "--memory_module": "live systems are not supported",
+    "--memory_device": "live systems are not supported",
+    "--reloc": "live systems are not supported",
+    "--no_elf_notes": "the registers always come from the dump's NT_PRSTATUS notes",
+    "--more": "xcrash pages through less -FRX on a terminal (set scroll on|off)",
+    "--less": "xcrash pages through less -FRX on a terminal (set scroll on|off)",
+    "--CRASHPAGER": "xcrash pages through less -FRX on a terminal (set scroll on|off)",
+    "--no_strip": "clones (.isra.N, .part.N) are always shown under their function's "
+                  "name, as crash shows them by default",
+    "--kvmhost": "KVM guest dumps (kvmdump) are not read",
+    "--kvmio": "KVM guest dumps (kvmdump) are not read",
+    "--src": "there is no source listing (gdb's list); dis -l and bt -l name the lines",
+    "--offline": "offline CPUs are shown as crash 9.0.2 shows them by default",
+}
+
+
+def refused(argv: list[str]) -> str | None:
+    """The one-line refusal of a crash option xcrash does not offer, else None."""
+    for word in argv:
+        flag = word.split("=", 1)[0]
+        if flag in REFUSED:
+            return f"{flag}: {REFUSED[flag]}"
+    return None
+
+
 def add_crash_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("crash's options")
+    for flag in ("--readnow", "--no_data_debug", "--no_kmem_cache", "--kmem_cache_delay",
+                 "--smp"):
+        g.add_argument(flag, action="store_true", dest=flag[2:],
+                       help="accepted: xcrash reads symbols and kernel data when a command "
+                            "asks (nothing at start-up)" if flag != "--smp" else
+                            "accepted: the CPUs come from the dump")
+    g.add_argument("--hash", metavar="count", help="accepted: xcrash's list walks need no "
+                   "hash table")
+    g.add_argument("--max-malloc-bufs", metavar="size", help="accepted: xcrash has no such "
+                   "buffers")
+    g.add_argument("--no_crashrc", dest="norc", action="store_true",
+                   help="as --norc (xcrash's rc files: ~/.xcrashrc and ./.xcrashrc)")
+    g.add_argument("--no_scroll", action="store_true", help="no pager (set scroll off)")
+    g.add_argument("--no_panic", action="store_true",
+                   help="start in the context of CPU 0's idle task (swapper), not the "
+                        "panic task")
+    g.add_argument("--hyper", dest="target", action="store_const", const="xen",
+                   help="start on the Xen hypervisor (as --target xen)")
     g.add_argument("--hex", dest="radix", action="store_const", const=16,
                    help="print numbers in hexadecimal (set radix 16)")
     g.add_argument("--dec", dest="radix", action="store_const", const=10,
@@ -86,6 +148,10 @@ def early(argv: list[str]) -> int | None:
 def _early(argv: list[str]) -> int | None:
     if len(argv) == 2 and argv[0] in ("-h", "--help"):
         return _help_page(argv[1])
+    refusal = refused(argv)
+    if refusal is not None:
+        _say(refusal)
+        return CANNOT_OPEN
     for flag in ("--osrelease", "--build-id", "--log"):
         for i, word in enumerate(argv):
             value = word.partition("=")[2] if word.startswith(flag + "=") else (
@@ -151,6 +217,8 @@ def apply(session: Any, args: argparse.Namespace, settings: dict[str, Any]) -> l
     notes = check_system_maps(session, args.system_maps)
     if args.radix:
         settings["radix"] = args.radix
+    if args.no_scroll:
+        settings["scroll"] = False
     if args.zero_excluded:
         session.dump.zero_excluded = True
     session.module_dir = args.mod_dir
@@ -166,6 +234,11 @@ def apply(session: Any, args: argparse.Namespace, settings: dict[str, Any]) -> l
                 target.cache[f"option {flag}"] = True
         if args.no_modules and hasattr(target.symbols, "disable_modules"):
             target.symbols.disable_modules()
+        if args.no_panic:
+            from .targets.linux.tasks import idle_tasks
+            idle = idle_tasks(target)
+            if idle:
+                target.selected_task = idle[0].at_
     if args.cpus is not None:
         notes.extend(_check_cpus(session, args.cpus))
     return notes
