@@ -135,11 +135,12 @@ def test_accepted_options(capsys: pytest.CaptureFixture[str]) -> None:
     """crash's --readnow, --hash, --no_crashrc, --no_scroll and --no_panic (the context of
     CPU 0's swapper), --hyper (the hypervisor's session)."""
     status, out, err = run(capsys, "-s", "--readnow", "--hash", "10", "--no_crashrc",
-                           "--no_scroll", "--no_panic", "-c", "set scroll", "-c", "set",
-                           DUMP, VMLINUX)
+                           "--no_scroll", "--no_panic", "--offline", "hide", "-c", "set scroll",
+                           "-c", "set offline", "-c", "set", DUMP, VMLINUX)
     assert status == 0, err
     lines = out.splitlines()
-    assert lines[0] == "scroll: off" and lines[1] == "    PID: 0" and "swapper/0" in lines[2]
+    assert lines[0] == "scroll: off" and lines[1].split() == ["offline:", "hide"], lines
+    assert lines[2] == "    PID: 0" and "swapper/0" in lines[3]
     status, out, err = run(capsys, "-s", "--hyper", "-c", "target", *XEN[:2])
     assert status == 0, err
     assert [line.split()[1] for line in out.splitlines() if line.lstrip().startswith(">")] \

@@ -57,7 +57,6 @@ REFUSED = {
     "--kvmhost": "KVM guest dumps (kvmdump) are not read",
     "--kvmio": "KVM guest dumps (kvmdump) are not read",
     "--src": "there is no source listing (gdb's list); dis -l and bt -l name the lines",
-    "--offline": "offline CPUs are shown as crash 9.0.2 shows them by default",
 }
 
 
@@ -85,6 +84,8 @@ def add_crash_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no_crashrc", dest="norc", action="store_true",
                    help="as --norc (xcrash's rc files: ~/.xcrashrc and ./.xcrashrc)")
     g.add_argument("--no_scroll", action="store_true", help="no pager (set scroll off)")
+    g.add_argument("--offline", choices=("show", "hide"),
+                   help="show or hide what concerns offline CPUs (set offline)")
     g.add_argument("--no_panic", action="store_true",
                    help="start in the context of CPU 0's idle task (swapper), not the "
                         "panic task")
@@ -219,6 +220,8 @@ def apply(session: Any, args: argparse.Namespace, settings: dict[str, Any]) -> l
         settings["radix"] = args.radix
     if args.no_scroll:
         settings["scroll"] = False
+    if args.offline:
+        settings["offline"] = args.offline
     if args.zero_excluded:
         session.dump.zero_excluded = True
     session.module_dir = args.mod_dir
