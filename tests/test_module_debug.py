@@ -2,11 +2,13 @@
 object files linked at given addresses (runs everywhere), and crash 9.0.2's session on
 the stock Debian 6.12 dump with modules (tests/crash-ref/debian-6.12-bug/modules.txt),
 which skips where that dump is not here (it is not shipped yet: the factory's work
-directory, XCRASH_STOCK_WORK, or sample-dumps/debian-6.12-bug/ once unpacked)."""
+directory, this checkout's or the main one's, XCRASH_STOCK_WORK, or
+sample-dumps/debian-6.12-bug/ once unpacked)."""
 from __future__ import annotations
 
 import lzma
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,8 +22,21 @@ DEBUG = Path("usr/lib/debug/lib/modules") / RELEASE
 LAB = DEBUG / "extra" / "xcrash_lab.ko.xz"
 #: crash's object files directory in the reference session
 CRASH_DIR = "/tmp/mods"
-#: the stock factory's work directory (XCRASH_STOCK_WORK: another checkout's)
-STOCK = Path(os.environ.get("XCRASH_STOCK_WORK") or SAMPLES / "work" / "stock")
+def _stock_work() -> Path:
+    """The stock factory's work directory: XCRASH_STOCK_WORK, this checkout's, else the
+    main checkout's (a worktree has none of its own)."""
+    if os.environ.get("XCRASH_STOCK_WORK"):
+        return Path(os.environ["XCRASH_STOCK_WORK"])
+    here = SAMPLES / "work" / "stock"
+    if here.exists():
+        return here
+    common = subprocess.run(["git", "-C", str(SAMPLES), "rev-parse", "--git-common-dir"],
+                            capture_output=True, text=True, check=False).stdout.strip()
+    return (SAMPLES / common).resolve().parent / "sample-dumps" / "work" / "stock" \
+        if common else here
+
+
+STOCK = _stock_work()
 BUG_DUMPS = [SAMPLES / "debian-6.12-bug" / "vmcore.plain.kdump",
              STOCK / "runs" / "debian-6.12-bug" / "out" / "vmcore.plain.kdump"]
 VMLINUXES = [SAMPLES / "debian-6.12-bug" / "vmlinux", SAMPLES / "symbols" / f"vmlinux-{RELEASE}",
