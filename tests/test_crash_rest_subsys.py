@@ -30,8 +30,6 @@ DIFFERS = {
         "mount /proc": "crash prints its first mount's line for every match",
         "mount ffff975a80ac4000": "crash prints its first mount's line for every match",
         "mount tmpfs": "crash prints its first mount's line for every match",
-        "mount -f": "crash says why on a line of its own before its refusal",
-        "mount -i": "crash says why on a line of its own before its refusal",
         "sbitmapq ffff975a80a3bcd0":
             "crash 9.0.2 stops at the wait queues (6.1's sbq_wait_state has no wait_cnt)",
     },

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 
 from ..caveats import Unreadable
 from ..errors import CommandError
-from ..results import Column, Records, Teaching
+from ..results import Column, Records, Teaching, text_lines
 from ..targets.linux import teach
 from ..targets.linux.context import resolve_task
 from ..targets.linux.mounts import Mount, mounts
@@ -61,7 +61,8 @@ argument in turn, a mount as often as it matches).  crash 9.0.2 shows its
 first mount's line for every match (its saved line is never updated once the
 header is printed); xcrash shows the mount that matched.  crash's -f/-i (open
 files/dirty inodes per superblock) need the s_files/s_dirty lists that
-kernels since 3.13 and 2.6.32 no longer have: refused, as crash refuses them.
+kernels since 3.13 and 2.6.32 no longer have: refused as crash refuses them
+(why, then the refusal).
 """
     example = "mount\nmount -n 1\nmount /proc"
     synopsis = "mount [-f][-i] [-n pid|task] [mount|vfsmount|superblock|dev|dir|dentry|inode]"
@@ -71,16 +72,13 @@ kernels since 3.13 and 2.6.32 no longer have: refused, as crash refuses them.
                Option("-i", "inodes", "the dirty inodes of each filesystem (kernels before "
                       "2.6.32)"))
 
-    def run(self, ctx: Context, args: list[str]) -> Records:
+    def run(self, ctx: Context, args: list[str]) -> Records | Iterator[Records]:
         opts, rest = self.parse(args)
         target = linux_target(ctx)
         sb_t = target.type("struct super_block")
-        if opts["inodes"] and not sb_t.has_member("s_dirty"):
-            raise CommandError("-i option not supported or applicable on this architecture "
-                               "or kernel (no super_block.s_dirty list)")
-        if opts["files"] and not sb_t.has_member("s_files"):
-            raise CommandError("-f option not supported or applicable on this architecture "
-                               "or kernel (no super_block.s_files list)")
+        for dest, member in (("inodes", "s_dirty"), ("files", "s_files")):
+            if opts[dest] and not sb_t.has_member(member):
+                return _refused("-i" if dest == "inodes" else "-f", member)
         task = None
         if opts["task"]:
             task = target.object_at("struct task_struct", resolve_task(target, opts["task"]))
@@ -100,6 +98,14 @@ kernels since 3.13 and 2.6.32 no longer have: refused, as crash refuses them.
         teaching.imports.append("from xcrash.commands.mount import mount_lines")
         teaching.body += ["for line in mount_lines(records):", "    print(line)"]
         return teaching
+
+
+def _refused(flag: str, member: str) -> Iterator[Records]:
+    """crash's refusal of -f/-i: why on a line of its own, then the refusal."""
+    yield text_lines(f"mount: the super_block.{member} linked list does not exist in this "
+                     "kernel")
+    raise CommandError(f"{flag} option not supported or applicable on this architecture "
+                       "or kernel")
 
 
 def _nothing(_records: Iterable[Mount]) -> Iterator[str]:
