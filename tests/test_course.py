@@ -77,7 +77,7 @@ def test_the_course_goes_from_the_first_look_to_the_hypervisor(lessons) -> None:
     names = set(sample_manifest()["dumps"])
     # one lesson (at least) per sample dump that is here
     assert {lesson.dump for lesson in lessons} == {n for n in names if L._paths(
-        sample_manifest()["dumps"][n], sample_manifest()["symbols"], SAMPLES)}
+        sample_manifest()["dumps"][n], SAMPLES)}
     if "xen-own" in names:
         assert {"xen-own:xen-hypervisor", "xen-own:xen-dom0", "xen-own:xen-domu"} <= set(keys)
 
@@ -270,6 +270,20 @@ def test_no_dumps_and_no_answers(tmp_path: Path) -> None:
     assert course.main(["--tutorial", "--progress", str(tmp_path / "p.json")], out=out,
                        samples=tmp_path / "nowhere") == course.NO_DUMPS
     assert "nothing to practise on" in out.getvalue()
+
+
+def test_dumps_still_packed_are_pointed_at(tmp_path: Path) -> None:
+    samples = tmp_path / "sample-dumps"
+    samples.mkdir()
+    (samples / "MANIFEST.json").write_text(json.dumps({"symbols": {}, "dumps": {
+        "debian-6.12-bug": {"death": "bug", "open_with": "xcrash sample-dumps/d/vmcore x",
+                            "files": [{"path": "d/vmcore", "bundle": "debian-6.12.tar.xz"}]}}}))
+    assert L.still_packed(json.loads((samples / "MANIFEST.json").read_text()), samples) == [
+        "debian-6.12-bug"]
+    out = io.StringIO()
+    course.main(["--tutorial", "--list", "--progress", str(tmp_path / "p.json")], out=out,
+                samples=samples)
+    assert "1 more sample dumps" in out.getvalue() and "sample-dumps/unpack.py" in out.getvalue()
 
 
 # -- a new sample dump becomes a lesson -----------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import XcrashError
-from .lessons import SAMPLES, Lesson, any_dump_questions, catalog, questions_of
+from .lessons import SAMPLES, Lesson, any_dump_questions, catalog, questions_of, still_packed
 from .play import OUT, QUIT, RIGHT, Answers, Recorder, Trainee, ask
 from .progress import Progress
 from .questions import Question
@@ -192,9 +192,15 @@ def main(argv: list[str], *, out: TextIO | None = None,
         out.write(f"progress forgotten ({progress.path})\n")
         if not (args.list or args.lesson or args.answers):
             return OK
-    lessons = catalog(load_manifest(samples), samples) if not args.dump else []
+    manifest = load_manifest(samples)
+    lessons = catalog(manifest, samples) if not args.dump else []
+    packed = still_packed(manifest, samples) if not args.dump else []
+    unpack_hint = (f"({len(packed)} more sample dumps, the stock Debian kernels', ship packed: "
+                   f"`python3 sample-dumps/unpack.py` unpacks them and their lessons)\n"
+                   if packed else "")
     if args.list:
         list_lessons(lessons, progress, out)
+        out.write(unpack_hint)
         return OK
     try:
         source = _source(args.answers)
@@ -214,6 +220,7 @@ def main(argv: list[str], *, out: TextIO | None = None,
             out.write(INTRO)
             return run_exercises(session, trainee, " ".join(args.dump))
         out.write(INTRO)
+        out.write(unpack_hint)
         if not lessons:
             out.write("No sample dump here (sample-dumps/MANIFEST.json and its files): "
                       "nothing to practise on.  `xcrash --tutorial VMCORE VMLINUX` makes "

@@ -243,12 +243,13 @@ class Lesson:
         return self.kind.title + (f" (Linux {self.release})" if self.release else "")
 
 
-def _paths(entry: dict[str, Any], symbols: dict[str, Any], samples: Path) -> list[str] | None:
+def _paths(entry: dict[str, Any], samples: Path) -> list[str] | None:
     words = shlex.split(entry.get("open_with", ""))[1:]
     paths = [str(samples.parent / w) for w in words]
-    if entry.get("xen"):            # the guests' kernels make them targets
-        paths += [str(samples / e.get("path", f"symbols/{n}")) for n, e in sorted(symbols.items())
-                  if n.startswith("vmlinux")]
+    # the domains' kernels where the manifest names them (a dump without them: the guests
+    # give their symbols from memory)
+    paths += [str(samples / dom["kernel"]["vmlinux"]) for dom in entry.get("domains", [])
+              if dom.get("kernel", {}).get("vmlinux")]
     paths = list(dict.fromkeys(paths))
     return paths if paths and all(Path(p).exists() for p in paths) else None
 
@@ -256,9 +257,8 @@ def _paths(entry: dict[str, Any], symbols: dict[str, Any], samples: Path) -> lis
 def catalog(manifest: dict[str, Any], samples: Path = SAMPLES) -> list[Lesson]:
     """The course's lessons over the manifest's dumps that are here, in course order."""
     out = []
-    symbols = manifest.get("symbols", {})
     for name, entry in manifest.get("dumps", {}).items():
-        paths = _paths(entry, symbols, samples)
+        paths = _paths(entry, samples)
         if paths is None:
             continue
         kinds = NAMED.get(name) or (entry.get("death") if entry.get("death") in KINDS
@@ -268,6 +268,14 @@ def catalog(manifest: dict[str, Any], samples: Path = SAMPLES) -> list[Lesson]:
             out.append(Lesson(f"{name}:{k}", KINDS[k], name, paths, release))
     out.sort(key=lambda lesson: (lesson.kind.rank, lesson.release, lesson.dump))
     return out
+
+
+def still_packed(manifest: dict[str, Any], samples: Path = SAMPLES) -> list[str]:
+    """The manifest's dumps whose files ship in a bundle not unpacked here (the stock Debian
+    dumps in a fresh clone, before ``python3 sample-dumps/unpack.py``)."""
+    return [name for name, entry in manifest.get("dumps", {}).items()
+            if any("bundle" in f and not (samples / f["path"]).exists()
+                   for f in entry.get("files", []))]
 
 
 def facts_of(session: Any, scope: str) -> Facts:
