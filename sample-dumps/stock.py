@@ -629,9 +629,11 @@ def _collect_dump(name: str, k: Kernel, bundle: str, vmlinux: str,
                          else f"makedumpfile {producer.split('version ')[-1]}".strip()),
             "written_by": ("QEMU monitor, no VMCOREINFO device" if qemu
                            else "capture kernel (kexec -p), /proc/vmcore")})
-    for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
-        if (rd / "out" / aux).exists():
-            F.put(rd / "out" / aux, dd / aux, False)
+    for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt",
+                "info-registers.txt"):          # the last: QEMU's monitor, the vCPUs at the dump
+        for where in (rd / "out", rd / "out-qemu"):
+            if (where / aux).exists():
+                F.put(where / aux, dd / aux, False)
     F.put(rd / "serial.log", dd / "serial.log", False)
     ref = S / "refs" / name
     if ref.exists():
