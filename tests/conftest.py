@@ -170,16 +170,17 @@ def recorded_blocks(path: Path) -> list[tuple[str, str]]:
 
 def open_sample(name: str):
     """xcrash on sample-dumps/NAME (MANIFEST.json's first file of that dump), opened once
-    per run: a Linux dump with its vmlinux, a Xen dump with its xen-syms and both vmlinux
-    (every domain a target); the session starts on its default target."""
+    per run: a Linux dump with its vmlinux, a Xen dump with its xen-syms and its domains'
+    vmlinux (every domain a target); the session starts on its default target."""
     import xcrash
     key = f"sample:{name}"
     if key not in _sessions:
         man = sample_manifest()
         entry = man["dumps"][name]
-        if "xen" in entry:
-            symbols = [entry["xen"]["xen_syms"]] + [e["path"] for n, e in sorted(man["symbols"].items())
-                                                    if n.startswith("vmlinux")]
+        if "xen" in entry:      # its xen-syms when one ships, its domains' kernels
+            symbols = [entry["xen"]["xen_syms"]] if entry["xen"]["xen_syms"] else []
+            symbols += dict.fromkeys(d["kernel"]["vmlinux"] for d in entry.get("domains", [])
+                                     if d.get("kernel", {}).get("vmlinux"))
         else:
             symbols = [entry["kernel"]["vmlinux"]]
         _sessions[key] = xcrash.open(str(SAMPLES / entry["files"][0]["path"]),

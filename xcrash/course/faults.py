@@ -85,8 +85,8 @@ def fault_instruction(inc: Incident, session: Any, target: str | None = None
 
 def fault_stack(inc: Incident, target: str | None = None) -> Question | None:
     f = inc.fault
-    if f is None:
-        return None
+    if f is None or f.stack == "?":
+        return None     # no known stack holds the RSP (an overflow into the guard page)
     words = {"task": ["task", "process", "the task's stack"], "IRQ": ["irq", "interrupt"]}
     return _q("fault-stack", "On which stack was the faulting code running: the task's own, "
               "the IRQ stack, an exception stack?", f.stack, "bt",
@@ -103,7 +103,7 @@ def source(inc: Incident, target: str | None = None) -> Question | None:
     base = path.rsplit("/", 1)[-1]
     return _q("source", "At which source line did the report point?  (file:line)",
               f"{path}:{line}", "log | grep -e 'BUG at' -e 'WARNING:'",
-              ["BUG() and WARN() log the file and line they were written at.",
+              ["BUG() and WARN() log the file and line they were written at: `log` has it.",
                "In `log`: `kernel BUG at FILE:LINE!` or `WARNING: CPU: ... at FILE:LINE`."],
               [f"{path}:{line}", f"{base}:{line}", str(line)], target=target,
               example=f"{base}:{line}")
@@ -115,7 +115,7 @@ def lockup_cpu(inc: Incident, target: str | None = None) -> Question | None:
         return None
     return _q("lockup-cpu", "Which CPU was stuck?", f"CPU {inc.lockup_cpu}",
               "log | grep 'soft lockup'",
-              ["The soft-lockup watchdog (a per-CPU hrtimer) logs the CPU whose watchdog "
+              ["The soft-lockup watchdog (a per-CPU hrtimer) logs in `log` the CPU whose watchdog "
                "thread could not run.",
                "In `log`: `BUG: soft lockup - CPU#N stuck for Ns!`."],
               [str(inc.lockup_cpu), f"cpu {inc.lockup_cpu}", f"cpu#{inc.lockup_cpu}"],
@@ -182,7 +182,7 @@ def biggest(inc: Incident, target: str | None = None) -> Question | None:
 
 #: the log's report lines, found by grep (the shell pipeline after a command)
 REPORTS = ("log | grep -e BUG -e Oops -e WARNING -e 'soft lockup' -e 'blocked for' "
-           "-e 'Out of memory' -e NMI -e 'sysrq: Trigger'")
+           "-e 'Out of memory' -e oom-killer -e NMI -e 'sysrq: Trigger'")
 
 
 def kind(inc: Incident, target: str | None = None) -> Question | None:
