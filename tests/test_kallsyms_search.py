@@ -259,7 +259,7 @@ def test_the_table_and_btf_are_kept_by_build_id(tmp_path, monkeypatch) -> None:
         again_btf = present(present(again.btf).find("struct task_struct"))
         assert again_btf.byte_size == first_btf.byte_size
     assert sorted(p.name.split(".", 1)[1] for p in (tmp_path / "xcrash" / "symbols").iterdir()) \
-        == ["memory-btf.marshal", "memory-kallsyms-searched.marshal"]
+        == ["memory-btf.marshal", "memory-kallsyms-2-searched.marshal"]
 
 
 def test_of_names_at_one_address_the_function_names_it() -> None:

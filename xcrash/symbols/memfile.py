@@ -16,7 +16,7 @@ from array import array
 from typing import Any
 from collections.abc import Callable
 
-from ..arch import START_KERNEL_MAP
+from ..arch import KERNEL_IMAGE_MAX, START_KERNEL_MAP
 from .btf import BtfTypes, parse_btf
 from .cache import SymbolCache
 from .kallsyms import KallsymsSymbol
@@ -55,7 +55,10 @@ def symtab_from_kallsyms(symbols: list[KallsymsSymbol], kaslr_offset: int,
     higher and section-bound labels lower (``__do_softirq`` over
     ``__softirqentry_text_start``)."""
     by_name = {s.name: s.address for s in symbols}
-    image = (by_name.get("_text", by_name.get("_stext", START_KERNEL_MAP)), by_name.get("_end", _MASK))
+    # the image's symbols reach past _end: 5.10's .init.scratch (sme_workarea) follows it;
+    # anything of vmlinux's kallsyms in the image mapping moved with KASLR
+    image = (by_name.get("_text", by_name.get("_stext", START_KERNEL_MAP)),
+             START_KERNEL_MAP + KERNEL_IMAGE_MAX - 1)
     percpu = (by_name.get("__per_cpu_start", 0), by_name.get("__per_cpu_end", 0))
     ordered = sorted({s.address for s in symbols})
     following = {a: b for a, b in zip(ordered, ordered[1:])}

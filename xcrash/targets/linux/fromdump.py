@@ -89,7 +89,8 @@ def symbols_from_vmcoreinfo(vi: Any, read: Callable[[int, int], bytes],
     except NoKallsyms as missing:
         candidates, origin, why_not = [], SEARCHED, missing
     cache = SymbolCache(None, vi.build_id) if cached and vi.build_id else None
-    part = f"memory-kallsyms-{'searched' if origin == SEARCHED else 'vmcoreinfo'}"
+    # -2: image symbols past _end relocated too (tables cached before kept them at run time)
+    part = f"memory-kallsyms-2-{'searched' if origin == SEARCHED else 'vmcoreinfo'}"
     symtab = cache.load(part) if cache is not None else None
     parsed_btf = None
     if symtab is None:
