@@ -176,7 +176,10 @@ class _Namer:
 
 def _offsets(target: LinuxTarget) -> dict[str, int]:
     t = target.type("struct page")
-    return {name: t.offsetof(name) for name in ("mapping", "index", "_refcount", "flags")}
+    offsets = {name: t.offsetof(name) for name in ("mapping", "_refcount", "flags")}
+    # page->index is __folio_index from 7.0 (the folio owns it)
+    offsets["index"] = t.offsetof("index" if t.has_member("index") else "__folio_index")
+    return offsets
 
 
 def _decode(raw: bytes, at: int, offs: dict[str, int], page: int, pfn: int,
