@@ -20,7 +20,7 @@ from ..arch import KERNEL_IMAGE_MAX, START_KERNEL_MAP
 from .btf import BtfTypes, parse_btf
 from .cache import SymbolCache
 from .kallsyms import KallsymsSymbol
-from .symtab import NO_SECTION, PERCPU, RELOCATABLE, SymbolTable
+from .symtab import NO_SECTION, PERCPU, RELOCATABLE, SymbolTable, best_by_name
 from .typeindex import TypeIndex
 from .types import Type
 
@@ -87,16 +87,7 @@ def symtab_from_kallsyms(symbols: list[KallsymsSymbol], kaslr_offset: int,
             by_address[0].append((value, rank, s.name, i))
         elif f & PERCPU:
             by_address[1].append((value, rank, s.name, i))
-    best: dict[str, int] = {}
-    dups: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        j = best.get(name)
-        if j is None:
-            best[name] = i
-            continue
-        dups.setdefault(name, [j]).append(i)
-        if ranks[i] > ranks[j]:
-            best[name] = i
+    best, dups = best_by_name(names, ranks)
     reloc, other = (array("I", [e[3] for e in sorted(entries)]) for entries in by_address)
     return {"names": names, "values": values.tobytes(), "sizes": sizes.tobytes(),
             "letters": "".join(letters), "flags": bytes(flags), "home": home.tobytes(),

@@ -77,6 +77,22 @@ def _classify(info: int, shndx: int, letters_of: list[str]) -> tuple[str, int]:
     return letter, rank
 
 
+def best_by_name(names: list[str], ranks: list[int]) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Of the symbols sharing a name, the index of the highest ranked (the first of equals),
+    and every index of each name that has several."""
+    best: dict[str, int] = {}
+    dups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        j = best.get(name)
+        if j is None:
+            best[name] = i
+            continue
+        dups.setdefault(name, [j]).append(i)
+        if ranks[i] > ranks[j]:
+            best[name] = i
+    return best, dups
+
+
 def build_symtab(elf: ElfImage) -> dict[str, Any]:
     """Parse ``.symtab`` into the marshal-able form :class:`SymbolTable` uses."""
     symtab = next((s for s in elf.sections if s.type == SHT_SYMTAB), None)
@@ -154,16 +170,7 @@ def build_symtab(elf: ElfImage) -> dict[str, Any]:
         elif not f & ABSOLUTE:
             by_address[1].append((value, rank, name, index))
 
-    best: dict[str, int] = {}
-    dups: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        j = best.get(name)
-        if j is None:
-            best[name] = i
-            continue
-        dups.setdefault(name, [j]).append(i)
-        if ranks[i] > ranks[j]:
-            best[name] = i
+    best, dups = best_by_name(names, ranks)
 
     # Among equal addresses the preferred symbol sorts last; of equally ranked
     # aliases (__x64_sys_pause, __ia32_sys_pause) the greatest name, as crash,

@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from .symtab import NO_SECTION, RELOCATABLE, SymbolTable
+from .symtab import NO_SECTION, RELOCATABLE, SymbolTable, best_by_name
 from .typeindex import TypeIndex
 from .types import Type
 from .xensyms import XenSymbol
@@ -99,16 +99,7 @@ def xen_symtab(symbols: list[XenSymbol], image: tuple[int, int],
         home.append(0 if inside else NO_SECTION)
         ranks.append(rank)
         by_address[0 if inside else 1].append((s.address, rank, s.name, i))
-    best: dict[str, int] = {}
-    dups: dict[str, list[int]] = {}
-    for i, name in enumerate(names):
-        j = best.get(name)
-        if j is None:
-            best[name] = i
-            continue
-        dups.setdefault(name, [j]).append(i)
-        if ranks[i] > ranks[j]:
-            best[name] = i
+    best, dups = best_by_name(names, ranks)
     reloc, other = (array("I", [e[3] for e in sorted(entries)]) for entries in by_address)
     return {"names": names, "values": values.tobytes(), "sizes": sizes.tobytes(),
             "letters": "".join(letters), "flags": bytes(flags), "home": home.tobytes(),
