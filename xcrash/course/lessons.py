@@ -214,6 +214,13 @@ KINDS: dict[str, Kind] = {
         "crash needs a session per guest (--p2m_mfn); here each PV domain is a target of the "
         "same session, read through its own page tables in machine frames.",
         (), 22, "guests"),
+    "dom0-sysrq": Kind(
+        "Xen: dom0 panicked by itself",
+        "`target xen`: `log` (Xen's console says dom0 crashed), `vcpus` (dom0's other vCPU "
+        "OF: taken down), then `target dom0`: `sys`, `ps`, `bt -a`.",
+        "A PV dom0's panic stops its other vCPUs with VCPUOP_down and asks Xen to kexec: the "
+        "downed vCPU's registers stay in Xen's struct vcpu, and its stack ends in stop_self.",
+        ("xen-reason", "xen-cpu", "xen-domain", "guest-task", "guest-hypercall"), 21, "xen"),
     "xen-production": Kind(
         "Xen in production: no DWARF",
         "`vcpus` (its '*'), then the guest's `ps -A` and `bt`.",
