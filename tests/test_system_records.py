@@ -161,7 +161,7 @@ def test_an_unreadable_config_is_not_a_missing_one() -> None:
 
 
 def test_a_skipped_release_check_is_said() -> None:
-    from xcrash.targets.linux.kernel import check_symbol_file
+    from xcrash.targets.linux.layout import check_symbol_file
 
     def read_static(address, size):
         raise XcrashError("vmlinux.debug: 256 bytes at 0x1000 are not in any section")

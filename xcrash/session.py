@@ -200,7 +200,8 @@ class Session:
         offset as given (crash's --kaslr), refused when VMCOREINFO says otherwise."""
         from .dump import is_kdump_file, open_dump
         from .symbols import open_symbol_file
-        from .targets.linux.kernel import LinuxTarget, check_symbol_file
+        from .targets.linux.kernel import LinuxTarget
+        from .targets.linux.layout import check_symbol_file
 
         parts = [p for p in symbol_paths if is_kdump_file(p)]
         symbol_paths = tuple(p for p in symbol_paths if p not in parts)

@@ -28,7 +28,7 @@ from ...memory.space import PhysicalReader
 from ...memory.xen_pv import P2m
 from ...symbols.memfile import MemorySymbolFile
 from ..linux.fromdump import LABEL, describe, phys_base, symbols_from_vmcoreinfo
-from ..linux.kernel import banner_release
+from ..linux.layout import banner_release
 
 if TYPE_CHECKING:
     from ...symbols.symbolfile import SymbolFile

@@ -19,7 +19,8 @@ from ...errors import MemoryError_, XcrashError
 from ...memory.space import PhysicalReader, PhysicalSpace
 from ...memory.xen_pv import P2m, PvKernelSpace
 from ..base import Cpu, NoSymbols
-from ..linux.kernel import KernelLayout, LinuxTarget, banner_release
+from ..linux.kernel import LinuxTarget
+from ..linux.layout import KernelLayout, banner_release
 from .domainlist import Domain
 from .guestsyms import EVERYWHERE, SymbolSearch, memory_symbols
 
