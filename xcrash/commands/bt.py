@@ -1,7 +1,8 @@
 """bt: a task's kernel back trace (a physical CPU's on the Xen target), as crash prints it.
 
-The records come from ``targets/linux/traces.py`` and ``targets/xen/traces.py``; this
-module picks the tasks or CPUs by the options and lays the records out.
+The records come from ``targets/linux/traces.py`` (``stacksearch.py``, ``btviews.py``) and
+``targets/xen/traces.py``; this module picks the tasks or CPUs by the options and lays the
+records out.
 """
 from __future__ import annotations
 
@@ -15,14 +16,14 @@ from ..layouts.frames import exception_frame_lines, word_lines
 from ..layouts.tasks import task_header
 from ..results import Records, Teaching, text_lines as free_text
 from ..errors import XcrashError
-from ..targets.linux import btviews, teach, traces
+from ..targets.linux import btviews, stacksearch, teach, traces
 from ..targets.linux.context import (NoPanicTask, current_task, panic_task, resolve_task,
                                      task_index)
 from ..targets.memory import Word
 from ..targets.linux.tasks import active_tasks
-from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, CpuStack, FrameSource,
-                                    FrameWords, StackChange, StackOverflow, StackText,
-                                    StackWord, TaskExceptionFrame, TraceStart)
+from ..targets.linux.stacksearch import CpuStack, StackOverflow, StackText
+from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, FrameSource, FrameWords,
+                                    StackChange, StackWord, TaskExceptionFrame, TraceStart)
 from ..targets.linux.wordnames import WordName, word_names
 from ..targets.xen import teach as xen_teach
 from .btxen import xen_run
@@ -296,9 +297,9 @@ starts from its crash note).
             ctx.settings["bt_old_method"] = old
             return free_text(f"bt: use {'old' if old else 'new'} bt method by default")
         if opts["irqframes"]:
-            return Records(traces.cpu_stack_search_records(target), cpu_search_lines)
+            return Records(stacksearch.cpu_stack_search_records(target), cpu_search_lines)
         if opts["overflow"]:
-            return Records(traces.stack_overflow_records(target), overflow_lines)
+            return Records(stacksearch.stack_overflow_records(target), overflow_lines)
         tasks = self._tasks(target, opts, rest)
         ip = parse_address(target, opts["ip"]) if opts["ip"] is not None else None
         sp = parse_number(opts["sp"], 16) if opts["sp"] is not None else None
@@ -320,9 +321,9 @@ starts from its crash note).
         if opts["raw"]:
             return Records(each(partial(btviews.raw_stack_records, sp=sp)), raw_lines)
         if opts["eframes"]:
-            return Records(each(traces.stack_search_records), search_lines)
+            return Records(each(stacksearch.stack_search_records), search_lines)
         if opts["text"] or opts["alltext"]:
-            return Records(each(partial(traces.stack_text_records, whole=opts["alltext"])),
+            return Records(each(partial(stacksearch.stack_text_records, whole=opts["alltext"])),
                            text_lines)
         offsets = ("x" if opts["hexoff"] else "d") if opts["symoff"] else None
         if opts["old"] or ctx.settings.get("bt_old_method", False) and \

@@ -18,7 +18,8 @@ from ...errors import MemoryError_, XcrashError
 from .stackscan import text_symbol
 from .stacks import Stacks, memory
 from .tasks import task_cpu, thread_size
-from .traces import StackText, TaskExceptionFrame, TraceStart, stack_text_records
+from .stacksearch import StackText, stack_text_records
+from .traces import TaskExceptionFrame, TraceStart
 from .unwind import Frame, Trace, _guess_bp, _Stop, _walk, backtrace, task_on_cpu
 
 if TYPE_CHECKING:

@@ -4,10 +4,8 @@ A trace is a :class:`TraceStart` (the task, and why the walk stopped early if it
 followed by its :class:`BtFrame` records (each function named, crash's way), the
 registers of the exception frames met (:class:`TaskExceptionFrame`), the switches
 between stacks and, on request, each frame's source line (:class:`FrameSource`, bt -l)
-and stack words (:class:`FrameWords`, bt -f / -F).  The other views: the text
-addresses on a stack (:class:`StackText`, bt -t / -T), plausible exception frames
-found by searching a stack (bt -e, and a CPU's stacks: :class:`CpuStack`, bt -E),
-and the stacks that lost their end marker (:class:`StackOverflow`, bt -v).
+and stack words (:class:`FrameWords`, bt -f / -F).  bt's searches of stacks (-t, -T,
+-e, -E, -v) are ``stacksearch.py``'s, its other views (-r, -o, -I, -S) ``btviews.py``'s.
 
 The unwinding itself is ``unwind.py``'s; these helpers only name and select.
 """
@@ -15,19 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from ... import trace as tracing
 from ...caveats import Unreadable, caveat
 from ...errors import MemoryError_, XcrashError
 from ...symbols.symtab import Symbol, display_name
 from ..base import cached_per_target
-from .context import task_index
-from .stackscan import exception_frames, text_symbol
 from .taskinfo import TaskRef, comm_of
-from .tasks import for_each_task, task_cpu, thread_size
-from .stacks import StackMemory, cpu_stacks, memory
-from .unwind import ExceptionFrame, Frame, StackSwitch, Trace, backtrace, task_on_cpu
+from .tasks import for_each_task, thread_size
+from .stacks import StackMemory, memory
+from .unwind import ExceptionFrame, Frame, StackSwitch, Trace, backtrace
 from .wordnames import WordName
 
 if TYPE_CHECKING:
@@ -128,31 +124,6 @@ class StackChange:
     left_stack: str
 
 
-@dataclass
-class StackText:
-    """bt -t / -T: a word of the stack that points into kernel text (``start``: where
-    the back trace starts, crash's ``START:`` line)."""
-    task: int
-    sp: int
-    pc: int
-    function: str | None
-    start: bool = False
-
-
-@dataclass
-class CpuStack:
-    """bt -E: one of a CPU's stacks, searched for exception frames."""
-    cpu: int
-    stack: str
-
-
-@dataclass
-class StackOverflow(TaskRef):
-    """bt -v: a task whose stack end lost its STACK_END_MAGIC (the stack grew past it)."""
-    stack_end: int
-    end_value: int
-
-
 # -- naming ----------------------------------------------------------------------------
 def _named_pc(target: LinuxTarget, pc: int, after_call: bool
               ) -> tuple[str | None, int | None, str | None]:
@@ -197,7 +168,7 @@ def _crash_alias(target: LinuxTarget, sym: Symbol) -> Symbol:
     return max(aliases, key=lambda s: s.name) if aliases else sym
 
 
-def _rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None, int | None]:
+def rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None, int | None]:
     """The kernel function an exception frame's RIP is in (crash's ``[exception RIP:]``);
     in no function, crash's words for it: a mapped address of module space (its module
     unknown: --no_modules) "no symbolic reference", another "unknown or invalid
@@ -217,8 +188,8 @@ def _rip_function(target: LinuxTarget, regs: dict[str, int]) -> tuple[str | None
     return "unknown or invalid address", 0
 
 
-def _task_frame(target: LinuxTarget, task: int, item: ExceptionFrame) -> TaskExceptionFrame:
-    function, offset = _rip_function(target, item.regs)
+def task_frame(target: LinuxTarget, task: int, item: ExceptionFrame) -> TaskExceptionFrame:
+    function, offset = rip_function(target, item.regs)
     return TaskExceptionFrame(item.address, item.regs, function, offset, item.stack, task)
 
 
@@ -238,11 +209,11 @@ def source_line(target: LinuxTarget, pc: int) -> tuple[str, int] | None:
 
 
 # -- bt: the trace of a task -------------------------------------------------------------
-def _task(target: LinuxTarget, addr: int) -> Object:
+def task_object(target: LinuxTarget, addr: int) -> Object:
     return target.object_at(target.type("struct task_struct"), addr)
 
 
-def _start(task: Object, trace: Trace) -> TraceStart:
+def trace_start(task: Object, trace: Trace) -> TraceStart:
     return TraceStart(int(task.pid), trace.task, trace.cpu, comm_of(task),
                       no_stack=trace.no_stack, error=trace.error, note=trace.note)
 
@@ -255,11 +226,11 @@ def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
     (named by ``names``: bt -F), with ``sources`` each frame's source line.  With
     ``ref`` (bt -R) nothing when the trace does not reference it.  ``walk`` makes the
     trace (bt -I/-S) instead of the task's own back trace."""
-    task = _task(target, addr)
+    task = task_object(target, addr)
     trace = walk(task) if walk is not None else backtrace(target, task)
     if ref is not None and not references(target, trace, ref):
         return []
-    out: list[Any] = [_start(task, trace)]
+    out: list[Any] = [trace_start(task, trace)]
     mem = memory(target) if words else None
     items = trace.items
     level = 0
@@ -284,7 +255,7 @@ def trace_records(target: LinuxTarget, addr: int, *, words: bool = False,
                     out.append(FrameWords(addr, level, _words(mem, item.slot + 8, end, names)))
             level += 1
         elif isinstance(item, ExceptionFrame):
-            out.append(_task_frame(target, addr, item))
+            out.append(task_frame(target, addr, item))
             rip, cs = item.regs.get("rip"), item.regs.get("cs", 3)
             if sources and rip is not None and not cs & 3 and item.regs.get("rsp"):
                 # crash's bt -l: a kernel-mode frame's line, of the exception RIP itself
@@ -333,7 +304,7 @@ def references(target: LinuxTarget, trace: Trace, ref: str) -> bool:
 
 def thread_groups(target: LinuxTarget, tasks: list[int]) -> list[int]:
     """bt -g: every thread of each task's thread group, in task-list order."""
-    tgids = [int(_task(target, t).tgid) for t in tasks]
+    tgids = [int(task_object(target, t).tgid) for t in tasks]
     out: list[int] = []
     members: dict[int, list[int]] = {}
     for t in for_each_task(target):
@@ -346,92 +317,3 @@ def thread_groups(target: LinuxTarget, tasks: list[int]) -> list[int]:
     for tgid in dict.fromkeys(tgids):
         out += [t for t in members.get(tgid, ()) if t not in out]
     return out
-
-
-# -- bt -t / -T: the text addresses on a stack --------------------------------------------
-def stack_text_records(target: LinuxTarget, addr: int, *, whole: bool) -> list[Any]:
-    """Every word of the task's stack that points into kernel text, from where the
-    trace starts (bt -t) or from the stack's bottom (``whole``: bt -T); then, as
-    crash, the user-mode registers saved at the top of the stack."""
-    task = _task(target, addr)
-    trace = backtrace(target, task)
-    start = _start(task, trace)
-    start.error = None            # this view does not show the walk's end
-    out: list[Any] = [start]
-    base = int(task.stack)
-    top = base + thread_size(target)
-    first = next((item for item in trace.items if isinstance(item, Frame)), None)
-    if first is not None:
-        out.append(StackText(addr, first.slot, first.pc, text_symbol(target, first.pc),
-                             start=True))
-    lo = base if whole or first is None or not base <= first.slot < top else first.slot
-    try:
-        raw = target.read(lo, top - lo)
-    except MemoryError_ as err:
-        start.error = f"cannot read the stack at {lo:x}: {err}"
-        return out
-    for off in range(0, len(raw) - 7, 8):
-        value = int.from_bytes(raw[off:off + 8], "little")
-        name = text_symbol(target, value)
-        if name is not None:
-            out.append(StackText(addr, lo + off, value, name))
-    last = trace.items[-1] if trace.items else None
-    if isinstance(last, ExceptionFrame) and last.user_mode:
-        out.append(_task_frame(target, addr, last))
-    return out
-
-
-# -- bt -e / -E: searching stacks for exception frames ------------------------------------
-def _found(target: LinuxTarget, lo: int, hi: int, stack: str
-           ) -> Iterator[tuple[int, dict[str, int], str | None, int | None, str]]:
-    for address, _kind, regs in exception_frames(target, lo, hi):
-        function, offset = _rip_function(target, regs)
-        yield address, regs, function, offset, stack
-
-
-def stack_search_records(target: LinuxTarget, addr: int) -> list[Any]:
-    """bt -e: plausible exception frames anywhere on the task's stack."""
-    task = _task(target, addr)
-    cpu = task_on_cpu(target, addr)
-    out: list[Any] = [TraceStart(int(task.pid), addr, cpu if cpu is not None else task_cpu(task),
-                                 comm_of(task))]
-    base = int(task.stack)
-    out += [TaskExceptionFrame(*found, addr)
-            for found in _found(target, base, base + thread_size(target), "task")]
-    return out
-
-
-def cpu_stack_search_records(target: LinuxTarget) -> Iterator[Any]:
-    """bt -E: every CPU's IRQ stack, then each CPU's exception stacks, searched."""
-    stacks = {cpu: cpu_stacks(target, cpu) for cpu in target.online_cpus}
-    order = [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] == "IRQ"]
-    order += [(cpu, s) for cpu, ss in stacks.items() for s in ss if s[2] != "IRQ"]
-    for cpu, (lo, hi, name) in order:
-        yield CpuStack(cpu, name)
-        for found in _found(target, lo, hi, name):
-            yield CpuExceptionFrame(*found, cpu)
-
-
-# -- bt -v: stack overflows ---------------------------------------------------------------
-#: written at the far end of every task's kernel stack (set_task_stack_end_magic)
-STACK_END_MAGIC = 0x57AC6E9D
-
-
-def stack_overflow_records(target: LinuxTarget) -> Iterator[StackOverflow]:
-    """The tasks whose stack end lost its magic: the stack grew past it.  init_task is
-    left out, as crash does (its stack is the static init_stack)."""
-    init = target.symbols.get("init_task")
-    index = task_index(target)
-    index.announce()
-    for addr in index.in_pid_order():
-        if init is not None and addr == init.address:
-            continue
-        task = _task(target, addr)
-        try:
-            end = int(task.stack)
-            found = target.space.read_u64(end) if end else STACK_END_MAGIC
-        except MemoryError_ as err:
-            caveat(f"task {addr:x}: stack end unreadable ({err}): not checked")
-            continue
-        if found != STACK_END_MAGIC:
-            yield StackOverflow(int(task.pid), addr, task_cpu(task), comm_of(task), end, found)
