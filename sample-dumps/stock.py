@@ -75,6 +75,7 @@ class Dump:
     qemu: tuple[str, ...] = field(default=())   # dump-guest-memory variants (qemu-panic)
     la57: bool = False      # 5-level paging (the CPU offers LA57, the kernel uses it)
     unshipped: tuple[str, ...] = ()     # files made and compared here, left out by collect
+    ship: bool = True       # collected at all (else made and compared in the work directory)
 
 
 DUMPS = {
@@ -108,6 +109,10 @@ DUMPS = {
                             smp=3, offline="2"),
     "debian-7.2-oops": Dump("7.2", "oops", "Debian sid 7.2: NULL write in module code, "
                            "panic_on_oops; CPU 1 in user mode", spin="1"),
+    "debian-6.12-maxcpus": Dump("6.12", "sysrq", "Debian 6.12 with maxcpus=2 of 3: CPU 2 "
+                                "present, never brought up; sysrq c; a raw copy of /proc/vmcore "
+                                "beside the kdump file (not shipped: the budget)", smp=3,
+                                formats="plain raw", extra_append="maxcpus=2", ship=False),
     "debian-6.12-qemu": Dump("6.12", "qemu-panic", "Debian 6.12: sysrq c without kdump; QEMU's "
                             "dump-guest-memory (ELF, and kdump-zlib), no vmcoreinfo device",
                             mem="320M", extra_append="panic=0", qemu=("elf", "kdump-zlib")),
@@ -533,6 +538,7 @@ for _n, _d in DUMPS.items():
 
 #: (format, page compression) of each file name the runs write
 FORMATS = {"vmcore.kdump": ("kdump-compressed", "zlib"), "vmcore.plain.kdump": ("kdump", "none"),
+           "vmcore.raw": ("elf", "none"),
            "vmcore.elf": ("elf", "none"), "vmcore.qemu.elf": ("elf", "none"),
            "vmcore.qemu.kdump": ("kdump-compressed", "zlib")}
 #: the start and end of the lines collect writes into sample-dumps/.gitignore
@@ -672,7 +678,8 @@ def main() -> int:
             drgn_refs(d)
         return 0
     if names[0] == "collect":
-        st_collect(names[1:] or [n for n in DUMPS if F.STAGES[f"stock-refs-{n}"].done()])
+        st_collect(names[1:] or [n for n in DUMPS
+                                  if DUMPS[n].ship and F.STAGES[f"stock-refs-{n}"].done()])
         return 0
     if names == ["all"]:
         names = mine

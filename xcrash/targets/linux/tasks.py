@@ -169,7 +169,13 @@ def _marked_active(target: LinuxTarget) -> dict[int, int]:
 @cached_per_target
 def _active_tasks(target: LinuxTarget) -> dict[int, int]:
     out = {}
+    online = set(target.online_cpus)
     for cpu in target.present_cpus:
+        if cpu not in online:
+            # a CPU never brought up keeps current_task's static &init_task: its
+            # runqueue's curr is its idle task (init_idle), as crash lists it
+            out[cpu] = int(target.per_cpu("runqueues", cpu).curr)
+            continue
         try:
             if target.symbols.get("pcpu_hot") is not None:
                 out[cpu] = int(target.per_cpu("pcpu_hot", cpu).current_task)
