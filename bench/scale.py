@@ -392,8 +392,9 @@ def plot(results: dict[str, object]) -> None:
 
 
 def merge(paths: list[Path]) -> dict[str, object]:
-    """Runs of different tools (or commands) in one results dict: per dump and command,
-    each tool's summary from the last file that has it."""
+    """Runs of different tools, commands or dumps in one results dict: per dump and
+    command, each tool's summary (and the dump's first open) from the last file that
+    has it."""
     out: dict[str, object] = {}
     for path in paths:
         r = json.loads(path.read_text())
@@ -402,6 +403,8 @@ def merge(paths: list[Path]) -> dict[str, object]:
             continue
         for name, entry in r["dumps"].items():
             mine = out["dumps"].setdefault(name, entry)            # type: ignore[union-attr]
+            if "first_open" in entry:
+                mine["first_open"] = entry["first_open"]
             for cmd, tools in entry["commands"].items():
                 mine["commands"].setdefault(cmd, {}).update(tools)
     return out
