@@ -97,6 +97,7 @@ def test_one_group_per_crash(first_run: dict, records: list[dict]) -> None:
         "kdump-compressed (zlib)", "kdump-compressed (zstd)", "ELF"}
     for name in UNSIGNED & set(named):
         assert all(r["signature"] is None and r["error"] is None for r in named[name])
+        assert all("no VMCOREINFO" in " ".join(r["notes"]) for r in named[name])
     signature_of = {}
     for name, recs in named.items():
         if name in UNSIGNED or name == "broken":

@@ -19,7 +19,7 @@ from .symbols import DumpIds, SymbolIndex, chosen
 from .worker import stat_of
 
 #: the cache's layout version: entries of another are ignored
-VERSION = 1
+VERSION = 2      # 2: records carry the session's notes
 
 
 class ResultCache:

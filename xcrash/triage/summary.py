@@ -69,7 +69,8 @@ def table_lines(records: list[dict[str, Any]]) -> list[str]:
     lines.append(f"{len(records)} dumps, {len(gs)} signatures, {len(errors)} could not be "
                  f"opened, {len(nocrash)} without a crash found")
     lines += [f"error: {r['path']}: {r['error']}" for r in errors]
-    lines += [f"no crash found: {r['path']}" for r in nocrash]
+    lines += [f"no crash found: {r['path']}" + (f" ({r['notes'][0]})" if r.get("notes") else "")
+              for r in nocrash]
     return lines
 
 

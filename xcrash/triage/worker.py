@@ -54,7 +54,7 @@ def base_record(path: str) -> dict[str, Any]:
             "build_id": None, "hypervisor": None, "hypervisor_build_id": None,
             "crash_time": None, "uptime": None, "title": None, "signature": None,
             "kind": None, "frames": [], "taint": None, "task": None, "symbols": [],
-            "report": None, "error": None, "timing": {}, "worker": {}}
+            "notes": [], "report": None, "error": None, "timing": {}, "worker": {}}
 
 
 def triage_one(job: Job) -> dict[str, Any]:
@@ -113,6 +113,7 @@ def _crash(session: Any, record: dict[str, Any]) -> None:
     """Title, signature, crashing task, taint, crash time and uptime of the dump."""
     from ..caveats import collecting
     from ..report import crash_sites, dump_crash
+    record["notes"] = list(session.messages)   # where the symbols came from, what is missing
     sites = crash_sites(session)
     site = dump_crash(sites)
     if site is not None:
