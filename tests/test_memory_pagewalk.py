@@ -162,3 +162,18 @@ def test_mapped_pages_bounded_ranges() -> None:
     assert list(mapped_pages(space, 1 << 47, 0xFFFFC90000124000)) == every[1:2]  # from the hole
     assert list(mapped_pages(space, user, 0xFFFF900000000000)) == every[:1]      # into the hole
     assert list(mapped_pages(space, 0, 1 << 64, limit=2)) == every[:2]
+
+
+def test_mapped_pages_on_5level_tables() -> None:
+    """Debian 6.1 with LA57: search enumerates a 5-level table's pages (it stopped with
+    'page enumeration supports 4-level tables only'), upper-half addresses sign-extended
+    from bit 56."""
+    from xcrash.memory.x86_64 import mapped_pages
+    phys = FakePhys()
+    kernel, user = 0xFF11000000400000, 0x00F0000000001000      # user: above 4-level's 2**47
+    map_4k(phys, 0x1000, kernel, 0x999000, [0x2000, 0x3000, 0x4000, 0x5000], levels=5)
+    map_4k(phys, 0x1000, user, 0x777000, [0x6000, 0x7000, 0x8000, 0x9000], levels=5)
+    space = PageTableSpace(phys, 0x1000, levels=5)
+    assert list(mapped_pages(space, 0xFF00000000000000, 1 << 64)) == [(kernel, 0x999000, 4096)]
+    assert list(mapped_pages(space, 0, 1 << 56)) == [(user, 0x777000, 4096)]
+    assert list(mapped_pages(space, kernel + 4096, 1 << 64)) == []

@@ -139,15 +139,21 @@ class PageTableSpace(AddressSpace):
 def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
                  limit: int = 1 << 22) -> Iterator[tuple[int, int, int]]:
     """(virtual address, physical address, size) of every present leaf mapping in
-    [lo, hi) of a 4-level table, in address order (kernel addresses sign-extended);
-    unreadable tables are skipped.
+    [lo, hi) of a 4- or 5-level table, in address order (kernel addresses
+    sign-extended); unreadable tables are skipped.
     At most ``limit`` mappings (a bound against corrupt tables).  Only the entries
     that meet [lo, hi) are looked at: a small range costs a table read per level."""
+    if space.levels not in (4, 5):
+        raise TranslationError(lo, f"page enumeration of {space.levels}-level tables")
     count = 0
-    levels = ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12))
-    # in the 48-bit linear space the tables index (the upper half's addresses without
-    # their sign extension); an address in the non-canonical hole bounds either half
-    first_lin, end_lin = _linear(lo), _linear(hi)
+    bits = 57 if space.levels == 5 else 48
+    levels = ((((48, 1 << 48),) if space.levels == 5 else ())
+              + ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12)))
+    leaf = len(levels) - 1
+    half, sign = 1 << (bits - 1), (_MASK64 >> bits) << bits
+    # in the linear space the tables index (the upper half's addresses without their
+    # sign extension); an address in the non-canonical hole bounds either half
+    first_lin, end_lin = _linear(lo, bits), _linear(hi, bits)
 
     def walk(table: int, depth: int, base: int) -> Iterator[tuple[int, int, int]]:
         nonlocal count
@@ -165,34 +171,32 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
             if not entry & PRESENT:
                 continue
             lin = base + i * span
-            va = lin | _SIGN_EXTENSION if lin >= _HALF else lin
+            va = lin | sign if lin >= half else lin
             entry &= space.entry_mask
             if count >= limit:
                 return
-            if depth == 3:
+            if depth == leaf:
                 count += 1
                 yield va, entry & FRAME_MASK, span
-            elif depth in (1, 2) and entry & PSE:
+            elif depth in (leaf - 2, leaf - 1) and entry & PSE:
                 count += 1
-                yield va, entry & (LARGE_1G_MASK if depth == 1 else LARGE_2M_MASK), span
+                yield va, entry & (LARGE_1G_MASK if depth == leaf - 2 else LARGE_2M_MASK), span
             else:
                 yield from walk(entry & FRAME_MASK, depth + 1, lin)
 
-    if space.levels != 4:
-        raise TranslationError(lo, "page enumeration supports 4-level tables only")
     yield from walk(space.root, 0, 0)
 
 
-_HALF = 1 << 47
-_SIGN_EXTENSION = 0xFFFF000000000000
+_MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
-def _linear(address: int) -> int:
-    """Where a (canonical) address is in the 48-bit space a 4-level table maps: the
-    upper half without its sign extension; the non-canonical hole at the halves'
-    meeting point, the end of the address space at 2**48."""
+def _linear(address: int, bits: int = 48) -> int:
+    """Where a (canonical) address is in the 2**bits space a 4-level (48) or 5-level
+    (57) table maps: the upper half without its sign extension; the non-canonical hole
+    at the halves' meeting point, the end of the address space at 2**bits."""
+    half, sign = 1 << (bits - 1), (_MASK64 >> bits) << bits
     if address >= 1 << 64:
-        return 1 << 48
-    if address >= 0xFFFF800000000000:
-        return address - _SIGN_EXTENSION
-    return min(address, _HALF)
+        return 1 << bits
+    if address >= sign | half:
+        return address - sign
+    return min(address, half)

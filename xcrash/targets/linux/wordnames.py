@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from .slabobjects import SlabNames
 
 #: below it no kernel address (the user half and the non-canonical hole)
-KERNEL_HALF = 0xFFFF800000000000
+KERNEL_HALF = 0xFF00000000000000      # 5-level paging's upper half (4-level's starts above)
 
 
 @dataclass(frozen=True)
