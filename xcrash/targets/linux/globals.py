@@ -89,6 +89,12 @@ DECLARED: dict[str, Declared] = {
     "kernel_config_data": Declared("char", array=-1),
     "linux_banner": Declared("const char", array=-1),
     "vmcoreinfo_data": Declared("unsigned char *"),
+    "arp_tbl": Declared("struct neigh_table"),
+    "e820_table": Declared("struct e820_table *"),
+    "block_class": Declared("struct class"),
+    "class_kset": Declared("struct kset *"),
+    "prog_idr": Declared("struct idr"),
+    "map_idr": Declared("struct idr"),
     "init_top_pgt": Declared("pgd_t", array=512),
     "swapper_pg_dir": Declared("pgd_t", array=512),
     # per-CPU variables: BTF describes them from pahole 1.18 on (Linux 5.11 and later

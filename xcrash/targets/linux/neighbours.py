@@ -49,9 +49,8 @@ def arp_table(target: LinuxTarget) -> list[Neighbour]:
             else nht.hash_buckets
         base = int(heads)
         ntype = target.type("struct neighbour")
-        next_off = ntype.strip_typedefs().offsetof("next")
         hlist = ntype.strip_typedefs().has_member("hash")      # 6.13+: an hlist node
-        link_off = ntype.strip_typedefs().offsetof("hash") if hlist else next_off
+        link_off = ntype.strip_typedefs().offsetof("hash" if hlist else "next")
         for bucket in range(1 << shift):
             node = sp.read_u64(base + 8 * bucket)
             for _ in range(NEIGHBOUR_LIMIT):
