@@ -10,6 +10,7 @@ stderr as ``xcrash: struct: invalid ...``: an error is compared as crash prints 
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from pathlib import Path
 
 from conftest import recorded_blocks
@@ -32,3 +33,18 @@ def replay(session, ref: Path) -> list[tuple[str, str, str]]:
         got += "".join(line.removeprefix("xcrash: ") + "\n" for line in errors.splitlines())
         results.append((command, want, got.strip("\n")))
     return results
+
+
+def assert_equal_but_known(results: list[tuple[str, str, str]], known: Collection[str]) -> None:
+    """Every replayed command printed what crash printed, but those ``known`` to differ."""
+    differ = [(c, w, g) for c, w, g in results if w != g and c not in known]
+    assert not differ, "\n\n".join(f"crash> {c}\n--- crash\n{w[:800]}\n--- xcrash\n{g[:800]}"
+                                   for c, w, g in differ[:3])
+
+
+def assert_known_still_differ(results: list[tuple[str, str, str]], known: Collection[str]) -> None:
+    """A command listed as differing was replayed and still differs (else it is identical
+    now, and the list must lose it)."""
+    commands = {c for c, _w, _g in results}
+    assert set(known) <= commands
+    assert not [c for c, w, g in results if c in known and w == g]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from crashrefs import REFS, replay
+from crashrefs import REFS, assert_equal_but_known, assert_known_still_differ, replay
 
 SYSRQ = REFS / "linux-sysrq"
 
@@ -35,15 +35,10 @@ def replayed(request, sysrq):
 
 def test_equal_crash(replayed) -> None:
     name, results = replayed
-    known = DIFFERS[name]
-    differ = [(c, w, g) for c, w, g in results if w != g and c not in known]
-    assert not differ, "\n\n".join(f"crash> {c}\n--- crash\n{w[:800]}\n--- xcrash\n{g[:800]}"
-                                   for c, w, g in differ[:3])
+    assert_equal_but_known(results, DIFFERS[name])
 
 
 def test_known_differences_still_differ(replayed) -> None:
     """A command listed as differing must still differ (else it is identical now)."""
     name, results = replayed
-    commands = {c for c, _w, _g in results}
-    assert set(DIFFERS[name]) <= commands
-    assert not [c for c, w, g in results if c in DIFFERS[name] and w == g]
+    assert_known_still_differ(results, DIFFERS[name])
