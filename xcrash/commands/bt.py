@@ -12,14 +12,13 @@ from collections.abc import Iterable, Iterator
 
 from ..errors import CommandError
 from ..layouts import separated
-from ..layouts.frames import exception_frame_lines, word_lines
+from ..layouts.frames import exception_frame_lines, raw_stack_lines, word_lines
 from ..layouts.tasks import task_header
 from ..results import Records, Teaching, text_lines as free_text
 from ..errors import XcrashError
 from ..targets.linux import btviews, stacksearch, teach, traces
 from ..targets.linux.context import (NoPanicTask, current_task, panic_task, resolve_task,
                                      task_index)
-from ..targets.memory import Word
 from ..targets.linux.tasks import active_tasks
 from ..targets.linux.stacksearch import CpuStack, StackOverflow, StackText
 from ..targets.linux.traces import (BtFrame, CpuExceptionFrame, FrameSource, FrameWords,
@@ -146,30 +145,9 @@ def cpu_search_lines(records: Iterable[Any]) -> Iterator[str]:
 
 
 def raw_lines(records: Iterable[Any]) -> Iterator[str]:
-    """bt -r: each task's header, then its stack two words a line, a word that points
-    into a symbol shown as symbol+offset (crash's display_memory, SYMBOLIC)."""
-    first = True
-    line: list[Word] = []
-
-    def flush() -> Iterator[str]:
-        if line:
-            yield f"{line[0].address:x}:  " + "".join(
-                f"{w.name:<16} " if w.name else f"{w.value:016x} " for w in line)
-            line.clear()
-    for r in records:
-        if isinstance(r, TraceStart):
-            yield from flush()
-            if not first:
-                yield ""
-            first = False
-            yield task_header(r)
-            if r.error:
-                yield f"bt: {r.error}"
-        else:
-            line.append(r)
-            if len(line) == 2:
-                yield from flush()
-    yield from flush()
+    """bt -r: each task's header, then its stack (``layouts.frames.raw_stack_lines``)."""
+    return raw_stack_lines(records, lambda r: (task_header(r), r.error)
+                           if isinstance(r, TraceStart) else None)
 
 
 def overflow_lines(records: Iterable[StackOverflow]) -> Iterator[str]:

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..caveats import caveat
 from ..errors import CommandError
-from ..layouts.frames import word_lines, xen_exception_frame_lines
+from ..layouts.frames import raw_stack_lines, word_lines, xen_exception_frame_lines
 from ..results import Records
-from ..targets.memory import Word
 from ..targets.xen import btviews, traces as xen_traces
 from ..targets.xen.btviews import XenSource, XenText
 from ..targets.xen.traces import (PcpuTraceStart, XenExceptionFrame, XenFrame, XenFrameWords,
@@ -104,29 +103,9 @@ def xen_text_lines(records: Iterable[Any]) -> Iterator[str]:
 
 
 def xen_raw_lines(records: Iterable[Any]) -> Iterator[str]:
-    """bt -r on the Xen target: each pCPU's stack, two words a line, named."""
-    first = True
-    line: list[Word] = []
-
-    def flush() -> Iterator[str]:
-        if line:
-            yield f"{line[0].address:x}:  " + "".join(
-                f"{w.name:<16} " if w.name else f"{w.value:016x} " for w in line)
-            line.clear()
-    for r in records:
-        if isinstance(r, PcpuTraceStart):
-            yield from flush()
-            if not first:
-                yield ""
-            first = False
-            yield _header(r)
-            if r.error:
-                yield f"bt: {r.error}"
-        else:
-            line.append(r)
-            if len(line) == 2:
-                yield from flush()
-    yield from flush()
+    """bt -r on the Xen target: each pCPU's header, then its stack."""
+    return raw_stack_lines(records, lambda r: (_header(r), r.error)
+                           if isinstance(r, PcpuTraceStart) else None)
 
 
 def _pcpus(target: XenTarget, opts: dict[str, Any], rest: list[str]) -> list[int]:

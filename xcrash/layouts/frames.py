@@ -2,8 +2,8 @@
 general registers and exception frames, and the stack words of bt -f / -F."""
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
-from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 
 def general_registers(r: dict[str, int]) -> list[str]:
@@ -79,3 +79,35 @@ def word_lines(words: Sequence[W], name: Callable[[W], str | None] = lambda _w: 
             label = name(w)
             shown.append(f"{label:<16}" if label else f"{w.value:016x}")
         yield f"    {words[i].address:x}: " + " ".join(shown) + " "
+
+
+def raw_stack_lines(records: Iterable[Any],
+                    start: Callable[[Any], tuple[str, str | None] | None]) -> Iterator[str]:
+    """bt -r: for each trace start (``start`` gives its header line and the walk's error,
+    None for a stack word) those lines, then the stack two words a line, a word that points into a
+    symbol shown as symbol+offset (crash's display_memory, SYMBOLIC); a blank line
+    between stacks."""
+    first = True
+    line: list[Any] = []
+
+    def flush() -> Iterator[str]:
+        if line:
+            yield f"{line[0].address:x}:  " + "".join(
+                f"{w.name:<16} " if w.name else f"{w.value:016x} " for w in line)
+            line.clear()
+    for r in records:
+        begins = start(r)
+        if begins is None:
+            line.append(r)
+            if len(line) == 2:
+                yield from flush()
+            continue
+        yield from flush()
+        if not first:
+            yield ""
+        first = False
+        title, error = begins
+        yield title
+        if error:
+            yield f"bt: {error}"
+    yield from flush()
