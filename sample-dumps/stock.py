@@ -610,6 +610,17 @@ def st_collect(names: list[str]) -> None:
     man_path.write_text(json.dumps(man, indent=1) + "\n")
 
 
+def copy_logs(rd: Path, dd: Path) -> None:
+    """A run's small files, shipped as they are beside its dump: the console, the capture
+    kernel's notes and what the guests said of themselves."""
+    for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt",
+                "info-registers.txt"):          # the last: QEMU's monitor, the vCPUs at the dump
+        for where in (rd / "out", rd / "out-qemu"):
+            if (where / aux).exists():
+                F.put(where / aux, dd / aux, False)
+    F.put(rd / "serial.log", dd / "serial.log", False)
+
+
 def _collect_dump(name: str, k: Kernel, bundle: str, vmlinux: str,
                   members: list[tuple[Path, str]]) -> dict:
     """A dump's manifest entry; its big files appended to ``members``, its small ones copied."""
@@ -635,12 +646,7 @@ def _collect_dump(name: str, k: Kernel, bundle: str, vmlinux: str,
                          else f"makedumpfile {producer.split('version ')[-1]}".strip()),
             "written_by": ("QEMU monitor, no VMCOREINFO device" if qemu
                            else "capture kernel (kexec -p), /proc/vmcore")})
-    for aux in ("dmesg.txt", "ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt",
-                "info-registers.txt"):          # the last: QEMU's monitor, the vCPUs at the dump
-        for where in (rd / "out", rd / "out-qemu"):
-            if (where / aux).exists():
-                F.put(where / aux, dd / aux, False)
-    F.put(rd / "serial.log", dd / "serial.log", False)
+    copy_logs(rd, dd)
     ref = S / "refs" / name
     if ref.exists():
         shutil.rmtree(dd / "crash-ref", ignore_errors=True)

@@ -218,9 +218,7 @@ def st_collect(name: str) -> None:
     man["symbols"].pop(Path(syms).name, None)
     dd = F.HERE / name
     dd.mkdir(exist_ok=True)
-    for aux in ("ground-truth.txt", "capture-cmdline.txt", "makedumpfile-version.txt"):
-        F.put(rd / "out" / aux, dd / aux, False)
-    F.put(rd / "serial.log", dd / "serial.log", False)
+    S.copy_logs(rd, dd)
     serial = (rd / "serial.log").read_text(errors="replace")
     producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
     man["dumps"][name] = {
