@@ -147,8 +147,7 @@ def mapped_pages(space: PageTableSpace, lo: int = 0, hi: int = 1 << 47,
         raise TranslationError(lo, f"page enumeration of {space.levels}-level tables")
     count = 0
     bits = 57 if space.levels == 5 else 48
-    levels = ((((48, 1 << 48),) if space.levels == 5 else ())
-              + ((39, 1 << 39), (30, 1 << 30), (21, 1 << 21), (12, 1 << 12)))
+    levels = [(shift, 1 << shift) for shift in (48, 39, 30, 21, 12)][5 - space.levels:]
     leaf = len(levels) - 1
     half, sign = 1 << (bits - 1), (_MASK64 >> bits) << bits
     # in the linear space the tables index (the upper half's addresses without their
