@@ -12,6 +12,11 @@ the first; compressed one by one, 10 MB each).  The files land where MANIFEST.js
 (``debian-6.12-bug/vmcore.plain.kdump``, ``symbols/vmlinux-...stripped``); git ignores them
 (.gitignore), and the tests unpack what is missing before they start.
 
+A bundle with ``xor_with`` holds one file as its XOR with a file that ships beside it, xz'd:
+the Xen guest's vmlinux is the host kernel's build with another version string, so its
+121 MB differ in 2.5 million bytes and the delta takes 2.2 MB (29 MB as a file of its own;
+xz's dictionary cannot reach back into a file that ships compressed apart).
+
 Standard library only: the factory (stock.py) writes the bundles with ``pack``.
 """
 from __future__ import annotations
@@ -48,7 +53,44 @@ def pack(bundle: Path, members: list[tuple[Path, str]]) -> None:
     tmp.rename(bundle)
 
 
-def _copy(src: BinaryIO, dst: Path, size: int) -> str:
+def pack_xor(delta: Path, base: Path, target: Path) -> None:
+    """Write ``delta``: ``target`` XOR ``base`` (same size; ``base`` may be .xz), xz'd."""
+    if _size(base) != target.stat().st_size:
+        raise ValueError(f"{target} and {base} differ in size: no XOR delta")
+    tmp = delta.with_name(delta.name + ".tmp")
+    with _open(base) as b, open(target, "rb") as t, \
+            lzma.open(tmp, "wb", format=lzma.FORMAT_XZ, filters=FILTERS) as out:
+        for chunk in iter(lambda: t.read(CHUNK), b""):
+            out.write(_xor(chunk, b.read(len(chunk))))
+    tmp.rename(delta)
+
+
+def _open(path: Path) -> BinaryIO:
+    return lzma.open(path, "rb") if path.suffix == ".xz" else open(path, "rb")
+
+
+def _size(path: Path) -> int:
+    with _open(path) as f:
+        return f.seek(0, os.SEEK_END)
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    if len(a) != len(b):
+        raise EOFError("the base of the XOR delta ends early")
+    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+class _XorStream:
+    """The file a XOR delta stands for, read in order."""
+    def __init__(self, delta: BinaryIO, base: BinaryIO):
+        self.delta, self.base = delta, base
+
+    def read(self, n: int) -> bytes:
+        d = self.delta.read(n)
+        return _xor(d, self.base.read(len(d))) if d else b""
+
+
+def _copy(src: BinaryIO | _XorStream, dst: Path, size: int) -> str:
     """Write ``size`` bytes of ``src`` to ``dst`` (atomically); their sha256."""
     h = hashlib.sha256()
     tmp = dst.with_name(dst.name + ".part")
@@ -107,6 +149,10 @@ def unpack(samples: Path = HERE, *, verify: bool = False, say=print) -> list[str
         say(f"sample-dumps: unpacking {len(wanted)} file(s), {total / 1e6:.0f} MB, from {bundle}",
             file=sys.stderr, flush=True)
         try:
+            if "xor_with" in manifest["bundles"][bundle]:
+                problems += _unpack_xor(samples, path, manifest["bundles"][bundle]["xor_with"],
+                                        wanted)
+                continue
             with lzma.open(path, "rb") as xz, tarfile.open(fileobj=xz, mode="r|") as tar:
                 for info in tar:
                     entry = wanted.pop(info.name, None)
@@ -125,6 +171,17 @@ def unpack(samples: Path = HERE, *, verify: bool = False, say=print) -> list[str
             continue
         problems += [f"{path}: has no {name}" for name in wanted]
     return problems
+
+
+def _unpack_xor(samples: Path, delta: Path, base: str, wanted: dict[str, dict]) -> list[str]:
+    """The one file of a XOR-delta bundle (pack_xor's)."""
+    (entry,) = wanted.values()
+    with lzma.open(delta, "rb") as d, _open(samples / base) as b:
+        digest = _copy(_XorStream(d, b), samples / entry["path"], entry["size"])
+    if digest != entry["sha256"]:
+        return [f"{delta}: {entry['path']} differs from MANIFEST.json (sha256 {digest[:12]}, "
+                f"listed {entry['sha256'][:12]}; is {base} the one it was made against?)"]
+    return []
 
 
 def main() -> int:

@@ -62,7 +62,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     dumps = [str(SAMPLES / man["dumps"][n]["files"][0]["path"])
              for n in ("linux-sysrq", "linux-nmi", "xen-own")]
-    syms = [a for s in ("vmlinux-6.1-xcrash.xz", "vmlinux-6.1-xcrash-guest.xz",
+    syms = [a for s in ("vmlinux-6.1-xcrash.xz", "vmlinux-6.1-xcrash-guest",
                         "xen-syms-4.17.5-xcrash.xz")
             for a in ("--sym", str(SAMPLES / "symbols" / s))]
     assert cli.main(["triage", "--workers", "0", "--no-cache", "--html", str(out), *syms,
