@@ -8,6 +8,7 @@ its xen-syms stripped of its DWARF.  The sessions here hold the hypervisor targe
 alone (the guests are test_dump_only_xen.py's), one pair per sample."""
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -55,6 +56,27 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def test_the_dump_alone_answers_as_the_symbols_only_xen_syms(pair, command: str) -> None:
     alone, with_elf, _, _ = pair
     assert alone.run(command) == with_elf.run(command), command
+
+
+def test_uptime_and_machine_without_dwarf_are_the_dwarf_answers(pair) -> None:
+    """UPTIME (per_cpu(cpu_time) at its fixed offset) and MACHINE (cpu_data's model after
+    its vendor string) without types equal what xen-own's DWARF reads (crash: unknown)."""
+    import xcrash
+
+    def facts(text: str) -> dict[str, str]:
+        return {k: v for k, v in re.findall(r"^\s*([A-Z]+): (.*)$", text, re.M)
+                if k in ("UPTIME", "MACHINE")}
+    alone, with_elf, _, _ = pair
+    entry = sample_manifest()["dumps"]["xen-own"]
+    typed = xcrash.open(str(SAMPLES / entry["files"][0]["path"]), str(SAMPLES / entry["xen"]["xen_syms"]),
+                        target="xen", memory_symbols=False)
+    want = facts(typed.run("sys"))
+    assert want["MACHINE"].startswith("QEMU TCG CPU") and want["UPTIME"] == "00:00:25"
+    if alone.dump.path == typed.dump.path:
+        assert facts(alone.run("sys")) == facts(with_elf.run("sys")) == want
+    else:           # the other sample: the same machine, booted for as long
+        assert facts(alone.run("sys")) == facts(with_elf.run("sys"))
+        assert facts(alone.run("sys"))["MACHINE"] == want["MACHINE"]
 
 
 def test_every_symbol_of_the_elf_table_but_the_absolute_ones(pair) -> None:

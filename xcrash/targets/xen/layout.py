@@ -33,6 +33,17 @@ CPU_INFO_CURRENT_VCPU = 208
 CPU_INFO_MIN_SIZE = 216
 CPU_INFO_MAX_SIZE = 1024
 
+# -- per_cpu(cpu_time): the local system time (ns since boot) at the last calibration,
+#    8 bytes in: stamp.local_stime after stamp.local_tsc (4.7 on), stime_local_stamp after
+#    local_tsc_stamp before
+CPU_TIME_LOCAL_STIME = 8
+
+# -- struct cpuinfo_x86 (cpu_data[]): char x86_vendor_id[16] then char x86_model_id[64];
+#    where they start moves with x86_capability[NCAPINTS], so they are found by the vendor
+VENDOR_IDS = (b"GenuineIntel", b"AuthenticAMD", b"CentaurHauls", b"HygonGenuine", b"  Shanghai  ")
+VENDOR_ID_SIZE = 16
+MODEL_ID_SIZE = 64
+
 # -- the TSS inside per_cpu(tss_page) (Xen 4.16+: after ist_ssp[8]); a TSS's rsp0 at
 #    +4 points at &cpu_info->guest_cpu_user_regs.es
 TSS_PAGE_TSS = 64
