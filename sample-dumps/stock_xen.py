@@ -34,9 +34,15 @@ class XenBuild:
     release: str            # dom0/domU kernel (generic flavour) uname -r
     kversion: str           # its package version
     dbg: bool               # Debian ships the hypervisor's -dbg (xen-syms)
+    #: kexec-tools source package (trixie's) to build in the suite's chroot, where the
+    #: suite's own kexec-tools is built without Xen (bullseye's 2.0.20: "Memory for
+    #: crashkernel is not reserved" in dom0); None: the suite's own loads through Xen
+    kexec_source: str | None = None
 
 
 XENS = {
+    "4.14": XenBuild("bullseye", "4.14", "4.14.6-1", "5.10.0-32-amd64", "5.10.223-1", False,
+                     kexec_source="1:2.0.29-2"),
     "4.20": XenBuild("trixie", "4.20", "4.20.4+63-g7abfd2bce2-0+deb13u1",
                      "6.12.117+deb13-amd64", "6.12.117-1", True),
 }
@@ -53,6 +59,9 @@ class XenDump:
 
 
 DUMPS = {
+    "xen-4.14-crash": XenDump("4.14", "debug-keys", "Debian bullseye's Xen 4.14 (no -dbg package: "
+                              "no xen-syms exists), Debian 5.10 as dom0 (2 vCPUs) and two PV "
+                              "domUs; xl debug-keys C: the hypervisor crashes and kexecs"),
     "xen-4.20-dom0-panic": XenDump("4.20", "dom0-sysrq", "Debian's Xen 4.20 (with its -dbg xen-syms), "
                                    "Debian 6.12 as dom0 (2 vCPUs) and two PV domUs; sysrq c in dom0: "
                                    "dom0 panics on one vCPU and takes the other down (VCPUOP_down), Xen kexecs"),
@@ -92,6 +101,36 @@ for _v in XENS:
     F.STAGES[f"stock-xen-{_v}"].doc = f"Debian's Xen {_v}, its xen-syms and dom0's kernel (generic)"
 
 
+KEXEC = "/usr/local/sbin/kexec"     # where st_kexec installs its build in the chroot
+
+
+def st_kexec(ver: str) -> None:
+    """Trixie's kexec-tools built in the suite's chroot against the suite's libxen-dev
+    (the suite's libraries: dom0 runs them)."""
+    x = XENS[ver]
+    assert x.kexec_source
+    src = S.S / "kexec-src"
+    shutil.rmtree(src, ignore_errors=True)
+    src.mkdir(parents=True)
+    opts = F.apt_private("trixie", "deb-src")
+    run(["apt-get", *opts, "update", "-q"])
+    run(["apt-get", *opts, "source", "--download-only", f"kexec-tools={x.kexec_source}"], cwd=src)
+    orig = next(src.glob("kexec-tools_*.orig.tar.*"))
+    S.in_chroot(x.suite, "apt-get install -y -q --no-install-recommends build-essential libxen-dev "
+                "zlib1g-dev liblzma-dev && cd /work/kexec-src && tar xf " + orig.name +
+                " && cd kexec-tools-*/ && ./configure -q --with-xen --with-zlib --with-lzma "
+                "--prefix=/usr/local && make -s -j2 && make -s install")
+    log(f"kexec-tools {x.kexec_source} built for Xen {ver} ({x.suite})")
+
+
+for _v in XENS:
+    if XENS[_v].kexec_source:
+        stage(f"stock-xen-kexec-{_v}", deps=(f"stock-xen-{_v}",))(
+            (lambda v: lambda: st_kexec(v))(_v))
+        F.STAGES[f"stock-xen-kexec-{_v}"].doc = (f"kexec-tools {XENS[_v].kexec_source} (trixie's) "
+                                                 f"built against {XENS[_v].suite}'s libxen")
+
+
 DOM0_MODULES = ["xen-evtchn", "xen-privcmd", "xen-gntdev", "xen-gntalloc", "xenfs",
                 "xen-blkback", "virtio_ring", "virtio", "virtio_pci_modern_dev",
                 "virtio_pci_legacy_dev", "virtio_pci", "virtio_blk", "crc32c_generic", "ext4"]  # ext4 asks crc32c at mount
@@ -117,9 +156,9 @@ def st_initramfs(ver: str) -> None:
     libdirs = f"{root}/lib/x86_64-linux-gnu:{root}/usr/lib/x86_64-linux-gnu"
     ld = S.in_root(root, "/lib64/ld-linux-x86-64.so.2")
 
-    def add(r: Path, inside: str) -> None:
+    def add(r: Path, inside: str, as_: str | None = None) -> None:
         src = S.in_root(root, inside)
-        F.copy_file(src, r / inside.lstrip("/"))
+        F.copy_file(src, r / (as_ or inside).lstrip("/"))
         for lib in F.ldd_closure(src, libdirs, ld=ld):
             rel = str(lib.relative_to(root)) if str(lib).startswith(str(root)) else str(lib)
             F.copy_file(S.in_root(root, "/" + rel.lstrip("/")), r / "lib/x86_64-linux-gnu" / lib.name)
@@ -138,7 +177,7 @@ def st_initramfs(ver: str) -> None:
     for b in ("xl", "xenstored", "xenconsoled", "xen-init-dom0"):
         add(r, f"{bindir}/{b}")
     add(r, "/usr/bin/xenstore") if S.in_root(root, "/usr/bin/xenstore").exists() else None
-    add(r, "/usr/sbin/kexec")
+    add(r, KEXEC if x.kexec_source else "/usr/sbin/kexec", "/usr/sbin/kexec")
     for lib in sorted((root / "usr/lib/x86_64-linux-gnu").glob("libgcc_s.so.1")):
         F.copy_file(lib, r / "lib/x86_64-linux-gnu/libgcc_s.so.1")      # P18
     shutil.copytree(root / "etc/xen/scripts", r / "etc/xen/scripts", dirs_exist_ok=True)
@@ -159,7 +198,8 @@ def st_initramfs(ver: str) -> None:
 
 
 for _v in XENS:
-    stage(f"stock-xen-initramfs-{_v}", deps=(f"stock-xen-{_v}",))(
+    stage(f"stock-xen-initramfs-{_v}", deps=(f"stock-xen-{_v}",) + (
+        (f"stock-xen-kexec-{_v}",) if XENS[_v].kexec_source else ()))(
         (lambda v: lambda: st_initramfs(v))(_v))
     F.STAGES[f"stock-xen-initramfs-{_v}"].doc = f"dom0, domU and capture initramfs for Xen {_v}"
 
@@ -221,6 +261,14 @@ def st_collect(name: str) -> None:
     S.copy_logs(rd, dd)
     serial = (rd / "serial.log").read_text(errors="replace")
     producer = (rd / "out" / "makedumpfile-version.txt").read_text().splitlines()[0]
+    if x.dbg:
+        build = (f"Debian binary xen-hypervisor-{x.version}-amd64 (its -dbg xen-syms has DWARF: "
+                 "not shipped, the dump alone serves)")
+        syms_package = f"xen-hypervisor-{x.version}-amd64-dbg={x.package}"
+    else:
+        build = (f"Debian binary xen-hypervisor-{x.version}-amd64 (Debian ships no -dbg for it: "
+                 "no xen-syms exists; the dump alone serves)")
+        syms_package = None
     man["dumps"][name] = {
         "scenario": xd.doc,
         "files": [{"path": f"{name}/vmcore.kdump", "size": dump.stat().st_size,
@@ -230,16 +278,14 @@ def st_collect(name: str) -> None:
                    "written_by": "capture kernel (Xen's kexec), /proc/vmcore"}],
         "crash_ref": None,
         "xen": {"version": F.first_match(r"Xen version (\S+)", serial), "package_version": x.package,
-                "build": f"Debian binary xen-hypervisor-{x.version}-amd64 (its -dbg xen-syms "
-                         "has DWARF: not shipped, the dump alone serves)",
-                "xen_syms": None, "xen_syms_package": f"xen-hypervisor-{x.version}-amd64-dbg={x.package}",
-                "build_id": F.build_id(d / "xen-syms")},
+                "build": build, "xen_syms": None, "xen_syms_package": syms_package,
+                "build_id": F.build_id(d / "xen-syms") if (d / "xen-syms").exists() else None},
         "dom0_kernel": {"release": x.release, "package": f"linux-image-{x.release}={x.kversion}",
                         "symbols": "from the dump (kallsyms, BTF, ORC)"},
         "guests": GUESTS,
         "death": xd.death,
         "panic_string": F.first_match(r"(Kernel panic - not syncing: .*)", serial),
-        "xen_says": F.first_match(r"\(XEN\) (Hardware Dom0 crashed.*)", serial),
+        "xen_says": F.first_match(r"\(XEN\) (Hardware Dom0 crashed.*|Executing kexec image.*)", serial),
         "open_with": f"xcrash sample-dumps/{name}/vmcore.kdump",
     }
     S._bundle(x.version, members, man, name=bundle)

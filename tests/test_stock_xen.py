@@ -1,10 +1,14 @@
-"""Debian's binary Xen 4.20 with Debian 6.12 as dom0 and two PV domUs: dom0 panicked by
-itself (sysrq c), took its other vCPU down (``VCPUOP_down`` from ``stop_self``) and Xen
-kexec'd.  crash cannot open Xen 4.20, so xcrash is the reference here and the consoles
-judge: dom0's own panic report and Call Trace and Xen's lines in serial.log, the domUs'
-READY lines in ground-truth.txt.  The dump is read alone: the hypervisor's symbols come
-from Xen's own table in its image, dom0's and the domUs' from their kallsyms, BTF and ORC
-(Debian's -dbg xen-syms, which has DWARF, reads the same: not shipped, for the budget).
+"""Debian's binary hypervisors with Debian's generic kernels as dom0 and two PV domUs.
+
+Xen 4.20 with 6.12: dom0 panicked by itself (sysrq c), took its other vCPU down
+(``VCPUOP_down`` from ``stop_self``) and Xen kexec'd.  Xen 4.14 with 5.10: ``xl debug-keys
+C`` in dom0, the hypervisor crashed; Debian ships no -dbg for it, so no xen-syms exists
+anywhere.  crash opens neither (4.20: not at all; 4.14: it needs a xen-syms), so xcrash is
+the reference here and the consoles judge: dom0's own panic report and Call Trace and
+Xen's lines in serial.log, ``xl list``/``xl vcpu-list`` and the domUs' READY lines in
+ground-truth.txt.  The dumps are read alone: the hypervisor's symbols come from Xen's own
+table in its image, dom0's and the domUs' from their kallsyms, BTF and ORC (Debian's 4.20
+-dbg xen-syms, which has DWARF, reads the same: not shipped, for the budget).
 """
 from __future__ import annotations
 
@@ -16,26 +20,31 @@ import pytest
 from conftest import SAMPLES, sample_manifest
 
 NAME = "xen-4.20-dom0-panic"
-ENTRY = sample_manifest()["dumps"].get(NAME)
+XEN_4_14 = "xen-4.14-crash"
+DUMPS = sample_manifest()["dumps"]
 
-pytestmark = pytest.mark.skipif(ENTRY is None, reason=f"{NAME} is not in sample-dumps")
+needs_4_20 = pytest.mark.skipif(NAME not in DUMPS, reason=f"{NAME} is not in sample-dumps")
+needs_4_14 = pytest.mark.skipif(XEN_4_14 not in DUMPS, reason=f"{XEN_4_14} is not in sample-dumps")
 
 
 @cache
-def session():
+def session(name: str = NAME):
     import xcrash
-    assert ENTRY is not None
-    return xcrash.open(str(SAMPLES / ENTRY["files"][0]["path"]))
+    return xcrash.open(str(SAMPLES / DUMPS[name]["files"][0]["path"]))
 
 
-def run(target: str, command: str) -> str:
-    s = session()
+def run(target: str, command: str, name: str = NAME) -> str:
+    s = session(name)
     s.run(f"target {target}")
     return s.run(command)
 
 
-def serial() -> str:
-    return (SAMPLES / NAME / "serial.log").read_text(errors="replace")
+def serial(name: str = NAME) -> str:
+    return (SAMPLES / name / "serial.log").read_text(errors="replace")
+
+
+def ground_truth(name: str) -> str:
+    return (SAMPLES / name / "ground-truth.txt").read_text(errors="replace")
 
 
 def panic_report() -> tuple[int, int, str, list[str]]:
@@ -55,6 +64,7 @@ def frames(trace: str) -> list[str]:
     return re.findall(r"^ ?#\d+ \[[0-9a-f]+\] ([\w.]+) at ", trace, re.M)
 
 
+@needs_4_20
 def test_dom0_panic_as_its_console_reported_it() -> None:
     cpu, pid, comm, _ = panic_report()
     sys = run("dom0", "sys")
@@ -64,6 +74,7 @@ def test_dom0_panic_as_its_console_reported_it() -> None:
     assert re.search(rf"^>\s+{pid}\s+\d+\s+{cpu}\s+\S+\s+RU .* {comm}$", ps, re.M)
 
 
+@needs_4_20
 def test_panic_trace_is_the_kernels_call_trace() -> None:
     cpu, pid, _, functions = panic_report()
     ours = frames(run("dom0", f"bt {pid}"))
@@ -72,6 +83,7 @@ def test_panic_trace_is_the_kernels_call_trace() -> None:
     assert ours[ours.index("panic"):] == functions[functions.index("panic"):]
 
 
+@needs_4_20
 def test_the_downed_vcpu_is_unwound_from_its_saved_context() -> None:
     cpu, _, _, _ = panic_report()
     other = 1 - cpu
@@ -85,6 +97,7 @@ def test_the_downed_vcpu_is_unwound_from_its_saved_context() -> None:
     assert re.search(rf"^\s+{other}\s+\d+\s+[0-9a-f]+ OF 0\s+0 ", vcpus, re.M), vcpus
 
 
+@needs_4_20
 def test_xen_kexecd_on_the_cpu_it_said() -> None:
     said = re.search(r"\(XEN\) Hardware Dom0 crashed: Executing kexec image on cpu(\d+)", serial())
     assert said is not None
@@ -94,13 +107,73 @@ def test_xen_kexecd_on_the_cpu_it_said() -> None:
     assert frames(trace)[:3] == ["kexec_crash", "hwdom_shutdown", "domain_shutdown"], trace
 
 
+@pytest.mark.parametrize("dump", [NAME, XEN_4_14])
 @pytest.mark.parametrize("guest", ["dom1", "dom2"])
-def test_domu_processes_as_their_consoles_said(guest: str) -> None:
-    ground = (SAMPLES / NAME / "ground-truth.txt").read_text(errors="replace")
+def test_domu_processes_as_their_consoles_said(dump: str, guest: str) -> None:
+    if dump not in DUMPS:
+        pytest.skip(f"{dump} is not in sample-dumps")
     name = {"dom1": "guest1", "dom2": "guest2"}[guest]
-    ready = re.search(rf"GUEST {name} READY pids: (\d+) (\d+)", ground)
+    ready = re.search(rf"GUEST {name} READY pids: (\d+) (\d+)", ground_truth(dump))
     if ready is None:
         pytest.skip(f"{name}'s console did not reach READY in this run")
-    ps = run(guest, "ps")
+    ps = run(guest, "ps", dump)
     for pid, comm in zip(ready.groups(), (f"{name}-sleeper", f"{name}-worker")):
         assert re.search(rf"^[> ]\s+{pid}\s+1\s+.* {comm}$", ps, re.M), (pid, comm)
+
+
+# ---------------------------------------------------------------- Xen 4.14, no xen-syms anywhere
+
+def xl_table(name: str, what: str) -> list[list[str]]:
+    """The rows ``xl list`` or ``xl vcpu-list`` printed in dom0 before the crash."""
+    rows = re.findall(rf"^XCRASH-GT xl {what}: (.*)$", ground_truth(name), re.M)
+    return [r.split() for r in rows[1:]]
+
+
+@needs_4_14
+def test_4_14_crashed_on_the_pcpu_xen_said() -> None:
+    """'C' pressed in dom0 (xl debug-keys): Xen kexecs on the pCPU it names; that pCPU's
+    trace is the key handler's, the other pCPU was stopped by the crash NMI."""
+    said = re.search(r"\(XEN\) Executing kexec image on cpu(\d+)", serial(XEN_4_14))
+    assert said is not None and "'C' pressed -> triggering crashdump" in serial(XEN_4_14)
+    pcpu = int(said.group(1))
+    assert re.search(rf"^ \*\s+{pcpu} ", run("xen", "pcpus", XEN_4_14), re.M)
+    names = frames(run("xen", f"bt {pcpu}", XEN_4_14))
+    chain = ["kexec_crash", "do_crashdump_trigger", "handle_keypress", "do_sysctl"]
+    assert names[names.index("kexec_crash"):][:4] == chain, names
+    other = frames(run("xen", f"bt {1 - pcpu}", XEN_4_14))
+    assert other[:2] == ["elf_core_save_regs", "do_nmi_crash"] and "idle_loop" in other, other
+    assert run("xen", "log", XEN_4_14).splitlines()[-3:] == [
+        "(XEN) 'C' pressed -> triggering crashdump",
+        f"(XEN) Executing kexec image on cpu{pcpu}", "(XEN) Shot down all CPUs"]
+
+
+@needs_4_14
+def test_4_14_domains_and_vcpus_as_xl_listed_them() -> None:
+    listed = {int(r[1]): (int(r[2]), int(r[3])) for r in xl_table(XEN_4_14, "list")}
+    doms = [line[2:].split() for line in run("xen", "doms", XEN_4_14).splitlines()[1:]
+            if re.match(r"^[> ][* ] *\d+ ", line)]
+    got = {int(r[0]): (int(r[5], 16) * 4096 >> 20, int(r[6])) for r in doms if int(r[0]) < 0x7ff0}
+    assert got == listed                # MiB from TOTPAGE, and the vCPU count
+    vcpus = [line.split() for line in run("xen", "vcpus", XEN_4_14).splitlines()[1:]]
+    per_domain = sorted((int(r[-2]), int(r[-7])) for r in vcpus      # (domain, vCPU id)
+                        if len(r) >= 7 and r[-2].isdigit() and int(r[-2]) < 0x7FF0)
+    assert per_domain == sorted((int(r[1]), int(r[2])) for r in xl_table(XEN_4_14, "vcpu-list"))
+
+
+@needs_4_14
+def test_4_14_dom0_was_running_xl_in_the_hypercall() -> None:
+    """The crashing pCPU ran dom0's vCPU that was inside ``xl debug-keys``: dom0's trace of
+    xl ends in the sysctl hypercall, made through privcmd's ioctl."""
+    ps = run("dom0", "ps", XEN_4_14)
+    xl = re.search(r"^>\s+(\d+)\s+\d+\s+\d+\s+\S+\s+RU .* xl$", ps, re.M)
+    assert xl is not None, ps
+    assert frames(run("dom0", f"bt {xl.group(1)}", XEN_4_14))[:2] == [
+        "xen_hypercall_sysctl", "privcmd_ioctl"]
+    assert run("dom0", "sys", XEN_4_14).count("RELEASE: 5.10.0-32-amd64") == 1
+
+
+@needs_4_14
+def test_4_14_sys_without_xen_syms() -> None:
+    sys = run("xen", "sys", XEN_4_14)
+    assert "RELEASE: 4.14.6" in sys and "KERNEL: (the dump: Xen's own table)" in sys
+    assert re.search(r"UPTIME: 00:0\d:\d\d", sys) and "MACHINE: QEMU TCG CPU" in sys, sys
