@@ -140,3 +140,23 @@ def test_offline_cpu_unwound_from_its_stack() -> None:
     assert functions == ["native_play_dead", "arch_cpu_idle_dead", "do_idle",
                          "cpu_startup_entry", "start_secondary", "common_startup_64"]
     assert "CPU 2 was offline" in trace and "its call went to hlt_play_dead" in trace
+
+
+@pytest.mark.parametrize("name", [n for n in STOCK if n.startswith(("debian-5.10-", "debian-6.12-bug"))])
+def test_dev_d_lists_the_disks_the_kernel_announced(name: str) -> None:
+    """``dev -d``: a disk's struct device is its whole-disk block_device's ``bd_device``
+    from 5.11 on, before that the ``__dev`` of the gendisk's own part0 (5.10).  Each row's
+    gendisk names itself as the row does; the disks are those virtio_blk announced in the
+    console, under the major crash's ``dev`` lists for virtblk, and the gendisk crash shows
+    there is one of them."""
+    s = session(name)
+    rows = [line.split() for line in s.run("dev -d").splitlines()[1:]]
+    announced = re.findall(r"virtio_blk virtio\d+: \[(vd[a-z]+)\]", (SAMPLES / name / "serial.log").read_text())
+    assert sorted(r[2] for r in rows) == sorted(set(announced)) and rows
+    major = re.search(r"^\s*(\d+)\s+virtblk\s+([0-9a-f]+)\s", crash_text(crash_dir(name) / "16-dev.txt"),
+                      re.M)
+    assert major is not None and major.group(2) in [r[1] for r in rows]
+    for r in rows:
+        assert r[0] == major.group(1)
+        disk = s.run(f"struct gendisk.disk_name,queue {r[1]}")
+        assert re.search(rf'disk_name = "{r[2]}(\\000|")', disk) and r[3] in disk, disk

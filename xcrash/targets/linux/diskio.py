@@ -60,8 +60,7 @@ def gendisks(target: LinuxTarget) -> list[int]:
     dev_off = target.offsetof("struct device_private", "device")
     disk_type = target.symbols.lookup("disk_type").address
     type_off = target.offsetof("struct device", "type")
-    bd_device = target.offsetof("struct block_device", "bd_device")
-    bd_disk = target.offsetof("struct block_device", "bd_disk")
+    gendisk_of = _gendisk_of_device(target)
     out = []
     for link in list_for_each(target, head):
         node = link - n_node
@@ -70,8 +69,21 @@ def gendisks(target: LinuxTarget) -> list[int]:
         device = sp.read_u64(node - knode_class + dev_off)
         if sp.read_u64(device + type_off) != disk_type:
             continue
-        out.append(sp.read_u64(device - bd_device + bd_disk))
+        out.append(gendisk_of(device))
     return out
+
+
+def _gendisk_of_device(target: LinuxTarget):
+    """How a disk's struct device leads to its gendisk: the device is the whole-disk
+    block_device's ``bd_device`` (5.11 on: its ``bd_disk``), or before that the
+    ``__dev`` of the gendisk's own ``part0`` (a struct hd_struct inside the gendisk)."""
+    bdev = target.type("struct block_device").strip_typedefs()
+    if bdev.has_member("bd_device"):
+        bd_device = bdev.offsetof("bd_device")
+        bd_disk = bdev.offsetof("bd_disk")
+        return lambda device: target.space.read_u64(device - bd_device + bd_disk)
+    part0_dev = target.type("struct gendisk").strip_typedefs().offsetof("part0.__dev")
+    return lambda device: device - part0_dev
 
 
 def disk_io(target: LinuxTarget) -> list[DiskIo]:
