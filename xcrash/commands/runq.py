@@ -54,6 +54,8 @@ def group_lines(queues: Iterable[GroupQueue]) -> Iterator[str]:
             if line.task is not None:
                 mark = " [CURRENT]" if line.current else ""
                 yield f"{' ' * (5 + 3 * line.depth)}[{line.task.prio:3d}] {_task(line.task)}{mark}"
+            elif line.unreadable:
+                yield f"{' ' * (5 + 3 * line.depth)}[the rest of this queue is unreadable: {line.unreadable}]"
             elif line.group:
                 name = f" <{line.name}>" if line.name else ""
                 yield (f"{' ' * (2 + 3 * line.depth)}TASK_GROUP: {line.group:x}  CFS_RQ: "

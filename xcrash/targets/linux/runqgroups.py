@@ -21,7 +21,8 @@ DEPTH_LIMIT = 32
 class GroupLine:
     """A line under a CPU: a task group's header (``group``: its task_group, ``queue``
     its cfs_rq, ``name`` its cgroup's, ``throttled``), a queued task (``task``,
-    ``current`` for the running one), or an empty queue; ``depth`` its nesting."""
+    ``current`` for the running one), an empty queue, or where the rest of a queue could
+    not be read (``unreadable``: why); ``depth`` its nesting."""
     depth: int
     group: int = 0
     queue: int = 0
@@ -29,6 +30,7 @@ class GroupLine:
     throttled: bool = False
     task: RqTask | None = None
     current: bool = False
+    unreadable: str | None = None
 
 
 @dataclass
@@ -66,6 +68,17 @@ def _cfs(target: LinuxTarget, cfs_rq: int, depth: int, current: int, out: list[G
     recursed into); the lines it adds, counted."""
     if depth > DEPTH_LIMIT:
         raise CommandError(f"runq: task groups nested deeper than {DEPTH_LIMIT} (a loop?)")
+    start = len(out)
+    try:
+        return _cfs_lines(target, cfs_rq, depth, current, out)
+    except MemoryError_ as err:
+        # the lines read so far stay (a nested queue's too), then where it stopped
+        out.append(GroupLine(depth, unreadable=str(err)))
+        return len(out) - start
+
+
+def _cfs_lines(target: LinuxTarget, cfs_rq: int, depth: int, current: int, out: list[GroupLine]
+               ) -> int:
     rq = target.object_at("struct cfs_rq", cfs_rq)
     if depth:
         tg = int(rq.tg)
@@ -112,10 +125,13 @@ def group_queues(target: LinuxTarget, cpus: Iterable[int]) -> list[GroupQueue]:
                            "(CONFIG_RT_GROUP_SCHED) is not shown by xcrash yet")
     active = active_tasks(target)
     out = []
+    cfs_off = target.offsetof("struct rq", "cfs")
     try:
-        base = int(tg.cfs_rq)
         for cpu in cpus:
-            cfs_rq = target.space.read_u64(base + 8 * cpu)
+            # the root group's queue on a CPU is the one its run queue embeds (sched_init
+            # points root_task_group.cfs_rq[cpu] at &rq->cfs): no read of that array,
+            # which lies in a slab page a dump may have left out
+            cfs_rq = int(target.per_cpu("runqueues", cpu).address_) + cfs_off
             current = active.get(cpu, 0)
             q = GroupQueue(cpu, rq_task(target.object_at("struct task_struct", current)),
                            root.address, cfs_rq)
