@@ -30,7 +30,7 @@ def domains_from_vmcoreinfo(target: XenTarget) -> list[Domain]:
     if idle is not None:
         addrs.append(idle)
     addrs += [a for a in domain_list(target) if a not in addrs]
-    counts = owner_page_counts(target)
+    counts = target.page_owner_counts
     out = []
     for addr in addrs:
         domid = target.space.read_u16(addr + id_off)

@@ -173,6 +173,13 @@ class XenTarget(Target):
                               "no page counts without DWARF")
             return None
 
+    @cached_property
+    def page_owner_counts(self) -> dict[int, int] | None:
+        """Pages per owning domain, counted once over the frame table (a dump does not
+        change: doms, sys and the guests' start-up all ask)."""
+        from .domains_untyped import owner_page_counts
+        return owner_page_counts(self)
+
     @property
     def version(self) -> str | None:
         return self.xen.version
