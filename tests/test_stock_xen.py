@@ -177,3 +177,16 @@ def test_4_14_sys_without_xen_syms() -> None:
     sys = run("xen", "sys", XEN_4_14)
     assert "RELEASE: 4.14.6" in sys and "KERNEL: (the dump: Xen's own table)" in sys
     assert re.search(r"UPTIME: 00:0\d:\d\d", sys) and "MACHINE: QEMU TCG CPU" in sys, sys
+
+
+@needs_4_14
+def test_4_14_guest_vmcoreinfo_found_in_bulk_as_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dom0's VMCOREINFO page among its frames: the dump's pages read a run at a time
+    (each guest's start-up) find what reading every frame's head finds."""
+    from xcrash.memory.xen_pv import P2m
+    from xcrash.targets.xen import guestsyms
+    xen = session(XEN_4_14).targets["xen"]
+    p2m = P2m(xen.dump, xen.xen.dom0_p2m_frame_list_list, name="dom0 p2m")
+    bulk = [where for where, _ in guestsyms.vmcoreinfo_pages(xen.dump, p2m)]
+    monkeypatch.setattr(guestsyms, "frames_beginning_with", lambda *args: None)
+    assert bulk and bulk == [where for where, _ in guestsyms.vmcoreinfo_pages(xen.dump, p2m)]

@@ -102,6 +102,34 @@ def page_source(space: object) -> PageSource | None:
 CHUNK_PAGES = 1024
 
 
+def frames_beginning_with(reader: object, frames: Iterable[int], prefix: bytes) -> set[int] | None:
+    """Which of the page ``frames`` (physical frame numbers) begin with ``prefix``, read
+    in bulk from a dump that hands its pages out (a run of consecutive frames one read
+    at a time, not a read per frame); None when the dump cannot (then read each)."""
+    if trace._active is not None or not hasattr(reader, "present_runs") or \
+            not hasattr(reader, "pages"):
+        return None
+    source: PageSource = reader     # type: ignore[assignment]  # checked: it has the methods
+    wanted = sorted(set(frames))
+    found: set[int] = set()
+    runs: list[tuple[int, int]] = []
+    for pfn in wanted:
+        if runs and runs[-1][1] == pfn and runs[-1][1] - runs[-1][0] < CHUNK_PAGES:
+            runs[-1] = (runs[-1][0], pfn + 1)
+        else:
+            runs.append((pfn, pfn + 1))
+    present = source.present_runs()
+    for lo, hi in runs:
+        for a, b in present:
+            a, b = max(a, lo), min(b, hi)
+            if a >= b:
+                continue
+            for pfn, page in source.pages(a, b):
+                if isinstance(page, bytes) and page.startswith(prefix):
+                    found.add(pfn)
+    return found
+
+
 @dataclass
 class ChunkHits:
     """What a piece of the search found: each pattern's hits (physical addresses, in

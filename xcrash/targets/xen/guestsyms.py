@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from ...arch import PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
 from ...dump.vmcoreinfo import VmcoreInfo
 from ...errors import MemoryError_, XcrashError
+from ...memory.search import frames_beginning_with
 from ...memory.space import PhysicalReader
 from ...memory.xen_pv import P2m
 from ...symbols.memfile import MemorySymbolFile
@@ -58,14 +59,22 @@ class NoGuestSymbols(XcrashError):
 
 def vmcoreinfo_pages(machine: PhysicalReader, p2m: P2m) -> Iterator[tuple[int, VmcoreInfo]]:
     """(pseudo-physical address, parsed text) of each guest page that begins with
-    VMCOREINFO's first line, in frame order; pages the dump lacks are passed over."""
-    for pfn, mfn in p2m.frames():
-        try:
-            head = machine.read(mfn << PAGE_SHIFT, len(VMCOREINFO_START))
-        except MemoryError_:
-            continue            # not in the dump: cannot be it
-        if head != VMCOREINFO_START:
-            continue
+    VMCOREINFO's first line, in frame order; pages the dump lacks are passed over.
+    The guest's frames are looked at in bulk where the dump allows (a host with many
+    guests opens each this way)."""
+    frames = list(p2m.frames())
+    heads = frames_beginning_with(machine, (mfn for _, mfn in frames), VMCOREINFO_START)
+    for pfn, mfn in frames:
+        if heads is not None:
+            if mfn not in heads:
+                continue
+        else:
+            try:
+                head = machine.read(mfn << PAGE_SHIFT, len(VMCOREINFO_START))
+            except MemoryError_:
+                continue            # not in the dump: cannot be it
+            if head != VMCOREINFO_START:
+                continue
         try:
             page = machine.read(mfn << PAGE_SHIFT, PAGE_SIZE)
         except MemoryError_:
