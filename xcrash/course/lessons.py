@@ -229,6 +229,8 @@ KINDS: dict[str, Kind] = {
         ("xen-cpu", "xen-domain", "guest-task", "guest-hypercall"), 23, "xen"),
 }
 
+#: a manifest ``death`` whose lesson has another name: Xen's own crash (xl debug-keys C)
+DEATH_KINDS = {"debug-keys": "xen-hypervisor"}
 #: the lessons of the original samples (the others take their manifest entry's ``death``)
 NAMED = {"linux-sysrq": ("first-look", "sysrq"), "linux-nmi": ("nmi",),
          "xen-own": ("xen-hypervisor", "xen-dom0", "xen-domu"),
@@ -242,12 +244,13 @@ class Lesson:
     #: the manifest's dump name, and what to open it with
     dump: str
     paths: list[str]
-    #: the kernel it runs (for titles: the same way to die on two releases)
+    #: what it runs, for titles (the same way to die on two releases): "Linux 6.12...",
+    #: "Xen 4.14.6"
     release: str = ""
 
     @property
     def title(self) -> str:
-        return self.kind.title + (f" (Linux {self.release})" if self.release else "")
+        return self.kind.title + (f" ({self.release})" if self.release else "")
 
 
 def _paths(entry: dict[str, Any], samples: Path) -> list[str] | None:
@@ -268,9 +271,11 @@ def catalog(manifest: dict[str, Any], samples: Path = SAMPLES) -> list[Lesson]:
         paths = _paths(entry, samples)
         if paths is None:
             continue
-        kinds = NAMED.get(name) or (entry.get("death") if entry.get("death") in KINDS
-                                    else "general",)
-        release = entry.get("kernel", {}).get("release", "") if name not in NAMED else ""
+        death = DEATH_KINDS.get(entry.get("death", ""), entry.get("death"))
+        kinds = NAMED.get(name) or (death if death in KINDS else "general",)
+        release = "" if name in NAMED else (
+            f"Linux {entry['kernel']['release']}" if entry.get("kernel", {}).get("release") else
+            f"Xen {entry['xen']['version']}" if entry.get("xen", {}).get("version") else "")
         for k in kinds:
             out.append(Lesson(f"{name}:{k}", KINDS[k], name, paths, release))
     out.sort(key=lambda lesson: (lesson.kind.rank, lesson.release, lesson.dump))
