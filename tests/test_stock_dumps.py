@@ -151,7 +151,8 @@ def test_dev_d_lists_the_disks_the_kernel_announced(name: str) -> None:
     there is one of them."""
     s = session(name)
     rows = [line.split() for line in s.run("dev -d").splitlines()[1:]]
-    announced = re.findall(r"virtio_blk virtio\d+: \[(vd[a-z]+)\]", (SAMPLES / name / "serial.log").read_text())
+    console = (SAMPLES / name / "serial.log").read_text()
+    announced = re.findall(r"virtio_blk virtio\d+: \[(vd[a-z]+)\]", console)
     assert sorted(r[2] for r in rows) == sorted(set(announced)) and rows
     major = re.search(r"^\s*(\d+)\s+virtblk\s+([0-9a-f]+)\s", crash_text(crash_dir(name) / "16-dev.txt"),
                       re.M)

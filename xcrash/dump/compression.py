@@ -69,7 +69,8 @@ def _zlib(data: bytes, page_size: int) -> bytes:
         except ImportError:
             _inflater = zlib
     try:
-        return _inflater.decompressobj().decompress(data, page_size + 1)
+        out: bytes = _inflater.decompressobj().decompress(data, page_size + 1)
+        return out
     except _inflater.error as e:
         raise CorruptPage(f"zlib: {e}") from None
 
