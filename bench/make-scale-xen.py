@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""Issue 17's Xen host: Debian's Xen 4.20 (sample-dumps/stock_xen.py's recipe) with dom0 and
-six PV domUs under QEMU TCG, `xl debug-keys C`, the whole machine captured (makedumpfile
--c -d 1).  Not shipped, not in CI; says how long TCG took.
+"""Issue 17's Xen host: Debian's Xen 4.20 or 4.14 (sample-dumps/stock_xen.py's recipes) with
+dom0 and six PV domUs under QEMU TCG, `xl debug-keys C`, the whole machine captured
+(makedumpfile -c -d 1).  Not shipped, not in CI; says how long TCG took.
 
-    python3 bench/make-scale-xen.py [--guests 6] [--force]
+    python3 bench/make-scale-xen.py [--xen 4.20] [--guests 6] [--dom0-mem 384M] [--force]
 
-The hypervisor, its xen-syms, dom0's generic kernel and the three initramfs images come
-from stock_xen.py's stages (the trixie chroot of the stock factory gets Debian's Xen
-packages); they are made in the work dir of bench/make-scale-dumps.py (xen/4.20), as is
-the run (runs/scale-xen-6g: vmcore.kdump, xen-syms, vmlinux, serial.log, timings).  The
-QEMU run takes /work/lab/qemu.lock.
+The hypervisor, its xen-syms (4.20: Debian's -dbg; 4.14 has none), dom0's generic kernel
+and the three initramfs images come from stock_xen.py's stages (the suite's chroot of the
+stock factory gets Debian's Xen packages); they are made in the work dir of
+bench/make-scale-dumps.py (xen/VER), as is the run (runs/scale-xen-6g, or
+scale-xen-4.14-6g: vmcore.kdump, xen-syms, vmlinux, serial.log, timings).  The QEMU run
+takes /work/lab/qemu.lock.
 """
 from __future__ import annotations
 
@@ -32,9 +33,6 @@ sys.path.insert(0, str(REPO / "sample-dumps"))
 import factory as F  # noqa: E402
 import stock_xen as X  # noqa: E402
 
-VER = "4.20"
-
-
 def xdir(ver: str) -> Path:
     return SD.W / "xen" / ver
 
@@ -42,13 +40,15 @@ def xdir(ver: str) -> Path:
 X.xdir = xdir                        # the recipe's products in this work dir
 
 
-def run(guests: int, force: bool) -> None:
-    d = xdir(VER)
+def run(ver: str, guests: int, dom0_mem: str, force: bool) -> None:
+    d = xdir(ver)
     if force or not (d / "xen").exists():
-        SD.stage("xen-" + VER, lambda: X.st_xen(VER), force)
+        SD.stage("xen-" + ver, lambda: X.st_xen(ver), force)
+    if X.XENS[ver].kexec_source and not (X.S.chroot_dir(X.XENS[ver].suite) / X.KEXEC.lstrip("/")).exists():
+        SD.stage("xen-kexec-" + ver, lambda: X.st_kexec(ver), force)
     if force or not (d / "initrd-dom0.gz").exists():
-        SD.stage("xen-initramfs-" + VER, lambda: X.st_initramfs(VER), force)
-    name = f"scale-xen-{guests}g"
+        SD.stage("xen-initramfs-" + ver, lambda: X.st_initramfs(ver), force)
+    name = f"scale-xen-{guests}g" if ver == "4.20" else f"scale-xen-{ver}-{guests}g"
     rd = SD.rundir(name)
     shutil.rmtree(rd, ignore_errors=True)
     rd.mkdir(parents=True)
@@ -56,7 +56,7 @@ def run(guests: int, force: bool) -> None:
                                   "initrd-domU.gz": d / "initrd-domU.gz"}, "160M")
     F.make_disk(rd / "dump.img", {}, "6G")
     names = " ".join(f"g{i}:{1 + i % 2}:128" for i in range(1, guests + 1))
-    mem, dom0_mem = 1024 + 160 * guests, "384M"
+    mem = 1024 + 160 * guests
     xen_cmd = (f"console=com1 com1=115200,8n1 dom0_mem={dom0_mem},max:{dom0_mem} "
                "dom0_max_vcpus=2 crashkernel=256M loglvl=all guest_loglvl=all smap=0")
     dom0 = (f"{d / 'vmlinuz'} console=hvc0 earlyprintk=xen loglevel=7 init_on_free=1 "
@@ -106,11 +106,13 @@ def run(guests: int, force: bool) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--xen", default="4.20", choices=sorted(X.XENS))
     ap.add_argument("--guests", type=int, default=6)
+    ap.add_argument("--dom0-mem", default="384M", help="dom0's memory (Xen's dom0_mem)")
     ap.add_argument("--force", action="store_true", help="redo the recipe's stages")
     a = ap.parse_args()
     SD.W.mkdir(parents=True, exist_ok=True)
-    run(a.guests, a.force)
+    run(a.xen, a.guests, a.dom0_mem, a.force)
     return 0
 
 
