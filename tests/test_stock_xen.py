@@ -180,13 +180,25 @@ def test_4_14_sys_without_xen_syms() -> None:
 
 
 @needs_4_14
-def test_4_14_guest_vmcoreinfo_found_in_bulk_as_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_4_14_guest_vmcoreinfo_found_in_bulk_as_page_by_page(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path) -> None:
     """dom0's VMCOREINFO page among its frames: the dump's pages read a run at a time
-    (each guest's start-up) find what reading every frame's head finds."""
+    (each guest's start-up) find what reading every frame's head finds; the next
+    opening takes the pages found from the dump's facts, without a look at the frames."""
     from xcrash.memory.xen_pv import P2m
     from xcrash.targets.xen import guestsyms
     xen = session(XEN_4_14).targets["xen"]
     p2m = P2m(xen.dump, xen.xen.dom0_p2m_frame_list_list, name="dom0 p2m")
-    bulk = [where for where, _ in guestsyms.vmcoreinfo_pages(xen.dump, p2m)]
-    monkeypatch.setattr(guestsyms, "frames_beginning_with", lambda *args: None)
-    assert bulk and bulk == [where for where, _ in guestsyms.vmcoreinfo_pages(xen.dump, p2m)]
+
+    def found() -> list[int]:
+        return [where for where, _ in guestsyms.vmcoreinfo_pages(xen.dump, p2m)]
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "bulk"))
+    bulk = found()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "by-frame"))
+    with monkeypatch.context() as m:
+        m.setattr(guestsyms, "frames_beginning_with", lambda *args: None)
+        assert bulk and bulk == found()
+    monkeypatch.setattr(P2m, "frames", lambda self: iter(()))   # no frames to look at
+    assert found() == bulk                                      # the stored fact
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty"))
+    assert found() == []

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...arch import PAGE_SHIFT, PAGE_SIZE, START_KERNEL_MAP
+from ...dump import facts
 from ...dump.vmcoreinfo import VmcoreInfo
 from ...errors import MemoryError_, XcrashError
 from ...memory.search import frames_beginning_with
@@ -60,26 +61,40 @@ class NoGuestSymbols(XcrashError):
 def vmcoreinfo_pages(machine: PhysicalReader, p2m: P2m) -> Iterator[tuple[int, VmcoreInfo]]:
     """(pseudo-physical address, parsed text) of each guest page that begins with
     VMCOREINFO's first line, in frame order; pages the dump lacks are passed over.
-    The guest's frames are looked at in bulk where the dump allows (a host with many
-    guests opens each this way)."""
-    frames = list(p2m.frames())
-    heads = frames_beginning_with(machine, (mfn for _, mfn in frames), VMCOREINFO_START)
-    for pfn, mfn in frames:
-        if heads is not None:
-            if mfn not in heads:
-                continue
-        else:
-            try:
-                head = machine.read(mfn << PAGE_SHIFT, len(VMCOREINFO_START))
-            except MemoryError_:
-                continue            # not in the dump: cannot be it
-            if head != VMCOREINFO_START:
-                continue
+    The guest's frames are looked at in bulk where the dump allows, and the pages found
+    are kept for the dump's next opening (dump/facts.py: a host with many guests)."""
+    for pfn, mfn in _vmcoreinfo_frames(machine, p2m):
         try:
             page = machine.read(mfn << PAGE_SHIFT, PAGE_SIZE)
         except MemoryError_:
             continue        # the rest of the page is not in the dump: cannot be it
-        yield pfn << PAGE_SHIFT, VmcoreInfo(page)
+        if page.startswith(VMCOREINFO_START):
+            yield pfn << PAGE_SHIFT, VmcoreInfo(page)
+
+
+def _vmcoreinfo_frames(machine: PhysicalReader, p2m: P2m) -> list[tuple[int, int]]:
+    """(pfn, mfn) of the guest's frames that begin with VMCOREINFO's first line."""
+    path = getattr(machine, "path", None)       # a dump file's (not a stand-in's)
+    part = f"xen-guest-vmcoreinfo-{p2m.fll_mfn:x}" if isinstance(path, str) else ""
+    known = facts.load(path, part) if isinstance(path, str) else None
+    if isinstance(known, list):
+        return [(int(pfn), int(mfn)) for pfn, mfn in known]
+    frames = list(p2m.frames())
+    heads = frames_beginning_with(machine, (mfn for _, mfn in frames), VMCOREINFO_START)
+    if heads is None:
+        found = [(pfn, mfn) for pfn, mfn in frames if _begins(machine, mfn)]
+    else:
+        found = [(pfn, mfn) for pfn, mfn in frames if mfn in heads]
+    if isinstance(path, str):
+        facts.store(path, part, [[pfn, mfn] for pfn, mfn in found])
+    return found
+
+
+def _begins(machine: PhysicalReader, mfn: int) -> bool:
+    try:
+        return machine.read(mfn << PAGE_SHIFT, len(VMCOREINFO_START)) == VMCOREINFO_START
+    except MemoryError_:
+        return False        # not in the dump: cannot be it
 
 
 def guest_image_reader(p2m: P2m, base: int) -> Callable[[int, int], bytes]:
