@@ -202,3 +202,17 @@ def test_4_14_guest_vmcoreinfo_found_in_bulk_as_page_by_page(monkeypatch: pytest
     assert found() == bulk                                      # the stored fact
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty"))
     assert found() == []
+
+
+@needs_4_14
+def test_4_14_guests_of_one_build_share_one_symbol_table() -> None:
+    """The PV guests run one kernel build: its kallsyms table and BTF are held once per
+    process, not once per guest (a host of nine domains: 462 MiB for `ps` in each before,
+    136 MiB after)."""
+    s = session(XEN_4_14)
+    one, two = (s.targets[name].symfile for name in ("dom1", "dom2"))
+    assert one is not None and two is not None and one.build_id == two.build_id
+    assert one.symbols._core.names is two.symbols._core.names
+    assert one.btf is not None and two.btf is not None
+    assert one.btf._records is two.btf._records
+    assert run("dom1", "sym schedule", XEN_4_14) == run("dom2", "sym schedule", XEN_4_14)

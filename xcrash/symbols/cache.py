@@ -24,12 +24,21 @@ from .elffile import ElfImage
 
 FORMAT = 4          # bump when the layout of any part changes
 MEMORY_FORMAT = 2   # bump when what is made from a kernel's memory changes (memfile.py)
+#: how many parts made from kernels' memory one process keeps in hand
+SHARED_PARTS = 8
 T = TypeVar("T")
 
 
 class SymbolCache:
     """The parts derived from one ELF file; with ``elf`` None, from a kernel's own memory
-    (kallsyms, BTF read from a dump), keyed and stamped by its build-id alone."""
+    (kallsyms, BTF read from a dump), keyed and stamped by its build-id alone.
+
+    The parts of a kernel's memory are also kept in hand, one copy per process: the PV
+    guests of a Xen host mostly run one build, and each would otherwise hold its own
+    copy of the same symbol table and BTF (tens of MiB a guest).  What is kept is read,
+    never changed, by the symbol tables and types made from it."""
+
+    _shared: dict[tuple[str, str], Any] = {}
 
     def __init__(self, elf: ElfImage | None, build_id: str | None) -> None:
         if elf is None:
@@ -52,6 +61,28 @@ class SymbolCache:
         return self._dir / f"{self._key}.{part}.marshal"
 
     def load(self, part: str) -> Any | None:
+        if self._stamp[2] == "memory":
+            shared = SymbolCache._shared.get(self._shared_key(part))
+            if shared is not None:
+                return shared
+        value = self._load(part)
+        if value is not None:
+            self._share(part, value)
+        return value
+
+    def _share(self, part: str, value: Any) -> None:
+        if self._stamp[2] != "memory":
+            return
+        shared = SymbolCache._shared
+        while len(shared) >= SHARED_PARTS:
+            del shared[next(iter(shared))]      # the oldest
+        shared[self._shared_key(part)] = value
+
+    def _shared_key(self, part: str) -> tuple[str, str]:
+        """The part's file (another cache directory: another copy), or its name."""
+        return (str(self._path(part) or self._key), part)
+
+    def _load(self, part: str) -> Any | None:
         path = self._path(part)
         if path is None:
             return None
@@ -63,6 +94,7 @@ class SymbolCache:
         return value if stamp == self._stamp else None
 
     def store(self, part: str, value: Any) -> None:
+        self._share(part, value)
         path = self._path(part)
         if path is None:
             return
