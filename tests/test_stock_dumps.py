@@ -182,3 +182,17 @@ def test_runq_g_root_queue_is_the_run_queues_own(name: str) -> None:
         assert name == "debian-7.2-sysrq", err
         return
     assert listed == queues
+
+
+@pytest.mark.parametrize("name", STOCK)
+def test_a_pid_is_found_in_the_pid_table_as_in_the_task_list(name: str) -> None:
+    """``bt PID``, ``net -s PID``...: a PID is looked up in init_pid_ns's table (one path down
+    its radix tree) before the list of every task is made; both find the same task for
+    every PID of the dump, and the table knows no PID the list does not."""
+    from xcrash.targets.linux.context import task_index, task_of_pid
+    target = session(name).current
+    index = task_index(target)
+    pids = [pid for pid in index.by_pid if pid]
+    assert len(pids) > 50
+    assert all(task_of_pid(target, pid) == index.by_pid[pid][0] for pid in pids)
+    assert task_of_pid(target, max(pids) + 1000) is None

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ...caveats import caveat
-from ...errors import MemoryError_, XcrashError
+from ...errors import MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, XcrashError
 from ...objects import Fields
 from ..base import cached_per_target
 from .taskinfo import TaskRef, comm_of
 from .tasks import active_tasks, task_addresses, task_cpu
+from .xarray import CorruptXArray, lookup
 
 if TYPE_CHECKING:
     from ...objects import Object
@@ -102,7 +103,13 @@ def task_index(target: LinuxTarget) -> TaskIndex:
 
 def resolve_task(target: LinuxTarget, arg: str) -> int:
     """A PID (decimal) or task address (hex) → the task's address (a PID shared by
-    several tasks, as the idle tasks' 0: the first of them)."""
+    several tasks, as the idle tasks' 0: the first of them).  A PID is looked up in the
+    kernel's PID table first (one path down its radix tree), the list of every task
+    only when that says nothing (10,000 tasks: 0.15 s)."""
+    if arg.isdigit() and int(arg):
+        found = task_of_pid(target, int(arg))
+        if found is not None:
+            return found
     index = task_index(target)
     if arg.isdigit() and int(arg) in index.by_pid:
         return index.by_pid[int(arg)][0]
@@ -114,6 +121,28 @@ def resolve_task(target: LinuxTarget, arg: str) -> int:
         return addr
     index.announce()
     raise NoSuchTask(arg)
+
+
+def task_of_pid(target: LinuxTarget, pid: int) -> int | None:
+    """The task of ``pid`` in the initial PID namespace's table (``init_pid_ns.idr``:
+    struct pid, whose ``tasks[PIDTYPE_PID]`` links the task's ``pid_links[0]``); None
+    when the table does not say (no such PID, a layout without these members, a page
+    not in the dump), or says a task whose own ``pid`` is not that PID."""
+    try:
+        ns = target.object("init_pid_ns")
+        idr = ns.idr
+        entry = lookup(target, int(idr.idr_rt.address_of_()), pid - int(idr.idr_base))
+        if entry is None:
+            return None
+        first = int(target.object_at("struct pid", entry).tasks[0].first)
+        if not first:
+            return None
+        task = first - target.offsetof("struct task_struct", "pid_links")
+        if int(target.object_at("struct task_struct", task).pid) != pid:
+            return None
+        return task
+    except (MemoryError_, NoSuchMember, NoSuchSymbol, NoSuchType, CorruptXArray):
+        return None             # the list of every task answers
 
 
 # -- the panic task and the context task ------------------------------------------------

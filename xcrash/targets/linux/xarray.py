@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..base import Target
 
 NODE_LIMIT = 1_000_000
+#: slots of a node (XA_CHUNK_SHIFT 6)
+XA_CHUNK = 64
 
 
 class CorruptXArray(XcrashError):
@@ -41,6 +43,29 @@ def entries(target: Target, xarray_address: int) -> Iterator[tuple[int, int]]:
         raise XcrashError("struct xa_node.slots: an array without a length")
     layout = (node_t.offsetof("shift"), node_t.offsetof("slots"), nslots)
     yield from _node_entries(target, layout, head - 2, 0, [0])
+
+
+def lookup(target: Target, xarray_address: int, index: int) -> int | None:
+    """The entry stored at ``index`` (None: none), down one path of nodes."""
+    head = target.space.read_u64(xarray_address + target.offsetof("struct xarray", "xa_head"))
+    if not (_is_internal(head) and head > 4096):
+        return (head or None) if index == 0 else None
+    node_t = target.type("struct xa_node")
+    shift_off, slots_off = node_t.offsetof("shift"), node_t.offsetof("slots")
+    node = head - 2
+    for _ in range(16):                         # 64 bits of index, 6 a level
+        shift = target.space.read_u8(node + shift_off)
+        slot = index >> shift
+        if slot >= XA_CHUNK:
+            return None                         # beyond what the tree spans
+        entry = target.space.read_u64(node + slots_off + 8 * slot)
+        index &= (1 << shift) - 1
+        if not _is_internal(entry):
+            return entry or None
+        if entry <= 4096 or not shift:
+            return None                         # a sibling or retry marker
+        node = entry - 2
+    raise CorruptXArray(f"xarray {xarray_address:#x}: deeper than an index allows (a loop?)")
 
 
 def _node_entries(target: Target, layout: tuple[int, int, int], node: int, base: int,
