@@ -207,7 +207,7 @@ def st_run(name: str) -> None:
 def st_drgn() -> None:
     venv = W / "drgn-venv"
     run([sys.executable, "-m", "venv", venv])
-    run([venv / "bin/pip", "install", "-q", "drgn==0.3.0"])
+    run([venv / "bin/pip", "install", "-q", "drgn==0.3.0", "matplotlib"])   # scale.py plots with it
 
 
 def main() -> int:

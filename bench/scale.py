@@ -348,13 +348,18 @@ def plot(results: dict[str, object]) -> None:
     try:
         import matplotlib
     except ImportError:
-        # the benchmark's own venv has matplotlib
+        # the benchmark's own venv has matplotlib (make-scale-dumps.py drgn installs it)
         py = W / "drgn-venv" / "bin" / "python"
+        if Path(sys.prefix).resolve() == py.parent.parent.resolve() or not py.exists():
+            raise SystemExit(f"scale.py: no matplotlib here nor in {py.parent.parent}: "
+                             "python3 bench/make-scale-dumps.py drgn --force") from None
         with tempfile.NamedTemporaryFile("w", suffix=".json", dir=W) as f:
             json.dump(results, f)
             f.flush()
-            subprocess.run([str(py), __file__, "--plot-only", "--results", f.name],
-                           check=True, stdout=subprocess.DEVNULL)
+            drawn = subprocess.run([str(py), __file__, "--plot-only", "--results", f.name],
+                                   stdout=subprocess.DEVNULL)
+        if drawn.returncode:
+            raise SystemExit("scale.py: the plot was not drawn (said above)")
         return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
