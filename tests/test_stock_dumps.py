@@ -196,3 +196,19 @@ def test_a_pid_is_found_in_the_pid_table_as_in_the_task_list(name: str) -> None:
     assert len(pids) > 50
     assert all(task_of_pid(target, pid) == index.by_pid[pid][0] for pid in pids)
     assert task_of_pid(target, max(pids) + 1000) is None
+
+
+def test_list_from_an_address_reads_no_module_symbols() -> None:
+    """A 64-bit address given to list is not looked up as a symbol name first: that read
+    every module's symbols (0.25 s of 0.5 for the 10,000-task list on 6.12)."""
+    import xcrash
+    name = "debian-6.12-bug"
+    if name not in STOCK:
+        pytest.skip(f"{name} is not among the sample dumps")
+    entry = sample_manifest()["dumps"][name]
+    s = xcrash.open(str(SAMPLES / entry["files"][0]["path"]), str(SAMPLES / entry["kernel"]["vmlinux"]))
+    head = s.current.object("init_task").tasks.at_
+    by_address = s.run(f"list -o task_struct.tasks -H {head:x}")
+    assert s.current.symbols._modules is None
+    assert by_address == s.run("list -o task_struct.tasks -H init_task.tasks")
+    assert len(by_address.splitlines()) > 50
