@@ -113,7 +113,10 @@ all nodes), PANIC (the panic message found in the log, by crash's keywords).
 A value that could not be read is ?, with a WARNING line saying why; PANIC is
 left out when log records were lost and none of the others has a message.
 On the Xen hypervisor: crash's hypervisor layout (DOMAINS, the CPU model)
-plus RELEASE; on a target without symbols: what the dump's headers say.
+plus RELEASE; without Xen's DWARF (no xen-syms, or Debian's symbols-only one)
+UPTIME and MACHINE are still read (per_cpu(cpu_time) at its fixed place, the
+model after cpu_data's vendor string), where crash says unknown.  On a target
+without symbols: what the dump's headers say.
 -c lists the system call table (each argument: an entry's number, or a
 string found in the function names; numbers in hexadecimal with `set radix
 16`).  FILE AND LINE NUMBER follows crash's rule: the build directory is the
