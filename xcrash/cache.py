@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import lzma
+import marshal
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from collections.abc import Callable
 
 from . import progress
@@ -36,6 +37,35 @@ def source_key(source: str) -> str:
     st = os.stat(real)
     ident = f"{real}\0{st.st_size}\0{st.st_mtime_ns}".encode()
     return hashlib.sha256(ident).hexdigest()[:20]
+
+
+def read_stamped(path: Path, stamp: Any) -> Any | None:
+    """The value ``write_stamped`` kept at ``path`` with this ``stamp``; None when the file
+    is missing, damaged or stamped otherwise (then it is made anew)."""
+    try:
+        with open(path, "rb") as f:
+            kept, value = marshal.loads(f.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return value if kept == stamp else None
+
+
+def write_stamped(path: Path, stamp: Any, value: Any) -> None:
+    """Keep ``value`` (marshal's types) at ``path`` with ``stamp``, written under a
+    temporary name and renamed; a failure (a full or read-only disk) is silent: what is
+    kept is an optimisation only."""
+    try:
+        blob = marshal.dumps((stamp, value))
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, ValueError):
+        pass
 
 
 def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], object]) -> Path:

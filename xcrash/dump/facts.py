@@ -9,13 +9,10 @@ is an optimisation only: every failure to read or write it is silent.
 """
 from __future__ import annotations
 
-import marshal
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..cache import cache_dir, source_key
+from ..cache import cache_dir, read_stamped, source_key, write_stamped
 
 FORMAT = 1          # bump when the layout of any part changes
 
@@ -30,28 +27,10 @@ def _path(dump_path: str, part: str) -> Path | None:
 def load(dump_path: str, part: str) -> Any | None:
     """The fact stored for this dump, or None."""
     path = _path(dump_path, part)
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            stamp, value = marshal.loads(f.read())
-    except (OSError, EOFError, ValueError, TypeError):
-        return None         # missing or damaged: found anew
-    return value if stamp == FORMAT else None
+    return read_stamped(path, FORMAT) if path is not None else None
 
 
 def store(dump_path: str, part: str, value: Any) -> None:
     path = _path(dump_path, part)
-    if path is None:
-        return
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(marshal.dumps((FORMAT, value)))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except (OSError, ValueError):
-        pass                # a full or read-only disk only costs the next opening
+    if path is not None:
+        write_stamped(path, FORMAT, value)

@@ -12,14 +12,11 @@ optimisation only: every failure to read or write it is silent.
 """
 from __future__ import annotations
 
-import marshal
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 from collections.abc import Callable
 
-from ..cache import cache_dir, source_key
+from ..cache import cache_dir, read_stamped, source_key, write_stamped
 from .elffile import ElfImage
 
 FORMAT = 4          # bump when the layout of any part changes
@@ -84,32 +81,13 @@ class SymbolCache:
 
     def _load(self, part: str) -> Any | None:
         path = self._path(part)
-        if path is None:
-            return None
-        try:
-            with open(path, "rb") as f:
-                stamp, value = marshal.loads(f.read())
-        except (OSError, EOFError, ValueError, TypeError):
-            return None             # missing or damaged cache file: a miss, built anew
-        return value if stamp == self._stamp else None
+        return read_stamped(path, self._stamp) if path is not None else None
 
     def store(self, part: str, value: Any) -> None:
         self._share(part, value)
         path = self._path(part)
-        if path is None:
-            return
-        try:
-            blob = marshal.dumps((self._stamp, value))
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except (OSError, ValueError):
-            pass                    # a full or read-only disk only costs the next start
+        if path is not None:
+            write_stamped(path, self._stamp, value)
 
     def get(self, part: str, build: Callable[[], T]) -> T:
         """The cached part, or ``build()`` stored for next time."""
