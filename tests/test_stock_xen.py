@@ -216,3 +216,26 @@ def test_4_14_guests_of_one_build_share_one_symbol_table() -> None:
     assert one.btf is not None and two.btf is not None
     assert one.btf._records is two.btf._records
     assert run("dom1", "sym schedule", XEN_4_14) == run("dom2", "sym schedule", XEN_4_14)
+
+
+@needs_4_14
+def test_4_14_page_owners_counted_once_and_kept(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """TOTPAGE without DWARF counts the frame table's owners (a page_info at a time, one
+    C-level unpack a piece); the counts are kept for the dump's next opening."""
+    import struct
+
+    import xcrash
+    from xcrash.dump import facts
+    from xcrash.targets.xen.domains_untyped import _entry_reader
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = str(SAMPLES / DUMPS[XEN_4_14]["files"][0]["path"])
+    xen = xcrash.open(path, target="xen", memory_symbols=False).targets["xen"]
+    counts = xen.page_owner_counts
+    assert counts and facts.load(path, "xen-page-owners") == counts
+    assert sum(counts.values()) == (320 + 128 + 128) * 256      # dom0 and the two domUs
+    # the two members in either order, and a layout that does not hold together
+    entry = struct.pack("<Q8xI12x", 1 << 63 | 1, 0x1234) * 2
+    assert list(_entry_reader(32, 16, 0)(entry)) == [(1 << 63 | 1, 0x1234)] * 2
+    swapped = struct.pack("<4xI8xQ8x", 0x1234, 5)
+    assert list(_entry_reader(32, 4, 16)(swapped)) == [(5, 0x1234)]
+    assert _entry_reader(32, 4, 0) is None

@@ -4,9 +4,12 @@ the offsets ``struct domain`` has kept, page counts from the frame table's owner
 from __future__ import annotations
 
 import struct
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ...caveats import caveat
+from ...dump import facts
 from ...errors import MemoryError_, NoSuchSymbol, XcrashError
 from . import layout
 from .domainlist import (VCPU_LIMIT, Domain, domain_list, fixed_layout, idle_domain,
@@ -72,6 +75,8 @@ def vcpus_by_fixed_layout(target: XenTarget, addr: int) -> list[int]:
         return []
 
 
+#: page_info entries read at a time
+FRAME_CHUNK = 4096
 #: count_info bits (x86, 4.17): allocated, Xen heap
 PGC_allocated = 1 << 63
 PGC_xen_heap = 1 << 62
@@ -96,24 +101,38 @@ def owner_page_counts(target: XenTarget) -> dict[int, int] | None:
     except MemoryError_ as err:
         caveat(f"max_page unreadable ({err}): TOTPAGE not counted")
         return None
+    entries = _entry_reader(size, dom_off, cnt_off)
+    if entries is None:
+        caveat(f"VMCOREINFO_XEN's page_info (size {size}, count_info at {cnt_off}, _domain "
+               f"at {dom_off}) does not hold together: TOTPAGE not counted")
+        return None
+    path = getattr(target.dump, "path", None)
+    known = facts.load(path, "xen-page-owners") if isinstance(path, str) else None
+    if isinstance(known, dict):
+        return known        # counted at an earlier opening of this dump
     space = target.space
-    counts: dict[int, int] = {}
-    chunk_pages = 4096
-    for first in range(0, max_page, chunk_pages):
-        n = min(chunk_pages, max_page - first)
+    owners: Counter[int] = Counter()
+    for first in range(0, max_page, FRAME_CHUNK):
+        n = min(FRAME_CHUNK, max_page - first)
         try:
             raw = space.read(ft + first * size, n * size)
         except MemoryError_:
             continue           # a hole in the frame table (no RAM there)
-        mv = memoryview(raw)
-        for i in range(n):
-            base = i * size
-            pickled = int.from_bytes(mv[base + dom_off:base + dom_off + 4], "little")
-            if not pickled:
-                continue
-            count = int.from_bytes(mv[base + cnt_off:base + cnt_off + 8], "little")
-            if count & PGC_xen_heap or not count & PGC_allocated:
-                continue
-            owner = space.directmap_start + (pickled << 12)
-            counts[owner] = counts.get(owner, 0) + 1
+        owners.update(pickled for count, pickled in entries(raw)
+                      if pickled and count & PGC_allocated and not count & PGC_xen_heap)
+    counts = {space.directmap_start + (pickled << 12): n for pickled, n in owners.items()}
+    if isinstance(path, str):
+        facts.store(path, "xen-page-owners", counts)
     return counts
+
+
+def _entry_reader(size: int, dom_off: int, cnt_off: int
+                  ) -> Callable[[bytes], Iterator[tuple[int, int]]] | None:
+    """(count_info, pickled _domain) of each page_info of a piece of the frame table, one
+    C-level unpack a piece; None when the two members do not fit in the entry apart."""
+    if cnt_off + 8 <= dom_off and dom_off + 4 <= size:
+        return struct.Struct(f"<{cnt_off}xQ{dom_off - cnt_off - 8}xI{size - dom_off - 4}x").iter_unpack
+    if dom_off + 4 <= cnt_off and cnt_off + 8 <= size:
+        swapped = struct.Struct(f"<{dom_off}xI{cnt_off - dom_off - 4}xQ{size - cnt_off - 8}x")
+        return lambda raw: ((count, pickled) for pickled, count in swapped.iter_unpack(raw))
+    return None
