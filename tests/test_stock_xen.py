@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from typing import Any
 
 import pytest
 
-from conftest import SAMPLES, sample_manifest
+from conftest import SAMPLES, present, sample_manifest
 
 NAME = "xen-4.20-dom0-panic"
 XEN_4_14 = "xen-4.14-crash"
@@ -229,13 +230,13 @@ def test_4_14_page_owners_counted_once_and_kept(monkeypatch: pytest.MonkeyPatch,
     from xcrash.targets.xen.domains_untyped import _entry_reader
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     path = str(SAMPLES / DUMPS[XEN_4_14]["files"][0]["path"])
-    xen = xcrash.open(path, target="xen", memory_symbols=False).targets["xen"]
+    xen: Any = xcrash.open(path, target="xen", memory_symbols=False).targets["xen"]
     counts = xen.page_owner_counts
     assert counts and facts.load(path, "xen-page-owners") == counts
     assert sum(counts.values()) == (320 + 128 + 128) * 256      # dom0 and the two domUs
     # the two members in either order, and a layout that does not hold together
     entry = struct.pack("<Q8xI12x", 1 << 63 | 1, 0x1234) * 2
-    assert list(_entry_reader(32, 16, 0)(entry)) == [(1 << 63 | 1, 0x1234)] * 2
+    assert list(present(_entry_reader(32, 16, 0))(entry)) == [(1 << 63 | 1, 0x1234)] * 2
     swapped = struct.pack("<4xI8xQ8x", 0x1234, 5)
-    assert list(_entry_reader(32, 4, 16)(swapped)) == [(5, 0x1234)]
+    assert list(present(_entry_reader(32, 4, 16))(swapped)) == [(5, 0x1234)]
     assert _entry_reader(32, 4, 0) is None
