@@ -46,7 +46,7 @@ def read_stamped(path: Path, stamp: Any) -> Any | None:
         with open(path, "rb") as f:
             kept, value = marshal.loads(f.read())
     except (OSError, EOFError, ValueError, TypeError):
-        return None
+        return None         # missing or damaged: a miss, made anew
     return value if kept == stamp else None
 
 
@@ -65,7 +65,7 @@ def write_stamped(path: Path, stamp: Any, value: Any) -> None:
             os.unlink(tmp)
             raise
     except (OSError, ValueError):
-        pass
+        pass                # a full or read-only disk only costs the next start
 
 
 def derived_file(source: str, kind: str, produce: Callable[[BinaryIO], object]) -> Path:
