@@ -119,9 +119,12 @@ def frames_beginning_with(reader: object, frames: Iterable[int], prefix: bytes) 
         else:
             runs.append((pfn, pfn + 1))
     present = source.present_runs()
+    starts = [a for a, _ in present]
     for lo, hi in runs:
-        for a, b in present:
-            a, b = max(a, lo), min(b, hi)
+        i = max(bisect.bisect_right(starts, lo) - 1, 0)     # the present runs it meets
+        while i < len(present) and present[i][0] < hi:
+            a, b = max(present[i][0], lo), min(present[i][1], hi)
+            i += 1
             if a >= b:
                 continue
             for pfn, page in source.pages(a, b):
