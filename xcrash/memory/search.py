@@ -91,11 +91,28 @@ def page_source(space: object) -> PageSource | None:
     """The dump under a physical space when it can hand its pages out in bulk (and
     nothing asks for every read to be traced, nor for excluded pages as zeros)."""
     reader = space.phys if isinstance(space, PhysicalSpace) else None
-    if reader is None or trace._active is not None or getattr(reader, "zero_excluded", True):
-        return None
-    if not hasattr(reader, "present_runs") or not hasattr(reader, "pages"):
+    if not _hands_out_pages(reader) or getattr(reader, "zero_excluded", True):
         return None
     return reader       # type: ignore[return-value]  # checked: it has the methods
+
+
+def _hands_out_pages(reader: object) -> bool:
+    """Whether a dump reader gives its pages in bulk, and no read asks to be traced."""
+    return trace._active is None and hasattr(reader, "present_runs") and hasattr(reader, "pages")
+
+
+def _present_pieces(present: list[tuple[int, int]], starts: list[int], lo: int, hi: int
+                    ) -> Iterator[tuple[int, int]]:
+    """The frames of [lo, hi) the dump holds (``present``: its runs, ``starts`` their
+    first frames), in pieces of at most CHUNK_PAGES."""
+    i = max(bisect.bisect_right(starts, lo) - 1, 0)
+    while i < len(present) and present[i][0] < hi:
+        a, b = max(present[i][0], lo), min(present[i][1], hi)
+        while a < b:
+            n = min(b - a, CHUNK_PAGES)
+            yield a, a + n
+            a += n
+        i += 1
 
 
 #: pages of one piece of work (4 MiB)
@@ -106,27 +123,21 @@ def frames_beginning_with(reader: object, frames: Iterable[int], prefix: bytes) 
     """Which of the page ``frames`` (physical frame numbers) begin with ``prefix``, read
     in bulk from a dump that hands its pages out (a run of consecutive frames one read
     at a time, not a read per frame); None when the dump cannot (then read each)."""
-    if trace._active is not None or not hasattr(reader, "present_runs") or \
-            not hasattr(reader, "pages"):
+    if not _hands_out_pages(reader):
         return None
     source: PageSource = reader     # type: ignore[assignment]  # checked: it has the methods
     wanted = sorted(set(frames))
     found: set[int] = set()
     runs: list[tuple[int, int]] = []
     for pfn in wanted:
-        if runs and runs[-1][1] == pfn and runs[-1][1] - runs[-1][0] < CHUNK_PAGES:
+        if runs and runs[-1][1] == pfn:
             runs[-1] = (runs[-1][0], pfn + 1)
         else:
             runs.append((pfn, pfn + 1))
     present = source.present_runs()
     starts = [a for a, _ in present]
     for lo, hi in runs:
-        i = max(bisect.bisect_right(starts, lo) - 1, 0)     # the present runs it meets
-        while i < len(present) and present[i][0] < hi:
-            a, b = max(present[i][0], lo), min(present[i][1], hi)
-            i += 1
-            if a >= b:
-                continue
+        for a, b in _present_pieces(present, starts, lo, hi):
             for pfn, page in source.pages(a, b):
                 if isinstance(page, bytes) and page.startswith(prefix):
                     found.add(pfn)
@@ -255,14 +266,7 @@ def _chunks(source: PageSource, ranges: list[tuple[int, int]], start: int, end: 
         if lo >= hi:
             continue
         plo, phi = lo >> PAGE_SHIFT, (hi + PAGE_SIZE - 1) >> PAGE_SHIFT
-        i = max(bisect.bisect_right(starts, plo) - 1, 0)
-        while i < len(present) and present[i][0] < phi:
-            a, b = max(present[i][0], plo), min(present[i][1], phi)
-            while a < b:
-                n = min(b - a, CHUNK_PAGES)
-                pieces.append((a, a + n, lo, hi))
-                a += n
-            i += 1
+        pieces += [(a, b, lo, hi) for a, b in _present_pieces(present, starts, plo, phi)]
     chunks: list[list[tuple[int, int, int, int]]] = []
     size = CHUNK_PAGES
     for piece in pieces:
