@@ -7,6 +7,7 @@ top; this base only offers what every target has.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from collections.abc import Callable
@@ -15,6 +16,9 @@ from .. import trace
 from ..errors import NoSuchSymbol, NoSuchType, XcrashError
 from ..objects import Object, pointer_to
 from ..symbols.types import Kind, Type
+
+#: a word that is a 64-bit address (16 hex digits, 0x optional), never a symbol's name
+_ADDRESS_WORD = re.compile(r"(0x)?[0-9a-fA-F]{16}")
 
 if TYPE_CHECKING:
     from ..memory.space import AddressSpace, Translation
@@ -61,6 +65,10 @@ class Target:
     def symbol(self, name: str) -> Any:
         if self.symbols is None:
             raise NoSymbols(self.name)
+        if _ADDRESS_WORD.fullmatch(name):
+            # a 64-bit address (list, struct, p are given one where a name could stand):
+            # no symbol is spelled so, and asking the modules would read all their symbols
+            raise NoSuchSymbol(name)
         sym = self.symbols.get(name)
         if sym is None and hasattr(self.symbols, "lookup_static"):
             sym = self.symbols.lookup_static(name)
