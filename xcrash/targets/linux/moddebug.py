@@ -261,19 +261,13 @@ def line_for_address(target: LinuxTarget, address: int) -> tuple[str, int] | Non
 
 
 def variable_type(target: LinuxTarget, name: str) -> Type | None:
-    for entry in loaded(target).values():
-        t = entry.symfile.variable_type(name)
-        if t is not None:
-            return t
-    return None
+    return next((t for entry in loaded(target).values()
+                 if (t := entry.symfile.variable_type(name)) is not None), None)
 
 
 def function_type(target: LinuxTarget, name: str) -> Type | None:
-    for entry in loaded(target).values():
-        t = entry.symfile.function_type(name)
-        if t is not None:
-            return t
-    return None
+    return next((t for entry in loaded(target).values()
+                 if (t := entry.symfile.function_type(name)) is not None), None)
 
 
 def gdb_symbol(target: LinuxTarget, address: int) -> tuple[Any, int] | None:
